@@ -1,0 +1,64 @@
+# idflow: `make run` starts it, `make test` checks everything. Both install what is
+# missing first (scripts/setup.sh) and skip what is there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Tools installed by cargo and npm come first on the PATH (npm's binaryen provides
+# wasm-opt for release builds; Debian's is too old).
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+# cargo-leptos builds debug binaries with these; tests and clippy use the same so they
+# reuse its compiled dependencies instead of rebuilding them all.
+export LEPTOS_OUTPUT_NAME := idflow
+DEBUG_RUSTFLAGS := --cfg erase_components
+
+# PostgreSQL for the store tests (the machine's server, trust auth).
+export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+
+.PHONY: help setup run build build-release test lint unit e2e postgres-check clean
+
+help:
+	@echo "make run    build and start idflow on SQLite (./data), printing its URL"
+	@echo "make test   formatting, clippy, Rust tests on SQLite and PostgreSQL, Playwright"
+
+setup:
+	@scripts/setup.sh
+
+run: setup build-release
+	@mkdir -p data
+	IDFLOW_SITE_DIR=target/site ./target/server-release/idflow serve
+
+build-release:
+	cargo leptos build --release
+
+build:
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo leptos build
+
+test: 
+	@scripts/setup.sh test
+	@$(MAKE) --no-print-directory lint
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory postgres-check
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory e2e
+
+lint:
+	cargo fmt --all -- --check
+	leptosfmt --check app/src frontend/src
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo clippy --all-targets -- -D warnings
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+postgres-check:
+	@scripts/postgres-check.sh
+
+unit:
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo nextest run --no-fail-fast
+
+e2e:
+	cd end2end && npx playwright test
+
+clean:
+	cargo clean
+	rm -rf end2end/.data end2end/test-results

@@ -1,0 +1,138 @@
+//! Every way into idflow over HTTP, and who may use it.
+//!
+//! Pages, server functions and plain routes are all listed here with the [`Access`] they
+//! need; the server enforces it for every request from this table, and a test walks every
+//! entry point with every role. An entry point missing from the table is denied.
+
+use domain::access::{Access, Permission};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A console page, rendered on the server and hydrated.
+    Page,
+    /// A Leptos server function.
+    ServerFn,
+    /// A plain HTTP route of the server (health, sign-in form posts, APIs).
+    Route,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryPoint {
+    pub kind: Kind,
+    pub method: &'static str,
+    /// The path, with `:name` for a variable segment.
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn page(path: &'static str, access: Access) -> EntryPoint {
+    EntryPoint { kind: Kind::Page, method: "GET", path, access }
+}
+
+const fn server_fn(path: &'static str, access: Access) -> EntryPoint {
+    EntryPoint { kind: Kind::ServerFn, method: "POST", path, access }
+}
+
+const fn route(method: &'static str, path: &'static str, access: Access) -> EntryPoint {
+    EntryPoint { kind: Kind::Route, method, path, access }
+}
+
+use Access::{Public, Requires, SignedIn};
+use Permission::*;
+
+pub const ENTRY_POINTS: &[EntryPoint] = &[
+    // Pages
+    page("/sign-in", Public),
+    page("/", SignedIn),
+    page("/flows", Requires(ViewFlows)),
+    page("/tables", Requires(ViewTables)),
+    page("/executions", Requires(ViewExecutions)),
+    page("/directory", Requires(ViewDirectory)),
+    page("/directory/users", Requires(ViewDirectory)),
+    page("/directory/groups", Requires(ViewDirectory)),
+    page("/assignments", Requires(ViewAssignments)),
+    page("/connections", Requires(ViewConnections)),
+    page("/system-log", Requires(ViewSystemLog)),
+    page("/settings", Requires(ViewSettings)),
+    // Server functions
+    server_fn(crate::session::CURRENT_USER_PATH, Public),
+    server_fn(crate::pages::system_log::RECENT_ENTRIES_PATH, Requires(ViewSystemLog)),
+    // Routes
+    route("POST", "/auth/sign-in", Public),
+    route("POST", "/auth/sign-out", Public),
+    route("GET", "/healthz", Public),
+    route("GET", "/readyz", Public),
+];
+
+/// The entry point serving `method path`, if any.
+pub fn lookup(method: &str, path: &str) -> Option<&'static EntryPoint> {
+    let path = normalize(path);
+    ENTRY_POINTS
+        .iter()
+        .find(|e| e.method.eq_ignore_ascii_case(method) && matches(e.path, path))
+}
+
+/// The entry point of a page at `path`, if it is one.
+pub fn page_at(path: &str) -> Option<&'static EntryPoint> {
+    let path = normalize(path);
+    ENTRY_POINTS
+        .iter()
+        .find(|e| e.kind == Kind::Page && matches(e.path, path))
+}
+
+fn normalize(path: &str) -> &str {
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    }
+}
+
+/// Whether `path` fits `pattern`, where a `:name` segment matches any one segment.
+fn matches(pattern: &str, path: &str) -> bool {
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with(':') && !g.is_empty() => continue,
+            (Some(w), Some(g)) if w == g => continue,
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookup_ignores_trailing_slashes_and_queries() {
+        assert_eq!(lookup("GET", "/flows/").unwrap().path, "/flows");
+        assert_eq!(lookup("get", "/flows?x=1").unwrap().path, "/flows");
+        assert_eq!(lookup("GET", "/").unwrap().path, "/");
+        assert!(lookup("DELETE", "/flows").is_none());
+        assert!(lookup("GET", "/flowsx").is_none());
+    }
+
+    #[test]
+    fn variable_segments_match_one_segment() {
+        assert!(matches("/flows/:id", "/flows/42"));
+        assert!(!matches("/flows/:id", "/flows/"));
+        assert!(!matches("/flows/:id", "/flows/42/versions"));
+    }
+
+    #[test]
+    fn each_entry_point_is_listed_once() {
+        for (i, a) in ENTRY_POINTS.iter().enumerate() {
+            for b in &ENTRY_POINTS[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} {} is listed twice",
+                    a.method,
+                    a.path
+                );
+            }
+        }
+    }
+}

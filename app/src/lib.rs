@@ -1,0 +1,75 @@
+//! The idflow console: routes, pages, components and server functions.
+//!
+//! Every page renders on the server first (so it works without JavaScript) and is then
+//! hydrated by the `frontend` crate. Who may see what is decided by
+//! [`entry_points`], never by hiding a link.
+#![forbid(unsafe_code)]
+
+pub mod console;
+pub mod entry_points;
+pub mod error;
+pub mod pages;
+pub mod session;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="data:," />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the page once the WASM has taken over, so tests (and people debugging) can
+    // tell a hydrated page from server-rendered HTML.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/idflow.css" />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "idflow".to_string() } else { format!("{title} · idflow") }
+        } />
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/sign-in") view=pages::sign_in::SignInPage ssr=SsrMode::Async />
+                <ParentRoute path=path!("") view=console::Console ssr=SsrMode::Async>
+                    <Route path=path!("") view=pages::home::HomePage />
+                    <Route path=path!("flows") view=pages::areas::FlowsPage />
+                    <Route path=path!("tables") view=pages::areas::TablesPage />
+                    <Route path=path!("executions") view=pages::areas::ExecutionsPage />
+                    <Route path=path!("directory") view=pages::areas::DirectoryUsersPage />
+                    <Route path=path!("directory/users") view=pages::areas::DirectoryUsersPage />
+                    <Route path=path!("directory/groups") view=pages::areas::DirectoryGroupsPage />
+                    <Route path=path!("assignments") view=pages::areas::AssignmentsPage />
+                    <Route path=path!("connections") view=pages::areas::ConnectionsPage />
+                    <Route path=path!("system-log") view=pages::system_log::SystemLogPage />
+                    <Route path=path!("settings") view=pages::areas::SettingsPage />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,98 @@
+//! The areas of the console that are not built yet. Each says honestly what will live
+//! there; none shows made-up data.
+
+use crate::console::{EmptyState, PageHeader};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+#[component]
+pub fn FlowsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Flows" subtitle="Automations that react to identity events: a trigger card, then actions and logic." />
+        <EmptyState title="No flows yet">
+            <p>"Flows will appear here. The flow builder is not available in this version of idflow yet."</p>
+        </EmptyState>
+    }
+}
+
+#[component]
+pub fn TablesPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Tables" subtitle="Small typed tables that flows read and write." />
+        <EmptyState title="No tables yet">
+            <p>"Tables will appear here once flows can keep state in them."</p>
+        </EmptyState>
+    }
+}
+
+#[component]
+pub fn ExecutionsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Executions" subtitle="What every flow did, card by card." />
+        <EmptyState title="No executions yet">
+            <p>"Executions will appear here each time a flow runs. No flow has run yet."</p>
+        </EmptyState>
+    }
+}
+
+#[component]
+fn DirectoryTabs() -> impl IntoView {
+    view! {
+        <nav class="sub-tabs" aria-label="Directory">
+            <A href="/directory/users">"Users"</A>
+            <A href="/directory/groups">"Groups"</A>
+        </nav>
+    }
+}
+
+#[component]
+pub fn DirectoryUsersPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Directory" subtitle="Users and groups, provisioned by your identity provider over SCIM or edited here." />
+        <DirectoryTabs />
+        <EmptyState title="Users">
+            <p>"Users provisioned over SCIM will appear here. SCIM provisioning is not available in this version yet."</p>
+        </EmptyState>
+    }
+}
+
+#[component]
+pub fn DirectoryGroupsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Directory" subtitle="Users and groups, provisioned by your identity provider over SCIM or edited here." />
+        <DirectoryTabs />
+        <EmptyState title="Groups">
+            <p>"Groups pushed by your identity provider will appear here."</p>
+        </EmptyState>
+    }
+}
+
+#[component]
+pub fn AssignmentsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Assignments" subtitle="Who is assigned to the idflow console, with which role, and through which path." />
+        <EmptyState title="No assignments yet">
+            <p>"Users and groups assigned to idflow will appear here, with their role and where it comes from."</p>
+        </EmptyState>
+    }
+}
+
+#[component]
+pub fn ConnectionsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Connections" subtitle="Accounts that flows use to reach Okta, HTTP services, Slack and email." />
+        <EmptyState title="No connections yet">
+            <p>"Connections will appear here. Adding connections is not available in this version yet."</p>
+        </EmptyState>
+    }
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    view! {
+        <PageHeader title="Settings" subtitle="SCIM tokens, single sign-on and other settings of this idflow." />
+        <EmptyState title="Nothing to set yet">
+            <p>"SCIM tokens and single sign-on will be configured here. For now idflow is configured through its environment variables (see the README)."</p>
+        </EmptyState>
+    }
+}

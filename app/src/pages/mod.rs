@@ -1,0 +1,7 @@
+//! The console's pages, one module per area.
+
+pub mod areas;
+pub mod home;
+pub mod not_found;
+pub mod sign_in;
+pub mod system_log;

@@ -1,0 +1,87 @@
+//! The System Log page: the most recent entries, newest first. Search and filters come
+//! with the System Log issue; what is shown here is the real log.
+
+use crate::console::{EmptyState, ErrorPage, PageHeader};
+use crate::error::AppError;
+use domain::audit::Entry;
+use leptos::prelude::*;
+
+pub const RECENT_ENTRIES_PATH: &str = "/api/system-log/recent";
+
+#[server(endpoint = "system-log/recent")]
+pub async fn recent_entries() -> Result<Vec<Entry>, AppError> {
+    /// How many entries the page shows.
+    const PAGE_SIZE: i64 = 100;
+    let store = crate::session::store()?;
+    store.recent_audit(PAGE_SIZE).await.map_err(AppError::from_store)
+}
+
+#[component]
+pub fn SystemLogPage() -> impl IntoView {
+    let entries = Resource::new(|| (), |_| recent_entries());
+    view! {
+        <PageHeader title="System Log" subtitle="Every sign-in, sign-out and change, newest first." />
+        <Suspense fallback=|| view! { <p class="loading">"Loading the log…"</p> }>
+            {move || Suspend::new(async move {
+                match entries.await {
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                    Ok(entries) if entries.is_empty() => {
+                        view! {
+                            <EmptyState title="The log is empty">
+                                <p>"Sign-ins, sign-outs and changes will be recorded here."</p>
+                            </EmptyState>
+                        }
+                            .into_any()
+                    }
+                    Ok(entries) => view! { <LogTable entries /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LogTable(entries: Vec<Entry>) -> impl IntoView {
+    let rows = entries
+        .into_iter()
+        .map(|e| {
+            let outcome_class = format!("outcome outcome-{}", e.outcome);
+            let action = e.action_label().to_string();
+            let time = e.occurred_at.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+            let target = e.target_display.clone().unwrap_or_default();
+            view! {
+                <tr data-action=e.action.clone() data-outcome=e.outcome.clone()>
+                    <td class="nowrap">
+                        <time datetime=e.occurred_at.to_rfc3339()>{time}</time>
+                    </td>
+                    <td>
+                        {action} <code class="event-type">{e.action.clone()}</code>
+                    </td>
+                    <td>
+                        <span class=outcome_class>{e.outcome.clone()}</span>
+                    </td>
+                    <td>{e.actor_display.clone().unwrap_or_default()}</td>
+                    <td>{target}</td>
+                    <td>{e.client_address.clone().unwrap_or_default()}</td>
+                    <td>{e.reason.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="data-table" data-testid="system-log">
+            <thead>
+                <tr>
+                    <th scope="col">"Time"</th>
+                    <th scope="col">"Event"</th>
+                    <th scope="col">"Outcome"</th>
+                    <th scope="col">"Actor"</th>
+                    <th scope="col">"Target"</th>
+                    <th scope="col">"Client"</th>
+                    <th scope="col">"Reason"</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}

@@ -1,0 +1,110 @@
+//! Who is asking: the signed-in user as the console sees them.
+//!
+//! The server resolves the user from the session cookie on every request (nothing about
+//! the user is cached in the session, so a role change holds from the next request) and
+//! places it in the request as [`RequestUser`]; pages and server functions read it here.
+
+use crate::error::AppError;
+use domain::access::Role;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The signed-in user, as sent to the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: String,
+    pub user_name: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl From<&domain::directory::User> for SessionUser {
+    fn from(user: &domain::directory::User) -> Self {
+        SessionUser {
+            id: user.id.to_string(),
+            user_name: user.user_name.clone(),
+            name: user.shown_name().to_string(),
+            role: user.role,
+        }
+    }
+}
+
+/// Placed in each request's extensions by the server: the user behind the session
+/// cookie, or `None`.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct RequestUser(pub Option<domain::directory::User>);
+
+#[cfg(feature = "ssr")]
+pub fn request_user() -> Option<domain::directory::User> {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<RequestUser>().cloned())
+        .and_then(|u| u.0)
+}
+
+/// The id the server gave this request (`x-request-id`), for error references.
+#[cfg(feature = "ssr")]
+pub fn request_id() -> Option<String> {
+    use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    })
+}
+
+/// The database, provided by the server to every page render and server function.
+#[cfg(feature = "ssr")]
+pub fn store() -> Result<domain::store::Store, AppError> {
+    use_context::<domain::store::Store>().ok_or_else(|| AppError::internal("no store in context"))
+}
+
+pub const CURRENT_USER_PATH: &str = "/api/session/current_user";
+
+/// The signed-in user, or `None` for an anonymous caller.
+#[server(endpoint = "session/current_user")]
+pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+    Ok(request_user().as_ref().map(SessionUser::from))
+}
+
+/// Whether `next` is a safe place to go after signing in: a path on this site, never
+/// another site (`//evil.example`, `https://…`, `/\evil.example`).
+pub fn is_safe_next(next: &str) -> bool {
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control() || c == '\\')
+}
+
+/// The sign-in page's address, coming back to `next` afterwards.
+pub fn sign_in_url(next: &str) -> String {
+    if next == "/" || !is_safe_next(next) {
+        "/sign-in".to_string()
+    } else {
+        format!("/sign-in?next={}", urlencoding::encode(next))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_relative_paths_are_safe_redirects() {
+        assert!(is_safe_next("/flows"));
+        assert!(is_safe_next("/flows?x=1"));
+        assert!(!is_safe_next("https://evil.example"));
+        assert!(!is_safe_next("//evil.example"));
+        assert!(!is_safe_next("/\\evil.example"));
+        assert!(!is_safe_next("flows"));
+        assert!(!is_safe_next("/\tflows"));
+    }
+
+    #[test]
+    fn sign_in_url_carries_the_page_to_return_to() {
+        assert_eq!(sign_in_url("/flows"), "/sign-in?next=%2Fflows");
+        assert_eq!(sign_in_url("/"), "/sign-in");
+        assert_eq!(sign_in_url("//evil"), "/sign-in");
+    }
+}

@@ -1,0 +1,15 @@
+//! Everything idflow knows and does without HTTP or HTML.
+//!
+//! The pure parts (roles and permissions, the shapes of users and log entries) compile to
+//! WASM for the console. Everything that touches the database or hashes passwords sits
+//! behind the `server` feature. This crate never knows about axum or Leptos.
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod audit;
+pub mod directory;
+
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod store;

@@ -1,0 +1,265 @@
+//! The database: one interface, SQLite and PostgreSQL behind it.
+//!
+//! The backend is chosen by the URL's scheme (`sqlite:` or `postgres:`). Each backend
+//! has its own migrations (`migrations/sqlite`, `migrations/postgres`), applied at start.
+//! Queries are written once where both dialects agree (numbered `$1` parameters work on
+//! both) and run through [`with_pool!`]; where they differ, each backend gets its own arm.
+//! Nothing outside this module sees a pool or SQL.
+
+pub(crate) mod audit;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+mod throttle;
+mod users;
+
+pub use throttle::ThrottleState;
+pub use users::NewUser;
+pub use sqlx::Error as SqlxError;
+
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Runs `$body` with `$pool` bound to whichever pool the store holds. The body is
+/// compiled once per backend, so it must be valid for both.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.backend {
+            $crate::store::Backend::Sqlite($pool) => $body,
+            $crate::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("DATABASE_URL must start with sqlite: or postgres:, got {0:?}")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("{0}")]
+    Migration(String),
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("stored value is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Maps a unique-constraint violation to [`StoreError::Conflict`].
+    pub(crate) fn conflict_or(err: sqlx::Error, what: impl Into<String>) -> StoreError {
+        match &err {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict { what: what.into() }
+            }
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Sqlite,
+    Postgres,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Sqlite => "SQLite",
+            BackendKind::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// The handle every part of idflow uses to read and write its data. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) backend: Backend,
+}
+
+/// Readiness as `/readyz` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Readiness {
+    pub database_reachable: bool,
+    pub pending_migrations: Vec<String>,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.database_reachable && self.pending_migrations.is_empty()
+    }
+}
+
+impl Store {
+    /// Opens the database named by `url` without running migrations.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(StoreError::Connect)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(StoreError::Connect)?;
+            Ok(Store { backend: Backend::Sqlite(pool) })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(StoreError::Connect)?;
+            Ok(Store { backend: Backend::Postgres(pool) })
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// Opens the database and applies every pending migration. A failed migration is an
+    /// error that names it.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Sqlite(_) => BackendKind::Sqlite,
+            Backend::Postgres(_) => BackendKind::Postgres,
+        }
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.backend {
+            Backend::Sqlite(_) => &SQLITE_MIGRATIONS,
+            Backend::Postgres(_) => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = self.migrator();
+        let result = with_pool!(self, pool => migrator.run(pool).await);
+        result.map_err(|err| StoreError::Migration(describe_migration_error(migrator, self.kind(), &err)))
+    }
+
+    /// Whether the database answers and every migration this build knows is applied.
+    pub async fn readiness(&self) -> Readiness {
+        let reachable = with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok());
+        if !reachable {
+            return Readiness { database_reachable: false, pending_migrations: vec![] };
+        }
+        let applied: Result<Vec<(i64, bool)>, sqlx::Error> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT version, success FROM _sqlx_migrations").fetch_all(pool).await
+        });
+        let applied = applied.unwrap_or_default();
+        let pending = self
+            .migrator()
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .filter(|m| !applied.iter().any(|(v, ok)| *v == m.version && *ok))
+            .map(|m| format!("{}_{}", m.version, m.description))
+            .collect();
+        Readiness { database_reachable: true, pending_migrations: pending }
+    }
+
+    /// The SQLite pool, for crates that keep their own tables in our database
+    /// (the session store). `None` on PostgreSQL.
+    pub fn sqlite_pool(&self) -> Option<SqlitePool> {
+        match &self.backend {
+            Backend::Sqlite(p) => Some(p.clone()),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL pool, for the session store. `None` on SQLite.
+    pub fn postgres_pool(&self) -> Option<PgPool> {
+        match &self.backend {
+            Backend::Postgres(p) => Some(p.clone()),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await);
+    }
+}
+
+fn describe_migration_error(migrator: &Migrator, kind: BackendKind, err: &MigrateError) -> String {
+    let name = |version: i64| {
+        migrator
+            .iter()
+            .find(|m| m.version == version)
+            .map(|m| format!("{}_{}", m.version, m.description))
+            .unwrap_or_else(|| version.to_string())
+    };
+    match err {
+        MigrateError::ExecuteMigration(source, version) => format!(
+            "{} migration {} failed: {source}",
+            kind.name(),
+            name(*version)
+        ),
+        MigrateError::VersionMismatch(version) => format!(
+            "{} migration {} was changed after it was applied; migrations must never be edited",
+            kind.name(),
+            name(*version)
+        ),
+        MigrateError::VersionMissing(version) => format!(
+            "the database has {} migration {} applied, which this build of idflow does not know; is it older than the database?",
+            kind.name(),
+            version
+        ),
+        MigrateError::Dirty(version) => format!(
+            "{} migration {} failed part-way earlier; repair the database before starting",
+            kind.name(),
+            name(*version)
+        ),
+        other => format!("{} migrations failed: {other}", kind.name()),
+    }
+}
+
+/// Hides the password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("********"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_string(),
+        Err(_) => "<unparseable URL>".to_string(),
+    }
+}
+
+/// Returns the current time rounded to microseconds, the precision both backends keep,
+/// so a value read back equals the value written.
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests;

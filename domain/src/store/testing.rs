@@ -1,0 +1,129 @@
+//! Throw-away databases for tests, on both backends.
+//!
+//! Store tests run once on SQLite (a file in a temporary folder) and once on PostgreSQL
+//! (a fresh database on the server named by `IDFLOW_TEST_POSTGRES_URL`, by default the
+//! machine's `postgres://postgres@127.0.0.1:5432/postgres`). Without PostgreSQL the
+//! PostgreSQL half is skipped loudly, except under `CI=true`, where it fails.
+
+use super::Store;
+use sqlx::Connection;
+
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A migrated database that is removed when dropped.
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    _guard: Guard,
+}
+
+enum Guard {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Guard::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Dropping happens outside any async context we could borrow, so use a
+            // short-lived runtime on its own thread.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// A fresh, migrated SQLite database in a temporary folder.
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}/idflow.db", dir.path().display());
+    let store = Store::open(&url).await.expect("open SQLite test database");
+    TestDb { store, url, _guard: Guard::Sqlite(dir) }
+}
+
+/// The PostgreSQL server tests use.
+pub fn postgres_admin_url() -> String {
+    std::env::var("IDFLOW_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").map(|v| !v.is_empty() && v != "false" && v != "0").unwrap_or(false)
+}
+
+/// A fresh, migrated PostgreSQL database, or `None` (after saying so) when no server
+/// answers outside CI.
+pub async fn postgres() -> Option<TestDb> {
+    let admin_url = postgres_admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
+        Ok(conn) => conn,
+        Err(err) if !in_ci() => {
+            eprintln!("SKIPPED on PostgreSQL: {} unreachable ({err}); CI=true makes this a failure", super::redact_url(&admin_url));
+            return None;
+        }
+        Err(err) => panic!("PostgreSQL at {} is unreachable under CI=true: {err}", super::redact_url(&admin_url)),
+    };
+    let name = format!("idflow_test_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .expect("create PostgreSQL test database");
+    let _ = conn.close().await;
+    let mut url = url::Url::parse(&admin_url).expect("IDFLOW_TEST_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    let url = url.to_string();
+    let guard = Guard::Postgres { admin_url, name };
+    let store = Store::open(&url).await.expect("open PostgreSQL test database");
+    Some(TestDb { store, url, _guard: guard })
+}
+
+/// Writes each test twice: `sqlite::name` and `postgres::name`, each given a fresh
+/// migrated [`Store`](crate::store::Store).
+///
+/// ```ignore
+/// domain::backend_tests! {
+///     async fn creates_a_user(store) { ... }
+/// }
+/// ```
+#[macro_export]
+macro_rules! backend_tests {
+    ($( $(#[$meta:meta])* async fn $name:ident($store:ident) $body:block )*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::store::testing::sqlite().await;
+                    let $store = db.store.clone();
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $(#[$meta])*
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::store::testing::postgres().await else { return };
+                    let $store = db.store.clone();
+                    $body
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,66 @@
+//! Counters of failed sign-ins, per account and per client address.
+//!
+//! The policy (how many failures, for how long) lives in `auth`; this only keeps the
+//! numbers, so they hold across restarts and across servers.
+
+use super::{Store, StoreError, with_pool};
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ThrottleState {
+    pub failures: i64,
+    pub window_started_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    pub async fn throttle_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError> {
+        let row: Option<ThrottleState> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT failures, window_started_at, locked_until FROM sign_in_throttle WHERE key = $1")
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row)
+    }
+
+    /// Reads the state under `key`, lets `next` compute the new one, and stores it, in one
+    /// transaction.
+    pub async fn update_throttle(
+        &self,
+        key: &str,
+        next: impl FnOnce(Option<ThrottleState>) -> ThrottleState,
+    ) -> Result<ThrottleState, StoreError> {
+        let state = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let current: Option<ThrottleState> = sqlx::query_as(
+                "SELECT failures, window_started_at, locked_until FROM sign_in_throttle WHERE key = $1",
+            )
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let state = next(current);
+            sqlx::query(
+                "INSERT INTO sign_in_throttle (key, failures, window_started_at, locked_until) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, \
+                 window_started_at = excluded.window_started_at, locked_until = excluded.locked_until",
+            )
+            .bind(key)
+            .bind(state.failures)
+            .bind(state.window_started_at)
+            .bind(state.locked_until)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            state
+        });
+        Ok(state)
+    }
+
+    pub async fn clear_throttle(&self, key: &str) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("DELETE FROM sign_in_throttle WHERE key = $1").bind(key).execute(pool).await?;
+        });
+        Ok(())
+    }
+}

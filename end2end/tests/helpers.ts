@@ -1,0 +1,43 @@
+import { expect, Page, TestInfo } from '@playwright/test';
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
+
+export { ADMIN_EMAIL, ADMIN_PASSWORD };
+
+export const TABS = [
+  { label: 'Flows', path: '/flows', heading: 'Flows' },
+  { label: 'Tables', path: '/tables', heading: 'Tables' },
+  { label: 'Executions', path: '/executions', heading: 'Executions' },
+  { label: 'Directory', path: '/directory/users', heading: 'Directory' },
+  { label: 'Assignments', path: '/assignments', heading: 'Assignments' },
+  { label: 'Connections', path: '/connections', heading: 'Connections' },
+  { label: 'System Log', path: '/system-log', heading: 'System Log' },
+  { label: 'Settings', path: '/settings', heading: 'Settings' },
+];
+
+export function jsEnabled(testInfo: TestInfo): boolean {
+  return testInfo.project.name === 'js-on';
+}
+
+/** With JavaScript on, waits until the WASM has hydrated the page; without, checks it did not. */
+export async function expectHydration(page: Page, testInfo: TestInfo) {
+  if (jsEnabled(testInfo)) {
+    await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  } else {
+    await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  }
+}
+
+export async function signIn(page: Page, testInfo: TestInfo, email = ADMIN_EMAIL, password = ADMIN_PASSWORD) {
+  if (!page.url().includes('/sign-in')) {
+    await page.goto('/sign-in');
+  }
+  await expectHydration(page, testInfo);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+export async function sessionCookie(page: Page) {
+  const cookies = await page.context().cookies();
+  return cookies.find((c) => c.name === 'idflow_session');
+}

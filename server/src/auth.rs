@@ -1,0 +1,249 @@
+//! Who is asking, and may they: the sign-in and sign-out form posts, and the middleware
+//! that resolves the session to a user and enforces the entry-point table on every
+//! request.
+
+use crate::AppState;
+use crate::sessions::{SIGNED_IN_KEY, SignedIn};
+use app::entry_points::{self, Kind};
+use app::error::AppError;
+use app::session::{RequestUser, is_safe_next, sign_in_url};
+use axum::Form;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use domain::access::Decision;
+use domain::audit::{Action, Actor, NewEntry, Outcome};
+use domain::auth::{AuthError, Origin};
+use domain::directory::{User, UserId, UserStatus};
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+/// The client's address: the peer, or the first X-Forwarded-For hop when configured.
+pub fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
+    if state.trust_forwarded_for {
+        if let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+        {
+            return Some(first.to_string());
+        }
+    }
+    peer.map(|p| p.ip().to_string())
+}
+
+/// The address of the connection's other end, when the server recorded it.
+pub fn peer_address(request: &Request) -> Option<SocketAddr> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+/// The user behind the session, if the session is still good. A session whose sign-in
+/// is older than the absolute limit, or older than the user's last "end all sessions",
+/// or whose user is no longer active, is ended here.
+async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+    let signed_in: Option<SignedIn> = session
+        .get(SIGNED_IN_KEY)
+        .await
+        .map_err(|e| AppError::internal(format!("reading the session: {e}")))?;
+    let Some(signed_in) = signed_in else { return Ok(None) };
+    let expired = Utc::now() - signed_in.at > state.session_max_age;
+    let user = if expired {
+        None
+    } else {
+        state
+            .store
+            .user(UserId(signed_in.user_id))
+            .await
+            .map_err(AppError::from_store)?
+    };
+    let valid = user.filter(|u| {
+        u.status == UserStatus::Active && u.sessions_valid_after.is_none_or(|after| signed_in.at >= after)
+    });
+    if valid.is_none() {
+        // Best effort: the session is refused either way.
+        let _ = session.flush().await;
+    }
+    Ok(valid)
+}
+
+/// The answer for an entry point the caller may not use.
+fn refusal(kind: Kind, decision: Decision, path_and_query: &str) -> Option<Response> {
+    match (kind, decision) {
+        (_, Decision::Allow) => None,
+        // A page the caller may not see still renders, as a 403 page inside the console.
+        (Kind::Page, Decision::Forbidden) => None,
+        (Kind::Page, Decision::SignInRequired) => {
+            Some(Redirect::to(&sign_in_url(path_and_query)).into_response())
+        }
+        (_, Decision::SignInRequired) => Some(error_response(AppError::SignInRequired)),
+        (_, Decision::Forbidden) => Some(error_response(AppError::Forbidden)),
+    }
+}
+
+/// An [`AppError`] as JSON, which is also how server functions encode their errors.
+pub fn error_response(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_string(&error).unwrap_or_else(|_| "\"error\"".into());
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// Paths every visitor may fetch without any check: the built console's files.
+fn is_static_asset(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.ico"
+}
+
+/// Resolves the session to a user for every request, and enforces the entry-point table:
+/// deny by default for API paths not listed in it.
+pub async fn guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if is_static_asset(&path) || path == "/healthz" || path == "/readyz" {
+        return next.run(request).await;
+    }
+    let user = match session_user(&state, &session).await {
+        Ok(user) => user,
+        Err(error) => return error_response(error),
+    };
+    let role = user.as_ref().map(|u| u.role);
+    request.extensions_mut().insert(RequestUser(user));
+
+    let method = request.method().as_str().to_string();
+    let path_and_query = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
+    match entry_points::lookup(&method, &path) {
+        Some(entry) => {
+            if let Some(response) = refusal(entry.kind, entry.access.decide(role), &path_and_query) {
+                return response;
+            }
+        }
+        // Not in the table: API paths are refused; anything else renders the 404 page.
+        None if path.starts_with("/api/") => {
+            return error_response(AppError::BadRequest(format!("There is no {method} {path}.")))
+                .map_status(StatusCode::NOT_FOUND);
+        }
+        None => {}
+    }
+    next.run(request).await
+}
+
+trait MapStatus {
+    fn map_status(self, status: StatusCode) -> Response;
+}
+
+impl MapStatus for Response {
+    fn map_status(mut self, status: StatusCode) -> Response {
+        *self.status_mut() = status;
+        self
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Back to the sign-in page with an error code, keeping the typed email and the page to
+/// return to (never the password).
+fn back_to_sign_in(error: &str, email: &str, next: &str) -> Response {
+    let mut url = format!("/sign-in?error={error}");
+    if !email.is_empty() {
+        url.push_str("&email=");
+        url.push_str(&urlencoding::encode(email));
+    }
+    if next != "/" {
+        url.push_str("&next=");
+        url.push_str(&urlencoding::encode(next));
+    }
+    Redirect::to(&url).into_response()
+}
+
+/// `POST /auth/sign-in`: checks the password, starts a session under a new id, and goes
+/// on to `next` (a path on this site only).
+pub async fn sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+) -> Response {
+    let peer = peer_address(&request);
+    let headers = request.headers().clone();
+    let Ok(Form(form)) = Form::<SignInForm>::from_request(request, &state).await else {
+        return back_to_sign_in("missing", "", "/");
+    };
+    let next = if is_safe_next(&form.next) { form.next.clone() } else { "/".to_string() };
+    let email = form.email.trim().chars().take(256).collect::<String>();
+    if email.is_empty() || form.password.is_empty() {
+        return back_to_sign_in("missing", &email, &next);
+    }
+    let origin = Origin {
+        client_address: client_address(&state, &headers, peer),
+        request_id: request_id(&headers),
+    };
+    match domain::auth::sign_in(&state.store, &email, SecretString::from(form.password), &origin).await {
+        Ok(user) => {
+            // A new id at sign-in: a session id anyone saw before signing in is dead.
+            let started = async {
+                session.cycle_id().await?;
+                session
+                    .insert(SIGNED_IN_KEY, SignedIn { user_id: user.id.0, at: Utc::now() })
+                    .await
+            };
+            if let Err(err) = started.await {
+                tracing::error!(error = %err, "could not start a session");
+                return back_to_sign_in("unavailable", &email, &next);
+            }
+            Redirect::to(&next).into_response()
+        }
+        Err(AuthError::InvalidCredentials) => back_to_sign_in("invalid", &email, &next),
+        Err(AuthError::Throttled { .. }) => back_to_sign_in("locked", &email, &next),
+        Err(AuthError::NotActive(_)) => back_to_sign_in("inactive", &email, &next),
+        Err(err) => {
+            tracing::error!(error = %err, "sign-in failed");
+            back_to_sign_in("unavailable", &email, &next)
+        }
+    }
+}
+
+/// `POST /auth/sign-out`: ends the session (its record is deleted) and logs it.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+) -> Response {
+    let headers = request.headers();
+    let peer = peer_address(&request);
+    if let Some(RequestUser(Some(user))) = request.extensions().get::<RequestUser>() {
+        let entry = NewEntry::new(
+            Action::SessionEnd,
+            Outcome::Success,
+            Actor::User { id: Some(user.id.0), display: user.user_name.clone() },
+        )
+        .from_request(client_address(&state, headers, peer), request_id(headers));
+        if let Err(err) = state.store.append_audit(&entry).await {
+            tracing::error!(error = %err, "could not log a sign-out");
+        }
+    }
+    if let Err(err) = session.flush().await {
+        tracing::error!(error = %err, "could not end a session");
+    }
+    Redirect::to("/sign-in?notice=signed-out").into_response()
+}

@@ -1,0 +1,215 @@
+//! Configuration: command-line flags, each also settable through an `IDFLOW_*`
+//! environment variable (or `DATABASE_URL`). Secrets are held as [`SecretString`], so
+//! `Debug` and logs show `[REDACTED]`, never the value.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "idflow", version, about = "Identity automation: flows, tables and their history, provisioned over SCIM.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the console, the APIs and the execution engine.
+    Serve(Config),
+    /// Check the configuration and the database, print what idflow would use, and exit.
+    CheckConfig(Config),
+    /// Apply pending database migrations and exit.
+    Migrate(Config),
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set a new password for a user who signs in locally, and end their sessions.
+    ///
+    /// Without --password-stdin a password is generated and printed once.
+    ResetPassword {
+        /// The user's email (userName).
+        email: String,
+        /// Read the new password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn secret(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value.to_string()))
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, env = "IDFLOW_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Folder for idflow's files (the SQLite database by default).
+    #[arg(long, env = "IDFLOW_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL: sqlite:… or postgres://…; defaults to sqlite in the data folder.
+    #[arg(long = "database-url", env = "DATABASE_URL", hide_env_values = true, value_parser = secret)]
+    pub database_url: Option<SecretString>,
+
+    /// The address people reach idflow at (used for redirects and the Secure cookie
+    /// flag); defaults to http://<listen>.
+    #[arg(long, env = "IDFLOW_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+
+    /// Folder with the built console (the pkg/ folder with the WASM, JS and CSS).
+    #[arg(long, env = "IDFLOW_SITE_DIR", default_value = "target/site")]
+    pub site_dir: PathBuf,
+
+    /// Email of the Super Admin created on first start with an empty database.
+    #[arg(long, env = "IDFLOW_ADMIN_EMAIL", default_value = "admin@example.com")]
+    pub admin_email: String,
+
+    /// Password of that first Super Admin; when unset, a one-time password is generated
+    /// and printed once.
+    #[arg(long, env = "IDFLOW_ADMIN_PASSWORD", hide_env_values = true, value_parser = secret)]
+    pub admin_password: Option<SecretString>,
+
+    /// A session ends after this many minutes without a request.
+    #[arg(long, env = "IDFLOW_SESSION_IDLE_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_idle_minutes: u32,
+
+    /// A session ends this many hours after sign-in, however active.
+    #[arg(long, env = "IDFLOW_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_max_hours: u32,
+
+    /// Take the client address from X-Forwarded-For (only behind a proxy you run).
+    #[arg(long, env = "IDFLOW_TRUST_FORWARDED_FOR", default_value_t = false)]
+    pub trust_forwarded_for: bool,
+
+    /// Log format.
+    #[arg(long, env = "IDFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter, as tracing's EnvFilter reads it.
+    #[arg(long, env = "IDFLOW_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Config {
+    /// The database URL in effect.
+    pub fn database_url(&self) -> SecretString {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => SecretString::from(format!(
+                "sqlite://{}",
+                self.data_dir.join("idflow.db").display()
+            )),
+        }
+    }
+
+    pub fn uses_default_database(&self) -> bool {
+        self.database_url.is_none()
+    }
+
+    pub fn public_url(&self) -> url::Url {
+        self.public_url.clone().unwrap_or_else(|| {
+            url::Url::parse(&format!("http://{}", self.listen)).expect("a socket address makes a URL")
+        })
+    }
+
+    /// Whether cookies must be marked Secure: idflow is reached over TLS.
+    pub fn behind_tls(&self) -> bool {
+        self.public_url().scheme() == "https"
+    }
+
+    /// Problems that stop idflow from starting, each a sentence an operator can act on.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let url = self.database_url();
+        let url = url.expose_secret();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+            problems.push(format!(
+                "DATABASE_URL must start with sqlite: or postgres:, got {}",
+                domain::store::redact_url(url)
+            ));
+        }
+        if self.session_max_hours as u64 * 60 < self.session_idle_minutes as u64 {
+            problems.push("IDFLOW_SESSION_MAX_HOURS must be at least as long as IDFLOW_SESSION_IDLE_MINUTES".into());
+        }
+        if let Some(p) = &self.admin_password {
+            if p.expose_secret().chars().count() < domain::auth::MIN_PASSWORD_LENGTH {
+                problems.push(format!(
+                    "IDFLOW_ADMIN_PASSWORD must be at least {} characters long",
+                    domain::auth::MIN_PASSWORD_LENGTH
+                ));
+            }
+        }
+        if !self.admin_email.contains('@') {
+            problems.push(format!("IDFLOW_ADMIN_EMAIL {:?} is not an email address", self.admin_email));
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Config {
+        let mut full = vec!["idflow", "serve"];
+        full.extend_from_slice(args);
+        match Cli::try_parse_from(full).unwrap().command {
+            Command::Serve(config) => config,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let config = parse(&[
+            "--admin-password",
+            "very secret password",
+            "--database-url",
+            "postgres://idflow:hunter2@db/idflow",
+        ]);
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("very secret password"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn defaults_keep_sqlite_in_the_data_folder() {
+        let config = parse(&[]);
+        assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.database_url().expose_secret(), "sqlite://./data/idflow.db");
+        assert_eq!(config.public_url().as_str(), "http://127.0.0.1:3000/");
+        assert!(!config.behind_tls());
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+    }
+
+    #[test]
+    fn a_public_https_url_means_secure_cookies() {
+        assert!(parse(&["--public-url", "https://idflow.example.com"]).behind_tls());
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let config = parse(&["--database-url", "mysql://x", "--admin-password", "short"]);
+        let problems = config.problems().join("\n");
+        assert!(problems.contains("DATABASE_URL"), "{problems}");
+        assert!(problems.contains("IDFLOW_ADMIN_PASSWORD"), "{problems}");
+    }
+}

@@ -1,0 +1,159 @@
+//! The `idflow` server: configuration, the HTTP router and start-up.
+//!
+//! [`router`] builds the whole HTTP surface from an [`AppState`], apart from [`serve`],
+//! so tests drive the real router.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod config;
+pub mod health;
+pub mod sessions;
+
+use app::{App, shell};
+use axum::Router;
+use axum::extract::{FromRef, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use domain::store::Store;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use sessions::DbSessionStore;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub leptos_options: LeptosOptions,
+    /// A session ends this long after sign-in, however active.
+    pub session_max_age: chrono::Duration,
+    pub trust_forwarded_for: bool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// How sessions behave.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSettings {
+    pub idle: Duration,
+    pub secure: bool,
+}
+
+pub const SESSION_COOKIE: &str = "idflow_session";
+
+/// The whole HTTP surface of idflow.
+pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionSettings) -> Router {
+    let routes = generate_route_list(App);
+    let store = state.store.clone();
+    let context = move || provide_context(store.clone());
+
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(settings.secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::try_from(settings.idle)
+                .unwrap_or(tower_sessions::cookie::time::Duration::hours(1)),
+        ));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/auth/sign-in", post(auth::sign_in))
+        .route("/auth/sign-out", post(auth::sign_out))
+        .route("/api/{*fn_name}", get(server_fn).post(server_fn))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(sessions)
+        .layer(tower_sec_fetch::SecFetchLayer::new(|_policy| {}))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+async fn server_fn(State(state): State<AppState>, request: Request) -> impl IntoResponse {
+    let store = state.store.clone();
+    handle_server_fns_with_context(move || provide_context(store.clone()), request).await
+}
+
+/// A panic never shows its message: the person gets a plain page, the log gets the rest.
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    tracing::error!(panic = detail, "a request panicked");
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        "<!DOCTYPE html><title>Something went wrong · idflow</title><h1>Something went wrong</h1>\
+         <p>idflow could not finish this request. Try again; if it keeps happening, tell your administrator.</p>",
+    )
+        .into_response()
+}
+
+/// The Leptos settings for the built console in `site_dir`.
+pub fn leptos_options(site_dir: &std::path::Path, listen: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(Arc::<str>::from("idflow"))
+        .site_root(Arc::<str>::from(site_dir.to_string_lossy().as_ref()))
+        .site_pkg_dir(Arc::<str>::from("pkg"))
+        .site_addr(listen)
+        .build()
+}
+
+/// Everything `serve` sets up before it listens: the store (migrated), the session store.
+pub struct Prepared {
+    pub state: AppState,
+    pub session_store: DbSessionStore,
+    pub settings: SessionSettings,
+}
+
+pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
+    use secrecy::ExposeSecret;
+    if config.uses_default_database() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!("cannot create the data folder {}: {e}", config.data_dir.display())
+        })?;
+    }
+    let url = config.database_url();
+    let store = Store::open(url.expose_secret()).await?;
+    let session_store = DbSessionStore::for_store(&store).await?;
+    let state = AppState {
+        store,
+        leptos_options: leptos_options(&config.site_dir, config.listen),
+        session_max_age: chrono::Duration::hours(config.session_max_hours as i64),
+        trust_forwarded_for: config.trust_forwarded_for,
+    };
+    let settings = SessionSettings {
+        idle: Duration::from_secs(config.session_idle_minutes as u64 * 60),
+        secure: config.behind_tls(),
+    };
+    Ok(Prepared { state, session_store, settings })
+}

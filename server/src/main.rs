@@ -1,0 +1,159 @@
+//! The `idflow` binary.
+
+use clap::Parser;
+use domain::auth::Bootstrap;
+use secrecy::{ExposeSecret, SecretString};
+use server::config::{AdminCommand, Cli, Command, Config, LogFormat};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match &cli.command {
+        Command::Serve(c) | Command::CheckConfig(c) | Command::Migrate(c) => c.clone(),
+        Command::Admin { command: AdminCommand::ResetPassword { config, .. } } => config.clone(),
+    };
+    init_logging(&config);
+    let result = match cli.command {
+        Command::Serve(config) => serve(config).await,
+        Command::CheckConfig(config) => check_config(config).await,
+        Command::Migrate(config) => migrate(config).await,
+        Command::Admin { command: AdminCommand::ResetPassword { email, password_stdin, config } } => {
+            reset_password(config, email, password_stdin).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("idflow: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn refuse_problems(config: &Config) -> anyhow::Result<()> {
+    let problems = config.problems();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("the configuration has problems:\n  - {}", problems.join("\n  - "))
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    refuse_problems(&config)?;
+    let prepared = server::prepare(&config).await?;
+    let store = prepared.state.store.clone();
+    tracing::info!(
+        database = %domain::store::redact_url(config.database_url().expose_secret()),
+        backend = store.kind().name(),
+        "database ready"
+    );
+
+    match domain::auth::ensure_bootstrap_admin(&store, &config.admin_email, config.admin_password.clone()).await? {
+        Bootstrap::NotNeeded => {}
+        Bootstrap::Created { user } => {
+            println!("Created the bootstrap Super Admin {} with the password from IDFLOW_ADMIN_PASSWORD.", user.user_name);
+        }
+        Bootstrap::CreatedWithGeneratedPassword { user, password } => {
+            println!();
+            println!("  Created the bootstrap Super Admin: {}", user.user_name);
+            println!("  One-time password:                 {}", password.expose_secret());
+            println!("  It is shown only this once. Change it with: idflow admin reset-password {}", user.user_name);
+            println!();
+        }
+    }
+
+    prepared.session_store.spawn_cleanup(std::time::Duration::from_secs(300));
+    let app = server::router(prepared.state, prepared.session_store, prepared.settings);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (IDFLOW_LISTEN): {e}", config.listen))?;
+    let public = config.public_url();
+    println!("idflow is running at {public}");
+    tracing::info!(listen = %config.listen, public_url = %public, "listening");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+async fn check_config(config: Config) -> anyhow::Result<()> {
+    println!("{config:#?}");
+    println!("database: {}", domain::store::redact_url(config.database_url().expose_secret()));
+    println!("public URL: {}", config.public_url());
+    refuse_problems(&config)?;
+    let site = config.site_dir.join("pkg");
+    if !site.join("idflow.js").exists() {
+        println!("warning: {} has no built console (idflow.js); pages will not hydrate. Build with `make build`.", site.display());
+    }
+    let store = domain::store::Store::connect(config.database_url().expose_secret()).await?;
+    let readiness = store.readiness().await;
+    if !readiness.pending_migrations.is_empty() {
+        println!("pending migrations (applied at start): {}", readiness.pending_migrations.join(", "));
+    }
+    println!("configuration OK");
+    Ok(())
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    refuse_problems(&config)?;
+    if config.uses_default_database() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    println!("migrations applied on {}", store.kind().name());
+    Ok(())
+}
+
+async fn reset_password(config: Config, email: String, password_stdin: bool) -> anyhow::Result<()> {
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    let (password, generated) = if password_stdin {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input)?;
+        (SecretString::from(input.trim_end_matches(['\r', '\n']).to_string()), false)
+    } else {
+        (domain::auth::generate_password(), true)
+    };
+    let user = domain::auth::reset_password(&store, &email, password.clone()).await?;
+    if generated {
+        println!("New password for {}: {}", user.user_name, password.expose_secret());
+    } else {
+        println!("Password set for {}.", user.user_name);
+    }
+    println!("Their existing sessions have ended.");
+    Ok(())
+}

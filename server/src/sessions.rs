@@ -1,0 +1,109 @@
+//! Sessions in the database: tower-sessions with the sqlx store of whichever backend
+//! idflow runs on. The session holds only who signed in and when; the user's role and
+//! status are read fresh on every request.
+
+use async_trait::async_trait;
+use domain::store::Store;
+use serde::{Deserialize, Serialize};
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+/// The key under which a signed-in session keeps [`SignedIn`].
+pub const SIGNED_IN_KEY: &str = "signed_in";
+
+/// What a session remembers about its sign-in.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub user_id: uuid::Uuid,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The session store of the backend idflow runs on.
+#[derive(Debug, Clone)]
+pub enum DbSessionStore {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl DbSessionStore {
+    /// The store for `store`'s database, with its table created.
+    pub async fn for_store(store: &Store) -> Result<DbSessionStore, sqlx_error::Error> {
+        if let Some(pool) = store.sqlite_pool() {
+            let sessions = SqliteStore::new(pool).with_table_name("sessions").map_err(sqlx_error::Error::Name)?;
+            sessions.migrate().await.map_err(sqlx_error::Error::Sqlx)?;
+            Ok(DbSessionStore::Sqlite(sessions))
+        } else if let Some(pool) = store.postgres_pool() {
+            let sessions = PostgresStore::new(pool);
+            sessions.migrate().await.map_err(sqlx_error::Error::Sqlx)?;
+            Ok(DbSessionStore::Postgres(sessions))
+        } else {
+            unreachable!("a store is either SQLite or PostgreSQL")
+        }
+    }
+
+    /// Removes expired sessions every `period`, for as long as the process runs.
+    pub fn spawn_cleanup(&self, period: std::time::Duration) {
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            loop {
+                ticker.tick().await;
+                if let Err(err) = store.delete_expired().await {
+                    tracing::warn!(error = %err, "could not remove expired sessions");
+                }
+            }
+        });
+    }
+}
+
+pub mod sqlx_error {
+    #[derive(Debug, thiserror::Error)]
+    pub enum Error {
+        #[error("session table name: {0}")]
+        Name(String),
+        #[error("session store: {0}")]
+        Sqlx(#[from] tower_sessions_sqlx_store::sqlx::Error),
+    }
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.create(record).await,
+            DbSessionStore::Postgres(s) => s.create(record).await,
+        }
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.save(record).await,
+            DbSessionStore::Postgres(s) => s.save(record).await,
+        }
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.load(id).await,
+            DbSessionStore::Postgres(s) => s.load(id).await,
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.delete(id).await,
+            DbSessionStore::Postgres(s) => s.delete(id).await,
+        }
+    }
+}
+
+#[async_trait]
+impl ExpiredDeletion for DbSessionStore {
+    async fn delete_expired(&self) -> session_store::Result<()> {
+        match self {
+            DbSessionStore::Sqlite(s) => s.delete_expired().await,
+            DbSessionStore::Postgres(s) => s.delete_expired().await,
+        }
+    }
+}

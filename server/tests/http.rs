@@ -1,0 +1,373 @@
+//! The HTTP surface through the real router, on a real socket, on both backends.
+
+use app::entry_points::{ENTRY_POINTS, EntryPoint, Kind};
+use domain::access::{Decision, Role};
+use domain::auth::hash_password;
+use domain::directory::UserStatus;
+use domain::store::{NewUser, Store};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use secrecy::SecretString;
+use server::sessions::DbSessionStore;
+use server::{AppState, SessionSettings, leptos_options, router};
+use std::net::SocketAddr;
+
+const PASSWORD: &str = "a long test password";
+
+struct TestServer {
+    base: String,
+    store: Store,
+}
+
+#[derive(Clone, Copy)]
+struct Options {
+    session_max_age: chrono::Duration,
+    secure: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { session_max_age: chrono::Duration::hours(12), secure: false }
+    }
+}
+
+async fn start(store: Store, options: Options) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState {
+        store: store.clone(),
+        leptos_options: leptos_options(std::path::Path::new("../target/site"), addr),
+        session_max_age: options.session_max_age,
+        trust_forwarded_for: false,
+    };
+    let sessions = DbSessionStore::for_store(&store).await.unwrap();
+    let app = router(
+        state,
+        sessions,
+        SessionSettings { idle: std::time::Duration::from_secs(3600), secure: options.secure },
+    );
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+    TestServer { base: format!("http://{addr}"), store }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestServer {
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn add_user(&self, user_name: &str, role: Role) {
+        let hash = hash_password(SecretString::from(PASSWORD)).await.unwrap();
+        let new = NewUser { user_name: user_name.into(), display_name: None, email: Some(user_name.into()), role };
+        self.store.create_user(&new, Some(&hash), None).await.unwrap();
+    }
+
+    async fn sign_in(&self, client: &reqwest::Client, user_name: &str, password: &str, next: &str) -> reqwest::Response {
+        client
+            .post(self.url("/auth/sign-in"))
+            .form(&[("email", user_name), ("password", password), ("next", next)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A client signed in as a new user with `role`.
+    async fn client_as(&self, role: Role) -> reqwest::Client {
+        let name = format!("{}@example.com", role.as_str());
+        if self.store.user_by_name(&name).await.unwrap().is_none() {
+            self.add_user(&name, role).await;
+        }
+        let client = client();
+        let response = self.sign_in(&client, &name, PASSWORD, "/").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/", "{role:?} could not sign in");
+        client
+    }
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("idflow_session="))
+}
+
+/// Calls one entry point the way its kind is called.
+async fn call(server: &TestServer, client: &reqwest::Client, entry: &EntryPoint) -> reqwest::Response {
+    let path = entry.path.replace(":id", "00000000-0000-0000-0000-000000000000");
+    match entry.kind {
+        Kind::Page => client.get(server.url(&path)).send().await.unwrap(),
+        Kind::ServerFn => client
+            .post(server.url(&path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await
+            .unwrap(),
+        Kind::Route => client
+            .request(entry.method.parse().unwrap(), server.url(&path))
+            .send()
+            .await
+            .unwrap(),
+    }
+}
+
+fn check(entry: &EntryPoint, who: &str, decision: Decision, response: &reqwest::Response) {
+    let status = response.status();
+    let what = format!("{} {} as {who}: got {status}", entry.method, entry.path);
+    match (entry.kind, decision) {
+        (Kind::Page, Decision::Allow) => assert_eq!(status, StatusCode::OK, "{what}"),
+        (Kind::Page, Decision::SignInRequired) => {
+            assert_eq!(status, StatusCode::SEE_OTHER, "{what}");
+            assert!(location(response).starts_with("/sign-in"), "{what}");
+        }
+        (Kind::Page, Decision::Forbidden) => assert_eq!(status, StatusCode::FORBIDDEN, "{what}"),
+        (Kind::ServerFn, Decision::Allow) => assert_eq!(status, StatusCode::OK, "{what}"),
+        (Kind::Route, Decision::Allow) => {
+            assert!(status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN && status != StatusCode::NOT_FOUND, "{what}")
+        }
+        (_, Decision::SignInRequired) => assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}"),
+        (_, Decision::Forbidden) => assert_eq!(status, StatusCode::FORBIDDEN, "{what}"),
+    }
+}
+
+#[test]
+fn every_server_function_and_page_is_in_the_entry_point_table() {
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        assert!(
+            ENTRY_POINTS.iter().any(|e| e.kind == Kind::ServerFn && e.path == path && e.method == method.as_str()),
+            "server function {method} {path} is missing from app::entry_points::ENTRY_POINTS"
+        );
+    }
+    let routes = leptos_axum::generate_route_list(app::App);
+    for route in &routes {
+        let path = route.path();
+        assert!(
+            ENTRY_POINTS.iter().any(|e| e.kind == Kind::Page && e.path == path),
+            "page {path} is missing from app::entry_points::ENTRY_POINTS"
+        );
+    }
+    for entry in ENTRY_POINTS.iter().filter(|e| e.kind == Kind::Page) {
+        assert!(
+            routes.iter().any(|r| r.path() == entry.path),
+            "the table lists page {} that the console does not have",
+            entry.path
+        );
+    }
+}
+
+domain::backend_tests! {
+    async fn every_entry_point_answers_every_role_as_the_matrix_says(store) {
+        let server = start(store, Options::default()).await;
+        let mut callers: Vec<(String, Option<Role>)> = vec![("anonymous".into(), None)];
+        callers.extend(Role::ALL.iter().map(|r| (r.label().to_string(), Some(*r))));
+        for (who, role) in callers {
+            for entry in ENTRY_POINTS {
+                // A fresh session for each call, so sign-out cannot spoil the next one.
+                let client = match role {
+                    Some(role) => server.client_as(role).await,
+                    None => client(),
+                };
+                let response = call(&server, &client, entry).await;
+                check(entry, &who, entry.access.decide(role), &response);
+            }
+        }
+    }
+
+    async fn a_wrong_password_starts_no_session(store) {
+        let server = start(store, Options::default()).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let client = client();
+        let response = server.sign_in(&client, "ada@example.com", "wrong password", "/flows").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/sign-in?error=invalid&email=ada%40example.com&next=%2Fflows");
+        assert!(session_cookie(&response).is_none());
+        let page = client.get(server.url("/flows")).send().await.unwrap();
+        assert_eq!(location(&page), "/sign-in?next=%2Fflows");
+    }
+
+    async fn sign_in_cycles_the_session_id_and_the_old_one_dies(store) {
+        let server = start(store, Options::default()).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let client = client();
+        let first = server.sign_in(&client, "ada@example.com", PASSWORD, "/").await;
+        let first_cookie = session_cookie(&first).expect("a session cookie");
+        assert!(first_cookie.contains("HttpOnly"), "{first_cookie}");
+        assert!(first_cookie.contains("SameSite=Lax"), "{first_cookie}");
+        assert!(!first_cookie.contains("Secure"), "{first_cookie}");
+
+        // Signing in again on the same browser gives a new session id.
+        let second = server.sign_in(&client, "ada@example.com", PASSWORD, "/").await;
+        let second_cookie = session_cookie(&second).expect("a new session cookie");
+        assert_ne!(first_cookie.split(';').next(), second_cookie.split(';').next());
+        assert_eq!(client.get(server.url("/flows")).send().await.unwrap().status(), StatusCode::OK);
+
+        // The first id no longer opens anything.
+        let stale = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        let old = first_cookie.split(';').next().unwrap().to_string();
+        let response = stale.get(server.url("/flows")).header("cookie", old).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/sign-in?next=%2Fflows");
+    }
+
+    async fn sign_out_ends_the_session_and_logs_it(store) {
+        let server = start(store, Options::default()).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let client = client();
+        let response = server.sign_in(&client, "ada@example.com", PASSWORD, "/").await;
+        let cookie = session_cookie(&response).unwrap().split(';').next().unwrap().to_string();
+        let out = client.post(server.url("/auth/sign-out")).send().await.unwrap();
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&out), "/sign-in?notice=signed-out");
+
+        let stale = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        let response = stale.get(server.url("/settings")).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(location(&response), "/sign-in?next=%2Fsettings");
+
+        let log = server.store.recent_audit(10).await.unwrap();
+        assert_eq!(log[0].action, "user.session.end");
+        assert_eq!(log[0].actor_display.as_deref(), Some("ada@example.com"));
+        assert_eq!(log[0].client_address.as_deref(), Some("127.0.0.1"));
+        assert!(log[0].request_id.is_some());
+        assert_eq!(log[1].action, "user.session.start");
+    }
+
+    async fn a_role_change_or_suspension_holds_from_the_next_request(store) {
+        let server = start(store, Options::default()).await;
+        let admin = server.client_as(Role::SuperAdmin).await;
+        assert_eq!(admin.get(server.url("/settings")).send().await.unwrap().status(), StatusCode::OK);
+        let user = server.store.user_by_name("super_admin@example.com").await.unwrap().unwrap();
+
+        server.store.set_user_role(user.id, Role::UnassignedUser).await.unwrap();
+        let response = admin.get(server.url("/settings")).send().await.unwrap();
+        assert_eq!(location(&response), "/sign-in?next=%2Fsettings", "the session outlived a role change");
+
+        // Signed in again, the new role is what counts.
+        let response = server.sign_in(&admin, "super_admin@example.com", PASSWORD, "/").await;
+        assert_eq!(location(&response), "/");
+        assert_eq!(admin.get(server.url("/settings")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+        server.store.set_user_status(user.id, UserStatus::Suspended).await.unwrap();
+        let response = admin.get(server.url("/")).send().await.unwrap();
+        assert_eq!(location(&response), "/sign-in");
+        let response = server.sign_in(&admin, "super_admin@example.com", PASSWORD, "/").await;
+        assert!(location(&response).starts_with("/sign-in?error=inactive"), "{}", location(&response));
+    }
+
+    async fn five_failures_lock_the_account_even_for_the_right_password(store) {
+        let server = start(store, Options::default()).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let client = client();
+        for _ in 0..5 {
+            let response = server.sign_in(&client, "ada@example.com", "wrong password", "/").await;
+            assert!(location(&response).starts_with("/sign-in?error=invalid"));
+        }
+        let response = server.sign_in(&client, "ada@example.com", PASSWORD, "/").await;
+        assert!(location(&response).starts_with("/sign-in?error=locked"), "{}", location(&response));
+        assert!(session_cookie(&response).is_none());
+    }
+
+    async fn a_session_past_its_absolute_limit_is_over(store) {
+        let server = start(store, Options { session_max_age: chrono::Duration::zero(), ..Options::default() }).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let client = client();
+        server.sign_in(&client, "ada@example.com", PASSWORD, "/").await;
+        let response = client.get(server.url("/flows")).send().await.unwrap();
+        assert_eq!(location(&response), "/sign-in?next=%2Fflows");
+    }
+
+    async fn only_relative_paths_are_followed_after_sign_in(store) {
+        let server = start(store, Options::default()).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        for next in ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"] {
+            let response = server.sign_in(&client(), "ada@example.com", PASSWORD, next).await;
+            assert_eq!(location(&response), "/", "followed {next}");
+        }
+        let response = server.sign_in(&client(), "ada@example.com", PASSWORD, "/system-log?x=1").await;
+        assert_eq!(location(&response), "/system-log?x=1");
+    }
+
+    async fn secure_cookies_behind_tls(store) {
+        let server = start(store, Options { secure: true, ..Options::default() }).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let response = server.sign_in(&client(), "ada@example.com", PASSWORD, "/").await;
+        assert!(session_cookie(&response).unwrap().contains("Secure"));
+    }
+
+    async fn unknown_paths_answer_404_without_internals(store) {
+        let server = start(store, Options::default()).await;
+        let response = client().get(server.url("/no/such/page")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("Page not found"), "{body}");
+
+        let response = client().post(server.url("/api/no_such_function")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("There is no POST /api/no_such_function"), "{body}");
+    }
+
+    async fn health_and_readiness(store) {
+        let server = start(store.clone(), Options::default()).await;
+        let response = client().get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let response = client().get(server.url("/readyz")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "ready");
+        assert_eq!(body["database"]["reachable"], true);
+
+        store.close().await;
+        let response = client().get(server.url("/readyz")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["database"]["reachable"], false);
+        // Health is about the process, not the database.
+        assert_eq!(client().get(server.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    }
+
+    async fn a_cross_site_form_post_is_refused(store) {
+        let server = start(store, Options::default()).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let response = client()
+            .post(server.url("/auth/sign-in"))
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", "document")
+            .form(&[("email", "ada@example.com"), ("password", PASSWORD), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(session_cookie(&response).is_none());
+    }
+
+    async fn the_system_log_page_shows_sign_ins(store) {
+        let server = start(store, Options::default()).await;
+        let admin = server.client_as(Role::WorkflowsAuditor).await;
+        let body = admin.get(server.url("/system-log")).send().await.unwrap().text().await.unwrap();
+        assert!(body.contains("user.session.start"), "{body}");
+        assert!(body.contains("workflows_auditor@example.com"), "{body}");
+    }
+}
