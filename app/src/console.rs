@@ -31,7 +31,9 @@ pub fn Console() -> impl IntoView {
     let location = use_location();
 
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match user.await {
                     Err(error) => view! { <ErrorPage error /> }.into_any(),
@@ -137,7 +139,14 @@ pub fn ErrorPage(error: AppError) -> impl IntoView {
         <section class="notice error" role="alert" data-testid="error-page">
             <h1>"This page could not be shown"</h1>
             <p>{error.to_string()}</p>
-            {sign_in.then(|| view! { <p><a href="/sign-in">"Sign in"</a></p> })}
+            {sign_in
+                .then(|| {
+                    view! {
+                        <p>
+                            <a href="/sign-in">"Sign in"</a>
+                        </p>
+                    }
+                })}
         </section>
     }
 }

@@ -26,15 +26,30 @@ pub struct EntryPoint {
 }
 
 const fn page(path: &'static str, access: Access) -> EntryPoint {
-    EntryPoint { kind: Kind::Page, method: "GET", path, access }
+    EntryPoint {
+        kind: Kind::Page,
+        method: "GET",
+        path,
+        access,
+    }
 }
 
 const fn server_fn(path: &'static str, access: Access) -> EntryPoint {
-    EntryPoint { kind: Kind::ServerFn, method: "POST", path, access }
+    EntryPoint {
+        kind: Kind::ServerFn,
+        method: "POST",
+        path,
+        access,
+    }
 }
 
 const fn route(method: &'static str, path: &'static str, access: Access) -> EntryPoint {
-    EntryPoint { kind: Kind::Route, method, path, access }
+    EntryPoint {
+        kind: Kind::Route,
+        method,
+        path,
+        access,
+    }
 }
 
 use Access::{Public, Requires, SignedIn};
@@ -56,7 +71,10 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/settings", Requires(ViewSettings)),
     // Server functions
     server_fn(crate::session::CURRENT_USER_PATH, Public),
-    server_fn(crate::pages::system_log::RECENT_ENTRIES_PATH, Requires(ViewSystemLog)),
+    server_fn(
+        crate::pages::system_log::RECENT_ENTRIES_PATH,
+        Requires(ViewSystemLog),
+    ),
     // Routes
     route("POST", "/auth/sign-in", Public),
     route("POST", "/auth/sign-out", Public),

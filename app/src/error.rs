@@ -22,7 +22,9 @@ pub enum AppError {
     #[error("idflow cannot reach its database right now. Try again in a moment.")]
     Unavailable,
     /// 500: a fault on our side; `reference` finds it in the server's log.
-    #[error("Something went wrong on our side. If it keeps happening, give your administrator this reference: {reference}")]
+    #[error(
+        "Something went wrong on our side. If it keeps happening, give your administrator this reference: {reference}"
+    )]
     Internal { reference: String },
     /// The request never got an answer (network, or a response we could not read).
     #[error("idflow did not answer ({0}). Check your connection and try again.")]
@@ -96,5 +98,8 @@ impl AppError {
 #[cfg(feature = "ssr")]
 fn is_unavailable(err: &domain::store::SqlxError) -> bool {
     use domain::store::SqlxError;
-    matches!(err, SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::Io(_))
+    matches!(
+        err,
+        SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::Io(_)
+    )
 }

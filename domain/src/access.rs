@@ -72,7 +72,9 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}; expected one of super_admin, workflows_administrator, workflows_auditor, connection_manager, unassigned_user")]
+#[error(
+    "unknown role {0:?}; expected one of super_admin, workflows_administrator, workflows_auditor, connection_manager, unassigned_user"
+)]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {

@@ -72,10 +72,7 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Actor {
     /// A console user (or someone claiming to be one, for failed sign-ins).
-    User {
-        id: Option<Uuid>,
-        display: String,
-    },
+    User { id: Option<Uuid>, display: String },
     /// idflow itself (bootstrap, schedules).
     System,
     /// An operator at the command line.
@@ -136,7 +133,11 @@ impl NewEntry {
         self
     }
 
-    pub fn from_request(mut self, client_address: Option<String>, request_id: Option<String>) -> Self {
+    pub fn from_request(
+        mut self,
+        client_address: Option<String>,
+        request_id: Option<String>,
+    ) -> Self {
         self.client_address = client_address;
         self.request_id = request_id;
         self

@@ -8,8 +8,8 @@ use crate::access::Role;
 use crate::audit::{Action, Actor, NewEntry, Outcome, Target};
 use crate::directory::{User, UserStatus};
 use crate::store::{NewUser, Store, StoreError, ThrottleState};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Duration, Utc};
 use rand::rngs::OsRng;
 use secrecy::{ExposeSecret, SecretString};
@@ -40,17 +40,25 @@ impl ThrottlePolicy {
     /// The state after one more failure at `now`.
     pub fn after_failure(&self, prev: Option<ThrottleState>, now: DateTime<Utc>) -> ThrottleState {
         let (failures, window_started_at) = match prev {
-            Some(p) if now - p.window_started_at < self.window => (p.failures + 1, p.window_started_at),
+            Some(p) if now - p.window_started_at < self.window => {
+                (p.failures + 1, p.window_started_at)
+            }
             _ => (1, now),
         };
         let locked_until = (failures >= self.max_failures).then(|| now + self.lockout);
-        ThrottleState { failures, window_started_at, locked_until }
+        ThrottleState {
+            failures,
+            window_started_at,
+            locked_until,
+        }
     }
 }
 
 /// Whether a state still locks at `now`; the moment it ends if so.
 pub fn locked_until(state: Option<&ThrottleState>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    state.and_then(|s| s.locked_until).filter(|until| *until > now)
+    state
+        .and_then(|s| s.locked_until)
+        .filter(|until| *until > now)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +170,9 @@ pub async fn sign_in(
             Outcome::Failure,
             Actor::User {
                 id: user.map(|u| u.id.0),
-                display: user.map(|u| u.user_name.clone()).unwrap_or_else(|| typed_name(user_name)),
+                display: user
+                    .map(|u| u.user_name.clone())
+                    .unwrap_or_else(|| typed_name(user_name)),
             },
         )
         .reason(reason)
@@ -172,10 +182,15 @@ pub async fn sign_in(
     // A locked account or address is refused before any password is checked.
     let mut until = locked_until(store.throttle_state(&account).await?.as_ref(), now);
     if let Some(address) = &address {
-        until = until.max(locked_until(store.throttle_state(address).await?.as_ref(), now));
+        until = until.max(locked_until(
+            store.throttle_state(address).await?.as_ref(),
+            now,
+        ));
     }
     if let Some(until) = until {
-        store.append_audit(&failure("too many failed sign-ins", None)).await?;
+        store
+            .append_audit(&failure("too many failed sign-ins", None))
+            .await?;
         return Err(AuthError::Throttled { until });
     }
 
@@ -184,20 +199,32 @@ pub async fn sign_in(
         Some(u) => store.password_hash(u.id).await?,
         None => None,
     };
-    let matched = verify_password(password, hash.clone().unwrap_or_else(|| decoy_hash().to_string())).await
+    let matched = verify_password(
+        password,
+        hash.clone().unwrap_or_else(|| decoy_hash().to_string()),
+    )
+    .await
         && hash.is_some();
 
     let user = match (user, matched) {
         (Some(user), true) => user,
         (user, _) => {
-            let reason = if user.is_some() { "wrong password" } else { "unknown user" };
+            let reason = if user.is_some() {
+                "wrong password"
+            } else {
+                "unknown user"
+            };
             store.append_audit(&failure(reason, user.as_ref())).await?;
             store
-                .update_throttle(&account, |prev| ThrottlePolicy::ACCOUNT.after_failure(prev, now))
+                .update_throttle(&account, |prev| {
+                    ThrottlePolicy::ACCOUNT.after_failure(prev, now)
+                })
                 .await?;
             if let Some(address) = &address {
                 store
-                    .update_throttle(address, |prev| ThrottlePolicy::ADDRESS.after_failure(prev, now))
+                    .update_throttle(address, |prev| {
+                        ThrottlePolicy::ADDRESS.after_failure(prev, now)
+                    })
                     .await?;
             }
             return Err(AuthError::InvalidCredentials);
@@ -215,7 +242,10 @@ pub async fn sign_in(
     let entry = NewEntry::new(
         Action::SessionStart,
         Outcome::Success,
-        Actor::User { id: Some(user.id.0), display: user.user_name.clone() },
+        Actor::User {
+            id: Some(user.id.0),
+            display: user.user_name.clone(),
+        },
     )
     .from_request(origin.client_address.clone(), origin.request_id.clone());
     store.record_sign_in(user.id, &entry).await?;
@@ -243,10 +273,10 @@ pub async fn ensure_bootstrap_admin(
     if store.count_users().await? > 0 {
         return Ok(Bootstrap::NotNeeded);
     }
-    if let Some(p) = &password {
-        if p.expose_secret().chars().count() < MIN_PASSWORD_LENGTH {
-            return Err(AuthError::WeakPassword);
-        }
+    if let Some(p) = &password
+        && p.expose_secret().chars().count() < MIN_PASSWORD_LENGTH
+    {
+        return Err(AuthError::WeakPassword);
     }
     let generated = password.is_none();
     let password = password.unwrap_or_else(generate_password);
@@ -257,7 +287,12 @@ pub async fn ensure_bootstrap_admin(
         email: Some(email.trim().to_string()),
         role: Role::SuperAdmin,
     };
-    let entry = NewEntry::new(Action::BootstrapAdminCreated, Outcome::Success, Actor::System).target(Target {
+    let entry = NewEntry::new(
+        Action::BootstrapAdminCreated,
+        Outcome::Success,
+        Actor::System,
+    )
+    .target(Target {
         kind: "user".into(),
         id: email.trim().to_string(),
         display: email.trim().to_string(),
@@ -272,7 +307,11 @@ pub async fn ensure_bootstrap_admin(
 }
 
 /// Sets a user's password (from the command line) and ends their sessions.
-pub async fn reset_password(store: &Store, user_name: &str, password: SecretString) -> Result<User, AuthError> {
+pub async fn reset_password(
+    store: &Store,
+    user_name: &str,
+    password: SecretString,
+) -> Result<User, AuthError> {
     if password.expose_secret().chars().count() < MIN_PASSWORD_LENGTH {
         return Err(AuthError::WeakPassword);
     }
@@ -281,11 +320,12 @@ pub async fn reset_password(store: &Store, user_name: &str, password: SecretStri
         .await?
         .ok_or_else(|| AuthError::UnknownUser(user_name.to_string()))?;
     let hash = hash_password(password).await?;
-    let entry = NewEntry::new(Action::PasswordReset, Outcome::Success, Actor::Operator).target(Target {
-        kind: "user".into(),
-        id: user.id.to_string(),
-        display: user.user_name.clone(),
-    });
+    let entry =
+        NewEntry::new(Action::PasswordReset, Outcome::Success, Actor::Operator).target(Target {
+            kind: "user".into(),
+            id: user.id.to_string(),
+            display: user.user_name.clone(),
+        });
     store.set_password_hash(user.id, &hash, &entry).await?;
     store.clear_throttle(&account_key(&user.user_name)).await?;
     Ok(user)
@@ -307,7 +347,10 @@ mod tests {
             state = Some(s);
         }
         let s = state.unwrap();
-        assert_eq!(locked_until(Some(&s), t + Duration::minutes(1)), s.locked_until);
+        assert_eq!(
+            locked_until(Some(&s), t + Duration::minutes(1)),
+            s.locked_until
+        );
         assert_eq!(locked_until(Some(&s), t + Duration::minutes(30)), None);
     }
 
@@ -330,7 +373,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_only_its_password() {
-        let hash = hash_password(SecretString::from("correct horse battery")).await.unwrap();
+        let hash = hash_password(SecretString::from("correct horse battery"))
+            .await
+            .unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(verify_password(SecretString::from("correct horse battery"), hash.clone()).await);
         assert!(!verify_password(SecretString::from("wrong horse battery"), hash).await);

@@ -23,24 +23,30 @@ use std::net::SocketAddr;
 use tower_sessions::Session;
 
 /// The client's address: the peer, or the first X-Forwarded-For hop when configured.
-pub fn client_address(state: &AppState, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<String> {
-    if state.trust_forwarded_for {
-        if let Some(first) = headers
+pub fn client_address(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> Option<String> {
+    if state.trust_forwarded_for
+        && let Some(first) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(',').next())
             .map(str::trim)
             .filter(|v| !v.is_empty())
-        {
-            return Some(first.to_string());
-        }
+    {
+        return Some(first.to_string());
     }
     peer.map(|p| p.ip().to_string())
 }
 
 /// The address of the connection's other end, when the server recorded it.
 pub fn peer_address(request: &Request) -> Option<SocketAddr> {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0)
 }
 
 fn request_id(headers: &HeaderMap) -> Option<String> {
@@ -58,7 +64,9 @@ async fn session_user(state: &AppState, session: &Session) -> Result<Option<User
         .get(SIGNED_IN_KEY)
         .await
         .map_err(|e| AppError::internal(format!("reading the session: {e}")))?;
-    let Some(signed_in) = signed_in else { return Ok(None) };
+    let Some(signed_in) = signed_in else {
+        return Ok(None);
+    };
     let expired = Utc::now() - signed_in.at > state.session_max_age;
     let user = if expired {
         None
@@ -70,7 +78,9 @@ async fn session_user(state: &AppState, session: &Session) -> Result<Option<User
             .map_err(AppError::from_store)?
     };
     let valid = user.filter(|u| {
-        u.status == UserStatus::Active && u.sessions_valid_after.is_none_or(|after| signed_in.at >= after)
+        u.status == UserStatus::Active
+            && u.sessions_valid_after
+                .is_none_or(|after| signed_in.at >= after)
     });
     if valid.is_none() {
         // Best effort: the session is refused either way.
@@ -107,7 +117,12 @@ fn is_static_asset(path: &str) -> bool {
 
 /// Resolves the session to a user for every request, and enforces the entry-point table:
 /// deny by default for API paths not listed in it.
-pub async fn guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+pub async fn guard(
+    State(state): State<AppState>,
+    session: Session,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_string();
     if is_static_asset(&path) || path == "/healthz" || path == "/readyz" {
         return next.run(request).await;
@@ -127,14 +142,17 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         .unwrap_or_else(|| path.clone());
     match entry_points::lookup(&method, &path) {
         Some(entry) => {
-            if let Some(response) = refusal(entry.kind, entry.access.decide(role), &path_and_query) {
+            if let Some(response) = refusal(entry.kind, entry.access.decide(role), &path_and_query)
+            {
                 return response;
             }
         }
         // Not in the table: API paths are refused; anything else renders the 404 page.
         None if path.starts_with("/api/") => {
-            return error_response(AppError::BadRequest(format!("There is no {method} {path}.")))
-                .map_status(StatusCode::NOT_FOUND);
+            return error_response(AppError::BadRequest(format!(
+                "There is no {method} {path}."
+            )))
+            .map_status(StatusCode::NOT_FOUND);
         }
         None => {}
     }
@@ -189,7 +207,11 @@ pub async fn sign_in(
     let Ok(Form(form)) = Form::<SignInForm>::from_request(request, &state).await else {
         return back_to_sign_in("missing", "", "/");
     };
-    let next = if is_safe_next(&form.next) { form.next.clone() } else { "/".to_string() };
+    let next = if is_safe_next(&form.next) {
+        form.next.clone()
+    } else {
+        "/".to_string()
+    };
     let email = form.email.trim().chars().take(256).collect::<String>();
     if email.is_empty() || form.password.is_empty() {
         return back_to_sign_in("missing", &email, &next);
@@ -198,13 +220,26 @@ pub async fn sign_in(
         client_address: client_address(&state, &headers, peer),
         request_id: request_id(&headers),
     };
-    match domain::auth::sign_in(&state.store, &email, SecretString::from(form.password), &origin).await {
+    match domain::auth::sign_in(
+        &state.store,
+        &email,
+        SecretString::from(form.password),
+        &origin,
+    )
+    .await
+    {
         Ok(user) => {
             // A new id at sign-in: a session id anyone saw before signing in is dead.
             let started = async {
                 session.cycle_id().await?;
                 session
-                    .insert(SIGNED_IN_KEY, SignedIn { user_id: user.id.0, at: Utc::now() })
+                    .insert(
+                        SIGNED_IN_KEY,
+                        SignedIn {
+                            user_id: user.id.0,
+                            at: Utc::now(),
+                        },
+                    )
                     .await
             };
             if let Err(err) = started.await {
@@ -235,7 +270,10 @@ pub async fn sign_out(
         let entry = NewEntry::new(
             Action::SessionEnd,
             Outcome::Success,
-            Actor::User { id: Some(user.id.0), display: user.user_name.clone() },
+            Actor::User {
+                id: Some(user.id.0),
+                display: user.user_name.clone(),
+            },
         )
         .from_request(client_address(&state, headers, peer), request_id(headers));
         if let Err(err) = state.store.append_audit(&entry).await {

@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "idflow", version, about = "Identity automation: flows, tables and their history, provisioned over SCIM.")]
+#[command(
+    name = "idflow",
+    version,
+    about = "Identity automation: flows, tables and their history, provisioned over SCIM."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -126,7 +130,8 @@ impl Config {
 
     pub fn public_url(&self) -> url::Url {
         self.public_url.clone().unwrap_or_else(|| {
-            url::Url::parse(&format!("http://{}", self.listen)).expect("a socket address makes a URL")
+            url::Url::parse(&format!("http://{}", self.listen))
+                .expect("a socket address makes a URL")
         })
     }
 
@@ -140,25 +145,34 @@ impl Config {
         let mut problems = Vec::new();
         let url = self.database_url();
         let url = url.expose_secret();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres:")
+            || url.starts_with("postgresql:"))
+        {
             problems.push(format!(
                 "DATABASE_URL must start with sqlite: or postgres:, got {}",
                 domain::store::redact_url(url)
             ));
         }
         if self.session_max_hours as u64 * 60 < self.session_idle_minutes as u64 {
-            problems.push("IDFLOW_SESSION_MAX_HOURS must be at least as long as IDFLOW_SESSION_IDLE_MINUTES".into());
+            problems.push(
+                "IDFLOW_SESSION_MAX_HOURS must be at least as long as IDFLOW_SESSION_IDLE_MINUTES"
+                    .into(),
+            );
         }
-        if let Some(p) = &self.admin_password {
-            if p.expose_secret().chars().count() < domain::auth::MIN_PASSWORD_LENGTH {
-                problems.push(format!(
-                    "IDFLOW_ADMIN_PASSWORD must be at least {} characters long",
-                    domain::auth::MIN_PASSWORD_LENGTH
-                ));
-            }
+        if let Some(p) = &self.admin_password
+            && p.expose_secret().chars().count() < domain::auth::MIN_PASSWORD_LENGTH
+        {
+            problems.push(format!(
+                "IDFLOW_ADMIN_PASSWORD must be at least {} characters long",
+                domain::auth::MIN_PASSWORD_LENGTH
+            ));
         }
         if !self.admin_email.contains('@') {
-            problems.push(format!("IDFLOW_ADMIN_EMAIL {:?} is not an email address", self.admin_email));
+            problems.push(format!(
+                "IDFLOW_ADMIN_EMAIL {:?} is not an email address",
+                self.admin_email
+            ));
         }
         problems
     }
@@ -194,7 +208,10 @@ mod tests {
     fn defaults_keep_sqlite_in_the_data_folder() {
         let config = parse(&[]);
         assert_eq!(config.listen.to_string(), "127.0.0.1:3000");
-        assert_eq!(config.database_url().expose_secret(), "sqlite://./data/idflow.db");
+        assert_eq!(
+            config.database_url().expose_secret(),
+            "sqlite://./data/idflow.db"
+        );
         assert_eq!(config.public_url().as_str(), "http://127.0.0.1:3000/");
         assert!(!config.behind_tls());
         assert!(config.problems().is_empty(), "{:?}", config.problems());

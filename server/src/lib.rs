@@ -139,7 +139,10 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
     use secrecy::ExposeSecret;
     if config.uses_default_database() {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-            anyhow::anyhow!("cannot create the data folder {}: {e}", config.data_dir.display())
+            anyhow::anyhow!(
+                "cannot create the data folder {}: {e}",
+                config.data_dir.display()
+            )
         })?;
     }
     let url = config.database_url();
@@ -155,5 +158,9 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
         idle: Duration::from_secs(config.session_idle_minutes as u64 * 60),
         secure: config.behind_tls(),
     };
-    Ok(Prepared { state, session_store, settings })
+    Ok(Prepared {
+        state,
+        session_store,
+        settings,
+    })
 }

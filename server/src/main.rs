@@ -2,8 +2,8 @@
 
 use clap::Parser;
 use domain::auth::Bootstrap;
+use idflow::config::{AdminCommand, Cli, Command, Config, LogFormat};
 use secrecy::{ExposeSecret, SecretString};
-use server::config::{AdminCommand, Cli, Command, Config, LogFormat};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -13,16 +13,23 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match &cli.command {
         Command::Serve(c) | Command::CheckConfig(c) | Command::Migrate(c) => c.clone(),
-        Command::Admin { command: AdminCommand::ResetPassword { config, .. } } => config.clone(),
+        Command::Admin {
+            command: AdminCommand::ResetPassword { config, .. },
+        } => config.clone(),
     };
     init_logging(&config);
     let result = match cli.command {
         Command::Serve(config) => serve(config).await,
         Command::CheckConfig(config) => check_config(config).await,
         Command::Migrate(config) => migrate(config).await,
-        Command::Admin { command: AdminCommand::ResetPassword { email, password_stdin, config } } => {
-            reset_password(config, email, password_stdin).await
-        }
+        Command::Admin {
+            command:
+                AdminCommand::ResetPassword {
+                    email,
+                    password_stdin,
+                    config,
+                },
+        } => reset_password(config, email, password_stdin).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,7 +43,9 @@ async fn main() -> ExitCode {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -48,13 +57,16 @@ fn refuse_problems(config: &Config) -> anyhow::Result<()> {
     if problems.is_empty() {
         Ok(())
     } else {
-        anyhow::bail!("the configuration has problems:\n  - {}", problems.join("\n  - "))
+        anyhow::bail!(
+            "the configuration has problems:\n  - {}",
+            problems.join("\n  - ")
+        )
     }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     refuse_problems(&config)?;
-    let prepared = server::prepare(&config).await?;
+    let prepared = idflow::prepare(&config).await?;
     let store = prepared.state.store.clone();
     tracing::info!(
         database = %domain::store::redact_url(config.database_url().expose_secret()),
@@ -62,31 +74,51 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "database ready"
     );
 
-    match domain::auth::ensure_bootstrap_admin(&store, &config.admin_email, config.admin_password.clone()).await? {
+    match domain::auth::ensure_bootstrap_admin(
+        &store,
+        &config.admin_email,
+        config.admin_password.clone(),
+    )
+    .await?
+    {
         Bootstrap::NotNeeded => {}
         Bootstrap::Created { user } => {
-            println!("Created the bootstrap Super Admin {} with the password from IDFLOW_ADMIN_PASSWORD.", user.user_name);
+            println!(
+                "Created the bootstrap Super Admin {} with the password from IDFLOW_ADMIN_PASSWORD.",
+                user.user_name
+            );
         }
         Bootstrap::CreatedWithGeneratedPassword { user, password } => {
             println!();
             println!("  Created the bootstrap Super Admin: {}", user.user_name);
-            println!("  One-time password:                 {}", password.expose_secret());
-            println!("  It is shown only this once. Change it with: idflow admin reset-password {}", user.user_name);
+            println!(
+                "  One-time password:                 {}",
+                password.expose_secret()
+            );
+            println!(
+                "  It is shown only this once. Change it with: idflow admin reset-password {}",
+                user.user_name
+            );
             println!();
         }
     }
 
-    prepared.session_store.spawn_cleanup(std::time::Duration::from_secs(300));
-    let app = server::router(prepared.state, prepared.session_store, prepared.settings);
+    prepared
+        .session_store
+        .spawn_cleanup(std::time::Duration::from_secs(300));
+    let app = idflow::router(prepared.state, prepared.session_store, prepared.settings);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (IDFLOW_LISTEN): {e}", config.listen))?;
     let public = config.public_url();
     println!("idflow is running at {public}");
     tracing::info!(listen = %config.listen, public_url = %public, "listening");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -113,17 +145,26 @@ async fn shutdown_signal() {
 
 async fn check_config(config: Config) -> anyhow::Result<()> {
     println!("{config:#?}");
-    println!("database: {}", domain::store::redact_url(config.database_url().expose_secret()));
+    println!(
+        "database: {}",
+        domain::store::redact_url(config.database_url().expose_secret())
+    );
     println!("public URL: {}", config.public_url());
     refuse_problems(&config)?;
     let site = config.site_dir.join("pkg");
     if !site.join("idflow.js").exists() {
-        println!("warning: {} has no built console (idflow.js); pages will not hydrate. Build with `make build`.", site.display());
+        println!(
+            "warning: {} has no built console (idflow.js); pages will not hydrate. Build with `make build`.",
+            site.display()
+        );
     }
     let store = domain::store::Store::connect(config.database_url().expose_secret()).await?;
     let readiness = store.readiness().await;
     if !readiness.pending_migrations.is_empty() {
-        println!("pending migrations (applied at start): {}", readiness.pending_migrations.join(", "));
+        println!(
+            "pending migrations (applied at start): {}",
+            readiness.pending_migrations.join(", ")
+        );
     }
     println!("configuration OK");
     Ok(())
@@ -144,13 +185,20 @@ async fn reset_password(config: Config, email: String, password_stdin: bool) -> 
     let (password, generated) = if password_stdin {
         let mut input = String::new();
         std::io::stdin().read_to_string(&mut input)?;
-        (SecretString::from(input.trim_end_matches(['\r', '\n']).to_string()), false)
+        (
+            SecretString::from(input.trim_end_matches(['\r', '\n']).to_string()),
+            false,
+        )
     } else {
         (domain::auth::generate_password(), true)
     };
     let user = domain::auth::reset_password(&store, &email, password.clone()).await?;
     if generated {
-        println!("New password for {}: {}", user.user_name, password.expose_secret());
+        println!(
+            "New password for {}: {}",
+            user.user_name,
+            password.expose_secret()
+        );
     } else {
         println!("Password set for {}.", user.user_name);
     }

@@ -30,7 +30,9 @@ impl DbSessionStore {
     /// The store for `store`'s database, with its table created.
     pub async fn for_store(store: &Store) -> Result<DbSessionStore, sqlx_error::Error> {
         if let Some(pool) = store.sqlite_pool() {
-            let sessions = SqliteStore::new(pool).with_table_name("sessions").map_err(sqlx_error::Error::Name)?;
+            let sessions = SqliteStore::new(pool)
+                .with_table_name("sessions")
+                .map_err(sqlx_error::Error::Name)?;
             sessions.migrate().await.map_err(sqlx_error::Error::Sqlx)?;
             Ok(DbSessionStore::Sqlite(sessions))
         } else if let Some(pool) = store.postgres_pool() {

@@ -5,11 +5,11 @@ use domain::access::{Decision, Role};
 use domain::auth::hash_password;
 use domain::directory::UserStatus;
 use domain::store::{NewUser, Store};
+use idflow::sessions::DbSessionStore;
+use idflow::{AppState, SessionSettings, leptos_options, router};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use secrecy::SecretString;
-use server::sessions::DbSessionStore;
-use server::{AppState, SessionSettings, leptos_options, router};
 use std::net::SocketAddr;
 
 const PASSWORD: &str = "a long test password";
@@ -27,7 +27,10 @@ struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { session_max_age: chrono::Duration::hours(12), secure: false }
+        Options {
+            session_max_age: chrono::Duration::hours(12),
+            secure: false,
+        }
     }
 }
 
@@ -44,14 +47,23 @@ async fn start(store: Store, options: Options) -> TestServer {
     let app = router(
         state,
         sessions,
-        SessionSettings { idle: std::time::Duration::from_secs(3600), secure: options.secure },
+        SessionSettings {
+            idle: std::time::Duration::from_secs(3600),
+            secure: options.secure,
+        },
     );
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
     });
-    TestServer { base: format!("http://{addr}"), store }
+    TestServer {
+        base: format!("http://{addr}"),
+        store,
+    }
 }
 
 fn client() -> reqwest::Client {
@@ -69,11 +81,25 @@ impl TestServer {
 
     async fn add_user(&self, user_name: &str, role: Role) {
         let hash = hash_password(SecretString::from(PASSWORD)).await.unwrap();
-        let new = NewUser { user_name: user_name.into(), display_name: None, email: Some(user_name.into()), role };
-        self.store.create_user(&new, Some(&hash), None).await.unwrap();
+        let new = NewUser {
+            user_name: user_name.into(),
+            display_name: None,
+            email: Some(user_name.into()),
+            role,
+        };
+        self.store
+            .create_user(&new, Some(&hash), None)
+            .await
+            .unwrap();
     }
 
-    async fn sign_in(&self, client: &reqwest::Client, user_name: &str, password: &str, next: &str) -> reqwest::Response {
+    async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        user_name: &str,
+        password: &str,
+        next: &str,
+    ) -> reqwest::Response {
         client
             .post(self.url("/auth/sign-in"))
             .form(&[("email", user_name), ("password", password), ("next", next)])
@@ -114,8 +140,14 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
 }
 
 /// Calls one entry point the way its kind is called.
-async fn call(server: &TestServer, client: &reqwest::Client, entry: &EntryPoint) -> reqwest::Response {
-    let path = entry.path.replace(":id", "00000000-0000-0000-0000-000000000000");
+async fn call(
+    server: &TestServer,
+    client: &reqwest::Client,
+    entry: &EntryPoint,
+) -> reqwest::Response {
+    let path = entry
+        .path
+        .replace(":id", "00000000-0000-0000-0000-000000000000");
     match entry.kind {
         Kind::Page => client.get(server.url(&path)).send().await.unwrap(),
         Kind::ServerFn => client
@@ -145,7 +177,12 @@ fn check(entry: &EntryPoint, who: &str, decision: Decision, response: &reqwest::
         (Kind::Page, Decision::Forbidden) => assert_eq!(status, StatusCode::FORBIDDEN, "{what}"),
         (Kind::ServerFn, Decision::Allow) => assert_eq!(status, StatusCode::OK, "{what}"),
         (Kind::Route, Decision::Allow) => {
-            assert!(status != StatusCode::UNAUTHORIZED && status != StatusCode::FORBIDDEN && status != StatusCode::NOT_FOUND, "{what}")
+            assert!(
+                status != StatusCode::UNAUTHORIZED
+                    && status != StatusCode::FORBIDDEN
+                    && status != StatusCode::NOT_FOUND,
+                "{what}"
+            )
         }
         (_, Decision::SignInRequired) => assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}"),
         (_, Decision::Forbidden) => assert_eq!(status, StatusCode::FORBIDDEN, "{what}"),
@@ -156,7 +193,9 @@ fn check(entry: &EntryPoint, who: &str, decision: Decision, response: &reqwest::
 fn every_server_function_and_page_is_in_the_entry_point_table() {
     for (path, method) in leptos::server_fn::axum::server_fn_paths() {
         assert!(
-            ENTRY_POINTS.iter().any(|e| e.kind == Kind::ServerFn && e.path == path && e.method == method.as_str()),
+            ENTRY_POINTS
+                .iter()
+                .any(|e| e.kind == Kind::ServerFn && e.path == path && e.method == method.as_str()),
             "server function {method} {path} is missing from app::entry_points::ENTRY_POINTS"
         );
     }
@@ -164,7 +203,9 @@ fn every_server_function_and_page_is_in_the_entry_point_table() {
     for route in &routes {
         let path = route.path();
         assert!(
-            ENTRY_POINTS.iter().any(|e| e.kind == Kind::Page && e.path == path),
+            ENTRY_POINTS
+                .iter()
+                .any(|e| e.kind == Kind::Page && e.path == path),
             "page {path} is missing from app::entry_points::ENTRY_POINTS"
         );
     }

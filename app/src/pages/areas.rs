@@ -8,9 +8,14 @@ use leptos_router::components::A;
 #[component]
 pub fn FlowsPage() -> impl IntoView {
     view! {
-        <PageHeader title="Flows" subtitle="Automations that react to identity events: a trigger card, then actions and logic." />
+        <PageHeader
+            title="Flows"
+            subtitle="Automations that react to identity events: a trigger card, then actions and logic."
+        />
         <EmptyState title="No flows yet">
-            <p>"Flows will appear here. The flow builder is not available in this version of idflow yet."</p>
+            <p>
+                "Flows will appear here. The flow builder is not available in this version of idflow yet."
+            </p>
         </EmptyState>
     }
 }
@@ -48,10 +53,15 @@ fn DirectoryTabs() -> impl IntoView {
 #[component]
 pub fn DirectoryUsersPage() -> impl IntoView {
     view! {
-        <PageHeader title="Directory" subtitle="Users and groups, provisioned by your identity provider over SCIM or edited here." />
+        <PageHeader
+            title="Directory"
+            subtitle="Users and groups, provisioned by your identity provider over SCIM or edited here."
+        />
         <DirectoryTabs />
         <EmptyState title="Users">
-            <p>"Users provisioned over SCIM will appear here. SCIM provisioning is not available in this version yet."</p>
+            <p>
+                "Users provisioned over SCIM will appear here. SCIM provisioning is not available in this version yet."
+            </p>
         </EmptyState>
     }
 }
@@ -59,7 +69,10 @@ pub fn DirectoryUsersPage() -> impl IntoView {
 #[component]
 pub fn DirectoryGroupsPage() -> impl IntoView {
     view! {
-        <PageHeader title="Directory" subtitle="Users and groups, provisioned by your identity provider over SCIM or edited here." />
+        <PageHeader
+            title="Directory"
+            subtitle="Users and groups, provisioned by your identity provider over SCIM or edited here."
+        />
         <DirectoryTabs />
         <EmptyState title="Groups">
             <p>"Groups pushed by your identity provider will appear here."</p>
@@ -70,9 +83,14 @@ pub fn DirectoryGroupsPage() -> impl IntoView {
 #[component]
 pub fn AssignmentsPage() -> impl IntoView {
     view! {
-        <PageHeader title="Assignments" subtitle="Who is assigned to the idflow console, with which role, and through which path." />
+        <PageHeader
+            title="Assignments"
+            subtitle="Who is assigned to the idflow console, with which role, and through which path."
+        />
         <EmptyState title="No assignments yet">
-            <p>"Users and groups assigned to idflow will appear here, with their role and where it comes from."</p>
+            <p>
+                "Users and groups assigned to idflow will appear here, with their role and where it comes from."
+            </p>
         </EmptyState>
     }
 }
@@ -80,9 +98,14 @@ pub fn AssignmentsPage() -> impl IntoView {
 #[component]
 pub fn ConnectionsPage() -> impl IntoView {
     view! {
-        <PageHeader title="Connections" subtitle="Accounts that flows use to reach Okta, HTTP services, Slack and email." />
+        <PageHeader
+            title="Connections"
+            subtitle="Accounts that flows use to reach Okta, HTTP services, Slack and email."
+        />
         <EmptyState title="No connections yet">
-            <p>"Connections will appear here. Adding connections is not available in this version yet."</p>
+            <p>
+                "Connections will appear here. Adding connections is not available in this version yet."
+            </p>
         </EmptyState>
     }
 }
@@ -90,9 +113,14 @@ pub fn ConnectionsPage() -> impl IntoView {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     view! {
-        <PageHeader title="Settings" subtitle="SCIM tokens, single sign-on and other settings of this idflow." />
+        <PageHeader
+            title="Settings"
+            subtitle="SCIM tokens, single sign-on and other settings of this idflow."
+        />
         <EmptyState title="Nothing to set yet">
-            <p>"SCIM tokens and single sign-on will be configured here. For now idflow is configured through its environment variables (see the README)."</p>
+            <p>
+                "SCIM tokens and single sign-on will be configured here. For now idflow is configured through its environment variables (see the README)."
+            </p>
         </EmptyState>
     }
 }

@@ -8,7 +8,10 @@ use leptos_router::components::A;
 pub fn HomePage() -> impl IntoView {
     let user = expect_context::<UserResource>();
     view! {
-        <PageHeader title="Welcome to idflow" subtitle="Identity automation: flows, tables and their history." />
+        <PageHeader
+            title="Welcome to idflow"
+            subtitle="Identity automation: flows, tables and their history."
+        />
         <Suspense>
             {move || Suspend::new(async move {
                 let Ok(Some(me)) = user.await else { return ().into_any() };

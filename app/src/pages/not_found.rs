@@ -11,7 +11,9 @@ pub fn NotFound() -> impl IntoView {
         <main class="standalone">
             <section class="card" data-testid="not-found">
                 <h1>"Page not found"</h1>
-                <p>"Nothing lives at this address. It may have moved, or the link may be mistyped."</p>
+                <p>
+                    "Nothing lives at this address. It may have moved, or the link may be mistyped."
+                </p>
                 <p>
                     <a href="/">"Go to the console"</a>
                 </p>

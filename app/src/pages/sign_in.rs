@@ -30,7 +30,10 @@ pub fn SignInPage() -> impl IntoView {
             .unwrap_or_else(|| "/".to_string())
     };
     let error = move || {
-        query.read().get("error").and_then(|code| message_for(&code))
+        query
+            .read()
+            .get("error")
+            .and_then(|code| message_for(&code))
     };
     let signed_out = move || query.read().get("notice").as_deref() == Some("signed-out");
     let email = move || query.read().get("email").unwrap_or_default();
@@ -61,7 +64,7 @@ pub fn SignInPage() -> impl IntoView {
                         })
                 }}
                 <form method="post" action="/auth/sign-in">
-                    <input type="hidden" name="next" prop:value=next />
+                    <input type="hidden" name="next" value=next />
                     <label for="email">"Email"</label>
                     <input
                         id="email"

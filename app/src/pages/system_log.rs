@@ -13,15 +13,23 @@ pub async fn recent_entries() -> Result<Vec<Entry>, AppError> {
     /// How many entries the page shows.
     const PAGE_SIZE: i64 = 100;
     let store = crate::session::store()?;
-    store.recent_audit(PAGE_SIZE).await.map_err(AppError::from_store)
+    store
+        .recent_audit(PAGE_SIZE)
+        .await
+        .map_err(AppError::from_store)
 }
 
 #[component]
 pub fn SystemLogPage() -> impl IntoView {
     let entries = Resource::new(|| (), |_| recent_entries());
     view! {
-        <PageHeader title="System Log" subtitle="Every sign-in, sign-out and change, newest first." />
-        <Suspense fallback=|| view! { <p class="loading">"Loading the log…"</p> }>
+        <PageHeader
+            title="System Log"
+            subtitle="Every sign-in, sign-out and change, newest first."
+        />
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading the log…"</p> }
+        }>
             {move || Suspend::new(async move {
                 match entries.await {
                     Err(error) => view! { <ErrorPage error /> }.into_any(),
@@ -54,9 +62,7 @@ fn LogTable(entries: Vec<Entry>) -> impl IntoView {
                     <td class="nowrap">
                         <time datetime=e.occurred_at.to_rfc3339()>{time}</time>
                     </td>
-                    <td>
-                        {action} <code class="event-type">{e.action.clone()}</code>
-                    </td>
+                    <td>{action} <code class="event-type">{e.action.clone()}</code></td>
                     <td>
                         <span class=outcome_class>{e.outcome.clone()}</span>
                     </td>

@@ -12,13 +12,15 @@ pub mod testing;
 mod throttle;
 mod users;
 
+pub use sqlx::Error as SqlxError;
 pub use throttle::ThrottleState;
 pub use users::NewUser;
-pub use sqlx::Error as SqlxError;
 
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -123,7 +125,9 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(StoreError::Connect)?;
-            Ok(Store { backend: Backend::Sqlite(pool) })
+            Ok(Store {
+                backend: Backend::Sqlite(pool),
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
             let pool = PgPoolOptions::new()
@@ -132,7 +136,9 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(StoreError::Connect)?;
-            Ok(Store { backend: Backend::Postgres(pool) })
+            Ok(Store {
+                backend: Backend::Postgres(pool),
+            })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
@@ -164,14 +170,20 @@ impl Store {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = self.migrator();
         let result = with_pool!(self, pool => migrator.run(pool).await);
-        result.map_err(|err| StoreError::Migration(describe_migration_error(migrator, self.kind(), &err)))
+        result.map_err(|err| {
+            StoreError::Migration(describe_migration_error(migrator, self.kind(), &err))
+        })
     }
 
     /// Whether the database answers and every migration this build knows is applied.
     pub async fn readiness(&self) -> Readiness {
-        let reachable = with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok());
+        let reachable =
+            with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok());
         if !reachable {
-            return Readiness { database_reachable: false, pending_migrations: vec![] };
+            return Readiness {
+                database_reachable: false,
+                pending_migrations: vec![],
+            };
         }
         let applied: Result<Vec<(i64, bool)>, sqlx::Error> = with_pool!(self, pool => {
             sqlx::query_as("SELECT version, success FROM _sqlx_migrations").fetch_all(pool).await
@@ -184,7 +196,10 @@ impl Store {
             .filter(|m| !applied.iter().any(|(v, ok)| *v == m.version && *ok))
             .map(|m| format!("{}_{}", m.version, m.description))
             .collect();
-        Readiness { database_reachable: true, pending_migrations: pending }
+        Readiness {
+            database_reachable: true,
+            pending_migrations: pending,
+        }
     }
 
     /// The SQLite pool, for crates that keep their own tables in our database

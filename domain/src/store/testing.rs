@@ -29,13 +29,17 @@ impl Drop for Guard {
             // Dropping happens outside any async context we could borrow, so use a
             // short-lived runtime on its own thread.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                                .execute(&mut conn)
-                                .await;
+                            let _ = sqlx::query(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .execute(&mut conn)
+                            .await;
                         }
                     });
                 }
@@ -50,7 +54,11 @@ pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}/idflow.db", dir.path().display());
     let store = Store::open(&url).await.expect("open SQLite test database");
-    TestDb { store, url, _guard: Guard::Sqlite(dir) }
+    TestDb {
+        store,
+        url,
+        _guard: Guard::Sqlite(dir),
+    }
 }
 
 /// The PostgreSQL server tests use.
@@ -59,7 +67,9 @@ pub fn postgres_admin_url() -> String {
 }
 
 fn in_ci() -> bool {
-    std::env::var("CI").map(|v| !v.is_empty() && v != "false" && v != "0").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| !v.is_empty() && v != "false" && v != "0")
+        .unwrap_or(false)
 }
 
 /// A fresh, migrated PostgreSQL database, or `None` (after saying so) when no server
@@ -69,10 +79,16 @@ pub async fn postgres() -> Option<TestDb> {
     let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
         Ok(conn) => conn,
         Err(err) if !in_ci() => {
-            eprintln!("SKIPPED on PostgreSQL: {} unreachable ({err}); CI=true makes this a failure", super::redact_url(&admin_url));
+            eprintln!(
+                "SKIPPED on PostgreSQL: {} unreachable ({err}); CI=true makes this a failure",
+                super::redact_url(&admin_url)
+            );
             return None;
         }
-        Err(err) => panic!("PostgreSQL at {} is unreachable under CI=true: {err}", super::redact_url(&admin_url)),
+        Err(err) => panic!(
+            "PostgreSQL at {} is unreachable under CI=true: {err}",
+            super::redact_url(&admin_url)
+        ),
     };
     let name = format!("idflow_test_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE \"{name}\""))
@@ -84,8 +100,14 @@ pub async fn postgres() -> Option<TestDb> {
     url.set_path(&format!("/{name}"));
     let url = url.to_string();
     let guard = Guard::Postgres { admin_url, name };
-    let store = Store::open(&url).await.expect("open PostgreSQL test database");
-    Some(TestDb { store, url, _guard: guard })
+    let store = Store::open(&url)
+        .await
+        .expect("open PostgreSQL test database");
+    Some(TestDb {
+        store,
+        url,
+        _guard: guard,
+    })
 }
 
 /// Writes each test twice: `sqlite::name` and `postgres::name`, each given a fresh

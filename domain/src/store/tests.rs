@@ -110,7 +110,10 @@ async fn a_failed_migration_names_itself() {
 
 #[tokio::test]
 async fn an_unknown_scheme_is_refused_without_leaking_the_password() {
-    let err = Store::connect("mysql://root:hunter2@localhost/db").await.unwrap_err().to_string();
+    let err = Store::connect("mysql://root:hunter2@localhost/db")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("sqlite: or postgres:"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
