@@ -75,19 +75,21 @@ fn LogTable(entries: Vec<Entry>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="data-table" data-testid="system-log">
-            <thead>
-                <tr>
-                    <th scope="col">"Time"</th>
-                    <th scope="col">"Event"</th>
-                    <th scope="col">"Outcome"</th>
-                    <th scope="col">"Actor"</th>
-                    <th scope="col">"Target"</th>
-                    <th scope="col">"Client"</th>
-                    <th scope="col">"Reason"</th>
-                </tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <div class="table-scroll">
+            <table class="data-table" data-testid="system-log">
+                <thead>
+                    <tr>
+                        <th scope="col">"Time"</th>
+                        <th scope="col">"Event"</th>
+                        <th scope="col">"Outcome"</th>
+                        <th scope="col">"Actor"</th>
+                        <th scope="col">"Target"</th>
+                        <th scope="col">"Client"</th>
+                        <th scope="col">"Reason"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }
