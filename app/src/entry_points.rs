@@ -154,3 +154,52 @@ mod tests {
         }
     }
 }
+
+/// The whole table as text, one line per entry point, with what each caller gets:
+/// `A` allowed, `S` must sign in, `F` forbidden; columns are anonymous, then each role
+/// in [`domain::access::Role::ALL`] order. Used to review access changes at a glance.
+pub fn access_review() -> String {
+    use domain::access::{Decision, Role};
+    let mut out = String::new();
+    for entry in ENTRY_POINTS {
+        let callers = std::iter::once(None).chain(Role::ALL.into_iter().map(Some));
+        let marks: String = callers
+            .map(|role| match entry.access.decide(role) {
+                Decision::Allow => 'A',
+                Decision::SignInRequired => 'S',
+                Decision::Forbidden => 'F',
+            })
+            .collect();
+        out.push_str(&format!("{marks} {} {}\n", entry.method, entry.path));
+    }
+    out
+}
+
+#[cfg(test)]
+mod review {
+    /// Changing who may use an entry point must change this list too, on purpose.
+    #[test]
+    fn who_may_use_what() {
+        let expected = "\
+AAAAAA GET /sign-in
+SAAAAA GET /
+SAAAFF GET /flows
+SAAAFF GET /tables
+SAAAFF GET /executions
+SAAAFF GET /directory
+SAAAFF GET /directory/users
+SAAAFF GET /directory/groups
+SAAAFF GET /assignments
+SAAAAF GET /connections
+SAAAFF GET /system-log
+SAAAFF GET /settings
+AAAAAA POST /api/session/current_user
+SAAAFF POST /api/system-log/recent
+AAAAAA POST /auth/sign-in
+AAAAAA POST /auth/sign-out
+AAAAAA GET /healthz
+AAAAAA GET /readyz
+";
+        assert_eq!(super::access_review(), expected);
+    }
+}

@@ -110,6 +110,25 @@ pub fn error_response(error: AppError) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
+/// An [`AppError`] as a plain HTML page, for when the console itself cannot render
+/// (the session or the database cannot be read).
+pub fn error_page(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let message = error.to_string().replace('&', "&amp;").replace('<', "&lt;");
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>idflow</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/idflow.css\"></head><body><main class=\"standalone\">\
+         <section class=\"card\" role=\"alert\"><h1>This page could not be shown</h1><p>{message}</p>\
+         <p><a href=\"\">Try again</a></p></section></main></body></html>"
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
 /// Paths every visitor may fetch without any check: the built console's files.
 fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.ico"
@@ -129,7 +148,8 @@ pub async fn guard(
     }
     let user = match session_user(&state, &session).await {
         Ok(user) => user,
-        Err(error) => return error_response(error),
+        Err(error) if path.starts_with("/api/") => return error_response(error),
+        Err(error) => return error_page(error),
     };
     let role = user.as_ref().map(|u| u.role);
     request.extensions_mut().insert(RequestUser(user));

@@ -63,6 +63,8 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .with_same_site(SameSite::Lax)
         .with_secure(settings.secure)
         .with_path("/")
+        // Saving on every request slides the idle expiry forward while the user is active.
+        .with_always_save(true)
         .with_expiry(Expiry::OnInactivity(
             tower_sessions::cookie::time::Duration::try_from(settings.idle)
                 .unwrap_or(tower_sessions::cookie::time::Duration::hours(1)),

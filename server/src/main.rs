@@ -110,7 +110,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (IDFLOW_LISTEN): {e}", config.listen))?;
-    let public = config.public_url();
+    // With port 0 the system picks the port: show the one it picked.
+    let public = match (&config.public_url, listener.local_addr()) {
+        (None, Ok(bound)) => format!("http://{bound}/"),
+        _ => config.public_url().to_string(),
+    };
     println!("idflow is running at {public}");
     tracing::info!(listen = %config.listen, public_url = %public, "listening");
     axum::serve(

@@ -22,6 +22,7 @@ struct TestServer {
 #[derive(Clone, Copy)]
 struct Options {
     session_max_age: chrono::Duration,
+    session_idle: std::time::Duration,
     secure: bool,
 }
 
@@ -29,6 +30,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             session_max_age: chrono::Duration::hours(12),
+            session_idle: std::time::Duration::from_secs(3600),
             secure: false,
         }
     }
@@ -48,7 +50,7 @@ async fn start(store: Store, options: Options) -> TestServer {
         state,
         sessions,
         SessionSettings {
-            idle: std::time::Duration::from_secs(3600),
+            idle: options.session_idle,
             secure: options.secure,
         },
     );
@@ -338,6 +340,21 @@ domain::backend_tests! {
         assert_eq!(location(&response), "/sign-in?next=%2Fflows");
     }
 
+    async fn an_idle_session_is_over(store) {
+        let options = Options { session_idle: std::time::Duration::from_secs(1), ..Options::default() };
+        let server = start(store, options).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let response = server.sign_in(&client(), "ada@example.com", PASSWORD, "/").await;
+        let cookie = session_cookie(&response).unwrap().split(';').next().unwrap().to_string();
+        // Sent by hand: a browser would drop the cookie itself; the server must refuse it too.
+        let bare = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        let fresh = bare.get(server.url("/flows")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(fresh.status(), StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        let idle = bare.get(server.url("/flows")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(location(&idle), "/sign-in?next=%2Fflows");
+    }
+
     async fn only_relative_paths_are_followed_after_sign_in(store) {
         let server = start(store, Options::default()).await;
         server.add_user("ada@example.com", Role::SuperAdmin).await;
@@ -386,6 +403,20 @@ domain::backend_tests! {
         assert_eq!(body["database"]["reachable"], false);
         // Health is about the process, not the database.
         assert_eq!(client().get(server.url("/healthz")).send().await.unwrap().status(), StatusCode::OK);
+    }
+
+    async fn a_database_outage_shows_a_plain_error_page_without_internals(store) {
+        let server = start(store.clone(), Options::default()).await;
+        let admin = server.client_as(Role::SuperAdmin).await;
+        store.close().await;
+        let response = admin.get(server.url("/flows")).send().await.unwrap();
+        assert!(response.status().is_server_error(), "{}", response.status());
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let body = response.text().await.unwrap();
+        assert!(body.contains("This page could not be shown"), "{body}");
+        for internal in ["sqlx", "pool", "Pool", "database error", "SELECT"] {
+            assert!(!body.contains(internal), "the page shows {internal:?}: {body}");
+        }
     }
 
     async fn a_cross_site_form_post_is_refused(store) {

@@ -117,3 +117,16 @@ async fn an_unknown_scheme_is_refused_without_leaking_the_password() {
     assert!(err.contains("sqlite: or postgres:"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 }
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_a_busy_timeout() {
+    let db = testing::sqlite().await;
+    let store = db.store.clone();
+    let (mode, timeout): (String, i64) = with_pool!(store, pool => {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(pool).await.unwrap();
+        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
+        (mode, timeout)
+    });
+    assert_eq!(mode, "wal");
+    assert!(timeout >= 5000, "busy timeout {timeout} ms");
+}

@@ -1,0 +1,229 @@
+//! The `idflow` binary as an operator uses it.
+
+use domain::store::Store;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn idflow() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idflow"));
+    // Only what each test sets counts.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("IDFLOW_") || key == "DATABASE_URL" {
+            command.env_remove(key);
+        }
+    }
+    command.env("IDFLOW_LOG", "warn");
+    command
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}/idflow.db", dir.path().display())
+}
+
+#[test]
+fn check_config_never_prints_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = idflow()
+        .arg("check-config")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/x.db", dir.path().display()),
+        )
+        .env(
+            "IDFLOW_ADMIN_PASSWORD",
+            "an admin secret that must not show",
+        )
+        .output()
+        .unwrap();
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!shown.contains("an admin secret"), "{shown}");
+    assert!(shown.contains("REDACTED"), "{shown}");
+    assert!(shown.contains("listen"), "{shown}");
+}
+
+#[test]
+fn check_config_names_what_is_wrong() {
+    let output = idflow()
+        .arg("check-config")
+        .env("DATABASE_URL", "mysql://root:hunter2@localhost/x")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DATABASE_URL must start with sqlite: or postgres:"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn a_failed_migration_stops_the_server_and_names_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = Store::connect(&url).await.unwrap();
+        // Something in the way of the first migration.
+        drop(store);
+        let pool = sqlx_pool(&url).await;
+        sqlx::query("CREATE TABLE users (x INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    let output = idflow()
+        .arg("serve")
+        .env("DATABASE_URL", &url)
+        .env("IDFLOW_LISTEN", "127.0.0.1:0")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("SQLite migration 20261122000001_foundation failed"),
+        "{stderr}"
+    );
+}
+
+async fn sqlx_pool(url: &str) -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect(url).await.unwrap()
+}
+
+#[test]
+fn reset_password_sets_a_password_that_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        domain::auth::ensure_bootstrap_admin(&store, "root@example.com", None)
+            .await
+            .unwrap();
+        store.close().await;
+    });
+
+    let mut child = idflow()
+        .args([
+            "admin",
+            "reset-password",
+            "ROOT@example.com",
+            "--password-stdin",
+        ])
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a brand new password\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("Password set for root@example.com"),
+        "{stdout}"
+    );
+
+    runtime.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let origin = domain::auth::Origin::default();
+        domain::auth::sign_in(
+            &store,
+            "root@example.com",
+            "a brand new password".to_string().into(),
+            &origin,
+        )
+        .await
+        .expect("the new password signs in");
+        let log = store.recent_audit(5).await.unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.action == "user.account.reset_password")
+        );
+    });
+
+    // Without --password-stdin a password is generated and printed once.
+    let output = idflow()
+        .args(["admin", "reset-password", "root@example.com"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("New password for root@example.com: "),
+        "{stdout}"
+    );
+
+    let output = idflow()
+        .args(["admin", "reset-password", "nobody@example.com"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("No user is named"));
+}
+
+#[test]
+fn serve_prints_a_generated_one_time_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = idflow()
+        .arg("serve")
+        .env("IDFLOW_DATA_DIR", dir.path())
+        .env("IDFLOW_LISTEN", "127.0.0.1:0")
+        .env("IDFLOW_ADMIN_EMAIL", "first@example.com")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    let mut buffer = [0u8; 1024];
+    use std::io::Read;
+    while !seen.contains("idflow is running at") {
+        let n = stdout.read(&mut buffer).unwrap();
+        assert!(n > 0, "serve stopped early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(
+        seen.contains("Created the bootstrap Super Admin: first@example.com"),
+        "{seen}"
+    );
+    let password = seen
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("One-time password:"))
+        .map(str::trim)
+        .expect("a printed password")
+        .to_string();
+    assert_eq!(password.len(), 20);
+    assert!(dir.path().join("idflow.db").exists());
+
+    // A second start on the same database creates nobody and prints no password.
+    let mut child = idflow()
+        .arg("serve")
+        .env("IDFLOW_DATA_DIR", dir.path())
+        .env("IDFLOW_LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = String::new();
+    while !seen.contains("idflow is running at") {
+        let n = stdout.read(&mut buffer).unwrap();
+        assert!(n > 0, "serve stopped early: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(!seen.contains("One-time password"), "{seen}");
+    assert!(!seen.contains(&password), "{seen}");
+}
