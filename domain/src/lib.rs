@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod directory;
+pub mod scim;
 
 #[cfg(feature = "server")]
 pub mod auth;

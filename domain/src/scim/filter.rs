@@ -1,0 +1,293 @@
+//! What a SCIM filter (RFC 7644 §3.4.2.2) means for a JSON resource.
+
+use super::{ScimError, get_ci, known_urn};
+use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter};
+use serde_json::Value;
+use std::cmp::Ordering;
+
+pub use scim_v2::filter::Filter as Parsed;
+
+/// Parses a filter, turning a syntax error into `400 invalidFilter`.
+pub fn parse(text: &str) -> Result<Filter, ScimError> {
+    text.parse::<Filter>()
+        .map_err(|e| ScimError::invalid_filter(format!("The filter {text:?} cannot be read: {e}")))
+}
+
+/// Whether `resource` matches `filter`.
+pub fn matches(filter: &Filter, resource: &Value) -> bool {
+    match filter {
+        Filter::Attr(exp) => attr_matches(exp, resource),
+        Filter::ValuePath(vp) => resolve_raw(resource, &vp.attr)
+            .into_iter()
+            .flat_map(elements)
+            .any(|element| val_matches(&vp.filter, element)),
+        Filter::Not(inner) => !matches(inner, resource),
+        Filter::And(items) => items.as_slice().iter().all(|f| matches(f, resource)),
+        Filter::Or(items) => items.as_slice().iter().any(|f| matches(f, resource)),
+    }
+}
+
+/// Whether one element of a multi-valued attribute matches a value-path filter.
+pub fn val_matches(filter: &ValFilter, element: &Value) -> bool {
+    match filter {
+        ValFilter::Attr(exp) => attr_matches(exp, element),
+        ValFilter::Not(inner) => !val_matches(inner, element),
+        ValFilter::And(items) => items.as_slice().iter().all(|f| val_matches(f, element)),
+        ValFilter::Or(items) => items.as_slice().iter().any(|f| val_matches(f, element)),
+    }
+}
+
+fn elements(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// The value at `path` (an extension object when the path names its URN).
+fn resolve_raw<'a>(resource: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
+    let Some(object) = resource.as_object() else {
+        return vec![];
+    };
+    let base = match path.uri.as_deref() {
+        None => Some(object),
+        Some(uri)
+            if known_urn(uri).is_some_and(|u| {
+                u.ends_with(":core:2.0:User") || u.ends_with(":core:2.0:Group")
+            }) =>
+        {
+            Some(object)
+        }
+        Some(uri) => get_ci(object, uri).and_then(Value::as_object),
+    };
+    let Some(value) = base.and_then(|b| get_ci(b, &path.name)) else {
+        return vec![];
+    };
+    match &path.sub_attr {
+        None => vec![value],
+        Some(sub) => elements(value)
+            .into_iter()
+            .filter_map(|e| e.as_object().and_then(|o| get_ci(o, sub)))
+            .collect(),
+    }
+}
+
+/// The values a comparison looks at: the elements of a multi-valued attribute, and
+/// for complex elements without a named sub-attribute, their `value`.
+fn resolve<'a>(resource: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
+    resolve_raw(resource, path)
+        .into_iter()
+        .flat_map(elements)
+        .filter_map(|v| match v {
+            Value::Object(o) if path.sub_attr.is_none() => get_ci(o, "value"),
+            other => Some(other),
+        })
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
+/// Attributes whose string values compare with case (RFC 7643: `id`, `externalId`,
+/// `meta.version` are caseExact).
+fn case_exact(path: &AttrPath) -> bool {
+    path.sub_attr.is_none()
+        && ["id", "externalId"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(&path.name))
+        || path.name.eq_ignore_ascii_case("meta")
+            && path
+                .sub_attr
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("version"))
+}
+
+fn attr_matches(exp: &AttrExp, resource: &Value) -> bool {
+    match exp {
+        AttrExp::Present(path) => resolve(resource, path).into_iter().any(|v| match v {
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            _ => true,
+        }),
+        AttrExp::Comparison(path, op, expected) => {
+            let values = resolve(resource, path);
+            if values.is_empty() {
+                return matches!((op, expected), (CompareOp::Ne, v) if !matches!(v, CompValue::Null))
+                    || matches!((op, expected), (CompareOp::Eq, CompValue::Null));
+            }
+            let exact = case_exact(path);
+            values.into_iter().any(|v| compare(v, op, expected, exact))
+        }
+    }
+}
+
+fn compare(actual: &Value, op: &CompareOp, expected: &CompValue, case_exact: bool) -> bool {
+    match (actual, expected) {
+        (Value::String(a), CompValue::Str(e)) => {
+            let (a, e) = if case_exact {
+                (a.clone(), e.clone())
+            } else {
+                (a.to_lowercase(), e.to_lowercase())
+            };
+            match op {
+                CompareOp::Eq => a == e,
+                CompareOp::Ne => a != e,
+                CompareOp::Co => a.contains(&e),
+                CompareOp::Sw => a.starts_with(&e),
+                CompareOp::Ew => a.ends_with(&e),
+                CompareOp::Gt => a > e,
+                CompareOp::Ge => a >= e,
+                CompareOp::Lt => a < e,
+                CompareOp::Le => a <= e,
+            }
+        }
+        (Value::Bool(a), CompValue::True) => bool_op(op, *a, true),
+        (Value::Bool(a), CompValue::False) => bool_op(op, *a, false),
+        // Some clients send booleans as strings ("True").
+        (Value::String(a), CompValue::True) => bool_op(op, a.eq_ignore_ascii_case("true"), true),
+        (Value::String(a), CompValue::False) => bool_op(op, a.eq_ignore_ascii_case("true"), false),
+        (Value::Number(a), CompValue::Number(e)) => {
+            let ordering = a
+                .as_f64()
+                .zip(e.as_f64())
+                .and_then(|(a, e)| a.partial_cmp(&e));
+            ordering.is_some_and(|o| ordering_op(op, o))
+        }
+        (_, CompValue::Null) => matches!(op, CompareOp::Ne),
+        _ => matches!(op, CompareOp::Ne),
+    }
+}
+
+fn bool_op(op: &CompareOp, actual: bool, expected: bool) -> bool {
+    match op {
+        CompareOp::Eq => actual == expected,
+        CompareOp::Ne => actual != expected,
+        _ => false,
+    }
+}
+
+fn ordering_op(op: &CompareOp, ordering: Ordering) -> bool {
+    match op {
+        CompareOp::Eq => ordering == Ordering::Equal,
+        CompareOp::Ne => ordering != Ordering::Equal,
+        CompareOp::Gt => ordering == Ordering::Greater,
+        CompareOp::Ge => ordering != Ordering::Less,
+        CompareOp::Lt => ordering == Ordering::Less,
+        CompareOp::Le => ordering != Ordering::Greater,
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+    }
+}
+
+/// The `userName` a filter asks for when it is exactly `userName eq "…"`, the lookup
+/// every identity provider makes before creating a user; answered from an index.
+pub fn user_name_equality(filter: &Filter) -> Option<&str> {
+    match filter {
+        Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value)))
+            if path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("userName") =>
+        {
+            Some(value)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user() -> Value {
+        json!({
+            "schemas": [super::super::CORE_USER, super::super::ENTERPRISE_USER],
+            "id": "2819c223",
+            "externalId": "Ext-1",
+            "userName": "Bjensen@Example.com",
+            "active": true,
+            "title": "Tour Guide",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "emails": [
+                {"type": "work", "value": "bjensen@example.com", "primary": true},
+                {"type": "home", "value": "babs@jensen.org"}
+            ],
+            "meta": {"lastModified": "2011-05-13T04:42:34Z", "resourceType": "User"},
+            super::super::ENTERPRISE_USER: {"department": "Tour Operations", "manager": {"value": "26118915"}}
+        })
+    }
+
+    fn check(filter: &str) -> bool {
+        matches(&parse(filter).unwrap(), &user())
+    }
+
+    #[test]
+    fn every_operator() {
+        assert!(check(r#"userName eq "bjensen@example.com""#));
+        assert!(check(r#"USERNAME Eq "BJENSEN@EXAMPLE.COM""#));
+        assert!(check(r#"userName ne "someone""#));
+        assert!(check(r#"name.familyName co "ens""#));
+        assert!(check(r#"userName sw "bjen""#));
+        assert!(check(r#"userName ew "example.com""#));
+        assert!(check("title pr"));
+        assert!(!check("nickName pr"));
+        assert!(check(r#"meta.lastModified gt "2011-05-13T04:42:33Z""#));
+        assert!(check(r#"meta.lastModified ge "2011-05-13T04:42:34Z""#));
+        assert!(check(r#"meta.lastModified lt "2012-01-01T00:00:00Z""#));
+        assert!(check(r#"meta.lastModified le "2011-05-13T04:42:34Z""#));
+        assert!(check("active eq true"));
+        assert!(!check("active eq false"));
+    }
+
+    #[test]
+    fn logic_and_grouping() {
+        assert!(check(r#"title pr and userName sw "b""#));
+        assert!(check(r#"title eq "nope" or userName sw "b""#));
+        assert!(check(r#"not (title eq "nope")"#));
+        assert!(check(
+            r#"(title eq "nope" or title eq "tour guide") and active eq true"#
+        ));
+    }
+
+    #[test]
+    fn multi_valued_and_value_paths() {
+        assert!(check(r#"emails co "jensen.org""#));
+        assert!(check(r#"emails.value eq "babs@jensen.org""#));
+        assert!(check(
+            r#"emails[type eq "work" and value co "@example.com"]"#
+        ));
+        assert!(!check(
+            r#"emails[type eq "work" and value co "jensen.org"]"#
+        ));
+    }
+
+    #[test]
+    fn extension_attributes_by_urn() {
+        assert!(check(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "tour operations""#
+        ));
+        assert!(check(
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq "26118915""#
+        ));
+    }
+
+    #[test]
+    fn ids_compare_with_case() {
+        assert!(check(r#"externalId eq "Ext-1""#));
+        assert!(!check(r#"externalId eq "ext-1""#));
+    }
+
+    #[test]
+    fn a_broken_filter_is_an_invalid_filter_error() {
+        let err = parse(r#"userName eq"#).unwrap_err();
+        assert_eq!(err.scim_type, Some("invalidFilter"));
+        assert_eq!(err.status, 400);
+    }
+
+    #[test]
+    fn the_user_name_lookup_is_recognised() {
+        assert_eq!(
+            user_name_equality(&parse(r#"userName eq "a@b""#).unwrap()),
+            Some("a@b")
+        );
+        assert_eq!(
+            user_name_equality(&parse(r#"userName co "a""#).unwrap()),
+            None
+        );
+    }
+}
