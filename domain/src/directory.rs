@@ -88,6 +88,13 @@ pub struct User {
     pub last_sign_in_at: Option<DateTime<Utc>>,
     /// Sessions that began before this moment are no longer valid ("sign out everywhere").
     pub sessions_valid_after: Option<DateTime<Utc>>,
+    /// The identity provider's id for this user.
+    pub external_id: Option<String>,
+    /// Every other SCIM attribute (core and enterprise extension), as provisioned.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Bumped by every change: SCIM's `meta.version`.
+    pub version: i64,
+    pub last_provisioned_at: Option<DateTime<Utc>>,
 }
 
 impl User {

@@ -1,7 +1,7 @@
 //! Appending to and reading the System Log.
 
 use super::{Store, StoreError, now, with_pool};
-use crate::audit::{Actor, Entry, NewEntry};
+use crate::audit::{Entry, NewEntry};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -41,11 +41,8 @@ pub(crate) struct Row {
 
 impl Row {
     pub(crate) fn new(entry: &NewEntry) -> Row {
-        let (actor_id, actor_display) = match &entry.actor {
-            Actor::User { id, display } => (id.map(|i| i.to_string()), Some(display.clone())),
-            Actor::System => (None, Some("idflow".to_string())),
-            Actor::Operator => (None, Some("command line".to_string())),
-        };
+        let (actor_id, actor_display) = entry.actor.id_and_display();
+        let actor_display = Some(actor_display);
         let target = entry.target.as_ref();
         Row {
             id: Uuid::now_v7(),

@@ -7,11 +7,15 @@
 //! Nothing outside this module sees a pool or SQL.
 
 pub(crate) mod audit;
+mod directory;
+mod scim_tokens;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;
 mod users;
 
+pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
+pub use scim_tokens::ScimToken;
 pub use sqlx::Error as SqlxError;
 pub use throttle::ThrottleState;
 pub use users::NewUser;
@@ -49,6 +53,8 @@ pub enum StoreError {
     Migration(String),
     #[error("{what} already exists")]
     Conflict { what: String },
+    #[error("the resource changed since it was read (its version is now {current})")]
+    PreconditionFailed { current: i64 },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("stored value is invalid: {0}")]

@@ -17,7 +17,7 @@ pub struct NewUser {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: Uuid,
     user_name: String,
     display_name: Option<String>,
@@ -28,6 +28,10 @@ struct UserRow {
     updated_at: DateTime<Utc>,
     last_sign_in_at: Option<DateTime<Utc>>,
     sessions_valid_after: Option<DateTime<Utc>>,
+    external_id: Option<String>,
+    attributes: sqlx::types::Json<serde_json::Map<String, serde_json::Value>>,
+    version: i64,
+    last_provisioned_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -50,12 +54,16 @@ impl TryFrom<UserRow> for User {
             updated_at: row.updated_at,
             last_sign_in_at: row.last_sign_in_at,
             sessions_valid_after: row.sessions_valid_after,
+            external_id: row.external_id,
+            attributes: row.attributes.0,
+            version: row.version,
+            last_provisioned_at: row.last_provisioned_at,
         })
     }
 }
 
-const USER_COLUMNS: &str = "id, user_name, display_name, email, role, status, created_at, \
-     updated_at, last_sign_in_at, sessions_valid_after";
+pub(crate) const USER_COLUMNS: &str = "id, user_name, display_name, email, role, status, created_at, \
+     updated_at, last_sign_in_at, sessions_valid_after, external_id, attributes, version, last_provisioned_at";
 
 impl Store {
     /// Creates a user, with a password hash when they sign in locally, and appends

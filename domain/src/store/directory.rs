@@ -1,0 +1,325 @@
+//! Directory writes that come with events: every change to a user writes a directory
+//! event (the outbox flows will read) and a System Log entry in the same transaction.
+//! An update that changes nothing writes neither.
+
+use super::users::{USER_COLUMNS, UserRow};
+use super::{Store, StoreError, now, with_pool};
+use crate::access::Role;
+use crate::audit::{Actor, NewEntry};
+use crate::directory::{User, UserId, UserStatus, user_name_key};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// The whole state of a user as a write sets it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserWrite {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub status: UserStatus,
+    pub role: Role,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub attributes: Map<String, Value>,
+}
+
+/// One attribute that changed, as a directory event records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub attribute: String,
+    pub old: Value,
+    pub new: Value,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    Updated(User),
+    Unchanged(User),
+}
+
+impl WriteOutcome {
+    pub fn user(&self) -> &User {
+        match self {
+            WriteOutcome::Updated(u) | WriteOutcome::Unchanged(u) => u,
+        }
+    }
+}
+
+/// A recorded directory event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct DirectoryEvent {
+    pub id: Uuid,
+    pub occurred_at: chrono::DateTime<chrono::Utc>,
+    pub event_type: String,
+    pub subject_kind: String,
+    pub subject_id: Uuid,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_display: Option<String>,
+    #[sqlx(json)]
+    pub changes: Vec<Change>,
+}
+
+/// Every attribute of a user that events talk about, flattened: extension attributes
+/// appear as `urn:…:User:department`.
+fn snapshot(
+    user_name: &str,
+    external_id: &Option<String>,
+    status: UserStatus,
+    role: Role,
+    attributes: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    out.insert("userName".into(), Value::String(user_name.to_string()));
+    out.insert(
+        "externalId".into(),
+        external_id
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+    );
+    out.insert("active".into(), Value::Bool(status == UserStatus::Active));
+    out.insert("status".into(), Value::String(status.as_str().into()));
+    out.insert("role".into(), Value::String(role.as_str().into()));
+    for (key, value) in attributes {
+        match value {
+            Value::Object(fields) if key.contains(':') => {
+                for (field, v) in fields {
+                    out.insert(format!("{key}:{field}"), v.clone());
+                }
+            }
+            other => {
+                out.insert(key.clone(), other.clone());
+            }
+        }
+    }
+    out
+}
+
+fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<Change> {
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let (o, n) = (
+                old.get(k).unwrap_or(&Value::Null),
+                new.get(k).unwrap_or(&Value::Null),
+            );
+            (o != n).then(|| Change {
+                attribute: k.clone(),
+                old: o.clone(),
+                new: n.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The events a change from `old` to `new` stands for, as (type, changes).
+fn events_for(changes: &[Change]) -> Vec<(&'static str, Vec<Change>)> {
+    let mut events = Vec::new();
+    if let Some(c) = changes.iter().find(|c| c.attribute == "status") {
+        let kind = match (c.old.as_str(), c.new.as_str()) {
+            (_, Some("deprovisioned")) => "user.deactivated",
+            (_, Some("suspended")) => "user.suspended",
+            (Some("suspended"), Some("active")) => "user.unsuspended",
+            _ => "user.reactivated",
+        };
+        events.push((kind, vec![c.clone()]));
+    }
+    if let Some(c) = changes.iter().find(|c| c.attribute == "role") {
+        events.push(("user.role_changed", vec![c.clone()]));
+    }
+    let profile: Vec<Change> = changes
+        .iter()
+        .filter(|c| !["status", "active", "role"].contains(&c.attribute.as_str()))
+        .cloned()
+        .collect();
+    if !profile.is_empty() {
+        events.push(("user.profile_updated", profile));
+    }
+    events
+}
+
+macro_rules! insert_event {
+    ($tx:expr, $kind:expr, $subject:expr, $actor:expr, $changes:expr) => {{
+        let (actor_id, actor_display) = $actor.id_and_display();
+        sqlx::query(
+            "INSERT INTO directory_events (id, occurred_at, event_type, subject_kind, subject_id, actor_kind, actor_id, actor_display, changes) \
+             VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(now())
+        .bind($kind)
+        .bind($subject)
+        .bind($actor.kind())
+        .bind(actor_id)
+        .bind(actor_display)
+        .bind(sqlx::types::Json($changes))
+        .execute(&mut *$tx)
+        .await
+    }};
+}
+
+impl Store {
+    /// Creates a user from an identity provider (or the console), with its
+    /// `user.created` event and log entry.
+    pub async fn provision_user(
+        &self,
+        write: &UserWrite,
+        actor: &Actor,
+        audit: &NewEntry,
+    ) -> Result<User, StoreError> {
+        let id = UserId::new();
+        let at = now();
+        let changes = diff(
+            &Map::new(),
+            &snapshot(
+                &write.user_name,
+                &write.external_id,
+                write.status,
+                write.role,
+                &write.attributes,
+            ),
+        );
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at, \
+                 external_id, attributes, version, last_provisioned_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, 1, $8)",
+            )
+            .bind(id.0)
+            .bind(&write.user_name)
+            .bind(user_name_key(&write.user_name))
+            .bind(&write.display_name)
+            .bind(&write.email)
+            .bind(write.role.as_str())
+            .bind(write.status.as_str())
+            .bind(at)
+            .bind(&write.external_id)
+            .bind(sqlx::types::Json(&write.attributes))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", write.user_name)))?;
+            insert_event!(tx, "user.created", id.0, actor, &changes)?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+        });
+        self.user(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("user {id} vanished after insert")))
+    }
+
+    /// Sets the whole state of a user. `expected_version` (from If-Match) must match the
+    /// stored one when given. Writes one event per kind of change, none if nothing
+    /// changed. A role change, suspension or deactivation ends the user's sessions.
+    pub async fn update_user(
+        &self,
+        id: UserId,
+        expected_version: Option<i64>,
+        write: &UserWrite,
+        actor: &Actor,
+        audit: &NewEntry,
+    ) -> Result<Option<WriteOutcome>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let at = now();
+        let updated = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // Writing first takes the row (PostgreSQL) or the database (SQLite) for this
+            // transaction, so the read below cannot go stale before the update.
+            let touched = sqlx::query("UPDATE users SET version = version WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+            if touched.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let row: UserRow = sqlx::query_as(&sql).bind(id.0).fetch_one(&mut *tx).await?;
+            let current = User::try_from(row)?;
+            if let Some(expected) = expected_version {
+                if expected != current.version {
+                    return Err(StoreError::PreconditionFailed { current: current.version });
+                }
+            }
+            let before = snapshot(&current.user_name, &current.external_id, current.status, current.role, &current.attributes);
+            let after = snapshot(&write.user_name, &write.external_id, write.status, write.role, &write.attributes);
+            let changes = diff(&before, &after);
+            if changes.is_empty() && current.display_name == write.display_name && current.email == write.email {
+                return Ok(Some(WriteOutcome::Unchanged(current)));
+            }
+            let ends_sessions = current.role != write.role || (current.status == UserStatus::Active && write.status != UserStatus::Active);
+            sqlx::query(
+                "UPDATE users SET user_name = $2, user_name_key = $3, display_name = $4, email = $5, role = $6, status = $7, \
+                 external_id = $8, attributes = $9, version = version + 1, updated_at = $10, last_provisioned_at = $10, \
+                 sessions_valid_after = CASE WHEN $11 THEN $10 ELSE sessions_valid_after END \
+                 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(&write.user_name)
+            .bind(user_name_key(&write.user_name))
+            .bind(&write.display_name)
+            .bind(&write.email)
+            .bind(write.role.as_str())
+            .bind(write.status.as_str())
+            .bind(&write.external_id)
+            .bind(sqlx::types::Json(&write.attributes))
+            .bind(at)
+            .bind(ends_sessions)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", write.user_name)))?;
+            for (kind, changes) in events_for(&changes) {
+                insert_event!(tx, kind, id.0, actor, &changes)?;
+            }
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+            true
+        });
+        debug_assert!(updated);
+        Ok(self.user(id).await?.map(WriteOutcome::Updated))
+    }
+
+    /// Deletes a user, with a `user.deleted` event. `false` when there was none.
+    pub async fn delete_user(
+        &self,
+        id: UserId,
+        actor: &Actor,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        let deleted = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            insert_event!(tx, "user.deleted", id.0, actor, &Vec::<Change>::new())?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+            true
+        });
+        Ok(deleted)
+    }
+
+    /// Every user, oldest first (the stable order SCIM paging needs).
+    pub async fn all_users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+        let rows: Vec<UserRow> =
+            with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?);
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    /// The directory events about one subject, oldest first.
+    pub async fn directory_events_about(
+        &self,
+        subject: Uuid,
+    ) -> Result<Vec<DirectoryEvent>, StoreError> {
+        let events: Vec<DirectoryEvent> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, occurred_at, event_type, subject_kind, subject_id, actor_kind, actor_id, actor_display, changes \
+                 FROM directory_events WHERE subject_id = $1 ORDER BY occurred_at, id",
+            )
+            .bind(subject)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(events)
+    }
+}

@@ -1,0 +1,109 @@
+//! Bearer tokens for SCIM clients. Only a SHA-256 of each token is stored; the token is
+//! shown once, when it is made.
+
+use super::{Store, StoreError, now, with_pool};
+use crate::audit::NewEntry;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct ScimToken {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new random token: `idf_scim_` and 40 characters from a 62-letter alphabet
+/// (about 238 bits).
+fn generate() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rngs::OsRng;
+    let body: String = (0..40)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("idf_scim_{body}")
+}
+
+impl Store {
+    /// Makes a token named `name`; returns it with the secret, which is not kept.
+    pub async fn create_scim_token(
+        &self,
+        name: &str,
+        audit: &NewEntry,
+    ) -> Result<(ScimToken, String), StoreError> {
+        let secret = generate();
+        let id = Uuid::now_v7();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO scim_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(name)
+                .bind(digest(&secret))
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+        });
+        let token = self
+            .scim_tokens()
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| StoreError::Corrupt("token vanished after insert".into()))?;
+        Ok((token, secret))
+    }
+
+    /// The live token whose secret is `secret`, noting that it was used.
+    pub async fn authenticate_scim_token(
+        &self,
+        secret: &str,
+    ) -> Result<Option<ScimToken>, StoreError> {
+        let token: Option<ScimToken> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "UPDATE scim_tokens SET last_used_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL \
+                 RETURNING id, name, created_at, last_used_at, revoked_at",
+            )
+            .bind(digest(secret))
+            .bind(now())
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(token)
+    }
+
+    pub async fn scim_tokens(&self) -> Result<Vec<ScimToken>, StoreError> {
+        let tokens: Vec<ScimToken> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, name, created_at, last_used_at, revoked_at FROM scim_tokens ORDER BY created_at")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(tokens)
+    }
+
+    /// Revokes a token; `false` when no live token has that id.
+    pub async fn revoke_scim_token(&self, id: Uuid, audit: &NewEntry) -> Result<bool, StoreError> {
+        let revoked = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE scim_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 1 {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            done.rows_affected() == 1
+        });
+        Ok(revoked)
+    }
+}
