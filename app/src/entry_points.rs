@@ -52,7 +52,7 @@ const fn route(method: &'static str, path: &'static str, access: Access) -> Entr
     }
 }
 
-use Access::{Public, Requires, SignedIn};
+use Access::{BearerToken, Public, Requires, SignedIn};
 use Permission::*;
 
 pub const ENTRY_POINTS: &[EntryPoint] = &[
@@ -80,6 +80,15 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/auth/sign-out", Public),
     route("GET", "/healthz", Public),
     route("GET", "/readyz", Public),
+    // SCIM 2.0, for identity providers with a SCIM token
+    route("GET", "/scim/v2/ServiceProviderConfig", BearerToken),
+    route("GET", "/scim/v2/ResourceTypes", BearerToken),
+    route("GET", "/scim/v2/Users", BearerToken),
+    route("POST", "/scim/v2/Users", BearerToken),
+    route("GET", "/scim/v2/Users/:id", BearerToken),
+    route("PUT", "/scim/v2/Users/:id", BearerToken),
+    route("PATCH", "/scim/v2/Users/:id", BearerToken),
+    route("DELETE", "/scim/v2/Users/:id", BearerToken),
 ];
 
 /// The entry point serving `method path`, if any.
@@ -156,7 +165,7 @@ mod tests {
 }
 
 /// The whole table as text, one line per entry point, with what each caller gets:
-/// `A` allowed, `S` must sign in, `F` forbidden; columns are anonymous, then each role
+/// `A` allowed, `S` must sign in, `F` forbidden, `T` needs a bearer token instead; columns are anonymous, then each role
 /// in [`domain::access::Role::ALL`] order. Used to review access changes at a glance.
 pub fn access_review() -> String {
     use domain::access::{Decision, Role};
@@ -165,6 +174,7 @@ pub fn access_review() -> String {
         let callers = std::iter::once(None).chain(Role::ALL.into_iter().map(Some));
         let marks: String = callers
             .map(|role| match entry.access.decide(role) {
+                _ if entry.access == domain::access::Access::BearerToken => 'T',
                 Decision::Allow => 'A',
                 Decision::SignInRequired => 'S',
                 Decision::Forbidden => 'F',
@@ -199,6 +209,14 @@ AAAAAA POST /auth/sign-in
 AAAAAA POST /auth/sign-out
 AAAAAA GET /healthz
 AAAAAA GET /readyz
+TTTTTT GET /scim/v2/ServiceProviderConfig
+TTTTTT GET /scim/v2/ResourceTypes
+TTTTTT GET /scim/v2/Users
+TTTTTT POST /scim/v2/Users
+TTTTTT GET /scim/v2/Users/:id
+TTTTTT PUT /scim/v2/Users/:id
+TTTTTT PATCH /scim/v2/Users/:id
+TTTTTT DELETE /scim/v2/Users/:id
 ";
         assert_eq!(super::access_review(), expected);
     }

@@ -138,13 +138,16 @@ pub enum Access {
     SignedIn,
     /// A signed-in user whose role holds this permission.
     Requires(Permission),
+    /// Not a console session at all: the request carries a bearer token (SCIM), which
+    /// the entry point checks itself. Sessions neither grant nor refuse it.
+    BearerToken,
 }
 
 impl Access {
     /// The outcome for a caller: `None` is anonymous.
     pub fn decide(self, role: Option<Role>) -> Decision {
         match (self, role) {
-            (Access::Public, _) => Decision::Allow,
+            (Access::Public | Access::BearerToken, _) => Decision::Allow,
             (_, None) => Decision::SignInRequired,
             (Access::SignedIn, Some(_)) => Decision::Allow,
             (Access::Requires(p), Some(role)) if role.allows(p) => Decision::Allow,

@@ -143,7 +143,12 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_string();
-    if is_static_asset(&path) || path == "/healthz" || path == "/readyz" {
+    // Health checks and SCIM (bearer tokens, no cookies) have no session to resolve.
+    if is_static_asset(&path)
+        || path == "/healthz"
+        || path == "/readyz"
+        || path.starts_with("/scim/")
+    {
         return next.run(request).await;
     }
     let user = match session_user(&state, &session).await {

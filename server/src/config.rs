@@ -47,6 +47,23 @@ pub enum AdminCommand {
         #[command(flatten)]
         config: Config,
     },
+    /// SCIM bearer tokens for identity providers.
+    ScimToken {
+        #[command(subcommand)]
+        command: ScimTokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Make a SCIM bearer token and print it, alone, on standard output. It is shown
+    /// only this once; idflow keeps only its hash.
+    Create {
+        /// A name that says which identity provider uses the token ("Okta production").
+        name: String,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

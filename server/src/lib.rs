@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod config;
 pub mod health;
+pub mod scim;
 pub mod sessions;
 
 use app::{App, shell};
@@ -34,6 +35,9 @@ pub struct AppState {
     /// A session ends this long after sign-in, however active.
     pub session_max_age: chrono::Duration,
     pub trust_forwarded_for: bool,
+    /// Where people and identity providers reach idflow, without a trailing slash
+    /// (SCIM's `meta.location`).
+    pub public_url: String,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -76,6 +80,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/auth/sign-in", post(auth::sign_in))
         .route("/auth/sign-out", post(auth::sign_out))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
+        .nest("/scim/v2", scim::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -155,6 +160,11 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
         leptos_options: leptos_options(&config.site_dir, config.listen),
         session_max_age: chrono::Duration::hours(config.session_max_hours as i64),
         trust_forwarded_for: config.trust_forwarded_for,
+        public_url: config
+            .public_url()
+            .as_str()
+            .trim_end_matches('/')
+            .to_string(),
     };
     let settings = SessionSettings {
         idle: Duration::from_secs(config.session_idle_minutes as u64 * 60),

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use domain::auth::Bootstrap;
-use idflow::config::{AdminCommand, Cli, Command, Config, LogFormat};
+use idflow::config::{AdminCommand, Cli, Command, Config, LogFormat, ScimTokenCommand};
 use secrecy::{ExposeSecret, SecretString};
 use std::io::Read;
 use std::net::SocketAddr;
@@ -15,6 +15,12 @@ async fn main() -> ExitCode {
         Command::Serve(c) | Command::CheckConfig(c) | Command::Migrate(c) => c.clone(),
         Command::Admin {
             command: AdminCommand::ResetPassword { config, .. },
+        }
+        | Command::Admin {
+            command:
+                AdminCommand::ScimToken {
+                    command: ScimTokenCommand::Create { config, .. },
+                },
         } => config.clone(),
     };
     init_logging(&config);
@@ -30,6 +36,12 @@ async fn main() -> ExitCode {
                     config,
                 },
         } => reset_password(config, email, password_stdin).await,
+        Command::Admin {
+            command:
+                AdminCommand::ScimToken {
+                    command: ScimTokenCommand::Create { name, config },
+                },
+        } => create_scim_token(config, name).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -207,5 +219,30 @@ async fn reset_password(config: Config, email: String, password_stdin: bool) -> 
         println!("Password set for {}.", user.user_name);
     }
     println!("Their existing sessions have ended.");
+    Ok(())
+}
+
+async fn create_scim_token(config: Config, name: String) -> anyhow::Result<()> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        anyhow::bail!("the token name must be 1 to 100 characters long");
+    }
+    if config.uses_default_database() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    let entry = domain::audit::NewEntry::new(
+        domain::audit::Action::ScimTokenCreate,
+        domain::audit::Outcome::Success,
+        domain::audit::Actor::Operator,
+    )
+    .target(domain::audit::Target {
+        kind: "scim_token".into(),
+        id: String::new(),
+        display: name.to_string(),
+    });
+    let (_, secret) = store.create_scim_token(name, &entry).await?;
+    // The token alone, so scripts can capture it.
+    println!("{}", secret);
     Ok(())
 }

@@ -227,3 +227,28 @@ fn serve_prints_a_generated_one_time_password_once() {
     assert!(!seen.contains("One-time password"), "{seen}");
     assert!(!seen.contains(&password), "{seen}");
 }
+
+#[test]
+fn scim_token_create_prints_the_token_alone_and_it_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let output = idflow()
+        .args(["admin", "scim-token", "create", "Okta production"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let token = stdout.trim();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(token.starts_with("idf_scim_"), "{stdout}");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let found = store
+            .authenticate_scim_token(token)
+            .await
+            .unwrap()
+            .expect("the printed token works");
+        assert_eq!(found.name, "Okta production");
+    });
+}

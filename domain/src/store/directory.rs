@@ -182,6 +182,12 @@ impl Store {
                 &write.attributes,
             ),
         );
+        // The entry names the new user, now that it has an id.
+        let audit = &audit.clone().target(crate::audit::Target {
+            kind: "user".into(),
+            id: id.to_string(),
+            display: write.user_name.clone(),
+        });
         with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(

@@ -1,0 +1,658 @@
+//! The SCIM 2.0 service provider at `/scim/v2` (RFC 7644): how identity providers
+//! create, read, change and remove idflow's users. Requests carry a SCIM bearer token;
+//! answers are `application/scim+json`, errors are SCIM error bodies.
+
+use crate::AppState;
+use crate::auth::{client_address, peer_address};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use domain::access::Role;
+use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
+use domain::directory::{User, UserId, UserStatus};
+use domain::scim::{self, IDFLOW_USER, LIST_RESPONSE, ScimError};
+use domain::store::{ScimToken, StoreError, UserWrite, WriteOutcome};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+const SCIM_JSON: &str = "application/scim+json";
+/// The most resources one page of a list answers with.
+const MAX_RESULTS: usize = 200;
+
+/// The `/scim/v2` routes, behind the bearer-token check.
+pub fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/ServiceProviderConfig", get(service_provider_config))
+        .route("/ResourceTypes", get(resource_types))
+        .route("/Users", get(list_users).post(create_user))
+        .route(
+            "/Users/{id}",
+            get(get_user)
+                .put(replace_user)
+                .patch(patch_user)
+                .delete(delete_user),
+        )
+        .fallback(unknown)
+        .layer(axum::middleware::from_fn_with_state(state, require_token))
+}
+
+/// A SCIM error as a response.
+pub struct ScimResponse(ScimError);
+
+impl From<ScimError> for ScimResponse {
+    fn from(e: ScimError) -> Self {
+        ScimResponse(e)
+    }
+}
+
+impl From<StoreError> for ScimResponse {
+    fn from(e: StoreError) -> Self {
+        ScimResponse(match e {
+            StoreError::Conflict { what } => {
+                ScimError::uniqueness(format!("{what}; userName must be unique (ignoring case)."))
+            }
+            StoreError::PreconditionFailed { current } => ScimError {
+                status: 412,
+                scim_type: None,
+                detail: format!(
+                    "The resource changed since it was read; its version is now W/\"{current}\"."
+                ),
+            },
+            other => {
+                tracing::error!(error = %other, "SCIM request failed");
+                ScimError {
+                    status: 500,
+                    scim_type: None,
+                    detail: "idflow could not complete the request; try again.".into(),
+                }
+            }
+        })
+    }
+}
+
+impl IntoResponse for ScimResponse {
+    fn into_response(self) -> Response {
+        scim_json(
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            &self.0.body(),
+        )
+    }
+}
+
+fn scim_json(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, SCIM_JSON)],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// The SCIM client behind a request, as the token check found it.
+#[derive(Clone)]
+struct Client {
+    token: ScimToken,
+    address: Option<String>,
+    request_id: Option<String>,
+}
+
+impl Client {
+    fn actor(&self) -> Actor {
+        Actor::ScimClient {
+            token_id: self.token.id,
+            name: self.token.name.clone(),
+        }
+    }
+
+    fn entry(&self, action: Action, user: &User) -> NewEntry {
+        NewEntry::new(action, Outcome::Success, self.actor())
+            .target(Target {
+                kind: "user".into(),
+                id: user.id.to_string(),
+                display: user.user_name.clone(),
+            })
+            .from_request(self.address.clone(), self.request_id.clone())
+    }
+}
+
+async fn require_token(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let address = client_address(&state, request.headers(), peer_address(&request));
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let secret = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let token = match &secret {
+        Some(secret) => match state.store.authenticate_scim_token(secret).await {
+            Ok(token) => token,
+            Err(err) => return ScimResponse::from(err).into_response(),
+        },
+        None => None,
+    };
+    let Some(token) = token else {
+        let reason = if secret.is_some() {
+            "unknown or revoked token"
+        } else {
+            "no bearer token"
+        };
+        let entry = NewEntry::new(Action::ScimAuthFailure, Outcome::Failure, Actor::System)
+            .reason(reason)
+            .from_request(address, request_id);
+        if let Err(err) = state.store.append_audit(&entry).await {
+            tracing::error!(error = %err, "could not log a refused SCIM request");
+        }
+        let mut response = ScimResponse(ScimError {
+            status: 401,
+            scim_type: None,
+            detail: "A valid SCIM bearer token is required (Authorization: Bearer …). Create one in Settings or with `idflow admin scim-token create`.".into(),
+        })
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"idflow SCIM\""),
+        );
+        return response;
+    };
+    request.extensions_mut().insert(Client {
+        token,
+        address,
+        request_id,
+    });
+    next.run(request).await
+}
+
+async fn unknown() -> ScimResponse {
+    ScimError::not_found("There is no such SCIM endpoint. idflow serves /Users, /ServiceProviderConfig and /ResourceTypes; Groups are not supported yet.").into()
+}
+
+async fn service_provider_config() -> Response {
+    scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "documentationUri": "https://github.com/idflow/idflow#scim",
+            "patch": {"supported": true},
+            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": true, "maxResults": MAX_RESULTS},
+            "changePassword": {"supported": false},
+            "sort": {"supported": false},
+            "etag": {"supported": true},
+            "authenticationSchemes": [{
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "A SCIM token made in idflow's Settings or with `idflow admin scim-token create`.",
+                "primary": true
+            }],
+            "meta": {"resourceType": "ServiceProviderConfig"}
+        }),
+    )
+}
+
+async fn resource_types(State(state): State<AppState>) -> Response {
+    scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_RESPONSE],
+            "totalResults": 1,
+            "startIndex": 1,
+            "itemsPerPage": 1,
+            "Resources": [{
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+                "id": "User",
+                "name": "User",
+                "endpoint": "/Users",
+                "description": "A user of the idflow console",
+                "schema": scim::CORE_USER,
+                "schemaExtensions": [
+                    {"schema": scim::ENTERPRISE_USER, "required": false},
+                    {"schema": IDFLOW_USER, "required": false}
+                ],
+                "meta": {"resourceType": "ResourceType", "location": format!("{}/scim/v2/ResourceTypes/User", state.public_url)}
+            }]
+        }),
+    )
+}
+
+/// A stored user as a SCIM User.
+fn render(user: &User, base: &str) -> Value {
+    let mut object = user.attributes.clone();
+    object.insert(
+        "schemas".into(),
+        Value::Array(scim::user::schemas_for(&user.attributes)),
+    );
+    object.insert("id".into(), Value::String(user.id.to_string()));
+    if let Some(external) = &user.external_id {
+        object.insert("externalId".into(), Value::String(external.clone()));
+    }
+    object.insert("userName".into(), Value::String(user.user_name.clone()));
+    object.insert(
+        "active".into(),
+        Value::Bool(user.status == UserStatus::Active),
+    );
+    object.insert(IDFLOW_USER.into(), json!({"role": user.role.as_str()}));
+    object.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": user.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "lastModified": user.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "location": format!("{base}/scim/v2/Users/{}", user.id),
+            "version": etag(user),
+        }),
+    );
+    Value::Object(object)
+}
+
+fn etag(user: &User) -> String {
+    format!("W/\"{}\"", user.version)
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.9), on top-level and
+/// `parent.child` names; `id` and `schemas` are always returned.
+fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
+    let Value::Object(object) = resource else {
+        return resource;
+    };
+    let names = |list: Option<&str>| -> Vec<String> {
+        list.map(|l| {
+            l.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    let (wanted, unwanted) = (names(attributes), names(excluded));
+    let always = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("schemas");
+    let mut out = Map::new();
+    for (key, value) in object {
+        let matching = |list: &[String]| -> Vec<Option<String>> {
+            list.iter()
+                .filter_map(|n| {
+                    if n.eq_ignore_ascii_case(&key) {
+                        Some(None)
+                    } else if n.len() > key.len() + 1
+                        && n[..key.len()].eq_ignore_ascii_case(&key)
+                        && matches!(n.as_bytes()[key.len()], b'.' | b':')
+                    {
+                        Some(Some(n[key.len() + 1..].to_string()))
+                    } else {
+                        None
+                    }
+                })
+                .collect()
+        };
+        if always(&key) {
+            out.insert(key, value);
+            continue;
+        }
+        if !wanted.is_empty() {
+            let hits = matching(&wanted);
+            if hits.is_empty() {
+                continue;
+            }
+            if hits.iter().any(Option::is_none) {
+                out.insert(key, value);
+            } else if let Value::Object(inner) = &value {
+                let kept: Map<String, Value> = inner
+                    .iter()
+                    .filter(|(k, _)| hits.iter().flatten().any(|h| h.eq_ignore_ascii_case(k)))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                out.insert(key, Value::Object(kept));
+            }
+            continue;
+        }
+        let hits = matching(&unwanted);
+        if hits.iter().any(Option::is_none) {
+            continue;
+        }
+        match value {
+            Value::Object(mut inner) if !hits.is_empty() => {
+                inner.retain(|k, _| !hits.iter().flatten().any(|h| h.eq_ignore_ascii_case(k)));
+                out.insert(key, Value::Object(inner));
+            }
+            other => {
+                out.insert(key, other);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    filter: Option<String>,
+    start_index: Option<String>,
+    count: Option<String>,
+    attributes: Option<String>,
+    excluded_attributes: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Projection {
+    attributes: Option<String>,
+    excluded_attributes: Option<String>,
+}
+
+fn integer(text: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
+    text.map(|t| {
+        t.trim()
+            .parse::<i64>()
+            .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, not {t:?}")))
+    })
+    .transpose()
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ScimResponse> {
+    let start = integer(query.start_index.as_deref(), "startIndex")?
+        .unwrap_or(1)
+        .max(1) as usize;
+    let count = integer(query.count.as_deref(), "count")?
+        .unwrap_or(100)
+        .clamp(0, MAX_RESULTS as i64) as usize;
+    let filter = query
+        .filter
+        .as_deref()
+        .map(scim::filter::parse)
+        .transpose()?;
+
+    let users = match filter.as_ref().and_then(scim::filter::user_name_equality) {
+        Some(name) => state.store.user_by_name(name).await?.into_iter().collect(),
+        None => state.store.all_users().await?,
+    };
+    let matching: Vec<Value> = users
+        .iter()
+        .map(|u| render(u, &state.public_url))
+        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
+        .collect();
+    let total = matching.len();
+    let page: Vec<Value> = matching
+        .into_iter()
+        .skip(start - 1)
+        .take(count)
+        .map(|r| {
+            project(
+                r,
+                query.attributes.as_deref(),
+                query.excluded_attributes.as_deref(),
+            )
+        })
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &json!({
+            "schemas": [LIST_RESPONSE],
+            "totalResults": total,
+            "startIndex": start,
+            "itemsPerPage": page.len(),
+            "Resources": page,
+        }),
+    ))
+}
+
+fn parse_id(id: &str) -> Result<UserId, ScimError> {
+    Uuid::parse_str(id)
+        .map(UserId)
+        .map_err(|_| ScimError::not_found(format!("No user has the id {id:?}.")))
+}
+
+fn body_json(body: &Bytes) -> Result<Value, ScimError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ScimError::invalid_syntax(format!("The body is not valid JSON: {e}")))
+}
+
+fn user_response(status: StatusCode, user: &User, base: &str, projection: &Projection) -> Response {
+    let body = project(
+        render(user, base),
+        projection.attributes.as_deref(),
+        projection.excluded_attributes.as_deref(),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(tag) = HeaderValue::from_str(&etag(user)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!("{base}/scim/v2/Users/{}", user.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+async fn get_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(projection): Query<Projection>,
+) -> Result<Response, ScimResponse> {
+    let user = state
+        .store
+        .user(parse_id(&id)?)
+        .await?
+        .ok_or_else(|| ScimError::not_found(format!("No user has the id {id:?}.")))?;
+    Ok(user_response(
+        StatusCode::OK,
+        &user,
+        &state.public_url,
+        &projection,
+    ))
+}
+
+/// The stored state a client's User sets, given what the user was before (`None`
+/// for a new user): a missing `active` or role keeps what was there.
+fn to_write(input: scim::user::UserInput, current: Option<&User>) -> UserWrite {
+    let status = match (input.active, current.map(|u| u.status)) {
+        (Some(false), _) => UserStatus::Deprovisioned,
+        // A suspension is the console's; the identity provider's `active: true` does not lift it.
+        (Some(true), Some(UserStatus::Suspended)) => UserStatus::Suspended,
+        (Some(true), _) => UserStatus::Active,
+        (None, Some(status)) => status,
+        (None, None) => UserStatus::Active,
+    };
+    UserWrite {
+        user_name: input.user_name,
+        external_id: input.external_id,
+        status,
+        role: input
+            .role
+            .or(current.map(|u| u.role))
+            .unwrap_or(Role::UnassignedUser),
+        display_name: input.display_name,
+        email: input.email,
+        attributes: input.attributes,
+    }
+}
+
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
+    let Some(value) = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let value = value.trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    value
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .map(Some)
+        .map_err(|_| {
+            ScimError::invalid_value(format!(
+                "If-Match {value:?} is not a version idflow gave out"
+            ))
+        })
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let input = scim::user::parse(&body_json(&body)?)?;
+    let write = to_write(input, None);
+    // The store names the new user as the entry's target once it has an id.
+    let entry = NewEntry::new(Action::ScimUserCreate, Outcome::Success, client.actor())
+        .from_request(client.address.clone(), client.request_id.clone());
+    let user = state
+        .store
+        .provision_user(&write, &client.actor(), &entry)
+        .await?;
+    Ok(user_response(
+        StatusCode::CREATED,
+        &user,
+        &state.public_url,
+        &Projection {
+            attributes: None,
+            excluded_attributes: None,
+        },
+    ))
+}
+
+async fn replace_user(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let id = parse_id(&id)?;
+    let input = scim::user::parse(&body_json(&body)?)?;
+    let current = state
+        .store
+        .user(id)
+        .await?
+        .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
+    let write = to_write(input, Some(&current));
+    let outcome = state
+        .store
+        .update_user(
+            id,
+            if_match(&headers)?,
+            &write,
+            &client.actor(),
+            &client.entry(Action::ScimUserUpdate, &current),
+        )
+        .await?
+        .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
+    Ok(user_response(
+        StatusCode::OK,
+        outcome.user(),
+        &state.public_url,
+        &Projection {
+            attributes: None,
+            excluded_attributes: None,
+        },
+    ))
+}
+
+async fn patch_user(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let id = parse_id(&id)?;
+    let body = body_json(&body)?;
+    let client_version = if_match(&headers)?;
+    // Read, patch, write with the version read; a concurrent change makes the write
+    // fail, and the patch is applied again to the newer state.
+    for _ in 0..3 {
+        let current = state
+            .store
+            .user(id)
+            .await?
+            .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
+        if let Some(v) = client_version
+            && v != current.version
+        {
+            return Err(StoreError::PreconditionFailed {
+                current: current.version,
+            }
+            .into());
+        }
+        let mut resource = render(&current, &state.public_url);
+        scim::patch::apply(&mut resource, &body)?;
+        let input = scim::user::parse(&resource)?;
+        let write = to_write(input, Some(&current));
+        let entry = client.entry(Action::ScimUserUpdate, &current);
+        match state
+            .store
+            .update_user(id, Some(current.version), &write, &client.actor(), &entry)
+            .await
+        {
+            Ok(Some(WriteOutcome::Updated(user))) | Ok(Some(WriteOutcome::Unchanged(user))) => {
+                return Ok(user_response(
+                    StatusCode::OK,
+                    &user,
+                    &state.public_url,
+                    &Projection {
+                        attributes: None,
+                        excluded_attributes: None,
+                    },
+                ));
+            }
+            Ok(None) => {
+                return Err(ScimError::not_found(format!("No user has the id {id}.")).into());
+            }
+            Err(StoreError::PreconditionFailed { .. }) if client_version.is_none() => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ScimError {
+        status: 409,
+        scim_type: None,
+        detail: "The user kept changing while this PATCH applied; send it again.".into(),
+    }
+    .into())
+}
+
+async fn delete_user(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+) -> Result<Response, ScimResponse> {
+    let id = parse_id(&id)?;
+    let current = state
+        .store
+        .user(id)
+        .await?
+        .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
+    if !state
+        .store
+        .delete_user(
+            id,
+            &client.actor(),
+            &client.entry(Action::ScimUserDelete, &current),
+        )
+        .await?
+    {
+        return Err(ScimError::not_found(format!("No user has the id {id}.")).into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,142 @@
+//! The test server: the real router on a real socket, and clients for it.
+#![allow(dead_code)]
+
+use domain::access::Role;
+use domain::auth::hash_password;
+use domain::store::{NewUser, Store};
+use idflow::sessions::DbSessionStore;
+use idflow::{AppState, SessionSettings, leptos_options, router};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use secrecy::SecretString;
+use std::net::SocketAddr;
+
+pub const PASSWORD: &str = "a long test password";
+
+pub struct TestServer {
+    pub base: String,
+    pub store: Store,
+}
+
+#[derive(Clone, Copy)]
+pub struct Options {
+    pub session_max_age: chrono::Duration,
+    pub session_idle: std::time::Duration,
+    pub secure: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            session_max_age: chrono::Duration::hours(12),
+            session_idle: std::time::Duration::from_secs(3600),
+            secure: false,
+        }
+    }
+}
+
+pub async fn start(store: Store, options: Options) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = AppState {
+        store: store.clone(),
+        leptos_options: leptos_options(std::path::Path::new("../target/site"), addr),
+        session_max_age: options.session_max_age,
+        trust_forwarded_for: false,
+        public_url: format!("http://{addr}"),
+    };
+    let sessions = DbSessionStore::for_store(&store).await.unwrap();
+    let app = router(
+        state,
+        sessions,
+        SessionSettings {
+            idle: options.session_idle,
+            secure: options.secure,
+        },
+    );
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    TestServer {
+        base: format!("http://{addr}"),
+        store,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn add_user(&self, user_name: &str, role: Role) {
+        let hash = hash_password(SecretString::from(PASSWORD)).await.unwrap();
+        let new = NewUser {
+            user_name: user_name.into(),
+            display_name: None,
+            email: Some(user_name.into()),
+            role,
+        };
+        self.store
+            .create_user(&new, Some(&hash), None)
+            .await
+            .unwrap();
+    }
+
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        user_name: &str,
+        password: &str,
+        next: &str,
+    ) -> reqwest::Response {
+        client
+            .post(self.url("/auth/sign-in"))
+            .form(&[("email", user_name), ("password", password), ("next", next)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A client signed in as a new user with `role`.
+    pub async fn client_as(&self, role: Role) -> reqwest::Client {
+        let name = format!("{}@example.com", role.as_str());
+        if self.store.user_by_name(&name).await.unwrap().is_none() {
+            self.add_user(&name, role).await;
+        }
+        let client = client();
+        let response = self.sign_in(&client, &name, PASSWORD, "/").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/", "{role:?} could not sign in");
+        client
+    }
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("idflow_session="))
+}

@@ -1,0 +1,365 @@
+//! The SCIM service provider as Okta and Entra ID use it, through the real router.
+
+mod common;
+
+use common::*;
+use domain::audit::{Action, Actor, NewEntry, Outcome};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const IDFLOW: &str = "urn:ietf:params:scim:schemas:extension:idflow:2.0:User";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+struct Scim {
+    server: TestServer,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Scim {
+    async fn start(store: domain::store::Store) -> Scim {
+        let server = start(store, Options::default()).await;
+        let audit = NewEntry::new(Action::ScimTokenCreate, Outcome::Success, Actor::Operator);
+        let (_, token) = server
+            .store
+            .create_scim_token("Okta", &audit)
+            .await
+            .unwrap();
+        Scim {
+            server,
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(
+                method.parse().unwrap(),
+                self.server.url(&format!("/scim/v2{path}")),
+            )
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        if status != StatusCode::NO_CONTENT {
+            assert_eq!(
+                response.headers()["content-type"],
+                "application/scim+json",
+                "{method} {path}"
+            );
+        }
+        let text = response.text().await.unwrap();
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap()
+            },
+        )
+    }
+
+    async fn create(&self, user_name: &str) -> Value {
+        let (status, body) = self
+            .send(
+                "POST",
+                "/Users",
+                Some(json!({
+                    "schemas": [CORE, ENTERPRISE],
+                    "userName": user_name,
+                    "externalId": "00u1",
+                    "name": {"givenName": "Ada", "familyName": "Lovelace"},
+                    "emails": [{"value": user_name, "type": "work", "primary": true}],
+                    "active": true,
+                    "title": "Engineer",
+                    ENTERPRISE: {"department": "R&D"}
+                })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    async fn get(&self, id: &str) -> Value {
+        let (status, body) = self.send("GET", &format!("/Users/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn patch(&self, id: &str, operations: Value) -> (StatusCode, Value) {
+        self.send(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(json!({"schemas": [PATCH], "Operations": operations})),
+        )
+        .await
+    }
+}
+
+domain::backend_tests! {
+    async fn a_missing_or_wrong_token_gets_a_scim_401(store) {
+        let scim = Scim::start(store).await;
+        let response = reqwest::get(scim.server.url("/scim/v2/Users")).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+        assert_eq!(body["status"], "401");
+        let response = scim.http.get(scim.server.url("/scim/v2/Users")).bearer_auth("idf_scim_nope").send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let log = scim.server.store.recent_audit(5).await.unwrap();
+        assert_eq!(log[0].action, "scim.auth.failure");
+    }
+
+    async fn create_read_and_find_by_user_name(store) {
+        let scim = Scim::start(store).await;
+        let user = scim.create("ada@example.com").await;
+        let id = user["id"].as_str().unwrap();
+        assert_eq!(user["meta"]["version"], "W/\"1\"");
+        assert_eq!(user[IDFLOW]["role"], "unassigned_user", "no role means Unassigned User");
+        assert_eq!(user[ENTERPRISE]["department"], "R&D");
+        let read = scim.get(id).await;
+        assert_eq!(read, user);
+
+        // Okta's lookup before it creates: case-insensitive.
+        let (status, list) = scim.send("GET", "/Users?filter=userName%20eq%20%22ADA%40example.com%22", None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list["totalResults"], 1);
+        assert_eq!(list["Resources"][0]["id"], id);
+        let (_, list) = scim.send("GET", "/Users?filter=userName%20eq%20%22nobody%40example.com%22", None).await;
+        assert_eq!(list["totalResults"], 0);
+        assert_eq!(list["Resources"], json!([]));
+
+        // Another userName differing only in case is a conflict.
+        let (status, body) = scim.send("POST", "/Users", Some(json!({"schemas": [CORE], "userName": "ADA@EXAMPLE.COM"}))).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(body["scimType"], "uniqueness");
+    }
+
+    async fn filters_paging_and_projection(store) {
+        let scim = Scim::start(store).await;
+        for i in 0..5 {
+            scim.create(&format!("user{i}@example.com")).await;
+        }
+        let (_, page) = scim.send("GET", "/Users?startIndex=2&count=2", None).await;
+        assert_eq!(page["totalResults"], 5);
+        assert_eq!(page["startIndex"], 2);
+        assert_eq!(page["itemsPerPage"], 2);
+        assert_eq!(page["Resources"][0]["userName"], "user1@example.com");
+        let (_, found) = scim.send("GET", "/Users?filter=userName%20sw%20%22user3%22%20or%20title%20eq%20%22nobody%22", None).await;
+        assert_eq!(found["totalResults"], 1);
+        let (status, body) = scim.send("GET", "/Users?filter=userName%20eq", None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["scimType"], "invalidFilter");
+        let (_, projected) = scim.send("GET", "/Users?count=1&attributes=userName,name.givenName", None).await;
+        let first = &projected["Resources"][0];
+        assert!(first.get("id").is_some());
+        assert!(first.get("title").is_none());
+        assert_eq!(first["name"], json!({"givenName": "Ada"}));
+        let (_, excluded) = scim.send("GET", "/Users?count=1&excludedAttributes=emails", None).await;
+        assert!(excluded["Resources"][0].get("emails").is_none());
+        assert!(excluded["Resources"][0].get("userName").is_some());
+    }
+
+    async fn an_unknown_role_is_refused_and_nothing_changes(store) {
+        let scim = Scim::start(store).await;
+        let (status, body) = scim.send("POST", "/Users", Some(json!({"schemas": [CORE, IDFLOW], "userName": "x@example.com", IDFLOW: {"role": "owner"}}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["scimType"], "invalidValue");
+        assert_eq!(scim.server.store.count_users().await.unwrap(), 0);
+
+        let user = scim.create("ada@example.com").await;
+        let id = user["id"].as_str().unwrap();
+        let (status, body) = scim.patch(id, json!([{"op": "replace", "path": format!("{IDFLOW}:role"), "value": "owner"}])).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["scimType"], "invalidValue");
+        assert_eq!(scim.get(id).await, user);
+
+        let (status, body) = scim.patch(id, json!([{"op": "replace", "path": format!("{IDFLOW}:role"), "value": "Workflows Auditor"}])).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body[IDFLOW]["role"], "workflows_auditor");
+    }
+
+    async fn okta_put_of_the_whole_user_and_path_less_deactivation(store) {
+        let scim = Scim::start(store).await;
+        let user = scim.create("ada@example.com").await;
+        let id = user["id"].as_str().unwrap();
+
+        // Okta's PUT of the whole user, without `active`: not a deactivation.
+        let mut whole = user.clone();
+        whole.as_object_mut().unwrap().remove("active");
+        whole["title"] = json!("Manager");
+        let (status, body) = scim.send("PUT", &format!("/Users/{id}"), Some(whole)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let read = scim.get(id).await;
+        assert_eq!(read["active"], true);
+        assert_eq!(read["title"], "Manager");
+        assert_eq!(read["meta"]["version"], "W/\"2\"");
+
+        // The same PUT again changes nothing: no new version, no new event.
+        let (_, again) = scim.send("PUT", &format!("/Users/{id}"), Some(read.clone())).await;
+        assert_eq!(again["meta"]["version"], "W/\"2\"");
+
+        // Okta deactivates with a path-less replace of `active`.
+        let (status, _) = scim.patch(id, json!([{"op": "replace", "value": {"active": false}}])).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(scim.get(id).await["active"], false);
+        let events = scim.server.store.directory_events_about(uuid::Uuid::parse_str(id).unwrap()).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+        assert_eq!(kinds, vec!["user.created", "user.profile_updated", "user.deactivated"]);
+
+        // And reactivates with `active: true` in a PUT.
+        let mut back = scim.get(id).await;
+        back["active"] = json!(true);
+        scim.send("PUT", &format!("/Users/{id}"), Some(back)).await;
+        assert_eq!(scim.get(id).await["active"], true);
+    }
+
+    async fn entra_id_patch_forms(store) {
+        let scim = Scim::start(store).await;
+        let user = scim.create("ada@example.com").await;
+        let id = user["id"].as_str().unwrap();
+        let (status, body) = scim
+            .patch(id, json!([
+                {"op": "Replace", "value": {
+                    "name.familyName": "Byron",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Mathematics",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager": {"value": "m-1"}
+                }},
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "ada@byron.example"},
+                {"op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0100"}
+            ]))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let read = scim.get(id).await;
+        assert_eq!(read["name"]["familyName"], "Byron");
+        assert_eq!(read[ENTERPRISE]["department"], "Mathematics");
+        assert_eq!(read[ENTERPRISE]["manager"]["value"], "m-1");
+        assert_eq!(read["emails"][0]["value"], "ada@byron.example");
+        assert_eq!(read["phoneNumbers"], json!([{"type": "mobile", "value": "+1 555 0100"}]));
+
+        // Entra ID's soft delete: `active` as the string "False", capitalised op.
+        let (status, _) = scim.patch(id, json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(scim.get(id).await["active"], false);
+        let (status, _) = scim.patch(id, json!([{"op": "Replace", "value": {"active": "True"}}])).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(scim.get(id).await["active"], true);
+    }
+
+    async fn a_deactivation_ends_a_signed_in_users_session(store) {
+        let scim = Scim::start(store).await;
+        let user = scim.create("ada@example.com").await;
+        let id = user["id"].as_str().unwrap();
+        // Give Ada a password and a role so she can sign in locally.
+        let user_id = domain::directory::UserId(uuid::Uuid::parse_str(id).unwrap());
+        let hash = domain::auth::hash_password(PASSWORD.to_string().into()).await.unwrap();
+        scim.server.store.set_password_hash(user_id, &hash, &NewEntry::new(Action::PasswordReset, Outcome::Success, Actor::Operator)).await.unwrap();
+        scim.patch(id, json!([{"op": "replace", "path": format!("{IDFLOW}:role"), "value": "workflows_administrator"}])).await;
+        let browser = client();
+        let response = scim.server.sign_in(&browser, "ada@example.com", PASSWORD, "/").await;
+        assert_eq!(location(&response), "/");
+        assert_eq!(browser.get(scim.server.url("/flows")).send().await.unwrap().status(), StatusCode::OK);
+
+        scim.patch(id, json!([{"op": "replace", "value": {"active": false}}])).await;
+        let response = browser.get(scim.server.url("/flows")).send().await.unwrap();
+        assert_eq!(location(&response), "/sign-in?next=%2Fflows");
+    }
+
+    async fn delete_and_unknown_ids(store) {
+        let scim = Scim::start(store).await;
+        let user = scim.create("ada@example.com").await;
+        let id = user["id"].as_str().unwrap();
+        let (status, _) = scim.send("DELETE", &format!("/Users/{id}"), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, body) = scim.send("GET", &format!("/Users/{id}"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["status"], "404");
+        let (status, _) = scim.send("GET", "/Users/not-a-uuid", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = scim.send("DELETE", &format!("/Users/{id}"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, body) = scim.send("POST", "/Users", Some(json!("not an object"))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+
+    async fn a_stale_if_match_is_refused(store) {
+        let scim = Scim::start(store).await;
+        let user = scim.create("ada@example.com").await;
+        let id = user["id"].as_str().unwrap();
+        let response = scim
+            .http
+            .patch(scim.server.url(&format!("/scim/v2/Users/{id}")))
+            .bearer_auth(&scim.token)
+            .header("if-match", "W/\"7\"")
+            .body(json!({"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "x"}]}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::PRECONDITION_FAILED);
+        assert_eq!(scim.get(id).await, user);
+    }
+
+    async fn fifty_concurrent_creates_of_one_user_name_make_one_user(store) {
+        let scim = std::sync::Arc::new(Scim::start(store).await);
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let scim = scim.clone();
+            tasks.push(tokio::spawn(async move {
+                scim.send("POST", "/Users", Some(json!({"schemas": [CORE], "userName": "race@example.com"}))).await.0
+            }));
+        }
+        let mut created = 0;
+        let mut conflicts = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                StatusCode::CREATED => created += 1,
+                StatusCode::CONFLICT => conflicts += 1,
+                other => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!((created, conflicts), (1, 49));
+        assert_eq!(scim.server.store.count_users().await.unwrap(), 1);
+    }
+
+    async fn writes_are_in_the_system_log(store) {
+        let scim = Scim::start(store).await;
+        let user = scim.create("ada@example.com").await;
+        let id = user["id"].as_str().unwrap();
+        scim.patch(id, json!([{"op": "replace", "path": "title", "value": "Boss"}])).await;
+        scim.send("DELETE", &format!("/Users/{id}"), None).await;
+        let log = scim.server.store.recent_audit(10).await.unwrap();
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).take(3).collect();
+        assert_eq!(actions, vec!["scim.user.delete", "scim.user.update", "scim.user.create"]);
+        assert!(log.iter().take(3).all(|e| e.actor_display.as_deref() == Some("SCIM: Okta")));
+        assert_eq!(log[2].target_display.as_deref(), Some("ada@example.com"));
+        assert_eq!(log[2].target_id.as_deref(), Some(id));
+    }
+}
+
+#[tokio::test]
+async fn service_provider_config_and_resource_types() {
+    let db = domain::store::testing::sqlite().await;
+    let scim = Scim::start(db.store.clone()).await;
+    let (status, config) = scim.send("GET", "/ServiceProviderConfig", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(config["patch"]["supported"], true);
+    assert_eq!(config["filter"]["maxResults"], 200);
+    let (_, types) = scim.send("GET", "/ResourceTypes", None).await;
+    assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+    let (status, body) = scim.send("GET", "/Groups", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Groups are not supported yet")
+    );
+}
