@@ -240,10 +240,10 @@ impl Store {
             }
             let row: UserRow = sqlx::query_as(&sql).bind(id.0).fetch_one(&mut *tx).await?;
             let current = User::try_from(row)?;
-            if let Some(expected) = expected_version {
-                if expected != current.version {
-                    return Err(StoreError::PreconditionFailed { current: current.version });
-                }
+            if let Some(expected) = expected_version
+                && expected != current.version
+            {
+                return Err(StoreError::PreconditionFailed { current: current.version });
             }
             let before = snapshot(&current.user_name, &current.external_id, current.status, current.role, &current.attributes);
             let after = snapshot(&write.user_name, &write.external_id, write.status, write.role, &write.attributes);
