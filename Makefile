@@ -17,7 +17,7 @@ DEBUG_RUSTFLAGS := --cfg erase_components
 # PostgreSQL for the store tests (the machine's server, trust auth).
 export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help setup run build build-release test lint unit e2e postgres-check clean
+.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean
 
 help:
 	@echo "make run    build and start idflow on SQLite (./data), printing its URL"
@@ -42,6 +42,7 @@ test:
 	@$(MAKE) --no-print-directory build
 	@$(MAKE) --no-print-directory postgres-check
 	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory scim-compliance
 	@$(MAKE) --no-print-directory e2e
 
 lint:
@@ -55,6 +56,10 @@ postgres-check:
 
 unit:
 	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo nextest run --no-fail-fast
+
+# The public SCIM checker (PyPI scim2-tester) against the built server.
+scim-compliance:
+	scripts/scim-compliance.sh
 
 e2e:
 	cd end2end && npx playwright test

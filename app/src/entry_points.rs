@@ -83,8 +83,13 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     // SCIM 2.0, for identity providers with a SCIM token
     route("GET", "/scim/v2/ServiceProviderConfig", BearerToken),
     route("GET", "/scim/v2/ResourceTypes", BearerToken),
+    route("GET", "/scim/v2/ResourceTypes/:id", BearerToken),
+    route("GET", "/scim/v2/Schemas", BearerToken),
+    route("GET", "/scim/v2/Schemas/:id", BearerToken),
     route("GET", "/scim/v2/Users", BearerToken),
     route("POST", "/scim/v2/Users", BearerToken),
+    route("POST", "/scim/v2/Users/.search", BearerToken),
+    route("POST", "/scim/v2/.search", BearerToken),
     route("GET", "/scim/v2/Users/:id", BearerToken),
     route("PUT", "/scim/v2/Users/:id", BearerToken),
     route("PATCH", "/scim/v2/Users/:id", BearerToken),
@@ -211,8 +216,13 @@ AAAAAA GET /healthz
 AAAAAA GET /readyz
 TTTTTT GET /scim/v2/ServiceProviderConfig
 TTTTTT GET /scim/v2/ResourceTypes
+TTTTTT GET /scim/v2/ResourceTypes/:id
+TTTTTT GET /scim/v2/Schemas
+TTTTTT GET /scim/v2/Schemas/:id
 TTTTTT GET /scim/v2/Users
 TTTTTT POST /scim/v2/Users
+TTTTTT POST /scim/v2/Users/.search
+TTTTTT POST /scim/v2/.search
 TTTTTT GET /scim/v2/Users/:id
 TTTTTT PUT /scim/v2/Users/:id
 TTTTTT PATCH /scim/v2/Users/:id

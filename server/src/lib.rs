@@ -8,6 +8,7 @@ pub mod auth;
 pub mod config;
 pub mod health;
 pub mod scim;
+pub mod scim_schemas;
 pub mod sessions;
 
 use app::{App, shell};

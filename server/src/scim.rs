@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use domain::access::Role;
 use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
 use domain::directory::{User, UserId, UserStatus};
@@ -29,7 +29,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/ServiceProviderConfig", get(service_provider_config))
         .route("/ResourceTypes", get(resource_types))
+        .route("/ResourceTypes/{id}", get(resource_type))
+        .route("/Schemas", get(schemas))
+        .route("/Schemas/{id}", get(one_schema))
         .route("/Users", get(list_users).post(create_user))
+        .route("/Users/.search", post(search))
+        .route("/.search", post(search))
         .route(
             "/Users/{id}",
             get(get_user)
@@ -182,7 +187,7 @@ async fn require_token(
 }
 
 async fn unknown() -> ScimResponse {
-    ScimError::not_found("There is no such SCIM endpoint. idflow serves /Users, /ServiceProviderConfig and /ResourceTypes; Groups are not supported yet.").into()
+    ScimError::not_found("There is no such SCIM endpoint. idflow serves /Users, /Schemas, /ResourceTypes and /ServiceProviderConfig; Groups are not supported yet.").into()
 }
 
 async fn service_provider_config() -> Response {
@@ -208,29 +213,70 @@ async fn service_provider_config() -> Response {
     )
 }
 
-async fn resource_types(State(state): State<AppState>) -> Response {
+fn list(resources: Vec<Value>) -> Response {
     scim_json(
         StatusCode::OK,
         &json!({
             "schemas": [LIST_RESPONSE],
-            "totalResults": 1,
+            "totalResults": resources.len(),
             "startIndex": 1,
-            "itemsPerPage": 1,
-            "Resources": [{
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
-                "id": "User",
-                "name": "User",
-                "endpoint": "/Users",
-                "description": "A user of the idflow console",
-                "schema": scim::CORE_USER,
-                "schemaExtensions": [
-                    {"schema": scim::ENTERPRISE_USER, "required": false},
-                    {"schema": IDFLOW_USER, "required": false}
-                ],
-                "meta": {"resourceType": "ResourceType", "location": format!("{}/scim/v2/ResourceTypes/User", state.public_url)}
-            }]
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
         }),
     )
+}
+
+async fn schemas(State(state): State<AppState>) -> Response {
+    list(crate::scim_schemas::all(&state.public_url))
+}
+
+async fn one_schema(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ScimResponse> {
+    crate::scim_schemas::all(&state.public_url)
+        .into_iter()
+        .find(|s| {
+            s["id"]
+                .as_str()
+                .is_some_and(|i| i.eq_ignore_ascii_case(&id))
+        })
+        .map(|s| scim_json(StatusCode::OK, &s))
+        .ok_or_else(|| ScimError::not_found(format!("No schema has the id {id:?}.")).into())
+}
+
+async fn resource_types(State(state): State<AppState>) -> Response {
+    list(vec![user_resource_type(&state.public_url)])
+}
+
+async fn resource_type(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ScimResponse> {
+    if id.eq_ignore_ascii_case("User") {
+        Ok(scim_json(
+            StatusCode::OK,
+            &user_resource_type(&state.public_url),
+        ))
+    } else {
+        Err(ScimError::not_found(format!("No resource type has the id {id:?}.")).into())
+    }
+}
+
+fn user_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "A user of the idflow console",
+        "schema": scim::CORE_USER,
+        "schemaExtensions": [
+            {"schema": scim::ENTERPRISE_USER, "required": false},
+            {"schema": IDFLOW_USER, "required": false}
+        ],
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/scim/v2/ResourceTypes/User")}
+    })
 }
 
 /// A stored user as a SCIM User.
@@ -238,18 +284,27 @@ fn render(user: &User, base: &str) -> Value {
     let mut object = user.attributes.clone();
     object.insert(
         "schemas".into(),
-        Value::Array(scim::user::schemas_for(&user.attributes)),
+        Value::Array(scim::user::schemas_for(&user.attributes, user.role)),
     );
     object.insert("id".into(), Value::String(user.id.to_string()));
     if let Some(external) = &user.external_id {
         object.insert("externalId".into(), Value::String(external.clone()));
     }
     object.insert("userName".into(), Value::String(user.user_name.clone()));
-    object.insert(
-        "active".into(),
-        Value::Bool(user.status == UserStatus::Active),
-    );
-    object.insert(IDFLOW_USER.into(), json!({"role": user.role.as_str()}));
+    // A PATCH that removed `active` leaves a null behind: the attribute stays unshown
+    // (the status is unchanged) until a client sets it again.
+    if object.get("active") == Some(&Value::Null) {
+        object.remove("active");
+    } else {
+        object.insert(
+            "active".into(),
+            Value::Bool(user.status == UserStatus::Active),
+        );
+    }
+    // No role is an Unassigned User: the extension appears only when there is a role.
+    if user.role != Role::UnassignedUser {
+        object.insert(IDFLOW_USER.into(), json!({"role": user.role.as_str()}));
+    }
     object.insert(
         "meta".into(),
         json!({
@@ -370,6 +425,40 @@ async fn list_users(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ScimResponse> {
+    list_matching(&state, query).await
+}
+
+/// `POST /.search` and `POST /Users/.search` (RFC 7644 §3.4.3): a list query in a body.
+async fn search(State(state): State<AppState>, body: Bytes) -> Result<Response, ScimResponse> {
+    let body = body_json(&body)?;
+    let object = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("A SearchRequest must be a JSON object."))?;
+    let text = |name: &str| -> Option<String> {
+        scim::get_ci(object, name).and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            _ => None,
+        })
+    };
+    let query = ListQuery {
+        filter: text("filter"),
+        start_index: text("startIndex"),
+        count: text("count"),
+        attributes: text("attributes"),
+        excluded_attributes: text("excludedAttributes"),
+    };
+    list_matching(&state, query).await
+}
+
+async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, ScimResponse> {
     let start = integer(query.start_index.as_deref(), "startIndex")?
         .unwrap_or(1)
         .max(1) as usize;
@@ -464,8 +553,14 @@ async fn get_user(
 }
 
 /// The stored state a client's User sets, given what the user was before (`None`
-/// for a new user): a missing `active` or role keeps what was there.
-fn to_write(input: scim::user::UserInput, current: Option<&User>) -> UserWrite {
+/// for a new user). A missing `active` keeps the status; a missing role keeps the role
+/// for a PUT (Okta sends whole users without it) but means Unassigned after a PATCH
+/// removed it.
+fn to_write(
+    input: scim::user::UserInput,
+    current: Option<&User>,
+    absent_role_keeps: bool,
+) -> UserWrite {
     let status = match (input.active, current.map(|u| u.status)) {
         (Some(false), _) => UserStatus::Deprovisioned,
         // A suspension is the console's; the identity provider's `active: true` does not lift it.
@@ -474,17 +569,21 @@ fn to_write(input: scim::user::UserInput, current: Option<&User>) -> UserWrite {
         (None, Some(status)) => status,
         (None, None) => UserStatus::Active,
     };
+    let mut attributes = input.attributes;
+    if input.active.is_none() && !absent_role_keeps {
+        attributes.insert("active".into(), Value::Null);
+    }
     UserWrite {
         user_name: input.user_name,
         external_id: input.external_id,
         status,
         role: input
             .role
-            .or(current.map(|u| u.role))
+            .or(current.filter(|_| absent_role_keeps).map(|u| u.role))
             .unwrap_or(Role::UnassignedUser),
         display_name: input.display_name,
         email: input.email,
-        attributes: input.attributes,
+        attributes,
     }
 }
 
@@ -514,7 +613,7 @@ async fn create_user(
     body: Bytes,
 ) -> Result<Response, ScimResponse> {
     let input = scim::user::parse(&body_json(&body)?)?;
-    let write = to_write(input, None);
+    let write = to_write(input, None, false);
     // The store names the new user as the entry's target once it has an id.
     let entry = NewEntry::new(Action::ScimUserCreate, Outcome::Success, client.actor())
         .from_request(client.address.clone(), client.request_id.clone());
@@ -547,7 +646,7 @@ async fn replace_user(
         .user(id)
         .await?
         .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
-    let write = to_write(input, Some(&current));
+    let write = to_write(input, Some(&current), true);
     let outcome = state
         .store
         .update_user(
@@ -599,7 +698,7 @@ async fn patch_user(
         let mut resource = render(&current, &state.public_url);
         scim::patch::apply(&mut resource, &body)?;
         let input = scim::user::parse(&resource)?;
-        let write = to_write(input, Some(&current));
+        let write = to_write(input, Some(&current), false);
         let entry = client.entry(Action::ScimUserUpdate, &current);
         match state
             .store

@@ -123,7 +123,9 @@ domain::backend_tests! {
         let user = scim.create("ada@example.com").await;
         let id = user["id"].as_str().unwrap();
         assert_eq!(user["meta"]["version"], "W/\"1\"");
-        assert_eq!(user[IDFLOW]["role"], "unassigned_user", "no role means Unassigned User");
+        assert!(user.get(IDFLOW).is_none(), "no role means Unassigned User: {user}");
+        let stored = scim.server.store.user_by_name("ada@example.com").await.unwrap().unwrap();
+        assert_eq!(stored.role, domain::access::Role::UnassignedUser);
         assert_eq!(user[ENTERPRISE]["department"], "R&D");
         let read = scim.get(id).await;
         assert_eq!(read, user);
@@ -185,6 +187,35 @@ domain::backend_tests! {
         let (status, body) = scim.patch(id, json!([{"op": "replace", "path": format!("{IDFLOW}:role"), "value": "Workflows Auditor"}])).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_eq!(body[IDFLOW]["role"], "workflows_auditor");
+
+        // An Okta PUT of the whole user without the extension keeps the role…
+        let mut whole = body.clone();
+        whole.as_object_mut().unwrap().remove(IDFLOW);
+        let (_, after_put) = scim.send("PUT", &format!("/Users/{id}"), Some(whole)).await;
+        assert_eq!(after_put[IDFLOW]["role"], "workflows_auditor");
+        // …and removing the role makes the user an Unassigned User.
+        let (_, removed) = scim.patch(id, json!([{"op": "remove", "path": format!("{IDFLOW}:role")}])).await;
+        assert!(removed.get(IDFLOW).is_none(), "{removed}");
+    }
+
+    async fn search_requests_in_a_body(store) {
+        let scim = Scim::start(store).await;
+        scim.create("ada@example.com").await;
+        scim.create("grace@example.com").await;
+        let search = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": "userName sw \"grace\"",
+            "attributes": ["userName"],
+            "startIndex": 1,
+            "count": 10
+        });
+        for path in ["/Users/.search", "/.search"] {
+            let (status, body) = scim.send("POST", path, Some(search.clone())).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["totalResults"], 1);
+            assert_eq!(body["Resources"][0]["userName"], "grace@example.com");
+            assert!(body["Resources"][0].get("emails").is_none());
+        }
     }
 
     async fn okta_put_of_the_whole_user_and_path_less_deactivation(store) {
@@ -252,6 +283,14 @@ domain::backend_tests! {
         let (status, _) = scim.patch(id, json!([{"op": "Replace", "value": {"active": "True"}}])).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(scim.get(id).await["active"], true);
+
+        // Removing `active` hides it without changing the status; setting it shows it again.
+        let (_, removed) = scim.patch(id, json!([{"op": "remove", "path": "active"}])).await;
+        assert!(removed.get("active").is_none(), "{removed}");
+        let stored = scim.server.store.user_by_name("ada@example.com").await.unwrap().unwrap();
+        assert_eq!(stored.status, domain::directory::UserStatus::Active);
+        let (_, back) = scim.patch(id, json!([{"op": "add", "path": "active", "value": true}])).await;
+        assert_eq!(back["active"], true);
     }
 
     async fn a_deactivation_ends_a_signed_in_users_session(store) {

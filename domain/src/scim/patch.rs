@@ -77,6 +77,29 @@ fn apply_one(resource: &mut Value, operation: &Value) -> Result<(), ScimError> {
             }
             Ok(())
         }
+        // A whole extension named by its URN: `"path": "urn:…:enterprise:2.0:User"`.
+        Some(path) if known_urn(path).is_some_and(|u| USER_EXTENSIONS.contains(&u)) => {
+            let urn = known_urn(path).expect("checked");
+            match (op, value) {
+                (Op::Remove, _) => {
+                    remove_ci(root, urn);
+                    Ok(())
+                }
+                (_, Some(Value::Object(fields))) => {
+                    if op == Op::Replace {
+                        remove_ci(root, urn);
+                    }
+                    let target = container(root, Some(urn), true)?.expect("created");
+                    for (name, v) in fields {
+                        set_or_add(target, &name, v, op);
+                    }
+                    Ok(())
+                }
+                _ => Err(ScimError::invalid_value(format!(
+                    "{urn} must hold an object"
+                ))),
+            }
+        }
         Some(path) => {
             let parsed: PatchPath = path.parse().map_err(|e| {
                 ScimError::invalid_path(format!("the path {path:?} cannot be read: {e}"))
@@ -460,6 +483,23 @@ mod tests {
             ]),
         );
         assert_eq!(r, json!({"name": {"givenName": "A"}}));
+    }
+
+    #[test]
+    fn a_whole_extension_by_its_urn() {
+        let ext = super::super::ENTERPRISE_USER;
+        let r = patched(
+            json!({"userName": "a", ext: {"department": "A", "division": "D"}}),
+            json!([{"op": "replace", "path": ext, "value": {"department": "B"}}]),
+        );
+        assert_eq!(r[ext], json!({"department": "B"}));
+        let r = patched(
+            r,
+            json!([{"op": "add", "path": ext, "value": {"costCenter": "42"}}]),
+        );
+        assert_eq!(r[ext], json!({"department": "B", "costCenter": "42"}));
+        let r = patched(r, json!([{"op": "remove", "path": ext}]));
+        assert_eq!(r, json!({"userName": "a"}));
     }
 
     #[test]

@@ -184,12 +184,14 @@ fn primary_email(object: &Map<String, Value>) -> Option<String> {
 }
 
 /// The schemas a stored user's representation lists.
-pub fn schemas_for(attributes: &Map<String, Value>) -> Vec<Value> {
+pub fn schemas_for(attributes: &Map<String, Value>, role: Role) -> Vec<Value> {
     let mut schemas = vec![Value::String(super::CORE_USER.into())];
     if attributes.contains_key(ENTERPRISE_USER) {
         schemas.push(Value::String(ENTERPRISE_USER.into()));
     }
-    schemas.push(Value::String(IDFLOW_USER.into()));
+    if role != Role::UnassignedUser {
+        schemas.push(Value::String(IDFLOW_USER.into()));
+    }
     schemas
 }
 
