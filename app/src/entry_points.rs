@@ -94,6 +94,13 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("PUT", "/scim/v2/Users/:id", BearerToken),
     route("PATCH", "/scim/v2/Users/:id", BearerToken),
     route("DELETE", "/scim/v2/Users/:id", BearerToken),
+    route("GET", "/scim/v2/Groups", BearerToken),
+    route("POST", "/scim/v2/Groups", BearerToken),
+    route("POST", "/scim/v2/Groups/.search", BearerToken),
+    route("GET", "/scim/v2/Groups/:id", BearerToken),
+    route("PUT", "/scim/v2/Groups/:id", BearerToken),
+    route("PATCH", "/scim/v2/Groups/:id", BearerToken),
+    route("DELETE", "/scim/v2/Groups/:id", BearerToken),
 ];
 
 /// The entry point serving `method path`, if any.
@@ -227,6 +234,13 @@ TTTTTT GET /scim/v2/Users/:id
 TTTTTT PUT /scim/v2/Users/:id
 TTTTTT PATCH /scim/v2/Users/:id
 TTTTTT DELETE /scim/v2/Users/:id
+TTTTTT GET /scim/v2/Groups
+TTTTTT POST /scim/v2/Groups
+TTTTTT POST /scim/v2/Groups/.search
+TTTTTT GET /scim/v2/Groups/:id
+TTTTTT PUT /scim/v2/Groups/:id
+TTTTTT PATCH /scim/v2/Groups/:id
+TTTTTT DELETE /scim/v2/Groups/:id
 ";
         assert_eq!(super::access_review(), expected);
     }

@@ -23,6 +23,10 @@ pub enum Action {
     ScimUserCreate,
     ScimUserUpdate,
     ScimUserDelete,
+    /// A SCIM client created, changed or deleted a group.
+    ScimGroupCreate,
+    ScimGroupUpdate,
+    ScimGroupDelete,
     /// A SCIM request was refused for its token.
     ScimAuthFailure,
     /// A SCIM bearer token was created or revoked.
@@ -30,7 +34,10 @@ pub enum Action {
     ScimTokenRevoke,
 }
 
-const ALL_ACTIONS: [Action; 10] = [
+const ALL_ACTIONS: [Action; 13] = [
+    Action::ScimGroupCreate,
+    Action::ScimGroupUpdate,
+    Action::ScimGroupDelete,
     Action::SessionStart,
     Action::SessionEnd,
     Action::BootstrapAdminCreated,
@@ -53,6 +60,9 @@ impl Action {
             Action::ScimUserCreate => "scim.user.create",
             Action::ScimUserUpdate => "scim.user.update",
             Action::ScimUserDelete => "scim.user.delete",
+            Action::ScimGroupCreate => "scim.group.create",
+            Action::ScimGroupUpdate => "scim.group.update",
+            Action::ScimGroupDelete => "scim.group.delete",
             Action::ScimAuthFailure => "scim.auth.failure",
             Action::ScimTokenCreate => "scim.token.create",
             Action::ScimTokenRevoke => "scim.token.revoke",
@@ -69,6 +79,9 @@ impl Action {
             Action::ScimUserCreate => "User created over SCIM",
             Action::ScimUserUpdate => "User changed over SCIM",
             Action::ScimUserDelete => "User deleted over SCIM",
+            Action::ScimGroupCreate => "Group created over SCIM",
+            Action::ScimGroupUpdate => "Group changed over SCIM",
+            Action::ScimGroupDelete => "Group deleted over SCIM",
             Action::ScimAuthFailure => "SCIM request refused: bad token",
             Action::ScimTokenCreate => "SCIM token created",
             Action::ScimTokenRevoke => "SCIM token revoked",

@@ -107,6 +107,48 @@ impl User {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct GroupId(pub Uuid);
+
+impl GroupId {
+    pub fn new() -> Self {
+        GroupId(Uuid::now_v7())
+    }
+}
+
+impl Default for GroupId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for GroupId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A member of a group, with the name to show for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: UserId,
+    pub user_name: String,
+}
+
+/// A group of users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// Every other SCIM attribute, as provisioned.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub members: Vec<Member>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// The key that makes `userName` unique regardless of case.
 pub fn user_name_key(user_name: &str) -> String {
     user_name.trim().to_lowercase()

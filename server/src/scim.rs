@@ -34,13 +34,22 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/Schemas/{id}", get(one_schema))
         .route("/Users", get(list_users).post(create_user))
         .route("/Users/.search", post(search))
-        .route("/.search", post(search))
+        .route("/.search", post(search_all))
         .route(
             "/Users/{id}",
             get(get_user)
                 .put(replace_user)
                 .patch(patch_user)
                 .delete(delete_user),
+        )
+        .route("/Groups", get(list_groups).post(create_group))
+        .route("/Groups/.search", post(search_groups))
+        .route(
+            "/Groups/{id}",
+            get(get_group)
+                .put(replace_group)
+                .patch(patch_group)
+                .delete(delete_group),
         )
         .fallback(unknown)
         .layer(axum::middleware::from_fn_with_state(state, require_token))
@@ -61,6 +70,7 @@ impl From<StoreError> for ScimResponse {
             StoreError::Conflict { what } => {
                 ScimError::uniqueness(format!("{what}; userName must be unique (ignoring case)."))
             }
+            StoreError::Invalid(detail) => ScimError::invalid_value(format!("{detail}.")),
             StoreError::PreconditionFailed { current } => ScimError {
                 status: 412,
                 scim_type: None,
@@ -187,7 +197,7 @@ async fn require_token(
 }
 
 async fn unknown() -> ScimResponse {
-    ScimError::not_found("There is no such SCIM endpoint. idflow serves /Users, /Schemas, /ResourceTypes and /ServiceProviderConfig; Groups are not supported yet.").into()
+    ScimError::not_found("There is no such SCIM endpoint. idflow serves /Users, /Groups, /Schemas, /ResourceTypes and /ServiceProviderConfig.").into()
 }
 
 async fn service_provider_config() -> Response {
@@ -246,7 +256,22 @@ async fn one_schema(
 }
 
 async fn resource_types(State(state): State<AppState>) -> Response {
-    list(vec![user_resource_type(&state.public_url)])
+    list(vec![
+        user_resource_type(&state.public_url),
+        group_resource_type(&state.public_url),
+    ])
+}
+
+fn group_resource_type(base: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "A group of idflow users",
+        "schema": scim::CORE_GROUP,
+        "meta": {"resourceType": "ResourceType", "location": format!("{base}/scim/v2/ResourceTypes/Group")}
+    })
 }
 
 async fn resource_type(
@@ -257,6 +282,11 @@ async fn resource_type(
         Ok(scim_json(
             StatusCode::OK,
             &user_resource_type(&state.public_url),
+        ))
+    } else if id.eq_ignore_ascii_case("Group") {
+        Ok(scim_json(
+            StatusCode::OK,
+            &group_resource_type(&state.public_url),
         ))
     } else {
         Err(ScimError::not_found(format!("No resource type has the id {id:?}.")).into())
@@ -430,7 +460,37 @@ async fn list_users(
 
 /// `POST /.search` and `POST /Users/.search` (RFC 7644 §3.4.3): a list query in a body.
 async fn search(State(state): State<AppState>, body: Bytes) -> Result<Response, ScimResponse> {
-    let body = body_json(&body)?;
+    list_matching(&state, search_query(&body)?).await
+}
+
+/// `POST /.search` at the root: users and groups together.
+async fn search_all(State(state): State<AppState>, body: Bytes) -> Result<Response, ScimResponse> {
+    let query = search_query(&body)?;
+    let start = integer(query.start_index.as_deref(), "startIndex")?
+        .unwrap_or(1)
+        .max(1) as usize;
+    let count = integer(query.count.as_deref(), "count")?
+        .unwrap_or(100)
+        .clamp(0, MAX_RESULTS as i64) as usize;
+    let filter = query
+        .filter
+        .as_deref()
+        .map(scim::filter::parse)
+        .transpose()?;
+    let users = state.store.all_users().await?;
+    let groups = state.store.all_groups().await?;
+    let matching: Vec<Value> = users
+        .iter()
+        .map(|u| render(u, &state.public_url))
+        .chain(groups.iter().map(|g| render_group(g, &state.public_url)))
+        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
+        .collect();
+    page_of(matching, start, count, &query)
+}
+
+/// A SearchRequest body read as the list query it stands for.
+fn search_query(body: &Bytes) -> Result<ListQuery, ScimError> {
+    let body = body_json(body)?;
     let object = body
         .as_object()
         .ok_or_else(|| ScimError::invalid_syntax("A SearchRequest must be a JSON object."))?;
@@ -448,14 +508,13 @@ async fn search(State(state): State<AppState>, body: Bytes) -> Result<Response, 
             _ => None,
         })
     };
-    let query = ListQuery {
+    Ok(ListQuery {
         filter: text("filter"),
         start_index: text("startIndex"),
         count: text("count"),
         attributes: text("attributes"),
         excluded_attributes: text("excludedAttributes"),
-    };
-    list_matching(&state, query).await
+    })
 }
 
 async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, ScimResponse> {
@@ -480,6 +539,16 @@ async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, S
         .map(|u| render(u, &state.public_url))
         .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
         .collect();
+    page_of(matching, start, count, &query)
+}
+
+/// One page of matching resources as a ListResponse, projected as the query asks.
+fn page_of(
+    matching: Vec<Value>,
+    start: usize,
+    count: usize,
+    query: &ListQuery,
+) -> Result<Response, ScimResponse> {
     let total = matching.len();
     let page: Vec<Value> = matching
         .into_iter()
@@ -752,6 +821,286 @@ async fn delete_user(
         .await?
     {
         return Err(ScimError::not_found(format!("No user has the id {id}.")).into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---- Groups ----------------------------------------------------------------------
+
+use domain::directory::{Group, GroupId};
+use domain::store::GroupWrite;
+
+fn render_group(group: &Group, base: &str) -> Value {
+    let mut object = group.attributes.clone();
+    object.insert("schemas".into(), json!([scim::CORE_GROUP]));
+    object.insert("id".into(), Value::String(group.id.to_string()));
+    if let Some(external) = &group.external_id {
+        object.insert("externalId".into(), Value::String(external.clone()));
+    }
+    object.insert(
+        "displayName".into(),
+        Value::String(group.display_name.clone()),
+    );
+    let members: Vec<Value> = group
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "value": m.user_id.to_string(),
+                "type": "User",
+                "$ref": format!("{base}/scim/v2/Users/{}", m.user_id),
+            })
+        })
+        .collect();
+    object.insert("members".into(), Value::Array(members));
+    object.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "Group",
+            "created": group.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "lastModified": group.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "location": format!("{base}/scim/v2/Groups/{}", group.id),
+            "version": format!("W/\"{}\"", group.version),
+        }),
+    );
+    Value::Object(object)
+}
+
+fn group_response(
+    status: StatusCode,
+    group: &Group,
+    base: &str,
+    projection: &Projection,
+) -> Response {
+    let body = project(
+        render_group(group, base),
+        projection.attributes.as_deref(),
+        projection.excluded_attributes.as_deref(),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(tag) = HeaderValue::from_str(&format!("W/\"{}\"", group.version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!("{base}/scim/v2/Groups/{}", group.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+fn group_write(input: scim::group::GroupInput) -> GroupWrite {
+    GroupWrite {
+        display_name: input.display_name,
+        external_id: input.external_id,
+        attributes: input.attributes,
+        members: input.members.into_iter().map(UserId).collect(),
+    }
+}
+
+fn parse_group_id(id: &str) -> Result<GroupId, ScimError> {
+    Uuid::parse_str(id)
+        .map(GroupId)
+        .map_err(|_| ScimError::not_found(format!("No group has the id {id:?}.")))
+}
+
+fn no_group(id: impl std::fmt::Display) -> ScimError {
+    ScimError::not_found(format!("No group has the id {id}."))
+}
+
+impl Client {
+    fn group_entry(&self, action: Action, group: &Group) -> NewEntry {
+        NewEntry::new(action, Outcome::Success, self.actor())
+            .target(Target {
+                kind: "group".into(),
+                id: group.id.to_string(),
+                display: group.display_name.clone(),
+            })
+            .from_request(self.address.clone(), self.request_id.clone())
+    }
+}
+
+async fn list_groups(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ScimResponse> {
+    list_matching_groups(&state, query).await
+}
+
+async fn search_groups(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    list_matching_groups(&state, search_query(&body)?).await
+}
+
+async fn list_matching_groups(
+    state: &AppState,
+    query: ListQuery,
+) -> Result<Response, ScimResponse> {
+    let start = integer(query.start_index.as_deref(), "startIndex")?
+        .unwrap_or(1)
+        .max(1) as usize;
+    let count = integer(query.count.as_deref(), "count")?
+        .unwrap_or(100)
+        .clamp(0, MAX_RESULTS as i64) as usize;
+    let filter = query
+        .filter
+        .as_deref()
+        .map(scim::filter::parse)
+        .transpose()?;
+    let groups = match filter
+        .as_ref()
+        .and_then(|f| scim::filter::equality_on(f, "displayName"))
+    {
+        Some(name) => state.store.group_by_name(name).await?.into_iter().collect(),
+        None => state.store.all_groups().await?,
+    };
+    let matching: Vec<Value> = groups
+        .iter()
+        .map(|g| render_group(g, &state.public_url))
+        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
+        .collect();
+    page_of(matching, start, count, &query)
+}
+
+async fn get_group(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(projection): Query<Projection>,
+) -> Result<Response, ScimResponse> {
+    let group = state
+        .store
+        .group(parse_group_id(&id)?)
+        .await?
+        .ok_or_else(|| no_group(&id))?;
+    Ok(group_response(
+        StatusCode::OK,
+        &group,
+        &state.public_url,
+        &projection,
+    ))
+}
+
+async fn create_group(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let write = group_write(scim::group::parse(&body_json(&body)?)?);
+    let entry = NewEntry::new(Action::ScimGroupCreate, Outcome::Success, client.actor())
+        .from_request(client.address.clone(), client.request_id.clone());
+    let group = state
+        .store
+        .create_group(&write, &client.actor(), &entry)
+        .await?;
+    Ok(group_response(
+        StatusCode::CREATED,
+        &group,
+        &state.public_url,
+        &Projection {
+            attributes: None,
+            excluded_attributes: None,
+        },
+    ))
+}
+
+async fn replace_group(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let id = parse_group_id(&id)?;
+    let write = group_write(scim::group::parse(&body_json(&body)?)?);
+    let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
+    let entry = client.group_entry(Action::ScimGroupUpdate, &current);
+    let (group, _) = state
+        .store
+        .update_group(id, if_match(&headers)?, &write, &client.actor(), &entry)
+        .await?
+        .ok_or_else(|| no_group(id))?;
+    Ok(group_response(
+        StatusCode::OK,
+        &group,
+        &state.public_url,
+        &Projection {
+            attributes: None,
+            excluded_attributes: None,
+        },
+    ))
+}
+
+async fn patch_group(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let id = parse_group_id(&id)?;
+    let body = body_json(&body)?;
+    let client_version = if_match(&headers)?;
+    for _ in 0..3 {
+        let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
+        let mut resource = render_group(&current, &state.public_url);
+        scim::patch::apply(&mut resource, &body)?;
+        let write = group_write(scim::group::parse(&resource)?);
+        let entry = client.group_entry(Action::ScimGroupUpdate, &current);
+        match state
+            .store
+            .update_group(
+                id,
+                Some(client_version.unwrap_or(current.version)),
+                &write,
+                &client.actor(),
+                &entry,
+            )
+            .await
+        {
+            Ok(Some((group, _))) => {
+                // Okta and Entra ID expect 204 or the group; the group answers both.
+                return Ok(group_response(
+                    StatusCode::OK,
+                    &group,
+                    &state.public_url,
+                    &Projection {
+                        attributes: None,
+                        excluded_attributes: None,
+                    },
+                ));
+            }
+            Ok(None) => return Err(no_group(id).into()),
+            Err(StoreError::PreconditionFailed { .. }) if client_version.is_none() => continue,
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ScimError {
+        status: 409,
+        scim_type: None,
+        detail: "The group kept changing while this PATCH applied; send it again.".into(),
+    }
+    .into())
+}
+
+async fn delete_group(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+) -> Result<Response, ScimResponse> {
+    let id = parse_group_id(&id)?;
+    let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
+    if !state
+        .store
+        .delete_group(
+            id,
+            &client.actor(),
+            &client.group_entry(Action::ScimGroupDelete, &current),
+        )
+        .await?
+    {
+        return Err(no_group(id).into());
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

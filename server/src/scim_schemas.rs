@@ -3,7 +3,7 @@
 //! description, expanded to the RFC's attribute definitions.
 
 use domain::access::Role;
-use domain::scim::{CORE_USER, ENTERPRISE_USER, IDFLOW_USER};
+use domain::scim::{CORE_GROUP, CORE_USER, ENTERPRISE_USER, IDFLOW_USER};
 use serde_json::{Value, json};
 
 /// One attribute definition with the RFC's defaults: optional, single-valued,
@@ -207,7 +207,14 @@ pub fn idflow_user(base: &str) -> Value {
         with(
             attr("role", "string"),
             "canonicalValues",
-            json!(Role::ALL.map(|r| r.as_str())),
+            // Unassigned User is the absence of a role, not a value to set.
+            json!(
+                Role::ALL
+                    .iter()
+                    .filter(|r| **r != Role::UnassignedUser)
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+            ),
         ),
         "description",
         json!("The user's idflow console role; without one the user is an Unassigned User."),
@@ -221,6 +228,43 @@ pub fn idflow_user(base: &str) -> Value {
     )
 }
 
+pub fn group(base: &str) -> Value {
+    let display_name = with(
+        with(attr("displayName", "string"), "required", json!(true)),
+        "uniqueness",
+        json!("server"),
+    );
+    let members = multi(complex(
+        "members",
+        vec![
+            with(attr("value", "string"), "mutability", json!("immutable")),
+            with(
+                reference("$ref", &["User"]),
+                "mutability",
+                json!("immutable"),
+            ),
+            with(attr("display", "string"), "mutability", json!("readOnly")),
+            with(
+                with(attr("type", "string"), "canonicalValues", json!(["User"])),
+                "mutability",
+                json!("immutable"),
+            ),
+        ],
+    ));
+    schema(
+        CORE_GROUP,
+        "Group",
+        "Group",
+        vec![display_name, members],
+        base,
+    )
+}
+
 pub fn all(base: &str) -> Vec<Value> {
-    vec![user(base), enterprise_user(base), idflow_user(base)]
+    vec![
+        user(base),
+        enterprise_user(base),
+        idflow_user(base),
+        group(base),
+    ]
 }

@@ -393,12 +393,119 @@ async fn service_provider_config_and_resource_types() {
     assert_eq!(config["filter"]["maxResults"], 200);
     let (_, types) = scim.send("GET", "/ResourceTypes", None).await;
     assert_eq!(types["Resources"][0]["endpoint"], "/Users");
-    let (status, body) = scim.send("GET", "/Groups", None).await;
+    assert_eq!(types["Resources"][1]["endpoint"], "/Groups");
+    let (status, body) = scim.send("GET", "/Nothing", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(
-        body["detail"]
-            .as_str()
+    assert_eq!(body["status"], "404");
+}
+
+mod groups {
+    use super::*;
+
+    const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+    const ADSCIM: &str = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+
+    async fn members(scim: &Scim, id: &str) -> Vec<String> {
+        let (status, body) = scim.send("GET", &format!("/Groups/{id}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["members"]
+            .as_array()
             .unwrap()
-            .contains("Groups are not supported yet")
-    );
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    async fn event_kinds(scim: &Scim, user: &str) -> Vec<String> {
+        let events = scim
+            .server
+            .store
+            .directory_events_about(uuid::Uuid::parse_str(user).unwrap())
+            .await
+            .unwrap();
+        events.into_iter().map(|e| e.event_type).collect()
+    }
+
+    domain::backend_tests! {
+        async fn okta_group_push(store) {
+            let scim = Scim::start(store).await;
+            let ada = scim.create("ada@example.com").await["id"].as_str().unwrap().to_string();
+            let bob = scim.create("bob@example.com").await["id"].as_str().unwrap().to_string();
+
+            // Okta looks the group up by name, then creates it with its members.
+            let (_, found) = scim.send("GET", "/Groups?filter=displayName%20eq%20%22Engineering%22", None).await;
+            assert_eq!(found["totalResults"], 0);
+            let (status, group) = scim
+                .send("POST", "/Groups", Some(json!({"schemas": [GROUP], "displayName": "Engineering", "members": [{"value": ada, "display": "ada@example.com"}]})))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{group}");
+            let id = group["id"].as_str().unwrap().to_string();
+            assert_eq!(group["members"][0]["value"], ada.as_str());
+            let (_, found) = scim.send("GET", "/Groups?filter=displayName%20eq%20%22engineering%22&excludedAttributes=members", None).await;
+            assert_eq!(found["totalResults"], 1);
+            assert!(found["Resources"][0].get("members").is_none());
+
+            // Okta adds a member, removes one with a value-path filter, renames with a path-less replace.
+            let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": bob, "display": "bob@example.com"}]}
+            ]}))).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(members(&scim, &id).await, vec![ada.clone(), bob.clone()]);
+            let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
+                {"op": "remove", "path": format!("members[value eq \"{ada}\"]")}
+            ]}))).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(members(&scim, &id).await, vec![bob.clone()], "membership right after the removal");
+            let (_, renamed) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
+                {"op": "replace", "value": {"id": id, "displayName": "Engineers"}}
+            ]}))).await;
+            assert_eq!(renamed["displayName"], "Engineers");
+
+            assert_eq!(event_kinds(&scim, &ada).await, vec!["user.created", "user.added_to_group", "user.removed_from_group"]);
+            assert_eq!(event_kinds(&scim, &bob).await, vec!["user.created", "user.added_to_group"]);
+
+            let (status, _) = scim.send("DELETE", &format!("/Groups/{id}"), None).await;
+            assert_eq!(status, StatusCode::NO_CONTENT);
+            assert_eq!(event_kinds(&scim, &bob).await.last().unwrap(), "user.removed_from_group");
+            let (status, _) = scim.send("GET", &format!("/Groups/{id}"), None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+
+        async fn entra_id_group_forms(store) {
+            let scim = Scim::start(store).await;
+            let ada = scim.create("ada@example.com").await["id"].as_str().unwrap().to_string();
+            let bob = scim.create("bob@example.com").await["id"].as_str().unwrap().to_string();
+            let (status, group) = scim
+                .send("POST", "/Groups", Some(json!({"schemas": [GROUP, ADSCIM], "displayName": "Sales", "externalId": "e-1", "members": []})))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{group}");
+            let id = group["id"].as_str().unwrap().to_string();
+            let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
+                {"op": "Add", "path": "members", "value": [{"value": ada}, {"value": bob}]}
+            ]}))).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(members(&scim, &id).await.len(), 2);
+            // Entra ID removes members with a value array.
+            let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
+                {"op": "Remove", "path": "members", "value": [{"value": ada}]}
+            ]}))).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(members(&scim, &id).await, vec![bob.clone()], "membership right after the removal");
+        }
+
+        async fn bad_groups_change_nothing(store) {
+            let scim = Scim::start(store).await;
+            let (status, body) = scim
+                .send("POST", "/Groups", Some(json!({"schemas": [GROUP], "displayName": "G", "members": [{"value": "0190aaaa-0000-7000-8000-000000000001"}]})))
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(body["scimType"], "invalidValue");
+            let (_, all) = scim.send("GET", "/Groups", None).await;
+            assert_eq!(all["totalResults"], 0, "a refused group is not half-made");
+            scim.send("POST", "/Groups", Some(json!({"schemas": [GROUP], "displayName": "G"}))).await;
+            let (status, body) = scim.send("POST", "/Groups", Some(json!({"schemas": [GROUP], "displayName": "g"}))).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{body}");
+            assert_eq!(body["scimType"], "uniqueness");
+        }
+    }
 }

@@ -176,17 +176,24 @@ fn ordering_op(op: &CompareOp, ordering: Ordering) -> bool {
     }
 }
 
-/// The `userName` a filter asks for when it is exactly `userName eq "…"`, the lookup
-/// every identity provider makes before creating a user; answered from an index.
-pub fn user_name_equality(filter: &Filter) -> Option<&str> {
+/// The value a filter asks for when it is exactly `<attribute> eq "…"`: the lookups
+/// identity providers make before they create (`userName` for users, `displayName`
+/// for groups), answered from an index.
+pub fn equality_on<'a>(filter: &'a Filter, attribute: &str) -> Option<&'a str> {
     match filter {
         Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value)))
-            if path.sub_attr.is_none() && path.name.eq_ignore_ascii_case("userName") =>
+            if path.uri.is_none()
+                && path.sub_attr.is_none()
+                && path.name.eq_ignore_ascii_case(attribute) =>
         {
             Some(value)
         }
         _ => None,
     }
+}
+
+pub fn user_name_equality(filter: &Filter) -> Option<&str> {
+    equality_on(filter, "userName")
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! the `scim_v2` crate's (with its depth limits); what they mean for a resource is here.
 
 pub mod filter;
+pub mod group;
 pub mod patch;
 pub mod user;
 

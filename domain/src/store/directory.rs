@@ -96,7 +96,7 @@ fn snapshot(
     out
 }
 
-fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<Change> {
+pub(crate) fn diff(old: &Map<String, Value>, new: &Map<String, Value>) -> Vec<Change> {
     let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -142,11 +142,14 @@ fn events_for(changes: &[Change]) -> Vec<(&'static str, Vec<Change>)> {
 }
 
 macro_rules! insert_event {
-    ($tx:expr, $kind:expr, $subject:expr, $actor:expr, $changes:expr) => {{
+    ($tx:expr, $kind:expr, $subject:expr, $actor:expr, $changes:expr) => {
+        insert_event!($tx, "user", $kind, $subject, $actor, $changes)
+    };
+    ($tx:expr, $subject_kind:expr, $kind:expr, $subject:expr, $actor:expr, $changes:expr) => {{
         let (actor_id, actor_display) = $actor.id_and_display();
         sqlx::query(
             "INSERT INTO directory_events (id, occurred_at, event_type, subject_kind, subject_id, actor_kind, actor_id, actor_display, changes) \
-             VALUES ($1, $2, $3, 'user', $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8)",
         )
         .bind(Uuid::now_v7())
         .bind(now())
@@ -156,6 +159,7 @@ macro_rules! insert_event {
         .bind(actor_id)
         .bind(actor_display)
         .bind(sqlx::types::Json($changes))
+        .bind($subject_kind)
         .execute(&mut *$tx)
         .await
     }};
@@ -329,3 +333,5 @@ impl Store {
         Ok(events)
     }
 }
+
+pub(crate) use insert_event;

@@ -8,6 +8,7 @@
 
 pub(crate) mod audit;
 mod directory;
+mod groups;
 mod scim_tokens;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -15,6 +16,7 @@ mod throttle;
 mod users;
 
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
+pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;
 pub use sqlx::Error as SqlxError;
 pub use throttle::ThrottleState;
@@ -53,6 +55,8 @@ pub enum StoreError {
     Migration(String),
     #[error("{what} already exists")]
     Conflict { what: String },
+    #[error("{0}")]
+    Invalid(String),
     #[error("the resource changed since it was read (its version is now {current})")]
     PreconditionFailed { current: i64 },
     #[error("database error: {0}")]

@@ -1,0 +1,112 @@
+//! idflow's SCIM Group: what a client may send. Entra ID's ADSCIM schema URI in
+//! `schemas` is accepted and ignored.
+
+use super::{ScimError, get_ci};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupInput {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// The member ids (users), without duplicates, in the order sent.
+    pub members: Vec<Uuid>,
+    pub attributes: Map<String, Value>,
+}
+
+pub fn parse(body: &Value) -> Result<GroupInput, ScimError> {
+    let object = body
+        .as_object()
+        .ok_or_else(|| ScimError::invalid_syntax("A Group must be a JSON object."))?;
+    let display_name = match get_ci(object, "displayName") {
+        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+        _ => return Err(ScimError::invalid_value("displayName is required.")),
+    };
+    let external_id = match get_ci(object, "externalId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "externalId must be a string, not {other}"
+            )));
+        }
+    };
+    let mut members = Vec::new();
+    match get_ci(object, "members") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                let value = item
+                    .as_object()
+                    .and_then(|o| get_ci(o, "value"))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        ScimError::invalid_value("each member needs a \"value\" with a user id")
+                    })?;
+                let id = Uuid::parse_str(value.trim()).map_err(|_| {
+                    ScimError::invalid_value(format!("member {value:?} is not the id of a user"))
+                })?;
+                if !members.contains(&id) {
+                    members.push(id);
+                }
+            }
+        }
+        Some(_) => return Err(ScimError::invalid_value("members must be an array")),
+    }
+    let attributes = object
+        .iter()
+        .filter(|(k, _)| {
+            ![
+                "schemas",
+                "id",
+                "meta",
+                "displayName",
+                "externalId",
+                "members",
+            ]
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(k))
+                && !k.contains(':')
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(GroupInput {
+        display_name,
+        external_id,
+        members,
+        attributes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn entra_group_with_the_adscim_schema() {
+        let g = parse(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "displayName": " Engineering ",
+            "externalId": "e1",
+            "members": [{"value": "0190aaaa-0000-7000-8000-000000000001"}, {"value": "0190aaaa-0000-7000-8000-000000000001"}]
+        }))
+        .unwrap();
+        assert_eq!(g.display_name, "Engineering");
+        assert_eq!(g.members.len(), 1);
+    }
+
+    #[test]
+    fn bad_groups_are_refused() {
+        assert_eq!(
+            parse(&json!({"members": []})).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
+        assert_eq!(
+            parse(&json!({"displayName": "g", "members": [{"value": "x"}]}))
+                .unwrap_err()
+                .scim_type,
+            Some("invalidValue")
+        );
+    }
+}

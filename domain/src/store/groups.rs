@@ -1,0 +1,317 @@
+//! Groups and memberships, with their directory events: `group.created`,
+//! `group.updated`, `group.deleted`, and `user.added_to_group` /
+//! `user.removed_from_group` on each member whose membership changed.
+
+use super::directory::{Change, diff as diff_attributes, insert_event};
+use super::{Store, StoreError, now, with_pool};
+use crate::audit::{Actor, NewEntry, Target};
+use crate::directory::{Group, GroupId, Member, UserId};
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// The whole state of a group as a write sets it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupWrite {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub attributes: Map<String, Value>,
+    pub members: Vec<UserId>,
+}
+
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    id: Uuid,
+    display_name: String,
+    external_id: Option<String>,
+    attributes: sqlx::types::Json<Map<String, Value>>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    group_id: Uuid,
+    user_id: Uuid,
+    user_name: String,
+}
+
+fn group_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+fn snapshot(write: &GroupWrite) -> Map<String, Value> {
+    let mut out = write.attributes.clone();
+    out.insert(
+        "displayName".into(),
+        Value::String(write.display_name.clone()),
+    );
+    out.insert(
+        "externalId".into(),
+        write
+            .external_id
+            .clone()
+            .map(Value::String)
+            .unwrap_or(Value::Null),
+    );
+    out
+}
+
+/// Ids in `members` that are not users: refused before anything is written.
+macro_rules! check_members {
+    ($tx:expr, $members:expr) => {{
+        let mut missing = Vec::new();
+        for member in $members {
+            let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
+                .bind(member.0)
+                .fetch_optional(&mut *$tx)
+                .await?;
+            if found.is_none() {
+                missing.push(member.0.to_string());
+            }
+        }
+        if !missing.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "no user has the id {}",
+                missing.join(", ")
+            )));
+        }
+    }};
+}
+
+impl Store {
+    pub async fn create_group(
+        &self,
+        write: &GroupWrite,
+        actor: &Actor,
+        audit: &NewEntry,
+    ) -> Result<Group, StoreError> {
+        let id = GroupId::new();
+        let at = now();
+        let members: BTreeSet<Uuid> = write.members.iter().map(|m| m.0).collect();
+        let created = diff_attributes(&Map::new(), &snapshot(write));
+        let audit = &audit.clone().target(Target {
+            kind: "group".into(),
+            id: id.to_string(),
+            display: write.display_name.clone(),
+        });
+        let added = json!({"id": id.to_string(), "displayName": write.display_name});
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO groups (id, display_name, display_name_key, external_id, attributes, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+            )
+            .bind(id.0)
+            .bind(write.display_name.trim())
+            .bind(group_key(&write.display_name))
+            .bind(&write.external_id)
+            .bind(sqlx::types::Json(&write.attributes))
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::conflict_or(e, format!("a group named {:?}", write.display_name.trim())))?;
+            check_members!(tx, &write.members);
+            insert_event!(tx, "group", "group.created", id.0, actor, &created)?;
+            for user in &members {
+                sqlx::query("INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3)")
+                    .bind(id.0).bind(user).bind(at).execute(&mut *tx).await?;
+                let change = vec![Change { attribute: "group".into(), old: Value::Null, new: added.clone() }];
+                insert_event!(tx, "user.added_to_group", *user, actor, &change)?;
+            }
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+        });
+        self.group(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("group {id} vanished after insert")))
+    }
+
+    /// Sets the whole state of a group; membership changes become events on the users.
+    /// `None` when there is no such group; `Ok(Some((group, false)))` when nothing changed.
+    pub async fn update_group(
+        &self,
+        id: GroupId,
+        expected_version: Option<i64>,
+        write: &GroupWrite,
+        actor: &Actor,
+        audit: &NewEntry,
+    ) -> Result<Option<(Group, bool)>, StoreError> {
+        let Some(current) = self.group(id).await? else {
+            return Ok(None);
+        };
+        let at = now();
+        let before = snapshot(&GroupWrite {
+            display_name: current.display_name.clone(),
+            external_id: current.external_id.clone(),
+            attributes: current.attributes.clone(),
+            members: vec![],
+        });
+        let changes = diff_attributes(&before, &snapshot(write));
+        let old_members: BTreeSet<Uuid> = current.members.iter().map(|m| m.user_id.0).collect();
+        let new_members: BTreeSet<Uuid> = write.members.iter().map(|m| m.0).collect();
+        let added: Vec<Uuid> = new_members.difference(&old_members).copied().collect();
+        let removed: Vec<Uuid> = old_members.difference(&new_members).copied().collect();
+        if changes.is_empty() && added.is_empty() && removed.is_empty() {
+            if let Some(expected) = expected_version
+                && expected != current.version
+            {
+                return Err(StoreError::PreconditionFailed {
+                    current: current.version,
+                });
+            }
+            return Ok(Some((current, false)));
+        }
+        let group_ref = json!({"id": id.to_string(), "displayName": write.display_name.trim()});
+        let changed = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // Writing first holds the row; the version check makes a concurrent change fail.
+            let done = sqlx::query(
+                "UPDATE groups SET display_name = $2, display_name_key = $3, external_id = $4, attributes = $5, \
+                 version = version + 1, updated_at = $6 WHERE id = $1 AND version = $7",
+            )
+            .bind(id.0)
+            .bind(write.display_name.trim())
+            .bind(group_key(&write.display_name))
+            .bind(&write.external_id)
+            .bind(sqlx::types::Json(&write.attributes))
+            .bind(at)
+            .bind(expected_version.unwrap_or(current.version))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::conflict_or(e, format!("a group named {:?}", write.display_name.trim())))?;
+            if done.rows_affected() == 0 {
+                let version: Option<i64> = sqlx::query_scalar("SELECT version FROM groups WHERE id = $1").bind(id.0).fetch_optional(&mut *tx).await?;
+                return match version {
+                    Some(current) => Err(StoreError::PreconditionFailed { current }),
+                    None => Ok(None),
+                };
+            }
+            let added_ids: Vec<UserId> = added.iter().map(|u| UserId(*u)).collect();
+            check_members!(tx, &added_ids);
+            if !changes.is_empty() {
+                insert_event!(tx, "group", "group.updated", id.0, actor, &changes)?;
+            }
+            for user in &added {
+                sqlx::query("INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3)")
+                    .bind(id.0).bind(user).bind(at).execute(&mut *tx).await?;
+                let change = vec![Change { attribute: "group".into(), old: Value::Null, new: group_ref.clone() }];
+                insert_event!(tx, "user.added_to_group", *user, actor, &change)?;
+            }
+            for user in &removed {
+                sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+                    .bind(id.0).bind(user).execute(&mut *tx).await?;
+                let change = vec![Change { attribute: "group".into(), old: group_ref.clone(), new: Value::Null }];
+                insert_event!(tx, "user.removed_from_group", *user, actor, &change)?;
+            }
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+            true
+        });
+        Ok(self.group(id).await?.map(|g| (g, changed)))
+    }
+
+    pub async fn delete_group(
+        &self,
+        id: GroupId,
+        actor: &Actor,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        let Some(current) = self.group(id).await? else {
+            return Ok(false);
+        };
+        let group_ref = json!({"id": id.to_string(), "displayName": current.display_name});
+        let deleted = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            for member in &current.members {
+                let change = vec![Change { attribute: "group".into(), old: group_ref.clone(), new: Value::Null }];
+                insert_event!(tx, "user.removed_from_group", member.user_id.0, actor, &change)?;
+            }
+            insert_event!(tx, "group", "group.deleted", id.0, actor, &Vec::<Change>::new())?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+            true
+        });
+        Ok(deleted)
+    }
+
+    pub async fn group(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
+        let row: Option<GroupRow> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, display_name, external_id, attributes, version, created_at, updated_at FROM groups WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(row) = row else { return Ok(None) };
+        let members = self.members_of(&[row.id]).await?;
+        Ok(Some(assemble(row, &members)))
+    }
+
+    pub async fn group_by_name(&self, name: &str) -> Result<Option<Group>, StoreError> {
+        let id: Option<Uuid> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM groups WHERE display_name_key = $1").bind(group_key(name)).fetch_optional(pool).await?
+        });
+        match id {
+            Some(id) => self.group(GroupId(id)).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Every group with its members, oldest first.
+    pub async fn all_groups(&self) -> Result<Vec<Group>, StoreError> {
+        let rows: Vec<GroupRow> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, display_name, external_id, attributes, version, created_at, updated_at FROM groups ORDER BY created_at, id")
+                .fetch_all(pool)
+                .await?
+        });
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let members = self.members_of(&ids).await?;
+        Ok(rows.into_iter().map(|r| assemble(r, &members)).collect())
+    }
+
+    async fn members_of(&self, groups: &[Uuid]) -> Result<Vec<MemberRow>, StoreError> {
+        if groups.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut all = Vec::new();
+        for group in groups {
+            let rows: Vec<MemberRow> = with_pool!(self, pool => {
+                sqlx::query_as(
+                    "SELECT m.group_id, m.user_id, u.user_name FROM group_members m JOIN users u ON u.id = m.user_id \
+                     WHERE m.group_id = $1 ORDER BY m.added_at, u.user_name",
+                )
+                .bind(group)
+                .fetch_all(pool)
+                .await?
+            });
+            all.extend(rows);
+        }
+        Ok(all)
+    }
+}
+
+fn assemble(row: GroupRow, members: &[MemberRow]) -> Group {
+    Group {
+        id: GroupId(row.id),
+        display_name: row.display_name,
+        external_id: row.external_id,
+        attributes: row.attributes.0,
+        members: members
+            .iter()
+            .filter(|m| m.group_id == row.id)
+            .map(|m| Member {
+                user_id: UserId(m.user_id),
+                user_name: m.user_name.clone(),
+            })
+            .collect(),
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
