@@ -71,6 +71,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/settings", Requires(ViewSettings)),
     // Server functions
     server_fn(crate::session::CURRENT_USER_PATH, Public),
+    server_fn(crate::pages::settings::SCIM_TOKENS_PATH, Requires(ViewSettings)),
     server_fn(
         crate::pages::system_log::RECENT_ENTRIES_PATH,
         Requires(ViewSystemLog),
@@ -80,6 +81,12 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/auth/sign-out", Public),
     route("GET", "/healthz", Public),
     route("GET", "/readyz", Public),
+    route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),
+    route(
+        "POST",
+        "/settings/scim-tokens/:id/revoke",
+        Requires(ManageScimTokens),
+    ),
     // SCIM 2.0, for identity providers with a SCIM token
     route("GET", "/scim/v2/ServiceProviderConfig", BearerToken),
     route("GET", "/scim/v2/ResourceTypes", BearerToken),
@@ -216,11 +223,14 @@ SAAAAF GET /connections
 SAAAFF GET /system-log
 SAAAFF GET /settings
 AAAAAA POST /api/session/current_user
+SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/system-log/recent
 AAAAAA POST /auth/sign-in
 AAAAAA POST /auth/sign-out
 AAAAAA GET /healthz
 AAAAAA GET /readyz
+SAAFFF POST /settings/scim-tokens
+SAAFFF POST /settings/scim-tokens/:id/revoke
 TTTTTT GET /scim/v2/ServiceProviderConfig
 TTTTTT GET /scim/v2/ResourceTypes
 TTTTTT GET /scim/v2/ResourceTypes/:id

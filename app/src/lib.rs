@@ -67,7 +67,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("assignments") view=pages::areas::AssignmentsPage />
                     <Route path=path!("connections") view=pages::areas::ConnectionsPage />
                     <Route path=path!("system-log") view=pages::system_log::SystemLogPage />
-                    <Route path=path!("settings") view=pages::areas::SettingsPage />
+                    <Route path=path!("settings") view=pages::settings::SettingsPage />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -60,6 +60,21 @@ pub fn store() -> Result<domain::store::Store, AppError> {
     use_context::<domain::store::Store>().ok_or_else(|| AppError::internal("no store in context"))
 }
 
+/// Where people and identity providers reach this idflow (no trailing slash), provided
+/// by the server to pages and server functions.
+#[derive(Debug, Clone)]
+pub struct PublicUrl(pub String);
+
+/// The session key under which a just-made SCIM token waits to be shown, once.
+pub const NEW_SCIM_TOKEN_KEY: &str = "new_scim_token";
+
+/// A SCIM token just made, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewScimToken {
+    pub name: String,
+    pub secret: String,
+}
+
 pub const CURRENT_USER_PATH: &str = "/api/session/current_user";
 
 /// The signed-in user, or `None` for an anonymous caller.

@@ -99,10 +99,13 @@ pub enum Permission {
     ViewConnections,
     ViewSystemLog,
     ViewSettings,
+    /// Create and revoke the bearer tokens identity providers use for SCIM.
+    ManageScimTokens,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
+        Permission::ManageScimTokens,
         Permission::ViewFlows,
         Permission::ViewTables,
         Permission::ViewExecutions,

@@ -10,6 +10,7 @@ pub mod health;
 pub mod scim;
 pub mod scim_schemas;
 pub mod sessions;
+pub mod settings;
 
 use app::{App, shell};
 use axum::Router;
@@ -60,7 +61,11 @@ pub const SESSION_COOKIE: &str = "idflow_session";
 pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionSettings) -> Router {
     let routes = generate_route_list(App);
     let store = state.store.clone();
-    let context = move || provide_context(store.clone());
+    let public_url = app::session::PublicUrl(state.public_url.clone());
+    let context = move || {
+        provide_context(store.clone());
+        provide_context(public_url.clone());
+    };
 
     let sessions = SessionManagerLayer::new(session_store)
         .with_name(SESSION_COOKIE)
@@ -80,6 +85,8 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/readyz", get(health::readyz))
         .route("/auth/sign-in", post(auth::sign_in))
         .route("/auth/sign-out", post(auth::sign_out))
+        .route("/settings/scim-tokens", post(settings::create_scim_token))
+        .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .nest("/scim/v2", scim::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), {
@@ -106,7 +113,15 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
 
 async fn server_fn(State(state): State<AppState>, request: Request) -> impl IntoResponse {
     let store = state.store.clone();
-    handle_server_fns_with_context(move || provide_context(store.clone()), request).await
+    let public_url = app::session::PublicUrl(state.public_url.clone());
+    handle_server_fns_with_context(
+        move || {
+            provide_context(store.clone());
+            provide_context(public_url.clone());
+        },
+        request,
+    )
+    .await
 }
 
 /// A panic never shows its message: the person gets a plain page, the log gets the rest.

@@ -318,3 +318,61 @@ domain::backend_tests! {
         assert!(body.contains("workflows_auditor@example.com"), "{body}");
     }
 }
+
+mod settings {
+    use super::*;
+
+    fn secret_in(page: &str) -> Option<String> {
+        let at = page.find("idf_scim_")?;
+        Some(
+            page[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect(),
+        )
+    }
+
+    domain::backend_tests! {
+        async fn an_admin_makes_a_token_sees_it_once_and_revokes_it(store) {
+            let server = start(store, Options::default()).await;
+            let admin = server.client_as(Role::WorkflowsAdministrator).await;
+            let response = admin.post(server.url("/settings/scim-tokens")).form(&[("name", "Okta production")]).send().await.unwrap();
+            assert_eq!(location(&response), "/settings");
+            let page = admin.get(server.url("/settings")).send().await.unwrap().text().await.unwrap();
+            let secret = secret_in(&page).expect("the new token is shown");
+            assert!(page.contains("Okta production"));
+            let again = admin.get(server.url("/settings")).send().await.unwrap().text().await.unwrap();
+            assert!(secret_in(&again).is_none(), "the token is shown only once");
+
+            let scim = reqwest::Client::new();
+            let ok = scim.get(server.url("/scim/v2/Users")).bearer_auth(&secret).send().await.unwrap();
+            assert_eq!(ok.status(), StatusCode::OK);
+
+            let token = server.store.scim_tokens().await.unwrap().remove(0);
+            assert!(token.last_used_at.is_some());
+            let response = admin.post(server.url(&format!("/settings/scim-tokens/{}/revoke", token.id))).send().await.unwrap();
+            assert_eq!(location(&response), "/settings?notice=revoked");
+            let refused = scim.get(server.url("/scim/v2/Users")).bearer_auth(&secret).send().await.unwrap();
+            assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+
+            let log = server.store.recent_audit(10).await.unwrap();
+            let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+            assert!(actions.contains(&"scim.token.create") && actions.contains(&"scim.token.revoke"), "{actions:?}");
+            assert!(log.iter().all(|e| e.reason.as_deref().is_none_or(|r| !r.contains(&secret))));
+        }
+
+        async fn a_nameless_token_is_refused_and_an_auditor_cannot_make_one(store) {
+            let server = start(store, Options::default()).await;
+            let admin = server.client_as(Role::SuperAdmin).await;
+            let response = admin.post(server.url("/settings/scim-tokens")).form(&[("name", "  ")]).send().await.unwrap();
+            assert_eq!(location(&response), "/settings?error=name");
+            let auditor = server.client_as(Role::WorkflowsAuditor).await;
+            let page = auditor.get(server.url("/settings")).send().await.unwrap();
+            assert_eq!(page.status(), StatusCode::OK);
+            assert!(!page.text().await.unwrap().contains("Create token"));
+            let response = auditor.post(server.url("/settings/scim-tokens")).form(&[("name", "sneaky")]).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            assert!(server.store.scim_tokens().await.unwrap().is_empty());
+        }
+    }
+}

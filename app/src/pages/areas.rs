@@ -109,18 +109,3 @@ pub fn ConnectionsPage() -> impl IntoView {
         </EmptyState>
     }
 }
-
-#[component]
-pub fn SettingsPage() -> impl IntoView {
-    view! {
-        <PageHeader
-            title="Settings"
-            subtitle="SCIM tokens, single sign-on and other settings of this idflow."
-        />
-        <EmptyState title="Nothing to set yet">
-            <p>
-                "SCIM tokens and single sign-on will be configured here. For now idflow is configured through its environment variables (see the README)."
-            </p>
-        </EmptyState>
-    }
-}

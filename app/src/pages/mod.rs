@@ -3,5 +3,6 @@
 pub mod areas;
 pub mod home;
 pub mod not_found;
+pub mod settings;
 pub mod sign_in;
 pub mod system_log;

@@ -8,6 +8,7 @@
 pub mod filter;
 pub mod group;
 pub mod patch;
+pub mod token;
 pub mod user;
 
 use serde_json::{Map, Value};

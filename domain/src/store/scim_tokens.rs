@@ -3,18 +3,10 @@
 
 use super::{Store, StoreError, now, with_pool};
 use crate::audit::NewEntry;
-use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
-pub struct ScimToken {
-    pub id: Uuid,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
+pub use crate::scim::token::ScimToken;
 
 fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))

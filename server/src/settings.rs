@@ -1,0 +1,113 @@
+//! Form posts from the Settings page: make and revoke SCIM tokens. Each answers with a
+//! redirect back to Settings, so the page works without JavaScript. The entry-point
+//! table has already checked the caller may manage tokens.
+
+use crate::AppState;
+use crate::auth::{client_address, peer_address};
+use app::session::{NEW_SCIM_TOKEN_KEY, NewScimToken, RequestUser};
+use axum::Form;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
+use serde::Deserialize;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize)]
+pub struct NewTokenForm {
+    #[serde(default)]
+    name: String,
+}
+
+/// Who is acting, for the log: the signed-in user behind the request.
+fn actor_and_origin(
+    state: &AppState,
+    request: &Request,
+) -> (Actor, Option<String>, Option<String>) {
+    let actor = match request.extensions().get::<RequestUser>() {
+        Some(RequestUser(Some(user))) => Actor::User {
+            id: Some(user.id.0),
+            display: user.user_name.clone(),
+        },
+        _ => Actor::System,
+    };
+    let address = client_address(state, request.headers(), peer_address(request));
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    (actor, address, request_id)
+}
+
+fn failed(err: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %err, "settings change failed");
+    Redirect::to("/settings?error=unavailable").into_response()
+}
+
+/// `POST /settings/scim-tokens`: makes a token and keeps its secret in the session
+/// until the Settings page shows it, once.
+pub async fn create_scim_token(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+) -> Response {
+    let (actor, address, request_id) = actor_and_origin(&state, &request);
+    let Ok(Form(form)) = Form::<NewTokenForm>::from_request(request, &state).await else {
+        return Redirect::to("/settings?error=name").into_response();
+    };
+    let name = form.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Redirect::to("/settings?error=name").into_response();
+    }
+    let entry = NewEntry::new(Action::ScimTokenCreate, Outcome::Success, actor)
+        .target(Target {
+            kind: "scim_token".into(),
+            id: String::new(),
+            display: name.clone(),
+        })
+        .from_request(address, request_id);
+    let (_, secret) = match state.store.create_scim_token(&name, &entry).await {
+        Ok(made) => made,
+        Err(err) => return failed(err),
+    };
+    if let Err(err) = session
+        .insert(NEW_SCIM_TOKEN_KEY, NewScimToken { name, secret })
+        .await
+    {
+        return failed(err);
+    }
+    Redirect::to("/settings").into_response()
+}
+
+/// `POST /settings/scim-tokens/{id}/revoke`.
+pub async fn revoke_scim_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let (actor, address, request_id) = actor_and_origin(&state, &request);
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return Redirect::to("/settings?error=gone").into_response();
+    };
+    let name = match state.store.scim_tokens().await {
+        Ok(tokens) => tokens
+            .into_iter()
+            .find(|t| t.id == id)
+            .map(|t| t.name)
+            .unwrap_or_default(),
+        Err(err) => return failed(err),
+    };
+    let entry = NewEntry::new(Action::ScimTokenRevoke, Outcome::Success, actor)
+        .target(Target {
+            kind: "scim_token".into(),
+            id: id.to_string(),
+            display: name,
+        })
+        .from_request(address, request_id);
+    match state.store.revoke_scim_token(id, &entry).await {
+        Ok(true) => Redirect::to("/settings?notice=revoked").into_response(),
+        Ok(false) => Redirect::to("/settings?error=gone").into_response(),
+        Err(err) => failed(err),
+    }
+}
