@@ -71,7 +71,10 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/settings", Requires(ViewSettings)),
     // Server functions
     server_fn(crate::session::CURRENT_USER_PATH, Public),
-    server_fn(crate::pages::settings::SCIM_TOKENS_PATH, Requires(ViewSettings)),
+    server_fn(
+        crate::pages::settings::SCIM_TOKENS_PATH,
+        Requires(ViewSettings),
+    ),
     server_fn(
         crate::pages::system_log::RECENT_ENTRIES_PATH,
         Requires(ViewSystemLog),

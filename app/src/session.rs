@@ -68,6 +68,13 @@ pub struct PublicUrl(pub String);
 /// The session key under which a just-made SCIM token waits to be shown, once.
 pub const NEW_SCIM_TOKEN_KEY: &str = "new_scim_token";
 
+/// The just-made SCIM token taken from the session for this request. A page may render
+/// more than once while it waits for data; all of those passes must see the token that
+/// the first one took out of the session.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone, Default)]
+pub struct NewScimTokenOnce(pub std::sync::Arc<tokio::sync::Mutex<Option<Option<NewScimToken>>>>);
+
 /// A SCIM token just made, shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewScimToken {

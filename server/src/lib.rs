@@ -65,6 +65,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
     let context = move || {
         provide_context(store.clone());
         provide_context(public_url.clone());
+        provide_context(app::session::NewScimTokenOnce::default());
     };
 
     let sessions = SessionManagerLayer::new(session_store)

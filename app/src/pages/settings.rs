@@ -33,12 +33,19 @@ pub async fn load_scim_settings() -> Result<ScimSettings, AppError> {
         .map(|u| u.0)
         .unwrap_or_default();
     let tokens = store.scim_tokens().await.map_err(AppError::from_store)?;
-    let session: tower_sessions::Session =
-        leptos_axum::extract().await.map_err(AppError::internal)?;
-    let new_token = session
-        .remove::<NewScimToken>(crate::session::NEW_SCIM_TOKEN_KEY)
-        .await
-        .map_err(AppError::internal)?;
+    let session = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<tower_sessions::Session>().cloned())
+        .ok_or_else(|| AppError::internal("no session in the request"))?;
+    let once = use_context::<crate::session::NewScimTokenOnce>().unwrap_or_default();
+    let mut taken = once.0.lock().await;
+    if taken.is_none() {
+        let token = session
+            .remove::<NewScimToken>(crate::session::NEW_SCIM_TOKEN_KEY)
+            .await
+            .map_err(AppError::internal)?;
+        *taken = Some(token);
+    }
+    let new_token = taken.clone().flatten();
     Ok(ScimSettings {
         base_url: format!("{base}/scim/v2"),
         tokens,

@@ -1,0 +1,36 @@
+import { expect, test } from '@playwright/test';
+import { signIn } from './helpers';
+
+test('an admin makes a SCIM token, sees it once, and revokes it after confirming', async ({ page, request }, testInfo) => {
+  const name = `Okta ${testInfo.project.name} ${Date.now()}`;
+  await signIn(page, testInfo);
+  await expect(page.getByTestId('current-role')).toHaveText('Super Admin');
+  await page.goto('/settings');
+  await expect(page.getByLabel('SCIM base URL')).toHaveValue(/\/scim\/v2$/);
+
+  await page.getByLabel('New token name').fill(name);
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const shown = page.getByTestId('new-scim-token');
+  await expect(shown).toContainText(`Token "${name}" created.`);
+  const secret = await page.getByLabel('New SCIM token').inputValue();
+  expect(secret).toMatch(/^idf_scim_[A-Za-z0-9]{40}$/);
+
+  // The token works for SCIM…
+  const ok = await request.get('/scim/v2/Users', { headers: { Authorization: `Bearer ${secret}` } });
+  expect(ok.status()).toBe(200);
+
+  // …and is never shown again.
+  await page.reload();
+  await expect(page.getByTestId('new-scim-token')).toHaveCount(0);
+  const row = page.locator(`tr[data-token="${name}"]`);
+  await expect(row).toContainText('active');
+
+  // Revoking asks first.
+  await row.getByText('Revoke…').click();
+  await expect(row.getByText('Every identity provider that uses it gets 401')).toBeVisible();
+  await row.getByRole('button', { name: 'Revoke token' }).click();
+  await expect(page.getByRole('status')).toHaveText('The token is revoked. Requests that use it now get 401.');
+  await expect(page.locator(`tr[data-token="${name}"]`)).toContainText('revoked');
+  const refused = await request.get('/scim/v2/Users', { headers: { Authorization: `Bearer ${secret}` } });
+  expect(refused.status()).toBe(401);
+});
