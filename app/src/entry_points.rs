@@ -64,13 +64,22 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/executions", Requires(ViewExecutions)),
     page("/directory", Requires(ViewDirectory)),
     page("/directory/users", Requires(ViewDirectory)),
+    page("/directory/users/:id", Requires(ViewDirectory)),
     page("/directory/groups", Requires(ViewDirectory)),
+    page("/directory/groups/:id", Requires(ViewDirectory)),
     page("/assignments", Requires(ViewAssignments)),
     page("/connections", Requires(ViewConnections)),
     page("/system-log", Requires(ViewSystemLog)),
     page("/settings", Requires(ViewSettings)),
     // Server functions
     server_fn(crate::session::CURRENT_USER_PATH, Public),
+    server_fn(crate::pages::directory::USERS_PATH, Requires(ViewDirectory)),
+    server_fn(crate::pages::directory::USER_PATH, Requires(ViewDirectory)),
+    server_fn(
+        crate::pages::directory::GROUPS_PATH,
+        Requires(ViewDirectory),
+    ),
+    server_fn(crate::pages::directory::GROUP_PATH, Requires(ViewDirectory)),
     server_fn(
         crate::pages::settings::SCIM_TOKENS_PATH,
         Requires(ViewSettings),
@@ -220,12 +229,18 @@ SAAAFF GET /tables
 SAAAFF GET /executions
 SAAAFF GET /directory
 SAAAFF GET /directory/users
+SAAAFF GET /directory/users/:id
 SAAAFF GET /directory/groups
+SAAAFF GET /directory/groups/:id
 SAAAFF GET /assignments
 SAAAAF GET /connections
 SAAAFF GET /system-log
 SAAAFF GET /settings
 AAAAAA POST /api/session/current_user
+SAAAFF POST /api/directory/users
+SAAAFF POST /api/directory/user
+SAAAFF POST /api/directory/groups
+SAAAFF POST /api/directory/group
 SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/system-log/recent
 AAAAAA POST /auth/sign-in

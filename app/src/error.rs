@@ -18,6 +18,9 @@ pub enum AppError {
     /// 400: the request itself is wrong; the message says how.
     #[error("{0}")]
     BadRequest(String),
+    /// 404: the thing asked for does not exist; the message says which.
+    #[error("{0}")]
+    NotFound(String),
     /// 503: the database or another dependency is not answering.
     #[error("idflow cannot reach its database right now. Try again in a moment.")]
     Unavailable,
@@ -37,6 +40,7 @@ impl AppError {
             AppError::SignInRequired => 401,
             AppError::Forbidden => 403,
             AppError::BadRequest(_) => 400,
+            AppError::NotFound(_) => 404,
             AppError::Unavailable => 503,
             AppError::Internal { .. } => 500,
             AppError::Transport(_) => 502,

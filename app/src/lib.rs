@@ -61,9 +61,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("flows") view=pages::areas::FlowsPage />
                     <Route path=path!("tables") view=pages::areas::TablesPage />
                     <Route path=path!("executions") view=pages::areas::ExecutionsPage />
-                    <Route path=path!("directory") view=pages::areas::DirectoryUsersPage />
-                    <Route path=path!("directory/users") view=pages::areas::DirectoryUsersPage />
-                    <Route path=path!("directory/groups") view=pages::areas::DirectoryGroupsPage />
+                    <Route path=path!("directory") view=pages::directory::UsersPage />
+                    <Route path=path!("directory/users") view=pages::directory::UsersPage />
+                    <Route
+                        path=path!("directory/users/:id")
+                        view=pages::directory::UserDetailPage
+                    />
+                    <Route path=path!("directory/groups") view=pages::directory::GroupsPage />
+                    <Route
+                        path=path!("directory/groups/:id")
+                        view=pages::directory::GroupDetailPage
+                    />
                     <Route path=path!("assignments") view=pages::areas::AssignmentsPage />
                     <Route path=path!("connections") view=pages::areas::ConnectionsPage />
                     <Route path=path!("system-log") view=pages::system_log::SystemLogPage />

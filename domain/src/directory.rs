@@ -149,6 +149,30 @@ pub struct Group {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One attribute that changed, as a directory event records it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub attribute: String,
+    pub old: serde_json::Value,
+    pub new: serde_json::Value,
+}
+
+/// A recorded directory event: what happened to whom, by whom, with what changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
+pub struct DirectoryEvent {
+    pub id: Uuid,
+    pub occurred_at: DateTime<Utc>,
+    pub event_type: String,
+    pub subject_kind: String,
+    pub subject_id: Uuid,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+    pub actor_display: Option<String>,
+    #[cfg_attr(feature = "server", sqlx(json))]
+    pub changes: Vec<Change>,
+}
+
 /// The key that makes `userName` unique regardless of case.
 pub fn user_name_key(user_name: &str) -> String {
     user_name.trim().to_lowercase()

@@ -181,7 +181,28 @@ pub async fn guard(
         }
         None => {}
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    if path.starts_with("/api/") {
+        return with_error_status(response).await;
+    }
+    response
+}
+
+/// Server functions answer every error with 500; the error itself knows its status
+/// (a bad argument is 400, a missing thing 404), so the response gets that one.
+async fn with_error_status(response: Response) -> Response {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "error").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 trait MapStatus {

@@ -46,13 +46,21 @@ fn check(entry: &EntryPoint, who: &str, decision: Decision, response: &reqwest::
         return;
     }
     match (entry.kind, decision) {
+        // A page about one thing, asked about a thing that does not exist: 404.
+        (Kind::Page, Decision::Allow) if entry.path.contains(':') => {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{what}")
+        }
         (Kind::Page, Decision::Allow) => assert_eq!(status, StatusCode::OK, "{what}"),
         (Kind::Page, Decision::SignInRequired) => {
             assert_eq!(status, StatusCode::SEE_OTHER, "{what}");
             assert!(location(response).starts_with("/sign-in"), "{what}");
         }
         (Kind::Page, Decision::Forbidden) => assert_eq!(status, StatusCode::FORBIDDEN, "{what}"),
-        (Kind::ServerFn, Decision::Allow) => assert_eq!(status, StatusCode::OK, "{what}"),
+        // Called without its arguments, a server function that takes some answers 400.
+        (Kind::ServerFn, Decision::Allow) => assert!(
+            status == StatusCode::OK || status == StatusCode::BAD_REQUEST,
+            "{what}"
+        ),
         (Kind::Route, Decision::Allow) => {
             assert!(
                 status != StatusCode::UNAUTHORIZED
@@ -77,8 +85,11 @@ fn every_server_function_and_page_is_in_the_entry_point_table() {
         );
     }
     let routes = leptos_axum::generate_route_list(app::App);
+    // The router writes variable segments as `{id}`, the table as `:id`.
+    let normal = |path: &str| path.replace('{', ":").replace('}', "");
     for route in &routes {
-        let path = route.path();
+        let path = normal(route.path());
+        let path = path.as_str();
         assert!(
             ENTRY_POINTS
                 .iter()
@@ -88,7 +99,7 @@ fn every_server_function_and_page_is_in_the_entry_point_table() {
     }
     for entry in ENTRY_POINTS.iter().filter(|e| e.kind == Kind::Page) {
         assert!(
-            routes.iter().any(|r| r.path() == entry.path),
+            routes.iter().any(|r| normal(r.path()) == entry.path),
             "the table lists page {} that the console does not have",
             entry.path
         );
@@ -246,6 +257,28 @@ domain::backend_tests! {
         server.add_user("ada@example.com", Role::SuperAdmin).await;
         let response = server.sign_in(&client(), "ada@example.com", PASSWORD, "/").await;
         assert!(session_cookie(&response).unwrap().contains("Secure"));
+    }
+
+    async fn a_server_function_without_its_arguments_answers_400(store) {
+        let server = start(store, Options::default()).await;
+        let admin = server.client_as(Role::SuperAdmin).await;
+        let response = admin
+            .post(server.url("/api/directory/users"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("q=x")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let response = admin
+            .post(server.url("/api/directory/user"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("id=nope")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert!(response.text().await.unwrap().contains("No user has the id nope"));
     }
 
     async fn unknown_paths_answer_404_without_internals(store) {

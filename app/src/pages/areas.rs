@@ -3,7 +3,6 @@
 
 use crate::console::{EmptyState, PageHeader};
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 #[component]
 pub fn FlowsPage() -> impl IntoView {
@@ -36,46 +35,6 @@ pub fn ExecutionsPage() -> impl IntoView {
         <PageHeader title="Executions" subtitle="What every flow did, card by card." />
         <EmptyState title="No executions yet">
             <p>"Executions will appear here each time a flow runs. No flow has run yet."</p>
-        </EmptyState>
-    }
-}
-
-#[component]
-fn DirectoryTabs() -> impl IntoView {
-    view! {
-        <nav class="sub-tabs" aria-label="Directory">
-            <A href="/directory/users">"Users"</A>
-            <A href="/directory/groups">"Groups"</A>
-        </nav>
-    }
-}
-
-#[component]
-pub fn DirectoryUsersPage() -> impl IntoView {
-    view! {
-        <PageHeader
-            title="Directory"
-            subtitle="Users and groups, provisioned by your identity provider over SCIM or edited here."
-        />
-        <DirectoryTabs />
-        <EmptyState title="Users">
-            <p>
-                "Users provisioned over SCIM will appear here. SCIM provisioning is not available in this version yet."
-            </p>
-        </EmptyState>
-    }
-}
-
-#[component]
-pub fn DirectoryGroupsPage() -> impl IntoView {
-    view! {
-        <PageHeader
-            title="Directory"
-            subtitle="Users and groups, provisioned by your identity provider over SCIM or edited here."
-        />
-        <DirectoryTabs />
-        <EmptyState title="Groups">
-            <p>"Groups pushed by your identity provider will appear here."</p>
         </EmptyState>
     }
 }

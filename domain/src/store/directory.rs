@@ -6,8 +6,8 @@ use super::users::{USER_COLUMNS, UserRow};
 use super::{Store, StoreError, now, with_pool};
 use crate::access::Role;
 use crate::audit::{Actor, NewEntry};
+pub use crate::directory::{Change, DirectoryEvent};
 use crate::directory::{User, UserId, UserStatus, user_name_key};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -23,14 +23,6 @@ pub struct UserWrite {
     pub attributes: Map<String, Value>,
 }
 
-/// One attribute that changed, as a directory event records it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    pub attribute: String,
-    pub old: Value,
-    pub new: Value,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOutcome {
     Updated(User),
@@ -43,21 +35,6 @@ impl WriteOutcome {
             WriteOutcome::Updated(u) | WriteOutcome::Unchanged(u) => u,
         }
     }
-}
-
-/// A recorded directory event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct DirectoryEvent {
-    pub id: Uuid,
-    pub occurred_at: chrono::DateTime<chrono::Utc>,
-    pub event_type: String,
-    pub subject_kind: String,
-    pub subject_id: Uuid,
-    pub actor_kind: String,
-    pub actor_id: Option<String>,
-    pub actor_display: Option<String>,
-    #[sqlx(json)]
-    pub changes: Vec<Change>,
 }
 
 /// Every attribute of a user that events talk about, flattened: extension attributes

@@ -275,6 +275,23 @@ impl Store {
         Ok(rows.into_iter().map(|r| assemble(r, &members)).collect())
     }
 
+    /// The groups a user belongs to, by name.
+    pub async fn groups_of(&self, user: UserId) -> Result<Vec<(GroupId, String)>, StoreError> {
+        let rows: Vec<(Uuid, String)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT g.id, g.display_name FROM group_members m JOIN groups g ON g.id = m.group_id \
+                 WHERE m.user_id = $1 ORDER BY g.display_name",
+            )
+            .bind(user.0)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| (GroupId(id), name))
+            .collect())
+    }
+
     async fn members_of(&self, groups: &[Uuid]) -> Result<Vec<MemberRow>, StoreError> {
         if groups.is_empty() {
             return Ok(vec![]);
