@@ -22,16 +22,18 @@ pub const TABS: &[(&str, &str, Permission)] = &[
 ];
 
 /// The signed-in user, for pages inside the console.
-pub type UserResource = OnceResource<Result<Option<SessionUser>, AppError>>;
+pub type UserResource = Resource<Result<Option<SessionUser>, AppError>>;
 
 #[component]
 pub fn Console() -> impl IntoView {
-    let user: UserResource = OnceResource::new(current_user());
-    provide_context(user);
     let location = use_location();
+    // Asked again at every navigation, so a session that ended (a role change, a
+    // deactivation, sign-out elsewhere) sends the person to sign-in on their next click.
+    let user: UserResource = Resource::new(move || location.pathname.get(), |_| current_user());
+    provide_context(user);
 
     view! {
-        <Suspense fallback=|| {
+        <Transition fallback=|| {
             view! { <p class="loading">"Loading…"</p> }
         }>
             {move || Suspend::new(async move {
@@ -44,7 +46,7 @@ pub fn Console() -> impl IntoView {
                     Ok(Some(me)) => view! { <Frame me /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
