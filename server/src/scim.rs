@@ -21,6 +21,21 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 const SCIM_JSON: &str = "application/scim+json";
+/// How often a PATCH is applied again when a concurrent change to the same resource
+/// won the race (identity providers send several PATCHes to one group at once).
+const PATCH_ATTEMPTS: u32 = 20;
+
+/// A short, growing, jittered pause before another attempt.
+async fn backoff(attempt: u32) {
+    if attempt > 0 {
+        let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+        tokio::time::sleep(std::time::Duration::from_millis(
+            u64::from(attempt.min(10)) * 2 + jitter,
+        ))
+        .await;
+    }
+}
+
 /// The most resources one page of a list answers with.
 const MAX_RESULTS: usize = 200;
 
@@ -750,7 +765,8 @@ async fn patch_user(
     let client_version = if_match(&headers)?;
     // Read, patch, write with the version read; a concurrent change makes the write
     // fail, and the patch is applied again to the newer state.
-    for _ in 0..3 {
+    for attempt in 0..PATCH_ATTEMPTS {
+        backoff(attempt).await;
         let current = state
             .store
             .user(id)
@@ -1042,7 +1058,8 @@ async fn patch_group(
     let id = parse_group_id(&id)?;
     let body = body_json(&body)?;
     let client_version = if_match(&headers)?;
-    for _ in 0..3 {
+    for attempt in 0..PATCH_ATTEMPTS {
+        backoff(attempt).await;
         let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
         let mut resource = render_group(&current, &state.public_url);
         scim::patch::apply(&mut resource, &body)?;

@@ -59,17 +59,36 @@ impl Store {
         &self,
         secret: &str,
     ) -> Result<Option<ScimToken>, StoreError> {
+        let hash = digest(secret);
         let token: Option<ScimToken> = with_pool!(self, pool => {
             sqlx::query_as(
-                "UPDATE scim_tokens SET last_used_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL \
-                 RETURNING id, name, created_at, last_used_at, revoked_at",
+                "SELECT id, name, created_at, last_used_at, revoked_at FROM scim_tokens \
+                 WHERE token_hash = $1 AND revoked_at IS NULL",
             )
-            .bind(digest(secret))
-            .bind(now())
+            .bind(&hash)
             .fetch_optional(pool)
             .await?
         });
-        Ok(token)
+        let Some(mut token) = token else {
+            return Ok(None);
+        };
+        // "Last used" is kept to the minute: a write on every request would cost more
+        // than the request itself during a provisioning burst.
+        let at = now();
+        if token
+            .last_used_at
+            .is_none_or(|last| at - last > chrono::Duration::seconds(60))
+        {
+            with_pool!(self, pool => {
+                sqlx::query("UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1")
+                    .bind(token.id)
+                    .bind(at)
+                    .execute(pool)
+                    .await?;
+            });
+            token.last_used_at = Some(at);
+        }
+        Ok(Some(token))
     }
 
     pub async fn scim_tokens(&self) -> Result<Vec<ScimToken>, StoreError> {
