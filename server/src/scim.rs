@@ -450,7 +450,25 @@ struct ListQuery {
     excluded_attributes: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+impl ListQuery {
+    /// The 1-based start, the page size (at most [`MAX_RESULTS`]) and the parsed filter.
+    fn window(&self) -> Result<(usize, usize, Option<scim::filter::Parsed>), ScimError> {
+        let start = integer(self.start_index.as_deref(), "startIndex")?
+            .unwrap_or(1)
+            .max(1) as usize;
+        let count = integer(self.count.as_deref(), "count")?
+            .unwrap_or(100)
+            .clamp(0, MAX_RESULTS as i64) as usize;
+        let filter = self
+            .filter
+            .as_deref()
+            .map(scim::filter::parse)
+            .transpose()?;
+        Ok((start, count, filter))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Projection {
     attributes: Option<String>,
@@ -481,17 +499,7 @@ async fn search(State(state): State<AppState>, body: Bytes) -> Result<Response, 
 /// `POST /.search` at the root: users and groups together.
 async fn search_all(State(state): State<AppState>, body: Bytes) -> Result<Response, ScimResponse> {
     let query = search_query(&body)?;
-    let start = integer(query.start_index.as_deref(), "startIndex")?
-        .unwrap_or(1)
-        .max(1) as usize;
-    let count = integer(query.count.as_deref(), "count")?
-        .unwrap_or(100)
-        .clamp(0, MAX_RESULTS as i64) as usize;
-    let filter = query
-        .filter
-        .as_deref()
-        .map(scim::filter::parse)
-        .transpose()?;
+    let (start, count, filter) = query.window()?;
     let users = state.store.all_users().await?;
     let groups = state.store.all_groups().await?;
     let matching: Vec<Value> = users
@@ -533,17 +541,7 @@ fn search_query(body: &Bytes) -> Result<ListQuery, ScimError> {
 }
 
 async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, ScimResponse> {
-    let start = integer(query.start_index.as_deref(), "startIndex")?
-        .unwrap_or(1)
-        .max(1) as usize;
-    let count = integer(query.count.as_deref(), "count")?
-        .unwrap_or(100)
-        .clamp(0, MAX_RESULTS as i64) as usize;
-    let filter = query
-        .filter
-        .as_deref()
-        .map(scim::filter::parse)
-        .transpose()?;
+    let (start, count, filter) = query.window()?;
 
     let users = match filter.as_ref().and_then(scim::filter::user_name_equality) {
         Some(name) => state.store.user_by_name(name).await?.into_iter().collect(),
@@ -587,6 +585,10 @@ fn page_of(
             "Resources": page,
         }),
     ))
+}
+
+fn no_user(id: impl std::fmt::Display) -> ScimError {
+    ScimError::not_found(format!("No user has the id {id}."))
 }
 
 fn parse_id(id: &str) -> Result<UserId, ScimError> {
@@ -709,10 +711,7 @@ async fn create_user(
         StatusCode::CREATED,
         &user,
         &state.public_url,
-        &Projection {
-            attributes: None,
-            excluded_attributes: None,
-        },
+        &Projection::default(),
     ))
 }
 
@@ -725,11 +724,7 @@ async fn replace_user(
 ) -> Result<Response, ScimResponse> {
     let id = parse_id(&id)?;
     let input = scim::user::parse(&body_json(&body)?)?;
-    let current = state
-        .store
-        .user(id)
-        .await?
-        .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
+    let current = state.store.user(id).await?.ok_or_else(|| no_user(id))?;
     let write = to_write(input, Some(&current), true);
     let outcome = state
         .store
@@ -741,15 +736,12 @@ async fn replace_user(
             &client.entry(Action::ScimUserUpdate, &current),
         )
         .await?
-        .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
+        .ok_or_else(|| no_user(id))?;
     Ok(user_response(
         StatusCode::OK,
         outcome.user(),
         &state.public_url,
-        &Projection {
-            attributes: None,
-            excluded_attributes: None,
-        },
+        &Projection::default(),
     ))
 }
 
@@ -767,11 +759,7 @@ async fn patch_user(
     // fail, and the patch is applied again to the newer state.
     for attempt in 0..PATCH_ATTEMPTS {
         backoff(attempt).await;
-        let current = state
-            .store
-            .user(id)
-            .await?
-            .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
+        let current = state.store.user(id).await?.ok_or_else(|| no_user(id))?;
         if let Some(v) = client_version
             && v != current.version
         {
@@ -795,14 +783,11 @@ async fn patch_user(
                     StatusCode::OK,
                     &user,
                     &state.public_url,
-                    &Projection {
-                        attributes: None,
-                        excluded_attributes: None,
-                    },
+                    &Projection::default(),
                 ));
             }
             Ok(None) => {
-                return Err(ScimError::not_found(format!("No user has the id {id}.")).into());
+                return Err(no_user(id).into());
             }
             Err(StoreError::PreconditionFailed { .. }) if client_version.is_none() => continue,
             Err(err) => return Err(err.into()),
@@ -822,11 +807,7 @@ async fn delete_user(
     Path(id): Path<String>,
 ) -> Result<Response, ScimResponse> {
     let id = parse_id(&id)?;
-    let current = state
-        .store
-        .user(id)
-        .await?
-        .ok_or_else(|| ScimError::not_found(format!("No user has the id {id}.")))?;
+    let current = state.store.user(id).await?.ok_or_else(|| no_user(id))?;
     if !state
         .store
         .delete_user(
@@ -836,7 +817,7 @@ async fn delete_user(
         )
         .await?
     {
-        return Err(ScimError::not_found(format!("No user has the id {id}.")).into());
+        return Err(no_user(id).into());
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -954,17 +935,7 @@ async fn list_matching_groups(
     state: &AppState,
     query: ListQuery,
 ) -> Result<Response, ScimResponse> {
-    let start = integer(query.start_index.as_deref(), "startIndex")?
-        .unwrap_or(1)
-        .max(1) as usize;
-    let count = integer(query.count.as_deref(), "count")?
-        .unwrap_or(100)
-        .clamp(0, MAX_RESULTS as i64) as usize;
-    let filter = query
-        .filter
-        .as_deref()
-        .map(scim::filter::parse)
-        .transpose()?;
+    let (start, count, filter) = query.window()?;
     let groups = match filter
         .as_ref()
         .and_then(|f| scim::filter::equality_on(f, "displayName"))
@@ -1014,10 +985,7 @@ async fn create_group(
         StatusCode::CREATED,
         &group,
         &state.public_url,
-        &Projection {
-            attributes: None,
-            excluded_attributes: None,
-        },
+        &Projection::default(),
     ))
 }
 
@@ -1041,10 +1009,7 @@ async fn replace_group(
         StatusCode::OK,
         &group,
         &state.public_url,
-        &Projection {
-            attributes: None,
-            excluded_attributes: None,
-        },
+        &Projection::default(),
     ))
 }
 
@@ -1082,10 +1047,7 @@ async fn patch_group(
                     StatusCode::OK,
                     &group,
                     &state.public_url,
-                    &Projection {
-                        attributes: None,
-                        excluded_attributes: None,
-                    },
+                    &Projection::default(),
                 ));
             }
             Ok(None) => return Err(no_group(id).into()),

@@ -172,21 +172,21 @@ fn reset_password_sets_a_password_that_signs_in() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("No user is named"));
 }
 
-#[test]
-fn serve_prints_a_generated_one_time_password_once() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `idflow serve` on `data_dir`, returns what it printed up to "running at", and
+/// stops it.
+fn serve_until_running(data_dir: &std::path::Path, admin_email: &str) -> String {
+    use std::io::Read;
     let mut child = idflow()
         .arg("serve")
-        .env("IDFLOW_DATA_DIR", dir.path())
+        .env("IDFLOW_DATA_DIR", data_dir)
         .env("IDFLOW_LISTEN", "127.0.0.1:0")
-        .env("IDFLOW_ADMIN_EMAIL", "first@example.com")
+        .env("IDFLOW_ADMIN_EMAIL", admin_email)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdout = child.stdout.take().unwrap();
     let mut seen = String::new();
     let mut buffer = [0u8; 1024];
-    use std::io::Read;
     while !seen.contains("idflow is running at") {
         let n = stdout.read(&mut buffer).unwrap();
         assert!(n > 0, "serve stopped early: {seen}");
@@ -194,6 +194,13 @@ fn serve_prints_a_generated_one_time_password_once() {
     }
     child.kill().unwrap();
     let _ = child.wait();
+    seen
+}
+
+#[test]
+fn serve_prints_a_generated_one_time_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let seen = serve_until_running(dir.path(), "first@example.com");
     assert!(
         seen.contains("Created the bootstrap Super Admin: first@example.com"),
         "{seen}"
@@ -208,22 +215,7 @@ fn serve_prints_a_generated_one_time_password_once() {
     assert!(dir.path().join("idflow.db").exists());
 
     // A second start on the same database creates nobody and prints no password.
-    let mut child = idflow()
-        .arg("serve")
-        .env("IDFLOW_DATA_DIR", dir.path())
-        .env("IDFLOW_LISTEN", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut seen = String::new();
-    while !seen.contains("idflow is running at") {
-        let n = stdout.read(&mut buffer).unwrap();
-        assert!(n > 0, "serve stopped early: {seen}");
-        seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
-    }
-    child.kill().unwrap();
-    let _ = child.wait();
+    let seen = serve_until_running(dir.path(), "admin@example.com");
     assert!(!seen.contains("One-time password"), "{seen}");
     assert!(!seen.contains(&password), "{seen}");
 }

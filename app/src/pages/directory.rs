@@ -2,7 +2,7 @@
 //! with each user's groups and the directory events about them. Read-only for now:
 //! local create/edit/suspend/deactivate come next.
 
-use crate::console::{EmptyState, ErrorPage, PageHeader};
+use crate::console::{EmptyState, ErrorPage, PageHeader, when};
 use crate::error::AppError;
 use domain::access::Role;
 use domain::directory::{DirectoryEvent, Member, UserStatus};
@@ -183,11 +183,6 @@ pub async fn group_detail(id: String) -> Result<GroupSummary, AppError> {
         external_id: g.external_id,
         members: g.members,
     })
-}
-
-fn when(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    time.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "never".to_string())
 }
 
 #[component]

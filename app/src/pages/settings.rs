@@ -3,7 +3,7 @@
 //! (`/settings/scim-tokens…`), so the page works the same with and without JavaScript;
 //! a new token comes back through the session and is shown exactly once.
 
-use crate::console::{EmptyState, ErrorPage, PageHeader};
+use crate::console::{EmptyState, ErrorPage, PageHeader, when};
 use crate::error::AppError;
 use crate::session::NewScimToken;
 use domain::scim::token::ScimToken;
@@ -52,11 +52,6 @@ pub async fn load_scim_settings() -> Result<ScimSettings, AppError> {
         new_token,
         can_manage: viewer.role.allows(Permission::ManageScimTokens),
     })
-}
-
-fn when(time: &Option<chrono::DateTime<chrono::Utc>>) -> String {
-    time.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_else(|| "never".to_string())
 }
 
 #[component]
@@ -132,8 +127,8 @@ fn ScimSection(settings: ScimSettings) -> impl IntoView {
             view! {
                 <tr data-token=t.name.clone()>
                     <td>{t.name.clone()}</td>
-                    <td>{when(&Some(t.created_at))}</td>
-                    <td>{when(&t.last_used_at)}</td>
+                    <td>{when(Some(t.created_at))}</td>
+                    <td>{when(t.last_used_at)}</td>
                     <td>
                         <span class=format!("status status-{status}")>{status}</span>
                     </td>

@@ -8,7 +8,7 @@ use crate::audit::{Actor, NewEntry, Target};
 use crate::directory::{Group, GroupId, Member, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// The whole state of a group as a write sets it.
@@ -250,7 +250,8 @@ impl Store {
         });
         let Some(row) = row else { return Ok(None) };
         let members = self.members_of(&[row.id]).await?;
-        Ok(Some(assemble(row, &members)))
+        let own = by_group(members).remove(&row.id).unwrap_or_default();
+        Ok(Some(assemble(row, own)))
     }
 
     pub async fn group_by_name(&self, name: &str) -> Result<Option<Group>, StoreError> {
@@ -272,7 +273,14 @@ impl Store {
         });
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let members = self.members_of(&ids).await?;
-        Ok(rows.into_iter().map(|r| assemble(r, &members)).collect())
+        let mut members = by_group(members);
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let own = members.remove(&r.id).unwrap_or_default();
+                assemble(r, own)
+            })
+            .collect())
     }
 
     /// The groups a user belongs to, by name.
@@ -292,41 +300,46 @@ impl Store {
             .collect())
     }
 
+    /// The members of one group, or (for more than one) of every group: one query either
+    /// way, never one per group.
     async fn members_of(&self, groups: &[Uuid]) -> Result<Vec<MemberRow>, StoreError> {
-        if groups.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut all = Vec::new();
-        for group in groups {
-            let rows: Vec<MemberRow> = with_pool!(self, pool => {
-                sqlx::query_as(
-                    "SELECT m.group_id, m.user_id, u.user_name FROM group_members m JOIN users u ON u.id = m.user_id \
-                     WHERE m.group_id = $1 ORDER BY m.added_at, u.user_name",
-                )
-                .bind(group)
-                .fetch_all(pool)
-                .await?
-            });
-            all.extend(rows);
-        }
-        Ok(all)
+        const SELECT: &str = "SELECT m.group_id, m.user_id, u.user_name FROM group_members m \
+                              JOIN users u ON u.id = m.user_id";
+        let rows: Vec<MemberRow> = match groups {
+            [] => vec![],
+            [one] => {
+                let sql =
+                    format!("{SELECT} WHERE m.group_id = $1 ORDER BY m.added_at, u.user_name");
+                with_pool!(self, pool => sqlx::query_as(&sql).bind(one).fetch_all(pool).await?)
+            }
+            _ => {
+                let sql = format!("{SELECT} ORDER BY m.added_at, u.user_name");
+                with_pool!(self, pool => sqlx::query_as(&sql).fetch_all(pool).await?)
+            }
+        };
+        Ok(rows)
     }
 }
 
-fn assemble(row: GroupRow, members: &[MemberRow]) -> Group {
+/// Members by group id, each list in the order the query gave.
+fn by_group(rows: Vec<MemberRow>) -> HashMap<Uuid, Vec<Member>> {
+    let mut out: HashMap<Uuid, Vec<Member>> = HashMap::new();
+    for m in rows {
+        out.entry(m.group_id).or_default().push(Member {
+            user_id: UserId(m.user_id),
+            user_name: m.user_name,
+        });
+    }
+    out
+}
+
+fn assemble(row: GroupRow, members: Vec<Member>) -> Group {
     Group {
         id: GroupId(row.id),
         display_name: row.display_name,
         external_id: row.external_id,
         attributes: row.attributes.0,
-        members: members
-            .iter()
-            .filter(|m| m.group_id == row.id)
-            .map(|m| Member {
-                user_id: UserId(m.user_id),
-                user_name: m.user_name.clone(),
-            })
-            .collect(),
+        members,
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
