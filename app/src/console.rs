@@ -4,7 +4,7 @@
 use crate::entry_points::page_at;
 use crate::error::{AppError, set_response_status};
 use crate::session::{SessionUser, current_user, sign_in_url};
-use domain::access::{Decision, Permission, Role};
+use domain::access::{Decision, Permission, Rights, Role};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
@@ -53,12 +53,16 @@ pub fn Console() -> impl IntoView {
 #[component]
 fn Frame(me: SessionUser) -> impl IntoView {
     let role = me.role;
+    let rights = me.rights.clone();
     let location = use_location();
-    let allowed = Memo::new(move |_| {
-        page_at(&location.pathname.get())
-            .map(|page| page.access.decide(Some(role)) == Decision::Allow)
-            .unwrap_or(false)
-    });
+    let allowed = {
+        let rights = rights.clone();
+        Memo::new(move |_| {
+            page_at(&location.pathname.get())
+                .map(|page| page.access.decide(Some(&rights)) == Decision::Allow)
+                .unwrap_or(false)
+        })
+    };
 
     view! {
         <a class="skip-link" href="#main">
@@ -81,7 +85,7 @@ fn Frame(me: SessionUser) -> impl IntoView {
             </div>
         </header>
         <div class="layout">
-            <Nav role />
+            <Nav rights />
             <main id="main" class="content">
                 <Show when=move || allowed.get() fallback=move || view! { <Forbidden role /> }>
                     <Outlet />
@@ -92,10 +96,10 @@ fn Frame(me: SessionUser) -> impl IntoView {
 }
 
 #[component]
-fn Nav(role: Role) -> impl IntoView {
+fn Nav(rights: Rights) -> impl IntoView {
     let tabs = TABS
         .iter()
-        .filter(|(_, _, permission)| role.allows(*permission))
+        .filter(|(_, _, permission)| rights.allows(*permission))
         .map(|(href, label, _)| {
             let section = href.split('/').nth(1).unwrap_or_default();
             view! {

@@ -99,6 +99,52 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         "/settings/scim-tokens/:id/revoke",
         Requires(ManageScimTokens),
     ),
+    route("POST", "/assignments/users", Requires(ManageAssignments)),
+    route(
+        "POST",
+        "/assignments/users/:id/role",
+        Requires(ManageAssignments),
+    ),
+    route(
+        "POST",
+        "/assignments/users/:id/unassign",
+        Requires(ManageAssignments),
+    ),
+    route(
+        "POST",
+        "/assignments/users/:id/provision",
+        Requires(ManageAssignments),
+    ),
+    route("POST", "/assignments/groups", Requires(ManageAssignments)),
+    route(
+        "POST",
+        "/assignments/groups/:id/unmap",
+        Requires(ManageAssignments),
+    ),
+    route("POST", "/assignments/convert", Requires(ManageAssignments)),
+    route(
+        "GET",
+        "/assignments/access-review.csv",
+        Requires(ViewAssignments),
+    ),
+    route("POST", "/directory/users", Requires(ManageDirectory)),
+    route("POST", "/directory/users/:id", Requires(ManageDirectory)),
+    route(
+        "POST",
+        "/directory/users/:id/status",
+        Requires(ManageDirectory),
+    ),
+    route("POST", "/directory/groups", Requires(ManageDirectory)),
+    route(
+        "POST",
+        "/directory/groups/:id/members",
+        Requires(ManageDirectory),
+    ),
+    route(
+        "POST",
+        "/directory/groups/:id/members/:user/remove",
+        Requires(ManageDirectory),
+    ),
     // SCIM 2.0, for identity providers with a SCIM token
     route("GET", "/scim/v2/ServiceProviderConfig", BearerToken),
     route("GET", "/scim/v2/ResourceTypes", BearerToken),
@@ -199,12 +245,12 @@ mod tests {
 /// `A` allowed, `S` must sign in, `F` forbidden, `T` needs a bearer token instead; columns are anonymous, then each role
 /// in [`domain::access::Role::ALL`] order. Used to review access changes at a glance.
 pub fn access_review() -> String {
-    use domain::access::{Decision, Role};
+    use domain::access::{Decision, Rights, Role};
     let mut out = String::new();
     for entry in ENTRY_POINTS {
         let callers = std::iter::once(None).chain(Role::ALL.into_iter().map(Some));
         let marks: String = callers
-            .map(|role| match entry.access.decide(role) {
+            .map(|role| match entry.access.decide(role.map(Rights::of).as_ref()) {
                 _ if entry.access == domain::access::Access::BearerToken => 'T',
                 Decision::Allow => 'A',
                 Decision::SignInRequired => 'S',
@@ -249,6 +295,20 @@ AAAAAA GET /healthz
 AAAAAA GET /readyz
 SAAFFF POST /settings/scim-tokens
 SAAFFF POST /settings/scim-tokens/:id/revoke
+SAAFFF POST /assignments/users
+SAAFFF POST /assignments/users/:id/role
+SAAFFF POST /assignments/users/:id/unassign
+SAAFFF POST /assignments/users/:id/provision
+SAAFFF POST /assignments/groups
+SAAFFF POST /assignments/groups/:id/unmap
+SAAFFF POST /assignments/convert
+SAAAFF GET /assignments/access-review.csv
+SAAFFF POST /directory/users
+SAAFFF POST /directory/users/:id
+SAAFFF POST /directory/users/:id/status
+SAAFFF POST /directory/groups
+SAAFFF POST /directory/groups/:id/members
+SAAFFF POST /directory/groups/:id/members/:user/remove
 TTTTTT GET /scim/v2/ServiceProviderConfig
 TTTTTT GET /scim/v2/ResourceTypes
 TTTTTT GET /scim/v2/ResourceTypes/:id

@@ -5,7 +5,7 @@
 //! places it in the request as [`RequestUser`]; pages and server functions read it here.
 
 use crate::error::AppError;
-use domain::access::Role;
+use domain::access::{Rights, Role};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -15,31 +15,47 @@ pub struct SessionUser {
     pub id: String,
     pub user_name: String,
     pub name: String,
+    /// The highest role held, by any path: the one the header names.
     pub role: Role,
+    /// Everything the user may do: direct role, group roles and folder grants.
+    pub rights: Rights,
 }
 
-impl From<&domain::directory::User> for SessionUser {
-    fn from(user: &domain::directory::User) -> Self {
+impl From<&Caller> for SessionUser {
+    fn from(caller: &Caller) -> Self {
         SessionUser {
-            id: user.id.to_string(),
-            user_name: user.user_name.clone(),
-            name: user.shown_name().to_string(),
-            role: user.role,
+            id: caller.user.id.to_string(),
+            user_name: caller.user.user_name.clone(),
+            name: caller.user.shown_name().to_string(),
+            role: caller.rights.role(),
+            rights: caller.rights.clone(),
         }
     }
 }
 
-/// Placed in each request's extensions by the server: the user behind the session
+/// A signed-in user and their effective rights, read afresh for each request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: domain::directory::User,
+    pub rights: Rights,
+}
+
+/// Placed in each request's extensions by the server: the caller behind the session
 /// cookie, or `None`.
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone)]
-pub struct RequestUser(pub Option<domain::directory::User>);
+pub struct RequestUser(pub Option<Caller>);
 
 #[cfg(feature = "ssr")]
-pub fn request_user() -> Option<domain::directory::User> {
+pub fn request_caller() -> Option<Caller> {
     use_context::<http::request::Parts>()
         .and_then(|parts| parts.extensions.get::<RequestUser>().cloned())
         .and_then(|u| u.0)
+}
+
+#[cfg(feature = "ssr")]
+pub fn request_user() -> Option<domain::directory::User> {
+    request_caller().map(|c| c.user)
 }
 
 /// The id the server gave this request (`x-request-id`), for error references.
@@ -87,7 +103,7 @@ pub const CURRENT_USER_PATH: &str = "/api/session/current_user";
 /// The signed-in user, or `None` for an anonymous caller.
 #[server(endpoint = "session/current_user")]
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
-    Ok(request_user().as_ref().map(SessionUser::from))
+    Ok(request_caller().as_ref().map(SessionUser::from))
 }
 
 /// Whether `next` is a safe place to go after signing in: a path on this site, never

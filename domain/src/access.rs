@@ -56,6 +56,8 @@ impl Role {
         use Role::*;
         match (self, permission) {
             (SuperAdmin, _) => true,
+            // Everything except what touches Super Admins.
+            (WorkflowsAdministrator, ManageSuperAdmins) => false,
             (WorkflowsAdministrator, _) => true,
             (WorkflowsAuditor, p) => p.is_read_only(),
             (ConnectionManager, ViewConnections) => true,
@@ -101,11 +103,20 @@ pub enum Permission {
     ViewSettings,
     /// Create and revoke the bearer tokens identity providers use for SCIM.
     ManageScimTokens,
+    /// Create, edit, suspend and deactivate users and groups in the console.
+    ManageDirectory,
+    /// Assign and unassign users, change roles, map groups to roles.
+    ManageAssignments,
+    /// Give or take the Super Admin role, or change a Super Admin.
+    ManageSuperAdmins,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 12] = [
         Permission::ManageScimTokens,
+        Permission::ManageDirectory,
+        Permission::ManageAssignments,
+        Permission::ManageSuperAdmins,
         Permission::ViewFlows,
         Permission::ViewTables,
         Permission::ViewExecutions,
@@ -132,6 +143,153 @@ impl Permission {
     }
 }
 
+/// What a folder grant lets its holder do inside that folder, as Okta Workflows names
+/// them: each one holds everything the ones below it hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum FolderRole {
+    /// Read the flows and tables in the folder.
+    Reader,
+    /// Also run its flows and read their history.
+    Runner,
+    /// Also build and change flows and tables in it.
+    Editor,
+    /// Also share the folder with others.
+    Manager,
+}
+
+impl FolderRole {
+    pub const ALL: [FolderRole; 4] = [
+        FolderRole::Manager,
+        FolderRole::Editor,
+        FolderRole::Runner,
+        FolderRole::Reader,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            FolderRole::Manager => "Folder Manager",
+            FolderRole::Editor => "Editor",
+            FolderRole::Runner => "Runner",
+            FolderRole::Reader => "Reader",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FolderRole::Manager => "manager",
+            FolderRole::Editor => "editor",
+            FolderRole::Runner => "runner",
+            FolderRole::Reader => "reader",
+        }
+    }
+
+    /// The console-wide permissions a grant on some folder opens: the tabs where that
+    /// folder's flows, tables and executions are, each showing only what the grants
+    /// reach.
+    pub fn opens(self, permission: Permission) -> bool {
+        use Permission::*;
+        match permission {
+            ViewFlows | ViewTables => true,
+            ViewExecutions => self >= FolderRole::Runner,
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for FolderRole {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FolderRole::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown folder role {s:?}; expected one of manager, editor, runner, reader")
+            })
+    }
+}
+
+/// A user's effective rights: the union of their direct role, the roles mapped to their
+/// groups, and their folder grants (direct or through a group). Worked out afresh for
+/// every request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Rights {
+    /// Every role the user holds, highest first, without Unassigned User.
+    roles: Vec<Role>,
+    /// The strongest grant the user holds on each folder they have one on.
+    folders: Vec<(uuid::Uuid, FolderRole)>,
+}
+
+impl Rights {
+    pub fn new(
+        roles: impl IntoIterator<Item = Role>,
+        folders: impl IntoIterator<Item = (uuid::Uuid, FolderRole)>,
+    ) -> Self {
+        let mut roles: Vec<Role> = roles
+            .into_iter()
+            .filter(|r| *r != Role::UnassignedUser)
+            .collect();
+        roles.sort();
+        roles.dedup();
+        let mut strongest = std::collections::BTreeMap::new();
+        for (folder, grant) in folders {
+            let held = strongest.entry(folder).or_insert(grant);
+            *held = (*held).max(grant);
+        }
+        Rights {
+            roles,
+            folders: strongest.into_iter().collect(),
+        }
+    }
+
+    /// Rights of just one role.
+    pub fn of(role: Role) -> Self {
+        Rights::new([role], [])
+    }
+
+    /// The highest role held, the one the console names: Unassigned User when none.
+    pub fn role(&self) -> Role {
+        self.roles.first().copied().unwrap_or(Role::UnassignedUser)
+    }
+
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    pub fn folders(&self) -> &[(uuid::Uuid, FolderRole)] {
+        &self.folders
+    }
+
+    /// Whether any role held, or any folder grant, holds `permission`.
+    pub fn allows(&self, permission: Permission) -> bool {
+        self.roles.iter().any(|r| r.allows(permission))
+            || self.folders.iter().any(|(_, g)| g.opens(permission))
+    }
+
+    /// The grant held on one folder, if any; a role that sees or builds every flow
+    /// counts as the matching grant on every folder.
+    pub fn in_folder(&self, folder: uuid::Uuid) -> Option<FolderRole> {
+        let by_role = if self.roles.iter().any(|r| r.allows(Permission::ManageAssignments)) {
+            Some(FolderRole::Manager)
+        } else if self.roles.iter().any(|r| r.allows(Permission::ViewFlows)) {
+            Some(FolderRole::Reader)
+        } else {
+            None
+        };
+        let granted = self
+            .folders
+            .iter()
+            .find(|(f, _)| *f == folder)
+            .map(|(_, g)| *g);
+        by_role.max(granted)
+    }
+
+    /// No role and no grant: the "you have no access" page.
+    pub fn is_unassigned(&self) -> bool {
+        self.roles.is_empty() && self.folders.is_empty()
+    }
+}
+
 /// Who may call an entry point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Access {
@@ -148,12 +306,12 @@ pub enum Access {
 
 impl Access {
     /// The outcome for a caller: `None` is anonymous.
-    pub fn decide(self, role: Option<Role>) -> Decision {
-        match (self, role) {
+    pub fn decide(self, rights: Option<&Rights>) -> Decision {
+        match (self, rights) {
             (Access::Public | Access::BearerToken, _) => Decision::Allow,
             (_, None) => Decision::SignInRequired,
             (Access::SignedIn, Some(_)) => Decision::Allow,
-            (Access::Requires(p), Some(role)) if role.allows(p) => Decision::Allow,
+            (Access::Requires(p), Some(rights)) if rights.allows(p) => Decision::Allow,
             (Access::Requires(_), Some(_)) => Decision::Forbidden,
         }
     }
@@ -204,6 +362,48 @@ mod tests {
     }
 
     #[test]
+    fn an_administrator_may_do_everything_but_touch_super_admins() {
+        for p in Permission::ALL {
+            assert_eq!(
+                Role::WorkflowsAdministrator.allows(p),
+                p != Permission::ManageSuperAdmins,
+                "{p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rights_are_the_union_of_every_role_held() {
+        let rights = Rights::new([Role::ConnectionManager, Role::WorkflowsAuditor], []);
+        assert_eq!(rights.role(), Role::WorkflowsAuditor);
+        assert!(rights.allows(Permission::ViewSystemLog));
+        assert!(rights.allows(Permission::ViewConnections));
+        assert!(!rights.allows(Permission::ManageDirectory));
+        assert_eq!(Rights::new([Role::UnassignedUser], []).role(), Role::UnassignedUser);
+        assert!(Rights::new([Role::UnassignedUser], []).is_unassigned());
+    }
+
+    #[test]
+    fn a_folder_grant_opens_the_tabs_of_what_it_reaches() {
+        let folder = uuid::Uuid::now_v7();
+        let other = uuid::Uuid::now_v7();
+        let reader = Rights::new([], [(folder, FolderRole::Reader)]);
+        assert!(reader.allows(Permission::ViewFlows));
+        assert!(!reader.allows(Permission::ViewExecutions));
+        assert!(!reader.allows(Permission::ViewDirectory));
+        assert!(!reader.is_unassigned());
+        // The strongest of several grants on one folder holds.
+        let runner = Rights::new([], [(folder, FolderRole::Reader), (folder, FolderRole::Runner)]);
+        assert_eq!(runner.in_folder(folder), Some(FolderRole::Runner));
+        assert!(runner.allows(Permission::ViewExecutions));
+        assert_eq!(runner.in_folder(other), None);
+        let admin = Rights::of(Role::WorkflowsAdministrator);
+        assert_eq!(admin.in_folder(other), Some(FolderRole::Manager));
+        let auditor = Rights::of(Role::WorkflowsAuditor);
+        assert_eq!(auditor.in_folder(other), Some(FolderRole::Reader));
+    }
+
+    #[test]
     fn anonymous_callers_must_sign_in_except_on_public_entry_points() {
         assert_eq!(Access::Public.decide(None), Decision::Allow);
         assert_eq!(Access::SignedIn.decide(None), Decision::SignInRequired);
@@ -211,13 +411,11 @@ mod tests {
             Access::Requires(Permission::ViewFlows).decide(None),
             Decision::SignInRequired
         );
+        let nobody = Rights::of(Role::UnassignedUser);
         assert_eq!(
-            Access::Requires(Permission::ViewFlows).decide(Some(Role::UnassignedUser)),
+            Access::Requires(Permission::ViewFlows).decide(Some(&nobody)),
             Decision::Forbidden
         );
-        assert_eq!(
-            Access::SignedIn.decide(Some(Role::UnassignedUser)),
-            Decision::Allow
-        );
+        assert_eq!(Access::SignedIn.decide(Some(&nobody)), Decision::Allow);
     }
 }

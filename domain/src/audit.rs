@@ -32,9 +32,35 @@ pub enum Action {
     /// A SCIM bearer token was created or revoked.
     ScimTokenCreate,
     ScimTokenRevoke,
+    /// A SCIM client read users, groups or the service's description.
+    ScimRead,
+    /// An admin created, changed, suspended, deactivated or reactivated a user in the console.
+    ConsoleUserCreate,
+    ConsoleUserUpdate,
+    ConsoleUserSuspend,
+    ConsoleUserUnsuspend,
+    ConsoleUserDeactivate,
+    ConsoleUserReactivate,
+    /// An admin created a group or changed its members in the console.
+    ConsoleGroupCreate,
+    ConsoleGroupUpdate,
+    /// A user's direct console role was given, changed or taken away.
+    RoleChange,
+    /// A group was mapped to a role (push group) or unmapped.
+    GroupRoleMap,
+    GroupRoleUnmap,
+    /// A user's assignment was sent again to the flows that listen for it.
+    UserProvision,
+    /// Direct assignments were moved under a group assignment.
+    AssignmentsConvert,
+    /// Someone downloaded the access review.
+    AccessReviewExport,
+    /// A folder grant was given to or taken from a user or group.
+    FolderGrant,
+    FolderGrantRevoke,
 }
 
-const ALL_ACTIONS: [Action; 13] = [
+const ALL_ACTIONS: [Action; 30] = [
     Action::ScimGroupCreate,
     Action::ScimGroupUpdate,
     Action::ScimGroupDelete,
@@ -48,6 +74,23 @@ const ALL_ACTIONS: [Action; 13] = [
     Action::ScimAuthFailure,
     Action::ScimTokenCreate,
     Action::ScimTokenRevoke,
+    Action::ScimRead,
+    Action::ConsoleUserCreate,
+    Action::ConsoleUserUpdate,
+    Action::ConsoleUserSuspend,
+    Action::ConsoleUserUnsuspend,
+    Action::ConsoleUserDeactivate,
+    Action::ConsoleUserReactivate,
+    Action::ConsoleGroupCreate,
+    Action::ConsoleGroupUpdate,
+    Action::RoleChange,
+    Action::GroupRoleMap,
+    Action::GroupRoleUnmap,
+    Action::UserProvision,
+    Action::AssignmentsConvert,
+    Action::AccessReviewExport,
+    Action::FolderGrant,
+    Action::FolderGrantRevoke,
 ];
 
 impl Action {
@@ -66,6 +109,23 @@ impl Action {
             Action::ScimAuthFailure => "scim.auth.failure",
             Action::ScimTokenCreate => "scim.token.create",
             Action::ScimTokenRevoke => "scim.token.revoke",
+            Action::ScimRead => "scim.read",
+            Action::ConsoleUserCreate => "directory.user.create",
+            Action::ConsoleUserUpdate => "directory.user.update",
+            Action::ConsoleUserSuspend => "directory.user.suspend",
+            Action::ConsoleUserUnsuspend => "directory.user.unsuspend",
+            Action::ConsoleUserDeactivate => "directory.user.deactivate",
+            Action::ConsoleUserReactivate => "directory.user.reactivate",
+            Action::ConsoleGroupCreate => "directory.group.create",
+            Action::ConsoleGroupUpdate => "directory.group.update",
+            Action::RoleChange => "app.user.role_change",
+            Action::GroupRoleMap => "app.group.role_map",
+            Action::GroupRoleUnmap => "app.group.role_unmap",
+            Action::UserProvision => "app.user.provision",
+            Action::AssignmentsConvert => "app.assignments.convert",
+            Action::AccessReviewExport => "app.access_review.export",
+            Action::FolderGrant => "folder.grant",
+            Action::FolderGrantRevoke => "folder.grant.revoke",
         }
     }
 
@@ -85,6 +145,23 @@ impl Action {
             Action::ScimAuthFailure => "SCIM request refused: bad token",
             Action::ScimTokenCreate => "SCIM token created",
             Action::ScimTokenRevoke => "SCIM token revoked",
+            Action::ScimRead => "Directory read over SCIM",
+            Action::ConsoleUserCreate => "User created in the console",
+            Action::ConsoleUserUpdate => "User profile changed in the console",
+            Action::ConsoleUserSuspend => "User suspended in the console",
+            Action::ConsoleUserUnsuspend => "User unsuspended in the console",
+            Action::ConsoleUserDeactivate => "User deactivated in the console",
+            Action::ConsoleUserReactivate => "User reactivated in the console",
+            Action::ConsoleGroupCreate => "Group created in the console",
+            Action::ConsoleGroupUpdate => "Group members changed in the console",
+            Action::RoleChange => "Console role changed",
+            Action::GroupRoleMap => "Group mapped to a console role",
+            Action::GroupRoleUnmap => "Group's console role mapping removed",
+            Action::UserProvision => "User re-provisioned",
+            Action::AssignmentsConvert => "Direct assignments converted to a group assignment",
+            Action::AccessReviewExport => "Access review exported",
+            Action::FolderGrant => "Folder access granted",
+            Action::FolderGrantRevoke => "Folder access taken away",
         }
     }
 

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod assignments;
 pub mod audit;
 pub mod directory;
 pub mod scim;

@@ -6,7 +6,7 @@ use crate::AppState;
 use crate::sessions::{SIGNED_IN_KEY, SignedIn};
 use app::entry_points::{self, Kind};
 use app::error::AppError;
-use app::session::{RequestUser, is_safe_next, sign_in_url};
+use app::session::{Caller, RequestUser, is_safe_next, sign_in_url};
 use axum::Form;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -16,7 +16,7 @@ use chrono::Utc;
 use domain::access::Decision;
 use domain::audit::{Action, Actor, NewEntry, Outcome};
 use domain::auth::{AuthError, Origin};
-use domain::directory::{User, UserId, UserStatus};
+use domain::directory::{UserId, UserStatus};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -59,7 +59,7 @@ fn request_id(headers: &HeaderMap) -> Option<String> {
 /// The user behind the session, if the session is still good. A session whose sign-in
 /// is older than the absolute limit, or older than the user's last "end all sessions",
 /// or whose user is no longer active, is ended here.
-async fn session_user(state: &AppState, session: &Session) -> Result<Option<User>, AppError> {
+async fn session_user(state: &AppState, session: &Session) -> Result<Option<Caller>, AppError> {
     let signed_in: Option<SignedIn> = session
         .get(SIGNED_IN_KEY)
         .await
@@ -82,11 +82,17 @@ async fn session_user(state: &AppState, session: &Session) -> Result<Option<User
             && u.sessions_valid_after
                 .is_none_or(|after| signed_in.at >= after)
     });
-    if valid.is_none() {
+    let Some(user) = valid else {
         // Best effort: the session is refused either way.
         let _ = session.flush().await;
-    }
-    Ok(valid)
+        return Ok(None);
+    };
+    let rights = state
+        .store
+        .rights_of(&user)
+        .await
+        .map_err(AppError::from_store)?;
+    Ok(Some(Caller { user, rights }))
 }
 
 /// The answer for an entry point the caller may not use.
@@ -156,7 +162,7 @@ pub async fn guard(
         Err(error) if path.starts_with("/api/") => return error_response(error),
         Err(error) => return error_page(error),
     };
-    let role = user.as_ref().map(|u| u.role);
+    let rights = user.as_ref().map(|c| c.rights.clone());
     request.extensions_mut().insert(RequestUser(user));
 
     let method = request.method().as_str().to_string();
@@ -167,7 +173,7 @@ pub async fn guard(
         .unwrap_or_else(|| path.clone());
     match entry_points::lookup(&method, &path) {
         Some(entry) => {
-            if let Some(response) = refusal(entry.kind, entry.access.decide(role), &path_and_query)
+            if let Some(response) = refusal(entry.kind, entry.access.decide(rights.as_ref()), &path_and_query)
             {
                 return response;
             }
@@ -312,7 +318,7 @@ pub async fn sign_out(
 ) -> Response {
     let headers = request.headers();
     let peer = peer_address(&request);
-    if let Some(RequestUser(Some(user))) = request.extensions().get::<RequestUser>() {
+    if let Some(RequestUser(Some(Caller { user, .. }))) = request.extensions().get::<RequestUser>() {
         let entry = NewEntry::new(
             Action::SessionEnd,
             Outcome::Success,

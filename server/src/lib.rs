@@ -4,8 +4,11 @@
 //! so tests drive the real router.
 #![forbid(unsafe_code)]
 
+pub mod assignments;
 pub mod auth;
 pub mod config;
+pub mod directory;
+pub mod forms;
 pub mod health;
 pub mod scim;
 pub mod scim_schemas;
@@ -88,6 +91,20 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/auth/sign-out", post(auth::sign_out))
         .route("/settings/scim-tokens", post(settings::create_scim_token))
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
+        .route("/assignments/users", post(assignments::assign_user))
+        .route("/assignments/users/{id}/role", post(assignments::change_user_role))
+        .route("/assignments/users/{id}/unassign", post(assignments::unassign_user))
+        .route("/assignments/users/{id}/provision", post(assignments::provision_user))
+        .route("/assignments/groups", post(assignments::map_group_role))
+        .route("/assignments/groups/{id}/unmap", post(assignments::unmap_group_role))
+        .route("/assignments/convert", post(assignments::convert_assignments))
+        .route("/assignments/access-review.csv", get(assignments::access_review_csv))
+        .route("/directory/users", post(directory::create_user))
+        .route("/directory/users/{id}", post(directory::update_user))
+        .route("/directory/users/{id}/status", post(directory::set_user_status))
+        .route("/directory/groups", post(directory::create_group))
+        .route("/directory/groups/{id}/members", post(directory::add_member))
+        .route("/directory/groups/{id}/members/{user}/remove", post(directory::remove_member))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .nest("/scim/v2", scim::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), {

@@ -3,12 +3,12 @@
 //! table has already checked the caller may manage tokens.
 
 use crate::AppState;
-use crate::auth::{client_address, peer_address};
-use app::session::{NEW_SCIM_TOKEN_KEY, NewScimToken, RequestUser};
+use crate::forms::Origin;
+use app::session::{NEW_SCIM_TOKEN_KEY, NewScimToken};
 use axum::Form;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
+use domain::audit::{Action, Target};
 use serde::Deserialize;
 use tower_sessions::Session;
 use uuid::Uuid;
@@ -17,27 +17,6 @@ use uuid::Uuid;
 pub struct NewTokenForm {
     #[serde(default)]
     name: String,
-}
-
-/// Who is acting, for the log: the signed-in user behind the request.
-fn actor_and_origin(
-    state: &AppState,
-    request: &Request,
-) -> (Actor, Option<String>, Option<String>) {
-    let actor = match request.extensions().get::<RequestUser>() {
-        Some(RequestUser(Some(user))) => Actor::User {
-            id: Some(user.id.0),
-            display: user.user_name.clone(),
-        },
-        _ => Actor::System,
-    };
-    let address = client_address(state, request.headers(), peer_address(request));
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    (actor, address, request_id)
 }
 
 fn failed(err: impl std::fmt::Display) -> Response {
@@ -52,7 +31,7 @@ pub async fn create_scim_token(
     session: Session,
     request: Request,
 ) -> Response {
-    let (actor, address, request_id) = actor_and_origin(&state, &request);
+    let origin = Origin::of(&state, &request);
     let Ok(Form(form)) = Form::<NewTokenForm>::from_request(request, &state).await else {
         return Redirect::to("/settings?error=name").into_response();
     };
@@ -60,13 +39,14 @@ pub async fn create_scim_token(
     if name.is_empty() || name.chars().count() > 100 {
         return Redirect::to("/settings?error=name").into_response();
     }
-    let entry = NewEntry::new(Action::ScimTokenCreate, Outcome::Success, actor)
-        .target(Target {
+    let entry = origin.entry(
+        Action::ScimTokenCreate,
+        Target {
             kind: "scim_token".into(),
             id: String::new(),
             display: name.clone(),
-        })
-        .from_request(address, request_id);
+        },
+    );
     let (_, secret) = match state.store.create_scim_token(&name, &entry).await {
         Ok(made) => made,
         Err(err) => return failed(err),
@@ -86,7 +66,7 @@ pub async fn revoke_scim_token(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    let (actor, address, request_id) = actor_and_origin(&state, &request);
+    let origin = Origin::of(&state, &request);
     let Ok(id) = Uuid::parse_str(&id) else {
         return Redirect::to("/settings?error=gone").into_response();
     };
@@ -98,13 +78,14 @@ pub async fn revoke_scim_token(
             .unwrap_or_default(),
         Err(err) => return failed(err),
     };
-    let entry = NewEntry::new(Action::ScimTokenRevoke, Outcome::Success, actor)
-        .target(Target {
+    let entry = origin.entry(
+        Action::ScimTokenRevoke,
+        Target {
             kind: "scim_token".into(),
             id: id.to_string(),
             display: name,
-        })
-        .from_request(address, request_id);
+        },
+    );
     match state.store.revoke_scim_token(id, &entry).await {
         Ok(true) => Redirect::to("/settings?notice=revoked").into_response(),
         Ok(false) => Redirect::to("/settings?error=gone").into_response(),

@@ -4,7 +4,10 @@ mod common;
 
 use app::entry_points::{ENTRY_POINTS, EntryPoint, Kind};
 use common::*;
-use domain::access::{Decision, Role};
+use domain::access::{Decision, FolderRole, Rights, Role};
+use domain::assignments::Grantee;
+use domain::audit::{Action, Actor, NewEntry, Outcome};
+use domain::store::GroupWrite;
 use domain::directory::UserStatus;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
@@ -109,17 +112,37 @@ fn every_server_function_and_page_is_in_the_entry_point_table() {
 domain::backend_tests! {
     async fn every_entry_point_answers_every_role_as_the_matrix_says(store) {
         let server = start(store, Options::default()).await;
-        let mut callers: Vec<(String, Option<Role>)> = vec![("anonymous".into(), None)];
-        callers.extend(Role::ALL.iter().map(|r| (r.label().to_string(), Some(*r))));
-        for (who, role) in callers {
+        // Each caller: who, the user to sign in as (none: anonymous), their rights.
+        let mut callers: Vec<(String, Option<String>, Option<Rights>)> = vec![("anonymous".into(), None, None)];
+        for role in Role::ALL {
+            let name = format!("{}@example.com", role.as_str());
+            server.add_user(&name, role).await;
+            callers.push((role.label().to_string(), Some(name), Some(Rights::of(role))));
+        }
+        // Rights that come by other paths than a direct role give the same answers.
+        let entry = NewEntry::new(Action::GroupRoleMap, Outcome::Success, Actor::System);
+        server.add_user("via.group@example.com", Role::UnassignedUser).await;
+        let member = server.store.user_by_name("via.group@example.com").await.unwrap().unwrap();
+        let auditors = server.store.create_group(
+            &GroupWrite { display_name: "Auditors".into(), external_id: None, attributes: Default::default(), members: vec![member.id] },
+            &Actor::System, &entry,
+        ).await.unwrap();
+        server.store.map_group_role(auditors.id, Some(Role::WorkflowsAuditor), &Actor::System, &entry).await.unwrap();
+        callers.push(("an auditor through a group".into(), Some(member.user_name.clone()), Some(Rights::of(Role::WorkflowsAuditor))));
+        server.add_user("folder.runner@example.com", Role::UnassignedUser).await;
+        let runner = server.store.user_by_name("folder.runner@example.com").await.unwrap().unwrap();
+        let folder = server.store.create_folder("HR").await.unwrap();
+        server.store.set_folder_grant(folder, &Grantee::User(runner.id), Some(FolderRole::Runner), &entry).await.unwrap();
+        callers.push(("a folder runner".into(), Some(runner.user_name.clone()), Some(Rights::new([], [(folder, FolderRole::Runner)]))));
+        for (who, user_name, rights) in callers {
             for entry in ENTRY_POINTS {
                 // A fresh session for each call, so sign-out cannot spoil the next one.
-                let client = match role {
-                    Some(role) => server.client_as(role).await,
+                let client = match &user_name {
+                    Some(name) => server.client_of(name).await,
                     None => client(),
                 };
                 let response = call(&server, &client, entry).await;
-                check(entry, &who, entry.access.decide(role), &response);
+                check(entry, &who, entry.access.decide(rights.as_ref()), &response);
             }
         }
     }

@@ -17,7 +17,7 @@ pub fn HomePage() -> impl IntoView {
                 let Ok(Some(me)) = user.await else { return ().into_any() };
                 let areas: Vec<_> = TABS
                     .iter()
-                    .filter(|(_, _, permission)| me.role.allows(*permission))
+                    .filter(|(_, _, permission)| me.rights.allows(*permission))
                     .collect();
                 if areas.is_empty() {
                     view! {

@@ -28,7 +28,7 @@ pub struct ScimSettings {
 pub async fn load_scim_settings() -> Result<ScimSettings, AppError> {
     use domain::access::Permission;
     let store = crate::session::store()?;
-    let viewer = crate::session::request_user().ok_or(AppError::SignInRequired)?;
+    let viewer = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let base = use_context::<crate::session::PublicUrl>()
         .map(|u| u.0)
         .unwrap_or_default();
@@ -50,7 +50,7 @@ pub async fn load_scim_settings() -> Result<ScimSettings, AppError> {
         base_url: format!("{base}/scim/v2"),
         tokens,
         new_token,
-        can_manage: viewer.role.allows(Permission::ManageScimTokens),
+        can_manage: viewer.rights.allows(Permission::ManageScimTokens),
     })
 }
 

@@ -23,6 +23,21 @@ pub struct UserWrite {
     pub attributes: Map<String, Value>,
 }
 
+impl From<&User> for UserWrite {
+    /// The write that keeps `user` as it is; change a field to change just that.
+    fn from(user: &User) -> Self {
+        UserWrite {
+            user_name: user.user_name.clone(),
+            external_id: user.external_id.clone(),
+            status: user.status,
+            role: user.role,
+            display_name: user.display_name.clone(),
+            email: user.email.clone(),
+            attributes: user.attributes.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteOutcome {
     Updated(User),
@@ -106,6 +121,12 @@ fn events_for(changes: &[Change]) -> Vec<(&'static str, Vec<Change>)> {
     }
     if let Some(c) = changes.iter().find(|c| c.attribute == "role") {
         events.push(("user.role_changed", vec![c.clone()]));
+        let unassigned = Some(Role::UnassignedUser.as_str());
+        if c.old.as_str() == unassigned {
+            events.push(("user.assigned_to_app", vec![c.clone()]));
+        } else if c.new.as_str() == unassigned {
+            events.push(("user.unassigned_from_app", vec![c.clone()]));
+        }
     }
     let profile: Vec<Change> = changes
         .iter()

@@ -81,6 +81,29 @@ macro_rules! check_members {
     }};
 }
 
+/// A member joining or leaving a group mapped to a role changes their rights: their
+/// sessions end, as for any role change.
+macro_rules! end_sessions_if_mapped {
+    ($tx:expr, $group:expr, $users:expr, $at:expr) => {{
+        let users: &[Uuid] = $users;
+        if !users.is_empty() {
+            let mapped: Option<String> = sqlx::query_scalar("SELECT role FROM group_roles WHERE group_id = $1")
+                .bind($group.0)
+                .fetch_optional(&mut *$tx)
+                .await?;
+            if mapped.is_some() {
+                for user in users {
+                    sqlx::query("UPDATE users SET sessions_valid_after = $2 WHERE id = $1")
+                        .bind(user)
+                        .bind($at)
+                        .execute(&mut *$tx)
+                        .await?;
+                }
+            }
+        }
+    }};
+}
+
 impl Store {
     pub async fn create_group(
         &self,
@@ -165,6 +188,7 @@ impl Store {
             return Ok(Some((current, false)));
         }
         let group_ref = json!({"id": id.to_string(), "displayName": write.display_name.trim()});
+        let touched: Vec<Uuid> = added.iter().chain(&removed).copied().collect();
         let changed = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             // Writing first holds the row; the version check makes a concurrent change fail.
@@ -206,6 +230,7 @@ impl Store {
                 let change = vec![Change { attribute: "group".into(), old: group_ref.clone(), new: Value::Null }];
                 insert_event!(tx, "user.removed_from_group", *user, actor, &change)?;
             }
+            end_sessions_if_mapped!(tx, id, &touched, at);
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;
             true
@@ -223,6 +248,8 @@ impl Store {
             return Ok(false);
         };
         let group_ref = json!({"id": id.to_string(), "displayName": current.display_name});
+        // Members of a group mapped to a role lose that role with the group.
+        let mapped = self.group_role(id).await?.is_some();
         let deleted = with_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let done = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
@@ -232,6 +259,12 @@ impl Store {
             for member in &current.members {
                 let change = vec![Change { attribute: "group".into(), old: group_ref.clone(), new: Value::Null }];
                 insert_event!(tx, "user.removed_from_group", member.user_id.0, actor, &change)?;
+            }
+            if mapped {
+                for member in &current.members {
+                    sqlx::query("UPDATE users SET sessions_valid_after = $2 WHERE id = $1")
+                        .bind(member.user_id.0).bind(now()).execute(&mut *tx).await?;
+                }
             }
             insert_event!(tx, "group", "group.deleted", id.0, actor, &Vec::<Change>::new())?;
             super::audit::append_in!(tx, audit)?;

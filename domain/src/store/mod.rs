@@ -6,6 +6,7 @@
 //! both) and run through [`with_pool!`]; where they differ, each backend gets its own arm.
 //! Nothing outside this module sees a pool or SQL.
 
+mod assignments;
 pub(crate) mod audit;
 mod directory;
 mod groups;
@@ -15,6 +16,7 @@ pub mod testing;
 mod throttle;
 mod users;
 
+pub use assignments::SuperAdminPath;
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
 pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;

@@ -175,7 +175,8 @@ mod directory_writes {
             assert!(matches!(outcome, WriteOutcome::Unchanged(_)));
             assert_eq!(store.directory_events_about(user.id.0).await.unwrap().len(), 1);
 
-            // A title change, a deactivation and a role change: three events, one version.
+            // A title change, a deactivation and a first role: four events (the role is
+            // also an assignment to the console), one version.
             let mut next = write("ada@example.com");
             next.attributes.insert("title".into(), "Manager".into());
             next.status = UserStatus::Deprovisioned;
@@ -186,8 +187,8 @@ mod directory_writes {
             assert!(updated.sessions_valid_after.is_some());
             let events = store.directory_events_about(user.id.0).await.unwrap();
             let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
-            assert_eq!(kinds, vec!["user.created", "user.deactivated", "user.role_changed", "user.profile_updated"]);
-            let profile = &events[3].changes;
+            assert_eq!(kinds, vec!["user.created", "user.deactivated", "user.role_changed", "user.assigned_to_app", "user.profile_updated"]);
+            let profile = &events[4].changes;
             assert_eq!(profile, &vec![Change { attribute: "title".into(), old: "Engineer".into(), new: "Manager".into() }]);
 
             // A stale If-Match is refused and changes nothing.
@@ -214,6 +215,140 @@ mod directory_writes {
             assert!(store.authenticate_scim_token("idf_scim_wrong").await.unwrap().is_none());
             assert!(store.revoke_scim_token(token.id, &audit).await.unwrap());
             assert!(store.authenticate_scim_token(&secret).await.unwrap().is_none());
+        }
+    }
+}
+
+mod assignments {
+    use super::*;
+    use crate::access::{FolderRole, Permission, Rights};
+    use crate::assignments::Grantee;
+    use crate::directory::User;
+
+    async fn user(store: &Store, name: &str, role: Role) -> User {
+        let w = UserWrite { role, external_id: None, ..write(name) };
+        store.provision_user(&w, &scim_actor(), &entry()).await.unwrap()
+    }
+
+    async fn group(store: &Store, name: &str, members: &[&User]) -> crate::directory::Group {
+        let w = GroupWrite {
+            display_name: name.into(),
+            external_id: None,
+            attributes: Default::default(),
+            members: members.iter().map(|u| u.id).collect(),
+        };
+        store.create_group(&w, &scim_actor(), &entry()).await.unwrap()
+    }
+
+    fn event_types(events: &[DirectoryEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.event_type.as_str()).collect()
+    }
+
+    crate::backend_tests! {
+        async fn rights_are_the_union_of_direct_role_group_roles_and_folder_grants(store) {
+            let ann = user(&store, "ann@example.com", Role::ConnectionManager).await;
+            let bob = user(&store, "bob@example.com", Role::UnassignedUser).await;
+            let auditors = group(&store, "Auditors", &[&ann, &bob]).await;
+            assert_eq!(store.rights_of(&bob).await.unwrap(), Rights::of(Role::UnassignedUser));
+
+            // Mapping the group gives its members the role and ends their sessions.
+            let before = store.user(bob.id).await.unwrap().unwrap().sessions_valid_after;
+            let previous = store.map_group_role(auditors.id, Some(Role::WorkflowsAuditor), &scim_actor(), &entry()).await.unwrap();
+            assert_eq!(previous, Some(None));
+            let bob = store.user(bob.id).await.unwrap().unwrap();
+            assert!(bob.sessions_valid_after > before);
+            assert_eq!(store.rights_of(&bob).await.unwrap().role(), Role::WorkflowsAuditor);
+            let ann_rights = store.rights_of(&ann).await.unwrap();
+            assert_eq!(ann_rights.roles(), &[Role::WorkflowsAuditor, Role::ConnectionManager]);
+            assert!(ann_rights.allows(Permission::ViewConnections) && ann_rights.allows(Permission::ViewSystemLog));
+            assert_eq!(event_types(&store.directory_events_about(auditors.id.0).await.unwrap()), vec!["group.created", "group.role_mapped"]);
+
+            // Mapping it to the same role again changes nothing and writes nothing.
+            store.map_group_role(auditors.id, Some(Role::WorkflowsAuditor), &scim_actor(), &entry()).await.unwrap();
+            assert_eq!(store.directory_events_about(auditors.id.0).await.unwrap().len(), 2);
+
+            // The Assignments view: Ann directly and through the group, Bob through it.
+            let a = store.assignments().await.unwrap();
+            let names: Vec<&str> = a.users.iter().map(|u| u.user_name.as_str()).collect();
+            assert_eq!(names, vec!["ann@example.com", "bob@example.com"]);
+            assert!(a.users[0].is_direct() && !a.users[1].is_direct());
+            assert_eq!(a.users[1].via_groups[0].group_name, "Auditors");
+            assert_eq!(a.groups.len(), 1);
+            assert_eq!((a.groups[0].role, a.groups[0].members), (Role::WorkflowsAuditor, 2));
+
+            // Leaving a mapped group takes the role away.
+            let w = GroupWrite { display_name: "Auditors".into(), external_id: None, attributes: Default::default(), members: vec![ann.id] };
+            store.update_group(auditors.id, None, &w, &scim_actor(), &entry()).await.unwrap();
+            assert_eq!(store.rights_of(&bob).await.unwrap().role(), Role::UnassignedUser);
+
+            // A folder grant through a group reaches its members; the strongest grant holds.
+            let folder = store.create_folder("HR").await.unwrap();
+            assert!(matches!(store.create_folder("hr").await, Err(StoreError::Conflict { .. })));
+            let grant = NewEntry::new(Action::FolderGrant, Outcome::Success, Actor::System);
+            store.set_folder_grant(folder, &Grantee::Group { id: auditors.id, name: "Auditors".into() }, Some(FolderRole::Reader), &grant).await.unwrap();
+            store.set_folder_grant(folder, &Grantee::User(ann.id), Some(FolderRole::Editor), &grant).await.unwrap();
+            assert_eq!(store.rights_of(&ann).await.unwrap().in_folder(folder), Some(FolderRole::Editor));
+            assert_eq!(store.rights_of(&bob).await.unwrap().in_folder(folder), None);
+            // Replacing a grant keeps one per grantee.
+            store.set_folder_grant(folder, &Grantee::User(ann.id), Some(FolderRole::Runner), &grant).await.unwrap();
+            assert_eq!(store.folder_grants().await.unwrap().len(), 2);
+
+            // The access review names every path, by user.
+            let review = store.access_review().await.unwrap();
+            let lines: Vec<(String, String, String)> = review.iter().map(|r| (r.user_name.clone(), r.right.clone(), r.through.clone())).collect();
+            assert_eq!(lines, vec![
+                ("ann@example.com".into(), "Connection Manager".into(), "direct".into()),
+                ("ann@example.com".into(), "Workflows Auditor".into(), "group Auditors".into()),
+                ("ann@example.com".into(), "Reader of folder HR".into(), "folder grant to group Auditors".into()),
+                ("ann@example.com".into(), "Runner of folder HR".into(), "folder grant".into()),
+            ]);
+
+            // Unmapping ends the role for the members.
+            assert_eq!(store.map_group_role(auditors.id, None, &scim_actor(), &entry()).await.unwrap(), Some(Some(Role::WorkflowsAuditor)));
+            assert_eq!(store.rights_of(&ann).await.unwrap().roles(), &[Role::ConnectionManager]);
+            assert_eq!(store.map_group_role(crate::directory::GroupId::new(), None, &scim_actor(), &entry()).await.unwrap(), None);
+        }
+
+        async fn converting_assignments_moves_direct_users_under_the_group(store) {
+            let ann = user(&store, "ann@example.com", Role::WorkflowsAuditor).await;
+            let bob = user(&store, "bob@example.com", Role::UnassignedUser).await;
+            let team = group(&store, "Team", &[]).await;
+            // Only to a mapped group.
+            let err = store.convert_assignments(team.id, &[ann.id], &scim_actor(), &entry()).await.unwrap_err();
+            assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+            store.map_group_role(team.id, Some(Role::WorkflowsAuditor), &scim_actor(), &entry()).await.unwrap();
+            // A user without a direct assignment refuses the whole conversion.
+            let err = store.convert_assignments(team.id, &[ann.id, bob.id], &scim_actor(), &entry()).await.unwrap_err();
+            assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+            assert_eq!(store.user(ann.id).await.unwrap().unwrap().role, Role::WorkflowsAuditor);
+            assert!(store.group(team.id).await.unwrap().unwrap().members.is_empty());
+
+            assert_eq!(store.convert_assignments(team.id, &[ann.id], &scim_actor(), &entry()).await.unwrap(), 1);
+            let ann = store.user(ann.id).await.unwrap().unwrap();
+            assert_eq!(ann.role, Role::UnassignedUser);
+            assert_eq!(store.rights_of(&ann).await.unwrap().role(), Role::WorkflowsAuditor);
+            let events = store.directory_events_about(ann.id.0).await.unwrap();
+            assert_eq!(event_types(&events), vec!["user.created", "user.added_to_group", "user.role_changed"]);
+        }
+
+        async fn one_super_admin_always_remains_and_provisioning_is_stamped(store) {
+            let ada = user(&store, "ada@example.com", Role::SuperAdmin).await;
+            let bob = user(&store, "bob@example.com", Role::UnassignedUser).await;
+            assert_eq!(store.super_admins_left(SuperAdminPath::DirectRoleOf(ada.id)).await.unwrap(), 0);
+            assert_eq!(store.super_admins_left(SuperAdminPath::User(bob.id)).await.unwrap(), 1);
+            let admins = group(&store, "Admins", &[&bob]).await;
+            store.map_group_role(admins.id, Some(Role::SuperAdmin), &scim_actor(), &entry()).await.unwrap();
+            assert_eq!(store.super_admins_left(SuperAdminPath::DirectRoleOf(ada.id)).await.unwrap(), 1);
+            assert_eq!(store.super_admins_left(SuperAdminPath::Group(admins.id)).await.unwrap(), 1);
+            assert_eq!(store.super_admins_left(SuperAdminPath::User(ada.id)).await.unwrap(), 1);
+
+            let stamped = store.resync_user(bob.id, &scim_actor(), &entry()).await.unwrap().unwrap();
+            assert!(stamped.last_provisioned_at > bob.last_provisioned_at);
+            let events = store.directory_events_about(bob.id.0).await.unwrap();
+            let last = events.last().unwrap();
+            assert_eq!(last.event_type, "user.provisioned");
+            assert_eq!(last.changes[0].new, "super_admin");
+            assert!(store.resync_user(crate::directory::UserId::new(), &scim_actor(), &entry()).await.unwrap().is_none());
         }
     }
 }

@@ -116,10 +116,15 @@ impl TestServer {
         if self.store.user_by_name(&name).await.unwrap().is_none() {
             self.add_user(&name, role).await;
         }
+        self.client_of(&name).await
+    }
+
+    /// A client signed in as an existing user made by [`TestServer::add_user`].
+    pub async fn client_of(&self, user_name: &str) -> reqwest::Client {
         let client = client();
-        let response = self.sign_in(&client, &name, PASSWORD, "/").await;
+        let response = self.sign_in(&client, user_name, PASSWORD, "/").await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&response), "/", "{role:?} could not sign in");
+        assert_eq!(location(&response), "/", "{user_name} could not sign in");
         client
     }
 }

@@ -1,0 +1,380 @@
+//! Form posts from the Directory pages: create and edit users, suspend, unsuspend,
+//! deactivate and reactivate them; create groups and change their members. The console
+//! edits the same directory SCIM writes, with the same events, so idflow is useful
+//! without an identity provider. The entry-point table has already checked the caller
+//! may manage the directory; changing a Super Admin is checked here.
+
+use crate::AppState;
+use crate::forms::{Fields, Origin, done, group_target, refused, store_failed, user_target};
+use axum::extract::{Path, Request, State};
+use axum::response::Response;
+use domain::access::{Permission, Role};
+use domain::audit::Action;
+use domain::directory::{GroupId, User, UserId, UserStatus};
+use domain::scim::ENTERPRISE_USER;
+use domain::store::{GroupWrite, SuperAdminPath, UserWrite, WriteOutcome};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+const USERS: &str = "/directory/users";
+const GROUPS: &str = "/directory/groups";
+
+fn user_page(id: UserId) -> String {
+    format!("{USERS}/{id}")
+}
+
+fn group_page(id: GroupId) -> String {
+    format!("{GROUPS}/{id}")
+}
+
+/// The profile fields the console edits, laid over the user's SCIM attributes, then
+/// read back through the SCIM parser so a console edit and an IdP push store the same
+/// shapes.
+fn profile_write(fields: &Fields, base: Option<&User>) -> Result<UserWrite, &'static str> {
+    let user_name = match base {
+        Some(user) if fields.get("user_name").is_empty() => user.user_name.clone(),
+        _ => fields.get("user_name").to_string(),
+    };
+    if user_name.is_empty() {
+        return Err("user-name");
+    }
+    if user_name.chars().count() > 256 {
+        return Err("user-name");
+    }
+    let email = fields.get("email");
+    if !email.is_empty() && (!email.contains('@') || email.contains(char::is_whitespace)) {
+        return Err("email");
+    }
+    let mut object: Map<String, Value> = base.map(|u| u.attributes.clone()).unwrap_or_default();
+    object.insert("userName".into(), json!(user_name));
+    let set = |object: &mut Map<String, Value>, key: &str, value: &str| {
+        if value.is_empty() {
+            object.remove(key);
+        } else {
+            object.insert(key.into(), json!(value));
+        }
+    };
+    set(&mut object, "displayName", fields.get("display_name"));
+    set(&mut object, "title", fields.get("title"));
+    let mut name = object
+        .get("name")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    set(&mut name, "givenName", fields.get("given_name"));
+    set(&mut name, "familyName", fields.get("family_name"));
+    name.remove("formatted");
+    if name.is_empty() {
+        object.remove("name");
+    } else {
+        object.insert("name".into(), Value::Object(name));
+    }
+    if email.is_empty() {
+        object.remove("emails");
+    } else {
+        object.insert(
+            "emails".into(),
+            json!([{"value": email, "type": "work", "primary": true}]),
+        );
+    }
+    let mut enterprise = object
+        .get(ENTERPRISE_USER)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    set(&mut enterprise, "department", fields.get("department"));
+    if enterprise.is_empty() {
+        object.remove(ENTERPRISE_USER);
+    } else {
+        object.insert(ENTERPRISE_USER.into(), Value::Object(enterprise));
+    }
+    // The role extension is not a profile field; the Assignments page sets roles.
+    object.remove(domain::scim::IDFLOW_USER);
+    let input = domain::scim::user::parse(&Value::Object(object)).map_err(|_| "invalid")?;
+    Ok(UserWrite {
+        user_name: input.user_name,
+        external_id: base.and_then(|u| u.external_id.clone()),
+        status: base.map(|u| u.status).unwrap_or(UserStatus::Active),
+        role: base.map(|u| u.role).unwrap_or(Role::UnassignedUser),
+        display_name: input.display_name,
+        email: input.email,
+        attributes: input.attributes,
+    })
+}
+
+async fn load_user(state: &AppState, id: &str) -> Result<User, Response> {
+    let Ok(id) = Uuid::parse_str(id).map(UserId) else {
+        return Err(refused(USERS, "gone"));
+    };
+    match state.store.user(id).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(refused(USERS, "gone")),
+        Err(err) => Err(store_failed(USERS, err)),
+    }
+}
+
+/// A Super Admin's account is changed only by a Super Admin.
+fn may_change(origin: &Origin, user: &User) -> bool {
+    user.role != Role::SuperAdmin || origin.rights().allows(Permission::ManageSuperAdmins)
+}
+
+/// `POST /directory/users`: a new user, active and without a role.
+pub async fn create_user(State(state): State<AppState>, request: Request) -> Response {
+    let origin = Origin::of(&state, &request);
+    let fields = Fields::read(&state, request).await;
+    let write = match profile_write(&fields, None) {
+        Ok(write) => write,
+        Err(code) => return refused(USERS, code),
+    };
+    let entry = origin.entry(
+        Action::ConsoleUserCreate,
+        domain::audit::Target {
+            kind: "user".into(),
+            id: String::new(),
+            display: write.user_name.clone(),
+        },
+    );
+    match state
+        .store
+        .provision_user(&write, &origin.actor(), &entry)
+        .await
+    {
+        Ok(user) => done(&user_page(user.id), "user-created"),
+        Err(err) => store_failed(USERS, err),
+    }
+}
+
+/// `POST /directory/users/{id}`: changes a user's profile.
+pub async fn update_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let fields = Fields::read(&state, request).await;
+    let user = match load_user(&state, &id).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let page = user_page(user.id);
+    if !may_change(&origin, &user) {
+        return refused(&page, "super-admin");
+    }
+    let write = match profile_write(&fields, Some(&user)) {
+        Ok(write) => write,
+        Err(code) => return refused(&page, code),
+    };
+    let entry = origin.entry(Action::ConsoleUserUpdate, user_target(&user));
+    match state
+        .store
+        .update_user(user.id, None, &write, &origin.actor(), &entry)
+        .await
+    {
+        Ok(Some(WriteOutcome::Updated(_))) => done(&page, "user-updated"),
+        Ok(Some(WriteOutcome::Unchanged(_))) => done(&page, "unchanged"),
+        Ok(None) => refused(USERS, "gone"),
+        Err(err) => store_failed(&page, err),
+    }
+}
+
+/// `POST /directory/users/{id}/status`: suspend, unsuspend, deactivate or reactivate.
+pub async fn set_user_status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let fields = Fields::read(&state, request).await;
+    let user = match load_user(&state, &id).await {
+        Ok(user) => user,
+        Err(response) => return response,
+    };
+    let page = user_page(user.id);
+    let Ok(status) = fields.get("status").parse::<UserStatus>() else {
+        return refused(&page, "status");
+    };
+    let (action, notice) = match (user.status, status) {
+        (from, to) if from == to => return done(&page, "unchanged"),
+        (_, UserStatus::Suspended) => (Action::ConsoleUserSuspend, "suspended"),
+        (_, UserStatus::Deprovisioned) => (Action::ConsoleUserDeactivate, "deactivated"),
+        (UserStatus::Suspended, UserStatus::Active) => {
+            (Action::ConsoleUserUnsuspend, "unsuspended")
+        }
+        (_, UserStatus::Active) => (Action::ConsoleUserReactivate, "reactivated"),
+    };
+    if !may_change(&origin, &user) {
+        return refused(&page, "super-admin");
+    }
+    if status != UserStatus::Active {
+        if origin.user().is_some_and(|me| me.id == user.id) {
+            return refused(&page, "self");
+        }
+        match state
+            .store
+            .super_admins_left(SuperAdminPath::User(user.id))
+            .await
+        {
+            Ok(0) if user.status == UserStatus::Active => {
+                return refused(&page, "last-super-admin");
+            }
+            Ok(_) => {}
+            Err(err) => return store_failed(&page, err),
+        }
+    }
+    let entry = origin.entry(action, user_target(&user));
+    let write = UserWrite {
+        status,
+        ..UserWrite::from(&user)
+    };
+    match state
+        .store
+        .update_user(user.id, None, &write, &origin.actor(), &entry)
+        .await
+    {
+        Ok(Some(_)) => done(&page, notice),
+        Ok(None) => refused(USERS, "gone"),
+        Err(err) => store_failed(&page, err),
+    }
+}
+
+/// `POST /directory/groups`: a new, empty group.
+pub async fn create_group(State(state): State<AppState>, request: Request) -> Response {
+    let origin = Origin::of(&state, &request);
+    let fields = Fields::read(&state, request).await;
+    let name = fields.get("display_name");
+    if name.is_empty() || name.chars().count() > 256 {
+        return refused(GROUPS, "group-name");
+    }
+    let mut attributes = Map::new();
+    attributes.insert("displayName".into(), json!(name));
+    if let Some(description) = fields.optional("description") {
+        attributes.insert("description".into(), json!(description));
+    }
+    let write = GroupWrite {
+        display_name: name.to_string(),
+        external_id: None,
+        attributes,
+        members: vec![],
+    };
+    let entry = origin.entry(Action::ConsoleGroupCreate, group_target("", name));
+    match state
+        .store
+        .create_group(&write, &origin.actor(), &entry)
+        .await
+    {
+        Ok(group) => done(&group_page(group.id), "group-created"),
+        Err(err) => store_failed(GROUPS, err),
+    }
+}
+
+/// Adds or removes one member, keeping the rest of the group as it is.
+async fn change_member(
+    state: &AppState,
+    origin: &Origin,
+    group: &str,
+    user: Result<User, &'static str>,
+    add: bool,
+) -> Response {
+    let Ok(group) = Uuid::parse_str(group).map(GroupId) else {
+        return refused(GROUPS, "no-group");
+    };
+    let current = match state.store.group(group).await {
+        Ok(Some(current)) => current,
+        Ok(None) => return refused(GROUPS, "no-group"),
+        Err(err) => return store_failed(GROUPS, err),
+    };
+    let page = group_page(group);
+    let user = match user {
+        Ok(user) => user,
+        Err(code) => return refused(&page, code),
+    };
+    // Joining or leaving a group mapped to Super Admin gives or takes that role.
+    let mapped = match state.store.group_role(group).await {
+        Ok(mapped) => mapped,
+        Err(err) => return store_failed(&page, err),
+    };
+    if mapped == Some(Role::SuperAdmin) && !origin.rights().allows(Permission::ManageSuperAdmins)
+    {
+        return refused(&page, "super-admin");
+    }
+    let mut members: Vec<UserId> = current.members.iter().map(|m| m.user_id).collect();
+    let present = members.contains(&user.id);
+    match (add, present) {
+        (true, true) | (false, false) => return done(&page, "unchanged"),
+        (true, false) => members.push(user.id),
+        (false, true) => {
+            if mapped == Some(Role::SuperAdmin) {
+                match state
+                    .store
+                    .super_admins_left(SuperAdminPath::Group(group))
+                    .await
+                {
+                    // Without this group nobody would be left: keep the member.
+                    Ok(0) => return refused(&page, "last-super-admin"),
+                    Ok(_) => {}
+                    Err(err) => return store_failed(&page, err),
+                }
+            }
+            members.retain(|m| *m != user.id);
+        }
+    }
+    let write = GroupWrite {
+        display_name: current.display_name.clone(),
+        external_id: current.external_id.clone(),
+        attributes: current.attributes.clone(),
+        members,
+    };
+    let entry = origin
+        .entry(
+            Action::ConsoleGroupUpdate,
+            group_target(group, &current.display_name),
+        )
+        .reason(format!(
+            "{} {}",
+            if add { "added" } else { "removed" },
+            user.user_name
+        ));
+    match state
+        .store
+        .update_group(group, None, &write, &origin.actor(), &entry)
+        .await
+    {
+        Ok(Some(_)) => done(&page, if add { "member-added" } else { "member-removed" }),
+        Ok(None) => refused(GROUPS, "no-group"),
+        Err(err) => store_failed(&page, err),
+    }
+}
+
+/// `POST /directory/groups/{id}/members`: adds a user, by user name.
+pub async fn add_member(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let fields = Fields::read(&state, request).await;
+    let user = match state.store.user_by_name(fields.get("user_name")).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err("no-user"),
+        Err(err) => return store_failed(GROUPS, err),
+    };
+    change_member(&state, &origin, &id, user, true).await
+}
+
+/// `POST /directory/groups/{id}/members/{user}/remove`.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Path((id, user)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let user = match Uuid::parse_str(&user).map(UserId) {
+        Ok(user) => match state.store.user(user).await {
+            Ok(Some(user)) => Ok(user),
+            Ok(None) => Err("gone"),
+            Err(err) => return store_failed(GROUPS, err),
+        },
+        Err(_) => Err("gone"),
+    };
+    change_member(&state, &origin, &id, user, false).await
+}

@@ -1,0 +1,157 @@
+//! What the console's form posts share: who is acting, reading the posted fields, and
+//! answering with a redirect back to the page, carrying a notice or an error code the
+//! page turns into a sentence (`app::console::flash_message`). Plain forms and
+//! redirects, so every change works without JavaScript.
+
+use crate::AppState;
+use crate::auth::{client_address, peer_address};
+use app::session::{Caller, RequestUser};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::access::Rights;
+use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
+use domain::directory::User;
+use domain::store::StoreError;
+
+/// The signed-in caller and where the request came from, for the System Log.
+pub struct Origin {
+    pub caller: Option<Caller>,
+    pub address: Option<String>,
+    pub request_id: Option<String>,
+}
+
+impl Origin {
+    pub fn of(state: &AppState, request: &Request) -> Origin {
+        let caller = match request.extensions().get::<RequestUser>() {
+            Some(RequestUser(Some(caller))) => Some(caller.clone()),
+            _ => None,
+        };
+        let address = client_address(state, request.headers(), peer_address(request));
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Origin {
+            caller,
+            address,
+            request_id,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        match &self.caller {
+            Some(Caller { user, .. }) => Actor::User {
+                id: Some(user.id.0),
+                display: user.user_name.clone(),
+            },
+            None => Actor::System,
+        }
+    }
+
+    pub fn rights(&self) -> Rights {
+        self.caller
+            .as_ref()
+            .map(|c| c.rights.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn user(&self) -> Option<&User> {
+        self.caller.as_ref().map(|c| &c.user)
+    }
+
+    /// A successful System Log entry by this caller about `target`.
+    pub fn entry(&self, action: Action, target: Target) -> NewEntry {
+        NewEntry::new(action, Outcome::Success, self.actor())
+            .target(target)
+            .from_request(self.address.clone(), self.request_id.clone())
+    }
+}
+
+pub fn user_target(user: &User) -> Target {
+    Target {
+        kind: "user".into(),
+        id: user.id.to_string(),
+        display: user.user_name.clone(),
+    }
+}
+
+pub fn group_target(id: impl ToString, name: &str) -> Target {
+    Target {
+        kind: "group".into(),
+        id: id.to_string(),
+        display: name.to_string(),
+    }
+}
+
+/// The fields of a posted form, in order; a name may repeat (check boxes).
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Reads an `application/x-www-form-urlencoded` body; anything unreadable is an
+    /// empty form, which every handler refuses with a message.
+    pub async fn read(state: &AppState, request: Request) -> Fields {
+        let bytes = Bytes::from_request(request, state).await.unwrap_or_default();
+        Fields(
+            url::form_urlencoded::parse(&bytes)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`, trimmed; empty when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .unwrap_or("")
+    }
+
+    /// The value of `name`, or `None` when absent or blank.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        Some(self.get(name).to_string()).filter(|v| !v.is_empty())
+    }
+
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+}
+
+/// Back to `page` with a notice code.
+pub fn done(page: &str, notice: &str) -> Response {
+    Redirect::to(&with_param(page, "notice", notice)).into_response()
+}
+
+/// Back to `page` with an error code; nothing was changed.
+pub fn refused(page: &str, error: &str) -> Response {
+    Redirect::to(&with_param(page, "error", error)).into_response()
+}
+
+/// Back to `page` after a store error: a conflict or a refusal the caller can act on
+/// gets its code, anything else is logged and reported as "could not save".
+pub fn store_failed(page: &str, err: StoreError) -> Response {
+    match err {
+        StoreError::Conflict { .. } => refused(page, "taken"),
+        StoreError::PreconditionFailed { .. } => refused(page, "changed"),
+        StoreError::Invalid(reason) => {
+            tracing::info!(%reason, "a console change was refused");
+            refused(page, "invalid")
+        }
+        other => {
+            tracing::error!(error = %other, "a console change failed");
+            refused(page, "unavailable")
+        }
+    }
+}
+
+fn with_param(page: &str, key: &str, value: &str) -> String {
+    let separator = if page.contains('?') { '&' } else { '?' };
+    format!("{page}{separator}{key}={}", urlencoding::encode(value))
+}
