@@ -185,3 +185,111 @@ pub fn when(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
     time.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_else(|| "never".to_string())
 }
+
+/// The sentence for a notice or error code that a console form post sent back
+/// (`?notice=…` / `?error=…`). Codes are fixed; nothing from the address is shown as is.
+pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
+    Some(match (kind, code) {
+        ("notice", "assigned") => "The user is assigned. Their new role holds from their next click.",
+        ("notice", "role-changed") => "The role is changed. It holds from the user's next click; their sessions were ended.",
+        ("notice", "unassigned") => "The user is unassigned and their sessions ended. Roles through groups still hold.",
+        ("notice", "provisioned") => "The user's assignment was sent again; flows listening for \"User provisioned\" run for it.",
+        ("notice", "mapped") => "The group is mapped. Its members hold the role from their next click.",
+        ("notice", "unmapped") => "The group no longer gives a role. Its members' sessions ended.",
+        ("notice", "converted") => "The users now hold their role through the group; their direct assignments are gone.",
+        ("notice", "unchanged") => "Nothing changed: it was already so.",
+        ("notice", "user-created") => "The user is created. Give them a role in Assignments.",
+        ("notice", "user-updated") => "The profile is saved.",
+        ("notice", "suspended") => "The user is suspended and signed out everywhere.",
+        ("notice", "unsuspended") => "The user is active again.",
+        ("notice", "deactivated") => "The user is deactivated and signed out everywhere.",
+        ("notice", "reactivated") => "The user is active again.",
+        ("notice", "group-created") => "The group is created. Add members below.",
+        ("notice", "member-added") => "The member is added.",
+        ("notice", "member-removed") => "The member is removed.",
+        ("error", "role") => "Choose one of the roles in the list.",
+        ("error", "no-user") => "No user has that user name. Check the spelling, or create the user in Directory.",
+        ("error", "no-group") => "That group does not exist (any more).",
+        ("error", "gone") => "That user no longer exists.",
+        ("error", "super-admin") => "Only a Super Admin can give, change or take away the Super Admin role, or change a Super Admin's account.",
+        ("error", "last-super-admin") => "idflow needs at least one active Super Admin. Give the role to someone else first.",
+        ("error", "convert-super-admin") => "A Super Admin's assignment can only be converted to a group mapped to Super Admin.",
+        ("error", "self") => "You cannot suspend or deactivate your own account.",
+        ("error", "none-chosen") => "Choose at least one user to convert.",
+        ("error", "group-unmapped") => "Map the group to a role first; then its members hold that role.",
+        ("error", "user-name") => "Enter a user name of 1 to 256 characters, usually the person's email address.",
+        ("error", "email") => "Enter an email address such as ann@example.com, or leave it empty.",
+        ("error", "group-name") => "Enter a group name of 1 to 256 characters.",
+        ("error", "status") => "Choose active, suspended or deactivated.",
+        ("error", "taken") => "That name is already taken (names are compared without regard to case).",
+        ("error", "changed") => "Someone changed this at the same moment. Look again and retry.",
+        ("error", "invalid") => "idflow could not accept that change; check the fields and try again.",
+        ("error", "unavailable") => "idflow could not save that change. Try again in a moment.",
+        _ => return None,
+    })
+}
+
+/// The outcome of the last form post, from the page's address.
+#[component]
+pub fn Flash() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    move || {
+        let query = query.read();
+        if let Some(m) = query.get("error").and_then(|c| flash_message("error", &c)) {
+            Some(
+                view! {
+                    <p class="alert" role="alert" data-testid="flash">
+                        {m}
+                    </p>
+                }
+                .into_any(),
+            )
+        } else {
+            query
+                .get("notice")
+                .and_then(|c| flash_message("notice", &c))
+                .map(|m| {
+                    view! {
+                        <p class="info" role="status" data-testid="flash">
+                            {m}
+                        </p>
+                    }
+                    .into_any()
+                })
+        }
+    }
+}
+
+/// A button that asks once more before a form post that takes something away: the
+/// form opens under its summary with what will happen, then the real button.
+#[component]
+pub fn Confirm(
+    /// The summary's text ("Unassign").
+    label: &'static str,
+    /// Where the form posts.
+    action: String,
+    /// What will happen, in a sentence.
+    consequence: String,
+    /// The confirming button's text ("Yes, unassign").
+    confirm: &'static str,
+    /// Hidden fields to send.
+    #[prop(optional)]
+    hidden: Vec<(&'static str, String)>,
+) -> impl IntoView {
+    let hidden = hidden
+        .into_iter()
+        .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+        .collect_view();
+    view! {
+        <details class="confirm">
+            <summary>{label}</summary>
+            <form method="post" action=action>
+                {hidden}
+                <p>{consequence}</p>
+                <button type="submit" class="danger">
+                    {confirm}
+                </button>
+            </form>
+        </details>
+    }
+}

@@ -81,6 +81,10 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     ),
     server_fn(crate::pages::directory::GROUP_PATH, Requires(ViewDirectory)),
     server_fn(
+        crate::pages::assignments::ASSIGNMENTS_PATH,
+        Requires(ViewAssignments),
+    ),
+    server_fn(
         crate::pages::settings::SCIM_TOKENS_PATH,
         Requires(ViewSettings),
     ),
@@ -287,6 +291,7 @@ SAAAFF POST /api/directory/users
 SAAAFF POST /api/directory/user
 SAAAFF POST /api/directory/groups
 SAAAFF POST /api/directory/group
+SAAAFF POST /api/assignments/list
 SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/system-log/recent
 AAAAAA POST /auth/sign-in

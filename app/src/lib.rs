@@ -72,7 +72,7 @@ pub fn App() -> impl IntoView {
                         path=path!("directory/groups/:id")
                         view=pages::directory::GroupDetailPage
                     />
-                    <Route path=path!("assignments") view=pages::areas::AssignmentsPage />
+                    <Route path=path!("assignments") view=pages::assignments::AssignmentsPage />
                     <Route path=path!("connections") view=pages::areas::ConnectionsPage />
                     <Route path=path!("system-log") view=pages::system_log::SystemLogPage />
                     <Route path=path!("settings") view=pages::settings::SettingsPage />

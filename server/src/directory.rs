@@ -209,16 +209,21 @@ pub async fn set_user_status(
         if origin.user().is_some_and(|me| me.id == user.id) {
             return refused(&page, "self");
         }
-        match state
-            .store
-            .super_admins_left(SuperAdminPath::User(user.id))
-            .await
-        {
-            Ok(0) if user.status == UserStatus::Active => {
-                return refused(&page, "last-super-admin");
-            }
-            Ok(_) => {}
+        // Taking an active Super Admin out must leave another one.
+        let holds_super_admin = match state.store.rights_of(&user).await {
+            Ok(rights) => rights.roles().contains(&Role::SuperAdmin),
             Err(err) => return store_failed(&page, err),
+        };
+        if holds_super_admin && user.status == UserStatus::Active {
+            match state
+                .store
+                .super_admins_left(SuperAdminPath::User(user.id))
+                .await
+            {
+                Ok(0) => return refused(&page, "last-super-admin"),
+                Ok(_) => {}
+                Err(err) => return store_failed(&page, err),
+            }
         }
     }
     let entry = origin.entry(action, user_target(&user));

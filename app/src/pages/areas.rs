@@ -40,21 +40,6 @@ pub fn ExecutionsPage() -> impl IntoView {
 }
 
 #[component]
-pub fn AssignmentsPage() -> impl IntoView {
-    view! {
-        <PageHeader
-            title="Assignments"
-            subtitle="Who is assigned to the idflow console, with which role, and through which path."
-        />
-        <EmptyState title="No assignments yet">
-            <p>
-                "Users and groups assigned to idflow will appear here, with their role and where it comes from."
-            </p>
-        </EmptyState>
-    }
-}
-
-#[component]
 pub fn ConnectionsPage() -> impl IntoView {
     view! {
         <PageHeader

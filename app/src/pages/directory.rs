@@ -1,8 +1,9 @@
 //! The Directory: users and groups as the identity provider (or the console) made them,
-//! with each user's groups and the directory events about them. Read-only for now:
-//! local create/edit/suspend/deactivate come next.
+//! with each user's groups, console access and the directory events about them. Admins
+//! create, edit, suspend and deactivate users, and create groups and change their
+//! members, with plain form posts to the server's `directory` module.
 
-use crate::console::{EmptyState, ErrorPage, PageHeader, when};
+use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
 use crate::error::AppError;
 use domain::access::Role;
 use domain::directory::{DirectoryEvent, Member, UserStatus};
@@ -52,6 +53,18 @@ pub struct UsersPage {
     pub total: usize,
     pub page: usize,
     pub pages: usize,
+    pub can_manage: bool,
+}
+
+/// The profile fields the console edits, as the user has them now.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Profile {
+    pub display_name: String,
+    pub email: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub title: String,
+    pub department: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,6 +76,12 @@ pub struct UserDetail {
     pub groups: Vec<(String, String)>,
     /// Newest first.
     pub events: Vec<DirectoryEvent>,
+    pub profile: Profile,
+    /// The highest role held by any path, and the groups that give roles.
+    pub effective_role: Role,
+    pub via_groups: Vec<(String, Role)>,
+    /// Whether the viewer may edit this user (a Super Admin only by a Super Admin).
+    pub can_manage: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +90,26 @@ pub struct GroupSummary {
     pub name: String,
     pub external_id: Option<String>,
     pub members: Vec<Member>,
+    /// The console role the group gives its members, if mapped.
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupsList {
+    pub groups: Vec<GroupSummary>,
+    pub can_manage: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupView {
+    pub group: GroupSummary,
+    pub can_manage: bool,
+}
+
+/// Whether the signed-in caller may change the directory.
+#[cfg(feature = "ssr")]
+fn may_manage(permission: domain::access::Permission) -> bool {
+    crate::session::request_caller().is_some_and(|c| c.rights.allows(permission))
 }
 
 /// Users whose name, userName or email contains `q` (ignoring case), with `status`
@@ -115,6 +154,7 @@ pub async fn find_users(q: String, status: String, page: usize) -> Result<UsersP
         total,
         page,
         pages,
+        can_manage: may_manage(domain::access::Permission::ManageDirectory),
     })
 }
 
@@ -138,7 +178,29 @@ pub async fn load_user_detail(id: String) -> Result<UserDetail, AppError> {
         .map_err(AppError::from_store)?;
     events.reverse();
     events.truncate(50);
+    use domain::access::Permission;
+    let rights = store.rights_of(&user).await.map_err(AppError::from_store)?;
+    let via_groups = store
+        .assignments()
+        .await
+        .map_err(AppError::from_store)?
+        .users
+        .into_iter()
+        .find(|a| a.id == user.id)
+        .map(|a| {
+            a.via_groups
+                .into_iter()
+                .map(|g| (g.group_name, g.role))
+                .collect()
+        })
+        .unwrap_or_default();
+    let can_manage = may_manage(Permission::ManageDirectory)
+        && (user.role != Role::SuperAdmin || may_manage(Permission::ManageSuperAdmins));
     Ok(UserDetail {
+        profile: profile_of(&user),
+        effective_role: rights.role(),
+        via_groups,
+        can_manage,
         user: UserSummary::from(&user),
         external_id: user.external_id.clone(),
         attributes: serde_json::to_string_pretty(&user.attributes).unwrap_or_default(),
@@ -150,25 +212,48 @@ pub async fn load_user_detail(id: String) -> Result<UserDetail, AppError> {
     })
 }
 
+/// The fields the edit form starts from, read from the user's SCIM attributes.
+#[cfg(feature = "ssr")]
+fn profile_of(user: &domain::directory::User) -> Profile {
+    use serde_json::Value;
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
+    let name = user.attributes.get("name");
+    let enterprise = user.attributes.get(domain::scim::ENTERPRISE_USER);
+    Profile {
+        display_name: user.display_name.clone().unwrap_or_default(),
+        email: user.email.clone().unwrap_or_default(),
+        given_name: text(name.and_then(|n| n.get("givenName"))),
+        family_name: text(name.and_then(|n| n.get("familyName"))),
+        title: text(user.attributes.get("title")),
+        department: text(enterprise.and_then(|e| e.get("department"))),
+    }
+}
+
 #[server(endpoint = "directory/groups")]
-pub async fn all_groups() -> Result<Vec<GroupSummary>, AppError> {
+pub async fn all_groups() -> Result<GroupsList, AppError> {
     let store = crate::session::store()?;
-    Ok(store
+    let mapped = store.assignments().await.map_err(AppError::from_store)?.groups;
+    let groups = store
         .all_groups()
         .await
         .map_err(AppError::from_store)?
         .into_iter()
         .map(|g| GroupSummary {
+            role: mapped.iter().find(|m| m.id == g.id).map(|m| m.role),
             id: g.id.to_string(),
             name: g.display_name,
             external_id: g.external_id,
             members: g.members,
         })
-        .collect())
+        .collect();
+    Ok(GroupsList {
+        groups,
+        can_manage: may_manage(domain::access::Permission::ManageDirectory),
+    })
 }
 
 #[server(endpoint = "directory/group")]
-pub async fn group_detail(id: String) -> Result<GroupSummary, AppError> {
+pub async fn group_detail(id: String) -> Result<GroupView, AppError> {
     let store = crate::session::store()?;
     let not_found = || AppError::NotFound(format!("No group has the id {id}."));
     let uuid = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
@@ -177,11 +262,16 @@ pub async fn group_detail(id: String) -> Result<GroupSummary, AppError> {
         .await
         .map_err(AppError::from_store)?
         .ok_or_else(not_found)?;
-    Ok(GroupSummary {
-        id: g.id.to_string(),
-        name: g.display_name,
-        external_id: g.external_id,
-        members: g.members,
+    let role = store.group_role(g.id).await.map_err(AppError::from_store)?;
+    Ok(GroupView {
+        group: GroupSummary {
+            id: g.id.to_string(),
+            name: g.display_name,
+            external_id: g.external_id,
+            members: g.members,
+            role,
+        },
+        can_manage: may_manage(domain::access::Permission::ManageDirectory),
     })
 }
 
@@ -214,9 +304,10 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <PageHeader
             title="Directory"
-            subtitle="Users and groups, provisioned by your identity provider over SCIM."
+            subtitle="Users and groups, provisioned by your identity provider over SCIM or made here."
         />
         <DirectoryTabs />
+        <Flash />
         <form method="get" action="/directory/users" class="inline-form" role="search">
             <label for="user-search" class="visually-hidden">
                 "Search users"
@@ -253,30 +344,89 @@ pub fn UsersPage() -> impl IntoView {
             view! { <p class="loading">"Loading users…"</p> }
         }>
             {move || Suspend::new(async move {
-                match users.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(list) if list.total == 0 && q().is_empty() && status().is_empty() => {
-                        view! {
-                            <EmptyState title="No users yet">
-                                <p>
-                                    "Users appear here when your identity provider provisions them over SCIM. Set that up in Settings → SCIM provisioning."
-                                </p>
-                            </EmptyState>
-                        }
-                            .into_any()
+                let list = match users.await {
+                    Err(error) => return view! { <ErrorPage error /> }.into_any(),
+                    Ok(list) => list,
+                };
+                let form = list.can_manage.then(|| view! { <NewUserForm /> });
+                let body = if list.total == 0 && q().is_empty() && status().is_empty() {
+                    view! {
+                        <EmptyState title="No users yet">
+                            <p>
+                                "Users appear here when your identity provider provisions them over SCIM (Settings → SCIM provisioning), or when an admin creates one here."
+                            </p>
+                        </EmptyState>
                     }
-                    Ok(list) if list.total == 0 => {
-                        view! {
-                            <EmptyState title="No users match">
-                                <p>"Try another name, or any status."</p>
-                            </EmptyState>
-                        }
-                            .into_any()
+                        .into_any()
+                } else if list.total == 0 {
+                    view! {
+                        <EmptyState title="No users match">
+                            <p>"Try another name, or any status."</p>
+                        </EmptyState>
                     }
-                    Ok(list) => view! { <UserTable list q=q() status=status() /> }.into_any(),
+                        .into_any()
+                } else {
+                    view! { <UserTable list q=q() status=status() /> }.into_any()
+                };
+                view! {
+                    {form}
+                    {body}
                 }
+                    .into_any()
             })}
         </Suspense>
+    }
+}
+
+/// The profile fields, empty for a new user or filled with the user's current values.
+#[component]
+fn ProfileFields(profile: Profile, #[prop(optional)] user_name: Option<String>) -> impl IntoView {
+    let field = |id: &'static str, label: &'static str, value: String, kind: &'static str| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id name=id.trim_start_matches("p-") type=kind value=value />
+            </div>
+        }
+    };
+    let new = user_name.is_none();
+    view! {
+        <div class="field">
+            <label for="p-user_name">"User name"</label>
+            <input
+                id="p-user_name"
+                name="user_name"
+                required
+                value=user_name.unwrap_or_default()
+                placeholder="ann@example.com"
+                autocomplete="off"
+            />
+            {new.then(|| view! { <small>"Usually the person's email address; unique without regard to case."</small> })}
+        </div>
+        {field("p-display_name", "Display name", profile.display_name, "text")}
+        {field("p-email", "Email", profile.email, "email")}
+        {field("p-given_name", "Given name", profile.given_name, "text")}
+        {field("p-family_name", "Family name", profile.family_name, "text")}
+        {field("p-title", "Title", profile.title, "text")}
+        {field("p-department", "Department", profile.department, "text")}
+    }
+}
+
+#[component]
+fn NewUserForm() -> impl IntoView {
+    view! {
+        <details class="panel create">
+            <summary>"New user"</summary>
+            <form method="post" action="/directory/users" class="stacked-form">
+                <ProfileFields profile=Profile::default() />
+                <p class="subtitle">
+                    "The user starts active with no role: give them one in Assignments."
+                </p>
+                <button type="submit" class="primary">
+                    "Create user"
+                </button>
+            </form>
+        </details>
     }
 }
 
@@ -366,6 +516,7 @@ pub fn UserDetailPage() -> impl IntoView {
     );
     view! {
         <DirectoryTabs />
+        <Flash />
         <Suspense fallback=|| {
             view! { <p class="loading">"Loading the user…"</p> }
         }>
@@ -390,6 +541,33 @@ fn show(value: &serde_json::Value) -> String {
 #[component]
 fn UserDetailView(d: UserDetail) -> impl IntoView {
     let u = d.user;
+    let id = u.id.clone();
+    let managed_by_idp = d.external_id.is_some();
+    let access = {
+        let mut paths = Vec::new();
+        if u.role != Role::UnassignedUser {
+            paths.push(format!("Direct: {}", u.role.label()));
+        }
+        for (group, role) in &d.via_groups {
+            paths.push(format!("Group {group}: {}", role.label()));
+        }
+        if paths.is_empty() {
+            "No role: the user can sign in but sees nothing.".to_string()
+        } else {
+            paths.join(" · ")
+        }
+    };
+    let manage = d.can_manage.then(|| {
+        view! {
+            <UserActions
+                id=id.clone()
+                user_name=u.user_name.clone()
+                status=u.status
+                profile=d.profile.clone()
+                managed_by_idp
+            />
+        }
+    });
     let groups = d
         .groups
         .into_iter()
@@ -434,7 +612,11 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
         <section class="panel">
             <dl class="facts">
                 <dt>"Role"</dt>
-                <dd data-testid="user-role">{u.role.label()}</dd>
+                <dd data-testid="user-role">{d.effective_role.label()}</dd>
+                <dt>"Access through"</dt>
+                <dd data-testid="user-access">
+                    {access} " " <A href="/assignments">"Assignments"</A>
+                </dd>
                 <dt>"Status"</dt>
                 <dd data-testid="user-status">{u.status.to_string()}</dd>
                 <dt>"Email"</dt>
@@ -447,6 +629,7 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
                 <dd>{when(u.last_provisioned_at)}</dd>
             </dl>
         </section>
+        {manage}
         <section class="panel">
             <h2>"Groups"</h2>
             <ul data-testid="user-groups">{groups}</ul>
@@ -474,65 +657,180 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
     }
 }
 
+/// Edit the profile; suspend, unsuspend, deactivate or reactivate, each confirmed.
+#[component]
+fn UserActions(
+    id: String,
+    user_name: String,
+    status: UserStatus,
+    profile: Profile,
+    managed_by_idp: bool,
+) -> impl IntoView {
+    let status_action = format!("/directory/users/{id}/status");
+    let status_button = |label: &'static str, to: UserStatus, consequence: String, confirm: &'static str| {
+        view! {
+            <Confirm
+                label
+                action=status_action.clone()
+                consequence
+                confirm
+                hidden=vec![("status", to.as_str().to_string())]
+            />
+        }
+    };
+    let lifecycle = match status {
+        UserStatus::Active => view! {
+            {status_button(
+                "Suspend",
+                UserStatus::Suspended,
+                format!("{user_name} is signed out everywhere and cannot sign in until unsuspended. Flows listening for \"User suspended\" run."),
+                "Yes, suspend",
+            )}
+            {status_button(
+                "Deactivate",
+                UserStatus::Deprovisioned,
+                format!("{user_name} is signed out everywhere and deactivated. Offboarding flows listening for \"User deactivated\" run."),
+                "Yes, deactivate",
+            )}
+        }
+            .into_any(),
+        UserStatus::Suspended => view! {
+            <form method="post" action=status_action.clone() class="row-form">
+                <input type="hidden" name="status" value="active" />
+                <button type="submit">"Unsuspend"</button>
+            </form>
+            {status_button(
+                "Deactivate",
+                UserStatus::Deprovisioned,
+                format!("{user_name} is deactivated. Offboarding flows listening for \"User deactivated\" run."),
+                "Yes, deactivate",
+            )}
+        }
+            .into_any(),
+        UserStatus::Deprovisioned => view! {
+            <form method="post" action=status_action.clone() class="row-form">
+                <input type="hidden" name="status" value="active" />
+                <button type="submit">"Reactivate"</button>
+            </form>
+        }
+            .into_any(),
+    };
+    view! {
+        <section class="panel" data-testid="user-actions">
+            <h2>"Manage"</h2>
+            {managed_by_idp
+                .then(|| {
+                    view! {
+                        <p class="subtitle">
+                            "Your identity provider manages this user over SCIM: its next push may overwrite changes made here."
+                        </p>
+                    }
+                })}
+            <div class="action-row">{lifecycle}</div>
+            <details class="edit">
+                <summary>"Edit profile"</summary>
+                <form method="post" action=format!("/directory/users/{id}") class="stacked-form">
+                    <ProfileFields profile user_name=user_name.clone() />
+                    <button type="submit" class="primary">
+                        "Save profile"
+                    </button>
+                </form>
+            </details>
+        </section>
+    }
+}
+
 #[component]
 pub fn GroupsPage() -> impl IntoView {
     let groups = Resource::new(|| (), |_| all_groups());
     view! {
         <PageHeader
             title="Directory"
-            subtitle="Users and groups, provisioned by your identity provider over SCIM."
+            subtitle="Users and groups, provisioned by your identity provider over SCIM or made here."
         />
         <DirectoryTabs />
+        <Flash />
         <Suspense fallback=|| {
             view! { <p class="loading">"Loading groups…"</p> }
         }>
             {move || Suspend::new(async move {
-                match groups.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(groups) if groups.is_empty() => {
-                        view! {
-                            <EmptyState title="No groups yet">
-                                <p>
-                                    "Groups appear here when your identity provider pushes them over SCIM."
-                                </p>
-                            </EmptyState>
-                        }
-                            .into_any()
+                let list = match groups.await {
+                    Err(error) => return view! { <ErrorPage error /> }.into_any(),
+                    Ok(list) => list,
+                };
+                let form = list.can_manage.then(|| view! { <NewGroupForm /> });
+                let body = if list.groups.is_empty() {
+                    view! {
+                        <EmptyState title="No groups yet">
+                            <p>
+                                "Groups appear here when your identity provider pushes them over SCIM, or when an admin creates one here."
+                            </p>
+                        </EmptyState>
                     }
-                    Ok(groups) => {
-                        let rows = groups
-                            .into_iter()
-                            .map(|g| {
-                                let href = format!("/directory/groups/{}", g.id);
-                                let label = g.name.clone();
-                                view! {
-                                    <tr data-group=g.name.clone()>
-                                        <td>
-                                            <A href=href>{label}</A>
-                                        </td>
-                                        <td>{g.members.len()}</td>
-                                        <td>{g.external_id.clone().unwrap_or_default()}</td>
-                                    </tr>
-                                }
-                            })
-                            .collect_view();
-                        view! {
-                            <table class="data-table" data-testid="groups">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Group"</th>
-                                        <th scope="col">"Members"</th>
-                                        <th scope="col">"External id"</th>
-                                    </tr>
-                                </thead>
-                                <tbody>{rows}</tbody>
-                            </table>
-                        }
-                            .into_any()
+                        .into_any()
+                } else {
+                    let rows = list
+                        .groups
+                        .into_iter()
+                        .map(|g| {
+                            let href = format!("/directory/groups/{}", g.id);
+                            let label = g.name.clone();
+                            view! {
+                                <tr data-group=g.name.clone()>
+                                    <td>
+                                        <A href=href>{label}</A>
+                                    </td>
+                                    <td>{g.members.len()}</td>
+                                    <td>{g.role.map(Role::label).unwrap_or("—")}</td>
+                                    <td>{g.external_id.clone().unwrap_or_default()}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view();
+                    view! {
+                        <table class="data-table" data-testid="groups">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"Group"</th>
+                                    <th scope="col">"Members"</th>
+                                    <th scope="col">"Console role"</th>
+                                    <th scope="col">"External id"</th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
                     }
+                        .into_any()
+                };
+                view! {
+                    {form}
+                    {body}
                 }
+                    .into_any()
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn NewGroupForm() -> impl IntoView {
+    view! {
+        <details class="panel create">
+            <summary>"New group"</summary>
+            <form method="post" action="/directory/groups" class="stacked-form">
+                <div class="field">
+                    <label for="g-name">"Group name"</label>
+                    <input id="g-name" name="display_name" required />
+                </div>
+                <div class="field">
+                    <label for="g-description">"Description"</label>
+                    <input id="g-description" name="description" />
+                </div>
+                <button type="submit" class="primary">
+                    "Create group"
+                </button>
+            </form>
+        </details>
     }
 }
 
@@ -545,36 +843,94 @@ pub fn GroupDetailPage() -> impl IntoView {
     );
     view! {
         <DirectoryTabs />
+        <Flash />
         <Suspense fallback=|| {
             view! { <p class="loading">"Loading the group…"</p> }
         }>
             {move || Suspend::new(async move {
                 match group.await {
                     Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(g) => {
+                    Ok(GroupView { group: g, can_manage }) => {
                         let count = g.members.len();
+                        let id = g.id.clone();
                         let members = g
                             .members
                             .into_iter()
                             .map(|m| {
+                                let remove = can_manage
+                                    .then(|| {
+                                        view! {
+                                            <Confirm
+                                                label="Remove"
+                                                action=format!(
+                                                    "/directory/groups/{id}/members/{}/remove",
+                                                    m.user_id,
+                                                )
+                                                consequence=format!(
+                                                    "{} leaves {}{}.",
+                                                    m.user_name,
+                                                    g.name,
+                                                    g
+                                                        .role
+                                                        .map(|r| format!(
+                                                            " and loses the role {} it gives (unless held another way)",
+                                                            r.label(),
+                                                        ))
+                                                        .unwrap_or_default(),
+                                                )
+                                                confirm="Yes, remove"
+                                            />
+                                        }
+                                    });
+                                let label = m.user_name.clone();
                                 view! {
-                                    <li>
+                                    <li data-member=m.user_name.clone()>
                                         <A href=format!(
                                             "/directory/users/{}",
                                             m.user_id,
-                                        )>{m.user_name}</A>
+                                        )>{label}</A>
+                                        {remove}
                                     </li>
                                 }
                             })
                             .collect_view();
+                        let add = can_manage
+                            .then(|| {
+                                view! {
+                                    <form
+                                        method="post"
+                                        action=format!("/directory/groups/{id}/members")
+                                        class="inline-form"
+                                    >
+                                        <label for="add-member">"Add a member by user name"</label>
+                                        <input
+                                            id="add-member"
+                                            name="user_name"
+                                            required
+                                            placeholder="ann@example.com"
+                                            autocomplete="off"
+                                        />
+                                        <button type="submit" class="primary">
+                                            "Add member"
+                                        </button>
+                                    </form>
+                                }
+                            });
+                        let role = g
+                            .role
+                            .map(|r| format!("Members hold the console role {}.", r.label()))
+                            .unwrap_or_else(|| "This group gives no console role.".into());
                         view! {
                             <leptos_meta::Title text=g.name.clone() />
                             <div class="page-header">
                                 <h1>{g.name.clone()}</h1>
-                                <p class="subtitle">{format!("{count} members")}</p>
+                                <p class="subtitle">{format!("{count} members · {role}")}</p>
                             </div>
                             <section class="panel">
-                                <ul data-testid="group-members">{members}</ul>
+                                {add}
+                                <ul data-testid="group-members" class="member-list">
+                                    {members}
+                                </ul>
                             </section>
                         }
                             .into_any()

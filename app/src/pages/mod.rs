@@ -1,6 +1,7 @@
 //! The console's pages, one module per area.
 
 pub mod areas;
+pub mod assignments;
 pub mod directory;
 pub mod home;
 pub mod not_found;
