@@ -190,13 +190,25 @@ pub fn when(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
 /// (`?notice=…` / `?error=…`). Codes are fixed; nothing from the address is shown as is.
 pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
     Some(match (kind, code) {
-        ("notice", "assigned") => "The user is assigned. Their new role holds from their next click.",
-        ("notice", "role-changed") => "The role is changed. It holds from the user's next click; their sessions were ended.",
-        ("notice", "unassigned") => "The user is unassigned and their sessions ended. Roles through groups still hold.",
-        ("notice", "provisioned") => "The user's assignment was sent again; flows listening for \"User provisioned\" run for it.",
-        ("notice", "mapped") => "The group is mapped. Its members hold the role from their next click.",
+        ("notice", "assigned") => {
+            "The user is assigned. Their new role holds from their next click."
+        }
+        ("notice", "role-changed") => {
+            "The role is changed. It holds from the user's next click; their sessions were ended."
+        }
+        ("notice", "unassigned") => {
+            "The user is unassigned and their sessions ended. Roles through groups still hold."
+        }
+        ("notice", "provisioned") => {
+            "The user's assignment was sent again; flows listening for \"User provisioned\" run for it."
+        }
+        ("notice", "mapped") => {
+            "The group is mapped. Its members hold the role from their next click."
+        }
         ("notice", "unmapped") => "The group no longer gives a role. Its members' sessions ended.",
-        ("notice", "converted") => "The users now hold their role through the group; their direct assignments are gone.",
+        ("notice", "converted") => {
+            "The users now hold their role through the group; their direct assignments are gone."
+        }
         ("notice", "unchanged") => "Nothing changed: it was already so.",
         ("notice", "user-created") => "The user is created. Give them a role in Assignments.",
         ("notice", "user-updated") => "The profile is saved.",
@@ -208,22 +220,38 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "member-added") => "The member is added.",
         ("notice", "member-removed") => "The member is removed.",
         ("error", "role") => "Choose one of the roles in the list.",
-        ("error", "no-user") => "No user has that user name. Check the spelling, or create the user in Directory.",
+        ("error", "no-user") => {
+            "No user has that user name. Check the spelling, or create the user in Directory."
+        }
         ("error", "no-group") => "That group does not exist (any more).",
         ("error", "gone") => "That user no longer exists.",
-        ("error", "super-admin") => "Only a Super Admin can give, change or take away the Super Admin role, or change a Super Admin's account.",
-        ("error", "last-super-admin") => "idflow needs at least one active Super Admin. Give the role to someone else first.",
-        ("error", "convert-super-admin") => "A Super Admin's assignment can only be converted to a group mapped to Super Admin.",
+        ("error", "super-admin") => {
+            "Only a Super Admin can give, change or take away the Super Admin role, or change a Super Admin's account."
+        }
+        ("error", "last-super-admin") => {
+            "idflow needs at least one active Super Admin. Give the role to someone else first."
+        }
+        ("error", "convert-super-admin") => {
+            "A Super Admin's assignment can only be converted to a group mapped to Super Admin."
+        }
         ("error", "self") => "You cannot suspend or deactivate your own account.",
         ("error", "none-chosen") => "Choose at least one user to convert.",
-        ("error", "group-unmapped") => "Map the group to a role first; then its members hold that role.",
-        ("error", "user-name") => "Enter a user name of 1 to 256 characters, usually the person's email address.",
+        ("error", "group-unmapped") => {
+            "Map the group to a role first; then its members hold that role."
+        }
+        ("error", "user-name") => {
+            "Enter a user name of 1 to 256 characters, usually the person's email address."
+        }
         ("error", "email") => "Enter an email address such as ann@example.com, or leave it empty.",
         ("error", "group-name") => "Enter a group name of 1 to 256 characters.",
         ("error", "status") => "Choose active, suspended or deactivated.",
-        ("error", "taken") => "That name is already taken (names are compared without regard to case).",
+        ("error", "taken") => {
+            "That name is already taken (names are compared without regard to case)."
+        }
         ("error", "changed") => "Someone changed this at the same moment. Look again and retry.",
-        ("error", "invalid") => "idflow could not accept that change; check the fields and try again.",
+        ("error", "invalid") => {
+            "idflow could not accept that change; check the fields and try again."
+        }
         ("error", "unavailable") => "idflow could not save that change. Try again in a moment.",
         _ => return None,
     })

@@ -254,12 +254,14 @@ pub fn access_review() -> String {
     for entry in ENTRY_POINTS {
         let callers = std::iter::once(None).chain(Role::ALL.into_iter().map(Some));
         let marks: String = callers
-            .map(|role| match entry.access.decide(role.map(Rights::of).as_ref()) {
-                _ if entry.access == domain::access::Access::BearerToken => 'T',
-                Decision::Allow => 'A',
-                Decision::SignInRequired => 'S',
-                Decision::Forbidden => 'F',
-            })
+            .map(
+                |role| match entry.access.decide(role.map(Rights::of).as_ref()) {
+                    _ if entry.access == domain::access::Access::BearerToken => 'T',
+                    Decision::Allow => 'A',
+                    Decision::SignInRequired => 'S',
+                    Decision::Forbidden => 'F',
+                },
+            )
             .collect();
         out.push_str(&format!("{marks} {} {}\n", entry.method, entry.path));
     }

@@ -204,7 +204,9 @@ impl FromStr for FolderRole {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown folder role {s:?}; expected one of manager, editor, runner, reader")
+                format!(
+                    "unknown folder role {s:?}; expected one of manager, editor, runner, reader"
+                )
             })
     }
 }
@@ -269,7 +271,11 @@ impl Rights {
     /// The grant held on one folder, if any; a role that sees or builds every flow
     /// counts as the matching grant on every folder.
     pub fn in_folder(&self, folder: uuid::Uuid) -> Option<FolderRole> {
-        let by_role = if self.roles.iter().any(|r| r.allows(Permission::ManageAssignments)) {
+        let by_role = if self
+            .roles
+            .iter()
+            .any(|r| r.allows(Permission::ManageAssignments))
+        {
             Some(FolderRole::Manager)
         } else if self.roles.iter().any(|r| r.allows(Permission::ViewFlows)) {
             Some(FolderRole::Reader)
@@ -379,7 +385,10 @@ mod tests {
         assert!(rights.allows(Permission::ViewSystemLog));
         assert!(rights.allows(Permission::ViewConnections));
         assert!(!rights.allows(Permission::ManageDirectory));
-        assert_eq!(Rights::new([Role::UnassignedUser], []).role(), Role::UnassignedUser);
+        assert_eq!(
+            Rights::new([Role::UnassignedUser], []).role(),
+            Role::UnassignedUser
+        );
         assert!(Rights::new([Role::UnassignedUser], []).is_unassigned());
     }
 
@@ -393,7 +402,10 @@ mod tests {
         assert!(!reader.allows(Permission::ViewDirectory));
         assert!(!reader.is_unassigned());
         // The strongest of several grants on one folder holds.
-        let runner = Rights::new([], [(folder, FolderRole::Reader), (folder, FolderRole::Runner)]);
+        let runner = Rights::new(
+            [],
+            [(folder, FolderRole::Reader), (folder, FolderRole::Runner)],
+        );
         assert_eq!(runner.in_folder(folder), Some(FolderRole::Runner));
         assert!(runner.allows(Permission::ViewExecutions));
         assert_eq!(runner.in_folder(other), None);

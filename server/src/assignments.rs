@@ -78,8 +78,7 @@ async fn user_by_id(state: &AppState, id: &str) -> Result<User, Response> {
 pub async fn assign_user(State(state): State<AppState>, request: Request) -> Response {
     let origin = Origin::of(&state, &request);
     let fields = Fields::read(&state, request).await;
-    let Some(role) = parse_role(fields.get("role")).filter(|r| *r != Role::UnassignedUser)
-    else {
+    let Some(role) = parse_role(fields.get("role")).filter(|r| *r != Role::UnassignedUser) else {
         return refused(PAGE, "role");
     };
     let user = match state.store.user_by_name(fields.get("user_name")).await {
@@ -162,8 +161,7 @@ async fn map_group(state: &AppState, origin: &Origin, group: &str, role: Option<
     let Some(found) = found else {
         return refused(PAGE, "no-group");
     };
-    let touches_super_admin =
-        current == Some(Role::SuperAdmin) || role == Some(Role::SuperAdmin);
+    let touches_super_admin = current == Some(Role::SuperAdmin) || role == Some(Role::SuperAdmin);
     if touches_super_admin && !origin.rights().allows(Permission::ManageSuperAdmins) {
         return refused(PAGE, "super-admin");
     }
@@ -190,7 +188,10 @@ async fn map_group(state: &AppState, origin: &Origin, group: &str, role: Option<
         ),
         None => (
             Action::GroupRoleUnmap,
-            format!("{} → no role", current.map(Role::label).unwrap_or("no role")),
+            format!(
+                "{} → no role",
+                current.map(Role::label).unwrap_or("no role")
+            ),
             "unmapped",
         ),
     };
@@ -213,8 +214,7 @@ async fn map_group(state: &AppState, origin: &Origin, group: &str, role: Option<
 pub async fn map_group_role(State(state): State<AppState>, request: Request) -> Response {
     let origin = Origin::of(&state, &request);
     let fields = Fields::read(&state, request).await;
-    let Some(role) = parse_role(fields.get("role")).filter(|r| *r != Role::UnassignedUser)
-    else {
+    let Some(role) = parse_role(fields.get("role")).filter(|r| *r != Role::UnassignedUser) else {
         return refused(PAGE, "role");
     };
     map_group(&state, &origin, fields.get("group_id"), Some(role)).await
@@ -249,13 +249,11 @@ pub async fn convert_assignments(State(state): State<AppState>, request: Request
     if users.is_empty() {
         return refused(PAGE, "none-chosen");
     }
-    let (found, mapped) = match tokio::try_join!(
-        state.store.group(group),
-        state.store.group_role(group)
-    ) {
-        Ok(pair) => pair,
-        Err(err) => return store_failed(PAGE, err),
-    };
+    let (found, mapped) =
+        match tokio::try_join!(state.store.group(group), state.store.group_role(group)) {
+            Ok(pair) => pair,
+            Err(err) => return store_failed(PAGE, err),
+        };
     let Some(found) = found else {
         return refused(PAGE, "no-group");
     };
@@ -302,15 +300,14 @@ pub async fn access_review_csv(State(state): State<AppState>, request: Request) 
     let Ok(csv) = domain::assignments::access_review_csv(&rows) else {
         return refused(PAGE, "unavailable");
     };
-    let entry = origin
-        .entry(
-            Action::AccessReviewExport,
-            Target {
-                kind: "access_review".into(),
-                id: String::new(),
-                display: format!("{} rows", rows.len()),
-            },
-        );
+    let entry = origin.entry(
+        Action::AccessReviewExport,
+        Target {
+            kind: "access_review".into(),
+            id: String::new(),
+            display: format!("{} rows", rows.len()),
+        },
+    );
     if let Err(err) = state.store.append_audit(&entry).await {
         return store_failed(PAGE, err);
     }

@@ -173,8 +173,11 @@ pub async fn guard(
         .unwrap_or_else(|| path.clone());
     match entry_points::lookup(&method, &path) {
         Some(entry) => {
-            if let Some(response) = refusal(entry.kind, entry.access.decide(rights.as_ref()), &path_and_query)
-            {
+            if let Some(response) = refusal(
+                entry.kind,
+                entry.access.decide(rights.as_ref()),
+                &path_and_query,
+            ) {
                 return response;
             }
         }
@@ -318,7 +321,8 @@ pub async fn sign_out(
 ) -> Response {
     let headers = request.headers();
     let peer = peer_address(&request);
-    if let Some(RequestUser(Some(Caller { user, .. }))) = request.extensions().get::<RequestUser>() {
+    if let Some(RequestUser(Some(Caller { user, .. }))) = request.extensions().get::<RequestUser>()
+    {
         let entry = NewEntry::new(
             Action::SessionEnd,
             Outcome::Success,

@@ -298,8 +298,7 @@ async fn change_member(
         Ok(mapped) => mapped,
         Err(err) => return store_failed(&page, err),
     };
-    if mapped == Some(Role::SuperAdmin) && !origin.rights().allows(Permission::ManageSuperAdmins)
-    {
+    if mapped == Some(Role::SuperAdmin) && !origin.rights().allows(Permission::ManageSuperAdmins) {
         return refused(&page, "super-admin");
     }
     let mut members: Vec<UserId> = current.members.iter().map(|m| m.user_id).collect();
@@ -344,7 +343,14 @@ async fn change_member(
         .update_group(group, None, &write, &origin.actor(), &entry)
         .await
     {
-        Ok(Some(_)) => done(&page, if add { "member-added" } else { "member-removed" }),
+        Ok(Some(_)) => done(
+            &page,
+            if add {
+                "member-added"
+            } else {
+                "member-removed"
+            },
+        ),
         Ok(None) => refused(GROUPS, "no-group"),
         Err(err) => store_failed(&page, err),
     }

@@ -92,7 +92,9 @@ impl Fields {
     /// Reads an `application/x-www-form-urlencoded` body; anything unreadable is an
     /// empty form, which every handler refuses with a message.
     pub async fn read(state: &AppState, request: Request) -> Fields {
-        let bytes = Bytes::from_request(request, state).await.unwrap_or_default();
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .unwrap_or_default();
         Fields(
             url::form_urlencoded::parse(&bytes)
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))

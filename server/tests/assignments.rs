@@ -11,8 +11,18 @@ use domain::directory::{User, UserStatus};
 use domain::store::GroupWrite;
 use reqwest::StatusCode;
 
-async fn post(client: &reqwest::Client, server: &TestServer, path: &str, form: &[(&str, &str)]) -> String {
-    let response = client.post(server.url(path)).form(form).send().await.unwrap();
+async fn post(
+    client: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+    form: &[(&str, &str)],
+) -> String {
+    let response = client
+        .post(server.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "POST {path}");
     location(&response)
 }
@@ -33,7 +43,11 @@ async fn last_actions(server: &TestServer, n: i64) -> Vec<String> {
 }
 
 fn system_entry() -> NewEntry {
-    NewEntry::new(domain::audit::Action::ConsoleGroupCreate, Outcome::Success, Actor::System)
+    NewEntry::new(
+        domain::audit::Action::ConsoleGroupCreate,
+        Outcome::Success,
+        Actor::System,
+    )
 }
 
 domain::backend_tests! {

@@ -7,8 +7,8 @@ use common::*;
 use domain::access::{Decision, FolderRole, Rights, Role};
 use domain::assignments::Grantee;
 use domain::audit::{Action, Actor, NewEntry, Outcome};
-use domain::store::GroupWrite;
 use domain::directory::UserStatus;
+use domain::store::GroupWrite;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 

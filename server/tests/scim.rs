@@ -381,6 +381,20 @@ domain::backend_tests! {
         assert_eq!(log[2].target_display.as_deref(), Some("ada@example.com"));
         assert_eq!(log[2].target_id.as_deref(), Some(id));
     }
+
+    async fn reads_and_refused_writes_are_in_the_system_log_too(store) {
+        let scim = Scim::start(store).await;
+        let (status, _) = scim.send("GET", "/Users?filter=userName%20eq%20%22x%40example.com%22", None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = scim.send("POST", "/Users", Some(json!({"schemas": [CORE]}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let log = scim.server.store.recent_audit(2).await.unwrap();
+        assert_eq!((log[1].action.as_str(), log[1].outcome.as_str()), ("scim.read", "success"));
+        assert_eq!(log[1].target_display.as_deref(), Some("GET /scim/v2/Users?filter=userName%20eq%20%22x%40example.com%22"));
+        assert_eq!((log[0].action.as_str(), log[0].outcome.as_str()), ("scim.user.create", "failure"));
+        assert_eq!(log[0].reason.as_deref(), Some("400: userName is required."));
+        assert_eq!(log[0].actor_display.as_deref(), Some("SCIM: Okta"));
+    }
 }
 
 #[tokio::test]
@@ -449,12 +463,14 @@ mod groups {
             let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
                 {"op": "add", "path": "members", "value": [{"value": bob, "display": "bob@example.com"}]}
             ]}))).await;
-            assert_eq!(status, StatusCode::OK);
+            // Member changes alone answer 204, as Okta and Entra ID expect, without
+            // listing every member back.
+            assert_eq!(status, StatusCode::NO_CONTENT);
             assert_eq!(members(&scim, &id).await, vec![ada.clone(), bob.clone()]);
             let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
                 {"op": "remove", "path": format!("members[value eq \"{ada}\"]")}
             ]}))).await;
-            assert_eq!(status, StatusCode::OK);
+            assert_eq!(status, StatusCode::NO_CONTENT);
             assert_eq!(members(&scim, &id).await, vec![bob.clone()], "membership right after the removal");
             let (_, renamed) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
                 {"op": "replace", "value": {"id": id, "displayName": "Engineers"}}
@@ -483,13 +499,27 @@ mod groups {
             let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
                 {"op": "Add", "path": "members", "value": [{"value": ada}, {"value": bob}]}
             ]}))).await;
-            assert_eq!(status, StatusCode::OK);
+            assert_eq!(status, StatusCode::NO_CONTENT);
+            assert_eq!(members(&scim, &id).await.len(), 2);
+            // Adding a member again changes nothing and writes no event.
+            let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": ada}]}
+            ]}))).await;
+            assert_eq!(status, StatusCode::NO_CONTENT);
+            assert_eq!(event_kinds(&scim, &ada).await, vec!["user.created", "user.added_to_group"]);
+            // A member who is not a user is refused, and nothing changes.
+            let (status, body) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
+                {"op": "remove", "path": "members", "value": [{"value": ada}]},
+                {"op": "add", "path": "members", "value": [{"value": "0190aaaa-0000-7000-8000-000000000001"}]}
+            ]}))).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(body["scimType"], "invalidValue");
             assert_eq!(members(&scim, &id).await.len(), 2);
             // Entra ID removes members with a value array.
             let (status, _) = scim.send("PATCH", &format!("/Groups/{id}"), Some(json!({"schemas": [PATCH], "Operations": [
                 {"op": "Remove", "path": "members", "value": [{"value": ada}]}
             ]}))).await;
-            assert_eq!(status, StatusCode::OK);
+            assert_eq!(status, StatusCode::NO_CONTENT);
             assert_eq!(members(&scim, &id).await, vec![bob.clone()], "membership right after the removal");
         }
 

@@ -232,7 +232,11 @@ fn profile_of(user: &domain::directory::User) -> Profile {
 #[server(endpoint = "directory/groups")]
 pub async fn all_groups() -> Result<GroupsList, AppError> {
     let store = crate::session::store()?;
-    let mapped = store.assignments().await.map_err(AppError::from_store)?.groups;
+    let mapped = store
+        .assignments()
+        .await
+        .map_err(AppError::from_store)?
+        .groups;
     let groups = store
         .all_groups()
         .await
@@ -667,17 +671,18 @@ fn UserActions(
     managed_by_idp: bool,
 ) -> impl IntoView {
     let status_action = format!("/directory/users/{id}/status");
-    let status_button = |label: &'static str, to: UserStatus, consequence: String, confirm: &'static str| {
-        view! {
-            <Confirm
-                label
-                action=status_action.clone()
-                consequence
-                confirm
-                hidden=vec![("status", to.as_str().to_string())]
-            />
-        }
-    };
+    let status_button =
+        |label: &'static str, to: UserStatus, consequence: String, confirm: &'static str| {
+            view! {
+                <Confirm
+                    label
+                    action=status_action.clone()
+                    consequence
+                    confirm
+                    hidden=vec![("status", to.as_str().to_string())]
+                />
+            }
+        };
     let lifecycle = match status {
         UserStatus::Active => view! {
             {status_button(

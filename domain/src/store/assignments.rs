@@ -260,7 +260,10 @@ impl Store {
             Some(previous)
         });
         previous
-            .map(|p| p.map(|r| parse_role(&r, format!("group {group}"))).transpose())
+            .map(|p| {
+                p.map(|r| parse_role(&r, format!("group {group}")))
+                    .transpose()
+            })
             .transpose()
     }
 
@@ -547,5 +550,4 @@ impl Store {
         }
         Ok(rows.into_values().flatten().collect())
     }
-
 }

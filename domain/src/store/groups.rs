@@ -62,15 +62,25 @@ fn snapshot(write: &GroupWrite) -> Map<String, Value> {
 /// Ids in `members` that are not users: refused before anything is written.
 macro_rules! check_members {
     ($tx:expr, $members:expr) => {{
+        let wanted: Vec<Uuid> = $members.iter().map(|m: &UserId| m.0).collect();
         let mut missing = Vec::new();
-        for member in $members {
-            let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
-                .bind(member.0)
-                .fetch_optional(&mut *$tx)
-                .await?;
-            if found.is_none() {
-                missing.push(member.0.to_string());
+        for chunk in wanted.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id FROM users WHERE id IN ({})",
+                placeholders.join(", ")
+            );
+            let mut query = sqlx::query_scalar(&sql);
+            for id in chunk {
+                query = query.bind(*id);
             }
+            let found: Vec<Uuid> = query.fetch_all(&mut *$tx).await?;
+            missing.extend(
+                chunk
+                    .iter()
+                    .filter(|id| !found.contains(id))
+                    .map(Uuid::to_string),
+            );
         }
         if !missing.is_empty() {
             return Err(StoreError::Invalid(format!(
@@ -87,10 +97,11 @@ macro_rules! end_sessions_if_mapped {
     ($tx:expr, $group:expr, $users:expr, $at:expr) => {{
         let users: &[Uuid] = $users;
         if !users.is_empty() {
-            let mapped: Option<String> = sqlx::query_scalar("SELECT role FROM group_roles WHERE group_id = $1")
-                .bind($group.0)
-                .fetch_optional(&mut *$tx)
-                .await?;
+            let mapped: Option<String> =
+                sqlx::query_scalar("SELECT role FROM group_roles WHERE group_id = $1")
+                    .bind($group.0)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
             if mapped.is_some() {
                 for user in users {
                     sqlx::query("UPDATE users SET sessions_valid_after = $2 WHERE id = $1")
@@ -238,6 +249,69 @@ impl Store {
         Ok(self.group(id).await?.map(|g| (g, changed)))
     }
 
+    /// Adds and removes members, leaving the rest of the group alone: what identity
+    /// providers send most (Okta's group push, Entra ID's member PATCHes), without
+    /// reading or rewriting the whole member list. Adding a member already there or
+    /// removing one who is not changes nothing. `None` when there is no such group;
+    /// otherwise whether anything changed.
+    pub async fn change_group_members(
+        &self,
+        id: GroupId,
+        add: &[UserId],
+        remove: &[UserId],
+        actor: &Actor,
+        audit: &NewEntry,
+    ) -> Result<Option<bool>, StoreError> {
+        let at = now();
+        let changed = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            // Writing first holds the group (and, on SQLite, the database) for this change.
+            let name: Option<String> = sqlx::query_scalar(
+                "UPDATE groups SET updated_at = updated_at WHERE id = $1 RETURNING display_name",
+            )
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(name) = name else {
+                return Ok(None);
+            };
+            check_members!(tx, add);
+            let group_ref = json!({"id": id.to_string(), "displayName": name});
+            let mut touched: Vec<Uuid> = Vec::new();
+            for user in add {
+                let done = sqlx::query(
+                    "INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(id.0).bind(user.0).bind(at).execute(&mut *tx).await?;
+                if done.rows_affected() > 0 {
+                    let change = vec![Change { attribute: "group".into(), old: Value::Null, new: group_ref.clone() }];
+                    insert_event!(tx, "user.added_to_group", user.0, actor, &change)?;
+                    touched.push(user.0);
+                }
+            }
+            for user in remove {
+                let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+                    .bind(id.0).bind(user.0).execute(&mut *tx).await?;
+                if done.rows_affected() > 0 {
+                    let change = vec![Change { attribute: "group".into(), old: group_ref.clone(), new: Value::Null }];
+                    insert_event!(tx, "user.removed_from_group", user.0, actor, &change)?;
+                    touched.push(user.0);
+                }
+            }
+            if touched.is_empty() {
+                tx.rollback().await?;
+                return Ok(Some(false));
+            }
+            sqlx::query("UPDATE groups SET version = version + 1, updated_at = $2 WHERE id = $1")
+                .bind(id.0).bind(at).execute(&mut *tx).await?;
+            end_sessions_if_mapped!(tx, id, &touched, at);
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+            true
+        });
+        Ok(Some(changed))
+    }
+
     pub async fn delete_group(
         &self,
         id: GroupId,
@@ -285,6 +359,14 @@ impl Store {
         let members = self.members_of(&[row.id]).await?;
         let own = by_group(members).remove(&row.id).unwrap_or_default();
         Ok(Some(assemble(row, own)))
+    }
+
+    /// Just a group's name, without its members.
+    pub async fn group_name(&self, id: GroupId) -> Result<Option<String>, StoreError> {
+        let name: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT display_name FROM groups WHERE id = $1").bind(id.0).fetch_optional(pool).await?
+        });
+        Ok(name)
     }
 
     pub async fn group_by_name(&self, name: &str) -> Result<Option<Group>, StoreError> {

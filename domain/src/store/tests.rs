@@ -226,8 +226,15 @@ mod assignments {
     use crate::directory::User;
 
     async fn user(store: &Store, name: &str, role: Role) -> User {
-        let w = UserWrite { role, external_id: None, ..write(name) };
-        store.provision_user(&w, &scim_actor(), &entry()).await.unwrap()
+        let w = UserWrite {
+            role,
+            external_id: None,
+            ..write(name)
+        };
+        store
+            .provision_user(&w, &scim_actor(), &entry())
+            .await
+            .unwrap()
     }
 
     async fn group(store: &Store, name: &str, members: &[&User]) -> crate::directory::Group {
@@ -237,7 +244,10 @@ mod assignments {
             attributes: Default::default(),
             members: members.iter().map(|u| u.id).collect(),
         };
-        store.create_group(&w, &scim_actor(), &entry()).await.unwrap()
+        store
+            .create_group(&w, &scim_actor(), &entry())
+            .await
+            .unwrap()
     }
 
     fn event_types(events: &[DirectoryEvent]) -> Vec<&str> {
