@@ -45,7 +45,7 @@ test('an admin assigns a role and maps a group; each user sees only what their r
   await page.goto('/assignments');
   await page.getByLabel('User name').fill(erin);
   await page.locator('#assign-role').selectOption({ label: 'Workflows Auditor' });
-  await page.getByRole('button', { name: 'Assign' }).click();
+  await page.getByRole('button', { name: 'Assign', exact: true }).click();
   await expect(page.getByTestId('flash')).toContainText('The user is assigned');
   const erinRow = page.locator(`tr[data-user="${erin}"]`);
   await expect(erinRow.getByTestId('effective-role')).toHaveText('Workflows Auditor');
@@ -82,7 +82,7 @@ test('an admin assigns a role and maps a group; each user sees only what their r
   await expect(erinNav.getByRole('link')).toHaveText(['Flows', 'Tables', 'Executions', 'Directory', 'Assignments', 'Connections', 'System Log', 'Settings']);
   await erinNav.getByRole('link', { name: 'Assignments' }).click();
   await expect(erinPage.locator(`tr[data-user="${finn}"]`)).toBeVisible();
-  await expect(erinPage.getByRole('button', { name: 'Assign' })).toHaveCount(0);
+  await expect(erinPage.getByRole('button', { name: 'Assign', exact: true })).toHaveCount(0);
   await expect(erinPage.getByRole('button', { name: 'Change role' })).toHaveCount(0);
   await erinNav.getByRole('link', { name: 'Directory' }).click();
   await expect(erinPage.getByText('New user')).toHaveCount(0);
@@ -98,7 +98,7 @@ test('an admin assigns a role and maps a group; each user sees only what their r
   await page.goto('/directory/groups');
   await page.getByRole('link', { name: team }).click();
   const member = page.locator(`li[data-member="${finn}"]`);
-  await member.getByText('Remove').click();
+  await member.getByText('Remove', { exact: true }).click();
   await member.getByRole('button', { name: 'Yes, remove' }).click();
   await expect(page.getByTestId('flash')).toContainText('The member is removed');
   await finnPage.goto('/connections');
@@ -118,7 +118,7 @@ test('an admin suspends a user from the Directory, which signs them out at once'
   await page.goto('/assignments');
   await page.getByLabel('User name').fill(gil);
   await page.locator('#assign-role').selectOption({ label: 'Workflows Administrator' });
-  await page.getByRole('button', { name: 'Assign' }).click();
+  await page.getByRole('button', { name: 'Assign', exact: true }).click();
   await expect(page.getByTestId('flash')).toContainText('The user is assigned');
 
   const gilPage = await signInAs(browser, testInfo, gil);

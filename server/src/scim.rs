@@ -1233,3 +1233,42 @@ async fn delete_group(
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+#[cfg(test)]
+mod member_change_tests {
+    use super::*;
+
+    const A: &str = "0190aaaa-0000-7000-8000-000000000001";
+    const B: &str = "0190aaaa-0000-7000-8000-000000000002";
+
+    fn ids(list: &[&str]) -> Vec<UserId> {
+        list.iter()
+            .map(|s| UserId(Uuid::parse_str(s).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn okta_and_entra_member_forms_are_member_changes() {
+        let okta = json!({"Operations": [
+            {"op": "add", "path": "members", "value": [{"value": A, "display": "a"}]},
+            {"op": "remove", "path": format!("members[value eq \"{B}\"]")}
+        ]});
+        assert_eq!(member_changes(&okta), Some((ids(&[A]), ids(&[B]))));
+        let entra = json!({"Operations": [{"op": "Remove", "path": "members", "value": [{"value": A}, {"value": B}]}]});
+        assert_eq!(member_changes(&entra), Some((vec![], ids(&[A, B]))));
+    }
+
+    #[test]
+    fn anything_else_takes_the_general_path() {
+        for body in [
+            json!({"Operations": [{"op": "replace", "path": "displayName", "value": "x"}]}),
+            json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "not-a-uuid"}]}]}),
+            json!({"Operations": [{"op": "replace", "path": "members", "value": [{"value": A}]}]}),
+            json!({"Operations": [{"op": "remove", "path": "members"}]}),
+            json!({"Operations": []}),
+            json!({}),
+        ] {
+            assert_eq!(member_changes(&body), None, "{body}");
+        }
+    }
+}

@@ -71,6 +71,9 @@ impl GrantRow {
     }
 }
 
+/// A mapped group as the query reads it: id, name, role, mapped at, member count.
+type MappedRow = (Uuid, String, String, DateTime<Utc>, i64);
+
 const GRANT_SELECT: &str = "SELECT fg.folder_id, f.name AS folder_name, fg.grant_role, fg.user_id, \
      fg.group_id, g.display_name AS group_name FROM folder_grants fg \
      JOIN folders f ON f.id = fg.folder_id LEFT JOIN groups g ON g.id = fg.group_id";
@@ -123,11 +126,7 @@ impl Store {
              OR id IN (SELECT m.user_id FROM group_members m JOIN group_roles gr ON gr.group_id = m.group_id) \
              ORDER BY user_name_key"
         );
-        let (users, memberships, groups): (
-            Vec<UserRow>,
-            Vec<MembershipRole>,
-            Vec<(Uuid, String, String, DateTime<Utc>, i64)>,
-        ) = with_pool!(self, pool => {
+        let (users, memberships, groups): (Vec<UserRow>, Vec<MembershipRole>, Vec<MappedRow>) = with_pool!(self, pool => {
             let users = sqlx::query_as(&users_sql).fetch_all(pool).await?;
             let memberships = sqlx::query_as(
                 "SELECT m.user_id, g.id AS group_id, g.display_name AS group_name, gr.role FROM group_members m \
