@@ -7,7 +7,7 @@ use crate::session::{SessionUser, current_user, sign_in_url};
 use domain::access::{Decision, Permission, Rights, Role};
 use leptos::prelude::*;
 use leptos_router::components::{A, Outlet, Redirect};
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_navigate};
 
 /// The tabs, in the order an admin reads them, with the permission each needs.
 pub const TABS: &[(&str, &str, Permission)] = &[
@@ -21,32 +21,50 @@ pub const TABS: &[(&str, &str, Permission)] = &[
     ("/settings", "Settings", Permission::ViewSettings),
 ];
 
-/// The signed-in user, for pages inside the console.
-pub type UserResource = Resource<Result<Option<SessionUser>, AppError>>;
+/// The signed-in user as the server resolved it for this request, or `None`.
+#[cfg(feature = "ssr")]
+fn signed_in_now() -> Option<SessionUser> {
+    crate::session::request_caller().map(|caller| SessionUser::from(&caller))
+}
+
+/// Outside hydration the console is never built from scratch in the browser.
+#[cfg(not(feature = "ssr"))]
+fn signed_in_now() -> Option<SessionUser> {
+    None
+}
 
 #[component]
 pub fn Console() -> impl IntoView {
+    // Who is signed in, serialized with the page and read synchronously while hydrating.
+    // Nothing below waits for it: a page built inside a suspense is built (and its
+    // resources made) more than once on the server, which breaks hydration.
+    let signed_in = SharedValue::new(signed_in_now).into_inner();
     let location = use_location();
+    let navigate = use_navigate();
     // Asked again at every navigation, so a session that ended (a role change, a
     // deactivation, sign-out elsewhere) sends the person to sign-in on their next click.
-    let user: UserResource = Resource::new(move || location.pathname.get(), |_| current_user());
-    provide_context(user);
-
-    view! {
-        <Transition fallback=|| {
-            view! { <p class="loading">"Loading…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(None) => {
-                        let next = location.pathname.get_untracked();
-                        view! { <Redirect path=sign_in_url(&next) /> }.into_any()
-                    }
-                    Ok(Some(me)) => view! { <Frame me /> }.into_any(),
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.is_some_and(|p| p != path) {
+            let navigate = navigate.clone();
+            let next = path.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(None) = current_user().await {
+                    navigate(&sign_in_url(&next), Default::default());
                 }
-            })}
-        </Transition>
+            });
+        }
+        path
+    });
+    match signed_in {
+        Some(me) => {
+            provide_context(me.clone());
+            view! { <Frame me /> }.into_any()
+        }
+        None => {
+            let next = location.pathname.get_untracked();
+            view! { <Redirect path=sign_in_url(&next) /> }.into_any()
+        }
     }
 }
 

@@ -1,6 +1,6 @@
-import { Browser, expect, Page, test, TestInfo } from '@playwright/test';
+import { Browser, Page, TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { jsEnabled, signIn } from './helpers';
+import { test, expect, jsEnabled, signIn } from './helpers';
 
 const binary = process.env.IDFLOW_E2E_BINARY ?? '../target/debug/idflow';
 const PASSWORD = 'an assignments test password';
@@ -31,6 +31,8 @@ async function signInAs(browser: Browser, testInfo: TestInfo, userName: string) 
 }
 
 test('an admin assigns a role and maps a group; each user sees only what their role allows', async ({ browser, page }, testInfo) => {
+  // A whole story across three people; on two busy cores it can take longer than one page test.
+  test.slow();
   const run = `${testInfo.project.name}-${Date.now()}`;
   const erin = `erin.${run}@example.com`;
   const finn = `finn.${run}@example.com`;
@@ -109,6 +111,7 @@ test('an admin assigns a role and maps a group; each user sees only what their r
 });
 
 test('an admin suspends a user from the Directory, which signs them out at once', async ({ browser, page }, testInfo) => {
+  test.slow();
   const run = `${testInfo.project.name}-${Date.now()}`;
   const gil = `gil.${run}@example.com`;
   await signIn(page, testInfo);

@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { ADMIN_EMAIL, TABS, expectHydration, sessionCookie, signIn } from './helpers';
+import { test, expect, ADMIN_EMAIL, TABS, expectHydration, sessionCookie, signIn } from './helpers';
 
 test('a wrong password shows an error and starts no session', async ({ page }, testInfo) => {
   await signIn(page, testInfo, ADMIN_EMAIL, 'not the password');

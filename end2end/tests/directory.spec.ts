@@ -1,5 +1,5 @@
-import { APIRequestContext, expect, Page, test, TestInfo } from '@playwright/test';
-import { signIn } from './helpers';
+import { APIRequestContext, Page, TestInfo } from '@playwright/test';
+import { test, expect, signIn } from './helpers';
 
 async function scimToken(page: Page, testInfo: TestInfo): Promise<string> {
   await page.goto('/settings');

@@ -1,4 +1,4 @@
-import { expect, Page, TestInfo } from '@playwright/test';
+import { expect, Page, test as base, TestInfo } from '@playwright/test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
 
 export { ADMIN_EMAIL, ADMIN_PASSWORD };
@@ -41,3 +41,25 @@ export async function sessionCookie(page: Page) {
   const cookies = await page.context().cookies();
   return cookies.find((c) => c.name === 'idflow_session');
 }
+
+/**
+ * Playwright's `test`, failing any test whose page panicked in the browser or reported a
+ * hydration error: those leave a page that looks right but whose links and forms no
+ * longer work.
+ */
+export const test = base.extend<{ browserErrors: void }>({
+  browserErrors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(`page error: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error' && /hydration|panicked/i.test(m.text())) errors.push(m.text().slice(0, 500));
+      });
+      await use();
+      expect(errors, 'errors in the browser').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };

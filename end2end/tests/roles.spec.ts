@@ -1,6 +1,6 @@
-import { APIRequestContext, Browser, expect, Page, test, TestInfo } from '@playwright/test';
+import { APIRequestContext, Browser, Page, TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { signIn } from './helpers';
+import { test, expect, signIn } from './helpers';
 
 const binary = process.env.IDFLOW_E2E_BINARY ?? '../target/debug/idflow';
 const PASSWORD = 'a role test password';

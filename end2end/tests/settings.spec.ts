@@ -1,5 +1,4 @@
-import { expect, test } from '@playwright/test';
-import { signIn } from './helpers';
+import { test, expect, signIn } from './helpers';
 
 test('an admin makes a SCIM token, sees it once, and revokes it after confirming', async ({ page, request }, testInfo) => {
   const name = `Okta ${testInfo.project.name} ${Date.now()}`;

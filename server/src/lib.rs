@@ -3,6 +3,9 @@
 //! [`router`] builds the whole HTTP surface from an [`AppState`], apart from [`serve`],
 //! so tests drive the real router.
 #![forbid(unsafe_code)]
+// The console's typed views nest deeply; without `--cfg erase_components` (release
+// builds) proving them `Send` needs a deeper limit than the default.
+#![recursion_limit = "256"]
 
 pub mod assignments;
 pub mod auth;

@@ -170,8 +170,7 @@ fn AssignmentsBody(data: AssignmentsView) -> impl IntoView {
             {if assignments.groups.is_empty() {
                 view! { <p>"No group is mapped to a role yet."</p> }.into_any()
             } else {
-                view! { <GroupsTable groups=assignments.groups.clone() can_manage sa /> }
-                    .into_any()
+                view! { <GroupsTable groups=assignments.groups.clone() can_manage sa /> }.into_any()
             }}
             {(can_manage && !unmapped_groups.is_empty())
                 .then(|| {
@@ -271,9 +270,10 @@ fn UsersTable(users: Vec<AssignedUser>, can_manage: bool, sa: bool) -> impl Into
                     <td data-testid="effective-role">{u.effective_role().label()}</td>
                     <td data-testid="source">{source(&u)}</td>
                     <td>
-                        <span class=format!("status status-{}", u.status)>
-                            {u.status.to_string()}
-                        </span>
+                        <span class=format!(
+                            "status status-{}",
+                            u.status,
+                        )>{u.status.to_string()}</span>
                     </td>
                     <td>{when(u.last_provisioned_at)}</td>
                     <td>{when(u.last_sign_in_at)}</td>

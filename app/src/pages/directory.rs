@@ -405,7 +405,14 @@ fn ProfileFields(profile: Profile, #[prop(optional)] user_name: Option<String>) 
                 placeholder="ann@example.com"
                 autocomplete="off"
             />
-            {new.then(|| view! { <small>"Usually the person's email address; unique without regard to case."</small> })}
+            {new
+                .then(|| {
+                    view! {
+                        <small>
+                            "Usually the person's email address; unique without regard to case."
+                        </small>
+                    }
+                })}
         </div>
         {field("p-display_name", "Display name", profile.display_name, "text")}
         {field("p-email", "Email", profile.email, "email")}
@@ -688,13 +695,17 @@ fn UserActions(
             {status_button(
                 "Suspend",
                 UserStatus::Suspended,
-                format!("{user_name} is signed out everywhere and cannot sign in until unsuspended. Flows listening for \"User suspended\" run."),
+                format!(
+                    "{user_name} is signed out everywhere and cannot sign in until unsuspended. Flows listening for \"User suspended\" run.",
+                ),
                 "Yes, suspend",
             )}
             {status_button(
                 "Deactivate",
                 UserStatus::Deprovisioned,
-                format!("{user_name} is signed out everywhere and deactivated. Offboarding flows listening for \"User deactivated\" run."),
+                format!(
+                    "{user_name} is signed out everywhere and deactivated. Offboarding flows listening for \"User deactivated\" run.",
+                ),
                 "Yes, deactivate",
             )}
         }
@@ -707,7 +718,9 @@ fn UserActions(
             {status_button(
                 "Deactivate",
                 UserStatus::Deprovisioned,
-                format!("{user_name} is deactivated. Offboarding flows listening for \"User deactivated\" run."),
+                format!(
+                    "{user_name} is deactivated. Offboarding flows listening for \"User deactivated\" run.",
+                ),
                 "Yes, deactivate",
             )}
         }
@@ -877,10 +890,12 @@ pub fn GroupDetailPage() -> impl IntoView {
                                                     g.name,
                                                     g
                                                         .role
-                                                        .map(|r| format!(
-                                                            " and loses the role {} it gives (unless held another way)",
-                                                            r.label(),
-                                                        ))
+                                                        .map(|r| {
+                                                            format!(
+                                                                " and loses the role {} it gives (unless held another way)",
+                                                                r.label(),
+                                                            )
+                                                        })
                                                         .unwrap_or_default(),
                                                 )
                                                 confirm="Yes, remove"
@@ -932,8 +947,7 @@ pub fn GroupDetailPage() -> impl IntoView {
                                 <p class="subtitle">{format!("{count} members · {role}")}</p>
                             </div>
                             <section class="panel">
-                                {add}
-                                <ul data-testid="group-members" class="member-list">
+                                {add} <ul data-testid="group-members" class="member-list">
                                     {members}
                                 </ul>
                             </section>
