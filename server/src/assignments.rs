@@ -5,14 +5,16 @@
 //! changing or taking Super Admin is checked here, as is keeping one Super Admin.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, done, group_target, refused, store_failed, user_target};
+use crate::forms::{
+    Fields, Origin, done, group_target, load_user, refused, save_user, store_failed, user_target,
+};
 use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use domain::access::{Permission, Role};
 use domain::audit::{Action, Target};
 use domain::directory::{GroupId, User, UserId};
-use domain::store::{SuperAdminPath, UserWrite, WriteOutcome};
+use domain::store::{SuperAdminPath, UserWrite};
 use uuid::Uuid;
 
 const PAGE: &str = "/assignments";
@@ -51,27 +53,7 @@ async fn change_role(
         role,
         ..UserWrite::from(&user)
     };
-    match state
-        .store
-        .update_user(user.id, None, &write, &origin.actor(), &entry)
-        .await
-    {
-        Ok(Some(WriteOutcome::Updated(_))) => done(PAGE, notice),
-        Ok(Some(WriteOutcome::Unchanged(_))) => done(PAGE, "unchanged"),
-        Ok(None) => refused(PAGE, "gone"),
-        Err(err) => store_failed(PAGE, err),
-    }
-}
-
-async fn user_by_id(state: &AppState, id: &str) -> Result<User, Response> {
-    let Ok(id) = Uuid::parse_str(id) else {
-        return Err(refused(PAGE, "gone"));
-    };
-    match state.store.user(UserId(id)).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(refused(PAGE, "gone")),
-        Err(err) => Err(store_failed(PAGE, err)),
-    }
+    save_user(state, origin, &user, &write, &entry, PAGE, notice).await
 }
 
 /// `POST /assignments/users`: gives a user (by user name) a direct role.
@@ -100,7 +82,7 @@ pub async fn change_user_role(
     let Some(role) = parse_role(fields.get("role")) else {
         return refused(PAGE, "role");
     };
-    let user = match user_by_id(&state, &id).await {
+    let user = match load_user(&state, &id, PAGE).await {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -119,7 +101,7 @@ pub async fn unassign_user(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let user = match user_by_id(&state, &id).await {
+    let user = match load_user(&state, &id, PAGE).await {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -133,7 +115,7 @@ pub async fn provision_user(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let user = match user_by_id(&state, &id).await {
+    let user = match load_user(&state, &id, PAGE).await {
         Ok(user) => user,
         Err(response) => return response,
     };

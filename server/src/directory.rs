@@ -5,14 +5,16 @@
 //! may manage the directory; changing a Super Admin is checked here.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, done, group_target, refused, store_failed, user_target};
+use crate::forms::{
+    Fields, Origin, done, group_target, refused, save_user, store_failed, user_target,
+};
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use domain::access::{Permission, Role};
 use domain::audit::Action;
 use domain::directory::{GroupId, User, UserId, UserStatus};
 use domain::scim::ENTERPRISE_USER;
-use domain::store::{GroupWrite, SuperAdminPath, UserWrite, WriteOutcome};
+use domain::store::{GroupWrite, SuperAdminPath, UserWrite};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -102,17 +104,6 @@ fn profile_write(fields: &Fields, base: Option<&User>) -> Result<UserWrite, &'st
     })
 }
 
-async fn load_user(state: &AppState, id: &str) -> Result<User, Response> {
-    let Ok(id) = Uuid::parse_str(id).map(UserId) else {
-        return Err(refused(USERS, "gone"));
-    };
-    match state.store.user(id).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err(refused(USERS, "gone")),
-        Err(err) => Err(store_failed(USERS, err)),
-    }
-}
-
 /// A Super Admin's account is changed only by a Super Admin.
 fn may_change(origin: &Origin, user: &User) -> bool {
     user.role != Role::SuperAdmin || origin.rights().allows(Permission::ManageSuperAdmins)
@@ -152,7 +143,7 @@ pub async fn update_user(
 ) -> Response {
     let origin = Origin::of(&state, &request);
     let fields = Fields::read(&state, request).await;
-    let user = match load_user(&state, &id).await {
+    let user = match crate::forms::load_user(&state, &id, USERS).await {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -165,16 +156,16 @@ pub async fn update_user(
         Err(code) => return refused(&page, code),
     };
     let entry = origin.entry(Action::ConsoleUserUpdate, user_target(&user));
-    match state
-        .store
-        .update_user(user.id, None, &write, &origin.actor(), &entry)
-        .await
-    {
-        Ok(Some(WriteOutcome::Updated(_))) => done(&page, "user-updated"),
-        Ok(Some(WriteOutcome::Unchanged(_))) => done(&page, "unchanged"),
-        Ok(None) => refused(USERS, "gone"),
-        Err(err) => store_failed(&page, err),
-    }
+    save_user(
+        &state,
+        &origin,
+        &user,
+        &write,
+        &entry,
+        &page,
+        "user-updated",
+    )
+    .await
 }
 
 /// `POST /directory/users/{id}/status`: suspend, unsuspend, deactivate or reactivate.
@@ -185,7 +176,7 @@ pub async fn set_user_status(
 ) -> Response {
     let origin = Origin::of(&state, &request);
     let fields = Fields::read(&state, request).await;
-    let user = match load_user(&state, &id).await {
+    let user = match crate::forms::load_user(&state, &id, USERS).await {
         Ok(user) => user,
         Err(response) => return response,
     };
@@ -231,15 +222,7 @@ pub async fn set_user_status(
         status,
         ..UserWrite::from(&user)
     };
-    match state
-        .store
-        .update_user(user.id, None, &write, &origin.actor(), &entry)
-        .await
-    {
-        Ok(Some(_)) => done(&page, notice),
-        Ok(None) => refused(USERS, "gone"),
-        Err(err) => store_failed(&page, err),
-    }
+    save_user(&state, &origin, &user, &write, &entry, &page, notice).await
 }
 
 /// `POST /directory/groups`: a new, empty group.

@@ -11,8 +11,8 @@ use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Rights;
 use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
-use domain::directory::User;
-use domain::store::StoreError;
+use domain::directory::{User, UserId};
+use domain::store::{StoreError, UserWrite, WriteOutcome};
 
 /// The signed-in caller and where the request came from, for the System Log.
 pub struct Origin {
@@ -156,4 +156,40 @@ pub fn store_failed(page: &str, err: StoreError) -> Response {
 fn with_param(page: &str, key: &str, value: &str) -> String {
     let separator = if page.contains('?') { '&' } else { '?' };
     format!("{page}{separator}{key}={}", urlencoding::encode(value))
+}
+
+/// The user a form post is about, by the id in its path; a refusal back to `page` when
+/// there is none.
+pub async fn load_user(state: &AppState, id: &str, page: &str) -> Result<User, Response> {
+    let Ok(id) = uuid::Uuid::parse_str(id).map(UserId) else {
+        return Err(refused(page, "gone"));
+    };
+    match state.store.user(id).await {
+        Ok(Some(user)) => Ok(user),
+        Ok(None) => Err(refused(page, "gone")),
+        Err(err) => Err(store_failed(page, err)),
+    }
+}
+
+/// Writes `write` over `user` with its log entry and events, then back to `page` with
+/// `notice`, or "unchanged" when it changed nothing.
+pub async fn save_user(
+    state: &AppState,
+    origin: &Origin,
+    user: &User,
+    write: &UserWrite,
+    entry: &NewEntry,
+    page: &str,
+    notice: &str,
+) -> Response {
+    match state
+        .store
+        .update_user(user.id, None, write, &origin.actor(), entry)
+        .await
+    {
+        Ok(Some(WriteOutcome::Updated(_))) => done(page, notice),
+        Ok(Some(WriteOutcome::Unchanged(_))) => done(page, "unchanged"),
+        Ok(None) => refused(page, "gone"),
+        Err(err) => store_failed(page, err),
+    }
 }

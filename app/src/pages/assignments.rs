@@ -64,8 +64,17 @@ fn RoleSelect(
             }
         })
         .collect_view();
+    // With nothing chosen yet, ask: a form must never default to the strongest role.
+    let ask = selected.is_none().then(|| {
+        view! {
+            <option value="" selected disabled>
+                "Choose a role…"
+            </option>
+        }
+    });
     view! {
         <select id=id name="role" required>
+            {ask}
             {options}
         </select>
     }

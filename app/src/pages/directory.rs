@@ -203,7 +203,15 @@ pub async fn load_user_detail(id: String) -> Result<UserDetail, AppError> {
         can_manage,
         user: UserSummary::from(&user),
         external_id: user.external_id.clone(),
-        attributes: serde_json::to_string_pretty(&user.attributes).unwrap_or_default(),
+        // Nulls only mark attributes an identity provider removed; they say nothing.
+        attributes: serde_json::to_string_pretty(
+            &user
+                .attributes
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        )
+        .unwrap_or_default(),
         groups: groups
             .into_iter()
             .map(|(id, name)| (id.to_string(), name))
@@ -552,6 +560,7 @@ fn show(value: &serde_json::Value) -> String {
 #[component]
 fn UserDetailView(d: UserDetail) -> impl IntoView {
     let u = d.user;
+    let no_groups = d.groups.is_empty();
     let id = u.id.clone();
     let managed_by_idp = d.external_id.is_some();
     let access = {
@@ -643,6 +652,7 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
         {manage}
         <section class="panel">
             <h2>"Groups"</h2>
+            {no_groups.then(|| view! { <p class="subtitle">"Not a member of any group."</p> })}
             <ul data-testid="user-groups">{groups}</ul>
         </section>
         <section class="panel">
