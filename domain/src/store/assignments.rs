@@ -207,6 +207,7 @@ impl Store {
     ) -> Result<Option<Option<Role>>, StoreError> {
         let at = now();
         let previous: Option<Option<String>> = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM groups WHERE id = $1")
                 .bind(group.0)
@@ -286,6 +287,7 @@ impl Store {
             new: Value::String(rights.role().as_str().into()),
         }];
         let found = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let done = sqlx::query("UPDATE users SET last_provisioned_at = $2 WHERE id = $1")
                 .bind(id.0)
@@ -325,6 +327,7 @@ impl Store {
         let group_ref = json!({"id": group.to_string(), "displayName": target.display_name});
         let at = now();
         let converted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let mut converted = 0;
             for user in users {
@@ -437,6 +440,7 @@ impl Store {
         };
         let at = now();
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "DELETE FROM folder_grants WHERE folder_id = $1 AND (user_id = $2 OR group_id = $3)",

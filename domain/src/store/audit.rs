@@ -96,6 +96,7 @@ impl Store {
     /// Appends one entry to the System Log.
     pub async fn append_audit(&self, entry: &NewEntry) -> Result<Uuid, StoreError> {
         let id = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let id = append_in!(tx, entry)?;
             tx.commit().await?;

@@ -191,6 +191,7 @@ impl Store {
             display: write.user_name.clone(),
         });
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at, \
@@ -233,6 +234,7 @@ impl Store {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let at = now();
         let updated = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             // Writing first takes the row (PostgreSQL) or the database (SQLite) for this
             // transaction, so the read below cannot go stale before the update.
@@ -293,6 +295,7 @@ impl Store {
         audit: &NewEntry,
     ) -> Result<bool, StoreError> {
         let deleted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {

@@ -133,6 +133,7 @@ impl Store {
         });
         let added = json!({"id": id.to_string(), "displayName": write.display_name});
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO groups (id, display_name, display_name_key, external_id, attributes, version, created_at, updated_at) \
@@ -201,6 +202,7 @@ impl Store {
         let group_ref = json!({"id": id.to_string(), "displayName": write.display_name.trim()});
         let touched: Vec<Uuid> = added.iter().chain(&removed).copied().collect();
         let changed = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             // Writing first holds the row; the version check makes a concurrent change fail.
             let done = sqlx::query(
@@ -264,6 +266,7 @@ impl Store {
     ) -> Result<Option<bool>, StoreError> {
         let at = now();
         let changed = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             // Writing first holds the group (and, on SQLite, the database) for this change.
             let name: Option<String> = sqlx::query_scalar(
@@ -325,6 +328,7 @@ impl Store {
         // Members of a group mapped to a role lose that role with the group.
         let mapped = self.group_role(id).await?.is_some();
         let deleted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let done = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {

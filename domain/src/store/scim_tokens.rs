@@ -34,6 +34,7 @@ impl Store {
         let secret = generate();
         let id = Uuid::now_v7();
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO scim_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(id)
@@ -79,6 +80,7 @@ impl Store {
             .last_used_at
             .is_none_or(|last| at - last > chrono::Duration::seconds(60))
         {
+            let _turn = self.write_turn().await;
             with_pool!(self, pool => {
                 sqlx::query("UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1")
                     .bind(token.id)
@@ -103,6 +105,7 @@ impl Store {
     /// Revokes a token; `false` when no live token has that id.
     pub async fn revoke_scim_token(&self, id: Uuid, audit: &NewEntry) -> Result<bool, StoreError> {
         let revoked = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let done = sqlx::query("UPDATE scim_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)

@@ -32,6 +32,7 @@ impl Store {
         next: impl FnOnce(Option<ThrottleState>) -> ThrottleState,
     ) -> Result<ThrottleState, StoreError> {
         let state = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             let current: Option<ThrottleState> = sqlx::query_as(
                 "SELECT failures, window_started_at, locked_until FROM sign_in_throttle WHERE key = $1",

@@ -78,6 +78,7 @@ impl Store {
         let at = now();
         let key = user_name_key(&new.user_name);
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at) \
@@ -156,6 +157,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let at = now();
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO local_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
@@ -179,6 +181,7 @@ impl Store {
 
     pub async fn record_sign_in(&self, id: UserId, audit: &NewEntry) -> Result<(), StoreError> {
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
                 .bind(id.0)
