@@ -4,6 +4,9 @@
 //! hydrated by the `frontend` crate. Who may see what is decided by
 //! [`entry_points`], never by hiding a link.
 #![forbid(unsafe_code)]
+// The console's typed views nest deeply; without `--cfg erase_components` (release
+// builds) laying them out needs a deeper limit than the default.
+#![recursion_limit = "256"]
 
 pub mod console;
 pub mod entry_points;

@@ -1,4 +1,7 @@
 //! The WASM entry point: hydrate the server-rendered console, nothing else.
+// The console's typed views nest deeply; without `--cfg erase_components` (release
+// builds) laying them out needs a deeper limit than the default.
+#![recursion_limit = "256"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
