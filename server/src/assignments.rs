@@ -135,11 +135,11 @@ async fn map_group(state: &AppState, origin: &Origin, group: &str, role: Option<
     let Ok(id) = Uuid::parse_str(group).map(GroupId) else {
         return refused(PAGE, "no-group");
     };
-    let (found, current) = match tokio::try_join!(state.store.group(id), state.store.group_role(id))
-    {
-        Ok(pair) => pair,
-        Err(err) => return store_failed(PAGE, err),
-    };
+    let (found, current) =
+        match tokio::try_join!(state.store.group_name(id), state.store.group_role(id)) {
+            Ok(pair) => pair,
+            Err(err) => return store_failed(PAGE, err),
+        };
     let Some(found) = found else {
         return refused(PAGE, "no-group");
     };
@@ -178,7 +178,7 @@ async fn map_group(state: &AppState, origin: &Origin, group: &str, role: Option<
         ),
     };
     let entry = origin
-        .entry(action, group_target(id, &found.display_name))
+        .entry(action, group_target(id, &found))
         .reason(reason);
     match state
         .store
@@ -232,7 +232,7 @@ pub async fn convert_assignments(State(state): State<AppState>, request: Request
         return refused(PAGE, "none-chosen");
     }
     let (found, mapped) =
-        match tokio::try_join!(state.store.group(group), state.store.group_role(group)) {
+        match tokio::try_join!(state.store.group_name(group), state.store.group_role(group)) {
             Ok(pair) => pair,
             Err(err) => return store_failed(PAGE, err),
         };
@@ -258,10 +258,7 @@ pub async fn convert_assignments(State(state): State<AppState>, request: Request
     if touches_super_admin && !origin.rights().allows(Permission::ManageSuperAdmins) {
         return refused(PAGE, "super-admin");
     }
-    let entry = origin.entry(
-        Action::AssignmentsConvert,
-        group_target(group, &found.display_name),
-    );
+    let entry = origin.entry(Action::AssignmentsConvert, group_target(group, &found));
     let converted = state
         .store
         .convert_assignments(group, &users, &origin.actor(), &entry)

@@ -255,7 +255,8 @@ pub async fn create_group(State(state): State<AppState>, request: Request) -> Re
     }
 }
 
-/// Adds or removes one member, keeping the rest of the group as it is.
+/// Adds or removes one member, leaving the rest of the group alone (the membership
+/// change SCIM's member PATCHes use too).
 async fn change_member(
     state: &AppState,
     origin: &Origin,
@@ -266,74 +267,55 @@ async fn change_member(
     let Ok(group) = Uuid::parse_str(group).map(GroupId) else {
         return refused(GROUPS, "no-group");
     };
-    let current = match state.store.group(group).await {
-        Ok(Some(current)) => current,
-        Ok(None) => return refused(GROUPS, "no-group"),
-        Err(err) => return store_failed(GROUPS, err),
-    };
+    let (name, mapped) =
+        match tokio::try_join!(state.store.group_name(group), state.store.group_role(group)) {
+            Ok((Some(name), mapped)) => (name, mapped),
+            Ok((None, _)) => return refused(GROUPS, "no-group"),
+            Err(err) => return store_failed(GROUPS, err),
+        };
     let page = group_page(group);
     let user = match user {
         Ok(user) => user,
         Err(code) => return refused(&page, code),
     };
     // Joining or leaving a group mapped to Super Admin gives or takes that role.
-    let mapped = match state.store.group_role(group).await {
-        Ok(mapped) => mapped,
-        Err(err) => return store_failed(&page, err),
-    };
-    if mapped == Some(Role::SuperAdmin) && !origin.rights().allows(Permission::ManageSuperAdmins) {
-        return refused(&page, "super-admin");
-    }
-    let mut members: Vec<UserId> = current.members.iter().map(|m| m.user_id).collect();
-    let present = members.contains(&user.id);
-    match (add, present) {
-        (true, true) | (false, false) => return done(&page, "unchanged"),
-        (true, false) => members.push(user.id),
-        (false, true) => {
-            if mapped == Some(Role::SuperAdmin) {
-                match state
-                    .store
-                    .super_admins_left(SuperAdminPath::Group(group))
-                    .await
-                {
-                    // Without this group nobody would be left: keep the member.
-                    Ok(0) => return refused(&page, "last-super-admin"),
-                    Ok(_) => {}
-                    Err(err) => return store_failed(&page, err),
-                }
+    if mapped == Some(Role::SuperAdmin) {
+        if !origin.rights().allows(Permission::ManageSuperAdmins) {
+            return refused(&page, "super-admin");
+        }
+        // Leaving must not take away the last active Super Admin.
+        if !add && user.role != Role::SuperAdmin && user.status == UserStatus::Active {
+            match state
+                .store
+                .super_admins_left(SuperAdminPath::User(user.id))
+                .await
+            {
+                Ok(0) => return refused(&page, "last-super-admin"),
+                Ok(_) => {}
+                Err(err) => return store_failed(&page, err),
             }
-            members.retain(|m| *m != user.id);
         }
     }
-    let write = GroupWrite {
-        display_name: current.display_name.clone(),
-        external_id: current.external_id.clone(),
-        attributes: current.attributes.clone(),
-        members,
+    let (verb, notice) = if add {
+        ("added", "member-added")
+    } else {
+        ("removed", "member-removed")
     };
     let entry = origin
-        .entry(
-            Action::ConsoleGroupUpdate,
-            group_target(group, &current.display_name),
-        )
-        .reason(format!(
-            "{} {}",
-            if add { "added" } else { "removed" },
-            user.user_name
-        ));
+        .entry(Action::ConsoleGroupUpdate, group_target(group, &name))
+        .reason(format!("{verb} {}", user.user_name));
+    let (to_add, to_remove) = if add {
+        (vec![user.id], vec![])
+    } else {
+        (vec![], vec![user.id])
+    };
     match state
         .store
-        .update_group(group, None, &write, &origin.actor(), &entry)
+        .change_group_members(group, &to_add, &to_remove, &origin.actor(), &entry)
         .await
     {
-        Ok(Some(_)) => done(
-            &page,
-            if add {
-                "member-added"
-            } else {
-                "member-removed"
-            },
-        ),
+        Ok(Some(true)) => done(&page, notice),
+        Ok(Some(false)) => done(&page, "unchanged"),
         Ok(None) => refused(GROUPS, "no-group"),
         Err(err) => store_failed(&page, err),
     }

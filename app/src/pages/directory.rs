@@ -181,19 +181,12 @@ pub async fn load_user_detail(id: String) -> Result<UserDetail, AppError> {
     use domain::access::Permission;
     let rights = store.rights_of(&user).await.map_err(AppError::from_store)?;
     let via_groups = store
-        .assignments()
+        .roles_through_groups(user.id)
         .await
         .map_err(AppError::from_store)?
-        .users
         .into_iter()
-        .find(|a| a.id == user.id)
-        .map(|a| {
-            a.via_groups
-                .into_iter()
-                .map(|g| (g.group_name, g.role))
-                .collect()
-        })
-        .unwrap_or_default();
+        .map(|g| (g.group_name, g.role))
+        .collect();
     let can_manage = may_manage(Permission::ManageDirectory)
         && (user.role != Role::SuperAdmin || may_manage(Permission::ManageSuperAdmins));
     Ok(UserDetail {
@@ -240,11 +233,7 @@ fn profile_of(user: &domain::directory::User) -> Profile {
 #[server(endpoint = "directory/groups")]
 pub async fn all_groups() -> Result<GroupsList, AppError> {
     let store = crate::session::store()?;
-    let mapped = store
-        .assignments()
-        .await
-        .map_err(AppError::from_store)?
-        .groups;
+    let mapped = store.mapped_groups().await.map_err(AppError::from_store)?;
     let groups = store
         .all_groups()
         .await

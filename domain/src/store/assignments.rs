@@ -36,6 +36,20 @@ struct MembershipRole {
     role: String,
 }
 
+/// Memberships of groups mapped to a role, with the group's name.
+const MEMBERSHIP_ROLES: &str = "SELECT m.user_id, g.id AS group_id, g.display_name AS group_name, gr.role \
+     FROM group_members m JOIN group_roles gr ON gr.group_id = m.group_id JOIN groups g ON g.id = m.group_id";
+
+impl MembershipRole {
+    fn into_via(self) -> Result<ViaGroup, StoreError> {
+        Ok(ViaGroup {
+            group_id: GroupId(self.group_id),
+            role: parse_role(&self.role, format!("group {}", self.group_id))?,
+            group_name: self.group_name,
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct GrantRow {
     folder_id: Uuid,
@@ -126,31 +140,17 @@ impl Store {
              OR id IN (SELECT m.user_id FROM group_members m JOIN group_roles gr ON gr.group_id = m.group_id) \
              ORDER BY user_name_key"
         );
-        let (users, memberships, groups): (Vec<UserRow>, Vec<MembershipRole>, Vec<MappedRow>) = with_pool!(self, pool => {
+        let (users, memberships): (Vec<UserRow>, Vec<MembershipRole>) = with_pool!(self, pool => {
             let users = sqlx::query_as(&users_sql).fetch_all(pool).await?;
-            let memberships = sqlx::query_as(
-                "SELECT m.user_id, g.id AS group_id, g.display_name AS group_name, gr.role FROM group_members m \
-                 JOIN group_roles gr ON gr.group_id = m.group_id JOIN groups g ON g.id = m.group_id \
-                 ORDER BY g.display_name_key",
-            )
-            .fetch_all(pool)
-            .await?;
-            let groups = sqlx::query_as(
-                "SELECT g.id, g.display_name, gr.role, gr.mapped_at, \
-                 (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) \
-                 FROM group_roles gr JOIN groups g ON g.id = gr.group_id ORDER BY g.display_name_key",
-            )
-            .fetch_all(pool)
-            .await?;
-            (users, memberships, groups)
+            let memberships = sqlx::query_as(&format!("{MEMBERSHIP_ROLES} ORDER BY g.display_name_key"))
+                .fetch_all(pool)
+                .await?;
+            (users, memberships)
         });
         let mut via: HashMap<Uuid, Vec<ViaGroup>> = HashMap::new();
         for m in memberships {
-            via.entry(m.user_id).or_default().push(ViaGroup {
-                group_id: GroupId(m.group_id),
-                role: parse_role(&m.role, format!("group {}", m.group_id))?,
-                group_name: m.group_name,
-            });
+            let user = m.user_id;
+            via.entry(user).or_default().push(m.into_via()?);
         }
         let users = users
             .into_iter()
@@ -168,8 +168,22 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let groups = groups
-            .into_iter()
+        let groups = self.mapped_groups().await?;
+        Ok(Assignments { users, groups })
+    }
+
+    /// The groups mapped to a role, by name, with their member counts.
+    pub async fn mapped_groups(&self) -> Result<Vec<MappedGroup>, StoreError> {
+        let rows: Vec<MappedRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT g.id, g.display_name, gr.role, gr.mapped_at, \
+                 (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) \
+                 FROM group_roles gr JOIN groups g ON g.id = gr.group_id ORDER BY g.display_name_key",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
             .map(|(id, name, role, mapped_at, members)| {
                 Ok(MappedGroup {
                     id: GroupId(id),
@@ -179,8 +193,18 @@ impl Store {
                     mapped_at,
                 })
             })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(Assignments { users, groups })
+            .collect()
+    }
+
+    /// The roles one user holds through groups, by group name.
+    pub async fn roles_through_groups(&self, user: UserId) -> Result<Vec<ViaGroup>, StoreError> {
+        let rows: Vec<MembershipRole> = with_pool!(self, pool => {
+            sqlx::query_as(&format!("{MEMBERSHIP_ROLES} WHERE m.user_id = $1 ORDER BY g.display_name_key"))
+                .bind(user.0)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(MembershipRole::into_via).collect()
     }
 
     /// The role mapped to a group, if any.
@@ -321,10 +345,10 @@ impl Store {
                 "map the group to a role before converting assignments to it".into(),
             ));
         };
-        let Some(target) = self.group(group).await? else {
+        let Some(name) = self.group_name(group).await? else {
             return Err(StoreError::Invalid(format!("no group has the id {group}")));
         };
-        let group_ref = json!({"id": group.to_string(), "displayName": target.display_name});
+        let group_ref = json!({"id": group.to_string(), "displayName": name});
         let at = now();
         let converted = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
