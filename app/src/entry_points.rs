@@ -73,6 +73,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/settings", Requires(ViewSettings)),
     // Server functions
     server_fn(crate::session::CURRENT_USER_PATH, Public),
+    server_fn(crate::session::SIGN_IN_OPTIONS_PATH, Public),
     server_fn(crate::pages::directory::USERS_PATH, Requires(ViewDirectory)),
     server_fn(crate::pages::directory::USER_PATH, Requires(ViewDirectory)),
     server_fn(
@@ -95,6 +96,9 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     // Routes
     route("POST", "/auth/sign-in", Public),
     route("POST", "/auth/sign-out", Public),
+    route("GET", "/auth/oidc/start", Public),
+    route("GET", "/auth/oidc/callback", Public),
+    route("GET", "/auth/oidc/signed-out", Public),
     route("GET", "/healthz", Public),
     route("GET", "/readyz", Public),
     route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),

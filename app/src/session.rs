@@ -81,6 +81,48 @@ pub fn store() -> Result<domain::store::Store, AppError> {
 #[derive(Debug, Clone)]
 pub struct PublicUrl(pub String);
 
+/// Single sign-on as the server's environment sets it up, provided by the server to pages
+/// and server functions (a provider set up in Settings is read from the database).
+#[derive(Debug, Clone)]
+pub struct SsoEnvironment {
+    pub provider: Option<SsoProviderView>,
+    /// The redirect URI to register at the identity provider.
+    pub redirect_uri: String,
+    /// The sign-out redirect URI to register at the identity provider.
+    pub signed_out_uri: String,
+}
+
+/// An identity provider as the console shows it (never its client secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoProviderView {
+    pub display_name: String,
+    pub issuer: String,
+    pub client_id: String,
+}
+
+/// The identity provider in effect: the environment's, else the one in Settings.
+#[cfg(feature = "ssr")]
+pub async fn sso_provider() -> Result<Option<SsoProviderView>, AppError> {
+    let environment = use_context::<SsoEnvironment>();
+    if let Some(provider) = environment.and_then(|e| e.provider) {
+        return Ok(Some(provider));
+    }
+    let settings = store()?.sso_settings().await.map_err(AppError::from_store)?;
+    Ok(settings.map(|s| SsoProviderView {
+        display_name: s.display_name,
+        issuer: s.issuer,
+        client_id: s.client_id,
+    }))
+}
+
+pub const SIGN_IN_OPTIONS_PATH: &str = "/api/session/sign_in_options";
+
+/// The name of the identity provider people may sign in with, if one is set up.
+#[server(endpoint = "session/sign_in_options")]
+pub async fn sign_in_options() -> Result<Option<String>, AppError> {
+    Ok(sso_provider().await?.map(|p| p.display_name))
+}
+
 /// The session key under which a just-made SCIM token waits to be shown, once.
 pub const NEW_SCIM_TOKEN_KEY: &str = "new_scim_token";
 

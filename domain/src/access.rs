@@ -57,7 +57,7 @@ impl Role {
         match (self, permission) {
             (SuperAdmin, _) => true,
             // Everything except what touches Super Admins.
-            (WorkflowsAdministrator, ManageSuperAdmins) => false,
+            (WorkflowsAdministrator, ManageSuperAdmins | ManageSignIn) => false,
             (WorkflowsAdministrator, _) => true,
             (WorkflowsAuditor, p) => p.is_read_only(),
             (ConnectionManager, ViewConnections) => true,
@@ -109,11 +109,14 @@ pub enum Permission {
     ManageAssignments,
     /// Give or take the Super Admin role, or change a Super Admin.
     ManageSuperAdmins,
+    /// Set up how people sign in (single sign-on with an identity provider).
+    ManageSignIn,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 13] = [
         Permission::ManageScimTokens,
+        Permission::ManageSignIn,
         Permission::ManageDirectory,
         Permission::ManageAssignments,
         Permission::ManageSuperAdmins,
@@ -368,11 +371,11 @@ mod tests {
     }
 
     #[test]
-    fn an_administrator_may_do_everything_but_touch_super_admins() {
+    fn an_administrator_may_do_everything_but_touch_super_admins_or_sign_in() {
         for p in Permission::ALL {
             assert_eq!(
                 Role::WorkflowsAdministrator.allows(p),
-                p != Permission::ManageSuperAdmins,
+                !matches!(p, Permission::ManageSuperAdmins | Permission::ManageSignIn),
                 "{p:?}"
             );
         }

@@ -58,9 +58,18 @@ pub enum Action {
     /// A folder grant was given to or taken from a user or group.
     FolderGrant,
     FolderGrantRevoke,
+    /// An identity provider's account was linked to a user at their first single sign-on.
+    SsoLink,
+    /// A user was created at their first single sign-on (no directory user matched).
+    SsoUserCreate,
+    /// A Super Admin set up, changed or removed single sign-on in Settings.
+    SsoSettingsChange,
 }
 
-const ALL_ACTIONS: [Action; 30] = [
+const ALL_ACTIONS: [Action; 33] = [
+    Action::SsoLink,
+    Action::SsoUserCreate,
+    Action::SsoSettingsChange,
     Action::ScimGroupCreate,
     Action::ScimGroupUpdate,
     Action::ScimGroupDelete,
@@ -126,6 +135,9 @@ impl Action {
             Action::AccessReviewExport => "app.access_review.export",
             Action::FolderGrant => "folder.grant",
             Action::FolderGrantRevoke => "folder.grant.revoke",
+            Action::SsoLink => "user.sso.link",
+            Action::SsoUserCreate => "user.sso.create",
+            Action::SsoSettingsChange => "system.sso.update",
         }
     }
 
@@ -162,6 +174,9 @@ impl Action {
             Action::AccessReviewExport => "Access review exported",
             Action::FolderGrant => "Folder access granted",
             Action::FolderGrantRevoke => "Folder access taken away",
+            Action::SsoLink => "Identity provider account linked to a user",
+            Action::SsoUserCreate => "User created at first single sign-on",
+            Action::SsoSettingsChange => "Single sign-on settings changed",
         }
     }
 

@@ -336,8 +336,11 @@ pub async fn sign_out(
             tracing::error!(error = %err, "could not log a sign-out");
         }
     }
+    // Read before the session goes: a single sign-on session also signs out at the
+    // identity provider, which then sends the browser back to the sign-in page.
+    let then = crate::oidc::after_sign_out(&state, &session).await;
     if let Err(err) = session.flush().await {
         tracing::error!(error = %err, "could not end a session");
     }
-    Redirect::to("/sign-in?notice=signed-out").into_response()
+    Redirect::to(&then).into_response()
 }

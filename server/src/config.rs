@@ -120,6 +120,25 @@ pub struct Config {
     #[arg(long, env = "IDFLOW_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
+    /// Single sign-on: the OpenID Connect issuer of the company's identity provider
+    /// (https://example.okta.com). Set with the client id to turn on "Sign in with …";
+    /// when unset, a Super Admin may set it up in Settings.
+    #[arg(long, env = "IDFLOW_OIDC_ISSUER")]
+    pub oidc_issuer: Option<url::Url>,
+
+    /// Single sign-on: the client id of idflow's app at the identity provider.
+    #[arg(long, env = "IDFLOW_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    /// Single sign-on: the client secret of idflow's app at the identity provider.
+    #[arg(long, env = "IDFLOW_OIDC_CLIENT_SECRET", hide_env_values = true, value_parser = secret)]
+    pub oidc_client_secret: Option<SecretString>,
+
+    /// Single sign-on: the provider's name on the sign-in button ("Sign in with Okta");
+    /// by default taken from the issuer.
+    #[arg(long, env = "IDFLOW_OIDC_NAME")]
+    pub oidc_name: Option<String>,
+
     /// Log format.
     #[arg(long, env = "IDFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -157,6 +176,25 @@ impl Config {
         self.public_url().scheme() == "https"
     }
 
+    /// The identity provider the environment configures, if it does.
+    pub fn oidc_provider(&self) -> Option<crate::oidc::Provider> {
+        let issuer = self.oidc_issuer.as_ref()?;
+        let client_id = self.oidc_client_id.clone().filter(|c| !c.trim().is_empty())?;
+        // Discovery appends to the issuer as given; keep it as the provider writes it.
+        let issuer = issuer.as_str().trim_end_matches('/').to_string();
+        Some(crate::oidc::Provider {
+            display_name: self
+                .oidc_name
+                .clone()
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| crate::oidc::default_display_name(&issuer)),
+            issuer,
+            client_id,
+            client_secret: self.oidc_client_secret.clone(),
+            from_environment: true,
+        })
+    }
+
     /// Problems that stop idflow from starting, each a sentence an operator can act on.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -184,6 +222,22 @@ impl Config {
                 "IDFLOW_ADMIN_PASSWORD must be at least {} characters long",
                 domain::auth::MIN_PASSWORD_LENGTH
             ));
+        }
+        match (&self.oidc_issuer, &self.oidc_client_id) {
+            (Some(_), None) => problems.push(
+                "IDFLOW_OIDC_ISSUER is set but IDFLOW_OIDC_CLIENT_ID is not: single sign-on needs both".into(),
+            ),
+            (None, Some(_)) => problems.push(
+                "IDFLOW_OIDC_CLIENT_ID is set but IDFLOW_OIDC_ISSUER is not: single sign-on needs both".into(),
+            ),
+            (Some(issuer), Some(_))
+                if issuer.scheme() != "https" && !crate::oidc::is_loopback(issuer) =>
+            {
+                problems.push(format!(
+                    "IDFLOW_OIDC_ISSUER must be an https:// URL (http only for 127.0.0.1 or localhost), got {issuer}"
+                ))
+            }
+            _ => {}
         }
         if !self.admin_email.contains('@') {
             problems.push(format!(
@@ -219,6 +273,16 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("very secret password"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
+        let config = parse(&[
+            "--oidc-issuer",
+            "https://example.okta.com",
+            "--oidc-client-id",
+            "idflow",
+            "--oidc-client-secret",
+            "oidc client secret value",
+        ]);
+        let shown = format!("{config:?} {:?}", config.oidc_provider());
+        assert!(!shown.contains("oidc client secret value"), "{shown}");
     }
 
     #[test]
@@ -237,6 +301,29 @@ mod tests {
     #[test]
     fn a_public_https_url_means_secure_cookies() {
         assert!(parse(&["--public-url", "https://idflow.example.com"]).behind_tls());
+    }
+
+    #[test]
+    fn single_sign_on_needs_issuer_and_client_and_https() {
+        let provider = parse(&[
+            "--oidc-issuer",
+            "https://example.okta.com/",
+            "--oidc-client-id",
+            "0oa1",
+        ])
+        .oidc_provider()
+        .unwrap();
+        assert_eq!(provider.issuer, "https://example.okta.com");
+        assert_eq!(provider.display_name, "Okta");
+        assert!(provider.from_environment);
+        assert!(parse(&[]).oidc_provider().is_none());
+
+        let half = parse(&["--oidc-issuer", "https://example.okta.com"]);
+        assert!(half.problems().join("\n").contains("IDFLOW_OIDC_CLIENT_ID"));
+        let plain = parse(&["--oidc-issuer", "http://idp.example.com", "--oidc-client-id", "x"]);
+        assert!(plain.problems().join("\n").contains("https://"));
+        let local = parse(&["--oidc-issuer", "http://127.0.0.1:9000", "--oidc-client-id", "x"]);
+        assert!(local.problems().is_empty(), "{:?}", local.problems());
     }
 
     #[test]

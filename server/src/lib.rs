@@ -13,6 +13,7 @@ pub mod config;
 pub mod directory;
 pub mod forms;
 pub mod health;
+pub mod oidc;
 pub mod scim;
 pub mod scim_schemas;
 pub mod sessions;
@@ -46,6 +47,8 @@ pub struct AppState {
     /// Where people and identity providers reach idflow, without a trailing slash
     /// (SCIM's `meta.location`).
     pub public_url: String,
+    /// Sign-in with the company's identity provider (OpenID Connect).
+    pub sso: Arc<oidc::Sso>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -68,9 +71,11 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
     let routes = generate_route_list(App);
     let store = state.store.clone();
     let public_url = app::session::PublicUrl(state.public_url.clone());
+    let sso = sso_context(&state);
     let context = move || {
         provide_context(store.clone());
         provide_context(public_url.clone());
+        provide_context(sso.clone());
         provide_context(app::session::NewScimTokenOnce::default());
     };
 
@@ -92,6 +97,9 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/readyz", get(health::readyz))
         .route("/auth/sign-in", post(auth::sign_in))
         .route("/auth/sign-out", post(auth::sign_out))
+        .route("/auth/oidc/start", get(oidc::start))
+        .route(oidc::CALLBACK_PATH, get(oidc::callback))
+        .route(oidc::SIGNED_OUT_PATH, get(oidc::signed_out))
         .route("/settings/scim-tokens", post(settings::create_scim_token))
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
         .route("/assignments/users", post(assignments::assign_user))
@@ -135,14 +143,30 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
 async fn server_fn(State(state): State<AppState>, request: Request) -> impl IntoResponse {
     let store = state.store.clone();
     let public_url = app::session::PublicUrl(state.public_url.clone());
+    let sso = sso_context(&state);
     handle_server_fns_with_context(
         move || {
             provide_context(store.clone());
             provide_context(public_url.clone());
+            provide_context(sso.clone());
         },
         request,
     )
     .await
+}
+
+/// What the console's pages need to know about single sign-on configured by the
+/// environment (Settings' own configuration is read from the database).
+fn sso_context(state: &AppState) -> app::session::SsoEnvironment {
+    app::session::SsoEnvironment {
+        provider: state.sso.environment().map(|p| app::session::SsoProviderView {
+            display_name: p.display_name.clone(),
+            issuer: p.issuer.clone(),
+            client_id: p.client_id.clone(),
+        }),
+        redirect_uri: state.sso.redirect_uri().to_string(),
+        signed_out_uri: state.sso.signed_out_uri().to_string(),
+    }
 }
 
 /// A panic never shows its message: the person gets a plain page, the log gets the rest.
@@ -192,16 +216,18 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
     let url = config.database_url();
     let store = Store::open(url.expose_secret()).await?;
     let session_store = DbSessionStore::for_store(&store).await?;
+    let public_url = config
+        .public_url()
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
     let state = AppState {
         store,
         leptos_options: leptos_options(&config.site_dir, config.listen),
         session_max_age: chrono::Duration::hours(config.session_max_hours as i64),
         trust_forwarded_for: config.trust_forwarded_for,
-        public_url: config
-            .public_url()
-            .as_str()
-            .trim_end_matches('/')
-            .to_string(),
+        sso: oidc::Sso::new(&public_url, config.oidc_provider()),
+        public_url,
     };
     let settings = SessionSettings {
         idle: Duration::from_secs(config.session_idle_minutes as u64 * 60),

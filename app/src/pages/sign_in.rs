@@ -1,8 +1,10 @@
 //! The sign-in page. The form posts to `/auth/sign-in` as a plain HTML form, so it works
 //! the same with and without JavaScript; the server answers with a redirect back here
-//! carrying an `error` code when sign-in fails.
+//! carrying an `error` code when sign-in fails. When an identity provider is set up, a
+//! "Sign in with …" link starts single sign-on (`/auth/oidc/start`); the local form stays
+//! for the bootstrap admin and anyone else with a local password.
 
-use crate::session::is_safe_next;
+use crate::session::{is_safe_next, sign_in_options};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -15,6 +17,40 @@ fn message_for(code: &str) -> Option<&'static str> {
         "inactive" => "This account cannot sign in right now. Ask an administrator.",
         "expired" => "Your session has ended. Sign in again.",
         "unavailable" => "idflow cannot reach its database right now. Try again in a moment.",
+        "sso-off" => "Single sign-on is not set up. Sign in with your email and password.",
+        "sso-next" => {
+            "That sign-in link would send you to another site afterwards, so idflow refused it. \
+             Start again from this page."
+        }
+        "sso-state" => {
+            "This sign-in does not match one started in this browser (it expired, was used \
+             already, or came from somewhere else). You are not signed in; start again."
+        }
+        "sso-denied" => {
+            "Your identity provider did not sign you in (it refused or you cancelled). \
+             Try again, or ask your administrator whether idflow is assigned to you there."
+        }
+        "sso-unavailable" => {
+            "idflow cannot reach your identity provider right now. Try again in a moment, \
+             or sign in with your email and password."
+        }
+        "sso-rejected" => {
+            "Your identity provider's answer did not pass idflow's checks, so you are not \
+             signed in. Ask your administrator to check the single sign-on settings \
+             (the System Log has the reason)."
+        }
+        "sso-unverified" => {
+            "Your identity provider did not confirm your email address is verified, so idflow \
+             cannot tell which user you are. Ask your administrator."
+        }
+        "sso-ambiguous" => {
+            "More than one idflow user has your email address. Ask your administrator to make \
+             it unique."
+        }
+        "sso-linked" => {
+            "Your idflow user already signs in with another account at this identity provider. \
+             Ask your administrator."
+        }
         _ => return None,
     })
 }
@@ -37,6 +73,8 @@ pub fn SignInPage() -> impl IntoView {
     };
     let signed_out = move || query.read().get("notice").as_deref() == Some("signed-out");
     let email = move || query.read().get("email").unwrap_or_default();
+    let options = Resource::new(|| (), |_| sign_in_options());
+    let sso_start = move || format!("/auth/oidc/start?next={}", urlencoding::encode(&next()));
 
     view! {
         <leptos_meta::Title text="Sign in" />
@@ -63,6 +101,24 @@ pub fn SignInPage() -> impl IntoView {
                             }
                         })
                 }}
+                <Suspense>
+                    {move || {
+                        options
+                            .get()
+                            .and_then(Result::ok)
+                            .flatten()
+                            .map(|provider| {
+                                view! {
+                                    <a class="button primary sso" href=sso_start data-testid="sso">
+                                        {format!("Sign in with {provider}")}
+                                    </a>
+                                    <p class="divider">
+                                        <span>"or with a local password"</span>
+                                    </p>
+                                }
+                            })
+                    }}
+                </Suspense>
                 <form method="post" action="/auth/sign-in">
                     <input type="hidden" name="next" value=next />
                     <label for="email">"Email"</label>

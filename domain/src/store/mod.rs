@@ -11,6 +11,7 @@ pub(crate) mod audit;
 mod directory;
 mod groups;
 mod scim_tokens;
+mod sso;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;
@@ -20,6 +21,7 @@ pub use assignments::SuperAdminPath;
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
 pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;
+pub use sso::{SsoIdentity, SsoSettings};
 pub use sqlx::Error as SqlxError;
 pub use throttle::ThrottleState;
 pub use users::NewUser;

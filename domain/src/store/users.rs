@@ -65,6 +65,31 @@ impl TryFrom<UserRow> for User {
 pub(crate) const USER_COLUMNS: &str = "id, user_name, display_name, email, role, status, created_at, \
      updated_at, last_sign_in_at, sessions_valid_after, external_id, attributes, version, last_provisioned_at";
 
+/// Inserts the user `$new` with id `$id`, created at `$at`, inside the transaction `$tx`
+/// (either backend). A taken `userName` is a [`StoreError::Conflict`].
+macro_rules! insert_user_in {
+    ($tx:expr, $id:expr, $new:expr, $at:expr) => {{
+        let new: &$crate::store::NewUser = $new;
+        sqlx::query(
+            "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
+        )
+        .bind($id.0)
+        .bind(new.user_name.trim())
+        .bind($crate::directory::user_name_key(&new.user_name))
+        .bind(&new.display_name)
+        .bind(&new.email)
+        .bind(new.role.as_str())
+        .bind($at)
+        .execute(&mut *$tx)
+        .await
+        .map_err(|e| {
+            $crate::store::StoreError::conflict_or(e, format!("a user named {:?}", new.user_name.trim()))
+        })
+    }};
+}
+pub(crate) use insert_user_in;
+
 impl Store {
     /// Creates a user, with a password hash when they sign in locally, and appends
     /// `audit` in the same transaction.
@@ -76,24 +101,10 @@ impl Store {
     ) -> Result<User, StoreError> {
         let id = UserId::new();
         let at = now();
-        let key = user_name_key(&new.user_name);
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
-            )
-            .bind(id.0)
-            .bind(new.user_name.trim())
-            .bind(&key)
-            .bind(&new.display_name)
-            .bind(&new.email)
-            .bind(new.role.as_str())
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", new.user_name.trim())))?;
+            insert_user_in!(tx, id, new, at)?;
             if let Some(hash) = password_hash {
                 sqlx::query("INSERT INTO local_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3)")
                     .bind(id.0)

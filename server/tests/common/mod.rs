@@ -35,7 +35,20 @@ impl Default for Options {
     }
 }
 
+/// The test server with single sign-on configured as the environment would.
+pub async fn start_with_sso(store: Store, provider: idflow::oidc::Provider) -> TestServer {
+    start_inner(store, Options::default(), Some(provider)).await
+}
+
 pub async fn start(store: Store, options: Options) -> TestServer {
+    start_inner(store, options, None).await
+}
+
+async fn start_inner(
+    store: Store,
+    options: Options,
+    sso: Option<idflow::oidc::Provider>,
+) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = AppState {
@@ -44,6 +57,7 @@ pub async fn start(store: Store, options: Options) -> TestServer {
         session_max_age: options.session_max_age,
         trust_forwarded_for: false,
         public_url: format!("http://{addr}"),
+        sso: idflow::oidc::Sso::new(&format!("http://{addr}"), sso),
     };
     let sessions = DbSessionStore::for_store(&store).await.unwrap();
     let app = router(
