@@ -89,6 +89,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         crate::pages::settings::SCIM_TOKENS_PATH,
         Requires(ViewSettings),
     ),
+    server_fn(crate::pages::settings::SSO_PATH, Requires(ViewSettings)),
     server_fn(
         crate::pages::system_log::RECENT_ENTRIES_PATH,
         Requires(ViewSystemLog),
@@ -102,6 +103,8 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("GET", "/healthz", Public),
     route("GET", "/readyz", Public),
     route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),
+    route("POST", "/settings/sso", Requires(ManageSignIn)),
+    route("POST", "/settings/sso/remove", Requires(ManageSignIn)),
     route(
         "POST",
         "/settings/scim-tokens/:id/revoke",
@@ -293,18 +296,25 @@ SAAAAF GET /connections
 SAAAFF GET /system-log
 SAAAFF GET /settings
 AAAAAA POST /api/session/current_user
+AAAAAA POST /api/session/sign_in_options
 SAAAFF POST /api/directory/users
 SAAAFF POST /api/directory/user
 SAAAFF POST /api/directory/groups
 SAAAFF POST /api/directory/group
 SAAAFF POST /api/assignments/list
 SAAAFF POST /api/settings/scim-tokens
+SAAAFF POST /api/settings/sso
 SAAAFF POST /api/system-log/recent
 AAAAAA POST /auth/sign-in
 AAAAAA POST /auth/sign-out
+AAAAAA GET /auth/oidc/start
+AAAAAA GET /auth/oidc/callback
+AAAAAA GET /auth/oidc/signed-out
 AAAAAA GET /healthz
 AAAAAA GET /readyz
 SAAFFF POST /settings/scim-tokens
+SAFFFF POST /settings/sso
+SAFFFF POST /settings/sso/remove
 SAAFFF POST /settings/scim-tokens/:id/revoke
 SAAFFF POST /assignments/users
 SAAFFF POST /assignments/users/:id/role

@@ -102,6 +102,8 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route(oidc::SIGNED_OUT_PATH, get(oidc::signed_out))
         .route("/settings/scim-tokens", post(settings::create_scim_token))
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
+        .route("/settings/sso", post(settings::save_sso))
+        .route("/settings/sso/remove", post(settings::remove_sso))
         .route("/assignments/users", post(assignments::assign_user))
         .route("/assignments/users/{id}/role", post(assignments::change_user_role))
         .route("/assignments/users/{id}/unassign", post(assignments::unassign_user))

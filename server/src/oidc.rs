@@ -257,6 +257,11 @@ impl Sso {
         *self.metadata.lock().await = None;
     }
 
+    /// Whether `issuer` serves an OpenID Connect discovery document idflow can use.
+    pub async fn check_issuer(&self, issuer: &str) -> Result<(), Failure> {
+        self.metadata(issuer).await.map(|_| ())
+    }
+
     /// The provider's discovery document, fetched at most every few minutes.
     async fn metadata(&self, issuer: &str) -> Result<Metadata, Failure> {
         let mut cached = self.metadata.lock().await;

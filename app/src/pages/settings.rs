@@ -1,7 +1,8 @@
-//! Settings: SCIM provisioning (the base URL to give the identity provider, and its
-//! bearer tokens). Tokens are made and revoked by plain form posts to the server
-//! (`/settings/scim-tokens…`), so the page works the same with and without JavaScript;
-//! a new token comes back through the session and is shown exactly once.
+//! Settings: single sign-on (the identity provider admins sign in with) and SCIM
+//! provisioning (the base URL to give the identity provider, and its bearer tokens).
+//! Changes are plain form posts to the server (`/settings/sso…`, `/settings/scim-tokens…`),
+//! so the page works the same with and without JavaScript; a new token comes back through
+//! the session and is shown exactly once.
 
 use crate::console::{EmptyState, ErrorPage, PageHeader, when};
 use crate::error::AppError;
@@ -12,6 +13,58 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 pub const SCIM_TOKENS_PATH: &str = "/api/settings/scim-tokens";
+pub const SSO_PATH: &str = "/api/settings/sso";
+
+/// Single sign-on as Settings shows it: never the client secret, only whether one is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SsoSettingsView {
+    pub provider: Option<crate::session::SsoProviderView>,
+    /// Set by `IDFLOW_OIDC_*` on the server: Settings cannot change it.
+    pub from_environment: bool,
+    pub has_client_secret: bool,
+    pub changed: Option<(chrono::DateTime<chrono::Utc>, String)>,
+    pub redirect_uri: String,
+    pub signed_out_uri: String,
+    /// Whether the viewer may change it (Super Admins).
+    pub can_manage: bool,
+}
+
+#[server(endpoint = "settings/sso")]
+pub async fn load_sso_settings() -> Result<SsoSettingsView, AppError> {
+    use domain::access::Permission;
+    let viewer = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let environment = use_context::<crate::session::SsoEnvironment>()
+        .ok_or_else(|| AppError::internal("no single sign-on context"))?;
+    let can_manage = viewer.rights.allows(Permission::ManageSignIn);
+    if let Some(provider) = environment.provider {
+        return Ok(SsoSettingsView {
+            provider: Some(provider),
+            from_environment: true,
+            has_client_secret: false,
+            changed: None,
+            redirect_uri: environment.redirect_uri,
+            signed_out_uri: environment.signed_out_uri,
+            can_manage,
+        });
+    }
+    let stored = crate::session::store()?
+        .sso_settings()
+        .await
+        .map_err(AppError::from_store)?;
+    Ok(SsoSettingsView {
+        has_client_secret: stored.as_ref().is_some_and(|s| s.has_client_secret()),
+        changed: stored.as_ref().map(|s| (s.updated_at, s.updated_by.clone())),
+        provider: stored.map(|s| crate::session::SsoProviderView {
+            display_name: s.display_name,
+            issuer: s.issuer,
+            client_id: s.client_id,
+        }),
+        from_environment: false,
+        redirect_uri: environment.redirect_uri,
+        signed_out_uri: environment.signed_out_uri,
+        can_manage,
+    })
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScimSettings {
@@ -57,9 +110,16 @@ pub async fn load_scim_settings() -> Result<ScimSettings, AppError> {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| load_scim_settings());
+    let sso = Resource::new(|| (), |_| load_sso_settings());
     let query = use_query_map();
     let notice = move || match query.read().get("notice").as_deref() {
         Some("revoked") => Some("The token is revoked. Requests that use it now get 401."),
+        Some("sso-saved") => Some(
+            "Single sign-on is saved. The sign-in page now offers it; try it in a private window before you sign out.",
+        ),
+        Some("sso-removed") => {
+            Some("Single sign-on is removed. People sign in with local passwords only.")
+        }
         _ => None,
     };
     let error = move || match query.read().get("error").as_deref() {
@@ -68,6 +128,19 @@ pub fn SettingsPage() -> impl IntoView {
         }
         Some("gone") => Some("That token was already revoked or does not exist."),
         Some("unavailable") => Some("idflow could not save that change. Try again in a moment."),
+        Some("sso-issuer") => Some(
+            "Enter the issuer as an https:// URL, such as https://example.okta.com (http only for localhost).",
+        ),
+        Some("sso-client") => {
+            Some("Enter the client id of idflow's app at your identity provider (1 to 200 characters).")
+        }
+        Some("sso-name") => Some("Keep the button name to 60 characters or fewer."),
+        Some("sso-discovery") => Some(
+            "idflow could not read that issuer's OpenID configuration (/.well-known/openid-configuration). Check the issuer URL; nothing was saved.",
+        ),
+        Some("sso-environment") => Some(
+            "Single sign-on is set by IDFLOW_OIDC_* on the server, so Settings cannot change it.",
+        ),
         _ => None,
     };
     view! {
@@ -99,12 +172,142 @@ pub fn SettingsPage() -> impl IntoView {
             view! { <p class="loading">"Loading settings…"</p> }
         }>
             {move || Suspend::new(async move {
+                match sso.await {
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                    Ok(settings) => view! { <SsoSection settings /> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading settings…"</p> }
+        }>
+            {move || Suspend::new(async move {
                 match settings.await {
                     Err(error) => view! { <ErrorPage error /> }.into_any(),
                     Ok(settings) => view! { <ScimSection settings /> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+#[component]
+fn SsoSection(settings: SsoSettingsView) -> impl IntoView {
+    let SsoSettingsView {
+        provider,
+        from_environment,
+        has_client_secret,
+        changed,
+        redirect_uri,
+        signed_out_uri,
+        can_manage,
+    } = settings;
+    let configured = provider.is_some();
+    let current = provider.clone().map(|p| {
+        view! {
+            <dl class="facts" data-testid="sso-current">
+                <dt>"Button"</dt>
+                <dd>{format!("Sign in with {}", p.display_name)}</dd>
+                <dt>"Issuer"</dt>
+                <dd>{p.issuer}</dd>
+                <dt>"Client id"</dt>
+                <dd>{p.client_id}</dd>
+                {changed
+                    .clone()
+                    .map(|(at, by)| {
+                        view! {
+                            <dt>"Changed"</dt>
+                            <dd>{format!("{} by {by}", at.format("%Y-%m-%d %H:%M UTC"))}</dd>
+                        }
+                    })}
+            </dl>
+        }
+    });
+    let form = (can_manage && !from_environment).then(|| {
+        let p = provider.clone();
+        let name = p.as_ref().map(|p| p.display_name.clone()).unwrap_or_default();
+        let issuer = p.as_ref().map(|p| p.issuer.clone()).unwrap_or_default();
+        let client_id = p.as_ref().map(|p| p.client_id.clone()).unwrap_or_default();
+        let secret_hint = if has_client_secret {
+            "Leave empty to keep the saved secret"
+        } else {
+            "From your identity provider's app"
+        };
+        view! {
+            <form method="post" action="/settings/sso" class="stacked-form" data-testid="sso-form">
+                <label for="sso-issuer">"Issuer URL"</label>
+                <input
+                    id="sso-issuer"
+                    name="issuer"
+                    type="url"
+                    required
+                    placeholder="https://example.okta.com"
+                    value=issuer
+                />
+                <label for="sso-client-id">"Client id"</label>
+                <input id="sso-client-id" name="client_id" required maxlength="200" value=client_id />
+                <label for="sso-client-secret">"Client secret"</label>
+                <input
+                    id="sso-client-secret"
+                    name="client_secret"
+                    type="password"
+                    autocomplete="off"
+                    placeholder=secret_hint
+                />
+                <label for="sso-name">"Button name (optional)"</label>
+                <input
+                    id="sso-name"
+                    name="display_name"
+                    maxlength="60"
+                    placeholder="Okta"
+                    value=name
+                />
+                <button type="submit" class="primary">
+                    {if configured { "Save single sign-on" } else { "Turn on single sign-on" }}
+                </button>
+            </form>
+            {configured
+                .then(|| {
+                    view! {
+                        <details class="confirm">
+                            <summary>"Remove single sign-on…"</summary>
+                            <form method="post" action="/settings/sso/remove">
+                                <p>
+                                    "Remove single sign-on? The sign-in page stops offering it; people without a local password can no longer sign in. Their users and links to the identity provider stay."
+                                </p>
+                                <button type="submit" class="danger">
+                                    "Remove single sign-on"
+                                </button>
+                            </form>
+                        </details>
+                    }
+                })}
+        }
+    });
+    let state = if from_environment {
+        "Set on the server by IDFLOW_OIDC_ISSUER, IDFLOW_OIDC_CLIENT_ID and IDFLOW_OIDC_CLIENT_SECRET; change it there."
+    } else if configured {
+        "People can sign in with this identity provider."
+    } else if can_manage {
+        "Off. Create an OpenID Connect web app at your identity provider with the redirect URIs below, then enter its issuer, client id and secret."
+    } else {
+        "Off. A Super Admin can set it up here."
+    };
+    view! {
+        <section class="panel" aria-labelledby="sso-heading">
+            <h2 id="sso-heading">"Single sign-on (OpenID Connect)"</h2>
+            <p data-testid="sso-state">{state}</p>
+            {current}
+            <p>
+                <label for="sso-redirect-uri">"Sign-in redirect URI"</label>
+                <input id="sso-redirect-uri" class="copyable" readonly value=redirect_uri />
+            </p>
+            <p>
+                <label for="sso-signed-out-uri">"Sign-out redirect URI"</label>
+                <input id="sso-signed-out-uri" class="copyable" readonly value=signed_out_uri />
+            </p>
+            {form}
+        </section>
     }
 }
 

@@ -28,6 +28,14 @@ pub struct SsoSettings {
     pub updated_by: String,
 }
 
+impl SsoSettings {
+    /// Whether a client secret is saved (a public client with PKCE only has none).
+    pub fn has_client_secret(&self) -> bool {
+        use secrecy::ExposeSecret;
+        !self.client_secret.expose_secret().is_empty()
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct SettingsRow {
     display_name: String,
