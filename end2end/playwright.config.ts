@@ -4,6 +4,11 @@ import { defineConfig } from '@playwright/test';
 export const PORT = Number(process.env.IDFLOW_E2E_PORT ?? 3117);
 export const ADMIN_EMAIL = 'admin@example.com';
 export const ADMIN_PASSWORD = 'e2e admin password 1';
+// The test identity provider (end2end/idp/server.mjs: npm oidc-provider) and its client.
+export const IDP_PORT = Number(process.env.IDP_PORT ?? 3118);
+export const IDP_NAME = 'Test IdP';
+const IDP_CLIENT_ID = 'idflow-e2e';
+const IDP_CLIENT_SECRET = 'e2e client secret';
 
 const binary = process.env.IDFLOW_E2E_BINARY ?? '../target/debug/idflow';
 
@@ -40,20 +45,40 @@ export default defineConfig({
     { name: 'js-on', use: { javaScriptEnabled: true } },
     { name: 'js-off', use: { javaScriptEnabled: false } },
   ],
-  webServer: {
-    command: `rm -rf .data && exec ${binary} serve`,
-    url: `http://127.0.0.1:${PORT}/readyz`,
-    timeout: 120_000,
-    reuseExistingServer: false,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      IDFLOW_LISTEN: `127.0.0.1:${PORT}`,
-      IDFLOW_DATA_DIR: '.data',
-      IDFLOW_SITE_DIR: '../target/site',
-      IDFLOW_ADMIN_EMAIL: ADMIN_EMAIL,
-      IDFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      IDFLOW_LOG: 'warn',
+  webServer: [
+    {
+      command: 'exec node idp/server.mjs',
+      url: `http://127.0.0.1:${IDP_PORT}/.well-known/openid-configuration`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+      env: {
+        IDP_PORT: String(IDP_PORT),
+        IDFLOW_E2E_PORT: String(PORT),
+        IDP_CLIENT_ID,
+        IDP_CLIENT_SECRET,
+      },
     },
-  },
+    {
+      command: `rm -rf .data && exec ${binary} serve`,
+      url: `http://127.0.0.1:${PORT}/readyz`,
+      timeout: 120_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        IDFLOW_LISTEN: `127.0.0.1:${PORT}`,
+        IDFLOW_DATA_DIR: '.data',
+        IDFLOW_SITE_DIR: '../target/site',
+        IDFLOW_ADMIN_EMAIL: ADMIN_EMAIL,
+        IDFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        IDFLOW_LOG: 'warn',
+        IDFLOW_OIDC_ISSUER: `http://127.0.0.1:${IDP_PORT}`,
+        IDFLOW_OIDC_CLIENT_ID: IDP_CLIENT_ID,
+        IDFLOW_OIDC_CLIENT_SECRET: IDP_CLIENT_SECRET,
+        IDFLOW_OIDC_NAME: IDP_NAME,
+      },
+    },
+  ],
 });

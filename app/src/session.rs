@@ -107,7 +107,10 @@ pub async fn sso_provider() -> Result<Option<SsoProviderView>, AppError> {
     if let Some(provider) = environment.and_then(|e| e.provider) {
         return Ok(Some(provider));
     }
-    let settings = store()?.sso_settings().await.map_err(AppError::from_store)?;
+    let settings = store()?
+        .sso_settings()
+        .await
+        .map_err(AppError::from_store)?;
     Ok(settings.map(|s| SsoProviderView {
         display_name: s.display_name,
         issuer: s.issuer,

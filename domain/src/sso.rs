@@ -29,7 +29,9 @@ pub enum SsoError {
         "{provider} did not say your email address is verified, so idflow cannot tell which user you are."
     )]
     EmailNotVerified { provider: String },
-    #[error("More than one idflow user has the email address {0}; an administrator must make it unique.")]
+    #[error(
+        "More than one idflow user has the email address {0}; an administrator must make it unique."
+    )]
     AmbiguousEmail(String),
     #[error("The idflow user {0} already signs in with another account at this identity provider.")]
     LinkedElsewhere(String),
@@ -88,7 +90,14 @@ pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Resu
         refused(store, failure, error)
     };
     let success = |user: &User| {
-        entry(Action::SessionStart, Outcome::Success, claims, Some(user), origin).reason(via.clone())
+        entry(
+            Action::SessionStart,
+            Outcome::Success,
+            claims,
+            Some(user),
+            origin,
+        )
+        .reason(via.clone())
     };
 
     // Signed in before: the account is linked.
@@ -113,9 +122,9 @@ pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Resu
         }
     };
     let candidates = store.users_by_email(&email).await?;
-    let named = candidates
-        .iter()
-        .find(|u| crate::directory::user_name_key(&u.user_name) == crate::directory::user_name_key(&email));
+    let named = candidates.iter().find(|u| {
+        crate::directory::user_name_key(&u.user_name) == crate::directory::user_name_key(&email)
+    });
     let user = match (named, candidates.as_slice()) {
         (Some(user), _) => Some(user.clone()),
         (None, [only]) => Some(only.clone()),
@@ -130,18 +139,24 @@ pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Resu
             email: Some(email.clone()),
             role: Role::UnassignedUser,
         };
-        let created = entry(Action::SsoUserCreate, Outcome::Success, claims, None, origin)
-            .target(Target {
-                kind: "user".into(),
-                id: email.clone(),
-                display: email.clone(),
-            })
-            .reason(format!(
-                "{} account {}; no role until an administrator assigns one",
-                claims.provider, claims.identity.subject
-            ));
-        let signed_in = entry(Action::SessionStart, Outcome::Success, claims, None, origin)
-            .reason(via.clone());
+        let created = entry(
+            Action::SsoUserCreate,
+            Outcome::Success,
+            claims,
+            None,
+            origin,
+        )
+        .target(Target {
+            kind: "user".into(),
+            id: email.clone(),
+            display: email.clone(),
+        })
+        .reason(format!(
+            "{} account {}; no role until an administrator assigns one",
+            claims.provider, claims.identity.subject
+        ));
+        let signed_in =
+            entry(Action::SessionStart, Outcome::Success, claims, None, origin).reason(via.clone());
         return Ok(store
             .create_sso_user(&new, &claims.identity, &[created, signed_in])
             .await?);
@@ -154,25 +169,39 @@ pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Resu
     // (a re-created or re-assigned IdP account) does not take over the first one's user.
     let linked = store.sso_identities_of(user.id).await?;
     if linked.iter().any(|i| i.issuer == claims.identity.issuer) {
-        return refuse(Some(&user), SsoError::LinkedElsewhere(user.user_name.clone())).await;
+        return refuse(
+            Some(&user),
+            SsoError::LinkedElsewhere(user.user_name.clone()),
+        )
+        .await;
     }
-    let link = entry(Action::SsoLink, Outcome::Success, claims, Some(&user), origin)
-        .target(Target {
-            kind: "user".into(),
-            id: user.id.0.to_string(),
-            display: user.user_name.clone(),
-        })
-        .reason(format!(
-            "{} account {} (verified email {email})",
-            claims.provider, claims.identity.subject
-        ));
+    let link = entry(
+        Action::SsoLink,
+        Outcome::Success,
+        claims,
+        Some(&user),
+        origin,
+    )
+    .target(Target {
+        kind: "user".into(),
+        id: user.id.0.to_string(),
+        display: user.user_name.clone(),
+    })
+    .reason(format!(
+        "{} account {} (verified email {email})",
+        claims.provider, claims.identity.subject
+    ));
     match store
         .record_sso_sign_in(&claims.identity, user.id, Some(&link), &success(&user))
         .await
     {
         Ok(()) => Ok(user),
         Err(StoreError::Conflict { .. }) => {
-            refuse(Some(&user), SsoError::LinkedElsewhere(user.user_name.clone())).await
+            refuse(
+                Some(&user),
+                SsoError::LinkedElsewhere(user.user_name.clone()),
+            )
+            .await
         }
         Err(err) => Err(err.into()),
     }

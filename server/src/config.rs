@@ -179,7 +179,10 @@ impl Config {
     /// The identity provider the environment configures, if it does.
     pub fn oidc_provider(&self) -> Option<crate::oidc::Provider> {
         let issuer = self.oidc_issuer.as_ref()?;
-        let client_id = self.oidc_client_id.clone().filter(|c| !c.trim().is_empty())?;
+        let client_id = self
+            .oidc_client_id
+            .clone()
+            .filter(|c| !c.trim().is_empty())?;
         // Discovery appends to the issuer as given; keep it as the provider writes it.
         let issuer = issuer.as_str().trim_end_matches('/').to_string();
         Some(crate::oidc::Provider {
@@ -320,9 +323,19 @@ mod tests {
 
         let half = parse(&["--oidc-issuer", "https://example.okta.com"]);
         assert!(half.problems().join("\n").contains("IDFLOW_OIDC_CLIENT_ID"));
-        let plain = parse(&["--oidc-issuer", "http://idp.example.com", "--oidc-client-id", "x"]);
+        let plain = parse(&[
+            "--oidc-issuer",
+            "http://idp.example.com",
+            "--oidc-client-id",
+            "x",
+        ]);
         assert!(plain.problems().join("\n").contains("https://"));
-        let local = parse(&["--oidc-issuer", "http://127.0.0.1:9000", "--oidc-client-id", "x"]);
+        let local = parse(&[
+            "--oidc-issuer",
+            "http://127.0.0.1:9000",
+            "--oidc-client-id",
+            "x",
+        ]);
         assert!(local.problems().is_empty(), "{:?}", local.problems());
     }
 

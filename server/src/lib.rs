@@ -161,11 +161,14 @@ async fn server_fn(State(state): State<AppState>, request: Request) -> impl Into
 /// environment (Settings' own configuration is read from the database).
 fn sso_context(state: &AppState) -> app::session::SsoEnvironment {
     app::session::SsoEnvironment {
-        provider: state.sso.environment().map(|p| app::session::SsoProviderView {
-            display_name: p.display_name.clone(),
-            issuer: p.issuer.clone(),
-            client_id: p.client_id.clone(),
-        }),
+        provider: state
+            .sso
+            .environment()
+            .map(|p| app::session::SsoProviderView {
+                display_name: p.display_name.clone(),
+                issuer: p.issuer.clone(),
+                client_id: p.client_id.clone(),
+            }),
         redirect_uri: state.sso.redirect_uri().to_string(),
         signed_out_uri: state.sso.signed_out_uri().to_string(),
     }

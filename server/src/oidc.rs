@@ -152,7 +152,9 @@ pub enum Failure {
     UnsafeNext(String),
     #[error("the callback has no state")]
     StateMissing,
-    #[error("the callback's state matches no sign-in started in this browser (unknown, expired or already used)")]
+    #[error(
+        "the callback's state matches no sign-in started in this browser (unknown, expired or already used)"
+    )]
     StateUnknown,
     #[error("the identity provider answered with an error: {0}")]
     Provider(String),
@@ -271,11 +273,14 @@ impl Sso {
         {
             return Ok(metadata.clone());
         }
-        let issuer_url = IssuerUrl::new(issuer.to_string())
-            .map_err(|e| Failure::Unreachable(format!("the issuer {issuer:?} is not a URL: {e}")))?;
+        let issuer_url = IssuerUrl::new(issuer.to_string()).map_err(|e| {
+            Failure::Unreachable(format!("the issuer {issuer:?} is not a URL: {e}"))
+        })?;
         let metadata = Metadata::discover_async(issuer_url, &self.http)
             .await
-            .map_err(|e| Failure::Unreachable(format!("discovery at {issuer}: {}", error_chain(&e))))?;
+            .map_err(|e| {
+                Failure::Unreachable(format!("discovery at {issuer}: {}", error_chain(&e)))
+            })?;
         *cached = Some((issuer.to_string(), Instant::now(), metadata.clone()));
         Ok(metadata)
     }
@@ -295,7 +300,11 @@ impl Sso {
     }
 
     /// Starts a sign-in: the provider's authorization URL, and the attempt to remember.
-    async fn begin(&self, provider: &Provider, next: String) -> Result<(url::Url, Attempt), Failure> {
+    async fn begin(
+        &self,
+        provider: &Provider,
+        next: String,
+    ) -> Result<(url::Url, Attempt), Failure> {
         let metadata = self.metadata(&provider.issuer).await?;
         let client = self.client(provider, metadata)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -344,7 +353,8 @@ impl Sso {
             }
             None if iss_promised => {
                 return Err(Failure::Rejected(
-                    "the provider promises an iss parameter in its callback, and it is missing".into(),
+                    "the provider promises an iss parameter in its callback, and it is missing"
+                        .into(),
                 ));
             }
             _ => {}
@@ -375,7 +385,9 @@ impl Sso {
             .set_pkce_verifier(PkceCodeVerifier::new(attempt.pkce_verifier.clone()))
             .request_async(&self.http)
             .await
-            .map_err(|e| Failure::Rejected(format!("the code exchange failed: {}", error_chain(&e))))?;
+            .map_err(|e| {
+                Failure::Rejected(format!("the code exchange failed: {}", error_chain(&e)))
+            })?;
         let id_token = token
             .id_token()
             .ok_or_else(|| Failure::Rejected("the token response has no ID token".into()))?;
@@ -478,7 +490,10 @@ impl Sso {
                 return None;
             }
         };
-        let endpoint = metadata.additional_metadata().end_session_endpoint.clone()?;
+        let endpoint = metadata
+            .additional_metadata()
+            .end_session_endpoint
+            .clone()?;
         let hint: openidconnect::core::CoreIdToken = id_token.parse().ok()?;
         let back = PostLogoutRedirectUrl::new(self.signed_out_uri.clone()).ok()?;
         Some(
@@ -536,7 +551,12 @@ fn origin(state: &AppState, request: &Request) -> Origin {
 
 /// Logs a failed single sign-on and sends the browser to the sign-in page with the
 /// failure's code, ending whatever session it had.
-async fn refuse(state: &AppState, session: &Session, origin: &Origin, failure: Failure) -> Response {
+async fn refuse(
+    state: &AppState,
+    session: &Session,
+    origin: &Origin,
+    failure: Failure,
+) -> Response {
     tracing::warn!(reason = %failure, "single sign-on refused");
     let entry = NewEntry::new(
         Action::SessionStart,
@@ -586,7 +606,12 @@ pub async fn start(State(state): State<AppState>, session: Session, request: Req
         Ok(begun) => begun,
         Err(failure) => return refuse(&state, &session, &origin, failure).await,
     };
-    let mut attempts: Vec<Attempt> = session.get(ATTEMPTS_KEY).await.ok().flatten().unwrap_or_default();
+    let mut attempts: Vec<Attempt> = session
+        .get(ATTEMPTS_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let now = Utc::now();
     attempts.retain(|a| now - a.started_at < ATTEMPT_LIFETIME);
     attempts.push(attempt);
@@ -602,7 +627,12 @@ pub async fn start(State(state): State<AppState>, session: Session, request: Req
 
 /// Takes the attempt `state` names out of the session: it can be used only once.
 async fn take_attempt(session: &Session, state: &str) -> Result<Attempt, Failure> {
-    let mut attempts: Vec<Attempt> = session.get(ATTEMPTS_KEY).await.ok().flatten().unwrap_or_default();
+    let mut attempts: Vec<Attempt> = session
+        .get(ATTEMPTS_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     let now = Utc::now();
     let found = attempts
         .iter()
@@ -621,11 +651,16 @@ async fn take_attempt(session: &Session, state: &str) -> Result<Attempt, Failure
 }
 
 /// `GET /auth/oidc/callback`: where the provider sends the browser back.
-pub async fn callback(State(state): State<AppState>, session: Session, request: Request) -> Response {
+pub async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+) -> Response {
     let origin = origin(&state, &request);
-    let params: HashMap<String, String> = Query::<HashMap<String, String>>::try_from_uri(request.uri())
-        .map(|q| q.0)
-        .unwrap_or_default();
+    let params: HashMap<String, String> =
+        Query::<HashMap<String, String>>::try_from_uri(request.uri())
+            .map(|q| q.0)
+            .unwrap_or_default();
     let Some(returned_state) = params.get("state").filter(|s| !s.is_empty()) else {
         return refuse(&state, &session, &origin, Failure::StateMissing).await;
     };

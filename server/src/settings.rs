@@ -123,7 +123,8 @@ pub async fn save_sso(State(state): State<AppState>, request: Request) -> Respon
     };
     let issuer = match url::Url::parse(form.issuer.trim()) {
         Ok(url)
-            if (url.scheme() == "https" || (url.scheme() == "http" && crate::oidc::is_loopback(&url)))
+            if (url.scheme() == "https"
+                || (url.scheme() == "http" && crate::oidc::is_loopback(&url)))
                 && url.query().is_none()
                 && url.fragment().is_none() =>
         {
@@ -178,7 +179,10 @@ pub async fn save_sso(State(state): State<AppState>, request: Request) -> Respon
                 display: settings.display_name.clone(),
             },
         )
-        .reason(format!("set up: issuer {issuer}, client id {}", settings.client_id));
+        .reason(format!(
+            "set up: issuer {issuer}, client id {}",
+            settings.client_id
+        ));
     if let Err(err) = state.store.save_sso_settings(Some(&settings), &entry).await {
         return failed(err);
     }

@@ -121,9 +121,8 @@ async fn token(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> axum::response::Response {
-    let refuse = |error: &str| {
-        (AxumStatus::BAD_REQUEST, Json(json!({ "error": error }))).into_response()
-    };
+    let refuse =
+        |error: &str| (AxumStatus::BAD_REQUEST, Json(json!({ "error": error }))).into_response();
     let expected = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!(
@@ -133,7 +132,10 @@ async fn token(
         ))
     );
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
-        return (AxumStatus::UNAUTHORIZED, Json(json!({ "error": "invalid_client" })))
+        return (
+            AxumStatus::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_client" })),
+        )
             .into_response();
     }
     let Some(grant) = form
@@ -199,14 +201,21 @@ fn jwt(header: Value, claims: &Value, signing: Signing) -> String {
     );
     let signature = match signing {
         Signing::Good => signing_key()
-            .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input.as_bytes())
+            .sign(
+                &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                input.as_bytes(),
+            )
             .unwrap(),
-        Signing::UnknownKey => {
-            CoreRsaPrivateSigningKey::from_pem(ROGUE_KEY_PEM, Some(JsonWebKeyId::new("rogue".into())))
-                .unwrap()
-                .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input.as_bytes())
-                .unwrap()
-        }
+        Signing::UnknownKey => CoreRsaPrivateSigningKey::from_pem(
+            ROGUE_KEY_PEM,
+            Some(JsonWebKeyId::new("rogue".into())),
+        )
+        .unwrap()
+        .sign(
+            &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+            input.as_bytes(),
+        )
+        .unwrap(),
         Signing::None => Vec::new(),
         Signing::HmacWithPublicKey => CoreHmacKey::new(PUBLIC_KEY_PEM.as_bytes())
             .sign(&CoreJwsSigningAlgorithm::HmacSha256, input.as_bytes())
@@ -322,7 +331,12 @@ async fn sign_on(
     userinfo: Value,
 ) -> reqwest::Response {
     let auth = begin(server, idp, client).await;
-    let code = grant(idp, &auth, sign(&claims(idp, &auth, subject), Signing::Good), userinfo);
+    let code = grant(
+        idp,
+        &auth,
+        sign(&claims(idp, &auth, subject), Signing::Good),
+        userinfo,
+    );
     callback(server, client, &[("code", &code), ("state", &auth.state)]).await
 }
 
@@ -372,7 +386,10 @@ async fn first_sign_on_then_role_then_sign_out(store: Store) {
     assert_eq!(auth.params["code_challenge_method"], "S256");
     assert_eq!(auth.params["response_type"], "code");
     assert_eq!(auth.params["client_id"], CLIENT_ID);
-    assert_eq!(auth.params["redirect_uri"], server.url("/auth/oidc/callback"));
+    assert_eq!(
+        auth.params["redirect_uri"],
+        server.url("/auth/oidc/callback")
+    );
     let scopes: Vec<&str> = auth.params["scope"].split(' ').collect();
     for scope in ["openid", "email", "profile"] {
         assert!(scopes.contains(&scope), "{scopes:?}");
@@ -388,11 +405,23 @@ async fn first_sign_on_then_role_then_sign_out(store: Store) {
     );
     let response = callback(&server, &client, &[("code", &code), ("state", &auth.state)]).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&response), "/system-log", "{:?}", last_log(&server.store).await.reason);
+    assert_eq!(
+        location(&response),
+        "/system-log",
+        "{:?}",
+        last_log(&server.store).await.reason
+    );
     let new_cookie = cookie_value(&session_cookie(&response).expect("a new session id"));
-    assert_ne!(new_cookie, auth.cookie, "the session id is cycled at sign-in");
+    assert_ne!(
+        new_cookie, auth.cookie,
+        "the session id is cycled at sign-in"
+    );
     let old = with_cookie(&server, &auth.cookie, "/").await;
-    assert_eq!(old.status(), StatusCode::SEE_OTHER, "the pre-sign-in id is dead");
+    assert_eq!(
+        old.status(),
+        StatusCode::SEE_OTHER,
+        "the pre-sign-in id is dead"
+    );
 
     let home = client.get(server.url("/")).send().await.unwrap();
     assert_eq!(home.status(), StatusCode::OK);
@@ -400,21 +429,44 @@ async fn first_sign_on_then_role_then_sign_out(store: Store) {
     let system_log = client.get(server.url("/system-log")).send().await.unwrap();
     assert_eq!(system_log.status(), StatusCode::FORBIDDEN);
 
-    let user = server.store.user_by_name("grace@example.com").await.unwrap().unwrap();
+    let user = server
+        .store
+        .user_by_name("grace@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(user.role, Role::UnassignedUser);
-    assert_eq!(user.display_name.as_deref(), Some("Grace Hopper"), "userinfo's name");
+    assert_eq!(
+        user.display_name.as_deref(),
+        Some("Grace Hopper"),
+        "userinfo's name"
+    );
     assert!(user.last_sign_in_at.is_some());
     let log = server.store.recent_audit(2).await.unwrap();
     assert_eq!(log[0].action, "user.session.start");
     assert_eq!(log[0].outcome, "success");
-    assert_eq!(log[0].reason.as_deref(), Some("single sign-on with Test IdP"));
+    assert_eq!(
+        log[0].reason.as_deref(),
+        Some("single sign-on with Test IdP")
+    );
     assert_eq!(log[1].action, "user.sso.create");
 
     // An admin assigns a role; the next sign-on (same account, even with a changed
     // email) finds the same user by issuer and subject and opens the console.
-    server.store.set_user_role(user.id, Role::WorkflowsAuditor).await.unwrap();
+    server
+        .store
+        .set_user_role(user.id, Role::WorkflowsAuditor)
+        .await
+        .unwrap();
     let client = common::client();
-    let response = sign_on(&server, &idp, &client, "sub-grace", profile("sub-grace", "g.hopper@example.com", true)).await;
+    let response = sign_on(
+        &server,
+        &idp,
+        &client,
+        "sub-grace",
+        profile("sub-grace", "g.hopper@example.com", true),
+    )
+    .await;
     assert_eq!(location(&response), "/system-log");
     let system_log = client.get(server.url("/system-log")).send().await.unwrap();
     assert_eq!(system_log.status(), StatusCode::OK);
@@ -423,18 +475,35 @@ async fn first_sign_on_then_role_then_sign_out(store: Store) {
 
     // Sign-out ends the session here and sends the browser to the provider's
     // end-session endpoint with the ID token as hint, to come back to sign-in.
-    let out = client.post(server.url("/auth/sign-out")).send().await.unwrap();
+    let out = client
+        .post(server.url("/auth/sign-out"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     let to = url::Url::parse(&location(&out)).unwrap();
-    assert_eq!(format!("{}{}", idp.issuer(), to.path()), format!("{}/session/end", idp.issuer()));
+    assert_eq!(
+        format!("{}{}", idp.issuer(), to.path()),
+        format!("{}/session/end", idp.issuer())
+    );
     let params: HashMap<String, String> = to.query_pairs().into_owned().collect();
     assert_eq!(params["client_id"], CLIENT_ID);
-    assert_eq!(params["post_logout_redirect_uri"], server.url("/auth/oidc/signed-out"));
+    assert_eq!(
+        params["post_logout_redirect_uri"],
+        server.url("/auth/oidc/signed-out")
+    );
     assert_eq!(params["id_token_hint"].split('.').count(), 3);
     let old = with_cookie(&server, &session, "/").await;
     assert_eq!(old.status(), StatusCode::SEE_OTHER);
-    assert!(location(&old).starts_with("/sign-in"), "the old cookie gets the sign-in page");
-    let back = client.get(server.url("/auth/oidc/signed-out")).send().await.unwrap();
+    assert!(
+        location(&old).starts_with("/sign-in"),
+        "the old cookie gets the sign-in page"
+    );
+    let back = client
+        .get(server.url("/auth/oidc/signed-out"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&back), "/sign-in?notice=signed-out");
     assert_eq!(last_log(&server.store).await.action, "user.session.end");
 }
@@ -442,26 +511,57 @@ async fn first_sign_on_then_role_then_sign_out(store: Store) {
 async fn links_directory_users_by_verified_email_only(store: Store) {
     let idp = FakeIdp::start(false).await;
     let server = start_with_sso(store, idp.provider()).await;
-    server.add_user("ada@example.com", Role::WorkflowsAuditor).await;
+    server
+        .add_user("ada@example.com", Role::WorkflowsAuditor)
+        .await;
 
     // An unverified email names nobody.
     let client = client();
-    let response = sign_on(&server, &idp, &client, "sub-ada", profile("sub-ada", "ada@example.com", false)).await;
+    let response = sign_on(
+        &server,
+        &idp,
+        &client,
+        "sub-ada",
+        profile("sub-ada", "ada@example.com", false),
+    )
+    .await;
     assert_eq!(location(&response), "/sign-in?error=sso-unverified");
     assert!(!signed_in(&server, &client).await);
-    let ada = server.store.user_by_name("ada@example.com").await.unwrap().unwrap();
-    assert!(server.store.sso_identities_of(ada.id).await.unwrap().is_empty());
+    let ada = server
+        .store
+        .user_by_name("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        server
+            .store
+            .sso_identities_of(ada.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let entry = last_log(&server.store).await;
     assert_eq!(entry.outcome, "failure");
     assert!(entry.reason.unwrap().contains("verified"));
 
     // A verified one links the account to the directory user, once.
-    let response = sign_on(&server, &idp, &client, "sub-ada", profile("sub-ada", "ADA@example.com", true)).await;
+    let response = sign_on(
+        &server,
+        &idp,
+        &client,
+        "sub-ada",
+        profile("sub-ada", "ADA@example.com", true),
+    )
+    .await;
     assert_eq!(location(&response), "/system-log");
     assert!(signed_in(&server, &client).await);
     assert_eq!(
         server.store.sso_identities_of(ada.id).await.unwrap(),
-        vec![SsoIdentity { issuer: idp.issuer(), subject: "sub-ada".into() }]
+        vec![SsoIdentity {
+            issuer: idp.issuer(),
+            subject: "sub-ada".into()
+        }]
     );
     let log = server.store.recent_audit(2).await.unwrap();
     assert_eq!(log[1].action, "user.sso.link");
@@ -469,14 +569,32 @@ async fn links_directory_users_by_verified_email_only(store: Store) {
 
     // Another account at the same provider with the same email does not take her over.
     let other = common::client();
-    let response = sign_on(&server, &idp, &other, "sub-impostor", profile("sub-impostor", "ada@example.com", true)).await;
+    let response = sign_on(
+        &server,
+        &idp,
+        &other,
+        "sub-impostor",
+        profile("sub-impostor", "ada@example.com", true),
+    )
+    .await;
     assert_eq!(location(&response), "/sign-in?error=sso-linked");
     assert!(!signed_in(&server, &other).await);
 
     // A suspended user cannot sign on.
-    server.store.set_user_status(ada.id, UserStatus::Suspended).await.unwrap();
+    server
+        .store
+        .set_user_status(ada.id, UserStatus::Suspended)
+        .await
+        .unwrap();
     let client = common::client();
-    let response = sign_on(&server, &idp, &client, "sub-ada", profile("sub-ada", "ada@example.com", true)).await;
+    let response = sign_on(
+        &server,
+        &idp,
+        &client,
+        "sub-ada",
+        profile("sub-ada", "ada@example.com", true),
+    )
+    .await;
     assert_eq!(location(&response), "/sign-in?error=inactive");
     assert!(!signed_in(&server, &client).await);
 }
@@ -619,31 +737,70 @@ async fn every_rejection_ends_with_no_session_and_a_message(store: Store) {
         let auth = begin(&server, &idp, &client).await;
         let mut claims = claims(&idp, &auth, "sub-case");
         (case.claims)(&mut claims);
-        let code = grant(&idp, &auth, sign(&claims, case.signing), profile("sub-case", "case@example.com", true));
-        let mut query = vec![("code".to_string(), code), ("state".to_string(), auth.state.clone())];
+        let code = grant(
+            &idp,
+            &auth,
+            sign(&claims, case.signing),
+            profile("sub-case", "case@example.com", true),
+        );
+        let mut query = vec![
+            ("code".to_string(), code),
+            ("state".to_string(), auth.state.clone()),
+        ];
         (case.query)(&mut query);
-        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let query: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let response = callback(&server, &client, &query).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{}", case.name);
-        assert_eq!(location(&response), format!("/sign-in?error={}", case.code), "{}", case.name);
-        assert!(!signed_in(&server, &client).await, "{}: signed in", case.name);
+        assert_eq!(
+            location(&response),
+            format!("/sign-in?error={}", case.code),
+            "{}",
+            case.name
+        );
+        assert!(
+            !signed_in(&server, &client).await,
+            "{}: signed in",
+            case.name
+        );
         let entry = last_log(&server.store).await;
-        assert_eq!((entry.action.as_str(), entry.outcome.as_str()), ("user.session.start", "failure"), "{}", case.name);
+        assert_eq!(
+            (entry.action.as_str(), entry.outcome.as_str()),
+            ("user.session.start", "failure"),
+            "{}",
+            case.name
+        );
         let reason = entry.reason.unwrap_or_default();
         assert!(reason.contains(case.reason), "{}: {reason}", case.name);
         // The attempt is spent: the same callback again is refused as unknown.
         if case.code != "sso-state" {
             let again = callback(&server, &client, &query).await;
-            assert_eq!(location(&again), "/sign-in?error=sso-state", "{}", case.name);
+            assert_eq!(
+                location(&again),
+                "/sign-in?error=sso-state",
+                "{}",
+                case.name
+            );
         }
     }
-    assert_eq!(server.store.count_users().await.unwrap(), 0, "nobody was created");
+    assert_eq!(
+        server.store.count_users().await.unwrap(),
+        0,
+        "nobody was created"
+    );
 
     // A replayed callback: the first use signs in, the second finds no attempt and ends
     // the session.
     let client = client();
     let auth = begin(&server, &idp, &client).await;
-    let code = grant(&idp, &auth, sign(&claims(&idp, &auth, "sub-replay"), Signing::Good), profile("sub-replay", "replay@example.com", true));
+    let code = grant(
+        &idp,
+        &auth,
+        sign(&claims(&idp, &auth, "sub-replay"), Signing::Good),
+        profile("sub-replay", "replay@example.com", true),
+    );
     let first = callback(&server, &client, &[("code", &code), ("state", &auth.state)]).await;
     assert_eq!(location(&first), "/system-log");
     assert!(signed_in(&server, &client).await);
@@ -652,18 +809,44 @@ async fn every_rejection_ends_with_no_session_and_a_message(store: Store) {
     assert!(!signed_in(&server, &client).await);
 
     // Post-sign-in addresses must be paths on this site.
-    for next in ["https://evil.example/", "//evil.example/x", "/\\evil.example"] {
+    for next in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+    ] {
         let client = common::client();
         let url = format!("/auth/oidc/start?next={}", urlencoding::encode(next));
         let response = client.get(server.url(&url)).send().await.unwrap();
         assert_eq!(location(&response), "/sign-in?error=sso-next", "{next}");
-        assert!(session_cookie(&response).is_none_or(|c| c.contains("Max-Age=0")), "{next}");
-        assert!(last_log(&server.store).await.reason.unwrap().contains("not a path on this site"));
+        assert!(
+            session_cookie(&response).is_none_or(|c| c.contains("Max-Age=0")),
+            "{next}"
+        );
+        assert!(
+            last_log(&server.store)
+                .await
+                .reason
+                .unwrap()
+                .contains("not a path on this site")
+        );
     }
 
     // Each code reads as a sentence on the sign-in page.
-    for code in ["sso-state", "sso-rejected", "sso-next", "sso-unverified", "sso-denied"] {
-        let html = common::client().get(server.url(&format!("/sign-in?error={code}"))).send().await.unwrap().text().await.unwrap();
+    for code in [
+        "sso-state",
+        "sso-rejected",
+        "sso-next",
+        "sso-unverified",
+        "sso-denied",
+    ] {
+        let html = common::client()
+            .get(server.url(&format!("/sign-in?error={code}")))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(html.contains("data-testid=\"sign-in-error\""), "{code}");
     }
 }
@@ -673,24 +856,56 @@ async fn a_promised_iss_parameter_is_required(store: Store) {
     let server = start_with_sso(store, idp.provider()).await;
     let client = client();
     let auth = begin(&server, &idp, &client).await;
-    let code = grant(&idp, &auth, sign(&claims(&idp, &auth, "sub-iss"), Signing::Good), profile("sub-iss", "iss@example.com", true));
+    let code = grant(
+        &idp,
+        &auth,
+        sign(&claims(&idp, &auth, "sub-iss"), Signing::Good),
+        profile("sub-iss", "iss@example.com", true),
+    );
     let response = callback(&server, &client, &[("code", &code), ("state", &auth.state)]).await;
     assert_eq!(location(&response), "/sign-in?error=sso-rejected");
-    assert!(last_log(&server.store).await.reason.unwrap().contains("iss parameter"));
+    assert!(
+        last_log(&server.store)
+            .await
+            .reason
+            .unwrap()
+            .contains("iss parameter")
+    );
 
     let auth = begin(&server, &idp, &client).await;
-    let code = grant(&idp, &auth, sign(&claims(&idp, &auth, "sub-iss"), Signing::Good), profile("sub-iss", "iss@example.com", true));
+    let code = grant(
+        &idp,
+        &auth,
+        sign(&claims(&idp, &auth, "sub-iss"), Signing::Good),
+        profile("sub-iss", "iss@example.com", true),
+    );
     let issuer = idp.issuer();
-    let response = callback(&server, &client, &[("code", &code), ("state", &auth.state), ("iss", &issuer)]).await;
+    let response = callback(
+        &server,
+        &client,
+        &[("code", &code), ("state", &auth.state), ("iss", &issuer)],
+    )
+    .await;
     assert_eq!(location(&response), "/system-log");
     assert!(signed_in(&server, &client).await);
 }
 
 async fn without_a_provider_the_local_form_stays(store: Store) {
     let server = start(store, Options::default()).await;
-    let html = client().get(server.url("/sign-in")).send().await.unwrap().text().await.unwrap();
+    let html = client()
+        .get(server.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("Sign in with"), "no provider button");
-    let response = client().get(server.url("/auth/oidc/start")).send().await.unwrap();
+    let response = client()
+        .get(server.url("/auth/oidc/start"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&response), "/sign-in?error=sso-off");
 }
 
@@ -719,24 +934,63 @@ async fn a_super_admin_sets_it_up_in_settings(store: Store) {
     };
 
     // Refused, saving nothing: not a URL, plain http elsewhere, no OpenID configuration.
-    assert_eq!(save("not a url".into(), CLIENT_SECRET).await, "/settings?error=sso-issuer");
-    assert_eq!(save("http://idp.example.com".into(), CLIENT_SECRET).await, "/settings?error=sso-issuer");
+    assert_eq!(
+        save("not a url".into(), CLIENT_SECRET).await,
+        "/settings?error=sso-issuer"
+    );
+    assert_eq!(
+        save("http://idp.example.com".into(), CLIENT_SECRET).await,
+        "/settings?error=sso-issuer"
+    );
     let nowhere = format!("{}/nothing-here", idp.issuer());
-    assert_eq!(save(nowhere, CLIENT_SECRET).await, "/settings?error=sso-discovery");
+    assert_eq!(
+        save(nowhere, CLIENT_SECRET).await,
+        "/settings?error=sso-discovery"
+    );
     assert!(server.store.sso_settings().await.unwrap().is_none());
 
     // Saved: the sign-in page offers it and people sign on with it.
-    assert_eq!(save(idp.issuer(), CLIENT_SECRET).await, "/settings?notice=sso-saved");
+    assert_eq!(
+        save(idp.issuer(), CLIENT_SECRET).await,
+        "/settings?notice=sso-saved"
+    );
     let entry = last_log(&server.store).await;
     assert_eq!(entry.action, "system.sso.update");
-    assert!(!entry.reason.unwrap_or_default().contains(CLIENT_SECRET), "never the secret");
-    let html = client().get(server.url("/sign-in")).send().await.unwrap().text().await.unwrap();
+    assert!(
+        !entry.reason.unwrap_or_default().contains(CLIENT_SECRET),
+        "never the secret"
+    );
+    let html = client()
+        .get(server.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Sign in with Test IdP"));
-    let page = admin.get(server.url("/settings")).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains(&server.url("/auth/oidc/callback")), "the redirect URI to register");
+    let page = admin
+        .get(server.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&server.url("/auth/oidc/callback")),
+        "the redirect URI to register"
+    );
     assert!(!page.contains(CLIENT_SECRET), "the secret is never shown");
     let person = client();
-    let response = sign_on(&server, &idp, &person, "sub-lin", profile("sub-lin", "lin@example.com", true)).await;
+    let response = sign_on(
+        &server,
+        &idp,
+        &person,
+        "sub-lin",
+        profile("sub-lin", "lin@example.com", true),
+    )
+    .await;
     assert_eq!(location(&response), "/system-log");
 
     // An empty secret keeps the saved one.
@@ -754,11 +1008,25 @@ async fn a_super_admin_sets_it_up_in_settings(store: Store) {
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     // Removed: the sign-in page no longer offers it.
-    let removed = admin.post(server.url("/settings/sso/remove")).send().await.unwrap();
+    let removed = admin
+        .post(server.url("/settings/sso/remove"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&removed), "/settings?notice=sso-removed");
-    let html = client().get(server.url("/sign-in")).send().await.unwrap().text().await.unwrap();
+    let html = client()
+        .get(server.url("/sign-in"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("Sign in with"));
-    assert_eq!(last_log(&server.store).await.reason.as_deref(), Some("removed"));
+    assert_eq!(
+        last_log(&server.store).await.reason.as_deref(),
+        Some("removed")
+    );
 }
 
 async fn the_environment_wins_over_settings(store: Store) {
@@ -772,7 +1040,14 @@ async fn the_environment_wins_over_settings(store: Store) {
         .await
         .unwrap();
     assert_eq!(location(&response), "/settings?error=sso-environment");
-    let page = admin.get(server.url("/settings")).send().await.unwrap().text().await.unwrap();
+    let page = admin
+        .get(server.url("/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("IDFLOW_OIDC_ISSUER"), "says where it is set");
 }
 

@@ -53,7 +53,9 @@ pub async fn load_sso_settings() -> Result<SsoSettingsView, AppError> {
         .map_err(AppError::from_store)?;
     Ok(SsoSettingsView {
         has_client_secret: stored.as_ref().is_some_and(|s| s.has_client_secret()),
-        changed: stored.as_ref().map(|s| (s.updated_at, s.updated_by.clone())),
+        changed: stored
+            .as_ref()
+            .map(|s| (s.updated_at, s.updated_by.clone())),
         provider: stored.map(|s| crate::session::SsoProviderView {
             display_name: s.display_name,
             issuer: s.issuer,
@@ -131,9 +133,9 @@ pub fn SettingsPage() -> impl IntoView {
         Some("sso-issuer") => Some(
             "Enter the issuer as an https:// URL, such as https://example.okta.com (http only for localhost).",
         ),
-        Some("sso-client") => {
-            Some("Enter the client id of idflow's app at your identity provider (1 to 200 characters).")
-        }
+        Some("sso-client") => Some(
+            "Enter the client id of idflow's app at your identity provider (1 to 200 characters).",
+        ),
         Some("sso-name") => Some("Keep the button name to 60 characters or fewer."),
         Some("sso-discovery") => Some(
             "idflow could not read that issuer's OpenID configuration (/.well-known/openid-configuration). Check the issuer URL; nothing was saved.",
@@ -146,7 +148,7 @@ pub fn SettingsPage() -> impl IntoView {
     view! {
         <PageHeader
             title="Settings"
-            subtitle="SCIM provisioning and other settings of this idflow."
+            subtitle="Single sign-on, SCIM provisioning and other settings of this idflow."
         />
         {move || {
             error()
@@ -234,7 +236,7 @@ fn SsoSection(settings: SsoSettingsView) -> impl IntoView {
             "From your identity provider's app"
         };
         view! {
-            <form method="post" action="/settings/sso" class="stacked-form" data-testid="sso-form">
+            <form method="post" action="/settings/sso" class="sso-form" data-testid="sso-form">
                 <label for="sso-issuer">"Issuer URL"</label>
                 <input
                     id="sso-issuer"
@@ -245,7 +247,13 @@ fn SsoSection(settings: SsoSettingsView) -> impl IntoView {
                     value=issuer
                 />
                 <label for="sso-client-id">"Client id"</label>
-                <input id="sso-client-id" name="client_id" required maxlength="200" value=client_id />
+                <input
+                    id="sso-client-id"
+                    name="client_id"
+                    required
+                    maxlength="200"
+                    value=client_id
+                />
                 <label for="sso-client-secret">"Client secret"</label>
                 <input
                     id="sso-client-secret"

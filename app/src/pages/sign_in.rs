@@ -109,7 +109,12 @@ pub fn SignInPage() -> impl IntoView {
                             .flatten()
                             .map(|provider| {
                                 view! {
-                                    <a class="button primary sso" href=sso_start data-testid="sso">
+                                    <a
+                                        class="button primary sso"
+                                        href=sso_start
+                                        rel="external"
+                                        data-testid="sso"
+                                    >
                                         {format!("Sign in with {provider}")}
                                     </a>
                                     <p class="divider">

@@ -21,8 +21,8 @@ pub use assignments::SuperAdminPath;
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
 pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;
-pub use sso::{SsoIdentity, SsoSettings};
 pub use sqlx::Error as SqlxError;
+pub use sso::{SsoIdentity, SsoSettings};
 pub use throttle::ThrottleState;
 pub use users::NewUser;
 
