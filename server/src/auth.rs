@@ -49,7 +49,8 @@ pub fn peer_address(request: &Request) -> Option<SocketAddr> {
         .map(|c| c.0)
 }
 
-fn request_id(headers: &HeaderMap) -> Option<String> {
+/// The id the request-id layer gave this request.
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -284,20 +285,7 @@ pub async fn sign_in(
     .await
     {
         Ok(user) => {
-            // A new id at sign-in: a session id anyone saw before signing in is dead.
-            let started = async {
-                session.cycle_id().await?;
-                session
-                    .insert(
-                        SIGNED_IN_KEY,
-                        SignedIn {
-                            user_id: user.id.0,
-                            at: Utc::now(),
-                        },
-                    )
-                    .await
-            };
-            if let Err(err) = started.await {
+            if let Err(err) = crate::sessions::start(&session, user.id).await {
                 tracing::error!(error = %err, "could not start a session");
                 return back_to_sign_in("unavailable", &email, &next);
             }

@@ -15,7 +15,6 @@
 
 use crate::AppState;
 use crate::auth::{client_address, peer_address};
-use crate::sessions::{SIGNED_IN_KEY, SignedIn};
 use app::session::is_safe_next;
 use axum::extract::{Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -541,11 +540,7 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 fn origin(state: &AppState, request: &Request) -> Origin {
     Origin {
         client_address: client_address(state, request.headers(), peer_address(request)),
-        request_id: request
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
+        request_id: crate::auth::request_id(request.headers()),
     }
 }
 
@@ -577,6 +572,24 @@ async fn refuse(
     Redirect::to(&format!("/sign-in?error={}", failure.code())).into_response()
 }
 
+/// The provider in effect (and, for a callback, still the one the attempt started with),
+/// or the answer refusing the sign-in.
+async fn provider_or_refusal(
+    state: &AppState,
+    session: &Session,
+    origin: &Origin,
+    started_with: Option<&str>,
+) -> Result<Provider, Response> {
+    match state.sso.provider(&state.store).await {
+        Ok(Some(p)) if started_with.is_none_or(|issuer| issuer == p.issuer) => Ok(p),
+        Ok(_) => Err(refuse(state, session, origin, Failure::NotConfigured).await),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read the single sign-on settings");
+            Err(Redirect::to("/sign-in?error=unavailable").into_response())
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct StartQuery {
     #[serde(default)]
@@ -594,13 +607,9 @@ pub async fn start(State(state): State<AppState>, session: Session, request: Req
     if !is_safe_next(&next) {
         return refuse(&state, &session, &origin, Failure::UnsafeNext(next)).await;
     }
-    let provider = match state.sso.provider(&state.store).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return refuse(&state, &session, &origin, Failure::NotConfigured).await,
-        Err(err) => {
-            tracing::error!(error = %err, "could not read the single sign-on settings");
-            return Redirect::to("/sign-in?error=unavailable").into_response();
-        }
+    let provider = match provider_or_refusal(&state, &session, &origin, None).await {
+        Ok(p) => p,
+        Err(refused) => return refused,
     };
     let (url, attempt) = match state.sso.begin(&provider, next).await {
         Ok(begun) => begun,
@@ -668,13 +677,10 @@ pub async fn callback(
         Ok(a) => a,
         Err(failure) => return refuse(&state, &session, &origin, failure).await,
     };
-    let provider = match state.sso.provider(&state.store).await {
-        Ok(Some(p)) if p.issuer == attempt.issuer => p,
-        Ok(_) => return refuse(&state, &session, &origin, Failure::NotConfigured).await,
-        Err(err) => {
-            tracing::error!(error = %err, "could not read the single sign-on settings");
-            return Redirect::to("/sign-in?error=unavailable").into_response();
-        }
+    let provider = match provider_or_refusal(&state, &session, &origin, Some(&attempt.issuer)).await
+    {
+        Ok(p) => p,
+        Err(refused) => return refused,
     };
     let (claims, id_token) = match state.sso.finish(&provider, &attempt, &params).await {
         Ok(done) => done,
@@ -689,18 +695,8 @@ pub async fn callback(
             return Redirect::to(&format!("/sign-in?error={}", error.code())).into_response();
         }
     };
-    // A new id at sign-in: a session id anyone saw before signing in is dead.
     let started = async {
-        session.cycle_id().await?;
-        session
-            .insert(
-                SIGNED_IN_KEY,
-                SignedIn {
-                    user_id: user.id.0,
-                    at: Utc::now(),
-                },
-            )
-            .await?;
+        crate::sessions::start(&session, user.id).await?;
         session.insert(ID_TOKEN_KEY, id_token).await
     };
     if let Err(err) = started.await {

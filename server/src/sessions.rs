@@ -19,6 +19,24 @@ pub struct SignedIn {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Signs `user` in on `session` under a new id: a session id anyone saw before signing
+/// in is dead from now on.
+pub async fn start(
+    session: &tower_sessions::Session,
+    user: domain::directory::UserId,
+) -> Result<(), tower_sessions::session::Error> {
+    session.cycle_id().await?;
+    session
+        .insert(
+            SIGNED_IN_KEY,
+            SignedIn {
+                user_id: user.0,
+                at: chrono::Utc::now(),
+            },
+        )
+        .await
+}
+
 /// The session store of the backend idflow runs on.
 #[derive(Debug, Clone)]
 pub enum DbSessionStore {
