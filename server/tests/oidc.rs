@@ -64,6 +64,20 @@ impl FakeIdp {
         };
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
+            // An issuer whose discovery answers with a redirect to a document that would
+            // otherwise be right for it: idflow must not follow.
+            .route(
+                "/moved/.well-known/openid-configuration",
+                get(|| async { axum::response::Redirect::temporary("/moved-document") }),
+            )
+            .route(
+                "/moved-document",
+                get(|state: State<IdpState>| async move {
+                    let Json(mut document) = discovery(state.clone()).await;
+                    document["issuer"] = json!(format!("{}/moved", state.base));
+                    Json(document)
+                }),
+            )
             .route("/jwks", get(jwks))
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
@@ -945,6 +959,12 @@ async fn a_super_admin_sets_it_up_in_settings(store: Store) {
     let nowhere = format!("{}/nothing-here", idp.issuer());
     assert_eq!(
         save(nowhere, CLIENT_SECRET).await,
+        "/settings?error=sso-discovery"
+    );
+    // The back channel does not follow redirects.
+    let moved = format!("{}/moved", idp.issuer());
+    assert_eq!(
+        save(moved, CLIENT_SECRET).await,
         "/settings?error=sso-discovery"
     );
     assert!(server.store.sso_settings().await.unwrap().is_none());
