@@ -9,6 +9,7 @@ pub mod access;
 pub mod assignments;
 pub mod audit;
 pub mod directory;
+pub mod flows;
 pub mod scim;
 
 #[cfg(feature = "server")]

@@ -1,0 +1,742 @@
+//! Checks a flow against the card catalog and names each problem the way the builder
+//! shows it on a card: a required input left unmapped, a mapping to a card that does not
+//! come before it or to a field that no longer exists, a value of the wrong type, lanes
+//! that do not fit their card.
+//!
+//! A card sees the trigger and the cards before it: in its own lane, and before the logic
+//! card that holds its lane (and so on outwards). Cards inside another lane, or inside a
+//! lane of an earlier logic card, are not visible: whether they ran depends on a condition.
+
+use super::catalog::{CardRole, CardSpec, Catalog, FieldType, Lanes};
+use super::{Binding, Card, CardId, Flow, OnError, Source};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashSet;
+
+/// The longest template idflow accepts, in characters.
+pub const MAX_TEMPLATE_LENGTH: usize = 10_000;
+
+/// Where a problem is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    Flow,
+    Trigger,
+    Card(CardId),
+}
+
+/// One problem, with a sentence an admin can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub at: Place,
+    /// The input field it concerns, if one.
+    pub input: Option<String>,
+    pub kind: ProblemKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    MissingName,
+    UnknownCard,
+    MisplacedTrigger,
+    DuplicateCardId,
+    UnknownInput,
+    RequiredInputUnmapped,
+    MappingToUnseenCard,
+    MappingToMissingField,
+    TypeMismatch,
+    BadTemplate,
+    WrongLanes,
+    SelfTriggering,
+}
+
+struct Checker<'c> {
+    catalog: &'c Catalog,
+    problems: Vec<Problem>,
+    seen_ids: HashSet<CardId>,
+}
+
+impl Checker<'_> {
+    fn report(&mut self, at: Place, input: Option<&str>, kind: ProblemKind, message: String) {
+        self.problems.push(Problem {
+            at,
+            input: input.map(str::to_string),
+            kind,
+            message,
+        });
+    }
+
+    /// The type a mapping yields, or the problem with it.
+    fn mapped_type(
+        &self,
+        trigger: Option<&CardSpec>,
+        visible: &[&Card],
+        from: Source,
+        path: &str,
+    ) -> Result<FieldType, (ProblemKind, String)> {
+        let (spec, name) = match from {
+            Source::Trigger => match trigger {
+                Some(t) => (t, "the trigger".to_string()),
+                // The trigger itself is reported; its mappings are not checked further.
+                None => return Ok(FieldType::Any),
+            },
+            Source::Card(id) => {
+                let Some(card) = visible.iter().find(|c| c.id == id) else {
+                    return Err((
+                        ProblemKind::MappingToUnseenCard,
+                        format!(
+                            "maps {id}, which does not come before this card (it was removed, moved after it, or is inside another lane)"
+                        ),
+                    ));
+                };
+                match self.catalog.get(&card.kind) {
+                    Some(spec) => (spec, format!("\"{}\" ({id})", spec.name)),
+                    None => return Ok(FieldType::Any),
+                }
+            }
+        };
+        spec.output_at(path).ok_or_else(|| {
+            (
+                ProblemKind::MappingToMissingField,
+                format!("maps {path:?} of {name}, which has no such field (any more)"),
+            )
+        })
+    }
+
+    fn check_binding(
+        &mut self,
+        at: Place,
+        field: &str,
+        expected: &FieldType,
+        binding: &Binding,
+        trigger: Option<&CardSpec>,
+        visible: &[&Card],
+    ) {
+        match binding {
+            Binding::Literal { value } => {
+                if !literal_fits(expected, value) {
+                    self.report(
+                        at,
+                        Some(field),
+                        ProblemKind::TypeMismatch,
+                        format!(
+                            "expects {}, and the value typed is not one",
+                            expected.label()
+                        ),
+                    );
+                }
+            }
+            Binding::Mapping { from, path } => {
+                match self.mapped_type(trigger, visible, *from, path) {
+                    Ok(got) if expected.accepts(&got) => {}
+                    Ok(got) => self.report(
+                        at,
+                        Some(field),
+                        ProblemKind::TypeMismatch,
+                        format!(
+                            "expects {}, and {path:?} gives {}",
+                            expected.label(),
+                            got.label()
+                        ),
+                    ),
+                    Err((kind, message)) => self.report(at, Some(field), kind, message),
+                }
+            }
+            Binding::Template { template } => {
+                if template.chars().count() > MAX_TEMPLATE_LENGTH {
+                    self.report(
+                        at,
+                        Some(field),
+                        ProblemKind::BadTemplate,
+                        format!("is a template longer than {MAX_TEMPLATE_LENGTH} characters"),
+                    );
+                    return;
+                }
+                match template_references(template) {
+                    Err(message) => self.report(at, Some(field), ProblemKind::BadTemplate, message),
+                    Ok(references) => {
+                        for (from, path) in references {
+                            if let Err((kind, message)) =
+                                self.mapped_type(trigger, visible, from, &path)
+                            {
+                                self.report(at.clone(), Some(field), kind, message);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_cards<'f>(
+        &mut self,
+        cards: &'f [Card],
+        trigger: Option<&CardSpec>,
+        visible: &mut Vec<&'f Card>,
+    ) {
+        for card in cards {
+            self.check_card(card, trigger, visible);
+            visible.push(card);
+        }
+    }
+
+    fn check_card<'f>(&mut self, card: &'f Card, trigger: Option<&CardSpec>, visible: &[&'f Card]) {
+        let at = Place::Card(card.id);
+        if !self.seen_ids.insert(card.id) {
+            self.report(
+                at.clone(),
+                None,
+                ProblemKind::DuplicateCardId,
+                format!("{} appears more than once in the flow", card.id),
+            );
+        }
+        let Some(spec) = self.catalog.get(&card.kind) else {
+            self.report(
+                at,
+                None,
+                ProblemKind::UnknownCard,
+                format!("is a {:?} card, which this idflow does not have", card.kind),
+            );
+            return;
+        };
+        if spec.role == CardRole::Trigger {
+            self.report(
+                at.clone(),
+                None,
+                ProblemKind::MisplacedTrigger,
+                format!("\"{}\" is a trigger; it can only start a flow", spec.name),
+            );
+        }
+        for (name, binding) in &card.inputs {
+            match spec.input(name) {
+                Some(input) => {
+                    let expected = input.ty.clone();
+                    self.check_binding(at.clone(), name, &expected, binding, trigger, visible)
+                }
+                None => self.report(
+                    at.clone(),
+                    Some(name),
+                    ProblemKind::UnknownInput,
+                    format!("\"{}\" has no input {name:?}", spec.name),
+                ),
+            }
+        }
+        for input in spec.inputs.iter().filter(|i| i.required) {
+            if !card.inputs.contains_key(&input.name) {
+                self.report(
+                    at.clone(),
+                    Some(&input.name),
+                    ProblemKind::RequiredInputUnmapped,
+                    format!(
+                        "needs \"{}\": map a field to it or type a value",
+                        input.label
+                    ),
+                );
+            }
+        }
+        self.check_lanes(card, spec, trigger, visible);
+        if let OnError::ErrorLane { cards } = &card.on_error {
+            let mut inner = visible.to_vec();
+            self.check_cards(cards, trigger, &mut inner);
+        }
+    }
+
+    fn check_lanes<'f>(
+        &mut self,
+        card: &'f Card,
+        spec: &CardSpec,
+        trigger: Option<&CardSpec>,
+        visible: &[&'f Card],
+    ) {
+        let at = Place::Card(card.id);
+        let names: Vec<&str> = card.lanes.iter().map(|l| l.name.as_str()).collect();
+        match spec.lanes {
+            Lanes::None if !card.lanes.is_empty() => self.report(
+                at.clone(),
+                None,
+                ProblemKind::WrongLanes,
+                format!("\"{}\" holds no lanes", spec.name),
+            ),
+            Lanes::Fixed(expected) if names != expected => self.report(
+                at.clone(),
+                None,
+                ProblemKind::WrongLanes,
+                format!(
+                    "\"{}\" holds the lanes {}",
+                    spec.name,
+                    expected.join(" and ")
+                ),
+            ),
+            Lanes::Cases if card.lanes.is_empty() => self.report(
+                at.clone(),
+                None,
+                ProblemKind::WrongLanes,
+                format!("\"{}\" needs at least one case", spec.name),
+            ),
+            _ => {}
+        }
+        for lane in &card.lanes {
+            match (&spec.lanes, &lane.condition) {
+                (Lanes::Cases, None) => self.report(
+                    at.clone(),
+                    None,
+                    ProblemKind::RequiredInputUnmapped,
+                    format!("the case {:?} needs a condition", lane.name),
+                ),
+                (Lanes::Cases, Some(condition)) => {
+                    let field = format!("case {}", lane.name);
+                    self.check_binding(
+                        at.clone(),
+                        &field,
+                        &FieldType::Boolean,
+                        condition,
+                        trigger,
+                        visible,
+                    )
+                }
+                _ => {}
+            }
+            let mut inner = visible.to_vec();
+            self.check_cards(&lane.cards, trigger, &mut inner);
+        }
+    }
+}
+
+/// Whether a typed value fits a field of type `ty`.
+fn literal_fits(ty: &FieldType, value: &Value) -> bool {
+    match (ty, value) {
+        (_, Value::Null) | (FieldType::Any, _) => true,
+        (FieldType::Text, Value::String(_) | Value::Number(_) | Value::Bool(_)) => true,
+        (FieldType::Number, Value::Number(_)) => true,
+        (FieldType::Boolean, Value::Bool(_)) => true,
+        (FieldType::DateTime, Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s).is_ok(),
+        (FieldType::Object { .. }, Value::Object(_)) => true,
+        (FieldType::List { of }, Value::Array(items)) => items.iter().all(|i| literal_fits(of, i)),
+        _ => false,
+    }
+}
+
+/// The mappings a template names: `{{ trigger.user.email }}` or `{{ card_3.output }}`,
+/// optionally followed by a filter (`| upper`).
+pub fn template_references(template: &str) -> Result<Vec<(Source, String)>, String> {
+    let mut references = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else {
+            return Err("has a \"{{\" without its \"}}\"".into());
+        };
+        let expression = after[..end].trim();
+        let reference = expression.split('|').next().unwrap_or("").trim();
+        let (root, path) = reference.split_once('.').unwrap_or((reference, ""));
+        let from = if root == "trigger" {
+            Source::Trigger
+        } else if let Some(n) = root.strip_prefix("card_").and_then(|n| n.parse().ok()) {
+            Source::Card(CardId(n))
+        } else {
+            return Err(format!(
+                "names {reference:?} in a template; use trigger.<field> or card_<number>.<field>"
+            ));
+        };
+        if path.is_empty() {
+            return Err(format!("names {root:?} in a template without a field"));
+        }
+        references.push((from, path.to_string()));
+        rest = &after[end + 2..];
+    }
+    if rest.contains("}}") {
+        return Err("has a \"}}\" without its \"{{\"".into());
+    }
+    Ok(references)
+}
+
+/// Every problem of `flow` against `catalog`, in the order the cards run. No problems:
+/// the flow can be turned on.
+pub fn validate(flow: &Flow, catalog: &Catalog) -> Vec<Problem> {
+    let mut checker = Checker {
+        catalog,
+        problems: Vec::new(),
+        seen_ids: HashSet::new(),
+    };
+    if flow.name.trim().is_empty() {
+        checker.report(
+            Place::Flow,
+            None,
+            ProblemKind::MissingName,
+            "needs a name".into(),
+        );
+    }
+    let trigger = match catalog.get(&flow.trigger.kind) {
+        Some(spec) if spec.role == CardRole::Trigger => Some(spec),
+        Some(spec) => {
+            checker.report(
+                Place::Trigger,
+                None,
+                ProblemKind::MisplacedTrigger,
+                format!("\"{}\" cannot start a flow; choose a trigger", spec.name),
+            );
+            None
+        }
+        None => {
+            checker.report(
+                Place::Trigger,
+                None,
+                ProblemKind::UnknownCard,
+                format!(
+                    "is a {:?} trigger, which this idflow does not have",
+                    flow.trigger.kind
+                ),
+            );
+            None
+        }
+    };
+    if let Some(spec) = trigger {
+        for (name, binding) in &flow.trigger.options {
+            match spec.input(name) {
+                Some(input) => {
+                    let expected = input.ty.clone();
+                    checker.check_binding(Place::Trigger, name, &expected, binding, None, &[])
+                }
+                None => checker.report(
+                    Place::Trigger,
+                    Some(name),
+                    ProblemKind::UnknownInput,
+                    format!("\"{}\" has no option {name:?}", spec.name),
+                ),
+            }
+        }
+        for input in spec.inputs.iter().filter(|i| i.required) {
+            if !flow.trigger.options.contains_key(&input.name) {
+                checker.report(
+                    Place::Trigger,
+                    Some(&input.name),
+                    ProblemKind::RequiredInputUnmapped,
+                    format!("needs \"{}\"", input.label),
+                );
+            }
+        }
+    }
+    let mut visible = Vec::new();
+    checker.check_cards(&flow.cards, trigger, &mut visible);
+    checker.problems
+}
+
+/// Whether the flow can start itself again through its own changes, such as a "User
+/// Profile Updated" flow that updates the profile: a warning at save (the engine's causal
+/// chain stops such loops at run time). Names the cards that would.
+pub fn self_triggering(flow: &Flow) -> Vec<Problem> {
+    let feeds: &[(&str, &[&str])] = &[
+        (
+            "directory.user_profile_updated",
+            &["directory.update_profile"],
+        ),
+        ("directory.user_deactivated", &["directory.deactivate_user"]),
+        ("directory.user_suspended", &["directory.suspend_user"]),
+        ("directory.user_unsuspended", &["directory.unsuspend_user"]),
+        ("directory.user_activated", &["directory.activate_user"]),
+        ("directory.user_added_to_group", &["directory.add_to_group"]),
+        (
+            "directory.user_removed_from_group",
+            &[
+                "directory.remove_from_group",
+                "directory.remove_from_all_groups",
+            ],
+        ),
+        ("directory.user_assigned_to_app", &["directory.assign_app"]),
+        (
+            "directory.user_unassigned_from_app",
+            &["directory.unassign_app"],
+        ),
+    ];
+    let Some((_, cards)) = feeds.iter().find(|(t, _)| *t == flow.trigger.kind) else {
+        return Vec::new();
+    };
+    flow.all_cards()
+        .into_iter()
+        .filter(|c| cards.contains(&c.kind.as_str()))
+        .map(|c| Problem {
+            at: Place::Card(c.id),
+            input: None,
+            kind: ProblemKind::SelfTriggering,
+            message: "makes the change this flow's trigger listens for; idflow stops the loop after one round, but check this is what you want".into(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::catalog::catalog;
+    use super::super::{Lane, Source};
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
+        Card {
+            id: CardId(id),
+            kind: kind.into(),
+            inputs: inputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            on_error: OnError::Stop,
+            timeout_seconds: None,
+            note: String::new(),
+            lanes: vec![],
+        }
+    }
+
+    fn kinds(problems: &[Problem]) -> Vec<(Place, ProblemKind)> {
+        problems.iter().map(|p| (p.at.clone(), p.kind)).collect()
+    }
+
+    /// The offboarding flow of reference use case 2, as the builder would save it.
+    fn offboarding() -> Flow {
+        let mut flow = Flow::new("Offboarding", "directory.user_deactivated");
+        flow.cards = vec![
+            card(
+                1,
+                "directory.remove_from_all_groups",
+                &[("user", Binding::mapping(Source::Trigger, "user.id"))],
+            ),
+            card(
+                2,
+                "directory.clear_sessions",
+                &[("user", Binding::mapping(Source::Trigger, "user.id"))],
+            ),
+            card(3, "datetime.now", &[]),
+            card(
+                4,
+                "tables.create_row",
+                &[
+                    ("table", Binding::literal("offboarded")),
+                    ("row", Binding::literal(serde_json::json!({}))),
+                ],
+            ),
+            card(
+                5,
+                "text.compose",
+                &[(
+                    "template",
+                    Binding::template("{{ trigger.user.email }} left at {{ card_3.output }}"),
+                )],
+            ),
+        ];
+        flow
+    }
+
+    #[test]
+    fn a_well_built_flow_has_no_problems() {
+        assert_eq!(validate(&offboarding(), catalog()), vec![]);
+        assert_eq!(self_triggering(&offboarding()), vec![]);
+    }
+
+    #[test]
+    fn each_problem_is_named_on_its_card() {
+        let mut flow = offboarding();
+        flow.name = " ".into();
+        // A required input left empty.
+        flow.cards[1].inputs.clear();
+        // A mapping to a field that does not exist, and to a card that comes later.
+        flow.cards[0].inputs.insert(
+            "user".into(),
+            Binding::mapping(Source::Trigger, "user.nickname"),
+        );
+        flow.cards[2].inputs.clear();
+        flow.cards.push(card(
+            6,
+            "text.length",
+            &[("text", Binding::mapping(Source::Card(CardId(7)), "output"))],
+        ));
+        // A type mismatch: a list where text is expected; a word where a number is.
+        flow.cards.push(card(
+            7,
+            "text.trim",
+            &[("text", Binding::mapping(Source::Card(CardId(1)), "groups"))],
+        ));
+        flow.cards.push(card(
+            8,
+            "flow.wait",
+            &[("seconds", Binding::literal("soon"))],
+        ));
+        // A card that does not exist, and an input a card does not have.
+        flow.cards.push(card(9, "directory.teleport_user", &[]));
+        flow.cards.push(card(
+            10,
+            "text.trim",
+            &[
+                ("text", Binding::literal("x")),
+                ("colour", Binding::literal("red")),
+            ],
+        ));
+
+        let problems = validate(&flow, catalog());
+        assert_eq!(
+            kinds(&problems),
+            vec![
+                (Place::Flow, ProblemKind::MissingName),
+                (Place::Card(CardId(1)), ProblemKind::MappingToMissingField),
+                (Place::Card(CardId(2)), ProblemKind::RequiredInputUnmapped),
+                (Place::Card(CardId(6)), ProblemKind::MappingToUnseenCard),
+                (Place::Card(CardId(7)), ProblemKind::TypeMismatch),
+                (Place::Card(CardId(8)), ProblemKind::TypeMismatch),
+                (Place::Card(CardId(9)), ProblemKind::UnknownCard),
+                (Place::Card(CardId(10)), ProblemKind::UnknownInput),
+            ]
+        );
+        let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            messages[1].contains("\"user.nickname\" of the trigger"),
+            "{}",
+            messages[1]
+        );
+        assert_eq!(
+            messages[2],
+            "needs \"User ID\": map a field to it or type a value"
+        );
+        assert!(
+            messages[4].contains("expects Text, and \"groups\" gives List of Object"),
+            "{}",
+            messages[4]
+        );
+    }
+
+    #[test]
+    fn lanes_see_what_came_before_but_not_each_other() {
+        let mut flow = Flow::new("Title change", "directory.user_profile_updated");
+        let mut branch = card(2, "flow.if_else", &[("condition", Binding::literal(true))]);
+        branch.lanes = vec![
+            Lane {
+                name: "Then".into(),
+                condition: None,
+                cards: vec![card(
+                    3,
+                    "text.trim",
+                    &[("text", Binding::mapping(Source::Card(CardId(1)), "output"))],
+                )],
+            },
+            Lane {
+                name: "Else".into(),
+                condition: None,
+                cards: vec![card(
+                    4,
+                    "text.trim",
+                    &[("text", Binding::mapping(Source::Card(CardId(3)), "output"))],
+                )],
+            },
+        ];
+        flow.cards = vec![
+            card(
+                1,
+                "text.trim",
+                &[("text", Binding::mapping(Source::Trigger, "user.title"))],
+            ),
+            branch,
+            card(
+                5,
+                "text.length",
+                &[("text", Binding::mapping(Source::Card(CardId(3)), "output"))],
+            ),
+        ];
+        let problems = validate(&flow, catalog());
+        assert_eq!(
+            kinds(&problems),
+            vec![
+                (Place::Card(CardId(4)), ProblemKind::MappingToUnseenCard),
+                (Place::Card(CardId(5)), ProblemKind::MappingToUnseenCard),
+            ]
+        );
+
+        // If/Else holds exactly Then and Else; a Branch case needs a condition.
+        flow.cards[1].lanes.pop();
+        let mut cases = card(6, "flow.branch", &[]);
+        cases.lanes = vec![Lane {
+            name: "Engineers".into(),
+            condition: None,
+            cards: vec![],
+        }];
+        flow.cards.push(cases);
+        let problems = validate(&flow, catalog());
+        assert!(kinds(&problems).contains(&(Place::Card(CardId(2)), ProblemKind::WrongLanes)));
+        assert!(
+            kinds(&problems)
+                .contains(&(Place::Card(CardId(6)), ProblemKind::RequiredInputUnmapped))
+        );
+    }
+
+    #[test]
+    fn triggers_start_flows_and_only_there() {
+        let mut flow = Flow::new("Nightly", "trigger.scheduled");
+        flow.cards.push(card(1, "directory.user_created", &[]));
+        let problems = validate(&flow, catalog());
+        assert_eq!(
+            kinds(&problems),
+            vec![
+                (Place::Trigger, ProblemKind::RequiredInputUnmapped),
+                (Place::Card(CardId(1)), ProblemKind::MisplacedTrigger),
+            ]
+        );
+        flow.trigger.options =
+            BTreeMap::from([("cron".to_string(), Binding::literal("0 6 * * *"))]);
+        flow.trigger.kind = "directory.deactivate_user".into();
+        let problems = validate(&flow, catalog());
+        assert_eq!(
+            kinds(&problems)[0],
+            (Place::Trigger, ProblemKind::MisplacedTrigger)
+        );
+    }
+
+    #[test]
+    fn templates_are_checked_like_mappings() {
+        assert_eq!(
+            template_references("Hi {{ trigger.user.given_name | title }}, see {{card_2.output}}")
+                .unwrap(),
+            vec![
+                (Source::Trigger, "user.given_name".to_string()),
+                (Source::Card(CardId(2)), "output".to_string())
+            ]
+        );
+        assert!(template_references("{{ trigger.user.email").is_err());
+        assert!(template_references("{{ secrets.key }}").is_err());
+        assert!(template_references("{{ trigger }}").is_err());
+        let mut flow = offboarding();
+        flow.cards[4]
+            .inputs
+            .insert("template".into(), Binding::template("{{ card_9.output }}"));
+        assert_eq!(
+            kinds(&validate(&flow, catalog())),
+            vec![(Place::Card(CardId(5)), ProblemKind::MappingToUnseenCard)]
+        );
+        flow.cards[4].inputs.insert(
+            "template".into(),
+            Binding::template("x".repeat(MAX_TEMPLATE_LENGTH + 1)),
+        );
+        assert_eq!(
+            kinds(&validate(&flow, catalog())),
+            vec![(Place::Card(CardId(5)), ProblemKind::BadTemplate)]
+        );
+    }
+
+    #[test]
+    fn a_profile_flow_that_updates_the_profile_is_flagged() {
+        let mut flow = Flow::new("Title sync", "directory.user_profile_updated");
+        flow.cards.push(card(
+            1,
+            "directory.update_profile",
+            &[
+                ("user", Binding::mapping(Source::Trigger, "user.id")),
+                (
+                    "attributes",
+                    Binding::literal(serde_json::json!({"title": "x"})),
+                ),
+            ],
+        ));
+        assert_eq!(validate(&flow, catalog()), vec![]);
+        let warnings = self_triggering(&flow);
+        assert_eq!(
+            kinds(&warnings),
+            vec![(Place::Card(CardId(1)), ProblemKind::SelfTriggering)]
+        );
+    }
+}
