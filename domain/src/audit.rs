@@ -64,9 +64,20 @@ pub enum Action {
     SsoUserCreate,
     /// A Super Admin set up, changed or removed single sign-on in Settings.
     SsoSettingsChange,
+    /// A flow was created, saved as a new version, turned on or off, or deleted.
+    FlowCreate,
+    FlowSave,
+    FlowEnable,
+    FlowDisable,
+    FlowDelete,
 }
 
-const ALL_ACTIONS: [Action; 33] = [
+const ALL_ACTIONS: [Action; 38] = [
+    Action::FlowCreate,
+    Action::FlowSave,
+    Action::FlowEnable,
+    Action::FlowDisable,
+    Action::FlowDelete,
     Action::SsoLink,
     Action::SsoUserCreate,
     Action::SsoSettingsChange,
@@ -138,6 +149,11 @@ impl Action {
             Action::SsoLink => "user.sso.link",
             Action::SsoUserCreate => "user.sso.create",
             Action::SsoSettingsChange => "system.sso.update",
+            Action::FlowCreate => "flow.create",
+            Action::FlowSave => "flow.save",
+            Action::FlowEnable => "flow.activate",
+            Action::FlowDisable => "flow.deactivate",
+            Action::FlowDelete => "flow.delete",
         }
     }
 
@@ -177,6 +193,11 @@ impl Action {
             Action::SsoLink => "Identity provider account linked to a user",
             Action::SsoUserCreate => "User created at first single sign-on",
             Action::SsoSettingsChange => "Single sign-on settings changed",
+            Action::FlowCreate => "Flow created",
+            Action::FlowSave => "Flow saved as a new version",
+            Action::FlowEnable => "Flow turned on",
+            Action::FlowDisable => "Flow turned off",
+            Action::FlowDelete => "Flow deleted",
         }
     }
 

@@ -50,18 +50,14 @@ impl std::fmt::Display for CardId {
     }
 }
 
-/// A flow definition: everything a version holds.
+/// A flow definition: everything a version holds. Whether the flow is on and which
+/// folder it sits in belong to the flow, not to a version: turning it on or moving it
+/// makes no new version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flow {
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
-    /// The folder it lives in (folder grants apply to it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub folder: Option<Uuid>,
-    /// Whether its trigger starts executions.
-    #[serde(default)]
-    pub enabled: bool,
     pub settings: FlowSettings,
     pub trigger: Trigger,
     /// The cards after the trigger, in order.
@@ -210,8 +206,6 @@ impl Flow {
         Flow {
             name: name.into(),
             description: String::new(),
-            folder: None,
-            enabled: false,
             settings: FlowSettings::default(),
             trigger: Trigger {
                 kind: trigger.into(),

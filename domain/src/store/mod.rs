@@ -9,6 +9,7 @@
 mod assignments;
 pub(crate) mod audit;
 mod directory;
+mod flows;
 mod groups;
 mod scim_tokens;
 mod sso;
@@ -19,6 +20,7 @@ mod users;
 
 pub use assignments::SuperAdminPath;
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
+pub use flows::{FlowSummary, FlowVersion};
 pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;
 pub use sqlx::Error as SqlxError;

@@ -1,0 +1,325 @@
+//! Flows and their versions. Saving writes the next version (whole definitions, never
+//! changed afterwards); a save based on an older version than the current one is refused,
+//! so two editors never overwrite each other silently. Turning a flow on checks it first.
+
+use super::{Store, StoreError, now, with_pool};
+use crate::audit::NewEntry;
+use crate::flows::catalog::catalog;
+use crate::flows::validate::validate;
+use crate::flows::{Flow, FlowId};
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// A flow as lists show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowSummary {
+    pub id: FlowId,
+    pub name: String,
+    pub folder: Option<Uuid>,
+    pub enabled: bool,
+    pub trigger_kind: String,
+    /// The current version.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One saved version of a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowVersion {
+    pub flow: FlowId,
+    pub version: i64,
+    pub definition: Flow,
+    pub author: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: Uuid,
+    name: String,
+    folder_id: Option<Uuid>,
+    enabled: bool,
+    trigger_kind: String,
+    current_version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<SummaryRow> for FlowSummary {
+    fn from(r: SummaryRow) -> Self {
+        FlowSummary {
+            id: FlowId(r.id),
+            name: r.name,
+            folder: r.folder_id,
+            enabled: r.enabled,
+            trigger_kind: r.trigger_kind,
+            version: r.current_version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    flow_id: Uuid,
+    version: i64,
+    definition: Json<Flow>,
+    author: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<VersionRow> for FlowVersion {
+    fn from(r: VersionRow) -> Self {
+        FlowVersion {
+            flow: FlowId(r.flow_id),
+            version: r.version,
+            definition: r.definition.0,
+            author: r.author,
+            created_at: r.created_at,
+        }
+    }
+}
+
+const SUMMARY_COLUMNS: &str =
+    "id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at";
+
+impl Store {
+    /// Creates a flow (off) with its first version.
+    pub async fn create_flow(
+        &self,
+        definition: &Flow,
+        folder: Option<Uuid>,
+        author: &str,
+        audit: &NewEntry,
+    ) -> Result<FlowSummary, StoreError> {
+        let id = FlowId::new();
+        let at = now();
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO flows (id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+            )
+            .bind(id.0)
+            .bind(definition.name.trim())
+            .bind(folder)
+            .bind(false)
+            .bind(&definition.trigger.kind)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO flow_versions (flow_id, version, definition, author, created_at) VALUES ($1, 1, $2, $3, $4)",
+            )
+            .bind(id.0)
+            .bind(Json(definition))
+            .bind(author)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+        });
+        self.flow_summary(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("flow {id} vanished after insert")))
+    }
+
+    /// Saves `definition` as the next version of flow `id`, which the editor based on
+    /// version `based_on`. `None` when there is no such flow; `PreconditionFailed` when
+    /// someone saved a newer version meanwhile. An enabled flow stays enabled only if the
+    /// new version has no problems.
+    pub async fn save_flow(
+        &self,
+        id: FlowId,
+        definition: &Flow,
+        based_on: i64,
+        author: &str,
+        audit: &NewEntry,
+    ) -> Result<Option<FlowSummary>, StoreError> {
+        let at = now();
+        let valid = validate(definition, catalog()).is_empty();
+        let saved = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT current_version FROM flows WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match current {
+                None => false,
+                Some(current) if current != based_on => {
+                    return Err(StoreError::PreconditionFailed { current });
+                }
+                Some(current) => {
+                    let next = current + 1;
+                    sqlx::query(
+                        "INSERT INTO flow_versions (flow_id, version, definition, author, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(id.0)
+                    .bind(next)
+                    .bind(Json(definition))
+                    .bind(author)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE flows SET name = $2, trigger_kind = $3, current_version = $4, updated_at = $5, \
+                         enabled = CASE WHEN $6 THEN enabled ELSE $6 END WHERE id = $1",
+                    )
+                    .bind(id.0)
+                    .bind(definition.name.trim())
+                    .bind(&definition.trigger.kind)
+                    .bind(next)
+                    .bind(at)
+                    .bind(valid)
+                    .execute(&mut *tx)
+                    .await?;
+                    super::audit::append_in!(tx, audit)?;
+                    tx.commit().await?;
+                    true
+                }
+            }
+        });
+        if !saved {
+            return Ok(None);
+        }
+        self.flow_summary(id).await
+    }
+
+    pub async fn flow_summary(&self, id: FlowId) -> Result<Option<FlowSummary>, StoreError> {
+        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM flows WHERE id = $1");
+        let row: Option<SummaryRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await?
+        });
+        Ok(row.map(FlowSummary::from))
+    }
+
+    /// Every flow, by name.
+    pub async fn flows(&self) -> Result<Vec<FlowSummary>, StoreError> {
+        let sql = format!("SELECT {SUMMARY_COLUMNS} FROM flows ORDER BY LOWER(name), id");
+        let rows: Vec<SummaryRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(FlowSummary::from).collect())
+    }
+
+    /// A version of a flow; the current one when `version` is `None`.
+    pub async fn flow_version(
+        &self,
+        id: FlowId,
+        version: Option<i64>,
+    ) -> Result<Option<FlowVersion>, StoreError> {
+        let row: Option<VersionRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT v.flow_id, v.version, v.definition, v.author, v.created_at FROM flow_versions v \
+                 JOIN flows f ON f.id = v.flow_id \
+                 WHERE v.flow_id = $1 AND v.version = COALESCE($2, f.current_version)",
+            )
+            .bind(id.0)
+            .bind(version)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(FlowVersion::from))
+    }
+
+    /// Every version of a flow, newest first.
+    pub async fn flow_versions(&self, id: FlowId) -> Result<Vec<FlowVersion>, StoreError> {
+        let rows: Vec<VersionRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT flow_id, version, definition, author, created_at FROM flow_versions \
+                 WHERE flow_id = $1 ORDER BY version DESC",
+            )
+            .bind(id.0)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(FlowVersion::from).collect())
+    }
+
+    /// The current versions of the enabled flows a trigger starts.
+    pub async fn enabled_flows_for(
+        &self,
+        trigger_kind: &str,
+    ) -> Result<Vec<FlowVersion>, StoreError> {
+        let rows: Vec<VersionRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT v.flow_id, v.version, v.definition, v.author, v.created_at FROM flows f \
+                 JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version \
+                 WHERE f.trigger_kind = $1 AND f.enabled ORDER BY f.id",
+            )
+            .bind(trigger_kind)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(FlowVersion::from).collect())
+    }
+
+    /// Turns a flow on or off. Turning on is refused (`Invalid`, naming the problems) while
+    /// its current version has problems. `false` when there is no such flow.
+    pub async fn set_flow_enabled(
+        &self,
+        id: FlowId,
+        enabled: bool,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        if enabled {
+            let Some(current) = self.flow_version(id, None).await? else {
+                return Ok(false);
+            };
+            let problems = validate(&current.definition, catalog());
+            if !problems.is_empty() {
+                let list: Vec<String> = problems
+                    .iter()
+                    .map(|p| format!("{:?}: {}", p.at, p.message))
+                    .collect();
+                return Err(StoreError::Invalid(format!(
+                    "the flow cannot be turned on until its problems are fixed: {}",
+                    list.join("; ")
+                )));
+            }
+        }
+        let changed = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE flows SET enabled = $2, updated_at = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(enabled)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done > 0 {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            done > 0
+        });
+        Ok(changed)
+    }
+
+    /// Deletes a flow and all its versions. `false` when there is no such flow.
+    pub async fn delete_flow(&self, id: FlowId, audit: &NewEntry) -> Result<bool, StoreError> {
+        let deleted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM flows WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done > 0 {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            done > 0
+        });
+        Ok(deleted)
+    }
+}
