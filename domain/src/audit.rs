@@ -70,9 +70,16 @@ pub enum Action {
     FlowEnable,
     FlowDisable,
     FlowDelete,
+    /// A table was created, deleted, or filled from a CSV file.
+    TableCreate,
+    TableDelete,
+    TableImport,
 }
 
-const ALL_ACTIONS: [Action; 38] = [
+const ALL_ACTIONS: [Action; 41] = [
+    Action::TableCreate,
+    Action::TableDelete,
+    Action::TableImport,
     Action::FlowCreate,
     Action::FlowSave,
     Action::FlowEnable,
@@ -154,6 +161,9 @@ impl Action {
             Action::FlowEnable => "flow.activate",
             Action::FlowDisable => "flow.deactivate",
             Action::FlowDelete => "flow.delete",
+            Action::TableCreate => "table.create",
+            Action::TableDelete => "table.delete",
+            Action::TableImport => "table.import",
         }
     }
 
@@ -198,6 +208,9 @@ impl Action {
             Action::FlowEnable => "Flow turned on",
             Action::FlowDisable => "Flow turned off",
             Action::FlowDelete => "Flow deleted",
+            Action::TableCreate => "Table created",
+            Action::TableDelete => "Table deleted",
+            Action::TableImport => "Rows imported into a table from CSV",
         }
     }
 

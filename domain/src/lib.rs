@@ -11,6 +11,7 @@ pub mod audit;
 pub mod directory;
 pub mod flows;
 pub mod scim;
+pub mod tables;
 
 #[cfg(feature = "server")]
 pub mod auth;

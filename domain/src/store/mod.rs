@@ -13,6 +13,7 @@ mod flows;
 mod groups;
 mod scim_tokens;
 mod sso;
+mod tables;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod throttle;
@@ -25,6 +26,7 @@ pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;
 pub use sqlx::Error as SqlxError;
 pub use sso::{SsoIdentity, SsoSettings};
+pub use tables::{Imported, RowQuery, RowRecord, TableSummary};
 pub use throttle::ThrottleState;
 pub use users::NewUser;
 

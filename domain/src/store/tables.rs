@@ -1,0 +1,489 @@
+//! Tables and their rows. Rows are checked against the schema before they get here
+//! ([`crate::tables::Schema::check_row`]); the store keeps keys unique and imports a CSV
+//! file's rows in one transaction.
+
+use super::{Backend, Store, StoreError, now, with_pool};
+use crate::audit::NewEntry;
+use crate::tables::{Column, ColumnType, Reject, Row, Schema, TableId, coerce};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// A table as lists show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSummary {
+    pub id: TableId,
+    pub schema: Schema,
+    pub folder: Option<Uuid>,
+    pub rows: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One stored row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowRecord {
+    pub id: Uuid,
+    pub data: Row,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Which rows, in what order, which page.
+#[derive(Debug, Clone, Default)]
+pub struct RowQuery {
+    /// Rows whose values contain this text, ignoring case.
+    pub search: Option<String>,
+    /// Rows whose column equals the value.
+    pub equals: Option<(String, Value)>,
+    /// Sort by this column (descending when true); by creation otherwise.
+    pub sort: Option<(String, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Imported {
+    pub rows: usize,
+    /// Rows refused by the table (their key is already in it).
+    pub rejects: Vec<Reject>,
+}
+
+#[derive(sqlx::FromRow)]
+struct TableRow {
+    id: Uuid,
+    folder_id: Option<Uuid>,
+    schema: Json<Schema>,
+    rows: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<TableRow> for TableSummary {
+    fn from(r: TableRow) -> Self {
+        TableSummary {
+            id: TableId(r.id),
+            schema: r.schema.0,
+            folder: r.folder_id,
+            rows: r.rows,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DataRow {
+    id: Uuid,
+    data: Json<Row>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<DataRow> for RowRecord {
+    fn from(r: DataRow) -> Self {
+        RowRecord {
+            id: r.id,
+            data: r.data.0,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+const TABLE_COLUMNS: &str = "t.id, t.folder_id, t.schema, \
+     (SELECT COUNT(*) FROM table_rows r WHERE r.table_id = t.id) AS rows, t.created_at, t.updated_at";
+
+impl Store {
+    /// Creates a table. Its schema must have no problems (`Invalid` otherwise); its name
+    /// is unique regardless of case (`Conflict`).
+    pub async fn create_table(
+        &self,
+        schema: &Schema,
+        folder: Option<Uuid>,
+        audit: &NewEntry,
+    ) -> Result<TableSummary, StoreError> {
+        let problems = schema.problems();
+        if !problems.is_empty() {
+            return Err(StoreError::Invalid(problems.join(" ")));
+        }
+        let id = TableId::new();
+        let at = now();
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO tables (id, name, name_key, folder_id, schema, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            )
+            .bind(id.0)
+            .bind(schema.name.trim())
+            .bind(schema.name.trim().to_lowercase())
+            .bind(folder)
+            .bind(Json(schema))
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::conflict_or(e, format!("a table named {:?}", schema.name.trim())))?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+        });
+        self.table(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("table {id} vanished after insert")))
+    }
+
+    pub async fn table(&self, id: TableId) -> Result<Option<TableSummary>, StoreError> {
+        let sql = format!("SELECT {TABLE_COLUMNS} FROM tables t WHERE t.id = $1");
+        let row: Option<TableRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await?
+        });
+        Ok(row.map(TableSummary::from))
+    }
+
+    /// The table named `name`, ignoring case (cards name their table).
+    pub async fn table_by_name(&self, name: &str) -> Result<Option<TableSummary>, StoreError> {
+        let sql = format!("SELECT {TABLE_COLUMNS} FROM tables t WHERE t.name_key = $1");
+        let row: Option<TableRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(name.trim().to_lowercase()).fetch_optional(pool).await?
+        });
+        Ok(row.map(TableSummary::from))
+    }
+
+    /// Every table, by name.
+    pub async fn tables(&self) -> Result<Vec<TableSummary>, StoreError> {
+        let sql = format!("SELECT {TABLE_COLUMNS} FROM tables t ORDER BY t.name_key");
+        let rows: Vec<TableRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().map(TableSummary::from).collect())
+    }
+
+    /// Deletes a table and its rows. `false` when there is no such table.
+    pub async fn delete_table(&self, id: TableId, audit: &NewEntry) -> Result<bool, StoreError> {
+        let deleted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM tables WHERE id = $1")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done > 0 {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            done > 0
+        });
+        Ok(deleted)
+    }
+
+    /// Adds a checked row. A key already in the table is a `Conflict`.
+    pub async fn insert_row(
+        &self,
+        table: &TableSummary,
+        row: &Row,
+    ) -> Result<RowRecord, StoreError> {
+        let id = Uuid::now_v7();
+        let key = table.schema.key_of(row);
+        let at = now();
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "INSERT INTO table_rows (id, table_id, row_key, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(id)
+            .bind(table.id.0)
+            .bind(&key)
+            .bind(Json(row))
+            .bind(at)
+            .execute(pool)
+            .await
+            .map_err(|e| StoreError::conflict_or(e, format!("a row with the key {:?}", key.clone().unwrap_or_default())))?;
+        });
+        Ok(RowRecord {
+            id,
+            data: row.clone(),
+            created_at: at,
+            updated_at: at,
+        })
+    }
+
+    /// Replaces a row's values with a checked row. `None` when there is no such row; a key
+    /// another row has is a `Conflict`.
+    pub async fn update_row(
+        &self,
+        table: &TableSummary,
+        id: Uuid,
+        row: &Row,
+    ) -> Result<Option<RowRecord>, StoreError> {
+        let key = table.schema.key_of(row);
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query("UPDATE table_rows SET row_key = $3, data = $4, updated_at = $5 WHERE table_id = $1 AND id = $2")
+                .bind(table.id.0)
+                .bind(id)
+                .bind(&key)
+                .bind(Json(row))
+                .bind(now())
+                .execute(pool)
+                .await
+                .map_err(|e| StoreError::conflict_or(e, format!("a row with the key {:?}", key.clone().unwrap_or_default())))?
+                .rows_affected()
+        });
+        if done == 0 {
+            return Ok(None);
+        }
+        self.row(table.id, id).await
+    }
+
+    pub async fn row(&self, table: TableId, id: Uuid) -> Result<Option<RowRecord>, StoreError> {
+        let row: Option<DataRow> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, data, created_at, updated_at FROM table_rows WHERE table_id = $1 AND id = $2")
+                .bind(table.0)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(RowRecord::from))
+    }
+
+    /// The row with this key.
+    pub async fn row_by_key(
+        &self,
+        table: TableId,
+        key: &str,
+    ) -> Result<Option<RowRecord>, StoreError> {
+        let row: Option<DataRow> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, data, created_at, updated_at FROM table_rows WHERE table_id = $1 AND row_key = $2")
+                .bind(table.0)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(RowRecord::from))
+    }
+
+    /// Deletes a row. `false` when there is no such row.
+    pub async fn delete_row(&self, table: TableId, id: Uuid) -> Result<bool, StoreError> {
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query("DELETE FROM table_rows WHERE table_id = $1 AND id = $2")
+                .bind(table.0)
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// One page of the rows `query` asks for, and how many rows match in all. Columns
+    /// named in the query must be the table's, and a value compared must fit its column
+    /// (`Invalid` otherwise).
+    pub async fn rows(
+        &self,
+        table: &TableSummary,
+        query: &RowQuery,
+    ) -> Result<(Vec<RowRecord>, i64), StoreError> {
+        let column = |name: &str| {
+            table.schema.column(name).cloned().ok_or_else(|| {
+                StoreError::Invalid(format!("{} has no column {name:?}", table.schema.name))
+            })
+        };
+        let equals = match &query.equals {
+            Some((name, value)) => {
+                let column = column(name)?;
+                if column.ty == ColumnType::Json {
+                    return Err(StoreError::Invalid(format!(
+                        "{name} is a JSON column; search it instead of filtering by it"
+                    )));
+                }
+                let value = coerce(column.ty, value)
+                    .map_err(|why| StoreError::Invalid(format!("{name}: {why}")))?;
+                Some((column, value))
+            }
+            None => None,
+        };
+        let sort = match &query.sort {
+            Some((name, desc)) => Some((column(name)?, *desc)),
+            None => None,
+        };
+        let search = query
+            .search
+            .as_ref()
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let escaped = s
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            });
+        let page = RowPage {
+            table: table.id,
+            search,
+            equals,
+            sort,
+            limit: query.limit.clamp(1, 1000),
+            offset: query.offset.max(0),
+        };
+        let (rows, total) = match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut count = page.build::<sqlx::Sqlite>("SELECT COUNT(*)", false);
+                let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+                let mut select =
+                    page.build::<sqlx::Sqlite>("SELECT id, data, created_at, updated_at", true);
+                let rows: Vec<DataRow> = select.build_query_as().fetch_all(pool).await?;
+                (rows, total)
+            }
+            Backend::Postgres(pool) => {
+                let mut count = page.build::<sqlx::Postgres>("SELECT COUNT(*)", false);
+                let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+                let mut select =
+                    page.build::<sqlx::Postgres>("SELECT id, data, created_at, updated_at", true);
+                let rows: Vec<DataRow> = select.build_query_as().fetch_all(pool).await?;
+                (rows, total)
+            }
+        };
+        Ok((rows.into_iter().map(RowRecord::from).collect(), total))
+    }
+
+    /// Adds the checked rows of a CSV file in one transaction. A row whose key is already in
+    /// the table is not added and comes back as a reject; every other row is added.
+    pub async fn import_rows(
+        &self,
+        table: &TableSummary,
+        rows: &[(u64, Row)],
+        audit: &NewEntry,
+    ) -> Result<Imported, StoreError> {
+        let mut imported = Imported::default();
+        let at = now();
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            for (line, row) in rows {
+                let key = table.schema.key_of(row);
+                let done = sqlx::query(
+                    "INSERT INTO table_rows (id, table_id, row_key, data, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(Uuid::now_v7())
+                .bind(table.id.0)
+                .bind(&key)
+                .bind(Json(row))
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if done == 0 {
+                    imported.rejects.push(Reject {
+                        line: *line,
+                        reasons: vec![format!("the key {:?} is already in the table", key.unwrap_or_default())],
+                    });
+                } else {
+                    imported.rows += 1;
+                }
+            }
+            sqlx::query("UPDATE tables SET updated_at = $2 WHERE id = $1")
+                .bind(table.id.0)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+        });
+        Ok(imported)
+    }
+}
+
+/// A checked row query, written out for either backend.
+struct RowPage {
+    table: TableId,
+    search: Option<String>,
+    equals: Option<(Column, Value)>,
+    sort: Option<(Column, bool)>,
+    limit: i64,
+    offset: i64,
+}
+
+/// How each backend reads a JSON field and binds a value to compare with it.
+trait RowSql: sqlx::Database {
+    fn push_field(q: &mut sqlx::QueryBuilder<'_, Self>, column: &str);
+    fn push_value(q: &mut sqlx::QueryBuilder<'_, Self>, ty: ColumnType, value: &Value);
+    fn push_text(q: &mut sqlx::QueryBuilder<'_, Self>);
+}
+
+impl RowSql for sqlx::Sqlite {
+    fn push_field(q: &mut sqlx::QueryBuilder<'_, Self>, column: &str) {
+        q.push("json_extract(data, ")
+            .push_bind(format!("$.\"{}\"", column.replace('"', "\\\"")))
+            .push(")");
+    }
+    fn push_value(q: &mut sqlx::QueryBuilder<'_, Self>, ty: ColumnType, value: &Value) {
+        // json_extract gives SQL values: numbers as numbers, true/false as 1/0.
+        match ty {
+            ColumnType::Number => q.push_bind(value.as_f64().unwrap_or_default()),
+            ColumnType::Boolean => q.push_bind(i64::from(value.as_bool().unwrap_or_default())),
+            _ => q.push_bind(crate::tables::key_text(value)),
+        };
+    }
+    fn push_text(q: &mut sqlx::QueryBuilder<'_, Self>) {
+        q.push("LOWER(data)");
+    }
+}
+
+impl RowSql for sqlx::Postgres {
+    fn push_field(q: &mut sqlx::QueryBuilder<'_, Self>, column: &str) {
+        q.push("(data -> ").push_bind(column.to_string()).push(")");
+    }
+    fn push_value(q: &mut sqlx::QueryBuilder<'_, Self>, _ty: ColumnType, value: &Value) {
+        q.push_bind(Json(value.clone()));
+    }
+    fn push_text(q: &mut sqlx::QueryBuilder<'_, Self>) {
+        q.push("LOWER(data::text)");
+    }
+}
+
+impl RowPage {
+    fn build<DB>(&self, select: &str, page: bool) -> sqlx::QueryBuilder<'static, DB>
+    where
+        DB: RowSql,
+        Uuid: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        String: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: for<'q> sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        for<'a> <DB as sqlx::Database>::Arguments<'a>: sqlx::IntoArguments<'a, DB>,
+    {
+        let mut q = sqlx::QueryBuilder::<DB>::new(select);
+        q.push(" FROM table_rows WHERE table_id = ")
+            .push_bind(self.table.0);
+        if let Some(search) = &self.search {
+            q.push(" AND ");
+            DB::push_text(&mut q);
+            q.push(" LIKE ")
+                .push_bind(search.clone())
+                .push(" ESCAPE '\\'");
+        }
+        if let Some((column, value)) = &self.equals {
+            q.push(" AND ");
+            DB::push_field(&mut q, &column.name);
+            q.push(" = ");
+            DB::push_value(&mut q, column.ty, value);
+        }
+        if page {
+            q.push(" ORDER BY ");
+            if let Some((column, desc)) = &self.sort {
+                DB::push_field(&mut q, &column.name);
+                q.push(if *desc { " DESC, " } else { " ASC, " });
+            }
+            q.push("id LIMIT ")
+                .push_bind(self.limit)
+                .push(" OFFSET ")
+                .push_bind(self.offset);
+        }
+        q
+    }
+}
