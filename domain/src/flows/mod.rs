@@ -8,6 +8,8 @@
 //! [`validate`] checks a flow against it and names each problem.
 
 pub mod catalog;
+pub mod functions;
+pub mod template;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,155 @@
+//! Templates and conditions: text with `{{ trigger.user.email }}` parts, and expressions
+//! such as `item.department == "Sales"`. MiniJinja evaluates them with limits: a bounded
+//! amount of work (fuel), bounded nesting, bounded input and output, and a name that does
+//! not exist is an error, never an empty string. Nothing else runs: no user code, no I/O.
+
+use minijinja::{Environment, UndefinedBehavior};
+use serde_json::Value;
+
+/// The most work one template or condition may do (MiniJinja's fuel units).
+pub const FUEL: u64 = 100_000;
+/// The longest template or condition idflow evaluates, in characters.
+pub const MAX_SOURCE: usize = super::validate::MAX_TEMPLATE_LENGTH;
+/// The longest text a template may produce, in characters.
+pub const MAX_OUTPUT: usize = 100_000;
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(20);
+    // Plain text: nothing is HTML-escaped.
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env
+}
+
+fn too_long(source: &str) -> Option<String> {
+    (source.chars().count() > MAX_SOURCE).then(|| format!("is longer than {MAX_SOURCE} characters"))
+}
+
+/// Renders `template` with `context` (an object: `trigger`, `card_1`, …).
+pub fn render(template: &str, context: &Value) -> Result<String, String> {
+    if let Some(problem) = too_long(template) {
+        return Err(problem);
+    }
+    let env = environment();
+    let text = env
+        .render_str(template, minijinja::value::Serde(context))
+        .map_err(|e| describe(&e))?;
+    if text.chars().count() > MAX_OUTPUT {
+        return Err(format!("gives more than {MAX_OUTPUT} characters"));
+    }
+    Ok(text)
+}
+
+/// Evaluates `expression` with `context` to a value.
+pub fn evaluate(expression: &str, context: &Value) -> Result<Value, String> {
+    if let Some(problem) = too_long(expression) {
+        return Err(problem);
+    }
+    let env = environment();
+    let compiled = env
+        .compile_expression(expression)
+        .map_err(|e| describe(&e))?;
+    let value = compiled
+        .eval(minijinja::value::Serde(context))
+        .map_err(|e| describe(&e))?;
+    serde_json::to_value(&value).map_err(|e| format!("gives a value that is not JSON: {e}"))
+}
+
+/// Whether `condition` holds for `context`. A result that is not true or false counts by
+/// its truth (empty text, zero, an empty list are false).
+pub fn holds(condition: &str, context: &Value) -> Result<bool, String> {
+    if let Some(problem) = too_long(condition) {
+        return Err(problem);
+    }
+    let env = environment();
+    let compiled = env
+        .compile_expression(condition)
+        .map_err(|e| describe(&e))?;
+    compiled
+        .eval(minijinja::value::Serde(context))
+        .map(|v| v.is_true())
+        .map_err(|e| describe(&e))
+}
+
+/// A MiniJinja error as a sentence, without the engine's internals.
+fn describe(error: &minijinja::Error) -> String {
+    use minijinja::ErrorKind;
+    let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
+    match error.kind() {
+        ErrorKind::UndefinedError => format!("names a field that has no value{detail}"),
+        ErrorKind::OutOfFuel => "does too much work (it was stopped)".to_string(),
+        ErrorKind::SyntaxError => format!("is not a valid template{detail}"),
+        _ => format!("could not be evaluated: {error}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn context() -> Value {
+        json!({
+            "trigger": {"user": {"email": "ada@example.com", "given_name": "ada", "department": "Sales"}},
+            "card_2": {"output": 3},
+        })
+    }
+
+    #[test]
+    fn templates_fill_in_mapped_values() {
+        assert_eq!(
+            render(
+                "Hi {{ trigger.user.given_name | title }}, {{ card_2.output }} groups",
+                &context()
+            )
+            .unwrap(),
+            "Hi Ada, 3 groups"
+        );
+        // Text stays text: no HTML escaping.
+        assert_eq!(
+            render("<{{ trigger.user.email }}>", &context()).unwrap(),
+            "<ada@example.com>"
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_an_error_not_an_empty_string() {
+        let err = render("{{ trigger.user.manager }}", &context()).unwrap_err();
+        assert!(err.starts_with("names a field that has no value"), "{err}");
+    }
+
+    #[test]
+    fn runaway_templates_are_stopped() {
+        let err = render(
+            "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
+            &context(),
+        )
+        .unwrap_err();
+        assert!(err.contains("too much work"), "{err}");
+        assert!(
+            render(&"x".repeat(MAX_SOURCE + 1), &context())
+                .unwrap_err()
+                .contains("longer than")
+        );
+        let err = render("{{ 'x' * 200000 }}", &context()).unwrap_err();
+        assert!(
+            err.contains("more than") || err.contains("could not"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn conditions_hold_or_not() {
+        assert!(holds("trigger.user.department == 'Sales'", &context()).unwrap());
+        assert!(!holds("card_2.output > 5", &context()).unwrap());
+        assert_eq!(evaluate("card_2.output * 2", &context()).unwrap(), json!(6));
+        assert!(holds("trigger.user.nobody == 1", &context()).is_err());
+        assert!(
+            holds("trigger.user.department ==", &context())
+                .unwrap_err()
+                .contains("not a valid")
+        );
+    }
+}
