@@ -9,6 +9,7 @@ pub mod access;
 pub mod assignments;
 pub mod audit;
 pub mod directory;
+pub mod engine;
 pub mod flows;
 pub mod scim;
 pub mod tables;

@@ -9,6 +9,7 @@
 mod assignments;
 pub(crate) mod audit;
 mod directory;
+mod executions;
 mod flows;
 mod groups;
 mod scim_tokens;
@@ -21,6 +22,7 @@ mod users;
 
 pub use assignments::SuperAdminPath;
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
+pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, StepRecord};
 pub use flows::{FlowSummary, FlowVersion};
 pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;

@@ -632,3 +632,315 @@ mod tables {
         }
     }
 }
+
+mod engine {
+    use super::*;
+    use crate::engine::runner::Runner;
+    use crate::engine::{ExecutionId, Status};
+    use crate::flows::{Binding, Card, CardId, Flow, FlowId, Lane, OnError, Source};
+    use crate::store::{ExecutionFilter, NewExecution};
+    use crate::tables::{Column, ColumnType, Schema};
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+
+    fn entry(action: Action) -> NewEntry {
+        NewEntry::new(action, Outcome::Success, Actor::System)
+    }
+
+    fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
+        Card {
+            id: CardId(id),
+            kind: kind.into(),
+            inputs: inputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            on_error: OnError::Stop,
+            timeout_seconds: None,
+            note: String::new(),
+            lanes: vec![],
+        }
+    }
+
+    fn from(id: u32, path: &str) -> Binding {
+        Binding::mapping(Source::Card(CardId(id)), path)
+    }
+
+    /// Eleven cards, ten of which run: text functions, an object built for a table row, a
+    /// table write and read, a comparison, an If/Else whose Else lane is skipped, Return.
+    fn ten_cards() -> Flow {
+        let mut flow = Flow::new("Ten cards", "trigger.manual");
+        let mut branch = card(8, "flow.if_else", &[("condition", from(7, "output"))]);
+        branch.lanes = vec![
+            Lane {
+                name: "Then".into(),
+                condition: None,
+                cards: vec![card(
+                    9,
+                    "text.trim",
+                    &[("text", Binding::literal(" long "))],
+                )],
+            },
+            Lane {
+                name: "Else".into(),
+                condition: None,
+                cards: vec![card(
+                    10,
+                    "text.trim",
+                    &[("text", Binding::literal(" short "))],
+                )],
+            },
+        ];
+        flow.cards = vec![
+            card(
+                1,
+                "text.compose",
+                &[(
+                    "template",
+                    Binding::template("{{ trigger.input.name }}@Example.com"),
+                )],
+            ),
+            card(
+                2,
+                "text.change_case",
+                &[
+                    ("text", from(1, "output")),
+                    ("case", Binding::literal("lower")),
+                ],
+            ),
+            card(
+                3,
+                "object.set",
+                &[
+                    ("object", Binding::literal(json!({}))),
+                    ("path", Binding::literal("email")),
+                    ("value", from(2, "output")),
+                ],
+            ),
+            card(
+                4,
+                "tables.create_row",
+                &[
+                    ("table", Binding::literal("people")),
+                    ("row", from(3, "output")),
+                ],
+            ),
+            card(
+                5,
+                "tables.read_row",
+                &[
+                    ("table", Binding::literal("people")),
+                    ("key", from(2, "output")),
+                ],
+            ),
+            card(6, "text.length", &[("text", from(2, "output"))]),
+            card(
+                7,
+                "number.compare",
+                &[
+                    ("a", from(6, "output")),
+                    ("operator", Binding::literal(">")),
+                    ("b", Binding::literal(5)),
+                ],
+            ),
+            branch,
+            card(11, "flow.return", &[("output", from(5, "row"))]),
+        ];
+        flow
+    }
+
+    async fn setup(store: &Store, flow: &Flow) -> FlowId {
+        let people = Schema {
+            name: "people".into(),
+            columns: vec![Column {
+                name: "email".into(),
+                ty: ColumnType::Text,
+            }],
+            key: Some("email".into()),
+        };
+        if store.table_by_name("people").await.unwrap().is_none() {
+            store
+                .create_table(&people, None, &entry(Action::TableCreate))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            crate::flows::validate::validate(flow, crate::flows::catalog::catalog()),
+            vec![]
+        );
+        store
+            .create_flow(flow, None, "ada@example.com", &entry(Action::FlowCreate))
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn start(store: &Store, flow: FlowId, input: Value) -> ExecutionId {
+        store
+            .enqueue_execution(&NewExecution {
+                flow,
+                flow_version: store.flow_summary(flow).await.unwrap().unwrap().version,
+                trigger_kind: "trigger.manual".into(),
+                input: json!({ "input": input }),
+                subject: None,
+                dedupe_key: None,
+                causal_chain: vec![],
+            })
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    crate::backend_tests! {
+        async fn a_ten_card_flow_records_every_card(store) {
+            let flow = setup(&store, &ten_cards()).await;
+            let id = start(&store, flow, json!({"name": "Grace"})).await;
+            let runner = Runner::new(store.clone(), "worker-1");
+            assert_eq!(runner.drain().await.unwrap(), 1);
+
+            let done = store.execution(id).await.unwrap().unwrap();
+            assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+            assert_eq!(done.output, Some(json!({"email": "grace@example.com"})));
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.iter().map(|s| s.card_id).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
+            assert!(steps.iter().all(|s| s.status == "succeeded" && s.attempt == 1 && s.inputs.is_some()));
+            assert_eq!(steps[1].inputs, Some(json!({"text": "Grace@Example.com", "case": "lower"})));
+            assert_eq!(steps[1].outputs, Some(json!({"output": "grace@example.com"})));
+            assert_eq!(steps[7].outputs, Some(json!({"lane": "Then"})));
+            let table = store.table_by_name("people").await.unwrap().unwrap();
+            assert!(store.row_by_key(table.id, "grace@example.com").await.unwrap().is_some());
+
+            // Without "save all data", only status and timing are kept.
+            let mut quiet = ten_cards();
+            quiet.settings.save_all_data = false;
+            quiet.name = "Quiet".into();
+            let quiet = setup(&store, &quiet).await;
+            let id = start(&store, quiet, json!({"name": "Alan"})).await;
+            runner.drain().await.unwrap();
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.len(), 10);
+            assert!(steps.iter().all(|s| s.inputs.is_none() && s.outputs.is_none() || s.card_kind == "flow.if_else"));
+
+            // Found in the history by flow, status and a value it carried.
+            let found = store.executions(&ExecutionFilter { carried: Some("alan@example".into()), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
+            assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+            let by_flow = store.executions(&ExecutionFilter { flow: Some(flow), status: Some(Status::Succeeded), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
+            assert_eq!(by_flow.len(), 1);
+        }
+
+        async fn retries_follow_the_policy_and_a_failure_names_its_card(store) {
+            // A card with no time to run times out: a retryable error.
+            let mut flow = Flow::new("Retries", "trigger.manual");
+            let mut slow = card(1, "tables.read_row", &[("table", Binding::literal("people")), ("key", Binding::literal("x"))]);
+            slow.timeout_seconds = Some(0);
+            slow.on_error = OnError::Retry { times: 2 };
+            flow.cards = vec![slow];
+            let flow = setup(&store, &flow).await;
+            let id = start(&store, flow, json!({})).await;
+            let runner = Runner::new(store.clone(), "worker-1");
+            for _ in 0..3 {
+                runner.run_one().await.unwrap();
+                let now = store.execution(id).await.unwrap().unwrap();
+                if now.status == Status::Queued {
+                    // Backing off: not due yet, so nothing to claim until an admin says "now".
+                    assert_eq!(runner.run_one().await.unwrap(), None);
+                    assert!(store.run_now(id).await.unwrap());
+                }
+            }
+            let failed = store.execution(id).await.unwrap().unwrap();
+            assert_eq!(failed.status, Status::Failed);
+            assert!(failed.error.as_deref().unwrap().starts_with("card 1 \"Read Row\" failed: timed out"), "{:?}", failed.error);
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.iter().map(|s| (s.attempt, s.status.as_str())).collect::<Vec<_>>(), [(1, "failed"), (2, "failed"), (3, "failed")]);
+
+            // A fatal error is not retried; "continue" goes on past it.
+            let mut flow = Flow::new("Continue", "trigger.manual");
+            let mut raise = card(1, "flow.raise_error", &[("message", Binding::literal("not today"))]);
+            raise.on_error = OnError::Continue;
+            flow.cards = vec![raise, card(2, "text.trim", &[("text", Binding::literal(" ok "))])];
+            let flow = setup(&store, &flow).await;
+            let id = start(&store, flow, json!({})).await;
+            runner.drain().await.unwrap();
+            assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Succeeded);
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.iter().map(|s| s.status.as_str()).collect::<Vec<_>>(), ["failed", "succeeded"]);
+            assert_eq!(steps[0].error.as_deref(), Some("not today"));
+        }
+
+        async fn timeouts_cancel_rerun_and_dedupe(store) {
+            // An execution past its flow's time limit fails.
+            let mut flow = Flow::new("No time", "trigger.manual");
+            flow.settings.timeout_seconds = 0;
+            flow.cards = vec![card(1, "flow.wait", &[("seconds", Binding::literal(1))]), card(2, "text.trim", &[("text", Binding::literal("x"))])];
+            let flow = setup(&store, &flow).await;
+            let id = start(&store, flow, json!({})).await;
+            let runner = Runner::new(store.clone(), "worker-1");
+            runner.run_one().await.unwrap();
+            store.run_now(id).await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            runner.run_one().await.unwrap();
+            let timed_out = store.execution(id).await.unwrap().unwrap();
+            assert_eq!(timed_out.status, Status::Failed);
+            assert!(timed_out.error.unwrap().starts_with("timed out"));
+
+            // Cancel: a waiting execution never runs its next card.
+            let mut waits = Flow::new("Waits", "trigger.manual");
+            waits.cards = vec![card(1, "flow.wait", &[("seconds", Binding::literal(600))]), card(2, "text.trim", &[("text", Binding::literal("x"))])];
+            let waits = setup(&store, &waits).await;
+            let id = start(&store, waits, json!({"n": 1})).await;
+            runner.run_one().await.unwrap();
+            assert!(store.cancel_execution(id, "cancelled by ada@example.com").await.unwrap());
+            assert!(!store.cancel_execution(id, "again").await.unwrap());
+            assert!(!store.run_now(id).await.unwrap());
+            assert_eq!(runner.run_one().await.unwrap(), None);
+            let cancelled = store.execution(id).await.unwrap().unwrap();
+            assert_eq!((cancelled.status, cancelled.steps), (Status::Cancelled, 1));
+
+            // Re-run: the same input, the flow's current version, a new execution.
+            let again = store.rerun_execution(id).await.unwrap().unwrap();
+            let rerun = store.execution(again).await.unwrap().unwrap();
+            assert_eq!((rerun.status, rerun.input.clone()), (Status::Queued, json!({"input": {"n": 1}})));
+
+            // The same event twice starts the flow once.
+            let event = NewExecution {
+                flow: waits,
+                flow_version: 1,
+                trigger_kind: "trigger.manual".into(),
+                input: json!({}),
+                subject: Some("ada@example.com".into()),
+                dedupe_key: Some("event-1".into()),
+                causal_chain: vec![],
+            };
+            assert!(store.enqueue_execution(&event).await.unwrap().is_some());
+            assert!(store.enqueue_execution(&event).await.unwrap().is_none());
+        }
+
+        async fn a_worker_that_dies_is_replaced_and_recorded_cards_do_not_run_again(store) {
+            let flow = setup(&store, &ten_cards()).await;
+            let id = start(&store, flow, json!({"name": "Edsger"})).await;
+            // Worker A claims it and dies at once: its lease is already over.
+            let claimed = store.claim_execution("worker-a", chrono::Utc::now() - chrono::Duration::seconds(1)).await.unwrap();
+            assert_eq!(claimed.map(|e| e.id), Some(id));
+            // Worker B takes it over and runs it to the end; A's late writes are refused.
+            let b = Runner::new(store.clone(), "worker-b");
+            assert_eq!(b.run_one().await.unwrap(), Some(id));
+            let progress = store.execution(id).await.unwrap().unwrap().progress;
+            let late = crate::store::StepRecord {
+                card_id: 1,
+                card_kind: "text.compose".into(),
+                status: "succeeded".into(),
+                attempt: 1,
+                inputs: None,
+                outputs: None,
+                error: None,
+                started_at: chrono::Utc::now(),
+                finished_at: chrono::Utc::now(),
+            };
+            assert!(!store.record_step(id, "worker-a", &late, &progress, chrono::Utc::now()).await.unwrap());
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.len(), 10, "each card once");
+            assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Succeeded);
+            let _ = BTreeMap::<u32, Value>::new();
+        }
+    }
+}

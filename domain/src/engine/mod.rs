@@ -1,0 +1,391 @@
+//! Executions as a state machine built from a flow definition.
+//!
+//! An execution's [`Progress`] is plain data: where it is (a cursor into the flow's cards
+//! and lanes) and what each finished card gave. The runner stores it, with the finished
+//! card's record, in one transaction as each card finishes; after a crash the execution
+//! resumes from the stored progress, so a card whose completion was recorded never runs
+//! again.
+//!
+//! This module decides; it does no I/O. Cards that touch the directory or tables run in
+//! [`runner`] (server only).
+
+#[cfg(feature = "server")]
+pub mod runner;
+
+use crate::flows::{Binding, Card, Flow, OnError, Source, template};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExecutionId(pub Uuid);
+
+impl ExecutionId {
+    pub fn new() -> ExecutionId {
+        ExecutionId(Uuid::now_v7())
+    }
+}
+
+impl Default for ExecutionId {
+    fn default() -> Self {
+        ExecutionId::new()
+    }
+}
+
+impl std::fmt::Display for ExecutionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Where an execution is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Accepted, waiting for a worker (or for its retry time).
+    Queued,
+    /// A worker holds it.
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Succeeded => "succeeded",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Cancelled)
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            Status::Queued,
+            Status::Running,
+            Status::Succeeded,
+            Status::Failed,
+            Status::Cancelled,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| format!("unknown execution status {s:?}"))
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where an execution is: the path to the next card to run. Each level is a card's index
+/// in its list; between levels, the lane index of the logic card above.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Cursor {
+    /// `[card]`, `[card, lane, card]`, `[card, lane, card, lane, card]`, …
+    pub path: Vec<usize>,
+}
+
+/// An execution's stored progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Progress {
+    pub cursor: Cursor,
+    /// What the trigger gave.
+    pub trigger: Value,
+    /// What each finished card gave, by card id.
+    pub outputs: BTreeMap<u32, Value>,
+    /// Attempts made at the card under the cursor (failures so far).
+    pub attempt: u32,
+}
+
+/// How an execution ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Ending {
+    /// Every card ran, or Return or Continue If ended it early; with Return's output.
+    Succeeded {
+        output: Value,
+        note: Option<String>,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+impl Progress {
+    pub fn new(trigger: Value) -> Progress {
+        Progress {
+            cursor: Cursor { path: vec![0] },
+            trigger,
+            outputs: BTreeMap::new(),
+            attempt: 0,
+        }
+    }
+
+    /// The values templates and mappings see: `trigger`, and `card_N` per finished card.
+    pub fn context(&self) -> Value {
+        let mut context = Map::new();
+        context.insert("trigger".into(), self.trigger.clone());
+        for (id, output) in &self.outputs {
+            context.insert(format!("card_{id}"), output.clone());
+        }
+        Value::Object(context)
+    }
+}
+
+/// The card under `cursor` in `flow`, if any.
+pub fn card_at<'f>(flow: &'f Flow, cursor: &Cursor) -> Option<&'f Card> {
+    let mut cards = &flow.cards;
+    let mut path = cursor.path.iter();
+    let mut card = cards.get(*path.next()?)?;
+    while let Some(lane) = path.next() {
+        cards = &card.lanes.get(*lane)?.cards;
+        card = cards.get(*path.next()?)?;
+    }
+    Some(card)
+}
+
+/// Moves past the card under the cursor: to its next sibling, or out of a finished lane
+/// to the card after the logic card that held it. `false` when the flow is done.
+pub fn advance(flow: &Flow, cursor: &mut Cursor) -> bool {
+    loop {
+        let Some(last) = cursor.path.last_mut() else {
+            return false;
+        };
+        *last += 1;
+        if card_at(flow, cursor).is_some() {
+            return true;
+        }
+        // Past the end of this list: leave the lane (drop the card index and lane index).
+        if cursor.path.len() == 1 {
+            return false;
+        }
+        cursor.path.truncate(cursor.path.len() - 2);
+    }
+}
+
+/// Enters lane `lane` of the logic card under the cursor. `false` when the lane is empty
+/// (the cursor then stays on the logic card).
+pub fn enter_lane(flow: &Flow, cursor: &mut Cursor, lane: usize) -> bool {
+    let Some(card) = card_at(flow, cursor) else {
+        return false;
+    };
+    if card.lanes.get(lane).is_none_or(|l| l.cards.is_empty()) {
+        return false;
+    }
+    cursor.path.push(lane);
+    cursor.path.push(0);
+    true
+}
+
+/// Reads `path` (`user.email`, `groups.0.name`) below `value`.
+pub fn value_at<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    let mut current = value;
+    for part in path.split('.').filter(|p| !p.is_empty()) {
+        current = match current {
+            Value::Object(o) => o.get(part)?,
+            Value::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// A binding's value in an execution: the literal, the mapped field, or the rendered
+/// template. A mapped field that has no value is empty (null); a template naming one is
+/// an error.
+pub fn bind(binding: &Binding, progress: &Progress) -> Result<Value, String> {
+    match binding {
+        Binding::Literal { value } => Ok(value.clone()),
+        Binding::Mapping { from, path } => {
+            let source = match from {
+                Source::Trigger => Some(&progress.trigger),
+                Source::Card(id) => progress.outputs.get(&id.0),
+            };
+            Ok(source
+                .and_then(|s| value_at(s, path))
+                .cloned()
+                .unwrap_or(Value::Null))
+        }
+        Binding::Template { template } => {
+            template::render(template, &progress.context()).map(Value::String)
+        }
+    }
+}
+
+/// A card's inputs, bound; or the first input that could not be.
+pub fn inputs_of(card: &Card, progress: &Progress) -> Result<Map<String, Value>, String> {
+    card.inputs
+        .iter()
+        .map(|(name, binding)| {
+            bind(binding, progress)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| format!("{name}: {e}"))
+        })
+        .collect()
+}
+
+/// What a card's failure leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AfterFailure {
+    /// Try the card again after this many milliseconds.
+    RetryIn(u64),
+    /// Record the failure and go on to the next card, the card's outputs empty.
+    Continue,
+    /// The execution fails.
+    Fail,
+}
+
+/// The delay before retry number `attempt` (1-based): exponential from one second,
+/// capped at five minutes, with up to 25% jitter taken from `jitter` (0.0–1.0).
+pub fn backoff_ms(attempt: u32, jitter: f64) -> u64 {
+    let base = 1_000u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(16));
+    let capped = base.min(300_000);
+    capped + (capped as f64 * 0.25 * jitter.clamp(0.0, 1.0)) as u64
+}
+
+/// Decides what a failure of `card` leads to, given the attempts already made
+/// (`attempt`, counting this one) and whether the error could pass on retry.
+pub fn after_failure(card: &Card, attempt: u32, retryable: bool, jitter: f64) -> AfterFailure {
+    match &card.on_error {
+        OnError::Retry { times } if retryable && attempt <= *times => {
+            AfterFailure::RetryIn(backoff_ms(attempt, jitter))
+        }
+        OnError::Continue => AfterFailure::Continue,
+        _ => AfterFailure::Fail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flows::{CardId, Lane};
+    use serde_json::json;
+
+    fn card(id: u32, kind: &str) -> Card {
+        Card {
+            id: CardId(id),
+            kind: kind.into(),
+            inputs: BTreeMap::new(),
+            on_error: OnError::Stop,
+            timeout_seconds: None,
+            note: String::new(),
+            lanes: vec![],
+        }
+    }
+
+    fn with_lanes() -> Flow {
+        let mut flow = Flow::new("Lanes", "trigger.manual");
+        let mut branch = card(2, "flow.if_else");
+        branch.lanes = vec![
+            Lane {
+                name: "Then".into(),
+                condition: None,
+                cards: vec![card(3, "text.trim"), card(4, "text.trim")],
+            },
+            Lane {
+                name: "Else".into(),
+                condition: None,
+                cards: vec![],
+            },
+        ];
+        flow.cards = vec![card(1, "text.trim"), branch, card(5, "text.trim")];
+        flow
+    }
+
+    #[test]
+    fn the_cursor_walks_into_lanes_and_out_again() {
+        let flow = with_lanes();
+        let mut cursor = Cursor { path: vec![0] };
+        let mut visited = vec![card_at(&flow, &cursor).unwrap().id.0];
+        assert!(advance(&flow, &mut cursor));
+        assert_eq!(card_at(&flow, &cursor).unwrap().id.0, 2);
+        assert!(enter_lane(&flow, &mut cursor, 0));
+        visited.push(card_at(&flow, &cursor).unwrap().id.0);
+        while advance(&flow, &mut cursor) {
+            visited.push(card_at(&flow, &cursor).unwrap().id.0);
+        }
+        assert_eq!(visited, [1, 3, 4, 5]);
+        // An empty lane is not entered.
+        let mut at_branch = Cursor { path: vec![1] };
+        assert!(!enter_lane(&flow, &mut at_branch, 1));
+        assert_eq!(at_branch.path, vec![1]);
+    }
+
+    #[test]
+    fn bindings_read_the_trigger_and_earlier_cards() {
+        let mut progress = Progress::new(
+            json!({"user": {"email": "ada@example.com", "groups": [{"name": "IT"}]}}),
+        );
+        progress.outputs.insert(1, json!({"output": 3}));
+        assert_eq!(
+            bind(
+                &Binding::mapping(Source::Trigger, "user.groups.0.name"),
+                &progress
+            )
+            .unwrap(),
+            "IT"
+        );
+        assert_eq!(
+            bind(
+                &Binding::mapping(Source::Card(CardId(1)), "output"),
+                &progress
+            )
+            .unwrap(),
+            3
+        );
+        assert_eq!(
+            bind(
+                &Binding::mapping(Source::Card(CardId(9)), "output"),
+                &progress
+            )
+            .unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            bind(
+                &Binding::template("{{ trigger.user.email }} / {{ card_1.output }}"),
+                &progress
+            )
+            .unwrap(),
+            "ada@example.com / 3"
+        );
+        assert!(bind(&Binding::template("{{ card_9.output }}"), &progress).is_err());
+    }
+
+    #[test]
+    fn failures_follow_the_card_policy() {
+        let mut c = card(1, "directory.read_user");
+        assert_eq!(after_failure(&c, 1, true, 0.0), AfterFailure::Fail);
+        c.on_error = OnError::Retry { times: 2 };
+        assert_eq!(
+            after_failure(&c, 1, true, 0.0),
+            AfterFailure::RetryIn(1_000)
+        );
+        assert_eq!(
+            after_failure(&c, 2, true, 1.0),
+            AfterFailure::RetryIn(2_500)
+        );
+        assert_eq!(after_failure(&c, 3, true, 0.0), AfterFailure::Fail);
+        assert_eq!(
+            after_failure(&c, 1, false, 0.0),
+            AfterFailure::Fail,
+            "a fatal error is not retried"
+        );
+        c.on_error = OnError::Continue;
+        assert_eq!(after_failure(&c, 1, false, 0.0), AfterFailure::Continue);
+        assert_eq!(backoff_ms(30, 0.0), 300_000);
+    }
+}

@@ -1,0 +1,527 @@
+//! The worker: claims an execution, runs its cards one after another, and stores each
+//! card's record with the progress after it. A card runs at most once after its
+//! completion is recorded; a card that was running when the worker died runs again
+//! (at-least-once for the card in flight, exactly once for recorded ones).
+
+use super::{
+    AfterFailure, ExecutionId, Progress, Status, advance, after_failure, bind, card_at, enter_lane,
+    inputs_of,
+};
+use crate::directory::User;
+use crate::flows::{Card, Flow, functions};
+use crate::scim::ENTERPRISE_USER;
+use crate::store::{ExecutionRecord, RowQuery, StepRecord, Store, StoreError};
+use crate::tables::Row;
+use chrono::{Duration, Utc};
+use serde_json::{Map, Value, json};
+
+/// How long a claim lasts without the worker writing; a worker that dies loses its
+/// executions to others after this.
+pub const LEASE: Duration = Duration::seconds(30);
+/// A card's default time limit.
+pub const CARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// What a card did.
+enum Done {
+    /// Its outputs.
+    Output(Value),
+    /// A logic card chose a lane (by index), or none.
+    Lane(Option<usize>),
+    /// Return: the execution ends with this output.
+    Return(Value),
+    /// Continue If was false: the execution ends quietly, with this note.
+    Stop(String),
+    /// Wait: go on after this long.
+    Wait(Duration),
+}
+
+/// Why a card failed, and whether trying again could help.
+struct CardError {
+    message: String,
+    retryable: bool,
+}
+
+impl CardError {
+    fn fatal(message: impl Into<String>) -> CardError {
+        CardError {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+}
+
+impl From<StoreError> for CardError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Database(_) | StoreError::Connect(_) => CardError {
+                message: format!("the database: {e}"),
+                retryable: true,
+            },
+            other => CardError::fatal(other.to_string()),
+        }
+    }
+}
+
+/// A user as cards give it (the catalog's user object).
+pub fn user_value(user: &User) -> Value {
+    let attrs = &user.attributes;
+    let name = attrs.get("name");
+    let enterprise = attrs.get(ENTERPRISE_USER);
+    json!({
+        "id": user.id.0.to_string(),
+        "user_name": user.user_name,
+        "email": user.email,
+        "display_name": user.display_name,
+        "given_name": name.and_then(|n| n.get("givenName")),
+        "family_name": name.and_then(|n| n.get("familyName")),
+        "title": attrs.get("title"),
+        "department": enterprise.and_then(|e| e.get("department")),
+        "manager": enterprise.and_then(|e| e.get("manager")).and_then(|m| m.get("value")),
+        "status": user.status.as_str(),
+        "external_id": user.external_id,
+        "attributes": attrs,
+    })
+}
+
+/// Runs executions for one worker.
+pub struct Runner {
+    store: Store,
+    worker: String,
+}
+
+impl Runner {
+    pub fn new(store: Store, worker: impl Into<String>) -> Runner {
+        Runner {
+            store,
+            worker: worker.into(),
+        }
+    }
+
+    /// Claims one due execution and runs it as far as it goes now (to its end, or to a
+    /// retry's or Wait's pause). `Ok(None)` when nothing was due.
+    pub async fn run_one(&self) -> Result<Option<ExecutionId>, StoreError> {
+        let Some(execution) = self
+            .store
+            .claim_execution(&self.worker, Utc::now() + LEASE)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = execution.id;
+        self.run(execution).await?;
+        Ok(Some(id))
+    }
+
+    /// Runs until nothing is due.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut ran = 0;
+        while self.run_one().await?.is_some() {
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    async fn fail(&self, id: ExecutionId, reason: &str) -> Result<(), StoreError> {
+        self.store
+            .finish_execution(id, &self.worker, Status::Failed, None, Some(reason))
+            .await
+            .map(|_| ())
+    }
+
+    async fn run(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
+        let id = execution.id;
+        let Some(version) = self
+            .store
+            .flow_version(execution.flow, Some(execution.flow_version))
+            .await?
+        else {
+            return self.fail(id, "its flow was deleted").await;
+        };
+        let flow = version.definition;
+        let deadline = execution.started_at.unwrap_or_else(Utc::now)
+            + Duration::seconds(i64::from(flow.settings.timeout_seconds));
+        let mut progress = execution.progress;
+        loop {
+            let Some(card) = card_at(&flow, &progress.cursor) else {
+                return self
+                    .store
+                    .finish_execution(id, &self.worker, Status::Succeeded, None, None)
+                    .await
+                    .map(|_| ());
+            };
+            if Utc::now() > deadline {
+                let reason = format!(
+                    "timed out: the flow allows {} seconds per execution",
+                    flow.settings.timeout_seconds
+                );
+                return self.fail(id, &reason).await;
+            }
+            let started_at = Utc::now();
+            let inputs = inputs_of(card, &progress);
+            let result = match &inputs {
+                Ok(inputs) => {
+                    let limit = card
+                        .timeout_seconds
+                        .map(|s| std::time::Duration::from_secs(u64::from(s)))
+                        .unwrap_or(CARD_TIMEOUT);
+                    let timed_out = || CardError {
+                        message: format!("timed out after {} seconds", limit.as_secs()),
+                        retryable: true,
+                    };
+                    if limit.is_zero() {
+                        // No time at all: the card cannot start.
+                        Err(timed_out())
+                    } else {
+                        tokio::time::timeout(limit, self.execute(&flow, card, inputs, &progress))
+                            .await
+                            .unwrap_or_else(|_| Err(timed_out()))
+                    }
+                }
+                Err(e) => Err(CardError::fatal(format!(
+                    "an input could not be filled: {e}"
+                ))),
+            };
+            let keep = flow.settings.save_all_data;
+            let mut step = StepRecord {
+                card_id: card.id.0,
+                card_kind: card.kind.clone(),
+                status: "succeeded".into(),
+                attempt: progress.attempt + 1,
+                inputs: inputs.ok().filter(|_| keep).map(Value::Object),
+                outputs: None,
+                error: None,
+                started_at,
+                finished_at: Utc::now(),
+            };
+            match result {
+                Ok(done) => {
+                    progress.attempt = 0;
+                    let mut ending = None;
+                    let mut wait = None;
+                    match done {
+                        Done::Output(output) => {
+                            step.outputs = Some(output.clone()).filter(|_| keep);
+                            progress.outputs.insert(card.id.0, output);
+                            if !advance(&flow, &mut progress.cursor) {
+                                ending = Some((Value::Null, None));
+                            }
+                        }
+                        Done::Lane(lane) => {
+                            let name = lane.and_then(|l| card.lanes.get(l)).map(|l| l.name.clone());
+                            step.outputs = Some(json!({ "lane": name }));
+                            let entered =
+                                lane.is_some_and(|l| enter_lane(&flow, &mut progress.cursor, l));
+                            if !entered && !advance(&flow, &mut progress.cursor) {
+                                ending = Some((Value::Null, None));
+                            }
+                        }
+                        Done::Return(output) => {
+                            step.outputs = Some(output.clone()).filter(|_| keep);
+                            ending = Some((output, None));
+                        }
+                        Done::Stop(note) => {
+                            step.outputs = Some(json!({ "continued": false }));
+                            ending = Some((Value::Null, Some(note)));
+                        }
+                        Done::Wait(duration) => {
+                            if advance(&flow, &mut progress.cursor) {
+                                wait = Some(duration);
+                            } else {
+                                ending = Some((Value::Null, None));
+                            }
+                        }
+                    }
+                    if !self.record(id, &step, &progress).await? {
+                        return Ok(());
+                    }
+                    if let Some((output, note)) = ending {
+                        return self
+                            .store
+                            .finish_execution(
+                                id,
+                                &self.worker,
+                                Status::Succeeded,
+                                Some(&output),
+                                note.as_deref(),
+                            )
+                            .await
+                            .map(|_| ());
+                    }
+                    if let Some(duration) = wait {
+                        self.store
+                            .postpone_execution(id, &self.worker, &progress, Utc::now() + duration)
+                            .await?;
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    let attempt = progress.attempt + 1;
+                    step.status = "failed".into();
+                    step.error = Some(error.message.clone());
+                    let jitter = rand::random::<f64>();
+                    match after_failure(card, attempt, error.retryable, jitter) {
+                        AfterFailure::RetryIn(ms) => {
+                            progress.attempt = attempt;
+                            if !self.record(id, &step, &progress).await? {
+                                return Ok(());
+                            }
+                            let at = Utc::now() + Duration::milliseconds(ms as i64);
+                            self.store
+                                .postpone_execution(id, &self.worker, &progress, at)
+                                .await?;
+                            return Ok(());
+                        }
+                        AfterFailure::Continue => {
+                            progress.attempt = 0;
+                            progress.outputs.insert(card.id.0, Value::Null);
+                            let more = advance(&flow, &mut progress.cursor);
+                            if !self.record(id, &step, &progress).await? {
+                                return Ok(());
+                            }
+                            if !more {
+                                return self
+                                    .store
+                                    .finish_execution(
+                                        id,
+                                        &self.worker,
+                                        Status::Succeeded,
+                                        Some(&Value::Null),
+                                        None,
+                                    )
+                                    .await
+                                    .map(|_| ());
+                            }
+                        }
+                        AfterFailure::Fail => {
+                            if !self.record(id, &step, &progress).await? {
+                                return Ok(());
+                            }
+                            let name = crate::flows::catalog::catalog()
+                                .get(&card.kind)
+                                .map(|s| s.name)
+                                .unwrap_or(card.kind.as_str());
+                            let reason =
+                                format!("{} \"{name}\" failed: {}", card.id, error.message);
+                            return self.fail(id, &reason).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        id: ExecutionId,
+        step: &StepRecord,
+        progress: &Progress,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .record_step(id, &self.worker, step, progress, Utc::now() + LEASE)
+            .await
+    }
+
+    async fn execute(
+        &self,
+        flow: &Flow,
+        card: &Card,
+        inputs: &Map<String, Value>,
+        progress: &Progress,
+    ) -> Result<Done, CardError> {
+        let _ = flow;
+        if let Some(result) = functions::run(&card.kind, inputs) {
+            return result
+                .map(|o| Done::Output(Value::Object(o)))
+                .map_err(CardError::fatal);
+        }
+        let text = |name: &str| -> Result<String, CardError> {
+            match inputs.get(name) {
+                Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                _ => Err(CardError::fatal(format!("{name}: has no value"))),
+            }
+        };
+        let truth = |name: &str| -> Result<bool, CardError> {
+            match inputs.get(name) {
+                Some(Value::Bool(b)) => Ok(*b),
+                Some(other) => Err(CardError::fatal(format!(
+                    "{name}: expects true or false, got {other}"
+                ))),
+                None => Err(CardError::fatal(format!("{name}: has no value"))),
+            }
+        };
+        match card.kind.as_str() {
+            "flow.if_else" => Ok(Done::Lane(Some(if truth("condition")? { 0 } else { 1 }))),
+            "flow.branch" => {
+                for (index, lane) in card.lanes.iter().enumerate() {
+                    let holds = match &lane.condition {
+                        Some(binding) => bind(binding, progress).map_err(CardError::fatal)?,
+                        None => Value::Bool(false),
+                    };
+                    if holds == Value::Bool(true) {
+                        return Ok(Done::Lane(Some(index)));
+                    }
+                }
+                Ok(Done::Lane(None))
+            }
+            "flow.continue_if" => {
+                if truth("condition")? {
+                    Ok(Done::Output(json!({ "continued": true })))
+                } else {
+                    Ok(Done::Stop(format!("{} \"Continue If\" was false", card.id)))
+                }
+            }
+            "flow.return" => Ok(Done::Return(
+                inputs.get("output").cloned().unwrap_or(Value::Null),
+            )),
+            "flow.raise_error" => Err(CardError::fatal(text("message")?)),
+            "flow.wait" => {
+                let seconds = inputs
+                    .get("seconds")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(-1.0);
+                if !(0.0..=30.0 * 86_400.0).contains(&seconds) {
+                    return Err(CardError::fatal("seconds: give 0 to 2,592,000 (30 days)"));
+                }
+                Ok(Done::Wait(Duration::milliseconds(
+                    (seconds * 1000.0) as i64,
+                )))
+            }
+            "flow.lookup" => {
+                let value = text("value")?;
+                let pairs = inputs.get("pairs").and_then(Value::as_object);
+                let found = pairs.and_then(|p| p.get(&value)).cloned();
+                Ok(Done::Output(
+                    json!({ "output": found.or_else(|| inputs.get("default").cloned()) }),
+                ))
+            }
+            "directory.read_user" => {
+                let key = text("user")?;
+                let user = match uuid::Uuid::parse_str(&key) {
+                    Ok(id) => self.store.user(crate::directory::UserId(id)).await?,
+                    Err(_) => self.store.user_by_name(&key).await?,
+                };
+                let user =
+                    user.ok_or_else(|| CardError::fatal(format!("user: no user {key:?}")))?;
+                Ok(Done::Output(json!({ "user": user_value(&user) })))
+            }
+            kind if kind.starts_with("tables.") => self.tables_card(kind, inputs).await,
+            kind => Err(CardError::fatal(format!(
+                "the {kind:?} card cannot run in this version of idflow yet"
+            ))),
+        }
+    }
+
+    async fn tables_card(
+        &self,
+        kind: &str,
+        inputs: &Map<String, Value>,
+    ) -> Result<Done, CardError> {
+        let name = inputs
+            .get("table")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| CardError::fatal("table: has no value"))?;
+        let table =
+            self.store.table_by_name(name).await?.ok_or_else(|| {
+                CardError::fatal(format!("table: there is no table named {name:?}"))
+            })?;
+        let schema = &table.schema;
+        let object = |field: &str| -> Result<Row, CardError> {
+            match inputs.get(field) {
+                Some(Value::Object(o)) => Ok(o.clone()),
+                None | Some(Value::Null) => Ok(Row::new()),
+                Some(other) => Err(CardError::fatal(format!(
+                    "{field}: expects an object, got {other}"
+                ))),
+            }
+        };
+        let checked = |row: &Row| {
+            schema
+                .check_row(row)
+                .map_err(|reasons| CardError::fatal(reasons.join("; ")))
+        };
+        let key = || -> Result<String, CardError> {
+            inputs
+                .get("key")
+                .filter(|v| !v.is_null())
+                .map(crate::tables::key_text)
+                .ok_or_else(|| CardError::fatal("key: has no value"))
+        };
+        match kind {
+            "tables.create_row" => {
+                let row = checked(&object("row")?)?;
+                let record = self.store.insert_row(&table, &row).await?;
+                Ok(Done::Output(json!({ "row": record.data })))
+            }
+            "tables.read_row" => {
+                let found = self.store.row_by_key(table.id, &key()?).await?;
+                Ok(Done::Output(
+                    json!({ "found": found.is_some(), "row": found.map(|r| r.data) }),
+                ))
+            }
+            "tables.update_row" => {
+                let found = self
+                    .store
+                    .row_by_key(table.id, &key()?)
+                    .await?
+                    .ok_or_else(|| {
+                        CardError::fatal(format!(
+                            "key: no row with the key {:?}",
+                            key().unwrap_or_default()
+                        ))
+                    })?;
+                let mut row = found.data.clone();
+                row.extend(object("row")?);
+                let row = checked(&row)?;
+                let updated = self
+                    .store
+                    .update_row(&table, found.id, &row)
+                    .await?
+                    .ok_or_else(|| CardError::fatal("the row was deleted meanwhile"))?;
+                Ok(Done::Output(json!({ "row": updated.data })))
+            }
+            "tables.delete_row" => {
+                let found = self.store.row_by_key(table.id, &key()?).await?;
+                let deleted = match found {
+                    Some(row) => self.store.delete_row(table.id, row.id).await?,
+                    None => false,
+                };
+                Ok(Done::Output(json!({ "deleted": deleted })))
+            }
+            "tables.find_or_create_row" => {
+                if let Some(found) = self.store.row_by_key(table.id, &key()?).await? {
+                    return Ok(Done::Output(json!({ "row": found.data, "created": false })));
+                }
+                let mut row = object("row")?;
+                if let Some(key_column) = &schema.key {
+                    row.insert(key_column.clone(), Value::String(key()?));
+                }
+                let record = self.store.insert_row(&table, &checked(&row)?).await?;
+                Ok(Done::Output(json!({ "row": record.data, "created": true })))
+            }
+            "tables.search_rows" | "tables.count_rows" => {
+                let equals = object("where")?.into_iter().next();
+                let limit = inputs.get("limit").and_then(Value::as_i64).unwrap_or(100);
+                let query = RowQuery {
+                    equals,
+                    limit: if kind == "tables.count_rows" {
+                        1
+                    } else {
+                        limit
+                    },
+                    ..RowQuery::default()
+                };
+                let (rows, total) = self.store.rows(&table, &query).await?;
+                if kind == "tables.count_rows" {
+                    return Ok(Done::Output(json!({ "output": total })));
+                }
+                let rows: Vec<Value> = rows.into_iter().map(|r| Value::Object(r.data)).collect();
+                Ok(Done::Output(json!({ "rows": rows, "count": total })))
+            }
+            other => Err(CardError::fatal(format!(
+                "the {other:?} card does not exist"
+            ))),
+        }
+    }
+}

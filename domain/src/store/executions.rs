@@ -1,0 +1,459 @@
+//! Executions and their card records: accepted (stored) before anything acknowledges
+//! them, claimed by workers with a lease, and advanced one finished card at a time.
+//!
+//! A worker claims the oldest due execution: queued and due, or running under a lease
+//! that ran out (its worker died). PostgreSQL lets several servers claim at once with
+//! `FOR UPDATE SKIP LOCKED`; SQLite has one writer, the gate. Every write by a worker
+//! checks it still holds the lease, so a worker that lost it (or whose execution was
+//! cancelled) stops without writing.
+
+use super::{Backend, Store, StoreError, now, with_pool};
+use crate::engine::{ExecutionId, Progress, Status};
+use crate::flows::FlowId;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// A new execution to accept.
+#[derive(Debug, Clone)]
+pub struct NewExecution {
+    pub flow: FlowId,
+    pub flow_version: i64,
+    pub trigger_kind: String,
+    pub input: Value,
+    pub subject: Option<String>,
+    /// Repeated events with the same key start the flow once.
+    pub dedupe_key: Option<String>,
+    /// The directory events that led here, oldest first.
+    pub causal_chain: Vec<Uuid>,
+}
+
+/// An execution as the history shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRecord {
+    pub id: ExecutionId,
+    pub flow: FlowId,
+    pub flow_version: i64,
+    pub status: Status,
+    pub trigger_kind: String,
+    pub input: Value,
+    pub subject: Option<String>,
+    pub causal_chain: Vec<Uuid>,
+    pub progress: Progress,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub steps: i64,
+    pub queued_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What one card did in an execution.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub card_id: u32,
+    pub card_kind: String,
+    /// `succeeded`, `failed` (and the execution went on or retried), `skipped`.
+    pub status: String,
+    pub attempt: u32,
+    /// Kept only when the flow saves all data.
+    pub inputs: Option<Value>,
+    pub outputs: Option<Value>,
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+}
+
+/// Which executions the history lists.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    pub flow: Option<FlowId>,
+    pub status: Option<Status>,
+    pub subject: Option<String>,
+    /// Executions whose input or outputs carry this text (a user id, an email).
+    pub carried: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ExecutionRow {
+    id: Uuid,
+    flow_id: Uuid,
+    flow_version: i64,
+    status: String,
+    trigger_kind: String,
+    input: Json<Value>,
+    subject: Option<String>,
+    causal_chain: Json<Vec<Uuid>>,
+    progress: Json<Progress>,
+    output: Option<Json<Value>>,
+    error: Option<String>,
+    steps: i64,
+    queued_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ExecutionRow> for ExecutionRecord {
+    type Error = StoreError;
+    fn try_from(r: ExecutionRow) -> Result<Self, Self::Error> {
+        Ok(ExecutionRecord {
+            id: ExecutionId(r.id),
+            flow: FlowId(r.flow_id),
+            flow_version: r.flow_version,
+            status: r.status.parse().map_err(StoreError::Corrupt)?,
+            trigger_kind: r.trigger_kind,
+            input: r.input.0,
+            subject: r.subject,
+            causal_chain: r.causal_chain.0,
+            progress: r.progress.0,
+            output: r.output.map(|o| o.0),
+            error: r.error,
+            steps: r.steps,
+            queued_at: r.queued_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct StepRow {
+    card_id: i64,
+    card_kind: String,
+    status: String,
+    attempt: i64,
+    inputs: Option<Json<Value>>,
+    outputs: Option<Json<Value>>,
+    error: Option<String>,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+}
+
+const EXECUTION_COLUMNS: &str = "id, flow_id, flow_version, status, trigger_kind, input, subject, causal_chain, \
+     progress, output, error, steps, queued_at, started_at, finished_at";
+
+impl Store {
+    /// Accepts an execution: once this returns, it will run (or has been deduplicated:
+    /// `None` when an execution of the flow with the same key exists).
+    pub async fn enqueue_execution(
+        &self,
+        new: &NewExecution,
+    ) -> Result<Option<ExecutionId>, StoreError> {
+        let id = ExecutionId::new();
+        let at = now();
+        let inserted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, dedupe_key, \
+                 causal_chain, progress, queued_at, run_after) \
+                 VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING",
+            )
+            .bind(id.0)
+            .bind(new.flow.0)
+            .bind(new.flow_version)
+            .bind(&new.trigger_kind)
+            .bind(Json(&new.input))
+            .bind(&new.subject)
+            .bind(&new.dedupe_key)
+            .bind(Json(&new.causal_chain))
+            .bind(Json(Progress::new(new.input.clone())))
+            .bind(at)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok((inserted > 0).then_some(id))
+    }
+
+    /// Claims the oldest due execution for `worker` until `lease_until`.
+    pub async fn claim_execution(
+        &self,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let at = now();
+        let pick = match &self.backend {
+            Backend::Sqlite(_) => "",
+            Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE executions SET status = 'running', locked_by = $1, locked_until = $2, \
+             started_at = COALESCE(started_at, $3) \
+             WHERE id = (SELECT id FROM executions \
+                 WHERE (status = 'queued' AND run_after <= $3) OR (status = 'running' AND locked_until < $3) \
+                 ORDER BY run_after, id LIMIT 1{pick}) \
+             RETURNING {EXECUTION_COLUMNS}"
+        );
+        let row: Option<ExecutionRow> = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query_as(&sql)
+                .bind(worker)
+                .bind(lease_until)
+                .bind(at)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(ExecutionRecord::try_from).transpose()
+    }
+
+    /// Records a finished card and the progress after it, if `worker` still holds the
+    /// execution (`false` otherwise: the lease ran out or it was cancelled; stop).
+    pub async fn record_step(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        step: &StepRecord,
+        progress: &Progress,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let held = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let steps: Option<i64> = sqlx::query_scalar(
+                "UPDATE executions SET steps = steps + 1, progress = $3, locked_until = $4 \
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps",
+            )
+            .bind(id.0)
+            .bind(worker)
+            .bind(Json(progress))
+            .bind(lease_until)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match steps {
+                None => false,
+                Some(seq) => {
+                    sqlx::query(
+                        "INSERT INTO execution_steps (execution_id, seq, card_id, card_kind, status, attempt, inputs, outputs, error, started_at, finished_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(id.0)
+                    .bind(seq)
+                    .bind(i64::from(step.card_id))
+                    .bind(&step.card_kind)
+                    .bind(&step.status)
+                    .bind(i64::from(step.attempt))
+                    .bind(step.inputs.as_ref().map(Json))
+                    .bind(step.outputs.as_ref().map(Json))
+                    .bind(&step.error)
+                    .bind(step.started_at)
+                    .bind(step.finished_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    true
+                }
+            }
+        });
+        Ok(held)
+    }
+
+    /// Ends an execution `worker` holds: succeeded with `output`, or failed with `error`.
+    pub async fn finish_execution(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        status: Status,
+        output: Option<&Value>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, locked_until = NULL \
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+            )
+            .bind(id.0)
+            .bind(worker)
+            .bind(status.as_str())
+            .bind(output.map(Json))
+            .bind(error)
+            .bind(now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Puts an execution `worker` holds back in the queue until `run_after` (a retry's
+    /// backoff, a Wait card), with its progress.
+    pub async fn postpone_execution(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        progress: &Progress,
+        run_after: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "UPDATE executions SET status = 'queued', progress = $3, run_after = $4, locked_by = NULL, locked_until = NULL \
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+            )
+            .bind(id.0)
+            .bind(worker)
+            .bind(Json(progress))
+            .bind(run_after)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Cancels an execution that has not ended; its worker stops before the next card.
+    /// `false` when it had already ended or does not exist.
+    pub async fn cancel_execution(
+        &self,
+        id: ExecutionId,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "UPDATE executions SET status = 'cancelled', error = $2, finished_at = $3, locked_by = NULL, locked_until = NULL \
+                 WHERE id = $1 AND status IN ('queued', 'running')",
+            )
+            .bind(id.0)
+            .bind(reason)
+            .bind(now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Makes a queued execution due now (an admin's "retry now", instead of waiting out a
+    /// retry's backoff or a Wait). `false` when it is not queued.
+    pub async fn run_now(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query("UPDATE executions SET run_after = $2 WHERE id = $1 AND status = 'queued'")
+                .bind(id.0)
+                .bind(now())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// Runs an execution's input again, through the flow's current version, as a new
+    /// execution. `None` when the execution or its flow no longer exists.
+    pub async fn rerun_execution(
+        &self,
+        id: ExecutionId,
+    ) -> Result<Option<ExecutionId>, StoreError> {
+        let Some(old) = self.execution(id).await? else {
+            return Ok(None);
+        };
+        let Some(flow) = self.flow_summary(old.flow).await? else {
+            return Ok(None);
+        };
+        self.enqueue_execution(&NewExecution {
+            flow: old.flow,
+            flow_version: flow.version,
+            trigger_kind: old.trigger_kind,
+            input: old.input,
+            subject: old.subject,
+            dedupe_key: None,
+            causal_chain: old.causal_chain,
+        })
+        .await
+    }
+
+    pub async fn execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
+        let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1");
+        let row: Option<ExecutionRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id.0).fetch_optional(pool).await?
+        });
+        row.map(ExecutionRecord::try_from).transpose()
+    }
+
+    /// Every card record of an execution, in the order they finished.
+    pub async fn execution_steps(&self, id: ExecutionId) -> Result<Vec<StepRecord>, StoreError> {
+        let rows: Vec<StepRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT card_id, card_kind, status, attempt, inputs, outputs, error, started_at, finished_at \
+                 FROM execution_steps WHERE execution_id = $1 ORDER BY seq",
+            )
+            .bind(id.0)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| StepRecord {
+                card_id: r.card_id as u32,
+                card_kind: r.card_kind,
+                status: r.status,
+                attempt: r.attempt as u32,
+                inputs: r.inputs.map(|j| j.0),
+                outputs: r.outputs.map(|j| j.0),
+                error: r.error,
+                started_at: r.started_at,
+                finished_at: r.finished_at,
+            })
+            .collect())
+    }
+
+    /// Executions, newest first, as `filter` narrows them.
+    pub async fn executions(
+        &self,
+        filter: &ExecutionFilter,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let text = match &self.backend {
+            Backend::Sqlite(_) => "(input || ' ' || progress)",
+            Backend::Postgres(_) => "(input::text || ' ' || progress::text)",
+        };
+        let carried = filter.carried.as_ref().map(|c| {
+            format!(
+                "%{}%",
+                c.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )
+        });
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE \
+             ($1 IS NULL OR flow_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR subject = $3) \
+             AND ($4 IS NULL OR {text} LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR queued_at >= $5) \
+             ORDER BY queued_at DESC, id DESC LIMIT $6"
+        );
+        let rows: Vec<ExecutionRow> = match &self.backend {
+            Backend::Sqlite(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(filter.flow.map(|f| f.0))
+                    .bind(filter.status.map(Status::as_str))
+                    .bind(&filter.subject)
+                    .bind(&carried)
+                    .bind(filter.since)
+                    .bind(filter.limit.clamp(1, 1000))
+                    .fetch_all(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                let sql = sql
+                    .replace("$1 IS NULL", "$1::uuid IS NULL")
+                    .replace("$2 IS NULL", "$2::text IS NULL")
+                    .replace("$3 IS NULL", "$3::text IS NULL")
+                    .replace("$4 IS NULL", "$4::text IS NULL")
+                    .replace("$5 IS NULL", "$5::timestamptz IS NULL");
+                sqlx::query_as(&sql)
+                    .bind(filter.flow.map(|f| f.0))
+                    .bind(filter.status.map(Status::as_str))
+                    .bind(&filter.subject)
+                    .bind(&carried)
+                    .bind(filter.since)
+                    .bind(filter.limit.clamp(1, 1000))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        rows.into_iter().map(ExecutionRecord::try_from).collect()
+    }
+}
