@@ -74,9 +74,14 @@ pub enum Action {
     TableCreate,
     TableDelete,
     TableImport,
+    /// A flow changed a user or a group (the actor says which flow and execution).
+    FlowUserChange,
+    FlowGroupChange,
 }
 
-const ALL_ACTIONS: [Action; 41] = [
+const ALL_ACTIONS: [Action; 43] = [
+    Action::FlowUserChange,
+    Action::FlowGroupChange,
     Action::TableCreate,
     Action::TableDelete,
     Action::TableImport,
@@ -164,6 +169,8 @@ impl Action {
             Action::TableCreate => "table.create",
             Action::TableDelete => "table.delete",
             Action::TableImport => "table.import",
+            Action::FlowUserChange => "flow.user.change",
+            Action::FlowGroupChange => "flow.group.change",
         }
     }
 
@@ -211,6 +218,8 @@ impl Action {
             Action::TableCreate => "Table created",
             Action::TableDelete => "Table deleted",
             Action::TableImport => "Rows imported into a table from CSV",
+            Action::FlowUserChange => "User changed by a flow",
+            Action::FlowGroupChange => "Group members changed by a flow",
         }
     }
 
@@ -245,6 +254,14 @@ pub enum Actor {
     Operator,
     /// An identity provider, by the SCIM token it used.
     ScimClient { token_id: Uuid, name: String },
+    /// A flow's execution; `chain` is the directory events that led to it, oldest first
+    /// (the changes it makes carry them on, so a flow cannot re-trigger itself).
+    Flow {
+        flow: Uuid,
+        execution: Uuid,
+        name: String,
+        chain: Vec<Uuid>,
+    },
 }
 
 impl Actor {
@@ -254,6 +271,15 @@ impl Actor {
             Actor::System => "system",
             Actor::Operator => "operator",
             Actor::ScimClient { .. } => "scim_client",
+            Actor::Flow { .. } => "flow",
+        }
+    }
+
+    /// The directory events that led to what this actor does (a flow's trigger chain).
+    pub fn causal_chain(&self) -> Vec<Uuid> {
+        match self {
+            Actor::Flow { chain, .. } => chain.clone(),
+            _ => Vec::new(),
         }
     }
 
@@ -266,6 +292,7 @@ impl Actor {
             Actor::ScimClient { token_id, name } => {
                 (Some(token_id.to_string()), format!("SCIM: {name}"))
             }
+            Actor::Flow { flow, name, .. } => (Some(flow.to_string()), format!("Flow: {name}")),
         }
     }
 }

@@ -171,6 +171,10 @@ pub struct DirectoryEvent {
     pub actor_display: Option<String>,
     #[cfg_attr(feature = "server", sqlx(json))]
     pub changes: Vec<Change>,
+    /// The events that led to this one, oldest first (set when a flow made the change).
+    #[serde(default)]
+    #[cfg_attr(feature = "server", sqlx(json))]
+    pub causal_chain: Vec<Uuid>,
 }
 
 /// The key that makes `userName` unique regardless of case.

@@ -7,10 +7,12 @@ use super::{
     AfterFailure, ExecutionId, Progress, Status, advance, after_failure, bind, card_at, enter_lane,
     inputs_of,
 };
-use crate::directory::User;
-use crate::flows::{Card, Flow, functions};
+use crate::audit::{Action, Actor, NewEntry, Outcome, Target};
+use crate::directory::{DirectoryEvent, GroupId, User, UserId, UserStatus};
+use crate::flows::{Card, functions};
 use crate::scim::ENTERPRISE_USER;
-use crate::store::{ExecutionRecord, RowQuery, StepRecord, Store, StoreError};
+use crate::store::UserWrite;
+use crate::store::{ExecutionRecord, NewExecution, RowQuery, StepRecord, Store, StoreError};
 use crate::tables::Row;
 use chrono::{Duration, Utc};
 use serde_json::{Map, Value, json};
@@ -138,6 +140,12 @@ impl Runner {
             return self.fail(id, "its flow was deleted").await;
         };
         let flow = version.definition;
+        let actor = Actor::Flow {
+            flow: execution.flow.0,
+            execution: id.0,
+            name: flow.name.clone(),
+            chain: execution.causal_chain.clone(),
+        };
         let deadline = execution.started_at.unwrap_or_else(Utc::now)
             + Duration::seconds(i64::from(flow.settings.timeout_seconds));
         let mut progress = execution.progress;
@@ -172,7 +180,7 @@ impl Runner {
                         // No time at all: the card cannot start.
                         Err(timed_out())
                     } else {
-                        tokio::time::timeout(limit, self.execute(&flow, card, inputs, &progress))
+                        tokio::time::timeout(limit, self.execute(&actor, card, inputs, &progress))
                             .await
                             .unwrap_or_else(|_| Err(timed_out()))
                     }
@@ -323,12 +331,11 @@ impl Runner {
 
     async fn execute(
         &self,
-        flow: &Flow,
+        actor: &Actor,
         card: &Card,
         inputs: &Map<String, Value>,
         progress: &Progress,
     ) -> Result<Done, CardError> {
-        let _ = flow;
         if let Some(result) = functions::run(&card.kind, inputs) {
             return result
                 .map(|o| Done::Output(Value::Object(o)))
@@ -395,21 +402,206 @@ impl Runner {
                     json!({ "output": found.or_else(|| inputs.get("default").cloned()) }),
                 ))
             }
-            "directory.read_user" => {
-                let key = text("user")?;
-                let user = match uuid::Uuid::parse_str(&key) {
-                    Ok(id) => self.store.user(crate::directory::UserId(id)).await?,
-                    Err(_) => self.store.user_by_name(&key).await?,
-                };
-                let user =
-                    user.ok_or_else(|| CardError::fatal(format!("user: no user {key:?}")))?;
-                Ok(Done::Output(json!({ "user": user_value(&user) })))
+            kind if kind.starts_with("directory.") => {
+                self.directory_card(kind, actor, inputs).await
             }
             kind if kind.starts_with("tables.") => self.tables_card(kind, inputs).await,
             kind => Err(CardError::fatal(format!(
                 "the {kind:?} card cannot run in this version of idflow yet"
             ))),
         }
+    }
+
+    async fn find_user(&self, inputs: &Map<String, Value>, field: &str) -> Result<User, CardError> {
+        let key = match inputs.get(field) {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
+            Some(Value::Object(o)) => o
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| CardError::fatal(format!("{field}: a user object without an id")))?,
+            _ => return Err(CardError::fatal(format!("{field}: has no value"))),
+        };
+        let user = match uuid::Uuid::parse_str(&key) {
+            Ok(id) => self.store.user(UserId(id)).await?,
+            Err(_) => self.store.user_by_name(&key).await?,
+        };
+        user.ok_or_else(|| CardError::fatal(format!("{field}: there is no user {key:?}")))
+    }
+
+    async fn find_group(
+        &self,
+        inputs: &Map<String, Value>,
+    ) -> Result<(GroupId, String), CardError> {
+        let key = inputs
+            .get("group")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| CardError::fatal("group: has no value"))?;
+        if let Ok(id) = uuid::Uuid::parse_str(key)
+            && let Some(name) = self.store.group_name(GroupId(id)).await?
+        {
+            return Ok((GroupId(id), name));
+        }
+        let group = self
+            .store
+            .group_by_name(key)
+            .await?
+            .ok_or_else(|| CardError::fatal(format!("group: there is no group {key:?}")))?;
+        Ok((group.id, group.display_name))
+    }
+
+    /// Changes a user as `actor` (the events carry the flow and its causal chain).
+    async fn write_user(
+        &self,
+        actor: &Actor,
+        user: &User,
+        write: &UserWrite,
+        what: &str,
+    ) -> Result<Value, CardError> {
+        let audit = NewEntry::new(Action::FlowUserChange, Outcome::Success, actor.clone())
+            .target(Target {
+                kind: "user".into(),
+                id: user.id.0.to_string(),
+                display: user.user_name.clone(),
+            })
+            .reason(what);
+        let outcome = self
+            .store
+            .update_user(user.id, None, write, actor, &audit)
+            .await?
+            .ok_or_else(|| CardError::fatal("the user was deleted meanwhile"))?;
+        Ok(json!({ "user": user_value(outcome.user()) }))
+    }
+
+    async fn change_membership(
+        &self,
+        actor: &Actor,
+        group: (GroupId, String),
+        user: &User,
+        add: bool,
+    ) -> Result<bool, CardError> {
+        let audit = NewEntry::new(Action::FlowGroupChange, Outcome::Success, actor.clone())
+            .target(Target {
+                kind: "group".into(),
+                id: group.0.0.to_string(),
+                display: group.1.clone(),
+            })
+            .reason(format!(
+                "{} {}",
+                if add { "added" } else { "removed" },
+                user.user_name
+            ));
+        let (adding, removing) = if add {
+            (vec![user.id], vec![])
+        } else {
+            (vec![], vec![user.id])
+        };
+        self.store
+            .change_group_members(group.0, &adding, &removing, actor, &audit)
+            .await?
+            .ok_or_else(|| CardError::fatal(format!("group: {} was deleted meanwhile", group.1)))
+    }
+
+    async fn directory_card(
+        &self,
+        kind: &str,
+        actor: &Actor,
+        inputs: &Map<String, Value>,
+    ) -> Result<Done, CardError> {
+        let user = self.find_user(inputs, "user").await?;
+        let with_status = |status: UserStatus| {
+            let mut write = UserWrite::from(&user);
+            write.status = status;
+            write
+        };
+        let output = match kind {
+            "directory.read_user" => json!({ "user": user_value(&user) }),
+            "directory.update_profile" => {
+                let attributes = inputs
+                    .get("attributes")
+                    .and_then(Value::as_object)
+                    .ok_or_else(|| CardError::fatal("attributes: expects an object"))?;
+                let mut write = UserWrite::from(&user);
+                for (name, value) in attributes {
+                    apply_attribute(&mut write, name, value.clone());
+                }
+                self.write_user(actor, &user, &write, "profile updated")
+                    .await?
+            }
+            "directory.activate_user" | "directory.unsuspend_user" => {
+                self.write_user(actor, &user, &with_status(UserStatus::Active), "activated")
+                    .await?
+            }
+            "directory.deactivate_user" => {
+                let write = with_status(UserStatus::Deprovisioned);
+                self.write_user(actor, &user, &write, "deactivated").await?
+            }
+            "directory.suspend_user" => {
+                let write = with_status(UserStatus::Suspended);
+                self.write_user(actor, &user, &write, "suspended").await?
+            }
+            "directory.assign_app" => {
+                let role = crate::scim::user::role(inputs.get("role").unwrap_or(&Value::Null))
+                    .map_err(|e| CardError::fatal(format!("role: {}", e.detail)))?;
+                if role == crate::access::Role::SuperAdmin {
+                    return Err(CardError::fatal(
+                        "role: a flow cannot give the Super Admin role",
+                    ));
+                }
+                let mut write = UserWrite::from(&user);
+                write.role = role;
+                self.write_user(actor, &user, &write, "assigned").await?
+            }
+            "directory.unassign_app" => {
+                let mut write = UserWrite::from(&user);
+                write.role = crate::access::Role::UnassignedUser;
+                self.write_user(actor, &user, &write, "unassigned").await?
+            }
+            "directory.clear_sessions" => {
+                let audit = NewEntry::new(Action::FlowUserChange, Outcome::Success, actor.clone())
+                    .target(Target {
+                        kind: "user".into(),
+                        id: user.id.0.to_string(),
+                        display: user.user_name.clone(),
+                    })
+                    .reason("sessions cleared");
+                self.store.end_user_sessions(user.id, &audit).await?;
+                json!({})
+            }
+            "directory.add_to_group" | "directory.remove_from_group" => {
+                let group = self.find_group(inputs).await?;
+                let add = kind == "directory.add_to_group";
+                self.change_membership(actor, group, &user, add).await?;
+                json!({})
+            }
+            "directory.remove_from_all_groups" => {
+                let mut removed = Vec::new();
+                for (id, name) in self.store.groups_of(user.id).await? {
+                    self.change_membership(actor, (id, name.clone()), &user, false)
+                        .await?;
+                    removed.push(json!({ "id": id.0.to_string(), "name": name }));
+                }
+                json!({ "count": removed.len(), "groups": removed })
+            }
+            "directory.list_user_groups" => {
+                let groups: Vec<Value> = self
+                    .store
+                    .groups_of(user.id)
+                    .await?
+                    .into_iter()
+                    .map(|(id, name)| json!({ "id": id.0.to_string(), "name": name }))
+                    .collect();
+                json!({ "count": groups.len(), "groups": groups })
+            }
+            other => {
+                return Err(CardError::fatal(format!(
+                    "the {other:?} card cannot run in this version of idflow yet"
+                )));
+            }
+        };
+        Ok(Done::Output(output))
     }
 
     async fn tables_card(
@@ -523,5 +715,126 @@ impl Runner {
                 "the {other:?} card does not exist"
             ))),
         }
+    }
+}
+
+/// Sets one attribute of a user write by the name cards use: the console's fields by
+/// their own names, the SCIM core and enterprise attributes by friendly names, anything
+/// else as a top-level SCIM attribute.
+fn apply_attribute(write: &mut UserWrite, name: &str, value: Value) {
+    fn nested(write: &mut UserWrite, outer: &str, inner: &str, value: Value) {
+        let entry = write
+            .attributes
+            .entry(outer.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(map) = entry {
+            map.insert(inner.to_string(), value);
+        }
+    }
+    let text = value.as_str().map(str::to_string).filter(|s| !s.is_empty());
+    match name {
+        "display_name" => write.display_name = text,
+        "email" => write.email = text,
+        "given_name" => nested(write, "name", "givenName", value),
+        "family_name" => nested(write, "name", "familyName", value),
+        "department" => nested(write, ENTERPRISE_USER, "department", value),
+        "manager" => nested(write, ENTERPRISE_USER, "manager", json!({ "value": value })),
+        other => {
+            write.attributes.insert(other.to_string(), value);
+        }
+    }
+}
+
+/// The loop guard's reason, on an execution that did not run.
+pub const LOOP_STOPPED: &str = "Stopped before it ran: the event came from a change this flow made \
+     (directly or through other flows), so running it would re-trigger itself";
+
+/// What a directory event gives a flow's trigger.
+async fn trigger_input(store: &Store, event: &DirectoryEvent) -> Result<Value, StoreError> {
+    let user = match event.subject_kind.as_str() {
+        "user" => store
+            .user(UserId(event.subject_id))
+            .await?
+            .map(|u| user_value(&u))
+            .unwrap_or_else(|| json!({ "id": event.subject_id.to_string() })),
+        _ => Value::Null,
+    };
+    let mut input = json!({
+        "user": user,
+        "event_id": event.id.to_string(),
+        "occurred_at": event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "actor": event.actor_display,
+        "changed": event.changes.iter().map(|c| c.attribute.clone()).collect::<Vec<_>>(),
+        "old_values": event.changes.iter().map(|c| (c.attribute.clone(), c.old.clone())).collect::<Map<_, _>>(),
+    });
+    if let Some(group) = event.changes.iter().find(|c| c.attribute == "group") {
+        let group = if group.new.is_null() {
+            &group.old
+        } else {
+            &group.new
+        };
+        input["group"] = json!({ "id": group.get("id"), "name": group.get("displayName") });
+    }
+    Ok(input)
+}
+
+/// Hands the directory's new events to the enabled flows they start, each accepted as an
+/// execution (deduplicated by event, so handing an event over twice starts nothing
+/// twice), then marks them handed over. A flow whose own change led to the event gets an
+/// execution that says it stopped, instead of running again. Returns how many
+/// executions were started.
+pub async fn dispatch_directory_events(store: &Store, limit: i64) -> Result<usize, StoreError> {
+    let mut started = 0;
+    for event in store.unprocessed_directory_events(limit).await? {
+        let trigger = format!("directory.{}", event.event_type.replace('.', "_"));
+        let flows = store.enabled_flows_for(&trigger).await?;
+        if !flows.is_empty() {
+            let input = trigger_input(store, &event).await?;
+            let mut chain = event.causal_chain.clone();
+            chain.push(event.id);
+            let behind = store.flows_behind(&chain).await?;
+            for flow in flows {
+                let new = NewExecution {
+                    flow: flow.flow,
+                    flow_version: flow.version,
+                    trigger_kind: trigger.clone(),
+                    input: input.clone(),
+                    subject: (event.subject_kind == "user").then(|| event.subject_id.to_string()),
+                    dedupe_key: Some(event.id.to_string()),
+                    causal_chain: chain.clone(),
+                };
+                if behind.contains(&flow.flow.0) {
+                    store.enqueue_stopped_execution(&new, LOOP_STOPPED).await?;
+                    continue;
+                }
+                match trigger_filter(&flow.definition, &input) {
+                    Ok(true) => {
+                        if store.enqueue_execution(&new).await?.is_some() {
+                            started += 1;
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(why) => {
+                        let reason =
+                            format!("Stopped before it ran: the trigger's condition {why}");
+                        store.enqueue_stopped_execution(&new, &reason).await?;
+                    }
+                }
+            }
+        }
+        store.mark_event_processed(event.id).await?;
+    }
+    Ok(started)
+}
+
+/// Whether a trigger's "Only when" condition lets `input` through (no condition: yes).
+fn trigger_filter(flow: &crate::flows::Flow, input: &Value) -> Result<bool, String> {
+    match flow.trigger.options.get("filter") {
+        Some(crate::flows::Binding::Literal {
+            value: Value::String(condition),
+        }) if !condition.trim().is_empty() => {
+            crate::flows::template::holds(condition, &json!({ "trigger": input }))
+        }
+        _ => Ok(true),
     }
 }

@@ -146,8 +146,8 @@ macro_rules! insert_event {
     ($tx:expr, $subject_kind:expr, $kind:expr, $subject:expr, $actor:expr, $changes:expr) => {{
         let (actor_id, actor_display) = $actor.id_and_display();
         sqlx::query(
-            "INSERT INTO directory_events (id, occurred_at, event_type, subject_kind, subject_id, actor_kind, actor_id, actor_display, changes) \
-             VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8)",
+            "INSERT INTO directory_events (id, occurred_at, event_type, subject_kind, subject_id, actor_kind, actor_id, actor_display, changes, causal_chain) \
+             VALUES ($1, $2, $3, $9, $4, $5, $6, $7, $8, $10)",
         )
         .bind(Uuid::now_v7())
         .bind(now())
@@ -158,6 +158,7 @@ macro_rules! insert_event {
         .bind(actor_display)
         .bind(sqlx::types::Json($changes))
         .bind($subject_kind)
+        .bind(sqlx::types::Json($actor.causal_chain()))
         .execute(&mut *$tx)
         .await
     }};
@@ -318,13 +319,62 @@ impl Store {
     }
 
     /// The directory events about one subject, oldest first.
+    /// The outbox: events no dispatcher has handed to flows yet, oldest first.
+    pub async fn unprocessed_directory_events(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<DirectoryEvent>, StoreError> {
+        let events: Vec<DirectoryEvent> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, occurred_at, event_type, subject_kind, subject_id, actor_kind, actor_id, actor_display, changes, causal_chain \
+                 FROM directory_events WHERE processed_at IS NULL ORDER BY occurred_at, id LIMIT $1",
+            )
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(events)
+    }
+
+    /// Marks an event as handed to every flow it starts.
+    pub async fn mark_event_processed(&self, id: Uuid) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query("UPDATE directory_events SET processed_at = $2 WHERE id = $1 AND processed_at IS NULL")
+                .bind(id)
+                .bind(now())
+                .execute(pool)
+                .await?;
+        });
+        Ok(())
+    }
+
+    /// The flows (by id) that made any of these events.
+    pub async fn flows_behind(&self, events: &[Uuid]) -> Result<Vec<Uuid>, StoreError> {
+        let mut flows = Vec::new();
+        for event in events {
+            let actor: Option<Option<String>> = with_pool!(self, pool => {
+                sqlx::query_scalar("SELECT actor_id FROM directory_events WHERE id = $1 AND actor_kind = 'flow'")
+                    .bind(event)
+                    .fetch_optional(pool)
+                    .await?
+            });
+            if let Some(id) = actor.flatten().and_then(|a| Uuid::parse_str(&a).ok())
+                && !flows.contains(&id)
+            {
+                flows.push(id);
+            }
+        }
+        Ok(flows)
+    }
+
     pub async fn directory_events_about(
         &self,
         subject: Uuid,
     ) -> Result<Vec<DirectoryEvent>, StoreError> {
         let events: Vec<DirectoryEvent> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT id, occurred_at, event_type, subject_kind, subject_id, actor_kind, actor_id, actor_display, changes \
+                "SELECT id, occurred_at, event_type, subject_kind, subject_id, actor_kind, actor_id, actor_display, changes, causal_chain \
                  FROM directory_events WHERE subject_id = $1 ORDER BY occurred_at, id",
             )
             .bind(subject)

@@ -142,18 +142,42 @@ impl Store {
         &self,
         new: &NewExecution,
     ) -> Result<Option<ExecutionId>, StoreError> {
+        self.accept(new, None).await
+    }
+
+    /// Records an execution that stops before its first card, saying why (the loop
+    /// guard). Deduplicated like any other.
+    pub async fn enqueue_stopped_execution(
+        &self,
+        new: &NewExecution,
+        reason: &str,
+    ) -> Result<Option<ExecutionId>, StoreError> {
+        self.accept(new, Some(reason)).await
+    }
+
+    async fn accept(
+        &self,
+        new: &NewExecution,
+        stopped: Option<&str>,
+    ) -> Result<Option<ExecutionId>, StoreError> {
         let id = ExecutionId::new();
         let at = now();
+        let status = if stopped.is_some() {
+            Status::Cancelled
+        } else {
+            Status::Queued
+        };
         let inserted = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, dedupe_key, \
-                 causal_chain, progress, queued_at, run_after) \
-                 VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT DO NOTHING",
+                 causal_chain, progress, queued_at, run_after, error, finished_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) ON CONFLICT DO NOTHING",
             )
             .bind(id.0)
             .bind(new.flow.0)
             .bind(new.flow_version)
+            .bind(status.as_str())
             .bind(&new.trigger_kind)
             .bind(Json(&new.input))
             .bind(&new.subject)
@@ -161,6 +185,8 @@ impl Store {
             .bind(Json(&new.causal_chain))
             .bind(Json(Progress::new(new.input.clone())))
             .bind(at)
+            .bind(stopped)
+            .bind(stopped.map(|_| at))
             .execute(pool)
             .await?
             .rows_affected()

@@ -944,3 +944,156 @@ mod engine {
         }
     }
 }
+
+mod flows_and_the_directory {
+    use super::*;
+    use crate::engine::Status;
+    use crate::engine::runner::{LOOP_STOPPED, Runner, dispatch_directory_events};
+    use crate::flows::{Binding, Card, CardId, Flow, OnError, Source};
+    use crate::store::{ExecutionFilter, GroupWrite, UserWrite};
+    use crate::tables::{Column, ColumnType, Schema};
+    use serde_json::json;
+
+    fn entry(action: Action) -> NewEntry {
+        NewEntry::new(action, Outcome::Success, Actor::System)
+    }
+
+    fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
+        Card {
+            id: CardId(id),
+            kind: kind.into(),
+            inputs: inputs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+            on_error: OnError::Stop,
+            timeout_seconds: None,
+            note: String::new(),
+            lanes: vec![],
+        }
+    }
+
+    fn person(name: &str) -> UserWrite {
+        UserWrite {
+            user_name: name.into(),
+            external_id: None,
+            status: crate::directory::UserStatus::Active,
+            role: Role::UnassignedUser,
+            display_name: None,
+            email: Some(name.into()),
+            attributes: serde_json::Map::new(),
+        }
+    }
+
+    async fn turn_on(store: &Store, flow: &Flow) -> crate::flows::FlowId {
+        let made = store
+            .create_flow(flow, None, "ada@example.com", &entry(Action::FlowCreate))
+            .await
+            .unwrap();
+        store
+            .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+            .await
+            .unwrap();
+        made.id
+    }
+
+    /// Dispatches and runs until nothing is left.
+    async fn settle(store: &Store) {
+        let runner = Runner::new(store.clone(), "worker-1");
+        for _ in 0..10 {
+            let started = dispatch_directory_events(store, 100).await.unwrap();
+            let ran = runner.drain().await.unwrap();
+            if started == 0 && ran == 0 {
+                return;
+            }
+        }
+        panic!("the flows did not settle in ten rounds");
+    }
+
+    crate::backend_tests! {
+        async fn a_profile_flow_that_changes_the_profile_runs_once_not_forever(store) {
+            // Each profile change stamps the title, which is itself a profile change.
+            let mut flow = Flow::new("Title stamp", "directory.user_profile_updated");
+            flow.cards = vec![
+                card(1, "text.compose", &[("template", Binding::template("{{ trigger.user.title }} (seen)"))]),
+                card(2, "object.set", &[
+                    ("object", Binding::literal(json!({}))),
+                    ("path", Binding::literal("title")),
+                    ("value", Binding::mapping(Source::Card(CardId(1)), "output")),
+                ]),
+                card(3, "directory.update_profile", &[
+                    ("user", Binding::mapping(Source::Trigger, "user.id")),
+                    ("attributes", Binding::mapping(Source::Card(CardId(2)), "output")),
+                ]),
+            ];
+            let flow = turn_on(&store, &flow).await;
+
+            let actor = Actor::System;
+            let ada = store.provision_user(&person("ada@example.com"), &actor, &entry(Action::ScimUserCreate)).await.unwrap();
+            let mut changed = UserWrite::from(&ada);
+            changed.attributes.insert("title".into(), json!("Engineer"));
+            store.update_user(ada.id, None, &changed, &actor, &entry(Action::ScimUserUpdate)).await.unwrap();
+            settle(&store).await;
+
+            // The flow ran once for the SCIM change; its own change started it once more,
+            // and that execution stopped at once, saying why.
+            let executions = store.executions(&ExecutionFilter { flow: Some(flow), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
+            let statuses: Vec<(Status, Option<String>)> = executions.iter().rev().map(|e| (e.status, e.error.clone())).collect();
+            assert_eq!(statuses, vec![(Status::Succeeded, None), (Status::Cancelled, Some(LOOP_STOPPED.to_string()))]);
+            let ada = store.user(ada.id).await.unwrap().unwrap();
+            assert_eq!(ada.attributes["title"], "Engineer (seen)");
+            // The flow's change is an event that names the flow and the change it followed.
+            let events = store.directory_events_about(ada.id.0).await.unwrap();
+            let by_flow = events.iter().filter(|e| e.actor_kind == "flow").collect::<Vec<_>>();
+            assert!(!by_flow.is_empty());
+            assert!(by_flow.iter().all(|e| e.actor_display.as_deref() == Some("Flow: Title stamp") && !e.causal_chain.is_empty()));
+        }
+
+        async fn offboarding_removes_groups_ends_sessions_and_writes_a_row(store) {
+            let offboarded = Schema {
+                name: "offboarded".into(),
+                columns: vec![
+                    Column { name: "email".into(), ty: ColumnType::Text },
+                    Column { name: "when".into(), ty: ColumnType::DateTime },
+                    Column { name: "groups".into(), ty: ColumnType::Number },
+                ],
+                key: Some("email".into()),
+            };
+            store.create_table(&offboarded, None, &entry(Action::TableCreate)).await.unwrap();
+            let mut flow = Flow::new("Offboarding", "directory.user_deactivated");
+            flow.cards = vec![
+                card(1, "directory.remove_from_all_groups", &[("user", Binding::mapping(Source::Trigger, "user.id"))]),
+                card(2, "directory.clear_sessions", &[("user", Binding::mapping(Source::Trigger, "user.id"))]),
+                card(3, "object.merge", &[("objects", Binding::literal(json!([])))]),
+                card(4, "object.set", &[("object", Binding::literal(json!({}))), ("path", Binding::literal("email")), ("value", Binding::mapping(Source::Trigger, "user.email"))]),
+                card(5, "object.set", &[("object", Binding::mapping(Source::Card(CardId(4)), "output")), ("path", Binding::literal("when")), ("value", Binding::mapping(Source::Trigger, "occurred_at"))]),
+                card(6, "object.set", &[("object", Binding::mapping(Source::Card(CardId(5)), "output")), ("path", Binding::literal("groups")), ("value", Binding::mapping(Source::Card(CardId(1)), "count"))]),
+                card(7, "tables.create_row", &[("table", Binding::literal("offboarded")), ("row", Binding::mapping(Source::Card(CardId(6)), "output"))]),
+            ];
+            let flow_id = turn_on(&store, &flow).await;
+
+            let actor = Actor::System;
+            let leaver = store.provision_user(&person("leaver@example.com"), &actor, &entry(Action::ScimUserCreate)).await.unwrap();
+            for name in ["Engineering", "VPN"] {
+                let group = GroupWrite { display_name: name.into(), external_id: None, attributes: serde_json::Map::new(), members: vec![leaver.id] };
+                store.create_group(&group, &actor, &entry(Action::ScimGroupCreate)).await.unwrap();
+            }
+            settle(&store).await;
+            let mut gone = UserWrite::from(&leaver);
+            gone.status = crate::directory::UserStatus::Deprovisioned;
+            store.update_user(leaver.id, None, &gone, &actor, &entry(Action::ScimUserUpdate)).await.unwrap();
+            settle(&store).await;
+
+            let runs = store.executions(&ExecutionFilter { flow: Some(flow_id), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
+            assert_eq!(runs.len(), 1);
+            assert_eq!(runs[0].status, Status::Succeeded, "{:?}", runs[0].error);
+            assert_eq!(runs[0].subject.as_deref(), Some(leaver.id.0.to_string().as_str()));
+            assert!(store.groups_of(leaver.id).await.unwrap().is_empty());
+            assert!(store.user(leaver.id).await.unwrap().unwrap().sessions_valid_after.is_some());
+            let table = store.table_by_name("offboarded").await.unwrap().unwrap();
+            let row = store.row_by_key(table.id, "leaver@example.com").await.unwrap().unwrap();
+            assert_eq!(row.data["groups"], 2);
+            assert!(row.data["when"].as_str().unwrap().ends_with('Z'));
+        }
+    }
+}

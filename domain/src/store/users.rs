@@ -205,6 +205,31 @@ impl Store {
         Ok(())
     }
 
+    /// Ends every session a user has (they sign in again), logging `audit` with it.
+    /// `false` when there is no such user.
+    pub async fn end_user_sessions(
+        &self,
+        id: UserId,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        let ended = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE users SET sessions_valid_after = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(now())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done > 0 {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            done > 0
+        });
+        Ok(ended)
+    }
+
     /// Changes a user's status; anything but `Active` ends their sessions.
     pub async fn set_user_status(&self, id: UserId, status: UserStatus) -> Result<(), StoreError> {
         let at = now();
