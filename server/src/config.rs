@@ -139,6 +139,11 @@ pub struct Config {
     #[arg(long, env = "IDFLOW_OIDC_NAME")]
     pub oidc_name: Option<String>,
 
+    /// How many executions this server runs at once; 0 leaves running flows to other
+    /// servers on the same database.
+    #[arg(long, env = "IDFLOW_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+
     /// Log format.
     #[arg(long, env = "IDFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

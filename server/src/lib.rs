@@ -11,6 +11,7 @@ pub mod assignments;
 pub mod auth;
 pub mod config;
 pub mod directory;
+pub mod engine;
 pub mod forms;
 pub mod health;
 pub mod oidc;

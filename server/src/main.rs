@@ -118,6 +118,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     prepared
         .session_store
         .spawn_cleanup(std::time::Duration::from_secs(300));
+    let engine = idflow::engine::spawn(store.clone(), config.workers);
     let app = idflow::router(prepared.state, prepared.session_store, prepared.settings);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -135,6 +136,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(shutdown_signal())
     .await?;
+    drop(engine);
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -351,6 +351,9 @@ impl Runner {
         let truth = |name: &str| -> Result<bool, CardError> {
             match inputs.get(name) {
                 Some(Value::Bool(b)) => Ok(*b),
+                // A template condition renders as text.
+                Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => Ok(true),
+                Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => Ok(false),
                 Some(other) => Err(CardError::fatal(format!(
                     "{name}: expects true or false, got {other}"
                 ))),
@@ -365,7 +368,12 @@ impl Runner {
                         Some(binding) => bind(binding, progress).map_err(CardError::fatal)?,
                         None => Value::Bool(false),
                     };
-                    if holds == Value::Bool(true) {
+                    let yes = match &holds {
+                        Value::Bool(b) => *b,
+                        Value::String(s) => s.trim().eq_ignore_ascii_case("true"),
+                        _ => false,
+                    };
+                    if yes {
                         return Ok(Done::Lane(Some(index)));
                     }
                 }
@@ -647,7 +655,11 @@ impl Runner {
                 Ok(Done::Output(json!({ "row": record.data })))
             }
             "tables.read_row" => {
-                let found = self.store.row_by_key(table.id, &key()?).await?;
+                // No key names no row.
+                let found = match key() {
+                    Ok(key) => self.store.row_by_key(table.id, &key).await?,
+                    Err(_) => None,
+                };
                 Ok(Done::Output(
                     json!({ "found": found.is_some(), "row": found.map(|r| r.data) }),
                 ))

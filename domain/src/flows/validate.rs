@@ -319,7 +319,9 @@ fn literal_fits(ty: &FieldType, value: &Value) -> bool {
 }
 
 /// The mappings a template names: `{{ trigger.user.email }}` or `{{ card_3.output }}`,
-/// optionally followed by a filter (`| upper`).
+/// optionally followed by a filter (`| upper`), or inside a larger expression
+/// (`{{ 'Engineer' in trigger.user.title }}`). A part that is only a name must name the
+/// trigger or a card.
 pub fn template_references(template: &str) -> Result<Vec<(Source, String)>, String> {
     let mut references = Vec::new();
     let mut rest = template;
@@ -330,26 +332,75 @@ pub fn template_references(template: &str) -> Result<Vec<(Source, String)>, Stri
         };
         let expression = after[..end].trim();
         let reference = expression.split('|').next().unwrap_or("").trim();
-        let (root, path) = reference.split_once('.').unwrap_or((reference, ""));
-        let from = if root == "trigger" {
-            Source::Trigger
-        } else if let Some(n) = root.strip_prefix("card_").and_then(|n| n.parse().ok()) {
-            Source::Card(CardId(n))
+        if is_dotted_name(reference) {
+            references.push(reference_of(reference)?);
         } else {
-            return Err(format!(
-                "names {reference:?} in a template; use trigger.<field> or card_<number>.<field>"
-            ));
-        };
-        if path.is_empty() {
-            return Err(format!("names {root:?} in a template without a field"));
+            for name in names_in(expression) {
+                if let Ok(found) = reference_of(&name) {
+                    references.push(found);
+                }
+            }
         }
-        references.push((from, path.to_string()));
         rest = &after[end + 2..];
     }
     if rest.contains("}}") {
         return Err("has a \"}}\" without its \"{{\"".into());
     }
     Ok(references)
+}
+
+fn is_dotted_name(text: &str) -> bool {
+    !text.is_empty()
+        && !text.starts_with(|c: char| c.is_ascii_digit())
+        && text.split('.').all(|part| {
+            !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// The dotted names in an expression, outside quoted strings.
+fn names_in(expression: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut current = String::new();
+    let mut quote = None;
+    for c in expression.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                current.clear();
+            }
+            None if c.is_ascii_alphanumeric() || c == '_' || c == '.' => current.push(c),
+            None => {
+                if is_dotted_name(&current) {
+                    names.push(std::mem::take(&mut current));
+                }
+                current.clear();
+            }
+        }
+    }
+    if quote.is_none() && is_dotted_name(&current) {
+        names.push(current);
+    }
+    names
+}
+
+/// The mapping a dotted name stands for: `trigger.<path>` or `card_<n>.<path>`.
+fn reference_of(reference: &str) -> Result<(Source, String), String> {
+    let (root, path) = reference.split_once('.').unwrap_or((reference, ""));
+    let from = if root == "trigger" {
+        Source::Trigger
+    } else if let Some(n) = root.strip_prefix("card_").and_then(|n| n.parse().ok()) {
+        Source::Card(CardId(n))
+    } else {
+        return Err(format!(
+            "names {reference:?} in a template; use trigger.<field> or card_<number>.<field>"
+        ));
+    };
+    if path.is_empty() {
+        return Err(format!("names {root:?} in a template without a field"));
+    }
+    Ok((from, path.to_string()))
 }
 
 /// Every problem of `flow` against `catalog`, in the order the cards run. No problems:
@@ -700,6 +751,14 @@ mod tests {
         assert!(template_references("{{ trigger.user.email").is_err());
         assert!(template_references("{{ secrets.key }}").is_err());
         assert!(template_references("{{ trigger }}").is_err());
+        assert_eq!(
+            template_references("{{ 'card_9.x' in trigger.user.title and card_2.output > 1 }}")
+                .unwrap(),
+            vec![
+                (Source::Trigger, "user.title".to_string()),
+                (Source::Card(CardId(2)), "output".to_string())
+            ]
+        );
         let mut flow = offboarding();
         flow.cards[4]
             .inputs

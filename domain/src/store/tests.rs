@@ -1049,6 +1049,81 @@ mod flows_and_the_directory {
             assert!(by_flow.iter().all(|e| e.actor_display.as_deref() == Some("Flow: Title stamp") && !e.causal_chain.is_empty()));
         }
 
+        async fn a_hire_gets_the_role_their_department_is_given(store) {
+            let roles = Schema {
+                name: "department roles".into(),
+                columns: vec![
+                    Column { name: "department".into(), ty: ColumnType::Text },
+                    Column { name: "role".into(), ty: ColumnType::Text },
+                ],
+                key: Some("department".into()),
+            };
+            let table = store.create_table(&roles, None, &entry(Action::TableCreate)).await.unwrap();
+            let row = roles.check_row(json!({"department": "Security", "role": "Workflows Auditor"}).as_object().unwrap()).unwrap();
+            store.insert_row(&table, &row).await.unwrap();
+            let mut flow = Flow::new("Hire: role by department", "directory.user_created");
+            flow.cards = vec![
+                card(1, "tables.read_row", &[("table", Binding::literal("department roles")), ("key", Binding::mapping(Source::Trigger, "user.department"))]),
+                card(2, "flow.continue_if", &[("condition", Binding::mapping(Source::Card(CardId(1)), "found"))]),
+                card(3, "directory.assign_app", &[("user", Binding::mapping(Source::Trigger, "user.id")), ("role", Binding::mapping(Source::Card(CardId(1)), "row.role"))]),
+            ];
+            turn_on(&store, &flow).await;
+
+            let mut hire = person("hire@example.com");
+            hire.attributes.insert(crate::scim::ENTERPRISE_USER.into(), json!({"department": "Security"}));
+            let hire = store.provision_user(&hire, &Actor::System, &entry(Action::ScimUserCreate)).await.unwrap();
+            let other = store.provision_user(&person("other@example.com"), &Actor::System, &entry(Action::ScimUserCreate)).await.unwrap();
+            settle(&store).await;
+            assert_eq!(store.user(hire.id).await.unwrap().unwrap().role, Role::WorkflowsAuditor);
+            // No department in the table: Continue If ends the execution quietly.
+            assert_eq!(store.user(other.id).await.unwrap().unwrap().role, Role::UnassignedUser);
+            let quiet = store.executions(&ExecutionFilter { subject: Some(other.id.0.to_string()), limit: 5, ..ExecutionFilter::default() }).await.unwrap();
+            assert_eq!(quiet[0].status, Status::Succeeded, "{:?}", quiet[0].error);
+            assert!(quiet[0].error.as_deref().unwrap().contains("Continue If"), "{:?}", quiet[0].error);
+        }
+
+        async fn a_title_change_puts_the_user_in_the_matching_group(store) {
+            for name in ["Engineering", "Managers"] {
+                let group = GroupWrite { display_name: name.into(), external_id: None, attributes: serde_json::Map::new(), members: vec![] };
+                store.create_group(&group, &Actor::System, &entry(Action::ScimGroupCreate)).await.unwrap();
+            }
+            let mut flow = Flow::new("Title change: groups", "directory.user_profile_updated");
+            flow.trigger.options.insert("filter".into(), Binding::literal("'title' in trigger.changed"));
+            let mut branch = card(1, "flow.branch", &[]);
+            branch.lanes = vec![
+                crate::flows::Lane {
+                    name: "Engineers".into(),
+                    condition: Some(Binding::template("{{ 'Engineer' in trigger.user.title }}")),
+                    cards: vec![card(2, "directory.add_to_group", &[("user", Binding::mapping(Source::Trigger, "user.id")), ("group", Binding::literal("Engineering"))])],
+                },
+                crate::flows::Lane {
+                    name: "Managers".into(),
+                    condition: Some(Binding::template("{{ 'Manager' in trigger.user.title }}")),
+                    cards: vec![card(3, "directory.add_to_group", &[("user", Binding::mapping(Source::Trigger, "user.id")), ("group", Binding::literal("Managers"))])],
+                },
+            ];
+            flow.cards = vec![branch];
+            let flow_id = turn_on(&store, &flow).await;
+
+            let user = store.provision_user(&person("promoted@example.com"), &Actor::System, &entry(Action::ScimUserCreate)).await.unwrap();
+            let mut titled = UserWrite::from(&user);
+            titled.attributes.insert("title".into(), json!("Senior Engineer"));
+            store.update_user(user.id, None, &titled, &Actor::System, &entry(Action::ScimUserUpdate)).await.unwrap();
+            // A change that is not the title does not start the flow.
+            let user = store.user(user.id).await.unwrap().unwrap();
+            let mut nick = UserWrite::from(&user);
+            nick.attributes.insert("nickName".into(), json!("Prom"));
+            store.update_user(user.id, None, &nick, &Actor::System, &entry(Action::ScimUserUpdate)).await.unwrap();
+            settle(&store).await;
+
+            let groups: Vec<String> = store.groups_of(user.id).await.unwrap().into_iter().map(|(_, n)| n).collect();
+            assert_eq!(groups, ["Engineering"]);
+            let runs = store.executions(&ExecutionFilter { flow: Some(flow_id), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
+            assert_eq!(runs.len(), 1, "one title change, one execution");
+            let steps = store.execution_steps(runs[0].id).await.unwrap();
+            assert_eq!(steps[0].outputs, Some(json!({"lane": "Engineers"})));
+        }
+
         async fn offboarding_removes_groups_ends_sessions_and_writes_a_row(store) {
             let offboarded = Schema {
                 name: "offboarded".into(),

@@ -1,0 +1,71 @@
+//! The execution engine inside the server process: a dispatcher that hands new directory
+//! events to the flows they start, and workers that run executions. Both poll the
+//! database, so several servers on one PostgreSQL share the work; all state is in the
+//! database, so stopping the process at any moment loses nothing (a claimed execution is
+//! taken over by another worker when its lease runs out).
+
+use domain::engine::runner::{Runner, dispatch_directory_events};
+use domain::store::Store;
+use std::time::Duration;
+
+/// How long an idle loop waits before looking again.
+const IDLE: Duration = Duration::from_millis(200);
+/// How long a loop waits after the database refused it.
+const AFTER_ERROR: Duration = Duration::from_secs(2);
+/// How many events the dispatcher reads at once.
+const EVENTS_PER_ROUND: i64 = 200;
+
+/// The engine's tasks; dropping this stops them (executions in flight resume elsewhere or
+/// after the next start).
+pub struct Engine {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts the dispatcher and `workers` workers. With no workers, the engine does not run
+/// (another server runs the flows).
+pub fn spawn(store: Store, workers: usize) -> Engine {
+    let mut tasks = Vec::new();
+    if workers == 0 {
+        tracing::info!("the execution engine is off (IDFLOW_WORKERS=0)");
+        return Engine { tasks };
+    }
+    let dispatcher = store.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            match dispatch_directory_events(&dispatcher, EVENTS_PER_ROUND).await {
+                Ok(0) => tokio::time::sleep(IDLE).await,
+                Ok(started) => tracing::debug!(started, "executions started by directory events"),
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not hand directory events to flows");
+                    tokio::time::sleep(AFTER_ERROR).await;
+                }
+            }
+        }
+    }));
+    let process = uuid::Uuid::new_v4();
+    for n in 0..workers {
+        let runner = Runner::new(store.clone(), format!("{process}/{n}"));
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match runner.run_one().await {
+                    Ok(Some(id)) => tracing::debug!(execution = %id, "ran an execution"),
+                    Ok(None) => tokio::time::sleep(IDLE).await,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "a worker could not run an execution");
+                        tokio::time::sleep(AFTER_ERROR).await;
+                    }
+                }
+            }
+        }));
+    }
+    tracing::info!(workers, "the execution engine is running");
+    Engine { tasks }
+}
