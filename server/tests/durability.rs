@@ -1,0 +1,254 @@
+//! Durability: while 200 accepted executions run, the `idflow` server process is killed
+//! with SIGKILL at 20 random moments and started again. At the end every accepted
+//! execution has ended (succeeded, or failed with a reason), none is lost, and no card
+//! whose completion was recorded ran again (each card appears once in each execution's
+//! record). Bounded in time: the test gives up, failing, after two minutes.
+
+use domain::audit::{Action, Actor, NewEntry, Outcome};
+use domain::engine::Status;
+use domain::flows::{Binding, Card, CardId, Flow, OnError, Source};
+use domain::store::{ExecutionFilter, NewExecution, Store};
+use domain::tables::{Column, ColumnType, Schema};
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const EXECUTIONS: usize = 200;
+const KILLS: usize = 20;
+
+fn entry(action: Action) -> NewEntry {
+    NewEntry::new(action, Outcome::Success, Actor::System)
+}
+
+fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
+    Card {
+        id: CardId(id),
+        kind: kind.into(),
+        inputs: inputs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+        on_error: OnError::Stop,
+        timeout_seconds: None,
+        note: String::new(),
+        lanes: vec![],
+    }
+}
+
+/// Five cards: a function, an idempotent table write, a Wait (the execution goes back
+/// to the queue and is claimed again), another function and another table write.
+fn flow() -> Flow {
+    let mut flow = Flow::new("Durable", "trigger.manual");
+    flow.cards = vec![
+        card(
+            1,
+            "text.compose",
+            &[("template", Binding::template("run {{ trigger.input.n }}"))],
+        ),
+        card(
+            2,
+            "tables.find_or_create_row",
+            &[
+                ("table", Binding::literal("durable")),
+                ("key", Binding::template("{{ trigger.input.n }}-a")),
+                ("row", Binding::literal(json!({}))),
+            ],
+        ),
+        card(3, "flow.wait", &[("seconds", Binding::literal(0))]),
+        card(
+            4,
+            "text.length",
+            &[("text", Binding::mapping(Source::Card(CardId(1)), "output"))],
+        ),
+        card(
+            5,
+            "tables.find_or_create_row",
+            &[
+                ("table", Binding::literal("durable")),
+                ("key", Binding::template("{{ trigger.input.n }}-b")),
+                ("row", Binding::literal(json!({}))),
+            ],
+        ),
+    ];
+    flow
+}
+
+fn start_server(url: &str, data: &std::path::Path) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_idflow"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("IDFLOW_") || key == "DATABASE_URL" {
+            command.env_remove(key);
+        }
+    }
+    command
+        .arg("serve")
+        .env("DATABASE_URL", url)
+        .env("IDFLOW_LISTEN", "127.0.0.1:0")
+        .env("IDFLOW_DATA_DIR", data)
+        .env("IDFLOW_ADMIN_PASSWORD", "durability test password")
+        .env("IDFLOW_WORKERS", "2")
+        .env("IDFLOW_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the idflow binary starts")
+}
+
+/// Waits (at most 30 seconds) until the server says it is running, so each kill lands
+/// while it works rather than while it starts.
+fn wait_until_running(server: &mut Child) {
+    use std::io::BufRead;
+    let stdout = server.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.contains("idflow is running at") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the server started within 30 seconds");
+}
+
+/// A small deterministic generator, so a failing run can be repeated.
+struct Moments(u64);
+
+impl Moments {
+    fn next_ms(&mut self, low: u64, high: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        low + (self.0 >> 33) % (high - low)
+    }
+}
+
+async fn counts(store: &Store) -> (usize, usize) {
+    let all = store
+        .executions(&ExecutionFilter {
+            limit: 1000,
+            ..ExecutionFilter::default()
+        })
+        .await
+        .unwrap();
+    let ended = all.iter().filter(|e| e.status.is_final()).count();
+    (all.len(), ended)
+}
+
+async fn survives_twenty_kills(store: Store, url: String) {
+    let schema = Schema {
+        name: "durable".into(),
+        columns: vec![Column {
+            name: "id".into(),
+            ty: ColumnType::Text,
+        }],
+        key: Some("id".into()),
+    };
+    store
+        .create_table(&schema, None, &entry(Action::TableCreate))
+        .await
+        .unwrap();
+    let made = store
+        .create_flow(&flow(), None, "test", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    let mut accepted = Vec::new();
+    for n in 0..EXECUTIONS {
+        let id = store
+            .enqueue_execution(&NewExecution {
+                flow: made.id,
+                flow_version: made.version,
+                trigger_kind: "trigger.manual".into(),
+                input: json!({ "input": { "n": n } }),
+                subject: None,
+                dedupe_key: None,
+                causal_chain: vec![],
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        accepted.push(id);
+    }
+
+    let data = tempfile::tempdir().unwrap();
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("durability seed {seed}");
+    let mut moments = Moments(seed);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut server = start_server(&url, data.path());
+    for kill in 0..KILLS {
+        wait_until_running(&mut server);
+        tokio::time::sleep(Duration::from_millis(moments.next_ms(0, 300))).await;
+        server.kill().expect("SIGKILL the server");
+        server.wait().unwrap();
+        let (_, ended) = counts(&store).await;
+        println!("kill {}: {ended} of {EXECUTIONS} ended", kill + 1);
+        server = start_server(&url, data.path());
+    }
+    // Let the last server finish the rest.
+    loop {
+        let (_, ended) = counts(&store).await;
+        if ended == EXECUTIONS {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {ended} of {EXECUTIONS} executions ended in two minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let (total, _) = counts(&store).await;
+    assert_eq!(total, EXECUTIONS, "no execution is lost or made twice");
+    for id in accepted {
+        let execution = store
+            .execution(id)
+            .await
+            .unwrap()
+            .expect("every accepted execution is kept");
+        assert_eq!(
+            execution.status,
+            Status::Succeeded,
+            "{id}: {:?}",
+            execution.error
+        );
+        let cards: Vec<u32> = store
+            .execution_steps(id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|s| s.status == "succeeded")
+            .map(|s| s.card_id)
+            .collect();
+        assert_eq!(
+            cards,
+            [1, 2, 3, 4, 5],
+            "{id}: each card recorded once, in order"
+        );
+    }
+    let table = store.table_by_name("durable").await.unwrap().unwrap();
+    assert_eq!(table.rows, 2 * EXECUTIONS as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_survives_twenty_kills() {
+    let db = domain::store::testing::sqlite().await;
+    survives_twenty_kills(db.store.clone(), db.url.clone()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_survives_twenty_kills() {
+    let Some(db) = domain::store::testing::postgres().await else {
+        return;
+    };
+    survives_twenty_kills(db.store.clone(), db.url.clone()).await;
+}
