@@ -1,10 +1,11 @@
 //! The execution engine inside the server process: a dispatcher that hands new directory
-//! events to the flows they start, and workers that run executions. Both poll the
+//! events to the flows they start, a scheduler that fires Scheduled flows, and workers
+//! that run executions. Both poll the
 //! database, so several servers on one PostgreSQL share the work; all state is in the
 //! database, so stopping the process at any moment loses nothing (a claimed execution is
 //! taken over by another worker when its lease runs out).
 
-use domain::engine::runner::{Runner, dispatch_directory_events};
+use domain::engine::runner::{Runner, dispatch_directory_events, fire_schedules};
 use domain::store::Store;
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use std::time::Duration;
 const IDLE: Duration = Duration::from_millis(200);
 /// How long a loop waits after the database refused it.
 const AFTER_ERROR: Duration = Duration::from_secs(2);
+/// How often the scheduler looks for due ticks.
+const SCHEDULE_ROUND: Duration = Duration::from_millis(500);
 /// How many events the dispatcher reads at once.
 const EVENTS_PER_ROUND: i64 = 200;
 
@@ -48,6 +51,24 @@ pub fn spawn(store: Store, workers: usize) -> Engine {
                     tokio::time::sleep(AFTER_ERROR).await;
                 }
             }
+        }
+    }));
+    let scheduler = store.clone();
+    tasks.push(tokio::spawn(async move {
+        // Ticks missed while no server ran are caught up for one minute back.
+        let mut since = chrono::Utc::now() - chrono::Duration::minutes(1);
+        loop {
+            let now = chrono::Utc::now();
+            match fire_schedules(&scheduler, since, now).await {
+                Ok(started) => {
+                    if started > 0 {
+                        tracing::debug!(started, "scheduled executions started");
+                    }
+                    since = now;
+                }
+                Err(err) => tracing::warn!(error = %err, "could not fire schedules"),
+            }
+            tokio::time::sleep(SCHEDULE_ROUND).await;
         }
     }));
     let process = uuid::Uuid::new_v4();

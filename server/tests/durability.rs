@@ -252,3 +252,67 @@ async fn postgres_survives_twenty_kills() {
     };
     survives_twenty_kills(db.store.clone(), db.url.clone()).await;
 }
+
+/// Two servers on one PostgreSQL: a schedule fires exactly once per tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_fire_each_tick_once() {
+    let Some(db) = domain::store::testing::postgres().await else {
+        return;
+    };
+    let store = db.store.clone();
+    let mut flow = Flow::new("Every second", "trigger.scheduled");
+    flow.trigger
+        .options
+        .insert("cron".into(), Binding::literal("* * * * * *"));
+    let made = store
+        .create_flow(&flow, None, "test", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    store
+        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .await
+        .unwrap();
+    let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut servers = [
+        start_server(&db.url, one.path()),
+        start_server(&db.url, two.path()),
+    ];
+    for server in servers.iter_mut() {
+        wait_until_running(server);
+    }
+    let filter = ExecutionFilter {
+        flow: Some(made.id),
+        limit: 1000,
+        ..ExecutionFilter::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store.executions(&filter).await.unwrap().len() < 6 {
+        assert!(
+            Instant::now() < deadline,
+            "the schedule did not fire six times in 30 seconds"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for server in servers.iter_mut() {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    let mut fired: Vec<chrono::DateTime<chrono::Utc>> = store
+        .executions(&filter)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.input["fired_at"].as_str().unwrap().parse().unwrap())
+        .collect();
+    fired.sort();
+    let ticks = fired.len();
+    fired.dedup();
+    assert_eq!(fired.len(), ticks, "a tick fired twice: {fired:?}");
+    for pair in fired.windows(2) {
+        assert_eq!(
+            pair[1] - pair[0],
+            chrono::Duration::seconds(1),
+            "a tick was missed: {fired:?}"
+        );
+    }
+}

@@ -469,9 +469,38 @@ pub fn validate(flow: &Flow, catalog: &Catalog) -> Vec<Problem> {
             }
         }
     }
+    if flow.trigger.kind == "trigger.scheduled"
+        && flow.trigger.options.contains_key("cron")
+        && let Err(message) = check_schedule(flow)
+    {
+        checker.report(
+            Place::Trigger,
+            Some("cron"),
+            ProblemKind::TypeMismatch,
+            message,
+        );
+    }
     let mut visible = Vec::new();
     checker.check_cards(&flow.cards, trigger, &mut visible);
     checker.problems
+}
+
+/// Whether a Scheduled trigger's cron line and time zone can be read.
+fn check_schedule(flow: &Flow) -> Result<(), String> {
+    let text = |name: &str| match flow.trigger.options.get(name) {
+        Some(Binding::Literal {
+            value: Value::String(s),
+        }) => Some(s.trim().to_string()),
+        _ => None,
+    };
+    let line = text("cron").unwrap_or_default();
+    line.parse::<croner::Cron>()
+        .map_err(|e| format!("the cron line {line:?} is not valid ({e})"))?;
+    if let Some(zone) = text("time_zone").filter(|z| !z.is_empty()) {
+        zone.parse::<chrono_tz::Tz>()
+            .map_err(|_| format!("{zone:?} is not a time zone (such as Europe/Paris)"))?;
+    }
+    Ok(())
 }
 
 /// Whether the flow can start itself again through its own changes, such as a "User
