@@ -100,6 +100,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("GET", "/auth/oidc/start", Public),
     route("GET", "/auth/oidc/callback", Public),
     route("GET", "/auth/oidc/signed-out", Public),
+    route("POST", "/api/v1/flows/:id/invoke", BearerToken),
     route("GET", "/healthz", Public),
     route("GET", "/readyz", Public),
     route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),
@@ -310,6 +311,7 @@ AAAAAA POST /auth/sign-out
 AAAAAA GET /auth/oidc/start
 AAAAAA GET /auth/oidc/callback
 AAAAAA GET /auth/oidc/signed-out
+TTTTTT POST /api/v1/flows/:id/invoke
 AAAAAA GET /healthz
 AAAAAA GET /readyz
 SAAFFF POST /settings/scim-tokens

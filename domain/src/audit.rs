@@ -77,9 +77,12 @@ pub enum Action {
     /// A flow changed a user or a group (the actor says which flow and execution).
     FlowUserChange,
     FlowGroupChange,
+    /// A new secret was made for calling a flow's API endpoint.
+    FlowTokenCreate,
 }
 
-const ALL_ACTIONS: [Action; 43] = [
+const ALL_ACTIONS: [Action; 44] = [
+    Action::FlowTokenCreate,
     Action::FlowUserChange,
     Action::FlowGroupChange,
     Action::TableCreate,
@@ -171,6 +174,7 @@ impl Action {
             Action::TableImport => "table.import",
             Action::FlowUserChange => "flow.user.change",
             Action::FlowGroupChange => "flow.group.change",
+            Action::FlowTokenCreate => "flow.token.create",
         }
     }
 
@@ -220,6 +224,7 @@ impl Action {
             Action::TableImport => "Rows imported into a table from CSV",
             Action::FlowUserChange => "User changed by a flow",
             Action::FlowGroupChange => "Group members changed by a flow",
+            Action::FlowTokenCreate => "API endpoint secret made for a flow",
         }
     }
 

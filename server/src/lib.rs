@@ -14,6 +14,7 @@ pub mod directory;
 pub mod engine;
 pub mod forms;
 pub mod health;
+pub mod invoke;
 pub mod oidc;
 pub mod scim;
 pub mod scim_schemas;
@@ -119,6 +120,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/directory/groups", post(directory::create_group))
         .route("/directory/groups/{id}/members", post(directory::add_member))
         .route("/directory/groups/{id}/members/{user}/remove", post(directory::remove_member))
+        .route("/api/v1/flows/{id}/invoke", post(invoke::invoke))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .nest("/scim/v2", scim::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), {

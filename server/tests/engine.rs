@@ -90,8 +90,182 @@ async fn a_deactivation_in_the_console_runs_the_offboarding_flow(store: Store) {
     );
 }
 
+fn api_flow(name: &str, synchronous: bool, max_per_minute: Option<u32>) -> Flow {
+    let mut flow = Flow::new(name, "trigger.api_endpoint");
+    flow.trigger
+        .options
+        .insert("synchronous".into(), Binding::literal(synchronous));
+    flow.settings.max_per_minute = max_per_minute;
+    flow.cards = vec![Card {
+        id: CardId(1),
+        kind: "flow.return".into(),
+        inputs: [(
+            "output".to_string(),
+            Binding::template("Hello {{ trigger.body.name }}"),
+        )]
+        .into(),
+        on_error: OnError::Stop,
+        timeout_seconds: None,
+        note: String::new(),
+        lanes: vec![],
+    }];
+    flow
+}
+
+async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
+    let server = start(store, Options::default()).await;
+    let _engine = idflow::engine::spawn(server.store.clone(), 1);
+    let made = server
+        .store
+        .create_flow(
+            &api_flow("Greeter", true, Some(3)),
+            None,
+            "admin@example.com",
+            &entry(Action::FlowCreate),
+        )
+        .await
+        .unwrap();
+    let token = server
+        .store
+        .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
+        .await
+        .unwrap()
+        .unwrap();
+    let url = server.url(&format!("/api/v1/flows/{}/invoke", made.id));
+    let http = reqwest::Client::new();
+
+    // Off: refused with a reason; no secret or a wrong one: 401.
+    let off = http
+        .post(&url)
+        .header("x-api-client-token", &token)
+        .json(&serde_json::json!({"name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), StatusCode::CONFLICT);
+    server
+        .store
+        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .await
+        .unwrap();
+    let none = http
+        .post(&url)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    assert!(none.text().await.unwrap().contains("x-api-client-token"));
+    let wrong = http
+        .post(&url)
+        .header("x-api-client-token", "idf_flow_wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let bad = http
+        .post(&url)
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    // Synchronous: the answer is what the flow returned; as Okta names the header, or as Bearer.
+    let hello = http
+        .post(&url)
+        .header("x-api-client-token", &token)
+        .json(&serde_json::json!({"name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hello.status(), StatusCode::OK);
+    assert_eq!(
+        hello.json::<serde_json::Value>().await.unwrap(),
+        "Hello Ada"
+    );
+    let bearer = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Grace"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        bearer.json::<serde_json::Value>().await.unwrap(),
+        "Hello Grace"
+    );
+
+    // Past three calls a minute (the bad-JSON call was refused before it counted): 429.
+    let third = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Alan"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(third.status(), StatusCode::OK);
+    let fourth = http
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Edsger"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(fourth.headers()["retry-after"], "60");
+
+    // Asynchronous: 202 with the execution's id, which then runs.
+    let later = server
+        .store
+        .create_flow(
+            &api_flow("Later", false, None),
+            None,
+            "admin@example.com",
+            &entry(Action::FlowCreate),
+        )
+        .await
+        .unwrap();
+    server
+        .store
+        .set_flow_enabled(later.id, true, &entry(Action::FlowEnable))
+        .await
+        .unwrap();
+    let token = server
+        .store
+        .new_flow_invoke_token(later.id, &entry(Action::FlowTokenCreate))
+        .await
+        .unwrap()
+        .unwrap();
+    let accepted = http
+        .post(server.url(&format!("/api/v1/flows/{}/invoke", later.id)))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Barbara"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let body: serde_json::Value = accepted.json().await.unwrap();
+    let id = domain::engine::ExecutionId(body["execution_id"].as_str().unwrap().parse().unwrap());
+    let mut output = None;
+    for _ in 0..100 {
+        let run = server.store.execution(id).await.unwrap().unwrap();
+        if run.status.is_final() {
+            output = run.output;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(output, Some(serde_json::json!("Hello Barbara")));
+}
+
 domain::backend_tests! {
     async fn engine_a_deactivation_in_the_console_runs_the_offboarding_flow(store) {
         a_deactivation_in_the_console_runs_the_offboarding_flow(store).await;
+    }
+    async fn engine_an_api_endpoint_flow_answers_its_caller(store) {
+        an_api_endpoint_flow_answers_its_caller(store).await;
     }
 }

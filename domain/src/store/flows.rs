@@ -83,6 +83,11 @@ impl From<VersionRow> for FlowVersion {
     }
 }
 
+fn token_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
 const SUMMARY_COLUMNS: &str =
     "id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at";
 
@@ -302,6 +307,68 @@ impl Store {
             done > 0
         });
         Ok(changed)
+    }
+
+    /// Makes a new secret for calling the flow's API endpoint (the old one stops working)
+    /// and returns it; only its hash is kept. `None` when there is no such flow.
+    pub async fn new_flow_invoke_token(
+        &self,
+        id: FlowId,
+        audit: &NewEntry,
+    ) -> Result<Option<String>, StoreError> {
+        use rand::Rng;
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut rng = rand::rngs::OsRng;
+        let body: String = (0..40)
+            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+            .collect();
+        let token = format!("idf_flow_{body}");
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE flows SET invoke_token_hash = $2 WHERE id = $1")
+                .bind(id.0)
+                .bind(token_hash(&token))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if done > 0 {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            done
+        });
+        Ok((done > 0).then_some(token))
+    }
+
+    /// The flow `id` if `token` is its API endpoint secret.
+    pub async fn flow_for_invoke_token(
+        &self,
+        id: FlowId,
+        token: &str,
+    ) -> Result<Option<FlowSummary>, StoreError> {
+        let sql =
+            format!("SELECT {SUMMARY_COLUMNS} FROM flows WHERE id = $1 AND invoke_token_hash = $2");
+        let row: Option<SummaryRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(id.0).bind(token_hash(token)).fetch_optional(pool).await?
+        });
+        Ok(row.map(FlowSummary::from))
+    }
+
+    /// How many executions of a flow were accepted since `since` (its rate limit).
+    pub async fn executions_since(
+        &self,
+        id: FlowId,
+        since: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let n: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM executions WHERE flow_id = $1 AND queued_at >= $2")
+                .bind(id.0)
+                .bind(since)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(n)
     }
 
     /// Deletes a flow and all its versions. `false` when there is no such flow.

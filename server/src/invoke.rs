@@ -1,0 +1,200 @@
+//! `POST /api/v1/flows/{id}/invoke`: an API Endpoint flow called by another system, with
+//! the flow's secret in `x-api-client-token` (as Okta Workflows names it) or as
+//! `Authorization: Bearer`. The call is stored as an execution before anything answers;
+//! a synchronous flow answers with what it returned (waiting at most 30 seconds), any
+//! other with 202 and the execution's id. Past the flow's invocations per minute: 429.
+
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::engine::Status;
+use domain::flows::{Binding, FlowId};
+use domain::store::NewExecution;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The trigger a flow needs to be called this way.
+pub const TRIGGER: &str = "trigger.api_endpoint";
+/// How long a synchronous call waits for the flow before answering 202.
+const SYNC_WAIT: Duration = Duration::from_secs(30);
+/// The largest body accepted, in bytes.
+const MAX_BODY: usize = 1 << 20;
+
+fn answer(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn refuse(status: StatusCode, message: &str) -> Response {
+    answer(status, json!({ "error": message }))
+}
+
+fn token_of(headers: &HeaderMap) -> Option<String> {
+    let named = headers
+        .get("x-api-client-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    named
+        .or(bearer)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+}
+
+pub async fn invoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<BTreeMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(token) = token_of(&headers) else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "Send the flow's secret in the x-api-client-token header (or as Authorization: Bearer).",
+        );
+    };
+    let unknown = || {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "The secret is not this flow's, or there is no such flow.",
+        )
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return unknown();
+    };
+    let flow = match state.store.flow_for_invoke_token(FlowId(id), &token).await {
+        Ok(Some(flow)) => flow,
+        Ok(None) => return unknown(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read a flow for its API endpoint");
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "idflow cannot reach its database; try again shortly.",
+            );
+        }
+    };
+    if flow.trigger_kind != TRIGGER {
+        return refuse(
+            StatusCode::CONFLICT,
+            "This flow is not started by an API Endpoint trigger.",
+        );
+    }
+    if !flow.enabled {
+        return refuse(
+            StatusCode::CONFLICT,
+            "This flow is off; turn it on to call it.",
+        );
+    }
+    if body.len() > MAX_BODY {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The body is larger than 1 MB.",
+        );
+    }
+    let payload: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The body is not JSON: {e}"),
+                );
+            }
+        }
+    };
+    let Ok(Some(version)) = state.store.flow_version(flow.id, None).await else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "idflow cannot reach its database; try again shortly.",
+        );
+    };
+    let settings = &version.definition.settings;
+    if let Some(limit) = settings.max_per_minute {
+        let since = chrono::Utc::now() - chrono::Duration::minutes(1);
+        match state.store.executions_since(flow.id, since).await {
+            Ok(n) if n >= i64::from(limit) => {
+                let mut response = refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("This flow takes at most {limit} calls a minute; try again shortly."),
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("60"));
+                return response;
+            }
+            Ok(_) => {}
+            Err(_) => {
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "idflow cannot reach its database; try again shortly.",
+                );
+            }
+        }
+    }
+    let synchronous = matches!(
+        version.definition.trigger.options.get("synchronous"),
+        Some(Binding::Literal {
+            value: Value::Bool(true)
+        })
+    );
+    let input = json!({ "body": payload, "query": query, "headers": {} });
+    let accepted = state
+        .store
+        .enqueue_execution(&NewExecution {
+            flow: flow.id,
+            flow_version: version.version,
+            trigger_kind: TRIGGER.into(),
+            input,
+            subject: None,
+            dedupe_key: None,
+            causal_chain: vec![],
+        })
+        .await;
+    let execution = match accepted {
+        Ok(Some(id)) => id,
+        _ => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "idflow could not accept the call; try again shortly.",
+            );
+        }
+    };
+    let queued = || {
+        answer(
+            StatusCode::ACCEPTED,
+            json!({ "execution_id": execution.to_string(), "status": "queued" }),
+        )
+    };
+    if !synchronous {
+        return queued();
+    }
+    let deadline = Instant::now() + SYNC_WAIT;
+    while Instant::now() < deadline {
+        match state.store.execution(execution).await {
+            Ok(Some(run)) if run.status == Status::Succeeded => {
+                return answer(StatusCode::OK, run.output.unwrap_or(Value::Null));
+            }
+            Ok(Some(run)) if run.status.is_final() => {
+                return answer(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({
+                        "execution_id": execution.to_string(),
+                        "status": run.status.as_str(),
+                        "error": run.error,
+                    }),
+                );
+            }
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    queued()
+}
