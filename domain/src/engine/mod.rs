@@ -109,6 +109,9 @@ pub struct Progress {
     pub outputs: BTreeMap<u32, Value>,
     /// Attempts made at the card under the cursor (failures so far).
     pub attempt: u32,
+    /// Set while an error lane runs: why the execution fails when it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failing: Option<String>,
 }
 
 /// How an execution ends.
@@ -131,6 +134,7 @@ impl Progress {
             trigger,
             outputs: BTreeMap::new(),
             attempt: 0,
+            failing: None,
         }
     }
 
@@ -151,10 +155,38 @@ pub fn card_at<'f>(flow: &'f Flow, cursor: &Cursor) -> Option<&'f Card> {
     let mut path = cursor.path.iter();
     let mut card = cards.get(*path.next()?)?;
     while let Some(lane) = path.next() {
-        cards = &card.lanes.get(*lane)?.cards;
+        cards = lane_cards(card, *lane)?;
         card = cards.get(*path.next()?)?;
     }
     Some(card)
+}
+
+/// The lane index that stands for a card's error lane in a [`Cursor`].
+pub const ERROR_LANE: usize = usize::MAX;
+
+fn lane_cards(card: &Card, lane: usize) -> Option<&Vec<Card>> {
+    if lane == ERROR_LANE {
+        match &card.on_error {
+            OnError::ErrorLane { cards } => Some(cards),
+            _ => None,
+        }
+    } else {
+        card.lanes.get(lane).map(|l| &l.cards)
+    }
+}
+
+/// Enters the error lane of the card under the cursor. `false` when it has none (or it
+/// is empty).
+pub fn enter_error_lane(flow: &Flow, cursor: &mut Cursor) -> bool {
+    let Some(card) = card_at(flow, cursor) else {
+        return false;
+    };
+    if lane_cards(card, ERROR_LANE).is_none_or(|cards| cards.is_empty()) {
+        return false;
+    }
+    cursor.path.push(ERROR_LANE);
+    cursor.path.push(0);
+    true
 }
 
 /// Moves past the card under the cursor: to its next sibling, or out of a finished lane
@@ -172,7 +204,12 @@ pub fn advance(flow: &Flow, cursor: &mut Cursor) -> bool {
         if cursor.path.len() == 1 {
             return false;
         }
+        let lane = cursor.path[cursor.path.len() - 2];
         cursor.path.truncate(cursor.path.len() - 2);
+        // After an error lane the execution stops: the card it handled failed.
+        if lane == ERROR_LANE {
+            return false;
+        }
     }
 }
 
@@ -244,6 +281,8 @@ pub enum AfterFailure {
     RetryIn(u64),
     /// Record the failure and go on to the next card, the card's outputs empty.
     Continue,
+    /// Run the card's error lane, then fail.
+    ErrorLane,
     /// The execution fails.
     Fail,
 }
@@ -264,6 +303,7 @@ pub fn after_failure(card: &Card, attempt: u32, retryable: bool, jitter: f64) ->
             AfterFailure::RetryIn(backoff_ms(attempt, jitter))
         }
         OnError::Continue => AfterFailure::Continue,
+        OnError::ErrorLane { cards } if !cards.is_empty() => AfterFailure::ErrorLane,
         _ => AfterFailure::Fail,
     }
 }

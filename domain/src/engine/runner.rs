@@ -4,8 +4,8 @@
 //! (at-least-once for the card in flight, exactly once for recorded ones).
 
 use super::{
-    AfterFailure, ExecutionId, Progress, Status, advance, after_failure, bind, card_at, enter_lane,
-    inputs_of,
+    AfterFailure, ExecutionId, Progress, Status, advance, after_failure, bind, card_at,
+    enter_error_lane, enter_lane, inputs_of,
 };
 use crate::audit::{Action, Actor, NewEntry, Outcome, Target};
 use crate::directory::{DirectoryEvent, GroupId, User, UserId, UserStatus};
@@ -62,6 +62,15 @@ impl From<StoreError> for CardError {
             other => CardError::fatal(other.to_string()),
         }
     }
+}
+
+/// "card 3 \"Read Row\" failed: …"
+fn failure_reason(card: &Card, message: &str) -> String {
+    let name = crate::flows::catalog::catalog()
+        .get(&card.kind)
+        .map(|s| s.name)
+        .unwrap_or(card.kind.as_str());
+    format!("{} \"{name}\" failed: {message}", card.id)
 }
 
 /// A user as cards give it (the catalog's user object).
@@ -151,11 +160,7 @@ impl Runner {
         let mut progress = execution.progress;
         loop {
             let Some(card) = card_at(&flow, &progress.cursor) else {
-                return self
-                    .store
-                    .finish_execution(id, &self.worker, Status::Succeeded, None, None)
-                    .await
-                    .map(|_| ());
+                return self.end(id, &progress, Value::Null, None).await;
             };
             if Utc::now() > deadline {
                 let reason = format!(
@@ -243,17 +248,7 @@ impl Runner {
                         return Ok(());
                     }
                     if let Some((output, note)) = ending {
-                        return self
-                            .store
-                            .finish_execution(
-                                id,
-                                &self.worker,
-                                Status::Succeeded,
-                                Some(&output),
-                                note.as_deref(),
-                            )
-                            .await
-                            .map(|_| ());
+                        return self.end(id, &progress, output, note).await;
                     }
                     if let Some(duration) = wait {
                         self.store
@@ -287,34 +282,60 @@ impl Runner {
                                 return Ok(());
                             }
                             if !more {
-                                return self
-                                    .store
-                                    .finish_execution(
-                                        id,
-                                        &self.worker,
-                                        Status::Succeeded,
-                                        Some(&Value::Null),
-                                        None,
-                                    )
-                                    .await
-                                    .map(|_| ());
+                                return self.end(id, &progress, Value::Null, None).await;
+                            }
+                        }
+                        AfterFailure::ErrorLane => {
+                            let reason = failure_reason(card, &error.message);
+                            progress.attempt = 0;
+                            // The lane's cards can read what went wrong as card_<n>.error.
+                            progress
+                                .outputs
+                                .insert(card.id.0, json!({ "error": error.message }));
+                            progress.failing = Some(reason);
+                            enter_error_lane(&flow, &mut progress.cursor);
+                            if !self.record(id, &step, &progress).await? {
+                                return Ok(());
                             }
                         }
                         AfterFailure::Fail => {
                             if !self.record(id, &step, &progress).await? {
                                 return Ok(());
                             }
-                            let name = crate::flows::catalog::catalog()
-                                .get(&card.kind)
-                                .map(|s| s.name)
-                                .unwrap_or(card.kind.as_str());
-                            let reason =
-                                format!("{} \"{name}\" failed: {}", card.id, error.message);
+                            let mut reason = failure_reason(card, &error.message);
+                            if let Some(first) = &progress.failing {
+                                reason = format!("{first}; then in its error lane, {reason}");
+                            }
                             return self.fail(id, &reason).await;
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// Ends an execution that ran out of cards (or returned): succeeded, unless it ran
+    /// an error lane, after which it fails with the error the lane handled.
+    async fn end(
+        &self,
+        id: ExecutionId,
+        progress: &Progress,
+        output: Value,
+        note: Option<String>,
+    ) -> Result<(), StoreError> {
+        match &progress.failing {
+            Some(reason) => self.fail(id, reason).await,
+            None => self
+                .store
+                .finish_execution(
+                    id,
+                    &self.worker,
+                    Status::Succeeded,
+                    Some(&output),
+                    note.as_deref(),
+                )
+                .await
+                .map(|_| ()),
         }
     }
 

@@ -91,6 +91,10 @@ impl Checker<'_> {
                         ),
                     ));
                 };
+                // Inside its error lane, a failed card gives what went wrong.
+                if path == "error" && matches!(card.on_error, OnError::ErrorLane { .. }) {
+                    return Ok(FieldType::Text);
+                }
                 match self.catalog.get(&card.kind) {
                     Some(spec) => (spec, format!("\"{}\" ({id})", spec.name)),
                     None => return Ok(FieldType::Any),
@@ -238,7 +242,9 @@ impl Checker<'_> {
         }
         self.check_lanes(card, spec, trigger, visible);
         if let OnError::ErrorLane { cards } = &card.on_error {
+            // The error lane sees the card that failed (its `error`).
             let mut inner = visible.to_vec();
+            inner.push(card);
             self.check_cards(cards, trigger, &mut inner);
         }
     }

@@ -867,6 +867,38 @@ mod engine {
             assert_eq!(steps[0].error.as_deref(), Some("not today"));
         }
 
+        async fn the_error_lane_runs_once_then_the_execution_fails(store) {
+            let mut flow = Flow::new("Error lane", "trigger.manual");
+            let mut risky = card(1, "flow.raise_error", &[("message", Binding::literal("the HR system said no"))]);
+            risky.on_error = OnError::ErrorLane {
+                cards: vec![
+                    card(2, "text.compose", &[("template", Binding::template("alert: {{ card_1.error }}"))]),
+                    card(3, "object.set", &[
+                        ("object", Binding::literal(json!({}))),
+                        ("path", Binding::literal("email")),
+                        ("value", from(2, "output")),
+                    ]),
+                    card(4, "tables.create_row", &[("table", Binding::literal("people")), ("row", from(3, "output"))]),
+                ],
+            };
+            flow.cards = vec![risky, card(5, "text.trim", &[("text", Binding::literal("never"))])];
+            let flow = setup(&store, &flow).await;
+            let id = start(&store, flow, json!({})).await;
+            let runner = Runner::new(store.clone(), "worker-1");
+            runner.drain().await.unwrap();
+
+            let failed = store.execution(id).await.unwrap().unwrap();
+            assert_eq!(failed.status, Status::Failed);
+            assert_eq!(failed.error.as_deref(), Some("card 1 \"Raise Error\" failed: the HR system said no"));
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.iter().map(|s| (s.card_id, s.status.as_str())).collect::<Vec<_>>(), [(1, "failed"), (2, "succeeded"), (3, "succeeded"), (4, "succeeded")]);
+            assert_eq!(steps[1].outputs, Some(json!({"output": "alert: the HR system said no"})));
+            let table = store.table_by_name("people").await.unwrap().unwrap();
+            assert!(store.row_by_key(table.id, "alert: the HR system said no").await.unwrap().is_some());
+            // Nothing is left to run: the lane ran once.
+            assert_eq!(runner.drain().await.unwrap(), 0);
+        }
+
         async fn timeouts_cancel_rerun_and_dedupe(store) {
             // An execution past its flow's time limit fails.
             let mut flow = Flow::new("No time", "trigger.manual");
