@@ -201,6 +201,19 @@ impl Store {
         lease_until: DateTime<Utc>,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
         let at = now();
+        // Idle workers look often: a plain read first keeps them off the write path.
+        let due: Option<Uuid> = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM executions WHERE (status = 'queued' AND run_after <= $1) \
+                 OR (status = 'running' AND locked_until < $1) LIMIT 1",
+            )
+            .bind(at)
+            .fetch_optional(pool)
+            .await?
+        });
+        if due.is_none() {
+            return Ok(None);
+        }
         let pick = match &self.backend {
             Backend::Sqlite(_) => "",
             Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
