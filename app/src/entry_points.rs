@@ -90,6 +90,8 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         Requires(ViewSettings),
     ),
     server_fn(crate::pages::settings::SSO_PATH, Requires(ViewSettings)),
+    server_fn(crate::executions::LIST_PATH, Requires(ViewExecutions)),
+    server_fn(crate::executions::DETAIL_PATH, Requires(ViewExecutions)),
     server_fn(
         crate::pages::system_log::RECENT_ENTRIES_PATH,
         Requires(ViewSystemLog),
@@ -305,6 +307,8 @@ SAAAFF POST /api/directory/group
 SAAAFF POST /api/assignments/list
 SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/settings/sso
+SAAAFF POST /api/executions/list
+SAAAFF POST /api/executions/detail
 SAAAFF POST /api/system-log/recent
 AAAAAA POST /auth/sign-in
 AAAAAA POST /auth/sign-out

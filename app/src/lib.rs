@@ -11,6 +11,7 @@
 pub mod console;
 pub mod entry_points;
 pub mod error;
+pub mod executions;
 pub mod pages;
 pub mod session;
 

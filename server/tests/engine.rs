@@ -261,7 +261,132 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
     assert_eq!(output, Some(serde_json::json!("Hello Barbara")));
 }
 
+async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store) {
+    use domain::access::FolderRole;
+    use domain::assignments::Grantee;
+    use domain::engine::runner::Runner;
+    use domain::store::NewExecution;
+    let server = start(store, Options::default()).await;
+    let hr = server.store.create_folder("HR").await.unwrap();
+    let mut ids = Vec::new();
+    for (name, folder) in [("In HR", Some(hr)), ("Elsewhere", None)] {
+        let mut flow = Flow::new(name, "trigger.manual");
+        flow.cards = vec![Card {
+            id: CardId(1),
+            kind: "text.trim".into(),
+            inputs: [(
+                "text".to_string(),
+                Binding::template(" {{ trigger.input.email }} "),
+            )]
+            .into(),
+            on_error: OnError::Stop,
+            timeout_seconds: None,
+            note: String::new(),
+            lanes: vec![],
+        }];
+        let made = server
+            .store
+            .create_flow(
+                &flow,
+                folder,
+                "admin@example.com",
+                &entry(Action::FlowCreate),
+            )
+            .await
+            .unwrap();
+        let id = server
+            .store
+            .enqueue_execution(&NewExecution {
+                flow: made.id,
+                flow_version: 1,
+                trigger_kind: "trigger.manual".into(),
+                input: serde_json::json!({"input": {"email": format!("{}@example.com", name.replace(' ', "."))}}),
+                subject: None,
+                dedupe_key: None,
+                causal_chain: vec![],
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(id);
+    }
+    Runner::new(server.store.clone(), "w")
+        .drain()
+        .await
+        .unwrap();
+
+    server
+        .add_user("runner@example.com", Role::UnassignedUser)
+        .await;
+    let runner = server
+        .store
+        .user_by_name("runner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    server
+        .store
+        .set_folder_grant(
+            hr,
+            &Grantee::User(runner.id),
+            Some(FolderRole::Runner),
+            &entry(Action::FolderGrant),
+        )
+        .await
+        .unwrap();
+    let list = |client: reqwest::Client, form: Vec<(&'static str, String)>| {
+        let url = server.url("/api/executions/list");
+        async move {
+            let response = client.post(url).form(&form).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let list: Vec<serde_json::Value> = response.json().await.unwrap();
+            list.iter()
+                .map(|e| e["flow_name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let mut all = list(auditor.clone(), vec![]).await;
+    all.sort();
+    assert_eq!(all, ["Elsewhere", "In HR"]);
+    assert_eq!(
+        list(auditor.clone(), vec![("carried", "in.hr@example".into())]).await,
+        ["In HR"]
+    );
+    assert_eq!(
+        list(auditor.clone(), vec![("status", "failed".into())]).await,
+        Vec::<String>::new()
+    );
+    let folder_runner = server.client_of("runner@example.com").await;
+    assert_eq!(list(folder_runner.clone(), vec![]).await, ["In HR"]);
+
+    // The detail: every card's record; outside the caller's folders it does not exist.
+    let detail = |client: &reqwest::Client, id: &domain::engine::ExecutionId| {
+        client
+            .post(server.url("/api/executions/detail"))
+            .form(&[("id", id.to_string())])
+            .send()
+    };
+    let seen = detail(&folder_runner, &ids[0]).await.unwrap();
+    assert_eq!(seen.status(), StatusCode::OK);
+    let seen: serde_json::Value = seen.json().await.unwrap();
+    assert_eq!(seen["cards"][0]["card_name"], "Trim");
+    assert_eq!(seen["cards"][0]["outputs"]["output"], "In.HR@example.com");
+    let hidden = detail(&folder_runner, &ids[1]).await.unwrap();
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let bad = auditor
+        .post(server.url("/api/executions/list"))
+        .form(&[("status", "sleeping")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
 domain::backend_tests! {
+    async fn engine_the_history_shows_each_caller_the_executions_they_may_see(store) {
+        the_history_shows_each_caller_the_executions_they_may_see(store).await;
+    }
     async fn engine_a_deactivation_in_the_console_runs_the_offboarding_flow(store) {
         a_deactivation_in_the_console_runs_the_offboarding_flow(store).await;
     }

@@ -446,13 +446,15 @@ impl Store {
         filter: &ExecutionFilter,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
         let text = match &self.backend {
-            Backend::Sqlite(_) => "(input || ' ' || progress)",
-            Backend::Postgres(_) => "(input::text || ' ' || progress::text)",
+            Backend::Sqlite(_) => "LOWER(input || ' ' || progress)",
+            Backend::Postgres(_) => "LOWER(input::text || ' ' || progress::text)",
         };
+        // Ignoring case: "Ada@Example.com" finds "ada@example.com".
         let carried = filter.carried.as_ref().map(|c| {
             format!(
                 "%{}%",
-                c.replace('\\', "\\\\")
+                c.to_lowercase()
+                    .replace('\\', "\\\\")
                     .replace('%', "\\%")
                     .replace('_', "\\_")
             )
