@@ -144,6 +144,11 @@ pub struct Config {
     #[arg(long, env = "IDFLOW_WORKERS", default_value_t = 2)]
     pub workers: usize,
 
+    /// Execution history is kept this many days after an execution ends; 0 keeps it
+    /// forever.
+    #[arg(long, env = "IDFLOW_HISTORY_DAYS", default_value_t = 30)]
+    pub history_days: u32,
+
     /// Log format.
     #[arg(long, env = "IDFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

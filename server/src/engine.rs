@@ -35,6 +35,16 @@ impl Drop for Engine {
 /// Starts the dispatcher and `workers` workers. With no workers, the engine does not run
 /// (another server runs the flows).
 pub fn spawn(store: Store, workers: usize) -> Engine {
+    spawn_with_retention(store, workers, None)
+}
+
+/// Like [`spawn`], also deleting executions that ended more than `retention` ago (checked
+/// hourly).
+pub fn spawn_with_retention(
+    store: Store,
+    workers: usize,
+    retention: Option<chrono::Duration>,
+) -> Engine {
     let mut tasks = Vec::new();
     if workers == 0 {
         tracing::info!("the execution engine is off (IDFLOW_WORKERS=0)");
@@ -71,6 +81,22 @@ pub fn spawn(store: Store, workers: usize) -> Engine {
             tokio::time::sleep(SCHEDULE_ROUND).await;
         }
     }));
+    if let Some(retention) = retention {
+        let pruner = store.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match pruner
+                    .prune_executions(chrono::Utc::now() - retention)
+                    .await
+                {
+                    Ok(0) => {}
+                    Ok(gone) => tracing::info!(gone, "old executions deleted (retention)"),
+                    Err(err) => tracing::warn!(error = %err, "could not delete old executions"),
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }
+        }));
+    }
     let process = uuid::Uuid::new_v4();
     for n in 0..workers {
         let runner = Runner::new(store.clone(), format!("{process}/{n}"));

@@ -118,7 +118,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     prepared
         .session_store
         .spawn_cleanup(std::time::Duration::from_secs(300));
-    let engine = idflow::engine::spawn(store.clone(), config.workers);
+    let retention =
+        (config.history_days > 0).then(|| chrono::Duration::days(i64::from(config.history_days)));
+    let engine = idflow::engine::spawn_with_retention(store.clone(), config.workers, retention);
     let app = idflow::router(prepared.state, prepared.session_store, prepared.settings);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

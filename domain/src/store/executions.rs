@@ -366,6 +366,22 @@ impl Store {
         Ok(done > 0)
     }
 
+    /// Deletes the executions (and their card records) that ended before `cutoff`: the
+    /// history's retention. Returns how many went.
+    pub async fn prune_executions(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let gone = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "DELETE FROM executions WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1",
+            )
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(gone)
+    }
+
     /// Makes a queued execution due now (an admin's "retry now", instead of waiting out a
     /// retry's backoff or a Wait). `false` when it is not queued.
     pub async fn run_now(&self, id: ExecutionId) -> Result<bool, StoreError> {

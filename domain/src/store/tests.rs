@@ -933,6 +933,16 @@ mod engine {
             let rerun = store.execution(again).await.unwrap().unwrap();
             assert_eq!((rerun.status, rerun.input.clone()), (Status::Queued, json!({"input": {"n": 1}})));
 
+            // Retention: executions that ended before the cutoff go, with their records;
+            // running and queued ones stay.
+            let before = store.executions(&ExecutionFilter { limit: 100, ..ExecutionFilter::default() }).await.unwrap().len();
+            let gone = store.prune_executions(chrono::Utc::now() + chrono::Duration::seconds(1)).await.unwrap();
+            assert_eq!(gone, 2, "the timed-out and the cancelled execution");
+            let left = store.executions(&ExecutionFilter { limit: 100, ..ExecutionFilter::default() }).await.unwrap();
+            assert_eq!(left.len(), before - 2);
+            assert!(left.iter().all(|e| !e.status.is_final()));
+            assert!(store.execution_steps(id).await.unwrap().is_empty());
+
             // The same event twice starts the flow once.
             let event = NewExecution {
                 flow: waits,
