@@ -132,6 +132,12 @@ struct StepRow {
     finished_at: DateTime<Utc>,
 }
 
+/// Whether execution `e`'s flow already runs as many executions as it allows (live
+/// leases only; `$1` is now).
+const AT_LIMIT: &str = "EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id AND f.max_concurrent IS NOT NULL \
+     AND (SELECT COUNT(*) FROM executions r WHERE r.flow_id = e.flow_id AND r.status = 'running' \
+     AND r.locked_until >= $1) >= f.max_concurrent)";
+
 const EXECUTION_COLUMNS: &str = "id, flow_id, flow_version, status, trigger_kind, input, subject, causal_chain, \
      progress, output, error, steps, queued_at, started_at, finished_at";
 
@@ -203,10 +209,10 @@ impl Store {
         let at = now();
         // Idle workers look often: a plain read first keeps them off the write path.
         let due: Option<Uuid> = with_pool!(self, pool => {
-            sqlx::query_scalar(
-                "SELECT id FROM executions WHERE (status = 'queued' AND run_after <= $1) \
-                 OR (status = 'running' AND locked_until < $1) LIMIT 1",
-            )
+            sqlx::query_scalar(&format!(
+                "SELECT e.id FROM executions e WHERE ((e.status = 'queued' AND e.run_after <= $1) \
+                 OR (e.status = 'running' AND e.locked_until < $1)) AND NOT {AT_LIMIT} LIMIT 1"
+            ))
             .bind(at)
             .fetch_optional(pool)
             .await?
@@ -218,12 +224,14 @@ impl Store {
             Backend::Sqlite(_) => "",
             Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
         };
+        let at_limit = AT_LIMIT.replace("$1", "$3");
         let sql = format!(
             "UPDATE executions SET status = 'running', locked_by = $1, locked_until = $2, \
              started_at = COALESCE(started_at, $3) \
-             WHERE id = (SELECT id FROM executions \
-                 WHERE (status = 'queued' AND run_after <= $3) OR (status = 'running' AND locked_until < $3) \
-                 ORDER BY run_after, id LIMIT 1{pick}) \
+             WHERE id = (SELECT e.id FROM executions e \
+                 WHERE ((e.status = 'queued' AND e.run_after <= $3) OR (e.status = 'running' AND e.locked_until < $3)) \
+                 AND NOT {at_limit} \
+                 ORDER BY e.run_after, e.id LIMIT 1{pick}) \
              RETURNING {EXECUTION_COLUMNS}"
         );
         let row: Option<ExecutionRow> = with_pool!(self, pool => {

@@ -106,8 +106,8 @@ impl Store {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO flows (id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+                "INSERT INTO flows (id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at, max_concurrent) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7)",
             )
             .bind(id.0)
             .bind(definition.name.trim())
@@ -115,6 +115,7 @@ impl Store {
             .bind(false)
             .bind(&definition.trigger.kind)
             .bind(at)
+            .bind(definition.settings.max_concurrent.map(i64::from))
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -175,7 +176,7 @@ impl Store {
                     .await?;
                     sqlx::query(
                         "UPDATE flows SET name = $2, trigger_kind = $3, current_version = $4, updated_at = $5, \
-                         enabled = CASE WHEN $6 THEN enabled ELSE $6 END WHERE id = $1",
+                         enabled = CASE WHEN $6 THEN enabled ELSE $6 END, max_concurrent = $7 WHERE id = $1",
                     )
                     .bind(id.0)
                     .bind(definition.name.trim())
@@ -183,6 +184,7 @@ impl Store {
                     .bind(next)
                     .bind(at)
                     .bind(valid)
+                    .bind(definition.settings.max_concurrent.map(i64::from))
                     .execute(&mut *tx)
                     .await?;
                     super::audit::append_in!(tx, audit)?;

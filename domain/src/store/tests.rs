@@ -899,6 +899,22 @@ mod engine {
             assert_eq!(runner.drain().await.unwrap(), 0);
         }
 
+        async fn a_flow_runs_no_more_executions_at_once_than_it_allows(store) {
+            let mut flow = Flow::new("One at a time", "trigger.manual");
+            flow.settings.max_concurrent = Some(1);
+            flow.cards = vec![card(1, "text.trim", &[("text", Binding::literal(" x "))])];
+            let flow = setup(&store, &flow).await;
+            let first = start(&store, flow, json!({"n": 1})).await;
+            let second = start(&store, flow, json!({"n": 2})).await;
+            let lease = chrono::Utc::now() + chrono::Duration::seconds(30);
+            let claimed = store.claim_execution("worker-a", lease).await.unwrap().unwrap();
+            assert_eq!(claimed.id, first);
+            // The flow's one slot is taken: the second waits.
+            assert!(store.claim_execution("worker-b", lease).await.unwrap().is_none());
+            store.finish_execution(first, "worker-a", Status::Succeeded, None, None).await.unwrap();
+            assert_eq!(store.claim_execution("worker-b", lease).await.unwrap().map(|e| e.id), Some(second));
+        }
+
         async fn timeouts_cancel_rerun_and_dedupe(store) {
             // An execution past its flow's time limit fails.
             let mut flow = Flow::new("No time", "trigger.manual");
