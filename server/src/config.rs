@@ -149,6 +149,15 @@ pub struct Config {
     #[arg(long, env = "IDFLOW_HISTORY_DAYS", default_value_t = 30)]
     pub history_days: u32,
 
+    /// Blast-radius guard: a flow that deactivates, suspends or removes more users than
+    /// this within an hour pauses for an admin's approval.
+    #[arg(long, env = "IDFLOW_BLAST_RADIUS_USERS", default_value_t = 25)]
+    pub blast_radius_users: u32,
+
+    /// Blast-radius guard: …or more than this percent of a directory of 100 users or more.
+    #[arg(long, env = "IDFLOW_BLAST_RADIUS_PERCENT", default_value_t = 10)]
+    pub blast_radius_percent: u32,
+
     /// Log format.
     #[arg(long, env = "IDFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

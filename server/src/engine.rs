@@ -5,6 +5,7 @@
 //! database, so stopping the process at any moment loses nothing (a claimed execution is
 //! taken over by another worker when its lease runs out).
 
+use domain::engine::BlastRadius;
 use domain::engine::runner::{Runner, dispatch_directory_events, fire_schedules};
 use domain::store::Store;
 use std::time::Duration;
@@ -35,15 +36,16 @@ impl Drop for Engine {
 /// Starts the dispatcher and `workers` workers. With no workers, the engine does not run
 /// (another server runs the flows).
 pub fn spawn(store: Store, workers: usize) -> Engine {
-    spawn_with_retention(store, workers, None)
+    spawn_with(store, workers, None, BlastRadius::default())
 }
 
 /// Like [`spawn`], also deleting executions that ended more than `retention` ago (checked
-/// hourly).
-pub fn spawn_with_retention(
+/// hourly), with the blast-radius guard `guard`.
+pub fn spawn_with(
     store: Store,
     workers: usize,
     retention: Option<chrono::Duration>,
+    guard: BlastRadius,
 ) -> Engine {
     let mut tasks = Vec::new();
     if workers == 0 {
@@ -99,7 +101,7 @@ pub fn spawn_with_retention(
     }
     let process = uuid::Uuid::new_v4();
     for n in 0..workers {
-        let runner = Runner::new(store.clone(), format!("{process}/{n}"));
+        let runner = Runner::new(store.clone(), format!("{process}/{n}")).with_guard(guard);
         tasks.push(tokio::spawn(async move {
             loop {
                 match runner.run_one().await {

@@ -120,7 +120,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .spawn_cleanup(std::time::Duration::from_secs(300));
     let retention =
         (config.history_days > 0).then(|| chrono::Duration::days(i64::from(config.history_days)));
-    let engine = idflow::engine::spawn_with_retention(store.clone(), config.workers, retention);
+    let guard = domain::engine::BlastRadius {
+        max_users: config.blast_radius_users,
+        max_percent: config.blast_radius_percent,
+        window: chrono::Duration::hours(1),
+    };
+    let engine = idflow::engine::spawn_with(store.clone(), config.workers, retention, guard);
     let app = idflow::router(prepared.state, prepared.session_store, prepared.settings);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

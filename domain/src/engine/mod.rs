@@ -51,6 +51,8 @@ pub enum Status {
     Succeeded,
     Failed,
     Cancelled,
+    /// Held by the blast-radius guard until an admin approves or cancels it.
+    Paused,
 }
 
 impl Status {
@@ -61,6 +63,7 @@ impl Status {
             Status::Succeeded => "succeeded",
             Status::Failed => "failed",
             Status::Cancelled => "cancelled",
+            Status::Paused => "paused",
         }
     }
 
@@ -78,6 +81,7 @@ impl std::str::FromStr for Status {
             Status::Succeeded,
             Status::Failed,
             Status::Cancelled,
+            Status::Paused,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -112,6 +116,41 @@ pub struct Progress {
     /// Set while an error lane runs: why the execution fails when it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failing: Option<String>,
+    /// An admin approved it past the blast-radius guard.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub approved: bool,
+}
+
+/// The blast-radius guard: a flow that would deactivate, suspend or remove more users
+/// than this within the window pauses for an admin's approval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BlastRadius {
+    /// At most this many users…
+    pub max_users: u32,
+    /// …or this share of the directory, when it has at least 100 users…
+    pub max_percent: u32,
+    /// …within this window.
+    pub window: chrono::Duration,
+}
+
+impl Default for BlastRadius {
+    fn default() -> Self {
+        BlastRadius {
+            max_users: 25,
+            max_percent: 10,
+            window: chrono::Duration::hours(1),
+        }
+    }
+}
+
+impl BlastRadius {
+    /// Whether one more destructive change, after `done` in the window, passes the guard in
+    /// a directory of `directory` users.
+    pub fn allows(&self, done: i64, directory: i64) -> bool {
+        let by_count = done < i64::from(self.max_users);
+        let by_share = directory < 100 || done * 100 < directory * i64::from(self.max_percent);
+        by_count && by_share
+    }
 }
 
 /// How an execution ends.
@@ -135,6 +174,7 @@ impl Progress {
             outputs: BTreeMap::new(),
             attempt: 0,
             failing: None,
+            approved: false,
         }
     }
 
@@ -403,6 +443,19 @@ mod tests {
             "ada@example.com / 3"
         );
         assert!(bind(&Binding::template("{{ card_9.output }}"), &progress).is_err());
+    }
+
+    #[test]
+    fn the_blast_radius_guard_counts_users_and_share() {
+        let guard = BlastRadius {
+            max_users: 25,
+            max_percent: 10,
+            window: chrono::Duration::hours(1),
+        };
+        assert!(guard.allows(24, 10));
+        assert!(!guard.allows(25, 10_000));
+        assert!(guard.allows(19, 200));
+        assert!(!guard.allows(20, 200), "10% of 200");
     }
 
     #[test]

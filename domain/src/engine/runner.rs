@@ -4,8 +4,8 @@
 //! (at-least-once for the card in flight, exactly once for recorded ones).
 
 use super::{
-    AfterFailure, ExecutionId, Progress, Status, advance, after_failure, bind, card_at,
-    enter_error_lane, enter_lane, inputs_of,
+    AfterFailure, BlastRadius, ExecutionId, Progress, Status, advance, after_failure, bind,
+    card_at, enter_error_lane, enter_lane, inputs_of,
 };
 use crate::audit::{Action, Actor, NewEntry, Outcome, Target};
 use crate::directory::{DirectoryEvent, GroupId, User, UserId, UserStatus};
@@ -98,6 +98,7 @@ pub fn user_value(user: &User) -> Value {
 pub struct Runner {
     store: Store,
     worker: String,
+    guard: BlastRadius,
 }
 
 impl Runner {
@@ -105,7 +106,47 @@ impl Runner {
         Runner {
             store,
             worker: worker.into(),
+            guard: BlastRadius::default(),
         }
+    }
+
+    /// The same runner with another blast-radius guard.
+    pub fn with_guard(mut self, guard: BlastRadius) -> Runner {
+        self.guard = guard;
+        self
+    }
+
+    /// Whether the card under the cursor would pass the blast-radius guard; the reason to
+    /// pause when not.
+    async fn guard_holds(
+        &self,
+        flow: crate::flows::FlowId,
+        card: &Card,
+        progress: &Progress,
+    ) -> Result<Option<String>, StoreError> {
+        let catalog = crate::flows::catalog::catalog();
+        let destructive = catalog.get(&card.kind).is_some_and(|c| c.destructive);
+        if !destructive || progress.approved {
+            return Ok(None);
+        }
+        let kinds: Vec<&str> = catalog
+            .all()
+            .iter()
+            .filter(|c| c.destructive)
+            .map(|c| c.key)
+            .collect();
+        let since = Utc::now() - self.guard.window;
+        let done = self.store.flow_changes_since(flow, since, &kinds).await?;
+        let directory = self.store.count_users().await?;
+        if self.guard.allows(done, directory) {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "Paused by the blast-radius guard: this flow already deactivated, suspended or removed users {done} times in the last {} minutes (the limit is {} users or {}% of the directory). An admin can approve it to go on, or cancel it.",
+            self.guard.window.num_minutes(),
+            self.guard.max_users,
+            self.guard.max_percent
+        )))
     }
 
     /// Claims one due execution and runs it as far as it goes now (to its end, or to a
@@ -168,6 +209,12 @@ impl Runner {
                     flow.settings.timeout_seconds
                 );
                 return self.fail(id, &reason).await;
+            }
+            if let Some(reason) = self.guard_holds(execution.flow, card, &progress).await? {
+                self.store
+                    .pause_execution(id, &self.worker, &progress, &reason)
+                    .await?;
+                return Ok(());
             }
             let started_at = Utc::now();
             let inputs = inputs_of(card, &progress);

@@ -362,7 +362,7 @@ impl Store {
             let _turn = self.write_turn().await;
             sqlx::query(
                 "UPDATE executions SET status = 'cancelled', error = $2, finished_at = $3, locked_by = NULL, locked_until = NULL \
-                 WHERE id = $1 AND status IN ('queued', 'running')",
+                 WHERE id = $1 AND status IN ('queued', 'running', 'paused')",
             )
             .bind(id.0)
             .bind(reason)
@@ -372,6 +372,79 @@ impl Store {
             .rows_affected()
         });
         Ok(done > 0)
+    }
+
+    /// Holds an execution `worker` holds for an admin's approval (the blast-radius guard).
+    pub async fn pause_execution(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        progress: &Progress,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "UPDATE executions SET status = 'paused', progress = $3, error = $4, locked_by = NULL, locked_until = NULL \
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+            )
+            .bind(id.0)
+            .bind(worker)
+            .bind(Json(progress))
+            .bind(reason)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// An admin approves a paused execution: it goes on, past the guard. `false` when it
+    /// is not paused.
+    pub async fn approve_execution(&self, id: ExecutionId) -> Result<bool, StoreError> {
+        let Some(execution) = self.execution(id).await? else {
+            return Ok(false);
+        };
+        let mut progress = execution.progress;
+        progress.approved = true;
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "UPDATE executions SET status = 'queued', progress = $2, error = NULL, run_after = $3 \
+                 WHERE id = $1 AND status = 'paused'",
+            )
+            .bind(id.0)
+            .bind(Json(&progress))
+            .bind(now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done > 0)
+    }
+
+    /// How many cards of `kinds` a flow's executions finished since `since` (what the
+    /// blast-radius guard counts).
+    pub async fn flow_changes_since(
+        &self,
+        flow: FlowId,
+        since: DateTime<Utc>,
+        kinds: &[&str],
+    ) -> Result<i64, StoreError> {
+        let list = format!(",{},", kinds.join(","));
+        let n: i64 = with_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM execution_steps s JOIN executions e ON e.id = s.execution_id \
+                 WHERE e.flow_id = $1 AND s.status = 'succeeded' AND s.finished_at >= $2 \
+                 AND $3 LIKE '%,' || s.card_kind || ',%'",
+            )
+            .bind(flow.0)
+            .bind(since)
+            .bind(list)
+            .fetch_one(pool)
+            .await?
+        });
+        Ok(n)
     }
 
     /// Deletes the executions (and their card records) that ended before `cutoff`: the

@@ -1107,6 +1107,47 @@ mod flows_and_the_directory {
             assert!(by_flow.iter().all(|e| e.actor_display.as_deref() == Some("Flow: Title stamp") && !e.causal_chain.is_empty()));
         }
 
+        async fn too_many_deactivations_pause_for_approval(store) {
+            use crate::engine::BlastRadius;
+            use crate::store::NewExecution;
+            let mut flow = Flow::new("Mass offboarding", "trigger.manual");
+            flow.cards = vec![card(1, "directory.deactivate_user", &[("user", Binding::mapping(Source::Trigger, "input.user"))])];
+            let flow_id = store.create_flow(&flow, None, "ada@example.com", &entry(Action::FlowCreate)).await.unwrap().id;
+            let mut runs = Vec::new();
+            for n in 0..3 {
+                let user = store.provision_user(&person(&format!("user{n}@example.com")), &Actor::System, &entry(Action::ScimUserCreate)).await.unwrap();
+                let id = store.enqueue_execution(&NewExecution {
+                    flow: flow_id,
+                    flow_version: 1,
+                    trigger_kind: "trigger.manual".into(),
+                    input: json!({"input": {"user": user.id.0.to_string()}}),
+                    subject: Some(user.id.0.to_string()),
+                    dedupe_key: None,
+                    causal_chain: vec![],
+                }).await.unwrap().unwrap();
+                runs.push((id, user.id));
+            }
+            let guard = BlastRadius { max_users: 2, max_percent: 10, window: chrono::Duration::hours(1) };
+            let runner = Runner::new(store.clone(), "worker-1").with_guard(guard);
+            runner.drain().await.unwrap();
+            let statuses: Vec<Status> = {
+                let mut v = Vec::new();
+                for (id, _) in &runs { v.push(store.execution(*id).await.unwrap().unwrap().status); }
+                v
+            };
+            assert_eq!(statuses, [Status::Succeeded, Status::Succeeded, Status::Paused]);
+            let paused = store.execution(runs[2].0).await.unwrap().unwrap();
+            assert!(paused.error.unwrap().starts_with("Paused by the blast-radius guard"));
+            // Who it would touch: the subject, still active.
+            assert_eq!(store.user(runs[2].1).await.unwrap().unwrap().status, crate::directory::UserStatus::Active);
+            assert_eq!(runner.drain().await.unwrap(), 0, "a paused execution is not picked up");
+
+            assert!(store.approve_execution(runs[2].0).await.unwrap());
+            runner.drain().await.unwrap();
+            assert_eq!(store.execution(runs[2].0).await.unwrap().unwrap().status, Status::Succeeded);
+            assert_eq!(store.user(runs[2].1).await.unwrap().unwrap().status, crate::directory::UserStatus::Deprovisioned);
+        }
+
         async fn a_hire_gets_the_role_their_department_is_given(store) {
             let roles = Schema {
                 name: "department roles".into(),
