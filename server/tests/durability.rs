@@ -6,7 +6,7 @@
 
 use domain::audit::{Action, Actor, NewEntry, Outcome};
 use domain::engine::Status;
-use domain::flows::{Binding, Card, CardId, Flow, OnError, Source};
+use domain::flows::{Binding, Card, CardId, Flow, Source};
 use domain::store::{ExecutionFilter, NewExecution, Store};
 use domain::tables::{Column, ColumnType, Schema};
 use serde_json::json;
@@ -21,18 +21,7 @@ fn entry(action: Action) -> NewEntry {
 }
 
 fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
-    Card {
-        id: CardId(id),
-        kind: kind.into(),
-        inputs: inputs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        on_error: OnError::Stop,
-        timeout_seconds: None,
-        note: String::new(),
-        lanes: vec![],
-    }
+    Card::new(id, kind).with_inputs(inputs)
 }
 
 /// Five cards: a function, an idempotent table write, a Wait (the execution goes back

@@ -355,15 +355,7 @@ mod tests {
     use serde_json::json;
 
     fn card(id: u32, kind: &str) -> Card {
-        Card {
-            id: CardId(id),
-            kind: kind.into(),
-            inputs: BTreeMap::new(),
-            on_error: OnError::Stop,
-            timeout_seconds: None,
-            note: String::new(),
-            lanes: vec![],
-        }
+        Card::new(id, kind)
     }
 
     fn with_lanes() -> Flow {

@@ -257,6 +257,28 @@ impl Flow {
     }
 }
 
+impl Card {
+    /// A card of `kind` with no inputs bound, stopping the execution when it fails.
+    pub fn new(id: u32, kind: impl Into<String>) -> Card {
+        Card {
+            id: CardId(id),
+            kind: kind.into(),
+            inputs: BTreeMap::new(),
+            on_error: OnError::Stop,
+            timeout_seconds: None,
+            note: String::new(),
+            lanes: Vec::new(),
+        }
+    }
+
+    /// The same card with these inputs bound, by field name.
+    pub fn with_inputs(mut self, inputs: &[(&str, Binding)]) -> Card {
+        self.inputs
+            .extend(inputs.iter().map(|(name, b)| (name.to_string(), b.clone())));
+        self
+    }
+}
+
 impl Binding {
     pub fn literal(value: impl Into<Value>) -> Binding {
         Binding::Literal {

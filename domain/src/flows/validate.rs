@@ -559,18 +559,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
-        Card {
-            id: CardId(id),
-            kind: kind.into(),
-            inputs: inputs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            on_error: OnError::Stop,
-            timeout_seconds: None,
-            note: String::new(),
-            lanes: vec![],
-        }
+        Card::new(id, kind).with_inputs(inputs)
     }
 
     fn kinds(problems: &[Problem]) -> Vec<(Place, ProblemKind)> {

@@ -648,18 +648,7 @@ mod engine {
     }
 
     fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
-        Card {
-            id: CardId(id),
-            kind: kind.into(),
-            inputs: inputs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            on_error: OnError::Stop,
-            timeout_seconds: None,
-            note: String::new(),
-            lanes: vec![],
-        }
+        Card::new(id, kind).with_inputs(inputs)
     }
 
     fn from(id: u32, path: &str) -> Binding {
@@ -1007,7 +996,7 @@ mod flows_and_the_directory {
     use super::*;
     use crate::engine::Status;
     use crate::engine::runner::{LOOP_STOPPED, Runner, dispatch_directory_events};
-    use crate::flows::{Binding, Card, CardId, Flow, OnError, Source};
+    use crate::flows::{Binding, Card, CardId, Flow, Source};
     use crate::store::{ExecutionFilter, GroupWrite, UserWrite};
     use crate::tables::{Column, ColumnType, Schema};
     use serde_json::json;
@@ -1017,18 +1006,7 @@ mod flows_and_the_directory {
     }
 
     fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
-        Card {
-            id: CardId(id),
-            kind: kind.into(),
-            inputs: inputs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect(),
-            on_error: OnError::Stop,
-            timeout_seconds: None,
-            note: String::new(),
-            lanes: vec![],
-        }
+        Card::new(id, kind).with_inputs(inputs)
     }
 
     fn person(name: &str) -> UserWrite {
