@@ -111,10 +111,13 @@ pub enum Permission {
     ManageSuperAdmins,
     /// Set up how people sign in (single sign-on with an identity provider).
     ManageSignIn,
+    /// Run flows by hand, re-run and cancel their executions.
+    RunFlows,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
+        Permission::RunFlows,
         Permission::ManageScimTokens,
         Permission::ManageSignIn,
         Permission::ManageDirectory,
@@ -194,7 +197,7 @@ impl FolderRole {
         use Permission::*;
         match permission {
             ViewFlows | ViewTables => true,
-            ViewExecutions => self >= FolderRole::Runner,
+            ViewExecutions | RunFlows => self >= FolderRole::Runner,
             _ => false,
         }
     }
@@ -411,6 +414,9 @@ mod tests {
         );
         assert_eq!(runner.in_folder(folder), Some(FolderRole::Runner));
         assert!(runner.allows(Permission::ViewExecutions));
+        assert!(runner.allows(Permission::RunFlows));
+        assert!(!reader.allows(Permission::RunFlows));
+        assert!(!Rights::of(Role::WorkflowsAuditor).allows(Permission::RunFlows));
         assert_eq!(runner.in_folder(other), None);
         let admin = Rights::of(Role::WorkflowsAdministrator);
         assert_eq!(admin.in_folder(other), Some(FolderRole::Manager));

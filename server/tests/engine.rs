@@ -383,7 +383,91 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
+async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
+    let server = start(store, Options::default()).await;
+    let mut flow = Flow::new("By hand", "trigger.manual");
+    flow.cards = vec![Card::new(1, "flow.wait").with_inputs(&[("seconds", Binding::literal(600))])];
+    let made = server
+        .store
+        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let call = |client: &reqwest::Client, path: &str, form: Vec<(&str, String)>| {
+        client.post(server.url(path)).form(&form).send()
+    };
+    let run = call(
+        &admin,
+        "/api/executions/run",
+        vec![
+            ("flow", made.id.to_string()),
+            ("input", "{\"n\": 1}".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(run.status(), StatusCode::OK);
+    let id: String = run.json().await.unwrap();
+    let bad = call(
+        &admin,
+        "/api/executions/run",
+        vec![("flow", made.id.to_string()), ("input", "{n".into())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("not JSON"));
+
+    // Auditors read history but run nothing.
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let refused = call(&auditor, "/api/executions/cancel", vec![("id", id.clone())])
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let cancelled = call(&admin, "/api/executions/cancel", vec![("id", id.clone())])
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    let again = call(&admin, "/api/executions/cancel", vec![("id", id.clone())])
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    assert!(again.text().await.unwrap().contains("already ended"));
+    let not_paused = call(&admin, "/api/executions/approve", vec![("id", id.clone())])
+        .await
+        .unwrap();
+    assert_eq!(not_paused.status(), StatusCode::BAD_REQUEST);
+
+    let rerun = call(&admin, "/api/executions/rerun", vec![("id", id.clone())])
+        .await
+        .unwrap();
+    assert_eq!(rerun.status(), StatusCode::OK);
+    let new_id: String = rerun.json().await.unwrap();
+    let new = server
+        .store
+        .execution(domain::engine::ExecutionId(new_id.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (new.status, new.input),
+        (Status::Queued, serde_json::json!({"input": {"n": 1}}))
+    );
+    let gone = call(
+        &admin,
+        "/api/executions/rerun",
+        vec![("id", uuid::Uuid::nil().to_string())],
+    )
+    .await
+    .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
+
 domain::backend_tests! {
+    async fn engine_flows_are_run_cancelled_and_rerun_by_those_allowed(store) {
+        flows_are_run_cancelled_and_rerun_by_those_allowed(store).await;
+    }
     async fn engine_the_history_shows_each_caller_the_executions_they_may_see(store) {
         the_history_shows_each_caller_the_executions_they_may_see(store).await;
     }
