@@ -296,10 +296,18 @@ pub fn bind(binding: &Binding, progress: &Progress) -> Result<Value, String> {
                 .cloned()
                 .unwrap_or(Value::Null))
         }
-        Binding::Template { template } => {
-            template::render(template, &progress.context()).map(Value::String)
-        }
+        Binding::Template { template } => match single_expression(template) {
+            // `{{ expr }}` alone keeps its value's type (a condition stays true/false).
+            Some(expression) => template::evaluate(expression, &progress.context()),
+            None => template::render(template, &progress.context()).map(Value::String),
+        },
     }
+}
+
+/// The expression of a template that is exactly one `{{ … }}` and nothing else.
+fn single_expression(template: &str) -> Option<&str> {
+    let inner = template.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
 }
 
 /// A card's inputs, bound; or the first input that could not be.
@@ -435,6 +443,15 @@ mod tests {
             "ada@example.com / 3"
         );
         assert!(bind(&Binding::template("{{ card_9.output }}"), &progress).is_err());
+        // A template that is one expression keeps its type.
+        assert_eq!(
+            bind(&Binding::template("{{ card_1.output > 2 }}"), &progress).unwrap(),
+            true
+        );
+        assert_eq!(
+            bind(&Binding::template(" {{ card_1.output }} "), &progress).unwrap(),
+            3
+        );
     }
 
     #[test]

@@ -419,9 +419,6 @@ impl Runner {
         let truth = |name: &str| -> Result<bool, CardError> {
             match inputs.get(name) {
                 Some(Value::Bool(b)) => Ok(*b),
-                // A template condition renders as text.
-                Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("true") => Ok(true),
-                Some(Value::String(s)) if s.trim().eq_ignore_ascii_case("false") => Ok(false),
                 Some(other) => Err(CardError::fatal(format!(
                     "{name}: expects true or false, got {other}"
                 ))),
@@ -436,12 +433,7 @@ impl Runner {
                         Some(binding) => bind(binding, progress).map_err(CardError::fatal)?,
                         None => Value::Bool(false),
                     };
-                    let yes = match &holds {
-                        Value::Bool(b) => *b,
-                        Value::String(s) => s.trim().eq_ignore_ascii_case("true"),
-                        _ => false,
-                    };
-                    if yes {
+                    if holds == Value::Bool(true) {
                         return Ok(Done::Lane(Some(index)));
                     }
                 }

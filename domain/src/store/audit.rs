@@ -92,6 +92,24 @@ macro_rules! append_in {
 }
 pub(crate) use append_in;
 
+/// Runs the bound query `$query` in a transaction (on the write gate) and appends
+/// `$audit` in it when the query changed a row. Evaluates to whether it did.
+macro_rules! change_logged {
+    ($store:expr, $audit:expr, $query:expr) => {{
+        $crate::store::with_pool!($store, pool => {
+            let _turn = $store.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let changed = $query.execute(&mut *tx).await?.rows_affected() > 0;
+            if changed {
+                $crate::store::audit::append_in!(tx, $audit)?;
+            }
+            tx.commit().await?;
+            changed
+        })
+    }};
+}
+pub(crate) use change_logged;
+
 impl Store {
     /// Appends one entry to the System Log.
     pub async fn append_audit(&self, entry: &NewEntry) -> Result<Uuid, StoreError> {

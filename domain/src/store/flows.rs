@@ -83,11 +83,6 @@ impl From<VersionRow> for FlowVersion {
     }
 }
 
-fn token_hash(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 const SUMMARY_COLUMNS: &str =
     "id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at";
 
@@ -292,22 +287,14 @@ impl Store {
                 )));
             }
         }
-        let changed = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("UPDATE flows SET enabled = $2, updated_at = $3 WHERE id = $1")
+        let changed = super::audit::change_logged!(
+            self,
+            audit,
+            sqlx::query("UPDATE flows SET enabled = $2, updated_at = $3 WHERE id = $1")
                 .bind(id.0)
                 .bind(enabled)
                 .bind(now())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done > 0 {
-                super::audit::append_in!(tx, audit)?;
-            }
-            tx.commit().await?;
-            done > 0
-        });
+        );
         Ok(changed)
     }
 
@@ -318,29 +305,15 @@ impl Store {
         id: FlowId,
         audit: &NewEntry,
     ) -> Result<Option<String>, StoreError> {
-        use rand::Rng;
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let mut rng = rand::rngs::OsRng;
-        let body: String = (0..40)
-            .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-            .collect();
-        let token = format!("idf_flow_{body}");
-        let done = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("UPDATE flows SET invoke_token_hash = $2 WHERE id = $1")
+        let token = super::scim_tokens::random_token("idf_flow_");
+        let done = super::audit::change_logged!(
+            self,
+            audit,
+            sqlx::query("UPDATE flows SET invoke_token_hash = $2 WHERE id = $1")
                 .bind(id.0)
-                .bind(token_hash(&token))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done > 0 {
-                super::audit::append_in!(tx, audit)?;
-            }
-            tx.commit().await?;
-            done
-        });
-        Ok((done > 0).then_some(token))
+                .bind(super::scim_tokens::digest(&token))
+        );
+        Ok(done.then_some(token))
     }
 
     /// The flow `id` if `token` is its API endpoint secret.
@@ -352,7 +325,7 @@ impl Store {
         let sql =
             format!("SELECT {SUMMARY_COLUMNS} FROM flows WHERE id = $1 AND invoke_token_hash = $2");
         let row: Option<SummaryRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id.0).bind(token_hash(token)).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(id.0).bind(super::scim_tokens::digest(token)).fetch_optional(pool).await?
         });
         Ok(row.map(FlowSummary::from))
     }
@@ -375,20 +348,11 @@ impl Store {
 
     /// Deletes a flow and all its versions. `false` when there is no such flow.
     pub async fn delete_flow(&self, id: FlowId, audit: &NewEntry) -> Result<bool, StoreError> {
-        let deleted = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM flows WHERE id = $1")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done > 0 {
-                super::audit::append_in!(tx, audit)?;
-            }
-            tx.commit().await?;
-            done > 0
-        });
+        let deleted = super::audit::change_logged!(
+            self,
+            audit,
+            sqlx::query("DELETE FROM flows WHERE id = $1").bind(id.0)
+        );
         Ok(deleted)
     }
 }

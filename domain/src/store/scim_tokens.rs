@@ -8,20 +8,21 @@ use uuid::Uuid;
 
 pub use crate::scim::token::ScimToken;
 
-fn digest(token: &str) -> String {
+/// The SHA-256 of a token, hex: what is stored instead of a secret token.
+pub(crate) fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A new random token: `idf_scim_` and 40 characters from a 62-letter alphabet
+/// A new random token: `prefix` and 40 characters from a 62-letter alphabet
 /// (about 238 bits).
-fn generate() -> String {
+pub(crate) fn random_token(prefix: &str) -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rngs::OsRng;
     let body: String = (0..40)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect();
-    format!("idf_scim_{body}")
+    format!("{prefix}{body}")
 }
 
 impl Store {
@@ -31,7 +32,7 @@ impl Store {
         name: &str,
         audit: &NewEntry,
     ) -> Result<(ScimToken, String), StoreError> {
-        let secret = generate();
+        let secret = random_token("idf_scim_");
         let id = Uuid::now_v7();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;

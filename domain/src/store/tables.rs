@@ -163,20 +163,11 @@ impl Store {
 
     /// Deletes a table and its rows. `false` when there is no such table.
     pub async fn delete_table(&self, id: TableId, audit: &NewEntry) -> Result<bool, StoreError> {
-        let deleted = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("DELETE FROM tables WHERE id = $1")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done > 0 {
-                super::audit::append_in!(tx, audit)?;
-            }
-            tx.commit().await?;
-            done > 0
-        });
+        let deleted = super::audit::change_logged!(
+            self,
+            audit,
+            sqlx::query("DELETE FROM tables WHERE id = $1").bind(id.0)
+        );
         Ok(deleted)
     }
 

@@ -641,7 +641,6 @@ mod engine {
     use crate::store::{ExecutionFilter, NewExecution};
     use crate::tables::{Column, ColumnType, Schema};
     use serde_json::{Value, json};
-    use std::collections::BTreeMap;
 
     fn entry(action: Action) -> NewEntry {
         NewEntry::new(action, Outcome::Success, Actor::System)
@@ -987,7 +986,6 @@ mod engine {
             let steps = store.execution_steps(id).await.unwrap();
             assert_eq!(steps.len(), 10, "each card once");
             assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Succeeded);
-            let _ = BTreeMap::<u32, Value>::new();
         }
     }
 }

@@ -212,21 +212,13 @@ impl Store {
         id: UserId,
         audit: &NewEntry,
     ) -> Result<bool, StoreError> {
-        let ended = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            let done = sqlx::query("UPDATE users SET sessions_valid_after = $2 WHERE id = $1")
+        let ended = super::audit::change_logged!(
+            self,
+            audit,
+            sqlx::query("UPDATE users SET sessions_valid_after = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(now())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if done > 0 {
-                super::audit::append_in!(tx, audit)?;
-            }
-            tx.commit().await?;
-            done > 0
-        });
+        );
         Ok(ended)
     }
 
