@@ -107,6 +107,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("GET", "/auth/oidc/callback", Public),
     route("GET", "/auth/oidc/signed-out", Public),
     route("POST", "/api/v1/flows/:id/invoke", BearerToken),
+    route("POST", "/api/v1/executions/:id/resume", BearerToken),
     route("GET", "/healthz", Public),
     route("GET", "/readyz", Public),
     route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),
@@ -324,6 +325,7 @@ AAAAAA GET /auth/oidc/start
 AAAAAA GET /auth/oidc/callback
 AAAAAA GET /auth/oidc/signed-out
 TTTTTT POST /api/v1/flows/:id/invoke
+TTTTTT POST /api/v1/executions/:id/resume
 AAAAAA GET /healthz
 AAAAAA GET /readyz
 SAAFFF POST /settings/scim-tokens

@@ -251,6 +251,7 @@ pub async fn run_flow(flow: String, input: Option<String>) -> Result<String, App
             subject: None,
             dedupe_key: None,
             causal_chain: vec![],
+            parent: None,
         })
         .await
         .map_err(AppError::from_store)?

@@ -79,10 +79,12 @@ pub enum Action {
     FlowGroupChange,
     /// A new secret was made for calling a flow's API endpoint.
     FlowTokenCreate,
+    AccountLock,
 }
 
-const ALL_ACTIONS: [Action; 44] = [
+const ALL_ACTIONS: [Action; 45] = [
     Action::FlowTokenCreate,
+    Action::AccountLock,
     Action::FlowUserChange,
     Action::FlowGroupChange,
     Action::TableCreate,
@@ -175,6 +177,7 @@ impl Action {
             Action::FlowUserChange => "flow.user.change",
             Action::FlowGroupChange => "flow.group.change",
             Action::FlowTokenCreate => "flow.token.create",
+            Action::AccountLock => "user.account.lock",
         }
     }
 
@@ -225,6 +228,7 @@ impl Action {
             Action::FlowUserChange => "User changed by a flow",
             Action::FlowGroupChange => "Group members changed by a flow",
             Action::FlowTokenCreate => "API endpoint secret made for a flow",
+            Action::AccountLock => "Account locked after too many failed sign-ins",
         }
     }
 

@@ -215,11 +215,33 @@ pub async fn sign_in(
                 "unknown user"
             };
             store.append_audit(&failure(reason, user.as_ref())).await?;
-            store
+            let state = store
                 .update_throttle(&account, |prev| {
                     ThrottlePolicy::ACCOUNT.after_failure(prev, now)
                 })
                 .await?;
+            // The failure that locks a user's account (it was not locked: a locked one is
+            // refused above) is an event flows can react to.
+            if let Some(user) = &user
+                && state.locked_until.is_some()
+            {
+                let entry = NewEntry::new(Action::AccountLock, Outcome::Success, Actor::System)
+                    .target(crate::audit::Target {
+                        kind: "user".into(),
+                        id: user.id.0.to_string(),
+                        display: user.user_name.clone(),
+                    })
+                    .reason(format!(
+                        "{} failed sign-ins; locked until {}",
+                        state.failures,
+                        state
+                            .locked_until
+                            .map(|t| t.format("%H:%M UTC").to_string())
+                            .unwrap_or_default()
+                    ))
+                    .from_request(origin.client_address.clone(), origin.request_id.clone());
+                store.record_lockout(user, &entry).await?;
+            }
             if let Some(address) = &address {
                 store
                     .update_throttle(address, |prev| {

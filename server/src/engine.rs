@@ -1,7 +1,7 @@
 //! The execution engine inside the server process: a dispatcher that hands new directory
 //! events to the flows they start, a scheduler that fires Scheduled flows, and workers
-//! that run executions. Both poll the
-//! database, so several servers on one PostgreSQL share the work; all state is in the
+//! that run executions. They poll the database, so several servers on one PostgreSQL
+//! share the work (within one process, workers are also woken as work is queued); all state is in the
 //! database, so stopping the process at any moment loses nothing (a claimed execution is
 //! taken over by another worker when its lease runs out).
 
@@ -102,11 +102,18 @@ pub fn spawn_with(
     let process = uuid::Uuid::new_v4();
     for n in 0..workers {
         let runner = Runner::new(store.clone(), format!("{process}/{n}")).with_guard(guard);
+        let signals = store.clone();
         tasks.push(tokio::spawn(async move {
             loop {
+                // Listening before looking, so work queued meanwhile is not missed.
+                let queued = signals.signals().queued.notified();
+                tokio::pin!(queued);
+                queued.as_mut().enable();
                 match runner.run_one().await {
                     Ok(Some(id)) => tracing::debug!(execution = %id, "ran an execution"),
-                    Ok(None) => tokio::time::sleep(IDLE).await,
+                    Ok(None) => {
+                        let _ = tokio::time::timeout(IDLE, queued).await;
+                    }
                     Err(err) => {
                         tracing::warn!(error = %err, "a worker could not run an execution");
                         tokio::time::sleep(AFTER_ERROR).await;

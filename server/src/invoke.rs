@@ -3,13 +3,15 @@
 //! `Authorization: Bearer`. The call is stored as an execution before anything answers;
 //! a synchronous flow answers with what it returned (waiting at most 30 seconds), any
 //! other with 202 and the execution's id. Past the flow's invocations per minute: 429.
+//! `POST /api/v1/executions/{id}/resume` resumes an execution waiting at a Pause card,
+//! with the same secret.
 
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::engine::Status;
+use domain::engine::{ExecutionId, Status};
 use domain::flows::{Binding, FlowId};
 use domain::store::NewExecution;
 use serde_json::{Value, json};
@@ -157,6 +159,7 @@ pub async fn invoke(
             subject: None,
             dedupe_key: None,
             causal_chain: vec![],
+            parent: None,
         })
         .await;
     let execution = match accepted {
@@ -178,13 +181,16 @@ pub async fn invoke(
         return queued();
     }
     let deadline = Instant::now() + SYNC_WAIT;
-    while Instant::now() < deadline {
+    // Woken when this process's engine ends it; another server's ending is seen by
+    // looking again every 250 ms.
+    let ended = state.store.signals().watch(execution);
+    let answer = loop {
         match state.store.execution(execution).await {
             Ok(Some(run)) if run.status == Status::Succeeded => {
-                return answer(StatusCode::OK, run.output.unwrap_or(Value::Null));
+                break answer(StatusCode::OK, run.output.unwrap_or(Value::Null));
             }
             Ok(Some(run)) if run.status.is_final() => {
-                return answer(
+                break answer(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     json!({
                         "execution_id": execution.to_string(),
@@ -193,8 +199,98 @@ pub async fn invoke(
                     }),
                 );
             }
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            // A Close card answered; the execution goes on.
+            Ok(Some(run)) if run.progress.closed.is_some() => {
+                break answer(StatusCode::OK, run.progress.closed.unwrap_or(Value::Null));
+            }
+            _ => {}
         }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break queued();
+        }
+        let _ = tokio::time::timeout(left.min(Duration::from_millis(250)), ended.notified()).await;
+    };
+    state.store.signals().forget(execution);
+    answer
+}
+
+/// `POST /api/v1/executions/{id}/resume`: resumes an execution waiting at a Pause card,
+/// with the body (JSON) as the card's output `input`. The caller sends the secret of the
+/// execution's flow, as for invoking it.
+pub async fn resume(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(token) = token_of(&headers) else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "Send the flow's secret in the x-api-client-token header (or as Authorization: Bearer).",
+        );
+    };
+    let unknown = || {
+        refuse(
+            StatusCode::UNAUTHORIZED,
+            "The secret is not this execution's flow's, or there is no such execution.",
+        )
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return unknown();
+    };
+    let id = ExecutionId(id);
+    let unavailable = || {
+        refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "idflow cannot reach its database; try again shortly.",
+        )
+    };
+    let execution = match state.store.execution(id).await {
+        Ok(Some(execution)) => execution,
+        Ok(None) => return unknown(),
+        Err(_) => return unavailable(),
+    };
+    match state
+        .store
+        .flow_for_invoke_token(execution.flow, &token)
+        .await
+    {
+        Ok(Some(_)) => {}
+        Ok(None) => return unknown(),
+        Err(_) => return unavailable(),
     }
-    queued()
+    if body.len() > MAX_BODY {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The body is larger than 1 MB.",
+        );
+    }
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(e) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("The body is not JSON: {e}"),
+                );
+            }
+        }
+    };
+    match state.store.resume_execution(id, input).await {
+        Ok(true) => answer(
+            StatusCode::ACCEPTED,
+            json!({ "execution_id": id.to_string(), "status": "queued" }),
+        ),
+        Ok(false) => refuse(
+            StatusCode::CONFLICT,
+            &format!(
+                "This execution is not waiting at a Pause card (it is {}).",
+                execution.status
+            ),
+        ),
+        Err(_) => unavailable(),
+    }
 }

@@ -121,6 +121,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/directory/groups/{id}/members", post(directory::add_member))
         .route("/directory/groups/{id}/members/{user}/remove", post(directory::remove_member))
         .route("/api/v1/flows/{id}/invoke", post(invoke::invoke))
+        .route("/api/v1/executions/{id}/resume", post(invoke::resume))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .nest("/scim/v2", scim::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), {

@@ -406,30 +406,7 @@ fn user_resource_type(base: &str) -> Value {
 
 /// A stored user as a SCIM User.
 fn render(user: &User, base: &str) -> Value {
-    let mut object = user.attributes.clone();
-    object.insert(
-        "schemas".into(),
-        Value::Array(scim::user::schemas_for(&user.attributes, user.role)),
-    );
-    object.insert("id".into(), Value::String(user.id.to_string()));
-    if let Some(external) = &user.external_id {
-        object.insert("externalId".into(), Value::String(external.clone()));
-    }
-    object.insert("userName".into(), Value::String(user.user_name.clone()));
-    // A PATCH that removed `active` leaves a null behind: the attribute stays unshown
-    // (the status is unchanged) until a client sets it again.
-    if object.get("active") == Some(&Value::Null) {
-        object.remove("active");
-    } else {
-        object.insert(
-            "active".into(),
-            Value::Bool(user.status == UserStatus::Active),
-        );
-    }
-    // No role is an Unassigned User: the extension appears only when there is a role.
-    if user.role != Role::UnassignedUser {
-        object.insert(IDFLOW_USER.into(), json!({"role": user.role.as_str()}));
-    }
+    let mut object = scim::user::resource(user);
     object.insert(
         "meta".into(),
         json!({

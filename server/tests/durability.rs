@@ -156,6 +156,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
                 subject: None,
                 dedupe_key: None,
                 causal_chain: vec![],
+                parent: None,
             })
             .await
             .unwrap()

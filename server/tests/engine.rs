@@ -304,6 +304,7 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
                 subject: None,
                 dedupe_key: None,
                 causal_chain: vec![],
+                parent: None,
             })
             .await
             .unwrap()

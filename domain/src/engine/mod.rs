@@ -53,6 +53,9 @@ pub enum Status {
     Cancelled,
     /// Held by the blast-radius guard until an admin approves or cancels it.
     Paused,
+    /// Waiting for its helper flows (Call Flow, For Each) to end, or for a Pause card's
+    /// resume or time.
+    Waiting,
 }
 
 impl Status {
@@ -64,6 +67,7 @@ impl Status {
             Status::Failed => "failed",
             Status::Cancelled => "cancelled",
             Status::Paused => "paused",
+            Status::Waiting => "waiting",
         }
     }
 
@@ -82,6 +86,7 @@ impl std::str::FromStr for Status {
             Status::Failed,
             Status::Cancelled,
             Status::Paused,
+            Status::Waiting,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
@@ -119,6 +124,46 @@ pub struct Progress {
     /// An admin approved it past the blast-radius guard.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub approved: bool,
+    /// The card under the cursor started helper flows or paused, and the execution waits
+    /// for them (or for its resume).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
+    /// Milliseconds spent at Pause cards so far.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub paused_ms: i64,
+    /// What a Close card answered the API caller with (the execution goes on).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Value>,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// What an execution waits for at the card under its cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum Waiting {
+    /// The helper flows that card `card` started on its attempt `attempt` (Call Flow: one;
+    /// For Each: one per item).
+    Children { card: u32, attempt: u32, count: usize },
+    /// A Pause card: resumed through the API (with `input`), or by its time.
+    Resume {
+        card: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        input: Option<Value>,
+        #[serde(default)]
+        resumed: bool,
+        /// When the pause began (milliseconds since 1970): paused time does not count
+        /// against the execution's time limit.
+        since_ms: i64,
+    },
+}
+
+/// The deduplication key of the helper execution that card `card` of `parent` starts on
+/// attempt `attempt` for item `index`: starting it again after a crash starts nothing.
+pub fn child_key(parent: ExecutionId, card: u32, attempt: u32, index: usize) -> String {
+    format!("call:{parent}:{card}:{attempt}:{index}")
 }
 
 /// The blast-radius guard: a flow that would deactivate, suspend or remove more users
@@ -175,6 +220,9 @@ impl Progress {
             attempt: 0,
             failing: None,
             approved: false,
+            waiting: None,
+            paused_ms: 0,
+            closed: None,
         }
     }
 

@@ -4,15 +4,17 @@
 //! (at-least-once for the card in flight, exactly once for recorded ones).
 
 use super::{
-    AfterFailure, BlastRadius, ExecutionId, Progress, Status, advance, after_failure, bind,
-    card_at, enter_error_lane, enter_lane, inputs_of,
+    AfterFailure, BlastRadius, ExecutionId, Progress, Status, Waiting, advance, after_failure,
+    bind, card_at, child_key, enter_error_lane, enter_lane, inputs_of,
 };
 use crate::audit::{Action, Actor, NewEntry, Outcome, Target};
 use crate::directory::{DirectoryEvent, GroupId, User, UserId, UserStatus};
 use crate::flows::{Card, functions};
 use crate::scim::ENTERPRISE_USER;
 use crate::store::UserWrite;
-use crate::store::{ExecutionRecord, NewExecution, RowQuery, StepRecord, Store, StoreError};
+use crate::store::{
+    ExecutionRecord, NewExecution, Parent, RowQuery, StepRecord, Store, StoreError,
+};
 use crate::tables::Row;
 use chrono::{Duration, Utc};
 use serde_json::{Map, Value, json};
@@ -35,7 +37,19 @@ enum Done {
     Stop(String),
     /// Wait: go on after this long.
     Wait(Duration),
+    /// Call Flow, For Each, Pause: the execution waits (for its helper flows, or a
+    /// resume) until this time at the latest; the card runs again when it wakes.
+    Await(Waiting, chrono::DateTime<Utc>),
+    /// Close: answer the API caller with this, and go on.
+    Close(Value),
 }
+
+/// The longest a Pause card waits.
+pub const MAX_PAUSE: Duration = Duration::days(30);
+/// How deep helper flows may call helper flows.
+pub const MAX_CALL_DEPTH: usize = 8;
+/// The most items one For Each takes.
+pub const MAX_FOR_EACH: usize = 10_000;
 
 /// Why a card failed, and whether trying again could help.
 struct CardError {
@@ -92,6 +106,21 @@ pub fn user_value(user: &User) -> Value {
         "external_id": user.external_id,
         "attributes": attrs,
     })
+}
+
+/// A user as Find Users' SCIM filters see it: the SCIM resource, with `meta.created` and
+/// `meta.lastModified` (`meta.created lt "2026-11-20T00:00:00Z"` finds older accounts).
+fn filterable(user: &User) -> Value {
+    let mut resource = crate::scim::user::resource(user);
+    resource.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": user.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "lastModified": user.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        }),
+    );
+    Value::Object(resource)
 }
 
 /// Runs executions for one worker.
@@ -196,13 +225,19 @@ impl Runner {
             name: flow.name.clone(),
             chain: execution.causal_chain.clone(),
         };
-        let deadline = execution.started_at.unwrap_or_else(Utc::now)
-            + Duration::seconds(i64::from(flow.settings.timeout_seconds));
         let mut progress = execution.progress;
         loop {
             let Some(card) = card_at(&flow, &progress.cursor) else {
                 return self.end(id, &progress, Value::Null, None).await;
             };
+            // Time spent at Pause cards does not count against the execution's limit.
+            let paused_now = match &progress.waiting {
+                Some(Waiting::Resume { since_ms, .. }) => Utc::now().timestamp_millis() - since_ms,
+                _ => 0,
+            };
+            let deadline = execution.started_at.unwrap_or_else(Utc::now)
+                + Duration::seconds(i64::from(flow.settings.timeout_seconds))
+                + Duration::milliseconds(progress.paused_ms + paused_now);
             if Utc::now() > deadline {
                 let reason = format!(
                     "timed out: the flow allows {} seconds per execution",
@@ -253,7 +288,26 @@ impl Runner {
                 started_at,
                 finished_at: Utc::now(),
             };
+            // A card that waited (helper flows, Pause) is done waiting.
+            let waited = progress.waiting.take();
+            if !matches!(result, Ok(Done::Await(..))) {
+                progress.paused_ms += paused_now;
+            }
             match result {
+                Ok(Done::Await(waiting, until)) => {
+                    let until = match waiting {
+                        Waiting::Resume { .. } => until,
+                        Waiting::Children { .. } => until.min(deadline),
+                    };
+                    progress.waiting = Some(waiting);
+                    if waited.is_none() {
+                        tracing::debug!(execution = %id, card = %card.id, "waiting");
+                    }
+                    self.store
+                        .wait_execution(id, &self.worker, &progress, until)
+                        .await?;
+                    return Ok(());
+                }
                 Ok(done) => {
                     progress.attempt = 0;
                     let mut ending = None;
@@ -290,9 +344,20 @@ impl Runner {
                                 ending = Some((Value::Null, None));
                             }
                         }
+                        Done::Close(answer) => {
+                            step.outputs = Some(json!({ "closed": true }));
+                            progress.closed = Some(answer);
+                            if !advance(&flow, &mut progress.cursor) {
+                                ending = Some((Value::Null, None));
+                            }
+                        }
+                        Done::Await(..) => unreachable!("handled above"),
                     }
                     if !self.record(id, &step, &progress).await? {
                         return Ok(());
+                    }
+                    if progress.closed.is_some() && card.kind == "flow.close" {
+                        self.store.signals().finished(id);
                     }
                     if let Some((output, note)) = ending {
                         return self.end(id, &progress, output, note).await;
@@ -470,6 +535,58 @@ impl Runner {
                     json!({ "output": found.or_else(|| inputs.get("default").cloned()) }),
                 ))
             }
+            "flow.call_flow" | "flow.for_each" => self.helpers(actor, card, inputs, progress).await,
+            "flow.pause" => {
+                if let Some(Waiting::Resume {
+                    card: waited,
+                    input,
+                    resumed,
+                    ..
+                }) = &progress.waiting
+                    && *waited == card.id.0
+                {
+                    return Ok(Done::Output(
+                        json!({ "input": input.clone().unwrap_or(Value::Null), "resumed": resumed }),
+                    ));
+                }
+                let now = Utc::now();
+                let until = match inputs.get("until") {
+                    None | Some(Value::Null) => now + MAX_PAUSE,
+                    Some(Value::String(s)) if s.trim().is_empty() => now + MAX_PAUSE,
+                    Some(Value::String(s)) => chrono::DateTime::parse_from_rfc3339(s.trim())
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|_| {
+                            CardError::fatal(format!(
+                                "until: {s:?} is not a date and time (such as 2026-12-01T09:00:00Z)"
+                            ))
+                        })?,
+                    Some(other) => {
+                        return Err(CardError::fatal(format!(
+                            "until: expects a date and time, got {other}"
+                        )));
+                    }
+                };
+                if until > now + MAX_PAUSE {
+                    return Err(CardError::fatal(
+                        "until: a Pause card waits at most 30 days",
+                    ));
+                }
+                if until <= now {
+                    return Ok(Done::Output(json!({ "input": null, "resumed": false })));
+                }
+                Ok(Done::Await(
+                    Waiting::Resume {
+                        card: card.id.0,
+                        input: None,
+                        resumed: false,
+                        since_ms: now.timestamp_millis(),
+                    },
+                    until,
+                ))
+            }
+            "flow.close" => Ok(Done::Close(
+                inputs.get("output").cloned().unwrap_or(Value::Null),
+            )),
             kind if kind.starts_with("directory.") => {
                 self.directory_card(kind, actor, inputs).await
             }
@@ -478,6 +595,196 @@ impl Runner {
                 "the {kind:?} card cannot run in this version of idflow yet"
             ))),
         }
+    }
+
+    /// Call Flow and For Each: the first time, starts the helper flow's executions (one,
+    /// or one per item) and waits; woken when they have all ended, gives their outputs.
+    async fn helpers(
+        &self,
+        actor: &Actor,
+        card: &Card,
+        inputs: &Map<String, Value>,
+        progress: &Progress,
+    ) -> Result<Done, CardError> {
+        let Actor::Flow {
+            execution, chain, ..
+        } = actor
+        else {
+            return Err(CardError::fatal("only a flow can call a helper flow"));
+        };
+        let parent = ExecutionId(*execution);
+        let attempt = progress.attempt;
+        let prefix = format!("call:{parent}:{}:{attempt}:", card.id.0);
+        let for_each = card.kind == "flow.for_each";
+        if let Some(Waiting::Children {
+            card: waited,
+            attempt: on,
+            count,
+        }) = &progress.waiting
+            && *waited == card.id.0
+            && *on == attempt
+        {
+            let children = self
+                .store
+                .child_executions(parent, card.id.0, &prefix)
+                .await?;
+            if children.len() < *count || children.iter().any(|c| !c.status.is_final()) {
+                // Woken before they all ended (a helper was started elsewhere): wait on.
+                return Ok(Done::Await(
+                    Waiting::Children {
+                        card: card.id.0,
+                        attempt,
+                        count: *count,
+                    },
+                    Utc::now() + MAX_PAUSE,
+                ));
+            }
+            let failed: Vec<String> = children
+                .iter()
+                .filter(|c| c.status != Status::Succeeded)
+                .map(|c| {
+                    let why = c.error.as_deref().unwrap_or("no reason given");
+                    if for_each {
+                        format!("item {}: {why}", c.parent.map_or(0, |p| p.index) + 1)
+                    } else {
+                        why.to_string()
+                    }
+                })
+                .collect();
+            if !failed.is_empty() {
+                let shown = failed.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+                let more = if failed.len() > 3 { "; …" } else { "" };
+                return Err(CardError::fatal(if for_each {
+                    format!(
+                        "{} of {} helper executions failed: {shown}{more}",
+                        failed.len(),
+                        children.len()
+                    )
+                } else {
+                    format!("the helper flow failed: {shown}")
+                }));
+            }
+            let outputs: Vec<Value> = children
+                .into_iter()
+                .map(|c| c.output.unwrap_or(Value::Null))
+                .collect();
+            return Ok(Done::Output(if for_each {
+                json!({ "count": outputs.len(), "outputs": outputs })
+            } else {
+                json!({ "output": outputs.into_iter().next().unwrap_or(Value::Null) })
+            }));
+        }
+
+        let helper = self.helper_flow(inputs).await?;
+        let shared = inputs.get("input").cloned().unwrap_or(Value::Null);
+        let items: Vec<Value> = if for_each {
+            match inputs.get("items") {
+                Some(Value::Array(items)) => items.clone(),
+                None | Some(Value::Null) => vec![],
+                Some(other) => {
+                    return Err(CardError::fatal(format!(
+                        "items: expects a list, got {other}"
+                    )));
+                }
+            }
+        } else {
+            vec![Value::Null]
+        };
+        if items.len() > MAX_FOR_EACH {
+            return Err(CardError::fatal(format!(
+                "items: {} items; For Each takes at most {MAX_FOR_EACH}",
+                items.len()
+            )));
+        }
+        if items.is_empty() {
+            return Ok(Done::Output(json!({ "count": 0, "outputs": [] })));
+        }
+        // Helper flows calling helper flows: not without end.
+        let mut depth = 1;
+        let mut above = self.store.execution(parent).await?.and_then(|e| e.parent);
+        while let Some(up) = above {
+            depth += 1;
+            if depth > MAX_CALL_DEPTH {
+                return Err(CardError::fatal(format!(
+                    "flow: helper flows call each other more than {MAX_CALL_DEPTH} deep"
+                )));
+            }
+            above = self
+                .store
+                .execution(up.execution)
+                .await?
+                .and_then(|e| e.parent);
+        }
+        let count = items.len();
+        for (index, item) in items.into_iter().enumerate() {
+            let input = if for_each {
+                json!({ "input": shared, "item": item, "index": index })
+            } else {
+                json!({ "input": shared })
+            };
+            self.store
+                .enqueue_execution(&NewExecution {
+                    flow: helper.flow,
+                    flow_version: helper.version,
+                    trigger_kind: "trigger.helper".into(),
+                    input,
+                    subject: None,
+                    dedupe_key: Some(child_key(parent, card.id.0, attempt, index)),
+                    causal_chain: chain.clone(),
+                    parent: Some(Parent {
+                        execution: parent,
+                        card: card.id.0,
+                        index: index as i64,
+                    }),
+                })
+                .await?;
+        }
+        Ok(Done::Await(
+            Waiting::Children {
+                card: card.id.0,
+                attempt,
+                count,
+            },
+            Utc::now() + MAX_PAUSE,
+        ))
+    }
+
+    /// The helper flow a Call Flow or For Each card names (by ID or name): on, and
+    /// started by the Helper Flow trigger.
+    async fn helper_flow(
+        &self,
+        inputs: &Map<String, Value>,
+    ) -> Result<crate::store::FlowVersion, CardError> {
+        let key = inputs
+            .get("flow")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| CardError::fatal("flow: has no value"))?;
+        let flows = self.store.flows().await?;
+        let found = flows.iter().find(|f| f.id.to_string() == key).or_else(|| {
+            flows
+                .iter()
+                .find(|f| f.name.to_lowercase() == key.to_lowercase())
+        });
+        let summary =
+            found.ok_or_else(|| CardError::fatal(format!("flow: there is no flow {key:?}")))?;
+        if summary.trigger_kind != "trigger.helper" {
+            return Err(CardError::fatal(format!(
+                "flow: \"{}\" is not a helper flow (its trigger must be Helper Flow)",
+                summary.name
+            )));
+        }
+        if !summary.enabled {
+            return Err(CardError::fatal(format!(
+                "flow: the helper flow \"{}\" is off; turn it on",
+                summary.name
+            )));
+        }
+        self.store
+            .flow_version(summary.id, None)
+            .await?
+            .ok_or_else(|| CardError::fatal("flow: the helper flow was deleted meanwhile"))
     }
 
     async fn find_user(&self, inputs: &Map<String, Value>, field: &str) -> Result<User, CardError> {
@@ -578,6 +885,52 @@ impl Runner {
         actor: &Actor,
         inputs: &Map<String, Value>,
     ) -> Result<Done, CardError> {
+        let limit = || {
+            inputs
+                .get("limit")
+                .and_then(Value::as_u64)
+                .unwrap_or(200)
+                .clamp(1, 10_000) as usize
+        };
+        match kind {
+            "directory.find_users" => {
+                let text = inputs
+                    .get("filter")
+                    .and_then(Value::as_str)
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| CardError::fatal("filter: has no value"))?;
+                let filter = crate::scim::filter::parse(text)
+                    .map_err(|e| CardError::fatal(format!("filter: {}", e.detail)))?;
+                let matching: Vec<User> = self
+                    .store
+                    .all_users()
+                    .await?
+                    .into_iter()
+                    .filter(|u| crate::scim::filter::matches(&filter, &filterable(u)))
+                    .collect();
+                let users: Vec<Value> = matching.iter().take(limit()).map(user_value).collect();
+                return Ok(Done::Output(
+                    json!({ "count": matching.len(), "users": users }),
+                ));
+            }
+            "directory.list_group_members" => {
+                let (group, name) = self.find_group(inputs).await?;
+                let group = self
+                    .store
+                    .group(group)
+                    .await?
+                    .ok_or_else(|| CardError::fatal(format!("group: {name} was deleted meanwhile")))?;
+                let mut users = Vec::new();
+                for member in &group.members {
+                    if let Some(user) = self.store.user(member.user_id).await? {
+                        users.push(user_value(&user));
+                    }
+                }
+                return Ok(Done::Output(json!({ "count": users.len(), "users": users })));
+            }
+            _ => {}
+        }
         let user = self.find_user(inputs, "user").await?;
         let with_status = |status: UserStatus| {
             let mut write = UserWrite::from(&user);
@@ -874,6 +1227,7 @@ pub async fn dispatch_directory_events(store: &Store, limit: i64) -> Result<usiz
                     subject: (event.subject_kind == "user").then(|| event.subject_id.to_string()),
                     dedupe_key: Some(event.id.to_string()),
                     causal_chain: chain.clone(),
+                    parent: None,
                 };
                 if behind.contains(&flow.flow.0) {
                     store.enqueue_stopped_execution(&new, LOOP_STOPPED).await?;
@@ -974,6 +1328,7 @@ pub async fn fire_schedules(
                 subject: None,
                 dedupe_key: Some(format!("schedule:{at}")),
                 causal_chain: vec![],
+                parent: None,
             };
             if store.enqueue_execution(&new).await?.is_some() {
                 started += 1;

@@ -352,8 +352,8 @@ fn build() -> Vec<CardSpec> {
             .takes(vec![field("synchronous", "Wait for the result", Boolean)])
             .gives(vec![field("body", "Body", Any), field("query", "Query", object()), field("headers", "Headers", object())]),
         Spec::new("trigger.helper", "Flow control", "Helper Flow", Trigger)
-            .says("Runs when another flow calls it (Call Flow, For Each) with its inputs.")
-            .gives(vec![field("input", "Input", Any)]),
+            .says("Runs when another flow calls it: Call Flow gives it an input; For Each gives it each item, the item's place (from 0) and a shared input.")
+            .gives(vec![field("input", "Input", Any), field("item", "Item (For Each)", Any), field("index", "Index (For Each)", Number)]),
         Spec::new("trigger.manual", "Flow control", "Manual", Trigger)
             .says("Runs when someone presses Run (or Test Flow).")
             .gives(vec![field("input", "Input", Any)]),
@@ -416,9 +416,9 @@ fn build() -> Vec<CardSpec> {
         Spec::new("flow.return", "Flow control", "Return", Control).says("Ends the execution with these outputs.").takes(vec![field("output", "Output", Any)]),
         Spec::new("flow.wait", "Flow control", "Wait", Control).takes(vec![required("seconds", "Seconds", Number)]),
         Spec::new("flow.pause", "Flow control", "Pause", Control)
-            .says("Waits until resumed through the API, or until a time (at most 30 days).")
+            .says("Waits until resumed through POST /api/v1/executions/{id}/resume, or until a time (at most 30 days).")
             .takes(vec![field("until", "Resume At", DateTime)])
-            .gives(vec![field("input", "Resume Input", Any)]),
+            .gives(vec![field("input", "Resume Input", Any), field("resumed", "Resumed", Boolean)]),
         Spec::new("flow.lookup", "Flow control", "Lookup", Control)
             .says("The value for a key in a list of pairs, or a default.")
             .takes(vec![required("value", "Value", Text), required("pairs", "Pairs", object()), field("default", "Default", Any)])

@@ -4,6 +4,39 @@ use super::{ENTERPRISE_USER, IDFLOW_USER, ScimError, USER_EXTENSIONS, get_ci, kn
 use crate::access::Role;
 use serde_json::{Map, Value};
 
+/// A stored user as a SCIM User resource, without `meta` (which needs the server's
+/// address): what SCIM clients read, and what Find Users' filters match.
+pub fn resource(user: &crate::directory::User) -> Map<String, Value> {
+    let mut object = user.attributes.clone();
+    object.insert(
+        "schemas".into(),
+        Value::Array(schemas_for(&user.attributes, user.role)),
+    );
+    object.insert("id".into(), Value::String(user.id.to_string()));
+    if let Some(external) = &user.external_id {
+        object.insert("externalId".into(), Value::String(external.clone()));
+    }
+    object.insert("userName".into(), Value::String(user.user_name.clone()));
+    // A PATCH that removed `active` leaves a null behind: the attribute stays unshown
+    // (the status is unchanged) until a client sets it again.
+    if object.get("active") == Some(&Value::Null) {
+        object.remove("active");
+    } else {
+        object.insert(
+            "active".into(),
+            Value::Bool(user.status == crate::directory::UserStatus::Active),
+        );
+    }
+    // No role is an Unassigned User: the extension appears only when there is a role.
+    if user.role != Role::UnassignedUser {
+        object.insert(
+            IDFLOW_USER.into(),
+            serde_json::json!({"role": user.role.as_str()}),
+        );
+    }
+    object
+}
+
 /// A User as a client sent it, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserInput {

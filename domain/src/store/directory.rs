@@ -311,6 +311,19 @@ impl Store {
     }
 
     /// Every user, oldest first (the stable order SCIM paging needs).
+    /// Records that a user's account was locked after failed sign-ins: the
+    /// `user.locked_out` event (which starts "User Account Locked" flows) and the log entry.
+    pub async fn record_lockout(&self, user: &User, audit: &NewEntry) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            insert_event!(tx, "user.locked_out", user.id.0, Actor::System, Vec::<crate::directory::Change>::new())?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     pub async fn all_users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
         let rows: Vec<UserRow> =

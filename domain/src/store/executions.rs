@@ -15,6 +15,30 @@ use serde_json::Value;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+/// Wakes `parent` (in transaction `tx`) when it waits for helper executions and none is
+/// left running. The parent's row is locked first, so of two helpers ending at once the
+/// second sees the first as ended.
+macro_rules! wake_parent_in {
+    ($store:expr, $tx:expr, $parent:expr) => {{
+        if let Backend::Postgres(_) = &$store.backend {
+            sqlx::query("SELECT id FROM executions WHERE id = $1 FOR UPDATE")
+                .bind($parent)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        let woke = sqlx::query(&format!(
+            "UPDATE executions SET status = 'queued', run_after = $2 WHERE id = $1 AND status = 'waiting' \
+             AND NOT EXISTS (SELECT 1 FROM executions c WHERE c.parent_id = $1 AND c.status NOT IN {FINAL})"
+        ))
+        .bind($parent)
+        .bind(now())
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected();
+        woke > 0
+    }};
+}
+
 /// A new execution to accept.
 #[derive(Debug, Clone)]
 pub struct NewExecution {
@@ -27,6 +51,17 @@ pub struct NewExecution {
     pub dedupe_key: Option<String>,
     /// The directory events that led here, oldest first.
     pub causal_chain: Vec<Uuid>,
+    /// The execution and card that started this one as a helper flow.
+    pub parent: Option<Parent>,
+}
+
+/// Where a helper flow's execution was started: by card `card` of execution `execution`,
+/// for item `index` of a For Each (0 for Call Flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parent {
+    pub execution: ExecutionId,
+    pub card: u32,
+    pub index: i64,
 }
 
 /// An execution as the history shows it.
@@ -47,6 +82,8 @@ pub struct ExecutionRecord {
     pub queued_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Set when a Call Flow or For Each card started it.
+    pub parent: Option<Parent>,
 }
 
 /// What one card did in an execution.
@@ -94,6 +131,9 @@ struct ExecutionRow {
     queued_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+    parent_id: Option<Uuid>,
+    parent_card: Option<i64>,
+    child_index: Option<i64>,
 }
 
 impl TryFrom<ExecutionRow> for ExecutionRecord {
@@ -115,6 +155,11 @@ impl TryFrom<ExecutionRow> for ExecutionRecord {
             queued_at: r.queued_at,
             started_at: r.started_at,
             finished_at: r.finished_at,
+            parent: r.parent_id.map(|p| Parent {
+                execution: ExecutionId(p),
+                card: r.parent_card.unwrap_or_default() as u32,
+                index: r.child_index.unwrap_or_default(),
+            }),
         })
     }
 }
@@ -139,7 +184,10 @@ const AT_LIMIT: &str = "EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id AND
      AND r.locked_until >= $1) >= f.max_concurrent)";
 
 const EXECUTION_COLUMNS: &str = "id, flow_id, flow_version, status, trigger_kind, input, subject, causal_chain, \
-     progress, output, error, steps, queued_at, started_at, finished_at";
+     progress, output, error, steps, queued_at, started_at, finished_at, parent_id, parent_card, child_index";
+
+/// Executions that have ended.
+const FINAL: &str = "('succeeded', 'failed', 'cancelled')";
 
 impl Store {
     /// Accepts an execution: once this returns, it will run (or has been deduplicated:
@@ -173,12 +221,12 @@ impl Store {
         } else {
             Status::Queued
         };
-        let inserted = with_pool!(self, pool => {
+        let inserted: u64 = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, dedupe_key, \
-                 causal_chain, progress, queued_at, run_after, error, finished_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13) ON CONFLICT DO NOTHING",
+                 causal_chain, progress, queued_at, run_after, error, finished_at, parent_id, parent_card, child_index) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING",
             )
             .bind(id.0)
             .bind(new.flow.0)
@@ -193,10 +241,16 @@ impl Store {
             .bind(at)
             .bind(stopped)
             .bind(stopped.map(|_| at))
+            .bind(new.parent.map(|p| p.execution.0))
+            .bind(new.parent.map(|p| i64::from(p.card)))
+            .bind(new.parent.map(|p| p.index))
             .execute(pool)
             .await?
             .rows_affected()
         });
+        if inserted > 0 && stopped.is_none() {
+            self.signals.queued.notify_waiters();
+        }
         Ok((inserted > 0).then_some(id))
     }
 
@@ -210,7 +264,7 @@ impl Store {
         // Idle workers look often: a plain read first keeps them off the write path.
         let due: Option<Uuid> = with_pool!(self, pool => {
             sqlx::query_scalar(&format!(
-                "SELECT e.id FROM executions e WHERE ((e.status = 'queued' AND e.run_after <= $1) \
+                "SELECT e.id FROM executions e WHERE ((e.status IN ('queued', 'waiting') AND e.run_after <= $1) \
                  OR (e.status = 'running' AND e.locked_until < $1)) AND NOT {AT_LIMIT} LIMIT 1"
             ))
             .bind(at)
@@ -229,7 +283,7 @@ impl Store {
             "UPDATE executions SET status = 'running', locked_by = $1, locked_until = $2, \
              started_at = COALESCE(started_at, $3) \
              WHERE id = (SELECT e.id FROM executions e \
-                 WHERE ((e.status = 'queued' AND e.run_after <= $3) OR (e.status = 'running' AND e.locked_until < $3)) \
+                 WHERE ((e.status IN ('queued', 'waiting') AND e.run_after <= $3) OR (e.status = 'running' AND e.locked_until < $3)) \
                  AND NOT {at_limit} \
                  ORDER BY e.run_after, e.id LIMIT 1{pick}) \
              RETURNING {EXECUTION_COLUMNS}"
@@ -298,6 +352,7 @@ impl Store {
     }
 
     /// Ends an execution `worker` holds: succeeded with `output`, or failed with `error`.
+    /// A helper flow's execution that ends last of its siblings wakes its parent.
     pub async fn finish_execution(
         &self,
         id: ExecutionId,
@@ -308,9 +363,10 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let ended: Option<Option<Uuid>> = sqlx::query_scalar(
                 "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, locked_until = NULL \
-                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING parent_id",
             )
             .bind(id.0)
             .bind(worker)
@@ -318,10 +374,136 @@ impl Store {
             .bind(output.map(Json))
             .bind(error)
             .bind(now())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let woke = match ended {
+                Some(Some(parent)) => wake_parent_in!(self, tx, parent),
+                _ => false,
+            };
+            tx.commit().await?;
+            if woke {
+                self.signals.queued.notify_waiters();
+            }
+            ended.is_some()
+        });
+        if done {
+            self.signals.finished(id);
+        }
+        Ok(done)
+    }
+
+    /// Leaves an execution `worker` holds waiting (for its helper flows, or a Pause card's
+    /// resume) until `until` at the latest, with its progress. Waiting for helper flows
+    /// that have all ended already, it is queued again at once.
+    pub async fn wait_execution(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        progress: &Progress,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(&format!(
+                "UPDATE executions SET status = CASE WHEN EXISTS (SELECT 1 FROM executions c WHERE c.parent_id = $1 \
+                 AND c.status NOT IN {FINAL}) OR $5 THEN 'waiting' ELSE 'queued' END, \
+                 progress = $3, run_after = CASE WHEN EXISTS (SELECT 1 FROM executions c WHERE c.parent_id = $1 \
+                 AND c.status NOT IN {FINAL}) OR $5 THEN $4 ELSE $6 END, locked_by = NULL, locked_until = NULL \
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running'"
+            ))
+            .bind(id.0)
+            .bind(worker)
+            .bind(Json(progress))
+            .bind(until)
+            .bind(matches!(progress.waiting, Some(crate::engine::Waiting::Resume { .. })))
+            .bind(now())
             .execute(pool)
             .await?
             .rows_affected()
         });
+        // Its helpers may all have ended: then it is queued already.
+        self.signals.queued.notify_waiters();
+        Ok(done > 0)
+    }
+
+    /// The helper executions card `card` of `parent` started, by their place in its list,
+    /// whose deduplication keys start with `key_prefix` (one attempt's).
+    pub async fn child_executions(
+        &self,
+        parent: ExecutionId,
+        card: u32,
+        key_prefix: &str,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE parent_id = $1 AND parent_card = $2 \
+             AND dedupe_key LIKE $3 ORDER BY child_index"
+        );
+        let rows: Vec<ExecutionRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(parent.0)
+                .bind(i64::from(card))
+                .bind(format!("{key_prefix}%"))
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(ExecutionRecord::try_from).collect()
+    }
+
+    /// Every helper execution an execution started, for the history's links.
+    pub async fn helper_executions(
+        &self,
+        parent: ExecutionId,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE parent_id = $1 ORDER BY parent_card, child_index, queued_at"
+        );
+        let rows: Vec<ExecutionRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(parent.0).fetch_all(pool).await?
+        });
+        rows.into_iter().map(ExecutionRecord::try_from).collect()
+    }
+
+    /// Resumes an execution waiting at a Pause card, with `input` for the card's output.
+    /// `false` when it is not waiting at a Pause card.
+    pub async fn resume_execution(
+        &self,
+        id: ExecutionId,
+        input: Value,
+    ) -> Result<bool, StoreError> {
+        let Some(execution) = self.execution(id).await? else {
+            return Ok(false);
+        };
+        let mut progress = execution.progress;
+        let Some(crate::engine::Waiting::Resume { card, since_ms, .. }) = progress.waiting else {
+            return Ok(false);
+        };
+        if execution.status != Status::Waiting {
+            return Ok(false);
+        }
+        progress.waiting = Some(crate::engine::Waiting::Resume {
+            card,
+            input: Some(input),
+            resumed: true,
+            since_ms,
+        });
+        let done = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            // Only the pause this read saw: a second resume finds it queued.
+            sqlx::query(
+                "UPDATE executions SET status = 'queued', progress = $2, run_after = $3 \
+                 WHERE id = $1 AND status = 'waiting' AND steps = $4",
+            )
+            .bind(id.0)
+            .bind(Json(&progress))
+            .bind(now())
+            .bind(execution.steps)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if done > 0 {
+            self.signals.queued.notify_waiters();
+        }
         Ok(done > 0)
     }
 
@@ -351,27 +533,63 @@ impl Store {
         Ok(done > 0)
     }
 
-    /// Cancels an execution that has not ended; its worker stops before the next card.
-    /// `false` when it had already ended or does not exist.
+    /// Cancels an execution that has not ended, and the helper executions it started;
+    /// its worker stops before the next card. `false` when it had already ended or does
+    /// not exist.
     pub async fn cancel_execution(
         &self,
         id: ExecutionId,
         reason: &str,
     ) -> Result<bool, StoreError> {
+        let cancelled = self.cancel_one(id, reason).await?;
+        if cancelled {
+            // Its helpers, level by level (each statement on its own: no lock is held
+            // while a helper's worker ends it and looks for this parent).
+            let mut parents = vec![id];
+            while let Some(parent) = parents.pop() {
+                let helpers: Vec<Uuid> = with_pool!(self, pool => {
+                    let _turn = self.write_turn().await;
+                    sqlx::query_scalar(&format!(
+                        "UPDATE executions SET status = 'cancelled', error = $2, finished_at = $3, locked_by = NULL, locked_until = NULL \
+                         WHERE parent_id = $1 AND status NOT IN {FINAL} RETURNING id"
+                    ))
+                    .bind(parent.0)
+                    .bind("cancelled with the execution that started it")
+                    .bind(now())
+                    .fetch_all(pool)
+                    .await?
+                });
+                parents.extend(helpers.into_iter().map(ExecutionId));
+            }
+            self.signals.finished(id);
+        }
+        Ok(cancelled)
+    }
+
+    async fn cancel_one(&self, id: ExecutionId, reason: &str) -> Result<bool, StoreError> {
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            sqlx::query(
+            let mut tx = pool.begin().await?;
+            let ended: Option<Option<Uuid>> = sqlx::query_scalar(
                 "UPDATE executions SET status = 'cancelled', error = $2, finished_at = $3, locked_by = NULL, locked_until = NULL \
-                 WHERE id = $1 AND status IN ('queued', 'running', 'paused')",
+                 WHERE id = $1 AND status IN ('queued', 'running', 'paused', 'waiting') RETURNING parent_id",
             )
             .bind(id.0)
             .bind(reason)
             .bind(now())
-            .execute(pool)
-            .await?
-            .rows_affected()
+            .fetch_optional(&mut *tx)
+            .await?;
+            let woke = match ended {
+                Some(Some(parent)) => wake_parent_in!(self, tx, parent),
+                _ => false,
+            };
+            tx.commit().await?;
+            if woke {
+                self.signals.queued.notify_waiters();
+            }
+            ended.is_some()
         });
-        Ok(done > 0)
+        Ok(done)
     }
 
     /// Holds an execution `worker` holds for an admin's approval (the blast-radius guard).
@@ -498,6 +716,7 @@ impl Store {
             subject: old.subject,
             dedupe_key: None,
             causal_chain: old.causal_chain,
+            parent: None,
         })
         .await
     }

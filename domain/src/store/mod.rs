@@ -22,7 +22,7 @@ mod users;
 
 pub use assignments::SuperAdminPath;
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
-pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, StepRecord};
+pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, Parent, StepRecord};
 pub use flows::{FlowSummary, FlowVersion};
 pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;
@@ -117,6 +117,43 @@ pub struct Store {
     /// and retrying, which stretches the slowest requests under load. Writers queue
     /// here instead, in order. PostgreSQL needs no gate: it locks rows.
     write_gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// Wake-ups within this process (other servers find the same work by polling).
+    pub(crate) signals: std::sync::Arc<Signals>,
+}
+
+/// What this process's engine and API callers wait for, so they need not poll the
+/// database: new work, and executions that ended (or answered early with Close).
+#[derive(Debug, Default)]
+pub struct Signals {
+    /// An execution was queued (or woken).
+    pub queued: tokio::sync::Notify,
+    /// Who waits for which execution to end.
+    waiting: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, std::sync::Arc<tokio::sync::Notify>>>,
+}
+
+impl Signals {
+    /// Tells whoever waits for execution `id` that it ended (or answered).
+    pub fn finished(&self, id: crate::engine::ExecutionId) {
+        let waiter = self.waiting.lock().ok().and_then(|w| w.get(&id.0).cloned());
+        if let Some(waiter) = waiter {
+            waiter.notify_one();
+        }
+    }
+
+    /// Something to wait on until execution `id` ends; call [`Signals::forget`] after.
+    pub fn watch(&self, id: crate::engine::ExecutionId) -> std::sync::Arc<tokio::sync::Notify> {
+        let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.insert(id.0, notify.clone());
+        }
+        notify
+    }
+
+    pub fn forget(&self, id: crate::engine::ExecutionId) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.remove(&id.0);
+        }
+    }
 }
 
 /// Readiness as `/readyz` reports it.
@@ -142,6 +179,11 @@ impl Store {
         }
     }
 
+    /// This process's wake-ups.
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
     /// Opens the database named by `url` without running migrations.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
@@ -161,6 +203,7 @@ impl Store {
             Ok(Store {
                 backend: Backend::Sqlite(pool),
                 write_gate: Some(Default::default()),
+                signals: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
@@ -173,6 +216,7 @@ impl Store {
             Ok(Store {
                 backend: Backend::Postgres(pool),
                 write_gate: None,
+                signals: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
