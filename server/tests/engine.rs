@@ -465,7 +465,130 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
 
+/// Close answers the API caller while the execution goes on to a Pause card, which
+/// `POST /api/v1/executions/{id}/resume` (with the flow's secret) resumes.
+async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
+    let server = start(store, Options::default()).await;
+    let _engine = idflow::engine::spawn(server.store.clone(), 1);
+    let mut flow = api_flow("Request access", true, None);
+    flow.cards = vec![
+        Card::new(1, "flow.close").with_inputs(&[(
+            "output",
+            Binding::template("{{ {'request': trigger.body.name, 'status': 'waiting for approval'} }}"),
+        )]),
+        Card::new(2, "flow.pause"),
+        Card::new(3, "flow.return").with_inputs(&[(
+            "output",
+            Binding::mapping(Source::Card(CardId(2)), "input.decision"),
+        )]),
+    ];
+    let made = server
+        .store
+        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    server
+        .store
+        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .await
+        .unwrap();
+    let token = server
+        .store
+        .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
+        .await
+        .unwrap()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let answered = http
+        .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "VPN"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_eq!(
+        answered.json::<serde_json::Value>().await.unwrap(),
+        serde_json::json!({"request": "VPN", "status": "waiting for approval"})
+    );
+    let filter = ExecutionFilter {
+        flow: Some(made.id),
+        limit: 1,
+        ..ExecutionFilter::default()
+    };
+    let mut waiting = None;
+    for _ in 0..100 {
+        let run = server.store.executions(&filter).await.unwrap().remove(0);
+        if run.status == Status::Waiting {
+            waiting = Some(run);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let run = waiting.expect("the execution waits at its Pause card");
+    let resume = server.url(&format!("/api/v1/executions/{}/resume", run.id));
+
+    // No secret, another flow's secret, bad JSON: refused, and it still waits.
+    let none = http.post(&resume).send().await.unwrap();
+    assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
+    let other = server
+        .store
+        .create_flow(&api_flow("Other", false, None), None, "admin@example.com", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    let other_token = server
+        .store
+        .new_flow_invoke_token(other.id, &entry(Action::FlowTokenCreate))
+        .await
+        .unwrap()
+        .unwrap();
+    let wrong = http.post(&resume).bearer_auth(&other_token).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let bad = http
+        .post(&resume)
+        .header("x-api-client-token", &token)
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(server.store.execution(run.id).await.unwrap().unwrap().status, Status::Waiting);
+
+    let resumed = http
+        .post(&resume)
+        .header("x-api-client-token", &token)
+        .json(&serde_json::json!({"decision": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), StatusCode::ACCEPTED);
+    let mut ended = None;
+    for _ in 0..100 {
+        let now = server.store.execution(run.id).await.unwrap().unwrap();
+        if now.status.is_final() {
+            ended = Some(now);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ended = ended.expect("the resumed execution ends");
+    assert_eq!(ended.status, Status::Succeeded, "{:?}", ended.error);
+    assert_eq!(ended.output, Some(serde_json::json!("approved")));
+    let again = http
+        .post(&resume)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(again.text().await.unwrap().contains("not waiting at a Pause card"));
+}
+
 domain::backend_tests! {
+    async fn engine_close_answers_early_and_the_api_resumes_a_pause(store) {
+        close_answers_early_and_the_api_resumes_a_pause(store).await;
+    }
     async fn engine_flows_are_run_cancelled_and_rerun_by_those_allowed(store) {
         flows_are_run_cancelled_and_rerun_by_those_allowed(store).await;
     }
