@@ -209,6 +209,49 @@ impl Runner {
             .map(|_| ())
     }
 
+    /// Fails an execution of `flow`, then starts the flow's error flow (a helper flow, if
+    /// the settings name one) with what failed.
+    async fn fail_flow(
+        &self,
+        execution: &ExecutionRecord,
+        flow: &crate::flows::Flow,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let ended = self
+            .store
+            .finish_execution(execution.id, &self.worker, Status::Failed, None, Some(reason))
+            .await?;
+        let Some(error_flow) = flow.settings.error_flow.filter(|_| ended) else {
+            return Ok(());
+        };
+        let helper = match self.store.flow_summary(error_flow).await? {
+            Some(h) if h.enabled && h.trigger_kind == "trigger.helper" => h,
+            _ => {
+                tracing::warn!(flow = %execution.flow, error_flow = %error_flow,
+                    "the error flow is missing, off or not a helper flow; it was not started");
+                return Ok(());
+            }
+        };
+        self.store
+            .enqueue_execution(&NewExecution {
+                flow: helper.id,
+                flow_version: helper.version,
+                trigger_kind: "trigger.helper".into(),
+                input: json!({ "input": {
+                    "execution_id": execution.id.to_string(),
+                    "flow_id": execution.flow.to_string(),
+                    "flow_name": flow.name,
+                    "error": reason,
+                }}),
+                subject: execution.subject.clone(),
+                dedupe_key: Some(format!("error:{}", execution.id)),
+                causal_chain: execution.causal_chain.clone(),
+                parent: None,
+            })
+            .await?;
+        Ok(())
+    }
+
     async fn run(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
         let id = execution.id;
         let Some(version) = self
@@ -225,10 +268,10 @@ impl Runner {
             name: flow.name.clone(),
             chain: execution.causal_chain.clone(),
         };
-        let mut progress = execution.progress;
+        let mut progress = execution.progress.clone();
         loop {
             let Some(card) = card_at(&flow, &progress.cursor) else {
-                return self.end(id, &progress, Value::Null, None).await;
+                return self.end(&execution, &flow, &progress, Value::Null, None).await;
             };
             // Time spent at Pause cards does not count against the execution's limit.
             let paused_now = match &progress.waiting {
@@ -243,7 +286,7 @@ impl Runner {
                     "timed out: the flow allows {} seconds per execution",
                     flow.settings.timeout_seconds
                 );
-                return self.fail(id, &reason).await;
+                return self.fail_flow(&execution, &flow, &reason).await;
             }
             if let Some(reason) = self.guard_holds(execution.flow, card, &progress).await? {
                 self.store
@@ -360,7 +403,7 @@ impl Runner {
                         self.store.signals().finished(id);
                     }
                     if let Some((output, note)) = ending {
-                        return self.end(id, &progress, output, note).await;
+                        return self.end(&execution, &flow, &progress, output, note).await;
                     }
                     if let Some(duration) = wait {
                         self.store
@@ -394,7 +437,7 @@ impl Runner {
                                 return Ok(());
                             }
                             if !more {
-                                return self.end(id, &progress, Value::Null, None).await;
+                                return self.end(&execution, &flow, &progress, Value::Null, None).await;
                             }
                         }
                         AfterFailure::ErrorLane => {
@@ -418,7 +461,7 @@ impl Runner {
                             if let Some(first) = &progress.failing {
                                 reason = format!("{first}; then in its error lane, {reason}");
                             }
-                            return self.fail(id, &reason).await;
+                            return self.fail_flow(&execution, &flow, &reason).await;
                         }
                     }
                 }
@@ -430,17 +473,18 @@ impl Runner {
     /// an error lane, after which it fails with the error the lane handled.
     async fn end(
         &self,
-        id: ExecutionId,
+        execution: &ExecutionRecord,
+        flow: &crate::flows::Flow,
         progress: &Progress,
         output: Value,
         note: Option<String>,
     ) -> Result<(), StoreError> {
         match &progress.failing {
-            Some(reason) => self.fail(id, reason).await,
+            Some(reason) => self.fail_flow(execution, flow, reason).await,
             None => self
                 .store
                 .finish_execution(
-                    id,
+                    execution.id,
                     &self.worker,
                     Status::Succeeded,
                     Some(&output),

@@ -1427,6 +1427,24 @@ mod helper_flows_and_use_cases {
             }
         }
 
+        async fn a_failed_execution_starts_its_error_flow(store) {
+            store.create_table(&table("failures", &[("flow", ColumnType::Text), ("error", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
+            let mut report = Flow::new("Report failures", "trigger.helper");
+            report.cards = vec![card(1, "tables.create_row", &[("table", Binding::literal("failures")), ("row", Binding::template("{{ {'flow': trigger.input.flow_name, 'error': trigger.input.error} }}"))])];
+            let report = turn_on(&store, &report).await;
+            let mut risky = Flow::new("Risky", "trigger.manual");
+            risky.settings.error_flow = Some(report);
+            risky.cards = vec![card(1, "flow.raise_error", &[("message", Binding::literal("the HR system said no"))])];
+            let risky = turn_on(&store, &risky).await;
+            let id = start(&store, risky, json!(null)).await;
+            Runner::new(store.clone(), "worker-1").drain().await.unwrap();
+            assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Failed);
+            let logged = rows(&store, "failures").await;
+            assert_eq!(logged.len(), 1);
+            assert_eq!(logged[0]["flow"], "Risky");
+            assert_eq!(logged[0]["error"], "card 1 \"Raise Error\" failed: the HR system said no");
+        }
+
         async fn cancelling_a_waiting_execution_cancels_its_helpers(store) {
             turn_on(&store, &greet()).await;
             let mut main = Flow::new("Greet many", "trigger.manual");
