@@ -123,11 +123,17 @@ fn filterable(user: &User) -> Value {
     Value::Object(resource)
 }
 
+/// Flow versions never change once saved, so a worker keeps the ones it ran.
+const CACHED_VERSIONS: usize = 256;
+
 /// Runs executions for one worker.
 pub struct Runner {
     store: Store,
     worker: String,
     guard: BlastRadius,
+    versions: std::sync::Mutex<
+        std::collections::HashMap<(crate::flows::FlowId, i64), std::sync::Arc<crate::flows::Flow>>,
+    >,
 }
 
 impl Runner {
@@ -136,6 +142,7 @@ impl Runner {
             store,
             worker: worker.into(),
             guard: BlastRadius::default(),
+            versions: Default::default(),
         }
     }
 
@@ -202,6 +209,33 @@ impl Runner {
         Ok(ran)
     }
 
+    /// A flow's definition at `version`, from this worker's cache or the store.
+    async fn definition(
+        &self,
+        flow: crate::flows::FlowId,
+        version: i64,
+    ) -> Result<Option<std::sync::Arc<crate::flows::Flow>>, StoreError> {
+        if let Some(found) = self
+            .versions
+            .lock()
+            .ok()
+            .and_then(|v| v.get(&(flow, version)).cloned())
+        {
+            return Ok(Some(found));
+        }
+        let Some(stored) = self.store.flow_version(flow, Some(version)).await? else {
+            return Ok(None);
+        };
+        let definition = std::sync::Arc::new(stored.definition);
+        if let Ok(mut versions) = self.versions.lock() {
+            if versions.len() >= CACHED_VERSIONS {
+                versions.clear();
+            }
+            versions.insert((flow, version), definition.clone());
+        }
+        Ok(Some(definition))
+    }
+
     async fn fail(&self, id: ExecutionId, reason: &str) -> Result<(), StoreError> {
         self.store
             .finish_execution(id, &self.worker, Status::Failed, None, Some(reason))
@@ -254,14 +288,12 @@ impl Runner {
 
     async fn run(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
         let id = execution.id;
-        let Some(version) = self
-            .store
-            .flow_version(execution.flow, Some(execution.flow_version))
+        let Some(flow) = self
+            .definition(execution.flow, execution.flow_version)
             .await?
         else {
             return self.fail(id, "its flow was deleted").await;
         };
-        let flow = version.definition;
         let actor = Actor::Flow {
             flow: execution.flow.0,
             execution: id.0,
@@ -395,6 +427,22 @@ impl Runner {
                             }
                         }
                         Done::Await(..) => unreachable!("handled above"),
+                    }
+                    // The last card's record and the ending go in one transaction.
+                    if let Some((output, note)) = &ending
+                        && progress.failing.is_none()
+                    {
+                        self.store
+                            .finish_with_step(
+                                id,
+                                &self.worker,
+                                (&step, &progress),
+                                Status::Succeeded,
+                                Some(output),
+                                note.as_deref(),
+                            )
+                            .await?;
+                        return Ok(());
                     }
                     if !self.record(id, &step, &progress).await? {
                         return Ok(());

@@ -39,6 +39,29 @@ macro_rules! wake_parent_in {
     }};
 }
 
+/// Inserts card record number `seq` of execution `id` in transaction `tx`.
+macro_rules! insert_step_in {
+    ($tx:expr, $id:expr, $seq:expr, $step:expr) => {
+        sqlx::query(
+            "INSERT INTO execution_steps (execution_id, seq, card_id, card_kind, status, attempt, inputs, outputs, error, started_at, finished_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind($id.0)
+        .bind($seq)
+        .bind(i64::from($step.card_id))
+        .bind(&$step.card_kind)
+        .bind(&$step.status)
+        .bind(i64::from($step.attempt))
+        .bind($step.inputs.as_ref().map(Json))
+        .bind($step.outputs.as_ref().map(Json))
+        .bind(&$step.error)
+        .bind($step.started_at)
+        .bind($step.finished_at)
+        .execute(&mut *$tx)
+        .await
+    };
+}
+
 /// A new execution to accept.
 #[derive(Debug, Clone)]
 pub struct NewExecution {
@@ -326,23 +349,7 @@ impl Store {
             match steps {
                 None => false,
                 Some(seq) => {
-                    sqlx::query(
-                        "INSERT INTO execution_steps (execution_id, seq, card_id, card_kind, status, attempt, inputs, outputs, error, started_at, finished_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                    )
-                    .bind(id.0)
-                    .bind(seq)
-                    .bind(i64::from(step.card_id))
-                    .bind(&step.card_kind)
-                    .bind(&step.status)
-                    .bind(i64::from(step.attempt))
-                    .bind(step.inputs.as_ref().map(Json))
-                    .bind(step.outputs.as_ref().map(Json))
-                    .bind(&step.error)
-                    .bind(step.started_at)
-                    .bind(step.finished_at)
-                    .execute(&mut *tx)
-                    .await?;
+                    insert_step_in!(tx, id, seq, step)?;
                     tx.commit().await?;
                     true
                 }
@@ -361,12 +368,39 @@ impl Store {
         output: Option<&Value>,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
+        self.finish(id, worker, None, status, output, error).await
+    }
+
+    /// Records the last card's step and ends the execution, in one transaction.
+    pub async fn finish_with_step(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        last: (&StepRecord, &Progress),
+        status: Status,
+        output: Option<&Value>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.finish(id, worker, Some(last), status, output, error)
+            .await
+    }
+
+    async fn finish(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        last: Option<(&StepRecord, &Progress)>,
+        status: Status,
+        output: Option<&Value>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            let ended: Option<Option<Uuid>> = sqlx::query_scalar(
-                "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, locked_until = NULL \
-                 WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING parent_id",
+            let ended: Option<(i64, Option<Uuid>)> = sqlx::query_as(
+                "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, locked_until = NULL, \
+                 steps = steps + $7, progress = COALESCE($8, progress) \
+                 WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps, parent_id",
             )
             .bind(id.0)
             .bind(worker)
@@ -374,10 +408,15 @@ impl Store {
             .bind(output.map(Json))
             .bind(error)
             .bind(now())
+            .bind(i64::from(last.is_some()))
+            .bind(last.map(|(_, progress)| Json(progress)))
             .fetch_optional(&mut *tx)
             .await?;
+            if let (Some((seq, _)), Some((step, _))) = (ended, last) {
+                insert_step_in!(tx, id, seq, step)?;
+            }
             let woke = match ended {
-                Some(Some(parent)) => wake_parent_in!(self, tx, parent),
+                Some((_, Some(parent))) => wake_parent_in!(self, tx, parent),
                 _ => false,
             };
             tx.commit().await?;

@@ -16,7 +16,9 @@ pub struct TableSummary {
     pub id: TableId,
     pub schema: Schema,
     pub folder: Option<Uuid>,
-    pub rows: i64,
+    /// How many rows it holds; `None` where it was not counted (a card looking the table
+    /// up by name does not need it, and counting grows with the table).
+    pub rows: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -56,7 +58,7 @@ struct TableRow {
     id: Uuid,
     folder_id: Option<Uuid>,
     schema: Json<Schema>,
-    rows: i64,
+    rows: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -95,6 +97,8 @@ impl From<DataRow> for RowRecord {
 
 const TABLE_COLUMNS: &str = "t.id, t.folder_id, t.schema, \
      (SELECT COUNT(*) FROM table_rows r WHERE r.table_id = t.id) AS rows, t.created_at, t.updated_at";
+/// The same without counting the rows.
+const TABLE_COLUMNS_UNCOUNTED: &str = "t.id, t.folder_id, t.schema, CAST(NULL AS BIGINT) AS rows, t.created_at, t.updated_at";
 
 impl Store {
     /// Creates a table. Its schema must have no problems (`Invalid` otherwise); its name
@@ -143,9 +147,10 @@ impl Store {
         Ok(row.map(TableSummary::from))
     }
 
-    /// The table named `name`, ignoring case (cards name their table).
+    /// The table named `name`, ignoring case (cards name their table); its rows are not
+    /// counted.
     pub async fn table_by_name(&self, name: &str) -> Result<Option<TableSummary>, StoreError> {
-        let sql = format!("SELECT {TABLE_COLUMNS} FROM tables t WHERE t.name_key = $1");
+        let sql = format!("SELECT {TABLE_COLUMNS_UNCOUNTED} FROM tables t WHERE t.name_key = $1");
         let row: Option<TableRow> = with_pool!(self, pool => {
             sqlx::query_as(&sql).bind(name.trim().to_lowercase()).fetch_optional(pool).await?
         });
