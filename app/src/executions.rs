@@ -48,6 +48,20 @@ pub struct CardRecord {
     pub finished_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A helper flow's execution, linked from the card that started it (Call Flow, For
+/// Each), or the execution that started this one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelperLink {
+    pub execution_id: String,
+    /// The card of the calling execution that started the helper.
+    pub card_id: u32,
+    /// The item's place in a For Each (0 for Call Flow).
+    pub index: i64,
+    /// The helper's flow (for `helpers`) or the caller's (for `parent`).
+    pub flow_name: String,
+    pub status: String,
+}
+
 /// One execution with everything it recorded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionView {
@@ -55,6 +69,11 @@ pub struct ExecutionView {
     pub input: Value,
     pub output: Option<Value>,
     pub cards: Vec<CardRecord>,
+    /// The execution that started this one, when a helper flow's.
+    pub parent: Option<HelperLink>,
+    /// The helper executions its cards started, by card and item (those the caller may
+    /// see).
+    pub helpers: Vec<HelperLink>,
 }
 
 #[cfg(feature = "ssr")]
@@ -196,7 +215,36 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
         .await
         .map_err(AppError::from_store)?;
     let catalog = domain::flows::catalog::catalog();
+    let link = |e: &domain::store::ExecutionRecord, card_id: u32, index: i64| {
+        flows.get(&e.flow).map(|f| HelperLink {
+            execution_id: e.id.to_string(),
+            card_id,
+            index,
+            flow_name: f.name.clone(),
+            status: e.status.as_str().to_string(),
+        })
+    };
+    let parent = match execution.parent {
+        Some(p) => store
+            .execution(p.execution)
+            .await
+            .map_err(AppError::from_store)?
+            .and_then(|caller| link(&caller, p.card, p.index)),
+        None => None,
+    };
+    let helpers = store
+        .helper_executions(id)
+        .await
+        .map_err(AppError::from_store)?
+        .iter()
+        .filter_map(|h| {
+            let p = h.parent?;
+            link(h, p.card, p.index)
+        })
+        .collect();
     Ok(ExecutionView {
+        parent,
+        helpers,
         summary: server::summary(&execution, flow),
         input: execution.input.clone(),
         output: execution.output.clone(),

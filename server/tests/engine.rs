@@ -585,7 +585,86 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
     assert!(again.text().await.unwrap().contains("not waiting at a Pause card"));
 }
 
+/// The execution detail links a For Each to the helper executions it started, and each
+/// helper back to it.
+async fn the_detail_links_helper_executions_both_ways(store: Store) {
+    use domain::engine::runner::Runner;
+    use domain::store::NewExecution;
+    let server = start(store, Options::default()).await;
+    let mut helper = Flow::new("Shout", "trigger.helper");
+    helper.cards = vec![
+        Card::new(1, "text.change_case").with_inputs(&[
+            ("text", Binding::mapping(Source::Trigger, "item")),
+            ("case", Binding::literal("upper")),
+        ]),
+        Card::new(2, "flow.return").with_inputs(&[(
+            "output",
+            Binding::mapping(Source::Card(CardId(1)), "output"),
+        )]),
+    ];
+    let mut main = Flow::new("Shout all", "trigger.manual");
+    main.cards = vec![Card::new(1, "flow.for_each").with_inputs(&[
+        ("flow", Binding::literal("Shout")),
+        ("items", Binding::mapping(Source::Trigger, "input")),
+    ])];
+    let mut main_id = None;
+    for flow in [helper, main] {
+        let made = server
+            .store
+            .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+            .await
+            .unwrap();
+        server
+            .store
+            .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+            .await
+            .unwrap();
+        main_id = Some(made.id);
+    }
+    let id = server
+        .store
+        .enqueue_execution(&NewExecution {
+            flow: main_id.unwrap(),
+            flow_version: 1,
+            trigger_kind: "trigger.manual".into(),
+            input: serde_json::json!({"input": ["a", "b"]}),
+            subject: None,
+            dedupe_key: None,
+            causal_chain: vec![],
+            parent: None,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    Runner::new(server.store.clone(), "test").drain().await.unwrap();
+    let admin = server.client_as(Role::WorkflowsAuditor).await;
+    let detail = |id: String| {
+        admin
+            .post(server.url("/api/executions/detail"))
+            .form(&[("id", id)])
+            .send()
+    };
+    let view: serde_json::Value = detail(id.to_string()).await.unwrap().json().await.unwrap();
+    assert_eq!(view["summary"]["status"], "succeeded", "{view}");
+    assert_eq!(view["cards"][0]["outputs"]["outputs"], serde_json::json!(["A", "B"]));
+    let helpers = view["helpers"].as_array().unwrap();
+    assert_eq!(helpers.len(), 2);
+    assert_eq!((helpers[1]["card_id"].clone(), helpers[1]["index"].clone(), helpers[1]["flow_name"].clone()), (serde_json::json!(1), serde_json::json!(1), serde_json::json!("Shout")));
+    let child: serde_json::Value = detail(helpers[1]["execution_id"].as_str().unwrap().to_string())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(child["parent"]["execution_id"], id.to_string());
+    assert_eq!(child["parent"]["flow_name"], "Shout all");
+    assert_eq!(child["output"], "B");
+}
+
 domain::backend_tests! {
+    async fn engine_the_detail_links_helper_executions_both_ways(store) {
+        the_detail_links_helper_executions_both_ways(store).await;
+    }
     async fn engine_close_answers_early_and_the_api_resumes_a_pause(store) {
         close_answers_early_and_the_api_resumes_a_pause(store).await;
     }
