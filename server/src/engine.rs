@@ -112,7 +112,9 @@ pub fn spawn_with(
                 match runner.run_one().await {
                     Ok(Some(id)) => tracing::debug!(execution = %id, "ran an execution"),
                     Ok(None) => {
-                        let _ = tokio::time::timeout(IDLE, queued).await;
+                        if tokio::time::timeout(IDLE, queued).await.is_ok() {
+                            runner.expect_work();
+                        }
                     }
                     Err(err) => {
                         tracing::warn!(error = %err, "a worker could not run an execution");

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::engine::{ExecutionId, Status};
 use domain::flows::{Binding, FlowId};
-use domain::store::NewExecution;
+use domain::store::{Ended, NewExecution, Watch};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -113,13 +113,13 @@ pub async fn invoke(
             }
         }
     };
-    let Ok(Some(version)) = state.store.flow_version(flow.id, None).await else {
+    let Ok(Some(definition)) = state.store.flow_definition(flow.id, flow.version).await else {
         return refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "idflow cannot reach its database; try again shortly.",
         );
     };
-    let settings = &version.definition.settings;
+    let settings = &definition.settings;
     if let Some(limit) = settings.max_per_minute {
         let since = chrono::Utc::now() - chrono::Duration::minutes(1);
         match state.store.executions_since(flow.id, since).await {
@@ -143,76 +143,94 @@ pub async fn invoke(
         }
     }
     let synchronous = matches!(
-        version.definition.trigger.options.get("synchronous"),
+        definition.trigger.options.get("synchronous"),
         Some(Binding::Literal {
             value: Value::Bool(true)
         })
     );
     let input = json!({ "body": payload, "query": query, "headers": {} });
+    // Watching before it is queued: this process's engine may end it at once.
+    let execution = ExecutionId::new();
+    let watch = synchronous.then(|| state.store.signals().watch(execution));
     let accepted = state
         .store
-        .enqueue_execution(&NewExecution {
-            flow: flow.id,
-            flow_version: version.version,
-            trigger_kind: TRIGGER.into(),
-            input,
-            subject: None,
-            dedupe_key: None,
-            causal_chain: vec![],
-            parent: None,
-        })
-        .await;
-    let execution = match accepted {
-        Ok(Some(id)) => id,
-        _ => {
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "idflow could not accept the call; try again shortly.",
-            );
-        }
-    };
-    let queued = || {
-        answer(
-            StatusCode::ACCEPTED,
-            json!({ "execution_id": execution.to_string(), "status": "queued" }),
+        .enqueue_execution_as(
+            execution,
+            &NewExecution {
+                flow: flow.id,
+                flow_version: flow.version,
+                trigger_kind: TRIGGER.into(),
+                input,
+                subject: None,
+                dedupe_key: None,
+                causal_chain: vec![],
+                parent: None,
+            },
         )
+        .await;
+    let answer = match (accepted, watch) {
+        (Ok(Some(_)), Some(watch)) => wait_for(&state, execution, &watch).await,
+        (Ok(Some(_)), None) => queued(execution),
+        _ => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "idflow could not accept the call; try again shortly.",
+        ),
     };
-    if !synchronous {
-        return queued();
+    if synchronous {
+        state.store.signals().forget(execution);
     }
+    answer
+}
+
+fn queued(execution: ExecutionId) -> Response {
+    answer(
+        StatusCode::ACCEPTED,
+        json!({ "execution_id": execution.to_string(), "status": "queued" }),
+    )
+}
+
+/// The answer to a synchronous call: what the flow returned (or a Close card answered),
+/// its failure, or 202 after 30 seconds. This process's engine says when it ends; an
+/// execution another server runs is looked up every 250 ms.
+async fn wait_for(state: &AppState, execution: ExecutionId, watch: &Watch) -> Response {
     let deadline = Instant::now() + SYNC_WAIT;
-    // Woken when this process's engine ends it; another server's ending is seen by
-    // looking again every 250 ms.
-    let ended = state.store.signals().watch(execution);
-    let answer = loop {
-        match state.store.execution(execution).await {
-            Ok(Some(run)) if run.status == Status::Succeeded => {
-                break answer(StatusCode::OK, run.output.unwrap_or(Value::Null));
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ended = match watch.ended_within(left.min(Duration::from_millis(250))).await {
+            Some(ended) => Some(ended),
+            None => match state.store.execution(execution).await {
+                Ok(Some(run)) if run.status.is_final() => Some(Ended {
+                    status: run.status,
+                    output: run.output,
+                    error: run.error,
+                }),
+                Ok(Some(run)) if run.progress.closed.is_some() => Some(Ended {
+                    status: run.status,
+                    output: run.progress.closed,
+                    error: None,
+                }),
+                _ => None,
+            },
+        };
+        match ended {
+            // Succeeded, or a Close card answered while it goes on.
+            Some(ended) if ended.status == Status::Succeeded || !ended.status.is_final() => {
+                return answer(StatusCode::OK, ended.output.unwrap_or(Value::Null));
             }
-            Ok(Some(run)) if run.status.is_final() => {
-                break answer(
+            Some(ended) => {
+                return answer(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     json!({
                         "execution_id": execution.to_string(),
-                        "status": run.status.as_str(),
-                        "error": run.error,
+                        "status": ended.status.as_str(),
+                        "error": ended.error,
                     }),
                 );
             }
-            // A Close card answered; the execution goes on.
-            Ok(Some(run)) if run.progress.closed.is_some() => {
-                break answer(StatusCode::OK, run.progress.closed.unwrap_or(Value::Null));
-            }
-            _ => {}
+            None if Instant::now() >= deadline => return queued(execution),
+            None => {}
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break queued();
-        }
-        let _ = tokio::time::timeout(left.min(Duration::from_millis(250)), ended.notified()).await;
-    };
-    state.store.signals().forget(execution);
-    answer
+    }
 }
 
 /// `POST /api/v1/executions/{id}/resume`: resumes an execution waiting at a Pause card,

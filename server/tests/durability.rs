@@ -226,7 +226,8 @@ async fn survives_twenty_kills(store: Store, url: String) {
         );
     }
     let table = store.table_by_name("durable").await.unwrap().unwrap();
-    assert_eq!(table.rows, 2 * EXECUTIONS as i64);
+    let table = store.table(table.id).await.unwrap().unwrap();
+    assert_eq!(table.rows, Some(2 * EXECUTIONS as i64));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,17 +123,13 @@ fn filterable(user: &User) -> Value {
     Value::Object(resource)
 }
 
-/// Flow versions never change once saved, so a worker keeps the ones it ran.
-const CACHED_VERSIONS: usize = 256;
-
 /// Runs executions for one worker.
 pub struct Runner {
     store: Store,
     worker: String,
     guard: BlastRadius,
-    versions: std::sync::Mutex<
-        std::collections::HashMap<(crate::flows::FlowId, i64), std::sync::Arc<crate::flows::Flow>>,
-    >,
+    /// The next claim goes straight to the write (work was found, or announced).
+    expecting: std::sync::atomic::AtomicBool,
 }
 
 impl Runner {
@@ -142,7 +138,7 @@ impl Runner {
             store,
             worker: worker.into(),
             guard: BlastRadius::default(),
-            versions: Default::default(),
+            expecting: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -188,16 +184,25 @@ impl Runner {
     /// Claims one due execution and runs it as far as it goes now (to its end, or to a
     /// retry's or Wait's pause). `Ok(None)` when nothing was due.
     pub async fn run_one(&self) -> Result<Option<ExecutionId>, StoreError> {
+        use std::sync::atomic::Ordering;
+        let look_first = !self.expecting.swap(false, Ordering::Relaxed);
         let Some(execution) = self
             .store
-            .claim_execution(&self.worker, Utc::now() + LEASE)
+            .claim(&self.worker, Utc::now() + LEASE, look_first)
             .await?
         else {
             return Ok(None);
         };
+        self.expecting.store(true, Ordering::Relaxed);
         let id = execution.id;
         self.run(execution).await?;
         Ok(Some(id))
+    }
+
+    /// Work was announced (queued in this process): the next claim skips its look.
+    pub fn expect_work(&self) {
+        self.expecting
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Runs until nothing is due.
@@ -207,33 +212,6 @@ impl Runner {
             ran += 1;
         }
         Ok(ran)
-    }
-
-    /// A flow's definition at `version`, from this worker's cache or the store.
-    async fn definition(
-        &self,
-        flow: crate::flows::FlowId,
-        version: i64,
-    ) -> Result<Option<std::sync::Arc<crate::flows::Flow>>, StoreError> {
-        if let Some(found) = self
-            .versions
-            .lock()
-            .ok()
-            .and_then(|v| v.get(&(flow, version)).cloned())
-        {
-            return Ok(Some(found));
-        }
-        let Some(stored) = self.store.flow_version(flow, Some(version)).await? else {
-            return Ok(None);
-        };
-        let definition = std::sync::Arc::new(stored.definition);
-        if let Ok(mut versions) = self.versions.lock() {
-            if versions.len() >= CACHED_VERSIONS {
-                versions.clear();
-            }
-            versions.insert((flow, version), definition.clone());
-        }
-        Ok(Some(definition))
     }
 
     async fn fail(&self, id: ExecutionId, reason: &str) -> Result<(), StoreError> {
@@ -289,7 +267,8 @@ impl Runner {
     async fn run(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
         let id = execution.id;
         let Some(flow) = self
-            .definition(execution.flow, execution.flow_version)
+            .store
+            .flow_definition(execution.flow, execution.flow_version)
             .await?
         else {
             return self.fail(id, "its flow was deleted").await;
@@ -301,9 +280,14 @@ impl Runner {
             chain: execution.causal_chain.clone(),
         };
         let mut progress = execution.progress.clone();
+        // Records of cards that change nothing, stored with the next card's record (or the
+        // ending) in one transaction; a crash before then only runs them again.
+        let mut pending: Vec<StepRecord> = Vec::new();
         loop {
             let Some(card) = card_at(&flow, &progress.cursor) else {
-                return self.end(&execution, &flow, &progress, Value::Null, None).await;
+                return self
+                    .end(&execution, &flow, &mut pending, &progress, Value::Null, None)
+                    .await;
             };
             // Time spent at Pause cards does not count against the execution's limit.
             let paused_now = match &progress.waiting {
@@ -318,9 +302,15 @@ impl Runner {
                     "timed out: the flow allows {} seconds per execution",
                     flow.settings.timeout_seconds
                 );
+                if !self.flush(id, &mut pending, &progress).await? {
+                    return Ok(());
+                }
                 return self.fail_flow(&execution, &flow, &reason).await;
             }
             if let Some(reason) = self.guard_holds(execution.flow, card, &progress).await? {
+                if !self.flush(id, &mut pending, &progress).await? {
+                    return Ok(());
+                }
                 self.store
                     .pause_execution(id, &self.worker, &progress, &reason)
                     .await?;
@@ -374,6 +364,9 @@ impl Runner {
                         Waiting::Resume { .. } => until,
                         Waiting::Children { .. } => until.min(deadline),
                     };
+                    if !self.flush(id, &mut pending, &progress).await? {
+                        return Ok(());
+                    }
                     progress.waiting = Some(waiting);
                     if waited.is_none() {
                         tracing::debug!(execution = %id, card = %card.id, "waiting");
@@ -428,30 +421,32 @@ impl Runner {
                         }
                         Done::Await(..) => unreachable!("handled above"),
                     }
-                    // The last card's record and the ending go in one transaction.
-                    if let Some((output, note)) = &ending
-                        && progress.failing.is_none()
-                    {
-                        self.store
-                            .finish_with_step(
-                                id,
-                                &self.worker,
-                                (&step, &progress),
-                                Status::Succeeded,
-                                Some(output),
-                                note.as_deref(),
-                            )
-                            .await?;
-                        return Ok(());
+                    let changes_nothing = crate::flows::catalog::catalog()
+                        .get(&card.kind)
+                        .is_some_and(|c| c.changes_nothing());
+                    if changes_nothing && ending.is_none() && wait.is_none() && pending.len() < 32 {
+                        pending.push(step);
+                        continue;
                     }
-                    if !self.record(id, &step, &progress).await? {
-                        return Ok(());
-                    }
-                    if progress.closed.is_some() && card.kind == "flow.close" {
-                        self.store.signals().finished(id);
-                    }
+                    // The last cards' records and the ending go in one transaction.
                     if let Some((output, note)) = ending {
-                        return self.end(&execution, &flow, &progress, output, note).await;
+                        pending.push(step);
+                        return self
+                            .end(&execution, &flow, &mut pending, &progress, output, note)
+                            .await;
+                    }
+                    if !self.record(id, &mut pending, step, &progress).await? {
+                        return Ok(());
+                    }
+                    if card.kind == "flow.close" {
+                        self.store.signals().finished(
+                            id,
+                            crate::store::Ended {
+                                status: Status::Running,
+                                output: progress.closed.clone(),
+                                error: None,
+                            },
+                        );
                     }
                     if let Some(duration) = wait {
                         self.store
@@ -468,7 +463,7 @@ impl Runner {
                     match after_failure(card, attempt, error.retryable, jitter) {
                         AfterFailure::RetryIn(ms) => {
                             progress.attempt = attempt;
-                            if !self.record(id, &step, &progress).await? {
+                            if !self.record(id, &mut pending, step, &progress).await? {
                                 return Ok(());
                             }
                             let at = Utc::now() + Duration::milliseconds(ms as i64);
@@ -481,11 +476,13 @@ impl Runner {
                             progress.attempt = 0;
                             progress.outputs.insert(card.id.0, Value::Null);
                             let more = advance(&flow, &mut progress.cursor);
-                            if !self.record(id, &step, &progress).await? {
+                            if !self.record(id, &mut pending, step, &progress).await? {
                                 return Ok(());
                             }
                             if !more {
-                                return self.end(&execution, &flow, &progress, Value::Null, None).await;
+                                return self
+                                    .end(&execution, &flow, &mut pending, &progress, Value::Null, None)
+                                    .await;
                             }
                         }
                         AfterFailure::ErrorLane => {
@@ -497,12 +494,12 @@ impl Runner {
                                 .insert(card.id.0, json!({ "error": error.message }));
                             progress.failing = Some(reason);
                             enter_error_lane(&flow, &mut progress.cursor);
-                            if !self.record(id, &step, &progress).await? {
+                            if !self.record(id, &mut pending, step, &progress).await? {
                                 return Ok(());
                             }
                         }
                         AfterFailure::Fail => {
-                            if !self.record(id, &step, &progress).await? {
+                            if !self.record(id, &mut pending, step, &progress).await? {
                                 return Ok(());
                             }
                             let mut reason = failure_reason(card, &error.message);
@@ -517,41 +514,67 @@ impl Runner {
         }
     }
 
-    /// Ends an execution that ran out of cards (or returned): succeeded, unless it ran
-    /// an error lane, after which it fails with the error the lane handled.
+    /// Ends an execution that ran out of cards (or returned), storing the records not
+    /// stored yet: succeeded, unless it ran an error lane, after which it fails with the
+    /// error the lane handled.
     async fn end(
         &self,
         execution: &ExecutionRecord,
         flow: &crate::flows::Flow,
+        pending: &mut Vec<StepRecord>,
         progress: &Progress,
         output: Value,
         note: Option<String>,
     ) -> Result<(), StoreError> {
-        match &progress.failing {
-            Some(reason) => self.fail_flow(execution, flow, reason).await,
-            None => self
-                .store
-                .finish_execution(
-                    execution.id,
-                    &self.worker,
-                    Status::Succeeded,
-                    Some(&output),
-                    note.as_deref(),
-                )
-                .await
-                .map(|_| ()),
+        if let Some(reason) = &progress.failing {
+            if !self.flush(execution.id, pending, progress).await? {
+                return Ok(());
+            }
+            return self.fail_flow(execution, flow, reason).await;
         }
+        self.store
+            .finish_with_steps(
+                execution.id,
+                &self.worker,
+                (pending.as_slice(), progress),
+                Status::Succeeded,
+                Some(&output),
+                note.as_deref(),
+            )
+            .await?;
+        pending.clear();
+        Ok(())
     }
 
+    /// Stores `step` after the pending records, with the progress; `false` when this
+    /// worker no longer holds the execution.
     async fn record(
         &self,
         id: ExecutionId,
-        step: &StepRecord,
+        pending: &mut Vec<StepRecord>,
+        step: StepRecord,
         progress: &Progress,
     ) -> Result<bool, StoreError> {
-        self.store
-            .record_step(id, &self.worker, step, progress, Utc::now() + LEASE)
-            .await
+        pending.push(step);
+        self.flush(id, pending, progress).await
+    }
+
+    /// Stores the pending records, if any, with the progress.
+    async fn flush(
+        &self,
+        id: ExecutionId,
+        pending: &mut Vec<StepRecord>,
+        progress: &Progress,
+    ) -> Result<bool, StoreError> {
+        if pending.is_empty() {
+            return Ok(true);
+        }
+        let held = self
+            .store
+            .record_steps(id, &self.worker, pending, progress, Utc::now() + LEASE)
+            .await?;
+        pending.clear();
+        Ok(held)
     }
 
     async fn execute(

@@ -134,7 +134,30 @@ pub struct CardSpec {
     pub destructive: bool,
 }
 
+/// Cards that only read: running one again changes nothing.
+const READ_ONLY: &[&str] = &[
+    "flow.if_else",
+    "flow.branch",
+    "flow.continue_if",
+    "flow.lookup",
+    "flow.return",
+    "directory.read_user",
+    "directory.find_users",
+    "directory.list_group_members",
+    "directory.list_user_groups",
+    "tables.read_row",
+    "tables.search_rows",
+    "tables.count_rows",
+];
+
 impl CardSpec {
+    /// Whether the card changes nothing outside its execution (a function, a logic card,
+    /// a read): the engine may store its record together with the next card's, since
+    /// running it again after a crash does no harm.
+    pub fn changes_nothing(&self) -> bool {
+        self.role == CardRole::Function || READ_ONLY.contains(&self.key)
+    }
+
     pub fn input(&self, name: &str) -> Option<&FieldSpec> {
         self.inputs.iter().find(|f| f.name == name)
     }

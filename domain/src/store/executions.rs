@@ -219,7 +219,17 @@ impl Store {
         &self,
         new: &NewExecution,
     ) -> Result<Option<ExecutionId>, StoreError> {
-        self.accept(new, None).await
+        self.accept(ExecutionId::new(), new, None).await
+    }
+
+    /// Like [`Store::enqueue_execution`], with the id chosen by the caller (who may then
+    /// watch for its end before it is queued).
+    pub async fn enqueue_execution_as(
+        &self,
+        id: ExecutionId,
+        new: &NewExecution,
+    ) -> Result<Option<ExecutionId>, StoreError> {
+        self.accept(id, new, None).await
     }
 
     /// Records an execution that stops before its first card, saying why (the loop
@@ -229,15 +239,15 @@ impl Store {
         new: &NewExecution,
         reason: &str,
     ) -> Result<Option<ExecutionId>, StoreError> {
-        self.accept(new, Some(reason)).await
+        self.accept(ExecutionId::new(), new, Some(reason)).await
     }
 
     async fn accept(
         &self,
+        id: ExecutionId,
         new: &NewExecution,
         stopped: Option<&str>,
     ) -> Result<Option<ExecutionId>, StoreError> {
-        let id = ExecutionId::new();
         let at = now();
         let status = if stopped.is_some() {
             Status::Cancelled
@@ -283,7 +293,25 @@ impl Store {
         worker: &str,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.claim(worker, lease_until, true).await
+    }
+
+    /// Like [`Store::claim_execution`]; `look_first: false` skips the plain read that
+    /// keeps idle workers off the write path (for a worker that expects work).
+    pub async fn claim(
+        &self,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        look_first: bool,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
         let at = now();
+        if look_first && !self.any_due(at).await? {
+            return Ok(None);
+        }
+        self.claim_due(worker, lease_until, at).await
+    }
+
+    async fn any_due(&self, at: DateTime<Utc>) -> Result<bool, StoreError> {
         // Idle workers look often: a plain read first keeps them off the write path.
         let due: Option<Uuid> = with_pool!(self, pool => {
             sqlx::query_scalar(&format!(
@@ -294,9 +322,15 @@ impl Store {
             .fetch_optional(pool)
             .await?
         });
-        if due.is_none() {
-            return Ok(None);
-        }
+        Ok(due.is_some())
+    }
+
+    async fn claim_due(
+        &self,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
         let pick = match &self.backend {
             Backend::Sqlite(_) => "",
             Backend::Postgres(_) => " FOR UPDATE SKIP LOCKED",
@@ -333,23 +367,41 @@ impl Store {
         progress: &Progress,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        self.record_steps(id, worker, std::slice::from_ref(step), progress, lease_until)
+            .await
+    }
+
+    /// Records finished cards, in order, and the progress after the last, in one
+    /// transaction; `false` when `worker` no longer holds the execution.
+    pub async fn record_steps(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        steps: &[StepRecord],
+        progress: &Progress,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let held = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            let steps: Option<i64> = sqlx::query_scalar(
-                "UPDATE executions SET steps = steps + 1, progress = $3, locked_until = $4 \
+            let last: Option<i64> = sqlx::query_scalar(
+                "UPDATE executions SET steps = steps + $5, progress = $3, locked_until = $4 \
                  WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps",
             )
             .bind(id.0)
             .bind(worker)
             .bind(Json(progress))
             .bind(lease_until)
+            .bind(steps.len() as i64)
             .fetch_optional(&mut *tx)
             .await?;
-            match steps {
+            match last {
                 None => false,
-                Some(seq) => {
-                    insert_step_in!(tx, id, seq, step)?;
+                Some(last) => {
+                    let first = last - steps.len() as i64 + 1;
+                    for (seq, step) in (first..).zip(steps) {
+                        insert_step_in!(tx, id, seq, step)?;
+                    }
                     tx.commit().await?;
                     true
                 }
@@ -371,12 +423,12 @@ impl Store {
         self.finish(id, worker, None, status, output, error).await
     }
 
-    /// Records the last card's step and ends the execution, in one transaction.
-    pub async fn finish_with_step(
+    /// Records the last cards' records and ends the execution, in one transaction.
+    pub async fn finish_with_steps(
         &self,
         id: ExecutionId,
         worker: &str,
-        last: (&StepRecord, &Progress),
+        last: (&[StepRecord], &Progress),
         status: Status,
         output: Option<&Value>,
         error: Option<&str>,
@@ -389,7 +441,7 @@ impl Store {
         &self,
         id: ExecutionId,
         worker: &str,
-        last: Option<(&StepRecord, &Progress)>,
+        last: Option<(&[StepRecord], &Progress)>,
         status: Status,
         output: Option<&Value>,
         error: Option<&str>,
@@ -408,12 +460,15 @@ impl Store {
             .bind(output.map(Json))
             .bind(error)
             .bind(now())
-            .bind(i64::from(last.is_some()))
+            .bind(last.map_or(0, |(steps, _)| steps.len() as i64))
             .bind(last.map(|(_, progress)| Json(progress)))
             .fetch_optional(&mut *tx)
             .await?;
-            if let (Some((seq, _)), Some((step, _))) = (ended, last) {
-                insert_step_in!(tx, id, seq, step)?;
+            if let (Some((last_seq, _)), Some((steps, _))) = (ended, last) {
+                let first = last_seq - steps.len() as i64 + 1;
+                for (seq, step) in (first..).zip(steps) {
+                    insert_step_in!(tx, id, seq, step)?;
+                }
             }
             let woke = match ended {
                 Some((_, Some(parent))) => wake_parent_in!(self, tx, parent),
@@ -426,7 +481,14 @@ impl Store {
             ended.is_some()
         });
         if done {
-            self.signals.finished(id);
+            self.signals.finished(
+                id,
+                super::Ended {
+                    status,
+                    output: output.cloned(),
+                    error: error.map(str::to_string),
+                },
+            );
         }
         Ok(done)
     }
@@ -600,7 +662,14 @@ impl Store {
                 });
                 parents.extend(helpers.into_iter().map(ExecutionId));
             }
-            self.signals.finished(id);
+            self.signals.finished(
+                id,
+                super::Ended {
+                    status: Status::Cancelled,
+                    output: None,
+                    error: Some(reason.to_string()),
+                },
+            );
         }
         Ok(cancelled)
     }

@@ -231,6 +231,37 @@ impl Store {
         Ok(row.map(FlowVersion::from))
     }
 
+    /// A flow's definition at `version`, kept in memory once read (a saved version never
+    /// changes).
+    pub async fn flow_definition(
+        &self,
+        id: FlowId,
+        version: i64,
+    ) -> Result<Option<std::sync::Arc<Flow>>, StoreError> {
+        /// Beyond this many, the cache starts afresh.
+        const KEPT: usize = 512;
+        if let Some(found) = self
+            .signals
+            .definitions
+            .lock()
+            .ok()
+            .and_then(|d| d.get(&(id, version)).cloned())
+        {
+            return Ok(Some(found));
+        }
+        let Some(stored) = self.flow_version(id, Some(version)).await? else {
+            return Ok(None);
+        };
+        let definition = std::sync::Arc::new(stored.definition);
+        if let Ok(mut kept) = self.signals.definitions.lock() {
+            if kept.len() >= KEPT {
+                kept.clear();
+            }
+            kept.insert((id, version), definition.clone());
+        }
+        Ok(Some(definition))
+    }
+
     /// Every version of a flow, newest first.
     pub async fn flow_versions(&self, id: FlowId) -> Result<Vec<FlowVersion>, StoreError> {
         let rows: Vec<VersionRow> = with_pool!(self, pool => {

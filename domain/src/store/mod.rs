@@ -128,25 +128,59 @@ pub struct Signals {
     /// An execution was queued (or woken).
     pub queued: tokio::sync::Notify,
     /// Who waits for which execution to end.
-    waiting: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, std::sync::Arc<tokio::sync::Notify>>>,
+    waiting: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, std::sync::Arc<Watch>>>,
+    /// Flow definitions by flow and version, as read (versions never change once saved).
+    pub(crate) definitions: std::sync::Mutex<
+        std::collections::HashMap<(crate::flows::FlowId, i64), std::sync::Arc<crate::flows::Flow>>,
+    >,
+}
+
+/// How an execution ended (or, still running, what a Close card answered).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ended {
+    pub status: crate::engine::Status,
+    pub output: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// One caller's wait for one execution.
+#[derive(Debug, Default)]
+pub struct Watch {
+    notify: tokio::sync::Notify,
+    ended: std::sync::Mutex<Option<Ended>>,
+}
+
+impl Watch {
+    /// How it ended, once this process saw it end; waits at most `limit` for that.
+    pub async fn ended_within(&self, limit: std::time::Duration) -> Option<Ended> {
+        if let Some(ended) = self.ended.lock().ok().and_then(|e| e.clone()) {
+            return Some(ended);
+        }
+        let _ = tokio::time::timeout(limit, self.notify.notified()).await;
+        self.ended.lock().ok().and_then(|e| e.clone())
+    }
 }
 
 impl Signals {
-    /// Tells whoever waits for execution `id` that it ended (or answered).
-    pub fn finished(&self, id: crate::engine::ExecutionId) {
-        let waiter = self.waiting.lock().ok().and_then(|w| w.get(&id.0).cloned());
-        if let Some(waiter) = waiter {
-            waiter.notify_one();
+    /// Tells whoever waits for execution `id` how it ended (or what it answered).
+    pub fn finished(&self, id: crate::engine::ExecutionId, ended: Ended) {
+        let watch = self.waiting.lock().ok().and_then(|w| w.get(&id.0).cloned());
+        if let Some(watch) = watch {
+            if let Ok(mut slot) = watch.ended.lock() {
+                *slot = Some(ended);
+            }
+            watch.notify.notify_one();
         }
     }
 
-    /// Something to wait on until execution `id` ends; call [`Signals::forget`] after.
-    pub fn watch(&self, id: crate::engine::ExecutionId) -> std::sync::Arc<tokio::sync::Notify> {
-        let notify = std::sync::Arc::new(tokio::sync::Notify::new());
+    /// Starts waiting for execution `id` (before it is queued, so its end is not missed);
+    /// call [`Signals::forget`] after.
+    pub fn watch(&self, id: crate::engine::ExecutionId) -> std::sync::Arc<Watch> {
+        let watch = std::sync::Arc::new(Watch::default());
         if let Ok(mut waiting) = self.waiting.lock() {
-            waiting.insert(id.0, notify.clone());
+            waiting.insert(id.0, watch.clone());
         }
-        notify
+        watch
     }
 
     pub fn forget(&self, id: crate::engine::ExecutionId) {
