@@ -135,7 +135,14 @@ async fn load(
         .build()?;
     let counter = Arc::new(AtomicU64::new(0));
     // Warm-up: connections opened, caches filled.
-    run_callers(&client, target, Duration::from_secs(1), connections, &counter).await;
+    run_callers(
+        &client,
+        target,
+        Duration::from_secs(1),
+        connections,
+        &counter,
+    )
+    .await;
 
     let sampling = Arc::new(AtomicBool::new(true));
     let peak = Arc::new(AtomicU64::new(0));
@@ -284,7 +291,10 @@ fn flow_b() -> Flow {
             card(
                 1,
                 "text.compose",
-                &[("template", Binding::template("Hello {{ trigger.body.name }}"))],
+                &[(
+                    "template",
+                    Binding::template("Hello {{ trigger.body.name }}"),
+                )],
             ),
             card(
                 2,
@@ -298,7 +308,10 @@ fn flow_b() -> Flow {
             card(
                 3,
                 "tables.create_row",
-                &[("table", Binding::literal("bench")), ("row", from(2, "output"))],
+                &[
+                    ("table", Binding::literal("bench")),
+                    ("row", from(2, "output")),
+                ],
             ),
             card(
                 4,
@@ -622,8 +635,18 @@ fn print_table(title: &str, idflow: &Figures, node_red: Option<&Figures>) {
         node_red.map(|f| f.cpu_us),
         0,
     );
-    row("latency p50 ms", idflow.p50_ms, node_red.map(|f| f.p50_ms), 2);
-    row("latency p99 ms", idflow.p99_ms, node_red.map(|f| f.p99_ms), 2);
+    row(
+        "latency p50 ms",
+        idflow.p50_ms,
+        node_red.map(|f| f.p50_ms),
+        2,
+    );
+    row(
+        "latency p99 ms",
+        idflow.p99_ms,
+        node_red.map(|f| f.p99_ms),
+        2,
+    );
     row(
         "RSS idle MB",
         idflow.rss_idle_mb,

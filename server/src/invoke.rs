@@ -196,7 +196,10 @@ async fn wait_for(state: &AppState, execution: ExecutionId, watch: &Watch) -> Re
     let deadline = Instant::now() + SYNC_WAIT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let ended = match watch.ended_within(left.min(Duration::from_millis(250))).await {
+        let ended = match watch
+            .ended_within(left.min(Duration::from_millis(250)))
+            .await
+        {
             Some(ended) => Some(ended),
             None => match state.store.execution(execution).await {
                 Ok(Some(run)) if run.status.is_final() => Some(Ended {

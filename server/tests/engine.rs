@@ -474,7 +474,9 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
     flow.cards = vec![
         Card::new(1, "flow.close").with_inputs(&[(
             "output",
-            Binding::template("{{ {'request': trigger.body.name, 'status': 'waiting for approval'} }}"),
+            Binding::template(
+                "{{ {'request': trigger.body.name, 'status': 'waiting for approval'} }}",
+            ),
         )]),
         Card::new(2, "flow.pause"),
         Card::new(3, "flow.return").with_inputs(&[(
@@ -533,7 +535,12 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
     let other = server
         .store
-        .create_flow(&api_flow("Other", false, None), None, "admin@example.com", &entry(Action::FlowCreate))
+        .create_flow(
+            &api_flow("Other", false, None),
+            None,
+            "admin@example.com",
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     let other_token = server
@@ -542,7 +549,12 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    let wrong = http.post(&resume).bearer_auth(&other_token).send().await.unwrap();
+    let wrong = http
+        .post(&resume)
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
     let bad = http
         .post(&resume)
@@ -552,7 +564,16 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
         .await
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(server.store.execution(run.id).await.unwrap().unwrap().status, Status::Waiting);
+    assert_eq!(
+        server
+            .store
+            .execution(run.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Waiting
+    );
 
     let resumed = http
         .post(&resume)
@@ -582,7 +603,13 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
         .await
         .unwrap();
     assert_eq!(again.status(), StatusCode::CONFLICT);
-    assert!(again.text().await.unwrap().contains("not waiting at a Pause card"));
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("not waiting at a Pause card")
+    );
 }
 
 /// The execution detail links a For Each to the helper executions it started, and each
@@ -636,7 +663,10 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    Runner::new(server.store.clone(), "test").drain().await.unwrap();
+    Runner::new(server.store.clone(), "test")
+        .drain()
+        .await
+        .unwrap();
     let admin = server.client_as(Role::WorkflowsAuditor).await;
     let detail = |id: String| {
         admin
@@ -646,10 +676,24 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
     };
     let view: serde_json::Value = detail(id.to_string()).await.unwrap().json().await.unwrap();
     assert_eq!(view["summary"]["status"], "succeeded", "{view}");
-    assert_eq!(view["cards"][0]["outputs"]["outputs"], serde_json::json!(["A", "B"]));
+    assert_eq!(
+        view["cards"][0]["outputs"]["outputs"],
+        serde_json::json!(["A", "B"])
+    );
     let helpers = view["helpers"].as_array().unwrap();
     assert_eq!(helpers.len(), 2);
-    assert_eq!((helpers[1]["card_id"].clone(), helpers[1]["index"].clone(), helpers[1]["flow_name"].clone()), (serde_json::json!(1), serde_json::json!(1), serde_json::json!("Shout")));
+    assert_eq!(
+        (
+            helpers[1]["card_id"].clone(),
+            helpers[1]["index"].clone(),
+            helpers[1]["flow_name"].clone()
+        ),
+        (
+            serde_json::json!(1),
+            serde_json::json!(1),
+            serde_json::json!("Shout")
+        )
+    );
     let child: serde_json::Value = detail(helpers[1]["execution_id"].as_str().unwrap().to_string())
         .await
         .unwrap()

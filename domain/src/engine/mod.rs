@@ -146,7 +146,11 @@ fn is_zero(n: &i64) -> bool {
 pub enum Waiting {
     /// The helper flows that card `card` started on its attempt `attempt` (Call Flow: one;
     /// For Each: one per item).
-    Children { card: u32, attempt: u32, count: usize },
+    Children {
+        card: u32,
+        attempt: u32,
+        count: usize,
+    },
     /// A Pause card: resumed through the API (with `input`), or by its time.
     Resume {
         card: u32,

@@ -231,7 +231,13 @@ impl Runner {
     ) -> Result<(), StoreError> {
         let ended = self
             .store
-            .finish_execution(execution.id, &self.worker, Status::Failed, None, Some(reason))
+            .finish_execution(
+                execution.id,
+                &self.worker,
+                Status::Failed,
+                None,
+                Some(reason),
+            )
             .await?;
         let Some(error_flow) = flow.settings.error_flow.filter(|_| ended) else {
             return Ok(());
@@ -286,7 +292,14 @@ impl Runner {
         loop {
             let Some(card) = card_at(&flow, &progress.cursor) else {
                 return self
-                    .end(&execution, &flow, &mut pending, &progress, Value::Null, None)
+                    .end(
+                        &execution,
+                        &flow,
+                        &mut pending,
+                        &progress,
+                        Value::Null,
+                        None,
+                    )
                     .await;
             };
             // Time spent at Pause cards does not count against the execution's limit.
@@ -481,7 +494,14 @@ impl Runner {
                             }
                             if !more {
                                 return self
-                                    .end(&execution, &flow, &mut pending, &progress, Value::Null, None)
+                                    .end(
+                                        &execution,
+                                        &flow,
+                                        &mut pending,
+                                        &progress,
+                                        Value::Null,
+                                        None,
+                                    )
                                     .await;
                             }
                         }
@@ -767,7 +787,12 @@ impl Runner {
                 })
                 .collect();
             if !failed.is_empty() {
-                let shown = failed.iter().take(3).cloned().collect::<Vec<_>>().join("; ");
+                let shown = failed
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 let more = if failed.len() > 3 { "; …" } else { "" };
                 return Err(CardError::fatal(if for_each {
                     format!(
@@ -1031,18 +1056,18 @@ impl Runner {
             }
             "directory.list_group_members" => {
                 let (group, name) = self.find_group(inputs).await?;
-                let group = self
-                    .store
-                    .group(group)
-                    .await?
-                    .ok_or_else(|| CardError::fatal(format!("group: {name} was deleted meanwhile")))?;
+                let group = self.store.group(group).await?.ok_or_else(|| {
+                    CardError::fatal(format!("group: {name} was deleted meanwhile"))
+                })?;
                 let mut users = Vec::new();
                 for member in &group.members {
                     if let Some(user) = self.store.user(member.user_id).await? {
                         users.push(user_value(&user));
                     }
                 }
-                return Ok(Done::Output(json!({ "count": users.len(), "users": users })));
+                return Ok(Done::Output(
+                    json!({ "count": users.len(), "users": users }),
+                ));
             }
             _ => {}
         }

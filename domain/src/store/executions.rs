@@ -367,8 +367,14 @@ impl Store {
         progress: &Progress,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.record_steps(id, worker, std::slice::from_ref(step), progress, lease_until)
-            .await
+        self.record_steps(
+            id,
+            worker,
+            std::slice::from_ref(step),
+            progress,
+            lease_until,
+        )
+        .await
     }
 
     /// Records finished cards, in order, and the progress after the last, in one

@@ -98,7 +98,8 @@ impl From<DataRow> for RowRecord {
 const TABLE_COLUMNS: &str = "t.id, t.folder_id, t.schema, \
      (SELECT COUNT(*) FROM table_rows r WHERE r.table_id = t.id) AS rows, t.created_at, t.updated_at";
 /// The same without counting the rows.
-const TABLE_COLUMNS_UNCOUNTED: &str = "t.id, t.folder_id, t.schema, CAST(NULL AS BIGINT) AS rows, t.created_at, t.updated_at";
+const TABLE_COLUMNS_UNCOUNTED: &str =
+    "t.id, t.folder_id, t.schema, CAST(NULL AS BIGINT) AS rows, t.created_at, t.updated_at";
 
 impl Store {
     /// Creates a table. Its schema must have no problems (`Invalid` otherwise); its name

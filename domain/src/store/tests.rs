@@ -1327,14 +1327,57 @@ mod helper_flows_and_use_cases {
     fn greet() -> Flow {
         let mut flow = Flow::new("Greet", "trigger.helper");
         flow.cards = vec![
-            card(1, "boolean.compare", &[("a", Binding::mapping(Source::Trigger, "item")), ("operator", Binding::literal("equals")), ("b", Binding::literal("bad"))]),
-            card(2, "flow.if_else", &[("condition", Binding::mapping(Source::Card(CardId(1)), "output"))]),
-            card(3, "text.compose", &[("template", Binding::template("{{ trigger.input.greeting }} {{ trigger.item }} (#{{ trigger.index }})"))]),
-            card(4, "flow.return", &[("output", Binding::mapping(Source::Card(CardId(3)), "output"))]),
+            card(
+                1,
+                "boolean.compare",
+                &[
+                    ("a", Binding::mapping(Source::Trigger, "item")),
+                    ("operator", Binding::literal("equals")),
+                    ("b", Binding::literal("bad")),
+                ],
+            ),
+            card(
+                2,
+                "flow.if_else",
+                &[(
+                    "condition",
+                    Binding::mapping(Source::Card(CardId(1)), "output"),
+                )],
+            ),
+            card(
+                3,
+                "text.compose",
+                &[(
+                    "template",
+                    Binding::template(
+                        "{{ trigger.input.greeting }} {{ trigger.item }} (#{{ trigger.index }})",
+                    ),
+                )],
+            ),
+            card(
+                4,
+                "flow.return",
+                &[(
+                    "output",
+                    Binding::mapping(Source::Card(CardId(3)), "output"),
+                )],
+            ),
         ];
         flow.cards[1].lanes = vec![
-            Lane { name: "Then".into(), condition: None, cards: vec![card(5, "flow.raise_error", &[("message", Binding::literal("cannot greet bad"))])] },
-            Lane { name: "Else".into(), condition: None, cards: vec![] },
+            Lane {
+                name: "Then".into(),
+                condition: None,
+                cards: vec![card(
+                    5,
+                    "flow.raise_error",
+                    &[("message", Binding::literal("cannot greet bad"))],
+                )],
+            },
+            Lane {
+                name: "Else".into(),
+                condition: None,
+                cards: vec![],
+            },
         ];
         flow
     }
@@ -1342,15 +1385,31 @@ mod helper_flows_and_use_cases {
     fn table(name: &str, columns: &[(&str, ColumnType)], key: Option<&str>) -> Schema {
         Schema {
             name: name.into(),
-            columns: columns.iter().map(|(n, ty)| Column { name: (*n).into(), ty: *ty }).collect(),
+            columns: columns
+                .iter()
+                .map(|(n, ty)| Column {
+                    name: (*n).into(),
+                    ty: *ty,
+                })
+                .collect(),
             key: key.map(str::to_string),
         }
     }
 
     async fn rows(store: &Store, name: &str) -> Vec<serde_json::Map<String, Value>> {
         let table = store.table_by_name(name).await.unwrap().unwrap();
-        let query = RowQuery { limit: 100, ..RowQuery::default() };
-        store.rows(&table, &query).await.unwrap().0.into_iter().map(|r| r.data).collect()
+        let query = RowQuery {
+            limit: 100,
+            ..RowQuery::default()
+        };
+        store
+            .rows(&table, &query)
+            .await
+            .unwrap()
+            .0
+            .into_iter()
+            .map(|r| r.data)
+            .collect()
     }
 
     crate::backend_tests! {
