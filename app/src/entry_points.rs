@@ -62,6 +62,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/flows", Requires(ViewFlows)),
     page("/tables", Requires(ViewTables)),
     page("/executions", Requires(ViewExecutions)),
+    page("/executions/:id", Requires(ViewExecutions)),
     page("/directory", Requires(ViewDirectory)),
     page("/directory/users", Requires(ViewDirectory)),
     page("/directory/users/:id", Requires(ViewDirectory)),
@@ -294,6 +295,7 @@ SAAAAA GET /
 SAAAFF GET /flows
 SAAAFF GET /tables
 SAAAFF GET /executions
+SAAAFF GET /executions/:id
 SAAAFF GET /directory
 SAAAFF GET /directory/users
 SAAAFF GET /directory/users/:id

@@ -152,7 +152,7 @@ mod server {
 }
 
 /// Executions, newest first: of one flow, in one status, about one subject, carrying a
-/// value (a user id or an email), since a time. At most 200.
+/// value (a user id or an email), since a time or within the last hours. At most 200.
 #[server(endpoint = "executions/list")]
 pub async fn list_executions(
     flow: Option<String>,
@@ -160,6 +160,7 @@ pub async fn list_executions(
     subject: Option<String>,
     carried: Option<String>,
     since: Option<chrono::DateTime<chrono::Utc>>,
+    within_hours: Option<i64>,
 ) -> Result<Vec<ExecutionSummary>, AppError> {
     use domain::flows::FlowId;
     use domain::store::ExecutionFilter;
@@ -183,7 +184,14 @@ pub async fn list_executions(
         carried: carried
             .map(|c| c.trim().to_string())
             .filter(|c| !c.is_empty()),
-        since,
+        // "The last N hours", reckoned on the server's clock.
+        since: match within_hours.filter(|h| *h > 0) {
+            Some(hours) => {
+                let cutoff = chrono::Utc::now() - chrono::Duration::hours(hours);
+                Some(since.map_or(cutoff, |s| s.max(cutoff)))
+            }
+            None => since,
+        },
         limit: 200,
     };
     let executions = crate::session::store()?

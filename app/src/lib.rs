@@ -64,7 +64,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=pages::home::HomePage />
                     <Route path=path!("flows") view=pages::areas::FlowsPage />
                     <Route path=path!("tables") view=pages::areas::TablesPage />
-                    <Route path=path!("executions") view=pages::areas::ExecutionsPage />
+                    <Route path=path!("executions") view=pages::executions::ExecutionsPage />
+                    <Route path=path!("executions/:id") view=pages::executions::ExecutionPage />
                     <Route path=path!("directory") view=pages::directory::UsersPage />
                     <Route path=path!("directory/users") view=pages::directory::UsersPage />
                     <Route

@@ -703,6 +703,57 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
     assert_eq!(child["parent"]["execution_id"], id.to_string());
     assert_eq!(child["parent"]["flow_name"], "Shout all");
     assert_eq!(child["output"], "B");
+
+    // The Executions tab lists them; the execution page shows each card and links the
+    // helpers, each linking back.
+    let page = |path: String| admin.get(server.url(&path)).send();
+    let list = page("/executions".into()).await.unwrap();
+    assert_eq!(list.status(), StatusCode::OK);
+    let list = list.text().await.unwrap();
+    assert!(
+        list.contains("Shout all") && list.contains("Helper Flow") && list.contains("Succeeded"),
+        "{list}"
+    );
+    assert!(list.contains(&format!("/executions/{id}")));
+    let found = page("/executions?q=b&status=succeeded&since=1h".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains("Shout all"), "the caller carries \"b\"");
+    let none = page("/executions?q=nobody-carries-this".into())
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(none.contains("No executions match"));
+    let detail_page = page(format!("/executions/{id}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail_page.contains("1 · For Each") && detail_page.contains("Helper executions:"),
+        "{detail_page}"
+    );
+    assert!(detail_page.contains(helpers[1]["execution_id"].as_str().unwrap()));
+    let child_page = page(format!(
+        "/executions/{}",
+        helpers[1]["execution_id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(child_page.contains("Started by") && child_page.contains(&format!("/executions/{id}")));
+    let missing = page(format!("/executions/{}", uuid::Uuid::nil()))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
 domain::backend_tests! {

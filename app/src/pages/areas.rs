@@ -30,16 +30,6 @@ pub fn TablesPage() -> impl IntoView {
 }
 
 #[component]
-pub fn ExecutionsPage() -> impl IntoView {
-    view! {
-        <PageHeader title="Executions" subtitle="What every flow did, card by card." />
-        <EmptyState title="No executions yet">
-            <p>"Executions will appear here each time a flow runs. No flow has run yet."</p>
-        </EmptyState>
-    }
-}
-
-#[component]
 pub fn ConnectionsPage() -> impl IntoView {
     view! {
         <PageHeader

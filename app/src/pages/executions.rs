@@ -1,0 +1,408 @@
+//! The Executions tab: what every flow did, newest first, filtered by status, time and a
+//! value an execution carried (a user's id or email); and one execution card by card,
+//! with the helper executions it started. Read-only here: running, cancelling and
+//! re-running are server functions the builder's pages will offer.
+
+use crate::console::{EmptyState, ErrorPage, PageHeader, when};
+use crate::executions::{
+    CardRecord, ExecutionSummary, ExecutionView, HelperLink, execution_detail, list_executions,
+};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The statuses an execution can have, with the words the page uses.
+const STATUSES: [(&str, &str); 7] = [
+    ("queued", "Queued"),
+    ("running", "Running"),
+    ("waiting", "Waiting"),
+    ("paused", "Paused for approval"),
+    ("succeeded", "Succeeded"),
+    ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
+];
+
+/// How far back the list looks.
+const PERIODS: [(&str, &str, i64); 4] = [
+    ("", "Any time", 0),
+    ("1h", "Last hour", 1),
+    ("24h", "Last 24 hours", 24),
+    ("7d", "Last 7 days", 24 * 7),
+];
+
+fn status_label(status: &str) -> String {
+    STATUSES
+        .iter()
+        .find(|(key, _)| *key == status)
+        .map_or_else(|| status.to_string(), |(_, label)| label.to_string())
+}
+
+/// The trigger's name from the card catalog ("User Deactivated").
+fn trigger_label(kind: &str) -> String {
+    domain::flows::catalog::catalog()
+        .get(kind)
+        .map_or_else(|| kind.to_string(), |c| c.name.to_string())
+}
+
+/// "1.2 s", "340 ms", or "" when it has not both started and ended.
+fn duration(summary: &ExecutionSummary) -> String {
+    match (summary.started_at, summary.finished_at) {
+        (Some(start), Some(end)) => {
+            let ms = (end - start).num_milliseconds().max(0);
+            if ms < 1000 {
+                format!("{ms} ms")
+            } else {
+                format!("{:.1} s", ms as f64 / 1000.0)
+            }
+        }
+        _ => String::new(),
+    }
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+#[component]
+pub fn ExecutionsPage() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |key: &str| query.read().get(key).unwrap_or_default();
+    let flow = move || get("flow");
+    let status = move || get("status");
+    let carried = move || get("q");
+    let period = move || get("since");
+    let executions = Resource::new(
+        move || (flow(), status(), carried(), period()),
+        |(flow, status, carried, period)| {
+            let hours = PERIODS
+                .iter()
+                .find(|(key, _, hours)| *key == period && *hours > 0)
+                .map(|(_, _, hours)| *hours);
+            list_executions(
+                Some(flow).filter(|f| !f.is_empty()),
+                Some(status).filter(|s| !s.is_empty()),
+                None,
+                Some(carried).filter(|c| !c.is_empty()),
+                None,
+                hours,
+            )
+        },
+    );
+    view! {
+        <PageHeader
+            title="Executions"
+            subtitle="What every flow did, card by card, newest first."
+        />
+        <form method="get" action="/executions" class="inline-form" role="search">
+            <input type="hidden" name="flow" value=flow />
+            <label for="execution-search" class="visually-hidden">
+                "A value the execution carried"
+            </label>
+            <input
+                id="execution-search"
+                name="q"
+                type="search"
+                placeholder="A user's email or id, or any value"
+                value=carried
+            />
+            <label for="execution-status" class="visually-hidden">
+                "Status"
+            </label>
+            <select id="execution-status" name="status">
+                <option value="" selected=move || status().is_empty()>
+                    "Any status"
+                </option>
+                {STATUSES
+                    .iter()
+                    .map(|(key, label)| {
+                        view! {
+                            <option value=*key selected=move || status() == *key>
+                                {*label}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <label for="execution-since" class="visually-hidden">
+                "Since"
+            </label>
+            <select id="execution-since" name="since">
+                {PERIODS
+                    .iter()
+                    .map(|(key, label, _)| {
+                        view! {
+                            <option value=*key selected=move || period() == *key>
+                                {*label}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit" class="primary">
+                "Search"
+            </button>
+            {move || {
+                (!flow().is_empty())
+                    .then(|| {
+                        view! {
+                            <a href="/executions" class="clear-filter">
+                                "All flows"
+                            </a>
+                        }
+                    })
+            }}
+        </form>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading executions…"</p> }
+        }>
+            {move || Suspend::new(async move {
+                let filtered = !(flow().is_empty() && status().is_empty() && carried().is_empty()
+                    && period().is_empty());
+                match executions.await {
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                    Ok(list) if list.is_empty() && !filtered => {
+                        view! {
+                            <EmptyState title="No executions yet">
+                                <p>
+                                    "An execution appears here each time a flow runs: when its directory event happens, on its schedule, when its API endpoint is called, or when someone runs it."
+                                </p>
+                            </EmptyState>
+                        }
+                            .into_any()
+                    }
+                    Ok(list) if list.is_empty() => {
+                        view! {
+                            <EmptyState title="No executions match">
+                                <p>"Try another value, any status, or any time."</p>
+                            </EmptyState>
+                        }
+                            .into_any()
+                    }
+                    Ok(list) => view! { <ExecutionTable list /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ExecutionTable(list: Vec<ExecutionSummary>) -> impl IntoView {
+    let shown = list.len();
+    let rows = list
+        .into_iter()
+        .map(|e| {
+            let href = format!("/executions/{}", e.id);
+            let flow_href = format!("/executions?flow={}", e.flow_id);
+            let status_class = format!("run-status run-{}", e.status);
+            let took = duration(&e);
+            view! {
+                <tr data-status=e.status.clone()>
+                    <td>
+                        <span class=status_class>{status_label(&e.status)}</span>
+                    </td>
+                    <td>
+                        <A href=flow_href>{e.flow_name.clone()}</A>
+                    </td>
+                    <td>{trigger_label(&e.trigger)}</td>
+                    <td class="nowrap">
+                        <A href=href>{when(e.started_at.or(Some(e.queued_at)))}</A>
+                    </td>
+                    <td class="nowrap">{took}</td>
+                    <td>{e.cards_run}</td>
+                    <td>{e.reason.clone().unwrap_or_default()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table class="data-table" data-testid="executions">
+                <thead>
+                    <tr>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Flow"</th>
+                        <th scope="col">"Trigger"</th>
+                        <th scope="col">"Started"</th>
+                        <th scope="col">"Took"</th>
+                        <th scope="col">"Cards"</th>
+                        <th scope="col">"Why it stopped"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {(shown >= 200)
+            .then(|| {
+                view! {
+                    <p class="hint">
+                        "The newest 200 are shown; narrow the search to see older ones."
+                    </p>
+                }
+            })}
+    }
+}
+
+#[component]
+pub fn ExecutionPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let execution = Resource::new(id, execution_detail);
+    view! {
+        <PageHeader title="Execution" />
+        <p>
+            <A href="/executions">"← All executions"</A>
+        </p>
+        <Suspense fallback=|| {
+            view! { <p class="loading">"Loading the execution…"</p> }
+        }>
+            {move || Suspend::new(async move {
+                match execution.await {
+                    Err(error) => view! { <ErrorPage error /> }.into_any(),
+                    Ok(view) => view! { <ExecutionDetail view /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
+    let s = view.summary;
+    let status_class = format!("run-status run-{}", s.status);
+    let parent = view.parent.map(|p| {
+        let href = format!("/executions/{}", p.execution_id);
+        view! {
+            <dt>"Started by"</dt>
+            <dd>
+                <A href=href>{format!("{} (card {})", p.flow_name, p.card_id)}</A>
+            </dd>
+        }
+    });
+    let reason = s.reason.clone().map(|r| {
+        view! {
+            <dt>"Why it stopped"</dt>
+            <dd class="reason">{r}</dd>
+        }
+    });
+    let cards = if view.cards.is_empty() {
+        view! { <p class="hint">"No card has finished yet."</p> }.into_any()
+    } else {
+        view.cards
+            .into_iter()
+            .map(|card| {
+                let helpers: Vec<HelperLink> = view
+                    .helpers
+                    .iter()
+                    .filter(|h| h.card_id == card.card_id)
+                    .cloned()
+                    .collect();
+                view! { <CardView card helpers /> }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <section class="execution" data-testid="execution">
+            <h2>
+                {s.flow_name.clone()} " " <span class=status_class>{status_label(&s.status)}</span>
+            </h2>
+            <dl class="facts">
+                <dt>"Trigger"</dt>
+                <dd>{trigger_label(&s.trigger)}</dd>
+                <dt>"Flow version"</dt>
+                <dd>{s.flow_version}</dd>
+                <dt>"Queued"</dt>
+                <dd>{when(Some(s.queued_at))}</dd>
+                <dt>"Started"</dt>
+                <dd>{when(s.started_at)}</dd>
+                <dt>"Ended"</dt>
+                <dd>{s.finished_at.map_or_else(|| "not yet".to_string(), |t| when(Some(t)))}</dd>
+                <dt>"Took"</dt>
+                <dd>{duration(&s)}</dd>
+                {parent}
+                {reason}
+                <dt>"Execution ID"</dt>
+                <dd>
+                    <code>{s.id.clone()}</code>
+                </dd>
+            </dl>
+            <h3>"Input"</h3>
+            <pre class="json">{pretty(&view.input)}</pre>
+            {view
+                .output
+                .map(|output| {
+                    view! {
+                        <h3>"Output"</h3>
+                        <pre class="json" data-testid="execution-output">
+                            {pretty(&output)}
+                        </pre>
+                    }
+                })}
+            <h3>"Cards"</h3>
+            <ol class="card-records">{cards}</ol>
+        </section>
+    }
+}
+
+#[component]
+fn CardView(card: CardRecord, helpers: Vec<HelperLink>) -> impl IntoView {
+    let status_class = format!("run-status run-{}", card.status);
+    let took = (card.finished_at - card.started_at)
+        .num_milliseconds()
+        .max(0);
+    let attempt = (card.attempt > 1).then(|| format!(" · attempt {}", card.attempt));
+    let helpers = (!helpers.is_empty()).then(|| {
+        let links = helpers
+            .into_iter()
+            .map(|h| {
+                let href = format!("/executions/{}", h.execution_id);
+                let label = format!(
+                    "{} #{} · {}",
+                    h.flow_name,
+                    h.index + 1,
+                    status_label(&h.status)
+                );
+                view! {
+                    <li>
+                        <A href=href>{label}</A>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <p>"Helper executions:"</p>
+            <ul class="helpers">{links}</ul>
+        }
+    });
+    view! {
+        <li class="card-record" data-card=card.card_id>
+            <h4>
+                {format!("{} · {}", card.card_id, card.card_name)} " "
+                <span class=status_class>{card.status.clone()}</span>
+                <span class="hint">{format!(" {took} ms")} {attempt}</span>
+            </h4>
+            {card.error.map(|e| view! { <p class="reason">{e}</p> })}
+            {card
+                .inputs
+                .map(|i| {
+                    view! {
+                        <details>
+                            <summary>"Inputs"</summary>
+                            <pre class="json">{pretty(&i)}</pre>
+                        </details>
+                    }
+                })}
+            {card
+                .outputs
+                .map(|o| {
+                    view! {
+                        <details open>
+                            <summary>"Outputs"</summary>
+                            <pre class="json">{pretty(&o)}</pre>
+                        </details>
+                    }
+                })}
+            {helpers}
+        </li>
+    }
+}

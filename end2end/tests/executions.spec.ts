@@ -1,0 +1,30 @@
+import { test, expect, expectHydration, signIn } from './helpers';
+
+// The Executions tab before any flow has run: it says how executions come to be, its
+// search says when nothing matches, and an execution that does not exist is a 404 page.
+test('the Executions tab explains itself, searches, and refuses an unknown execution', async ({ page }, testInfo) => {
+  await signIn(page, testInfo);
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Executions', exact: true }).click();
+  await expect(page).toHaveURL(/\/executions$/);
+  await expectHydration(page, testInfo);
+  await expect(page.getByTestId('empty-state')).toContainText('No executions yet');
+  await expect(page.getByTestId('empty-state')).toContainText('each time a flow runs');
+
+  // A search by a carried value (a user's email) and a status: the filters stay in the
+  // form and in the address, so the page can be shared.
+  await page.getByLabel('A value the execution carried').fill('alice@example.com');
+  await page.getByLabel('Status').selectOption('failed');
+  await page.getByLabel('Since').selectOption('24h');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/q=alice%40example\.com/);
+  await expect(page).toHaveURL(/status=failed/);
+  await expect(page.getByTestId('empty-state')).toContainText('No executions match');
+  await expect(page.getByLabel('A value the execution carried')).toHaveValue('alice@example.com');
+  await expect(page.getByLabel('Status')).toHaveValue('failed');
+
+  const response = await page.goto('/executions/00000000-0000-0000-0000-000000000000');
+  expect(response?.status()).toBe(404);
+  await expect(page.getByTestId('error-page')).toContainText('There is no such execution.');
+  await page.getByRole('link', { name: '← All executions' }).click();
+  await expect(page).toHaveURL(/\/executions$/);
+});
