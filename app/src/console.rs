@@ -237,6 +237,22 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "group-created") => "The group is created. Add members below.",
         ("notice", "member-added") => "The member is added.",
         ("notice", "member-removed") => "The member is removed.",
+        ("notice", "execution-cancelled") => {
+            "The execution is cancelled: it stops before its next card, and so do the helper executions it started."
+        }
+        ("notice", "execution-rerun") => {
+            "This is a new execution of the same input, with the flow's current version."
+        }
+        ("notice", "execution-approved") => {
+            "The execution is approved and goes on past the blast-radius guard."
+        }
+        ("error", "no-execution") => "That execution does not exist, or it is not yours to see.",
+        ("error", "not-allowed") => "Your role does not allow that on this execution.",
+        ("error", "execution-ended") => "The execution had already ended; nothing was cancelled.",
+        ("error", "not-paused") => {
+            "Only an execution paused by the blast-radius guard can be approved."
+        }
+        ("error", "no-flow") => "Its flow no longer exists, so it cannot run again.",
         ("error", "role") => "Choose one of the roles in the list.",
         ("error", "no-user") => {
             "No user has that user name. Check the spelling, or create the user in Directory."

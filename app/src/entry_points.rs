@@ -119,6 +119,9 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         "/settings/scim-tokens/:id/revoke",
         Requires(ManageScimTokens),
     ),
+    route("POST", "/executions/:id/cancel", Requires(RunFlows)),
+    route("POST", "/executions/:id/rerun", Requires(RunFlows)),
+    route("POST", "/executions/:id/approve", Requires(ManageDirectory)),
     route("POST", "/assignments/users", Requires(ManageAssignments)),
     route(
         "POST",
@@ -334,6 +337,9 @@ SAAFFF POST /settings/scim-tokens
 SAFFFF POST /settings/sso
 SAFFFF POST /settings/sso/remove
 SAAFFF POST /settings/scim-tokens/:id/revoke
+SAAFFF POST /executions/:id/cancel
+SAAFFF POST /executions/:id/rerun
+SAAFFF POST /executions/:id/approve
 SAAFFF POST /assignments/users
 SAAFFF POST /assignments/users/:id/role
 SAAFFF POST /assignments/users/:id/unassign

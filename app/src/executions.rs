@@ -74,6 +74,10 @@ pub struct ExecutionView {
     /// The helper executions its cards started, by card and item (those the caller may
     /// see).
     pub helpers: Vec<HelperLink>,
+    /// The caller may cancel and re-run it.
+    pub can_run: bool,
+    /// The caller may approve it past the blast-radius guard.
+    pub can_approve: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -99,18 +103,9 @@ mod server {
             .flows()
             .await
             .map_err(AppError::from_store)?;
-        let every = caller.rights.roles().iter().any(|r| r.allows(permission));
         Ok(flows
             .into_iter()
-            .filter(|f| {
-                every
-                    || f.folder.is_some_and(|folder| {
-                        caller
-                            .rights
-                            .in_folder(folder)
-                            .is_some_and(|g| g.opens(permission))
-                    })
-            })
+            .filter(|f| caller.rights.on_flow(permission, f.folder))
             .map(|f| (f.id, f))
             .collect())
     }
@@ -250,9 +245,14 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
             link(h, p.card, p.index)
         })
         .collect();
+    let rights = crate::session::request_caller()
+        .map(|c| c.rights)
+        .unwrap_or_default();
     Ok(ExecutionView {
         parent,
         helpers,
+        can_run: rights.on_flow(domain::access::Permission::RunFlows, flow.folder),
+        can_approve: rights.allows(domain::access::Permission::ManageDirectory),
         summary: server::summary(&execution, flow),
         input: execution.input.clone(),
         output: execution.output.clone(),

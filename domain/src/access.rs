@@ -274,6 +274,13 @@ impl Rights {
             || self.folders.iter().any(|(_, g)| g.opens(permission))
     }
 
+    /// Whether `permission` holds on a flow in `folder` (none: at the top level): through
+    /// a role, on every flow; through a folder grant, on that folder's flows.
+    pub fn on_flow(&self, permission: Permission, folder: Option<uuid::Uuid>) -> bool {
+        self.roles.iter().any(|r| r.allows(permission))
+            || folder.is_some_and(|f| self.in_folder(f).is_some_and(|g| g.opens(permission)))
+    }
+
     /// The grant held on one folder, if any; a role that sees or builds every flow
     /// counts as the matching grant on every folder.
     pub fn in_folder(&self, folder: uuid::Uuid) -> Option<FolderRole> {

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod directory;
 pub mod engine;
+pub mod executions;
 pub mod forms;
 pub mod health;
 pub mod invoke;
@@ -114,6 +115,9 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/assignments/groups/{id}/unmap", post(assignments::unmap_group_role))
         .route("/assignments/convert", post(assignments::convert_assignments))
         .route("/assignments/access-review.csv", get(assignments::access_review_csv))
+        .route("/executions/{id}/cancel", post(executions::cancel))
+        .route("/executions/{id}/rerun", post(executions::rerun))
+        .route("/executions/{id}/approve", post(executions::approve))
         .route("/directory/users", post(directory::create_user))
         .route("/directory/users/{id}", post(directory::update_user))
         .route("/directory/users/{id}/status", post(directory::set_user_status))

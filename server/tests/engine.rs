@@ -754,6 +754,92 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
         .await
         .unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // An auditor sees no buttons and cannot post them.
+    assert!(!detail_page.contains("Re-run with the same input"));
+    let refused = admin
+        .post(server.url(&format!("/executions/{id}/rerun")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    // An administrator re-runs it (to the new execution's page), cannot cancel or
+    // approve an ended one, and cancels a queued one.
+    let boss = server.client_as(Role::WorkflowsAdministrator).await;
+    let boss_page = boss
+        .get(server.url(&format!("/executions/{id}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        boss_page.contains("Re-run with the same input") && !boss_page.contains("Cancel execution")
+    );
+    let post = |path: String| boss.post(server.url(&path)).send();
+    let rerun = post(format!("/executions/{id}/rerun")).await.unwrap();
+    assert_eq!(rerun.status(), StatusCode::SEE_OTHER);
+    let to = rerun.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        to.starts_with("/executions/")
+            && to.ends_with("?notice=execution-rerun")
+            && !to.contains(&id.to_string()),
+        "{to}"
+    );
+    let new_page = boss
+        .get(server.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        new_page.contains("This is a new execution of the same input")
+            && new_page.contains("Cancel execution"),
+        "{new_page}"
+    );
+    let new_id = to
+        .trim_start_matches("/executions/")
+        .trim_end_matches("?notice=execution-rerun")
+        .to_string();
+    let ended = post(format!("/executions/{id}/cancel")).await.unwrap();
+    assert!(
+        ended.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("error=execution-ended")
+    );
+    let not_paused = post(format!("/executions/{id}/approve")).await.unwrap();
+    assert!(
+        not_paused.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("error=not-paused")
+    );
+    let cancelled = post(format!("/executions/{new_id}/cancel")).await.unwrap();
+    assert!(
+        cancelled.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("notice=execution-cancelled")
+    );
+    let run = server
+        .store
+        .execution(domain::engine::ExecutionId(new_id.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.status, Status::Cancelled);
+    assert!(run.error.unwrap().starts_with("Cancelled by "));
+    let unknown = post(format!("/executions/{}/cancel", uuid::Uuid::nil()))
+        .await
+        .unwrap();
+    assert_eq!(
+        unknown.headers()["location"],
+        "/executions?error=no-execution"
+    );
 }
 
 domain::backend_tests! {

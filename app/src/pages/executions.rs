@@ -3,7 +3,7 @@
 //! with the helper executions it started. Read-only here: running, cancelling and
 //! re-running are server functions the builder's pages will offer.
 
-use crate::console::{EmptyState, ErrorPage, PageHeader, when};
+use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
 use crate::executions::{
     CardRecord, ExecutionSummary, ExecutionView, HelperLink, execution_detail, list_executions,
 };
@@ -252,6 +252,7 @@ pub fn ExecutionPage() -> impl IntoView {
         <p>
             <A href="/executions">"← All executions"</A>
         </p>
+        <Flash />
         <Suspense fallback=|| {
             view! { <p class="loading">"Loading the execution…"</p> }
         }>
@@ -301,11 +302,49 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
             .collect_view()
             .into_any()
     };
+    let ended = matches!(s.status.as_str(), "succeeded" | "failed" | "cancelled");
+    let base = format!("/executions/{}", s.id);
+    let actions = view! {
+        <div class="execution-actions">
+            {(view.can_approve && s.status == "paused")
+                .then(|| {
+                    view! {
+                        <form method="post" action=format!("{base}/approve")>
+                            <button type="submit" class="primary">
+                                "Approve and go on"
+                            </button>
+                        </form>
+                    }
+                })}
+            {(view.can_run && !ended)
+                .then(|| {
+                    view! {
+                        <Confirm
+                            label="Cancel execution"
+                            action=format!("{base}/cancel")
+                            consequence="It stops before its next card; the helper executions it started are cancelled too. Cards that already ran are not undone."
+                                .to_string()
+                            confirm="Yes, cancel it"
+                        />
+                    }
+                })}
+            {view
+                .can_run
+                .then(|| {
+                    view! {
+                        <form method="post" action=format!("{base}/rerun")>
+                            <button type="submit">"Re-run with the same input"</button>
+                        </form>
+                    }
+                })}
+        </div>
+    };
     view! {
         <section class="execution" data-testid="execution">
             <h2>
                 {s.flow_name.clone()} " " <span class=status_class>{status_label(&s.status)}</span>
             </h2>
+            {actions}
             <dl class="facts">
                 <dt>"Trigger"</dt>
                 <dd>{trigger_label(&s.trigger)}</dd>

@@ -1,0 +1,118 @@
+//! Form posts from an execution's page: cancel it, run its input again, or approve it past
+//! the blast-radius guard. The entry-point table has let the caller through on the
+//! permission somewhere; here it must hold on this execution's flow (a folder Runner only
+//! in their folders), and an execution the caller may not see does not exist.
+
+use crate::AppState;
+use crate::forms::{Origin, done, refused, store_failed};
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::access::Permission;
+use domain::engine::ExecutionId;
+use domain::store::{ExecutionRecord, FlowSummary};
+
+const EXECUTIONS: &str = "/executions";
+
+fn execution_page(id: ExecutionId) -> String {
+    format!("{EXECUTIONS}/{id}")
+}
+
+/// The execution and its flow, when the caller holds `permission` on the flow; otherwise
+/// the answer to send (back to the list: there is no such execution for them).
+async fn load(
+    state: &AppState,
+    origin: &Origin,
+    id: &str,
+    permission: Permission,
+) -> Result<(ExecutionRecord, FlowSummary), Response> {
+    let Ok(id) = uuid::Uuid::parse_str(id).map(ExecutionId) else {
+        return Err(refused(EXECUTIONS, "no-execution"));
+    };
+    let execution = match state.store.execution(id).await {
+        Ok(Some(execution)) => execution,
+        Ok(None) => return Err(refused(EXECUTIONS, "no-execution")),
+        Err(err) => return Err(store_failed(EXECUTIONS, err)),
+    };
+    let flow = match state.store.flow_summary(execution.flow).await {
+        Ok(Some(flow)) => flow,
+        Ok(None) => return Err(refused(EXECUTIONS, "no-execution")),
+        Err(err) => return Err(store_failed(EXECUTIONS, err)),
+    };
+    let rights = origin.rights();
+    if !rights.on_flow(Permission::ViewExecutions, flow.folder) {
+        return Err(refused(EXECUTIONS, "no-execution"));
+    }
+    if !rights.on_flow(permission, flow.folder) {
+        return Err(refused(&execution_page(execution.id), "not-allowed"));
+    }
+    Ok((execution, flow))
+}
+
+/// `POST /executions/{id}/cancel`: stops it before its next card (and the helper
+/// executions it started).
+pub async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let (execution, _) = match load(&state, &origin, &id, Permission::RunFlows).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let page = execution_page(execution.id);
+    let who = origin
+        .user()
+        .map(|u| u.user_name.clone())
+        .unwrap_or_default();
+    match state
+        .store
+        .cancel_execution(execution.id, &format!("Cancelled by {who}"))
+        .await
+    {
+        Ok(true) => done(&page, "execution-cancelled"),
+        Ok(false) => refused(&page, "execution-ended"),
+        Err(err) => store_failed(&page, err),
+    }
+}
+
+/// `POST /executions/{id}/rerun`: its input again, through the flow's current version;
+/// to the new execution's page.
+pub async fn rerun(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let (execution, _) = match load(&state, &origin, &id, Permission::RunFlows).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    match state.store.rerun_execution(execution.id).await {
+        Ok(Some(new)) => {
+            Redirect::to(&format!("{}?notice=execution-rerun", execution_page(new))).into_response()
+        }
+        Ok(None) => refused(&execution_page(execution.id), "no-flow"),
+        Err(err) => store_failed(&execution_page(execution.id), err),
+    }
+}
+
+/// `POST /executions/{id}/approve`: a directory manager lets an execution the
+/// blast-radius guard paused go on.
+pub async fn approve(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let (execution, _) = match load(&state, &origin, &id, Permission::ManageDirectory).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let page = execution_page(execution.id);
+    match state.store.approve_execution(execution.id).await {
+        Ok(true) => done(&page, "execution-approved"),
+        Ok(false) => refused(&page, "not-paused"),
+        Err(err) => store_failed(&page, err),
+    }
+}
