@@ -246,6 +246,27 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "execution-approved") => {
             "The execution is approved and goes on past the blast-radius guard."
         }
+        ("notice", "flow-imported") => {
+            "The flow is imported, turned off. Turn it on when you are ready."
+        }
+        ("notice", "flow-on") => "The flow is on: its trigger starts it from now on.",
+        ("notice", "flow-off") => "The flow is off: its trigger no longer starts it.",
+        ("notice", "flow-deleted") => "The flow, its versions and its executions are deleted.",
+        ("notice", "flow-started") => {
+            "The flow is running with your input; this page shows what it did."
+        }
+        ("error", "no-flow-here") => "That flow does not exist, or it is not yours to see.",
+        ("error", "import-empty") => "Paste a flow's JSON (as exported) to import it.",
+        ("error", "import-too-large") => "That JSON is larger than 1 MB.",
+        ("error", "import-not-a-flow") => {
+            "That is not a flow's JSON: it needs at least a name and a trigger, as an exported flow has."
+        }
+        ("error", "import-no-name") => "The flow needs a name.",
+        ("error", "flow-has-problems") => {
+            "The flow has problems to fix before it can be turned on (a required input without a value, a mapping to a field that does not exist, …)."
+        }
+        ("error", "not-manual") => "Only flows started by the Manual trigger can be run by hand.",
+        ("error", "input-not-json") => "The input is not JSON; leave it empty for none.",
         ("error", "no-execution") => "That execution does not exist, or it is not yours to see.",
         ("error", "not-allowed") => "Your role does not allow that on this execution.",
         ("error", "execution-ended") => "The execution had already ended; nothing was cancelled.",

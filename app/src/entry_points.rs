@@ -91,6 +91,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         Requires(ViewSettings),
     ),
     server_fn(crate::pages::settings::SSO_PATH, Requires(ViewSettings)),
+    server_fn(crate::flows::LIST_PATH, Requires(ViewFlows)),
     server_fn(crate::executions::LIST_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::DETAIL_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::RUN_PATH, Requires(RunFlows)),
@@ -119,6 +120,11 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         "/settings/scim-tokens/:id/revoke",
         Requires(ManageScimTokens),
     ),
+    route("POST", "/flows/import", Requires(EditFlows)),
+    route("POST", "/flows/:id/enabled", Requires(EditFlows)),
+    route("POST", "/flows/:id/run", Requires(RunFlows)),
+    route("POST", "/flows/:id/delete", Requires(EditFlows)),
+    route("GET", "/flows/:id/export", Requires(ViewFlows)),
     route("POST", "/executions/:id/cancel", Requires(RunFlows)),
     route("POST", "/executions/:id/rerun", Requires(RunFlows)),
     route("POST", "/executions/:id/approve", Requires(ManageDirectory)),
@@ -317,6 +323,7 @@ SAAAFF POST /api/directory/group
 SAAAFF POST /api/assignments/list
 SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/settings/sso
+SAAAFF POST /api/flows/list
 SAAAFF POST /api/executions/list
 SAAAFF POST /api/executions/detail
 SAAFFF POST /api/executions/run
@@ -337,6 +344,11 @@ SAAFFF POST /settings/scim-tokens
 SAFFFF POST /settings/sso
 SAFFFF POST /settings/sso/remove
 SAAFFF POST /settings/scim-tokens/:id/revoke
+SAAFFF POST /flows/import
+SAAFFF POST /flows/:id/enabled
+SAAFFF POST /flows/:id/run
+SAAFFF POST /flows/:id/delete
+SAAAFF GET /flows/:id/export
 SAAFFF POST /executions/:id/cancel
 SAAFFF POST /executions/:id/rerun
 SAAFFF POST /executions/:id/approve

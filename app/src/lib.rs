@@ -12,6 +12,7 @@ pub mod console;
 pub mod entry_points;
 pub mod error;
 pub mod executions;
+pub mod flows;
 pub mod pages;
 pub mod session;
 
@@ -62,7 +63,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=console::Console ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::home::HomePage />
-                    <Route path=path!("flows") view=pages::areas::FlowsPage />
+                    <Route path=path!("flows") view=pages::flows::FlowsPage />
                     <Route path=path!("tables") view=pages::areas::TablesPage />
                     <Route path=path!("executions") view=pages::executions::ExecutionsPage />
                     <Route path=path!("executions/:id") view=pages::executions::ExecutionPage />

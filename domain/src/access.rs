@@ -113,11 +113,14 @@ pub enum Permission {
     ManageSignIn,
     /// Run flows by hand, re-run and cancel their executions.
     RunFlows,
+    /// Import, turn on and off, and delete flows.
+    EditFlows,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::RunFlows,
+        Permission::EditFlows,
         Permission::ManageScimTokens,
         Permission::ManageSignIn,
         Permission::ManageDirectory,
@@ -198,6 +201,7 @@ impl FolderRole {
         match permission {
             ViewFlows | ViewTables => true,
             ViewExecutions | RunFlows => self >= FolderRole::Runner,
+            EditFlows => self >= FolderRole::Editor,
             _ => false,
         }
     }

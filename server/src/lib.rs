@@ -13,6 +13,7 @@ pub mod config;
 pub mod directory;
 pub mod engine;
 pub mod executions;
+pub mod flows;
 pub mod forms;
 pub mod health;
 pub mod invoke;
@@ -115,6 +116,11 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/assignments/groups/{id}/unmap", post(assignments::unmap_group_role))
         .route("/assignments/convert", post(assignments::convert_assignments))
         .route("/assignments/access-review.csv", get(assignments::access_review_csv))
+        .route("/flows/import", post(flows::import))
+        .route("/flows/{id}/enabled", post(flows::set_enabled))
+        .route("/flows/{id}/run", post(flows::run))
+        .route("/flows/{id}/delete", post(flows::delete))
+        .route("/flows/{id}/export", get(flows::export))
         .route("/executions/{id}/cancel", post(executions::cancel))
         .route("/executions/{id}/rerun", post(executions::rerun))
         .route("/executions/{id}/approve", post(executions::approve))

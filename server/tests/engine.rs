@@ -842,7 +842,200 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
     );
 }
 
+/// The Flows tab: import a flow's JSON, find it, turn it on, run it by hand, read what
+/// it did, export it, and delete it after a confirmation that names what uses it.
+async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
+    use domain::engine::runner::Runner;
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let mut greet = Flow::new("Greet by hand", "trigger.manual");
+    greet.description = "Says hello".into();
+    greet.cards = vec![
+        Card::new(1, "text.compose").with_inputs(&[(
+            "template",
+            Binding::template("Hello {{ trigger.input.name }}"),
+        )]),
+        Card::new(2, "flow.return").with_inputs(&[(
+            "output",
+            Binding::mapping(Source::Card(CardId(1)), "output"),
+        )]),
+    ];
+    let mut caller = Flow::new("Calls the greeter", "trigger.manual");
+    caller.cards = vec![
+        Card::new(1, "flow.call_flow").with_inputs(&[("flow", Binding::literal("greet by hand"))]),
+    ];
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();
+
+    let empty = admin
+        .get(server.url("/flows"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(empty.contains("No flows yet") && empty.contains("Import a flow"));
+    let refused = auditor
+        .post(server.url("/flows/import"))
+        .form(&[("definition", greet.to_stable_json())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let not_json = admin
+        .post(server.url("/flows/import"))
+        .form(&[("definition", "{\"name\": \"x\"}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&not_json), "/flows?error=import-not-a-flow");
+    for flow in [&greet, &caller] {
+        let imported = admin
+            .post(server.url("/flows/import"))
+            .form(&[("definition", flow.to_stable_json())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(location(&imported), "/flows?notice=flow-imported");
+    }
+    let flows = server.store.flows().await.unwrap();
+    let id = flows.iter().find(|f| f.name == "Greet by hand").unwrap().id;
+    assert!(!flows.iter().any(|f| f.enabled), "imported flows start off");
+
+    let list = admin
+        .get(server.url("/flows?q=hello"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("Greet by hand") && !list.contains("data-flow=\"Calls the greeter\""),
+        "search by description"
+    );
+    let list = admin
+        .get(server.url("/flows"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("Used by: Calls the greeter")
+            && list.contains("Turn on")
+            && list.contains("never")
+    );
+    let auditor_list = auditor
+        .get(server.url("/flows"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        auditor_list.contains("Greet by hand")
+            && !auditor_list.contains("Turn on")
+            && !auditor_list.contains("Import a flow")
+    );
+
+    let on = admin
+        .post(server.url(&format!("/flows/{id}/enabled")))
+        .form(&[("enabled", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&on), "/flows?notice=flow-on");
+    assert!(
+        server
+            .store
+            .flow_summary(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+    let bad_input = admin
+        .post(server.url(&format!("/flows/{id}/run")))
+        .form(&[("input", "{nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&bad_input), "/flows?error=input-not-json");
+    let ran = admin
+        .post(server.url(&format!("/flows/{id}/run")))
+        .form(&[("input", "{\"name\": \"Ada\"}")])
+        .send()
+        .await
+        .unwrap();
+    let to = location(&ran);
+    assert!(
+        to.starts_with("/executions/") && to.ends_with("?notice=flow-started"),
+        "{to}"
+    );
+    Runner::new(server.store.clone(), "test")
+        .drain()
+        .await
+        .unwrap();
+    let page = admin
+        .get(server.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Hello Ada") && page.contains("Succeeded"),
+        "{page}"
+    );
+    let list = admin
+        .get(server.url("/flows"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("run-succeeded"), "the last run is shown");
+
+    let export = admin
+        .get(server.url(&format!("/flows/{id}/export")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("Greet-by-hand.flow.json")
+    );
+    assert_eq!(export.text().await.unwrap(), greet.to_stable_json());
+
+    let deleted = admin
+        .post(server.url(&format!("/flows/{id}/delete")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&deleted), "/flows?notice=flow-deleted");
+    assert!(server.store.flow_summary(id).await.unwrap().is_none());
+    let gone = admin
+        .post(server.url(&format!("/flows/{id}/enabled")))
+        .form(&[("enabled", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&gone), "/flows?error=no-flow-here");
+}
+
 domain::backend_tests! {
+    async fn engine_the_flows_tab_imports_runs_exports_and_deletes(store) {
+        the_flows_tab_imports_runs_exports_and_deletes(store).await;
+    }
     async fn engine_the_detail_links_helper_executions_both_ways(store) {
         the_detail_links_helper_executions_both_ways(store).await;
     }

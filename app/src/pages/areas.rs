@@ -5,21 +5,6 @@ use crate::console::{EmptyState, PageHeader};
 use leptos::prelude::*;
 
 #[component]
-pub fn FlowsPage() -> impl IntoView {
-    view! {
-        <PageHeader
-            title="Flows"
-            subtitle="Automations that react to identity events: a trigger card, then actions and logic."
-        />
-        <EmptyState title="No flows yet">
-            <p>
-                "Flows will appear here. The flow builder is not available in this version of idflow yet."
-            </p>
-        </EmptyState>
-    }
-}
-
-#[component]
 pub fn TablesPage() -> impl IntoView {
     view! {
         <PageHeader title="Tables" subtitle="Small typed tables that flows read and write." />

@@ -4,6 +4,7 @@ pub mod areas;
 pub mod assignments;
 pub mod directory;
 pub mod executions;
+pub mod flows;
 pub mod home;
 pub mod not_found;
 pub mod settings;

@@ -60,6 +60,7 @@ pub struct Flow {
     pub name: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    #[serde(default)]
     pub settings: FlowSettings,
     pub trigger: Trigger,
     /// The cards after the trigger, in order.
@@ -234,6 +235,22 @@ impl Flow {
         let mut out = Vec::new();
         walk(&self.cards, &mut out);
         out
+    }
+
+    /// Whether this flow uses the flow `id` named `name`: a Call Flow or For Each card
+    /// naming it (by id or name, ignoring case), or its error flow.
+    pub fn uses(&self, id: FlowId, name: &str) -> bool {
+        let named = |value: &serde_json::Value| {
+            value.as_str().is_some_and(|v| {
+                let v = v.trim();
+                v == id.to_string() || v.eq_ignore_ascii_case(name.trim())
+            })
+        };
+        self.settings.error_flow == Some(id)
+            || self.all_cards().iter().any(|card| {
+                matches!(card.kind.as_str(), "flow.call_flow" | "flow.for_each")
+                    && matches!(card.inputs.get("flow"), Some(Binding::Literal { value }) if named(value))
+            })
     }
 
     /// An id no card of the flow has yet.

@@ -262,6 +262,44 @@ impl Store {
         Ok(Some(definition))
     }
 
+    /// The current definition of every flow, in one read (for the Flows tab: what uses
+    /// what).
+    pub async fn current_definitions(&self) -> Result<Vec<(FlowId, Flow)>, StoreError> {
+        let rows: Vec<(Uuid, Json<Flow>)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT v.flow_id, v.definition FROM flows f \
+                 JOIN flow_versions v ON v.flow_id = f.id AND v.version = f.current_version",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(|(id, d)| (FlowId(id), d.0)).collect())
+    }
+
+    /// Each flow's newest execution: its id, status and when it was queued.
+    pub async fn last_runs(
+        &self,
+    ) -> Result<
+        std::collections::HashMap<FlowId, (crate::engine::ExecutionId, String, DateTime<Utc>)>,
+        StoreError,
+    > {
+        let rows: Vec<(Uuid, Uuid, String, DateTime<Utc>)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT e.flow_id, e.id, e.status, e.queued_at FROM executions e \
+                 JOIN (SELECT flow_id, MAX(queued_at) AS newest FROM executions GROUP BY flow_id) n \
+                 ON n.flow_id = e.flow_id AND n.newest = e.queued_at",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(flow, id, status, at)| {
+                (FlowId(flow), (crate::engine::ExecutionId(id), status, at))
+            })
+            .collect())
+    }
+
     /// Every version of a flow, newest first.
     pub async fn flow_versions(&self, id: FlowId) -> Result<Vec<FlowVersion>, StoreError> {
         let rows: Vec<VersionRow> = with_pool!(self, pool => {
