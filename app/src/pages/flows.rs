@@ -152,7 +152,7 @@ fn FlowRowView(flow: FlowRow) -> impl IntoView {
     };
     let run = (flow.can_run && flow.manual).then(|| {
         view! {
-            <details class="confirm">
+            <details class="confirm run-form">
                 <summary>"Run"</summary>
                 <form method="post" action=format!("{base}/run")>
                     <label for=format!("input-{}", flow.id)>"Input (JSON, optional)"</label>
