@@ -255,6 +255,13 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "flow-started") => {
             "The flow is running with your input; this page shows what it did."
         }
+        ("notice", "template-installed") => {
+            "The template is installed: its tables are made and its flows are off (helper flows on). Adjust them, then turn them on."
+        }
+        ("error", "no-template") => "There is no such template.",
+        ("error", "template-taken") => {
+            "A flow with one of the template's names already exists. Rename or delete it first."
+        }
         ("error", "no-flow-here") => "That flow does not exist, or it is not yours to see.",
         ("error", "import-empty") => "Paste a flow's JSON (as exported) to import it.",
         ("error", "import-too-large") => "That JSON is larger than 1 MB.",

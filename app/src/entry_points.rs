@@ -121,6 +121,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         Requires(ManageScimTokens),
     ),
     route("POST", "/flows/import", Requires(EditFlows)),
+    route("POST", "/flows/templates/:key", Requires(EditFlows)),
     route("POST", "/flows/:id/enabled", Requires(EditFlows)),
     route("POST", "/flows/:id/run", Requires(RunFlows)),
     route("POST", "/flows/:id/delete", Requires(EditFlows)),
@@ -345,6 +346,7 @@ SAFFFF POST /settings/sso
 SAFFFF POST /settings/sso/remove
 SAAFFF POST /settings/scim-tokens/:id/revoke
 SAAFFF POST /flows/import
+SAAFFF POST /flows/templates/:key
 SAAFFF POST /flows/:id/enabled
 SAAFFF POST /flows/:id/run
 SAAFFF POST /flows/:id/delete

@@ -72,3 +72,18 @@ test('import, turn on, run, read, search, re-run and delete a flow', async ({ pa
   await expect(page.getByTestId('flash')).toContainText('The flow, its versions and its executions are deleted.');
   await expect(page.locator(`tr[data-flow="${name}"]`)).toHaveCount(0);
 });
+
+// A reference use case installs from the Flows tab as ready flows, turned off. Both
+// projects share one server: whichever comes second is told the names are taken.
+test('a template installs as flows the admin can then turn on', async ({ page }, testInfo) => {
+  await signIn(page, testInfo);
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  await page.getByRole('button', { name: 'Install Lockout: tell the manager' }).click();
+  await expect(page.getByTestId('flash')).toContainText(
+    /The template is installed|A flow with one of the template's names already exists/,
+  );
+  const row = page.locator('tr[data-flow="Tell the manager about a lockout"]');
+  await expect(row).toContainText('User Account Locked');
+  await expect(row.getByRole('button', { name: /Turn (on|off) Tell the manager about a lockout/ })).toBeVisible();
+});

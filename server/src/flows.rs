@@ -93,6 +93,79 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
     }
 }
 
+/// `POST /flows/templates/{key}`: a reference use case's tables (those missing) and
+/// flows, its helper flows on and the rest off, for the admin to adjust and turn on.
+/// Refused when one of its flows' names is taken.
+pub async fn install_template(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    if !origin.rights().on_flow(Permission::EditFlows, None) {
+        return refused(FLOWS, "not-allowed");
+    }
+    let Some(template) = domain::flows::templates::template(&key) else {
+        return refused(FLOWS, "no-template");
+    };
+    let existing = match state.store.flows().await {
+        Ok(flows) => flows,
+        Err(err) => return store_failed(FLOWS, err),
+    };
+    if template.flows.iter().any(|f| {
+        existing
+            .iter()
+            .any(|e| e.name.eq_ignore_ascii_case(&f.name))
+    }) {
+        return refused(FLOWS, "template-taken");
+    }
+    for schema in &template.tables {
+        match state.store.table_by_name(&schema.name).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let audit = origin.entry(
+                    Action::TableCreate,
+                    Target {
+                        kind: "table".into(),
+                        id: String::new(),
+                        display: schema.name.clone(),
+                    },
+                );
+                if let Err(err) = state.store.create_table(schema, None, &audit).await {
+                    return store_failed(FLOWS, err);
+                }
+            }
+            Err(err) => return store_failed(FLOWS, err),
+        }
+    }
+    let author = origin
+        .user()
+        .map(|u| u.user_name.clone())
+        .unwrap_or_default();
+    for flow in &template.flows {
+        let audit = origin.entry(
+            Action::FlowCreate,
+            Target {
+                kind: "flow".into(),
+                id: String::new(),
+                display: flow.name.clone(),
+            },
+        );
+        let made = match state.store.create_flow(flow, None, &author, &audit).await {
+            Ok(made) => made,
+            Err(err) => return store_failed(FLOWS, err),
+        };
+        // Helper flows run only when called, and only when on.
+        if flow.trigger.kind == "trigger.helper" {
+            let audit = origin.entry(Action::FlowEnable, flow_target(&made));
+            if let Err(err) = state.store.set_flow_enabled(made.id, true, &audit).await {
+                return store_failed(FLOWS, err);
+            }
+        }
+    }
+    done(FLOWS, "template-installed")
+}
+
 /// `POST /flows/{id}/enabled` with `enabled=true|false`. Turning on is refused while the
 /// flow has problems (the page says so).
 pub async fn set_enabled(

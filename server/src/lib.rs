@@ -117,6 +117,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/assignments/convert", post(assignments::convert_assignments))
         .route("/assignments/access-review.csv", get(assignments::access_review_csv))
         .route("/flows/import", post(flows::import))
+        .route("/flows/templates/{key}", post(flows::install_template))
         .route("/flows/{id}/enabled", post(flows::set_enabled))
         .route("/flows/{id}/run", post(flows::run))
         .route("/flows/{id}/delete", post(flows::delete))

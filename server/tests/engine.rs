@@ -1032,7 +1032,123 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
     assert_eq!(location(&gone), "/flows?error=no-flow-here");
 }
 
+/// The five reference use cases install from the Flows tab: tables made, helper flows on,
+/// the rest off; installed offboarding, turned on, runs when a user is deactivated.
+async fn templates_install_and_run(store: Store) {
+    use domain::engine::runner::{Runner, dispatch_directory_events};
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();
+    let page = admin
+        .get(server.url("/flows"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Start from a template") && page.contains("Install Offboarding"), "{page}");
+    for template in domain::flows::templates::templates() {
+        let installed = admin
+            .post(server.url(&format!("/flows/templates/{}", template.key)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            location(&installed),
+            "/flows?notice=template-installed",
+            "{}",
+            template.key
+        );
+    }
+    let again = admin
+        .post(server.url("/flows/templates/offboarding"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&again), "/flows?error=template-taken");
+    let unknown = admin
+        .post(server.url("/flows/templates/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&unknown), "/flows?error=no-template");
+    let flows = server.store.flows().await.unwrap();
+    assert_eq!(flows.len(), 6);
+    for flow in &flows {
+        assert_eq!(
+            flow.enabled,
+            flow.trigger_kind == "trigger.helper",
+            "{}",
+            flow.name
+        );
+    }
+    for table in [
+        "department roles",
+        "offboarded",
+        "notifications",
+        "mfa_reminders",
+    ] {
+        assert!(
+            server.store.table_by_name(table).await.unwrap().is_some(),
+            "{table}"
+        );
+    }
+
+    let offboarding = flows.iter().find(|f| f.name == "Offboarding").unwrap().id;
+    let on = admin
+        .post(server.url(&format!("/flows/{offboarding}/enabled")))
+        .form(&[("enabled", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&on), "/flows?notice=flow-on");
+    server
+        .add_user("leaver@example.com", Role::WorkflowsAuditor)
+        .await;
+    let leaver = server
+        .store
+        .user_by_name("leaver@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let deactivated = admin
+        .post(server.url(&format!("/directory/users/{}/status", leaver.id.0)))
+        .form(&[("status", "deprovisioned")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivated.status(), StatusCode::SEE_OTHER);
+    dispatch_directory_events(&server.store, 100).await.unwrap();
+    Runner::new(server.store.clone(), "test")
+        .drain()
+        .await
+        .unwrap();
+    let table = server
+        .store
+        .table_by_name("offboarded")
+        .await
+        .unwrap()
+        .unwrap();
+    let (rows, _) = server
+        .store
+        .rows(
+            &table,
+            &domain::store::RowQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].data["email"], "leaver@example.com");
+}
+
 domain::backend_tests! {
+    async fn engine_templates_install_and_run(store) {
+        templates_install_and_run(store).await;
+    }
     async fn engine_the_flows_tab_imports_runs_exports_and_deletes(store) {
         the_flows_tab_imports_runs_exports_and_deletes(store).await;
     }

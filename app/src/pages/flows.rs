@@ -52,12 +52,17 @@ pub fn FlowsPage() -> impl IntoView {
 fn FlowsBody(list: FlowList, searched: bool) -> impl IntoView {
     let import = list
         .can_import
-        .then(|| view! { <ImportForm open=list.total == 0 /> });
+        .then(|| {
+            view! {
+                <Templates />
+                <ImportForm open=list.total == 0 />
+            }
+        });
     let body = if list.total == 0 {
         view! {
             <EmptyState title="No flows yet">
                 <p>
-                    "A flow starts from a trigger (a directory event, a schedule, an API call or a person pressing Run) and runs its cards in order. Import a flow's JSON below to add one; the drag-and-drop builder is not available in this version yet."
+                    "A flow starts from a trigger (a directory event, a schedule, an API call or a person pressing Run) and runs its cards in order. Install a template or import a flow's JSON below to add one; the drag-and-drop builder is not available in this version yet."
                 </p>
             </EmptyState>
         }
@@ -212,6 +217,37 @@ fn FlowRowView(flow: FlowRow) -> impl IntoView {
                 {delete}
             </td>
         </tr>
+    }
+}
+
+/// The reference use cases, ready to install.
+#[component]
+fn Templates() -> impl IntoView {
+    let items = domain::flows::templates::templates()
+        .into_iter()
+        .map(|t| {
+            let action = format!("/flows/templates/{}", t.key);
+            let label = format!("Install {}", t.name);
+            view! {
+                <li data-template=t.key>
+                    <form method="post" action=action>
+                        <strong>{t.name}</strong>
+                        " — "
+                        {t.description}
+                        " "
+                        <button type="submit" aria-label=label>
+                            "Install"
+                        </button>
+                    </form>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="templates">
+            <h2>"Start from a template"</h2>
+            <ul>{items}</ul>
+        </section>
     }
 }
 

@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod functions;
 pub mod template;
+pub mod templates;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
