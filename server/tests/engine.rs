@@ -1047,7 +1047,10 @@ async fn templates_install_and_run(store: Store) {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Start from a template") && page.contains("Install Offboarding"), "{page}");
+    assert!(
+        page.contains("Start from a template") && page.contains("Install Offboarding"),
+        "{page}"
+    );
     for template in domain::flows::templates::templates() {
         let installed = admin
             .post(server.url(&format!("/flows/templates/{}", template.key)))

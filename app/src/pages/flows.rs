@@ -50,14 +50,12 @@ pub fn FlowsPage() -> impl IntoView {
 
 #[component]
 fn FlowsBody(list: FlowList, searched: bool) -> impl IntoView {
-    let import = list
-        .can_import
-        .then(|| {
-            view! {
-                <Templates />
-                <ImportForm open=list.total == 0 />
-            }
-        });
+    let import = list.can_import.then(|| {
+        view! {
+            <Templates />
+            <ImportForm open=list.total == 0 />
+        }
+    });
     let body = if list.total == 0 {
         view! {
             <EmptyState title="No flows yet">

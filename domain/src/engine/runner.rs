@@ -318,7 +318,14 @@ impl Runner {
                 if !self.flush(id, &mut pending, &progress).await? {
                     return Ok(());
                 }
-                return self.fail_flow(&execution, &flow, &reason).await;
+                self.fail_flow(&execution, &flow, &reason).await?;
+                // Helpers it was waiting for are no use any more.
+                if matches!(progress.waiting, Some(Waiting::Children { .. })) {
+                    self.store
+                        .cancel_helpers(id, "the execution that started it timed out")
+                        .await?;
+                }
+                return Ok(());
             }
             if let Some(reason) = self.guard_holds(execution.flow, card, &progress).await? {
                 if !self.flush(id, &mut pending, &progress).await? {

@@ -650,24 +650,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let cancelled = self.cancel_one(id, reason).await?;
         if cancelled {
-            // Its helpers, level by level (each statement on its own: no lock is held
-            // while a helper's worker ends it and looks for this parent).
-            let mut parents = vec![id];
-            while let Some(parent) = parents.pop() {
-                let helpers: Vec<Uuid> = with_pool!(self, pool => {
-                    let _turn = self.write_turn().await;
-                    sqlx::query_scalar(&format!(
-                        "UPDATE executions SET status = 'cancelled', error = $2, finished_at = $3, locked_by = NULL, locked_until = NULL \
-                         WHERE parent_id = $1 AND status NOT IN {FINAL} RETURNING id"
-                    ))
-                    .bind(parent.0)
-                    .bind("cancelled with the execution that started it")
-                    .bind(now())
-                    .fetch_all(pool)
-                    .await?
-                });
-                parents.extend(helpers.into_iter().map(ExecutionId));
-            }
+            self.cancel_helpers(id, "cancelled with the execution that started it")
+                .await?;
             self.signals.finished(
                 id,
                 super::Ended {
@@ -676,6 +660,35 @@ impl Store {
                     error: Some(reason.to_string()),
                 },
             );
+        }
+        Ok(cancelled)
+    }
+
+    /// Cancels the helper executions `parent` started that have not ended, level by level
+    /// (each statement on its own: no lock is held while a helper's worker ends it and
+    /// looks for its parent). How many were cancelled.
+    pub async fn cancel_helpers(
+        &self,
+        parent: ExecutionId,
+        reason: &str,
+    ) -> Result<usize, StoreError> {
+        let mut cancelled = 0;
+        let mut parents = vec![parent];
+        while let Some(parent) = parents.pop() {
+            let helpers: Vec<Uuid> = with_pool!(self, pool => {
+                let _turn = self.write_turn().await;
+                sqlx::query_scalar(&format!(
+                    "UPDATE executions SET status = 'cancelled', error = $2, finished_at = $3, locked_by = NULL, locked_until = NULL \
+                     WHERE parent_id = $1 AND status NOT IN {FINAL} RETURNING id"
+                ))
+                .bind(parent.0)
+                .bind(reason)
+                .bind(now())
+                .fetch_all(pool)
+                .await?
+            });
+            cancelled += helpers.len();
+            parents.extend(helpers.into_iter().map(ExecutionId));
         }
         Ok(cancelled)
     }

@@ -1520,6 +1520,30 @@ mod helper_flows_and_use_cases {
             assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Cancelled);
         }
 
+        async fn a_caller_that_times_out_cancels_the_helpers_it_waits_for(store) {
+            let mut slow = Flow::new("Waits for a person", "trigger.helper");
+            slow.cards = vec![card(1, "flow.pause", &[])];
+            turn_on(&store, &slow).await;
+            let mut main = Flow::new("Impatient", "trigger.manual");
+            main.settings.timeout_seconds = 1;
+            main.cards = vec![card(1, "flow.call_flow", &[("flow", Binding::literal("Waits for a person"))])];
+            let main = turn_on(&store, &main).await;
+            let id = start(&store, main, json!(null)).await;
+            let runner = Runner::new(store.clone(), "worker-1");
+            runner.drain().await.unwrap();
+            let helper = store.helper_executions(id).await.unwrap().remove(0);
+            assert_eq!(helper.status, Status::Waiting);
+            // The caller wakes at its deadline, fails, and takes its helper down with it.
+            tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+            runner.drain().await.unwrap();
+            let done = store.execution(id).await.unwrap().unwrap();
+            assert_eq!(done.status, Status::Failed);
+            assert!(done.error.unwrap().contains("timed out"));
+            let helper = store.execution(helper.id).await.unwrap().unwrap();
+            assert_eq!(helper.status, Status::Cancelled);
+            assert_eq!(helper.error.as_deref(), Some("the execution that started it timed out"));
+        }
+
         async fn helper_flows_cannot_call_each_other_without_end(store) {
             let mut recurse = Flow::new("Recurse", "trigger.helper");
             recurse.cards = vec![card(1, "flow.call_flow", &[("flow", Binding::literal("Recurse"))])];
