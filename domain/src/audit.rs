@@ -80,11 +80,19 @@ pub enum Action {
     /// A new secret was made for calling a flow's API endpoint.
     FlowTokenCreate,
     AccountLock,
+    ExecutionCancel,
+    ExecutionRerun,
+    ExecutionApprove,
+    ExecutionResume,
 }
 
-const ALL_ACTIONS: [Action; 45] = [
+const ALL_ACTIONS: [Action; 49] = [
     Action::FlowTokenCreate,
     Action::AccountLock,
+    Action::ExecutionCancel,
+    Action::ExecutionRerun,
+    Action::ExecutionApprove,
+    Action::ExecutionResume,
     Action::FlowUserChange,
     Action::FlowGroupChange,
     Action::TableCreate,
@@ -178,6 +186,10 @@ impl Action {
             Action::FlowGroupChange => "flow.group.change",
             Action::FlowTokenCreate => "flow.token.create",
             Action::AccountLock => "user.account.lock",
+            Action::ExecutionCancel => "execution.cancel",
+            Action::ExecutionRerun => "execution.rerun",
+            Action::ExecutionApprove => "execution.approve",
+            Action::ExecutionResume => "execution.resume",
         }
     }
 
@@ -229,6 +241,10 @@ impl Action {
             Action::FlowGroupChange => "Group members changed by a flow",
             Action::FlowTokenCreate => "API endpoint secret made for a flow",
             Action::AccountLock => "Account locked after too many failed sign-ins",
+            Action::ExecutionCancel => "Execution cancelled",
+            Action::ExecutionRerun => "Execution run again with the same input",
+            Action::ExecutionApprove => "Execution approved past the blast-radius guard",
+            Action::ExecutionResume => "Paused execution resumed through the API",
         }
     }
 

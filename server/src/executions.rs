@@ -8,6 +8,7 @@ use crate::forms::{Origin, done, refused, store_failed};
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
+use domain::audit::{Action, Target};
 use domain::engine::ExecutionId;
 use domain::store::{ExecutionRecord, FlowSummary};
 
@@ -48,6 +49,23 @@ async fn load(
     Ok((execution, flow))
 }
 
+/// The System Log's target for an execution: its id, shown with its flow's name.
+fn target(execution: &ExecutionRecord, flow: &FlowSummary) -> Target {
+    Target {
+        kind: "execution".into(),
+        id: execution.id.to_string(),
+        display: format!("{} ({})", flow.name, execution.id),
+    }
+}
+
+/// Writes what the caller did to the System Log; the change itself already happened, so
+/// a log that cannot be written is reported in the server log only.
+async fn log(state: &AppState, entry: domain::audit::NewEntry) {
+    if let Err(err) = state.store.append_audit(&entry).await {
+        tracing::error!(error = %err, "an execution change could not be written to the System Log");
+    }
+}
+
 /// `POST /executions/{id}/cancel`: stops it before its next card (and the helper
 /// executions it started).
 pub async fn cancel(
@@ -56,7 +74,7 @@ pub async fn cancel(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let (execution, _) = match load(&state, &origin, &id, Permission::RunFlows).await {
+    let (execution, flow) = match load(&state, &origin, &id, Permission::RunFlows).await {
         Ok(found) => found,
         Err(response) => return response,
     };
@@ -70,7 +88,14 @@ pub async fn cancel(
         .cancel_execution(execution.id, &format!("Cancelled by {who}"))
         .await
     {
-        Ok(true) => done(&page, "execution-cancelled"),
+        Ok(true) => {
+            log(
+                &state,
+                origin.entry(Action::ExecutionCancel, target(&execution, &flow)),
+            )
+            .await;
+            done(&page, "execution-cancelled")
+        }
         Ok(false) => refused(&page, "execution-ended"),
         Err(err) => store_failed(&page, err),
     }
@@ -84,12 +109,16 @@ pub async fn rerun(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let (execution, _) = match load(&state, &origin, &id, Permission::RunFlows).await {
+    let (execution, flow) = match load(&state, &origin, &id, Permission::RunFlows).await {
         Ok(found) => found,
         Err(response) => return response,
     };
     match state.store.rerun_execution(execution.id).await {
         Ok(Some(new)) => {
+            let entry = origin
+                .entry(Action::ExecutionRerun, target(&execution, &flow))
+                .reason(format!("as execution {new}"));
+            log(&state, entry).await;
             Redirect::to(&format!("{}?notice=execution-rerun", execution_page(new))).into_response()
         }
         Ok(None) => refused(&execution_page(execution.id), "no-flow"),
@@ -105,13 +134,20 @@ pub async fn approve(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let (execution, _) = match load(&state, &origin, &id, Permission::ManageDirectory).await {
+    let (execution, flow) = match load(&state, &origin, &id, Permission::ManageDirectory).await {
         Ok(found) => found,
         Err(response) => return response,
     };
     let page = execution_page(execution.id);
     match state.store.approve_execution(execution.id).await {
-        Ok(true) => done(&page, "execution-approved"),
+        Ok(true) => {
+            log(
+                &state,
+                origin.entry(Action::ExecutionApprove, target(&execution, &flow)),
+            )
+            .await;
+            done(&page, "execution-approved")
+        }
         Ok(false) => refused(&page, "not-paused"),
         Err(err) => store_failed(&page, err),
     }

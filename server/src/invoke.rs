@@ -301,10 +301,26 @@ pub async fn resume(
         }
     };
     match state.store.resume_execution(id, input).await {
-        Ok(true) => answer(
-            StatusCode::ACCEPTED,
-            json!({ "execution_id": id.to_string(), "status": "queued" }),
-        ),
+        Ok(true) => {
+            let entry = domain::audit::NewEntry::new(
+                domain::audit::Action::ExecutionResume,
+                domain::audit::Outcome::Success,
+                domain::audit::Actor::System,
+            )
+            .target(domain::audit::Target {
+                kind: "execution".into(),
+                id: id.to_string(),
+                display: id.to_string(),
+            })
+            .reason("resumed with the flow's API secret");
+            if let Err(err) = state.store.append_audit(&entry).await {
+                tracing::error!(error = %err, "a resume could not be written to the System Log");
+            }
+            answer(
+                StatusCode::ACCEPTED,
+                json!({ "execution_id": id.to_string(), "status": "queued" }),
+            )
+        }
         Ok(false) => refuse(
             StatusCode::CONFLICT,
             &format!(

@@ -610,6 +610,9 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
             .unwrap()
             .contains("not waiting at a Pause card")
     );
+    let resumed_log = server.store.recent_audit(20).await.unwrap();
+    assert!(resumed_log.iter().any(|e| e.action == "execution.resume"
+        && e.target_id.as_deref() == Some(run.id.to_string().as_str())));
 }
 
 /// The execution detail links a For Each to the helper executions it started, and each
@@ -833,6 +836,19 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
         .unwrap();
     assert_eq!(run.status, Status::Cancelled);
     assert!(run.error.unwrap().starts_with("Cancelled by "));
+    let log: Vec<String> = server
+        .store
+        .recent_audit(20)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        log.contains(&"execution.cancel".to_string())
+            && log.contains(&"execution.rerun".to_string()),
+        "{log:?}"
+    );
     let unknown = post(format!("/executions/{}/cancel", uuid::Uuid::nil()))
         .await
         .unwrap();
