@@ -8,8 +8,10 @@ use leptos::prelude::*;
 pub fn TablesPage() -> impl IntoView {
     view! {
         <PageHeader title="Tables" subtitle="Small typed tables that flows read and write." />
-        <EmptyState title="No tables yet">
-            <p>"Tables will appear here once flows can keep state in them."</p>
+        <EmptyState title="Tables are not shown here yet">
+            <p>
+                "Flows already keep state in tables (templates make the ones they need), but this tab cannot list or edit them in this version yet."
+            </p>
         </EmptyState>
     }
 }
