@@ -299,16 +299,7 @@ pub async fn run_flow(flow: String, input: Option<String>) -> Result<String, App
         None => Value::Null,
     };
     let started = crate::session::store()?
-        .enqueue_execution(&NewExecution {
-            flow: id,
-            flow_version: summary.version,
-            trigger_kind: "trigger.manual".into(),
-            input: serde_json::json!({ "input": input }),
-            subject: None,
-            dedupe_key: None,
-            causal_chain: vec![],
-            parent: None,
-        })
+        .enqueue_execution(&NewExecution::by_hand(id, summary.version, input))
         .await
         .map_err(AppError::from_store)?
         .ok_or_else(|| AppError::internal("a new execution was deduplicated"))?;

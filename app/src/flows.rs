@@ -55,6 +55,32 @@ pub async fn list_flows(q: Option<String>) -> Result<FlowList, AppError> {
         .into_iter()
         .collect();
     let last_runs = store.last_runs().await.map_err(AppError::from_store)?;
+    // Who uses whom, read once: each flow's references (a helper's id or name,
+    // lowercased) to the names of the flows that make them.
+    let mut users_of: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for other in &summaries {
+        let Some(definition) = definitions.get(&other.id) else {
+            continue;
+        };
+        for reference in definition.helper_references() {
+            let names = users_of.entry(reference).or_default();
+            if !names.contains(&other.name) {
+                names.push(other.name.clone());
+            }
+        }
+    }
+    let used_by = |f: &domain::store::FlowSummary| -> Vec<String> {
+        let mut names: Vec<String> = [f.id.to_string(), f.name.trim().to_lowercase()]
+            .iter()
+            .filter_map(|key| users_of.get(key))
+            .flatten()
+            .filter(|name| **name != f.name)
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
     let rights = &caller.rights;
     let visible: Vec<_> = summaries
         .iter()
@@ -85,16 +111,7 @@ pub async fn list_flows(q: Option<String>) -> Result<FlowList, AppError> {
                 last_run: last_runs
                     .get(&f.id)
                     .map(|(id, status, at)| (id.to_string(), status.clone(), *at)),
-                used_by: summaries
-                    .iter()
-                    .filter(|other| other.id != f.id)
-                    .filter(|other| {
-                        definitions
-                            .get(&other.id)
-                            .is_some_and(|d| d.uses(f.id, &f.name))
-                    })
-                    .map(|other| other.name.clone())
-                    .collect(),
+                used_by: used_by(f),
                 can_edit: rights.on_flow(Permission::EditFlows, f.folder),
                 can_run: rights.on_flow(Permission::RunFlows, f.folder),
             })

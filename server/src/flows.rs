@@ -25,6 +25,15 @@ fn flow_target(flow: &FlowSummary) -> Target {
     }
 }
 
+/// The System Log's target for something being created (it has no id yet).
+fn new_target(kind: &str, name: &str) -> Target {
+    Target {
+        kind: kind.into(),
+        id: String::new(),
+        display: name.to_string(),
+    }
+}
+
 /// The flow `id`, when the caller holds `permission` on it; otherwise the answer to send.
 async fn load(
     state: &AppState,
@@ -79,14 +88,7 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
         .user()
         .map(|u| u.user_name.clone())
         .unwrap_or_default();
-    let audit = origin.entry(
-        Action::FlowCreate,
-        Target {
-            kind: "flow".into(),
-            id: String::new(),
-            display: flow.name.clone(),
-        },
-    );
+    let audit = origin.entry(Action::FlowCreate, new_target("flow", &flow.name));
     match state.store.create_flow(&flow, None, &author, &audit).await {
         Ok(_) => done(FLOWS, "flow-imported"),
         Err(err) => store_failed(FLOWS, err),
@@ -123,14 +125,7 @@ pub async fn install_template(
         match state.store.table_by_name(&schema.name).await {
             Ok(Some(_)) => {}
             Ok(None) => {
-                let audit = origin.entry(
-                    Action::TableCreate,
-                    Target {
-                        kind: "table".into(),
-                        id: String::new(),
-                        display: schema.name.clone(),
-                    },
-                );
+                let audit = origin.entry(Action::TableCreate, new_target("table", &schema.name));
                 if let Err(err) = state.store.create_table(schema, None, &audit).await {
                     return store_failed(FLOWS, err);
                 }
@@ -143,14 +138,7 @@ pub async fn install_template(
         .map(|u| u.user_name.clone())
         .unwrap_or_default();
     for flow in &template.flows {
-        let audit = origin.entry(
-            Action::FlowCreate,
-            Target {
-                kind: "flow".into(),
-                id: String::new(),
-                display: flow.name.clone(),
-            },
-        );
+        let audit = origin.entry(Action::FlowCreate, new_target("flow", &flow.name));
         let made = match state.store.create_flow(flow, None, &author, &audit).await {
             Ok(made) => made,
             Err(err) => return store_failed(FLOWS, err),
@@ -230,16 +218,7 @@ pub async fn run(
     };
     let started = state
         .store
-        .enqueue_execution(&NewExecution {
-            flow: flow.id,
-            flow_version: flow.version,
-            trigger_kind: "trigger.manual".into(),
-            input: serde_json::json!({ "input": input }),
-            subject: None,
-            dedupe_key: None,
-            causal_chain: vec![],
-            parent: None,
-        })
+        .enqueue_execution(&NewExecution::by_hand(flow.id, flow.version, input))
         .await;
     match started {
         Ok(Some(execution)) => {

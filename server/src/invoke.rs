@@ -49,6 +49,39 @@ fn token_of(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Why a call is refused: its status and a sentence the caller can act on.
+type Refusal = (StatusCode, String);
+
+/// The flow's secret the caller sent, or the 401 that says how to send it.
+fn secret_of(headers: &HeaderMap) -> Result<String, Refusal> {
+    token_of(headers).ok_or_else(|| {
+        (
+            StatusCode::UNAUTHORIZED,
+            "Send the flow's secret in the x-api-client-token header (or as Authorization: Bearer)."
+                .to_string(),
+        )
+    })
+}
+
+/// The body as JSON (empty: null), or the 413 / 400 that says what is wrong with it.
+fn json_body(body: &Bytes) -> Result<Value, Refusal> {
+    if body.len() > MAX_BODY {
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The body is larger than 1 MB.".to_string(),
+        ));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        (
+            StatusCode::BAD_REQUEST,
+            format!("The body is not JSON: {e}"),
+        )
+    })
+}
+
 pub async fn invoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -56,11 +89,9 @@ pub async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(token) = token_of(&headers) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "Send the flow's secret in the x-api-client-token header (or as Authorization: Bearer).",
-        );
+    let token = match secret_of(&headers) {
+        Ok(token) => token,
+        Err((status, why)) => return refuse(status, &why),
     };
     let unknown = || {
         refuse(
@@ -94,24 +125,9 @@ pub async fn invoke(
             "This flow is off; turn it on to call it.",
         );
     }
-    if body.len() > MAX_BODY {
-        return refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The body is larger than 1 MB.",
-        );
-    }
-    let payload: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    &format!("The body is not JSON: {e}"),
-                );
-            }
-        }
+    let payload = match json_body(&body) {
+        Ok(payload) => payload,
+        Err((status, why)) => return refuse(status, &why),
     };
     let Ok(Some(definition)) = state.store.flow_definition(flow.id, flow.version).await else {
         return refuse(
@@ -156,16 +172,7 @@ pub async fn invoke(
         .store
         .enqueue_execution_as(
             execution,
-            &NewExecution {
-                flow: flow.id,
-                flow_version: flow.version,
-                trigger_kind: TRIGGER.into(),
-                input,
-                subject: None,
-                dedupe_key: None,
-                causal_chain: vec![],
-                parent: None,
-            },
+            &NewExecution::new(flow.id, flow.version, TRIGGER, input),
         )
         .await;
     let answer = match (accepted, watch) {
@@ -245,11 +252,9 @@ pub async fn resume(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(token) = token_of(&headers) else {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "Send the flow's secret in the x-api-client-token header (or as Authorization: Bearer).",
-        );
+    let token = match secret_of(&headers) {
+        Ok(token) => token,
+        Err((status, why)) => return refuse(status, &why),
     };
     let unknown = || {
         refuse(
@@ -281,24 +286,9 @@ pub async fn resume(
         Ok(None) => return unknown(),
         Err(_) => return unavailable(),
     }
-    if body.len() > MAX_BODY {
-        return refuse(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The body is larger than 1 MB.",
-        );
-    }
-    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Null
-    } else {
-        match serde_json::from_slice(&body) {
-            Ok(v) => v,
-            Err(e) => {
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    &format!("The body is not JSON: {e}"),
-                );
-            }
-        }
+    let input = match json_body(&body) {
+        Ok(input) => input,
+        Err((status, why)) => return refuse(status, &why),
     };
     match state.store.resume_execution(id, input).await {
         Ok(true) => {

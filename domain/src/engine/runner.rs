@@ -908,12 +908,14 @@ impl Runner {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| CardError::fatal("flow: has no value"))?;
-        let flows = self.store.flows().await?;
-        let found = flows.iter().find(|f| f.id.to_string() == key).or_else(|| {
-            flows
-                .iter()
-                .find(|f| f.name.to_lowercase() == key.to_lowercase())
-        });
+        let by_id = match uuid::Uuid::parse_str(key) {
+            Ok(id) => self.store.flow_summary(crate::flows::FlowId(id)).await?,
+            Err(_) => None,
+        };
+        let found = match by_id {
+            Some(flow) => Some(flow),
+            None => self.store.flow_by_name(key).await?,
+        };
         let summary =
             found.ok_or_else(|| CardError::fatal(format!("flow: there is no flow {key:?}")))?;
         if summary.trigger_kind != "trigger.helper" {

@@ -238,20 +238,21 @@ impl Flow {
         out
     }
 
-    /// Whether this flow uses the flow `id` named `name`: a Call Flow or For Each card
-    /// naming it (by id or name, ignoring case), or its error flow.
-    pub fn uses(&self, id: FlowId, name: &str) -> bool {
-        let named = |value: &serde_json::Value| {
-            value.as_str().is_some_and(|v| {
-                let v = v.trim();
-                v == id.to_string() || v.eq_ignore_ascii_case(name.trim())
+    /// The flows this one uses, as it names them, lowercased: the helper flow of each Call
+    /// Flow or For Each card (an id or a name) and its error flow's id.
+    pub fn helper_references(&self) -> Vec<String> {
+        let mut references: Vec<String> = self
+            .all_cards()
+            .iter()
+            .filter(|card| matches!(card.kind.as_str(), "flow.call_flow" | "flow.for_each"))
+            .filter_map(|card| match card.inputs.get("flow") {
+                Some(Binding::Literal { value }) => value.as_str(),
+                _ => None,
             })
-        };
-        self.settings.error_flow == Some(id)
-            || self.all_cards().iter().any(|card| {
-                matches!(card.kind.as_str(), "flow.call_flow" | "flow.for_each")
-                    && matches!(card.inputs.get("flow"), Some(Binding::Literal { value }) if named(value))
-            })
+            .map(|named| named.trim().to_lowercase())
+            .collect();
+        references.extend(self.settings.error_flow.map(|id| id.to_string()));
+        references
     }
 
     /// An id no card of the flow has yet.

@@ -78,6 +78,38 @@ pub struct NewExecution {
     pub parent: Option<Parent>,
 }
 
+impl NewExecution {
+    /// An execution of version `flow_version` of `flow`, started by `trigger_kind` with
+    /// `input`, about no one in particular, not deduplicated, with no events behind it.
+    pub fn new(
+        flow: FlowId,
+        flow_version: i64,
+        trigger_kind: impl Into<String>,
+        input: Value,
+    ) -> NewExecution {
+        NewExecution {
+            flow,
+            flow_version,
+            trigger_kind: trigger_kind.into(),
+            input,
+            subject: None,
+            dedupe_key: None,
+            causal_chain: vec![],
+            parent: None,
+        }
+    }
+
+    /// Someone pressed Run on a Manual flow, with `input`.
+    pub fn by_hand(flow: FlowId, flow_version: i64, input: Value) -> NewExecution {
+        NewExecution::new(
+            flow,
+            flow_version,
+            "trigger.manual",
+            serde_json::json!({ "input": input }),
+        )
+    }
+}
+
 /// Where a helper flow's execution was started: by card `card` of execution `execution`,
 /// for item `index` of a For Each (0 for Call Flow).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

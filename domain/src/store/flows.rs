@@ -202,6 +202,20 @@ impl Store {
         Ok(row.map(FlowSummary::from))
     }
 
+    /// The flow named `name`, ignoring case (the first by id when several share it).
+    pub async fn flow_by_name(&self, name: &str) -> Result<Option<FlowSummary>, StoreError> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM flows WHERE LOWER(name) = $1 ORDER BY id LIMIT 1"
+        );
+        let row: Option<SummaryRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql)
+                .bind(name.trim().to_lowercase())
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(FlowSummary::from))
+    }
+
     /// Every flow, by name.
     pub async fn flows(&self) -> Result<Vec<FlowSummary>, StoreError> {
         let sql = format!("SELECT {SUMMARY_COLUMNS} FROM flows ORDER BY LOWER(name), id");
@@ -241,7 +255,6 @@ impl Store {
         /// Beyond this many, the cache starts afresh.
         const KEPT: usize = 512;
         if let Some(found) = self
-            .signals
             .definitions
             .lock()
             .ok()
@@ -253,7 +266,7 @@ impl Store {
             return Ok(None);
         };
         let definition = std::sync::Arc::new(stored.definition);
-        if let Ok(mut kept) = self.signals.definitions.lock() {
+        if let Ok(mut kept) = self.definitions.lock() {
             if kept.len() >= KEPT {
                 kept.clear();
             }

@@ -119,6 +119,8 @@ pub struct Store {
     write_gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
     /// Wake-ups within this process (other servers find the same work by polling).
     pub(crate) signals: std::sync::Arc<Signals>,
+    /// Flow definitions read so far, shared by workers and the API.
+    pub(crate) definitions: std::sync::Arc<Definitions>,
 }
 
 /// What this process's engine and API callers wait for, so they need not poll the
@@ -129,11 +131,12 @@ pub struct Signals {
     pub queued: tokio::sync::Notify,
     /// Who waits for which execution to end.
     waiting: std::sync::Mutex<std::collections::HashMap<uuid::Uuid, std::sync::Arc<Watch>>>,
-    /// Flow definitions by flow and version, as read (versions never change once saved).
-    pub(crate) definitions: std::sync::Mutex<
-        std::collections::HashMap<(crate::flows::FlowId, i64), std::sync::Arc<crate::flows::Flow>>,
-    >,
 }
+
+/// Flow definitions by flow and version, as read (a saved version never changes).
+pub(crate) type Definitions = std::sync::Mutex<
+    std::collections::HashMap<(crate::flows::FlowId, i64), std::sync::Arc<crate::flows::Flow>>,
+>;
 
 /// How an execution ended (or, still running, what a Close card answered).
 #[derive(Debug, Clone, PartialEq)]
@@ -238,6 +241,7 @@ impl Store {
                 backend: Backend::Sqlite(pool),
                 write_gate: Some(Default::default()),
                 signals: Default::default(),
+                definitions: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
@@ -251,6 +255,7 @@ impl Store {
                 backend: Backend::Postgres(pool),
                 write_gate: None,
                 signals: Default::default(),
+                definitions: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
