@@ -249,6 +249,12 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "flow-imported") => {
             "The flow is imported, turned off. Turn it on when you are ready."
         }
+        ("notice", "flows-imported") => {
+            "The flow and its helper flows are imported (the tables they use made where missing). Helper flows are on; the flow is off until you turn it on."
+        }
+        ("error", "import-taken") => {
+            "Nothing was imported: flows with these names already exist (rename or delete them first):"
+        }
         ("notice", "flow-on") => "The flow is on: its trigger starts it from now on.",
         ("notice", "flow-off") => "The flow is off: its trigger no longer starts it.",
         ("notice", "flow-deleted") => "The flow, its versions and its executions are deleted.",
@@ -262,6 +268,48 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("error", "template-taken") => {
             "A flow with one of the template's names already exists. Rename or delete it first."
         }
+        ("notice", "table-created") => {
+            "The table is created. Add rows here or import a CSV file; flows name it in their Tables cards."
+        }
+        ("notice", "table-deleted") => "The table and its rows are deleted.",
+        ("notice", "row-added") => "The row is added.",
+        ("notice", "row-saved") => "The row is saved.",
+        ("notice", "row-deleted") => "The row is deleted.",
+        ("error", "no-table-here") => "That table does not exist, or it is not yours to see.",
+        ("error", "no-row-here") => {
+            "That row is no longer in the table; someone may have deleted it."
+        }
+        ("error", "table-problems") => "The table cannot be created as it is:",
+        ("error", "table-taken") => {
+            "A table with that name already exists (names are compared without regard to case)."
+        }
+        ("error", "row-invalid") => "The row was not saved; a value does not fit its column:",
+        ("error", "row-key-taken") => {
+            "The row was not saved: another row already has that value in the key column."
+        }
+        ("error", "row-empty") => "Fill in at least one column to add a row.",
+        ("error", "csv-no-file") => "Choose a CSV file to import.",
+        ("error", "csv-too-large") => {
+            "That file is larger than 10 MB; split it and import the parts."
+        }
+        ("error", "csv-unreadable") => {
+            "Nothing was imported: the file cannot be read for this table."
+        }
+        ("notice", "flow-cloned") => "The copy is made, turned off. Change it, then turn it on.",
+        ("notice", "test-started") => {
+            "The test is running with your sample input; this page shows each card's inputs and outputs as it goes."
+        }
+        ("error", "sample-invalid") => {
+            "The test did not start; a sample value does not fit its field:"
+        }
+        ("notice", "version-saved") => "Saved as a new version. Executions from now on use it.",
+        ("notice", "version-restored") => {
+            "The older version is restored as the newest version; the versions between are kept."
+        }
+        ("notice", "version-saved-turned-off") => {
+            "Saved as a new version, and the flow is turned off: the new version has problems (listed below). Fix them, then turn it on."
+        }
+        ("error", "no-version") => "That version does not exist.",
         ("error", "no-flow-here") => "That flow does not exist, or it is not yours to see.",
         ("error", "import-empty") => "Paste a flow's JSON (as exported) to import it.",
         ("error", "import-too-large") => "That JSON is larger than 1 MB.",
@@ -326,10 +374,13 @@ pub fn Flash() -> impl IntoView {
     move || {
         let query = query.read();
         if let Some(m) = query.get("error").and_then(|c| flash_message("error", &c)) {
+            // The server's specific reason, when it gave one (which field, and why).
+            let why = query.get("why").filter(|w| !w.is_empty());
             Some(
                 view! {
                     <p class="alert" role="alert" data-testid="flash">
                         {m}
+                        {why.map(|why| view! { <span class="why">" " {why}</span> })}
                     </p>
                 }
                 .into_any(),

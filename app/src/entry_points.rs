@@ -60,7 +60,10 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/sign-in", Public),
     page("/", SignedIn),
     page("/flows", Requires(ViewFlows)),
+    page("/flows/:id/versions", Requires(ViewFlows)),
+    page("/flows/:id/test", Requires(EditFlows)),
     page("/tables", Requires(ViewTables)),
+    page("/tables/:id", Requires(ViewTables)),
     page("/executions", Requires(ViewExecutions)),
     page("/executions/:id", Requires(ViewExecutions)),
     page("/directory", Requires(ViewDirectory)),
@@ -92,6 +95,10 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     ),
     server_fn(crate::pages::settings::SSO_PATH, Requires(ViewSettings)),
     server_fn(crate::flows::LIST_PATH, Requires(ViewFlows)),
+    server_fn(crate::flows::VERSIONS_PATH, Requires(ViewFlows)),
+    server_fn(crate::flows::TEST_FORM_PATH, Requires(EditFlows)),
+    server_fn(crate::tables::LIST_PATH, Requires(ViewTables)),
+    server_fn(crate::tables::GRID_PATH, Requires(ViewTables)),
     server_fn(crate::executions::LIST_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::DETAIL_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::RUN_PATH, Requires(RunFlows)),
@@ -126,9 +133,25 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/flows/:id/run", Requires(RunFlows)),
     route("POST", "/flows/:id/delete", Requires(EditFlows)),
     route("GET", "/flows/:id/export", Requires(ViewFlows)),
+    route("POST", "/flows/:id/versions", Requires(EditFlows)),
+    route(
+        "POST",
+        "/flows/:id/versions/:version/restore",
+        Requires(EditFlows),
+    ),
+    route("POST", "/tables", Requires(EditFlows)),
+    route("POST", "/tables/:id/delete", Requires(EditFlows)),
+    route("POST", "/tables/:id/rows", Requires(EditFlows)),
+    route("POST", "/tables/:id/rows/:row", Requires(EditFlows)),
+    route("POST", "/tables/:id/rows/:row/delete", Requires(EditFlows)),
+    route("POST", "/tables/:id/import", Requires(EditFlows)),
+    route("GET", "/tables/:id/export", Requires(ViewTables)),
     route("POST", "/executions/:id/cancel", Requires(RunFlows)),
     route("POST", "/executions/:id/rerun", Requires(RunFlows)),
     route("POST", "/executions/:id/approve", Requires(ManageDirectory)),
+    route("GET", "/executions/:id/export", Requires(ViewExecutions)),
+    route("POST", "/flows/:id/clone", Requires(EditFlows)),
+    route("POST", "/flows/:id/test", Requires(EditFlows)),
     route("POST", "/assignments/users", Requires(ManageAssignments)),
     route(
         "POST",
@@ -303,7 +326,10 @@ mod review {
 AAAAAA GET /sign-in
 SAAAAA GET /
 SAAAFF GET /flows
+SAAAFF GET /flows/:id/versions
+SAAFFF GET /flows/:id/test
 SAAAFF GET /tables
+SAAAFF GET /tables/:id
 SAAAFF GET /executions
 SAAAFF GET /executions/:id
 SAAAFF GET /directory
@@ -325,6 +351,10 @@ SAAAFF POST /api/assignments/list
 SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/settings/sso
 SAAAFF POST /api/flows/list
+SAAAFF POST /api/flows/versions
+SAAFFF POST /api/flows/test-form
+SAAAFF POST /api/tables/list
+SAAAFF POST /api/tables/grid
 SAAAFF POST /api/executions/list
 SAAAFF POST /api/executions/detail
 SAAFFF POST /api/executions/run
@@ -351,9 +381,21 @@ SAAFFF POST /flows/:id/enabled
 SAAFFF POST /flows/:id/run
 SAAFFF POST /flows/:id/delete
 SAAAFF GET /flows/:id/export
+SAAFFF POST /flows/:id/versions
+SAAFFF POST /flows/:id/versions/:version/restore
+SAAFFF POST /tables
+SAAFFF POST /tables/:id/delete
+SAAFFF POST /tables/:id/rows
+SAAFFF POST /tables/:id/rows/:row
+SAAFFF POST /tables/:id/rows/:row/delete
+SAAFFF POST /tables/:id/import
+SAAAFF GET /tables/:id/export
 SAAFFF POST /executions/:id/cancel
 SAAFFF POST /executions/:id/rerun
 SAAFFF POST /executions/:id/approve
+SAAAFF GET /executions/:id/export
+SAAFFF POST /flows/:id/clone
+SAAFFF POST /flows/:id/test
 SAAFFF POST /assignments/users
 SAAFFF POST /assignments/users/:id/role
 SAAFFF POST /assignments/users/:id/unassign

@@ -31,6 +31,9 @@ pub struct ExecutionSummary {
     /// Why it failed, was cancelled, or stopped early.
     pub reason: Option<String>,
     pub cards_run: i64,
+    /// Started by Test Flow.
+    #[serde(default)]
+    pub test: bool,
 }
 
 /// One card's record in an execution.
@@ -142,6 +145,7 @@ mod server {
             finished_at: e.finished_at,
             reason: e.error.clone(),
             cards_run: e.steps,
+            test: e.test,
         }
     }
 }
@@ -255,7 +259,8 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
         can_approve: rights.allows(domain::access::Permission::ManageDirectory),
         summary: server::summary(&execution, flow),
         input: execution.input.clone(),
-        output: execution.output.clone(),
+        // `Some(null)` would come back as `None` on the client and break hydration.
+        output: execution.output.clone().filter(|o| !o.is_null()),
         cards: steps
             .into_iter()
             .map(|s| CardRecord {
@@ -267,8 +272,8 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
                 card_kind: s.card_kind,
                 status: s.status,
                 attempt: s.attempt,
-                inputs: s.inputs,
-                outputs: s.outputs,
+                inputs: s.inputs.filter(|v| !v.is_null()),
+                outputs: s.outputs.filter(|v| !v.is_null()),
                 error: s.error,
                 started_at: s.started_at,
                 finished_at: s.finished_at,

@@ -123,3 +123,268 @@ pub async fn list_flows(q: Option<String>) -> Result<FlowList, AppError> {
         can_import: rights.on_flow(Permission::EditFlows, None),
     })
 }
+
+pub const VERSIONS_PATH: &str = "/api/flows/versions";
+
+/// A version as the versions page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionRow {
+    pub version: i64,
+    pub author: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// How many cards it has, lanes included.
+    pub cards: usize,
+}
+
+/// One version shown whole: its cards in order and its stable JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShownVersion {
+    pub version: i64,
+    /// "1 · Remove User from All Groups", indented by lane.
+    pub cards: Vec<String>,
+    pub json: String,
+}
+
+/// Two versions compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub older: i64,
+    pub newer: i64,
+    pub changes: Vec<domain::flows::compare::Change>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionsView {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    pub current: i64,
+    /// Newest first.
+    pub versions: Vec<VersionRow>,
+    pub shown: Option<ShownVersion>,
+    pub compared: Option<Comparison>,
+    /// The current version's problems, each a sentence.
+    pub problems: Vec<String>,
+    /// The current version's JSON, for editing.
+    pub current_json: String,
+    /// The caller may save new versions and restore old ones.
+    pub can_edit: bool,
+}
+
+/// The versions of flow `id`, newest first; with version `view` shown whole, and
+/// versions `a` and `b` compared (the older one first, whichever way they are given).
+#[server(endpoint = "flows/versions")]
+pub async fn versions_of_flow(
+    id: String,
+    view: Option<i64>,
+    a: Option<i64>,
+    b: Option<i64>,
+) -> Result<VersionsView, AppError> {
+    use domain::access::Permission;
+    use domain::flows::{Card, FlowId, OnError};
+    let missing = || AppError::NotFound("There is no such flow.".into());
+    let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let store = crate::session::store()?;
+    let id = FlowId(uuid::Uuid::parse_str(&id).map_err(|_| missing())?);
+    let summary = store
+        .flow_summary(id)
+        .await
+        .map_err(AppError::from_store)?
+        .filter(|f| caller.rights.on_flow(Permission::ViewFlows, f.folder))
+        .ok_or_else(missing)?;
+    let versions = store
+        .flow_versions(id)
+        .await
+        .map_err(AppError::from_store)?;
+    let find = |n: i64| {
+        versions
+            .iter()
+            .find(|v| v.version == n)
+            .ok_or_else(|| AppError::NotFound(format!("{} has no version {n}.", summary.name)))
+    };
+    let catalog = domain::flows::catalog::catalog();
+    let shown = match view {
+        Some(n) => {
+            let version = find(n)?;
+            fn walk(cards: &[Card], depth: usize, out: &mut Vec<String>) {
+                let catalog = domain::flows::catalog::catalog();
+                for card in cards {
+                    let name = catalog
+                        .get(&card.kind)
+                        .map_or_else(|| card.kind.clone(), |s| s.name.to_string());
+                    out.push(format!("{}{} · {name}", "    ".repeat(depth), card.id.0));
+                    for lane in &card.lanes {
+                        out.push(format!("{}lane {}:", "    ".repeat(depth + 1), lane.name));
+                        walk(&lane.cards, depth + 2, out);
+                    }
+                    if let OnError::ErrorLane { cards } = &card.on_error {
+                        out.push(format!("{}error lane:", "    ".repeat(depth + 1)));
+                        walk(cards, depth + 2, out);
+                    }
+                }
+            }
+            let mut cards = Vec::new();
+            walk(&version.definition.cards, 0, &mut cards);
+            Some(ShownVersion {
+                version: n,
+                cards,
+                json: version.definition.to_stable_json(),
+            })
+        }
+        None => None,
+    };
+    let compared = match (a, b) {
+        (Some(a), Some(b)) => {
+            let (older, newer) = (a.min(b), a.max(b));
+            Some(Comparison {
+                older,
+                newer,
+                changes: domain::flows::compare::compare(
+                    &find(older)?.definition,
+                    &find(newer)?.definition,
+                ),
+            })
+        }
+        _ => None,
+    };
+    let current = find(summary.version)?;
+    let problems = domain::flows::validate::validate(&current.definition, catalog)
+        .into_iter()
+        .map(|p| p.message)
+        .collect();
+    Ok(VersionsView {
+        id: summary.id.to_string(),
+        name: summary.name.clone(),
+        enabled: summary.enabled,
+        current: summary.version,
+        current_json: current.definition.to_stable_json(),
+        problems,
+        shown,
+        compared,
+        can_edit: caller.rights.on_flow(Permission::EditFlows, summary.folder),
+        versions: versions
+            .iter()
+            .map(|v| VersionRow {
+                version: v.version,
+                author: v.author.clone(),
+                created_at: v.created_at,
+                cards: v.definition.all_cards().len(),
+            })
+            .collect(),
+    })
+}
+
+pub const TEST_FORM_PATH: &str = "/api/flows/test-form";
+
+/// What Test Flow needs: the trigger's fields to type sample input into (filled from a
+/// past execution when one is chosen), and the recent executions to choose from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestInput {
+    pub id: String,
+    pub name: String,
+    /// The trigger's name ("User Deactivated").
+    pub trigger: String,
+    pub version: i64,
+    /// Each field with the value to show.
+    pub fields: Vec<(domain::flows::sample::SampleField, String)>,
+    /// Recent executions whose input can be taken: id and a label.
+    pub past: Vec<(String, String)>,
+    /// The execution the values were taken from.
+    pub from: Option<String>,
+    /// The current version's problems, each a sentence.
+    pub problems: Vec<String>,
+}
+
+/// The Test Flow form of flow `id`, with the values of execution `from` when given.
+#[server(endpoint = "flows/test-form")]
+pub async fn test_setup(id: String, from: Option<String>) -> Result<TestInput, AppError> {
+    use domain::access::Permission;
+    use domain::flows::FlowId;
+    use domain::flows::sample::{sample_fields, sample_value};
+    use domain::store::ExecutionFilter;
+    let missing = || AppError::NotFound("There is no such flow.".into());
+    let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let store = crate::session::store()?;
+    let id = FlowId(uuid::Uuid::parse_str(&id).map_err(|_| missing())?);
+    let summary = store
+        .flow_summary(id)
+        .await
+        .map_err(AppError::from_store)?
+        .filter(|f| caller.rights.on_flow(Permission::ViewFlows, f.folder))
+        .ok_or_else(missing)?;
+    if !caller.rights.on_flow(Permission::EditFlows, summary.folder) {
+        return Err(AppError::Forbidden);
+    }
+    let definition = store
+        .flow_definition(id, summary.version)
+        .await
+        .map_err(AppError::from_store)?
+        .ok_or_else(missing)?;
+    let catalog = domain::flows::catalog::catalog();
+    let trigger = catalog.get(&definition.trigger.kind).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "The trigger {:?} is not one idflow knows, so it has no fields to test with.",
+            definition.trigger.kind
+        ))
+    })?;
+    let recent = store
+        .executions(&ExecutionFilter {
+            flow: Some(id),
+            limit: 20,
+            ..ExecutionFilter::default()
+        })
+        .await
+        .map_err(AppError::from_store)?;
+    let chosen = match from.as_deref().filter(|f| !f.is_empty()) {
+        Some(from) => {
+            let execution = uuid::Uuid::parse_str(from)
+                .ok()
+                .map(domain::engine::ExecutionId);
+            let found = match execution {
+                Some(e) => store.execution(e).await.map_err(AppError::from_store)?,
+                None => None,
+            };
+            Some(found.filter(|e| e.flow == id).ok_or_else(|| {
+                AppError::NotFound("That execution is not one of this flow's.".into())
+            })?)
+        }
+        None => None,
+    };
+    let fields = sample_fields(trigger)
+        .into_iter()
+        .map(|field| {
+            let value = chosen
+                .as_ref()
+                .map(|e| sample_value(&e.input, &field.path))
+                .unwrap_or_default();
+            (field, value)
+        })
+        .collect();
+    Ok(TestInput {
+        id: summary.id.to_string(),
+        name: summary.name.clone(),
+        trigger: trigger.name.to_string(),
+        version: summary.version,
+        fields,
+        past: recent
+            .iter()
+            .map(|e| {
+                let label = format!(
+                    "{} · {}{}",
+                    e.queued_at.format("%Y-%m-%d %H:%M UTC"),
+                    e.status,
+                    e.subject
+                        .as_ref()
+                        .map(|s| format!(" · {s}"))
+                        .unwrap_or_default()
+                );
+                (e.id.to_string(), label)
+            })
+            .collect(),
+        from: chosen.map(|e| e.id.to_string()),
+        problems: domain::flows::validate::validate(&definition, catalog)
+            .into_iter()
+            .map(|p| p.message)
+            .collect(),
+    })
+}

@@ -15,6 +15,7 @@ pub mod executions;
 pub mod flows;
 pub mod pages;
 pub mod session;
+pub mod tables;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -64,7 +65,10 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=console::Console ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::home::HomePage />
                     <Route path=path!("flows") view=pages::flows::FlowsPage />
-                    <Route path=path!("tables") view=pages::areas::TablesPage />
+                    <Route path=path!("flows/:id/versions") view=pages::flows::VersionsPage />
+                    <Route path=path!("flows/:id/test") view=pages::flows::TestPage />
+                    <Route path=path!("tables") view=pages::tables::TablesPage />
+                    <Route path=path!("tables/:id") view=pages::tables::TablePage />
                     <Route path=path!("executions") view=pages::executions::ExecutionsPage />
                     <Route path=path!("executions/:id") view=pages::executions::ExecutionPage />
                     <Route path=path!("directory") view=pages::directory::UsersPage />

@@ -113,7 +113,7 @@ pub enum Permission {
     ManageSignIn,
     /// Run flows by hand, re-run and cancel their executions.
     RunFlows,
-    /// Import, turn on and off, and delete flows.
+    /// Build, import, turn on and off, and delete flows; create, fill and delete tables.
     EditFlows,
 }
 

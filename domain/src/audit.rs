@@ -74,6 +74,11 @@ pub enum Action {
     TableCreate,
     TableDelete,
     TableImport,
+    /// A person added, changed or deleted a row in the Tables tab (a flow's changes are
+    /// in its execution's history).
+    TableRowCreate,
+    TableRowUpdate,
+    TableRowDelete,
     /// A flow changed a user or a group (the actor says which flow and execution).
     FlowUserChange,
     FlowGroupChange,
@@ -86,7 +91,7 @@ pub enum Action {
     ExecutionResume,
 }
 
-const ALL_ACTIONS: [Action; 49] = [
+const ALL_ACTIONS: [Action; 52] = [
     Action::FlowTokenCreate,
     Action::AccountLock,
     Action::ExecutionCancel,
@@ -98,6 +103,9 @@ const ALL_ACTIONS: [Action; 49] = [
     Action::TableCreate,
     Action::TableDelete,
     Action::TableImport,
+    Action::TableRowCreate,
+    Action::TableRowUpdate,
+    Action::TableRowDelete,
     Action::FlowCreate,
     Action::FlowSave,
     Action::FlowEnable,
@@ -182,6 +190,9 @@ impl Action {
             Action::TableCreate => "table.create",
             Action::TableDelete => "table.delete",
             Action::TableImport => "table.import",
+            Action::TableRowCreate => "table.row.create",
+            Action::TableRowUpdate => "table.row.update",
+            Action::TableRowDelete => "table.row.delete",
             Action::FlowUserChange => "flow.user.change",
             Action::FlowGroupChange => "flow.group.change",
             Action::FlowTokenCreate => "flow.token.create",
@@ -237,6 +248,9 @@ impl Action {
             Action::TableCreate => "Table created",
             Action::TableDelete => "Table deleted",
             Action::TableImport => "Rows imported into a table from CSV",
+            Action::TableRowCreate => "Table row added",
+            Action::TableRowUpdate => "Table row changed",
+            Action::TableRowDelete => "Table row deleted",
             Action::FlowUserChange => "User changed by a flow",
             Action::FlowGroupChange => "Group members changed by a flow",
             Action::FlowTokenCreate => "API endpoint secret made for a flow",

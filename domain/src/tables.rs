@@ -204,6 +204,16 @@ pub fn coerce(ty: ColumnType, value: &Value) -> Result<Value, String> {
     }
 }
 
+/// A stored value as a CSV cell or a grid shows it (and [`parse_cell`] reads it back):
+/// empty for none, text as it is, anything else as JSON.
+pub fn cell_text(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
 /// A CSV cell or typed text as a value of type `ty`; empty is empty (null).
 pub fn parse_cell(ty: ColumnType, cell: &str) -> Result<Value, String> {
     let cell = cell.trim();
@@ -381,11 +391,7 @@ pub fn write_csv<'a>(
         .write_record(schema.columns.iter().map(|c| c.name.as_str()))
         .map_err(|e| e.to_string())?;
     for row in rows {
-        let cells = schema.columns.iter().map(|c| match row.get(&c.name) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-        });
+        let cells = schema.columns.iter().map(|c| cell_text(row.get(&c.name)));
         writer.write_record(cells).map_err(|e| e.to_string())?;
     }
     let bytes = writer.into_inner().map_err(|e| e.to_string())?;

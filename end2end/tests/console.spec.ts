@@ -44,8 +44,8 @@ test('every tab loads from the navigation and from a deep link', async ({ page }
     await expect(page).toHaveTitle(`${tab.heading} · idflow`);
   }
   // Areas not built yet say so instead of showing made-up data.
-  await page.goto('/tables');
-  await expect(page.getByTestId('empty-state')).toContainText('cannot list or edit them in this version yet');
+  await page.goto('/connections');
+  await expect(page.getByTestId('empty-state')).toContainText('not available in this version yet');
 });
 
 test('the System Log records the sign-in', async ({ page }, testInfo) => {

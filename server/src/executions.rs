@@ -6,6 +6,7 @@
 use crate::AppState;
 use crate::forms::{Origin, done, refused, store_failed};
 use axum::extract::{Path, Request, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
 use domain::audit::{Action, Target};
@@ -151,4 +152,70 @@ pub async fn approve(
         Ok(false) => refused(&page, "not-paused"),
         Err(err) => store_failed(&page, err),
     }
+}
+
+/// `GET /executions/{id}/export`: the execution and what each card did, as JSON, to
+/// attach to a ticket or keep. Inputs and outputs are there only when the flow saves all
+/// data, as on the page.
+pub async fn export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let (execution, flow) = match load(&state, &origin, &id, Permission::ViewExecutions).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let steps = match state.store.execution_steps(execution.id).await {
+        Ok(steps) => steps,
+        Err(err) => return store_failed(&execution_page(execution.id), err),
+    };
+    let steps: Vec<serde_json::Value> = steps
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "card": s.card_id,
+                "kind": s.card_kind,
+                "status": s.status,
+                "attempt": s.attempt,
+                "inputs": s.inputs,
+                "outputs": s.outputs,
+                "error": s.error,
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
+                "milliseconds": (s.finished_at - s.started_at).num_milliseconds(),
+            })
+        })
+        .collect();
+    let document = serde_json::json!({
+        "id": execution.id.to_string(),
+        "flow": { "id": flow.id.to_string(), "name": flow.name, "version": execution.flow_version },
+        "status": execution.status.as_str(),
+        "trigger": execution.trigger_kind,
+        "subject": execution.subject,
+        "input": execution.input,
+        "output": execution.output,
+        "error": execution.error,
+        "queued_at": execution.queued_at,
+        "started_at": execution.started_at,
+        "finished_at": execution.finished_at,
+        "parent": execution.parent.map(|p| serde_json::json!({
+            "execution": p.execution.to_string(), "card": p.card, "index": p.index,
+        })),
+        "steps": steps,
+    });
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    (
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"execution-{}.json\"", execution.id),
+            ),
+        ],
+        text,
+    )
+        .into_response()
 }

@@ -4,7 +4,7 @@
 //! folder, and a flow the caller may not see does not exist.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, done, refused, store_failed};
+use crate::forms::{Fields, Origin, done, refused, refused_because, store_failed};
 use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -59,9 +59,12 @@ async fn load(
     Ok(flow)
 }
 
-/// `POST /flows/import`: a flow from its JSON (as exported), created off, at the top
-/// level.
+/// `POST /flows/import`: a flow's export (the flow with its helper flows and the
+/// schemas of its tables, or a single flow's JSON), at the top level. Tables missing
+/// here are made (existing ones are used as they are); helper flows are turned on, the
+/// rest created off. Refused, with nothing made, when a flow's name is taken.
 pub async fn import(State(state): State<AppState>, request: Request) -> Response {
+    use domain::flows::bundle::Bundle;
     let origin = Origin::of(&state, &request);
     if !origin.rights().on_flow(Permission::EditFlows, None) {
         return refused(FLOWS, "not-allowed");
@@ -74,24 +77,74 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
     if text.len() > MAX_DEFINITION {
         return refused(FLOWS, "import-too-large");
     }
-    let flow: Flow = match serde_json::from_str(text) {
-        Ok(flow) => flow,
-        Err(e) => {
-            tracing::info!(error = %e, "a flow import was not a flow's JSON");
-            return refused(FLOWS, "import-not-a-flow");
+    let bundle = match Bundle::read(text) {
+        Ok(bundle) => bundle,
+        Err(why) => {
+            tracing::info!(%why, "a flow import was not a flow's JSON");
+            return refused_because(FLOWS, "import-not-a-flow", &why);
         }
     };
-    if flow.name.trim().is_empty() {
+    if bundle.flows.iter().any(|f| f.flow.name.trim().is_empty()) {
         return refused(FLOWS, "import-no-name");
+    }
+    let existing = match state.store.flows().await {
+        Ok(flows) => flows,
+        Err(err) => return store_failed(FLOWS, err),
+    };
+    let taken: Vec<&str> = bundle
+        .flows
+        .iter()
+        .map(|f| f.flow.name.trim())
+        .filter(|name| {
+            existing
+                .iter()
+                .any(|e| e.name.trim().eq_ignore_ascii_case(name))
+        })
+        .collect();
+    if !taken.is_empty() {
+        return refused_because(FLOWS, "import-taken", &taken.join(", "));
+    }
+    for schema in &bundle.tables {
+        match state.store.table_by_name(&schema.name).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                let audit = origin.entry(Action::TableCreate, new_target("table", &schema.name));
+                if let Err(err) = state.store.create_table(schema, None, &audit).await {
+                    return store_failed(FLOWS, err);
+                }
+            }
+            Err(err) => return store_failed(FLOWS, err),
+        }
     }
     let author = origin
         .user()
         .map(|u| u.user_name.clone())
         .unwrap_or_default();
-    let audit = origin.entry(Action::FlowCreate, new_target("flow", &flow.name));
-    match state.store.create_flow(&flow, None, &author, &audit).await {
-        Ok(_) => done(FLOWS, "flow-imported"),
-        Err(err) => store_failed(FLOWS, err),
+    let mut made: Vec<(FlowId, FlowId)> = Vec::new();
+    for (n, error_flow) in bundle.creation_order() {
+        let mut flow = bundle.flows[n].flow.clone();
+        flow.settings.error_flow = error_flow.and_then(|old| {
+            made.iter()
+                .find(|(was, _)| *was == old)
+                .map(|(_, now)| *now)
+        });
+        let audit = origin.entry(Action::FlowCreate, new_target("flow", &flow.name));
+        let created = match state.store.create_flow(&flow, None, &author, &audit).await {
+            Ok(created) => created,
+            Err(err) => return store_failed(FLOWS, err),
+        };
+        made.push((bundle.flows[n].id, created.id));
+        if flow.trigger.kind == "trigger.helper" {
+            let audit = origin.entry(Action::FlowEnable, flow_target(&created));
+            if let Err(err) = state.store.set_flow_enabled(created.id, true, &audit).await {
+                tracing::info!(flow = %created.id, error = %err, "an imported helper flow stays off");
+            }
+        }
+    }
+    if made.len() > 1 {
+        done(FLOWS, "flows-imported")
+    } else {
+        done(FLOWS, "flow-imported")
     }
 }
 
@@ -187,7 +240,7 @@ pub async fn set_enabled(
         Ok(false) => refused(FLOWS, "no-flow-here"),
         Err(StoreError::Invalid(reason)) => {
             tracing::info!(flow = %flow.id, %reason, "a flow with problems was not turned on");
-            refused(FLOWS, "flow-has-problems")
+            refused_because(FLOWS, "flow-has-problems", &reason)
         }
         Err(err) => store_failed(FLOWS, err),
     }
@@ -229,6 +282,219 @@ pub async fn run(
     }
 }
 
+/// `POST /flows/{id}/clone`: a copy of the flow's current version, turned off, named
+/// "… (copy)" (or "… (copy 2)", … when that is taken), at the same level.
+pub async fn clone(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    let mut definition = match state.store.flow_definition(flow.id, flow.version).await {
+        Ok(Some(definition)) => (*definition).clone(),
+        Ok(None) => return refused(FLOWS, "no-flow-here"),
+        Err(err) => return store_failed(FLOWS, err),
+    };
+    let existing = match state.store.flows().await {
+        Ok(flows) => flows,
+        Err(err) => return store_failed(FLOWS, err),
+    };
+    let taken = |name: &str| existing.iter().any(|f| f.name.eq_ignore_ascii_case(name));
+    let mut name = format!("{} (copy)", flow.name);
+    let mut n = 2;
+    while taken(&name) {
+        name = format!("{} (copy {n})", flow.name);
+        n += 1;
+    }
+    definition.name = name;
+    let author = origin
+        .user()
+        .map(|u| u.user_name.clone())
+        .unwrap_or_default();
+    let audit = origin
+        .entry(Action::FlowCreate, new_target("flow", &definition.name))
+        .reason(format!("copied from {}", flow.name));
+    match state
+        .store
+        .create_flow(&definition, flow.folder, &author, &audit)
+        .await
+    {
+        Ok(_) => done(
+            &format!("{FLOWS}?q={}", urlencoding::encode(&definition.name)),
+            "flow-cloned",
+        ),
+        Err(err) => store_failed(FLOWS, err),
+    }
+}
+
+/// `POST /flows/{id}/test` with the sample form's fields (`s.<path>`): runs the flow's
+/// current version (on or off) with that input as its trigger would give it, keeping
+/// every card's inputs and outputs; to the execution's page.
+pub async fn test(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    use domain::flows::sample::{build_sample, sample_fields};
+    let origin = Origin::of(&state, &request);
+    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    let page = format!("{FLOWS}/{}/test", flow.id);
+    let Some(trigger) = domain::flows::catalog::catalog().get(&flow.trigger_kind) else {
+        return refused(&page, "invalid");
+    };
+    let fields = Fields::read(&state, request).await;
+    let sample = build_sample(&sample_fields(trigger), |path| {
+        fields.get(&format!("s.{path}")).to_string()
+    });
+    let input = match sample {
+        Ok(input) => input,
+        Err(reasons) => return refused_because(&page, "sample-invalid", &reasons.join("; ")),
+    };
+    let started = state
+        .store
+        .enqueue_execution(&NewExecution::test(
+            flow.id,
+            flow.version,
+            &flow.trigger_kind,
+            input,
+        ))
+        .await;
+    match started {
+        Ok(Some(execution)) => {
+            Redirect::to(&format!("/executions/{execution}?notice=test-started")).into_response()
+        }
+        Ok(None) => refused(&page, "unavailable"),
+        Err(err) => store_failed(&page, err),
+    }
+}
+
+/// Saves `definition` as the next version of `flow`, which the caller based on version
+/// `based_on`; back to the versions page with `notice`.
+async fn save_version(
+    state: &AppState,
+    origin: &Origin,
+    flow: &FlowSummary,
+    definition: &Flow,
+    based_on: i64,
+    notice: &str,
+    why: String,
+) -> Response {
+    let page = format!("{FLOWS}/{}/versions", flow.id);
+    if definition.name.trim().is_empty() {
+        return refused(&page, "import-no-name");
+    }
+    if !definition
+        .name
+        .trim()
+        .eq_ignore_ascii_case(flow.name.trim())
+    {
+        match state.store.flow_by_name(&definition.name).await {
+            Ok(Some(other)) if other.id != flow.id => return refused(&page, "taken"),
+            Ok(_) => {}
+            Err(err) => return store_failed(&page, err),
+        }
+    }
+    let author = origin
+        .user()
+        .map(|u| u.user_name.clone())
+        .unwrap_or_default();
+    let audit = origin
+        .entry(Action::FlowSave, flow_target(flow))
+        .reason(why);
+    match state
+        .store
+        .save_flow(flow.id, definition, based_on, &author, &audit)
+        .await
+    {
+        Ok(Some(saved)) if flow.enabled && !saved.enabled => {
+            done(&page, "version-saved-turned-off")
+        }
+        Ok(Some(_)) => done(&page, notice),
+        Ok(None) => refused(FLOWS, "no-flow-here"),
+        Err(err) => store_failed(&page, err),
+    }
+}
+
+/// `POST /flows/{id}/versions` with `definition` (the flow's JSON) and `based_on` (the
+/// version it was edited from): a new version. Refused when someone saved another
+/// version meanwhile, so nobody's change is lost unseen.
+pub async fn save(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    let page = format!("{FLOWS}/{}/versions", flow.id);
+    let fields = Fields::read(&state, request).await;
+    let text = fields.get("definition");
+    if text.len() > MAX_DEFINITION {
+        return refused(&page, "import-too-large");
+    }
+    let definition: Flow = match serde_json::from_str(text) {
+        Ok(flow) => flow,
+        Err(e) => return refused_because(&page, "import-not-a-flow", &e.to_string()),
+    };
+    let Ok(based_on) = fields.get("based_on").parse::<i64>() else {
+        return refused(&page, "invalid");
+    };
+    let why = format!("saved as a new version from version {based_on}");
+    save_version(
+        &state,
+        &origin,
+        &flow,
+        &definition,
+        based_on,
+        "version-saved",
+        why,
+    )
+    .await
+}
+
+/// `POST /flows/{id}/versions/{version}/restore`: an older version's definition saved
+/// as the newest version (history is never rewritten).
+pub async fn restore(
+    State(state): State<AppState>,
+    Path((id, version)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
+        Ok(flow) => flow,
+        Err(response) => return response,
+    };
+    let page = format!("{FLOWS}/{}/versions", flow.id);
+    let Ok(version) = version.parse::<i64>() else {
+        return refused(&page, "no-version");
+    };
+    let definition = match state.store.flow_definition(flow.id, version).await {
+        Ok(Some(definition)) => definition,
+        Ok(None) => return refused(&page, "no-version"),
+        Err(err) => return store_failed(&page, err),
+    };
+    let why = format!("restored version {version}");
+    save_version(
+        &state,
+        &origin,
+        &flow,
+        &definition,
+        flow.version,
+        "version-restored",
+        why,
+    )
+    .await
+}
+
 /// `POST /flows/{id}/delete`: the flow, its versions and its history.
 pub async fn delete(
     State(state): State<AppState>,
@@ -248,23 +514,45 @@ pub async fn delete(
     }
 }
 
-/// `GET /flows/{id}/export`: the flow's current version as stable JSON, to keep in
-/// version control or import elsewhere. Never a secret: a flow holds none.
+/// `GET /flows/{id}/export`: the flow's current version with its helper flows and the
+/// schemas of the tables their cards name, as stable JSON, to keep in version control or
+/// import elsewhere. Never a secret: a flow holds none.
 pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
+    use domain::flows::bundle::Bundle;
     let origin = Origin::of(&state, &request);
     let flow = match load(&state, &origin, &id, Permission::ViewFlows).await {
         Ok(flow) => flow,
         Err(response) => return response,
     };
-    let definition = match state.store.flow_definition(flow.id, flow.version).await {
-        Ok(Some(definition)) => definition,
-        Ok(None) => return refused(FLOWS, "no-flow-here"),
+    let (summaries, definitions, tables) = match tokio::try_join!(
+        state.store.flows(),
+        state.store.current_definitions(),
+        state.store.tables()
+    ) {
+        Ok(all) => all,
         Err(err) => return store_failed(FLOWS, err),
     };
+    let definitions: std::collections::HashMap<_, _> = definitions.into_iter().collect();
+    let Some(main) = definitions.get(&flow.id) else {
+        return refused(FLOWS, "no-flow-here");
+    };
+    let lookup = |key: &str| {
+        summaries
+            .iter()
+            .find(|f| f.id.to_string() == key || f.name.trim().to_lowercase() == key)
+            .and_then(|f| definitions.get(&f.id).map(|d| (f.id, d.clone())))
+    };
+    let schema = |name: &str| {
+        tables
+            .iter()
+            .find(|t| t.schema.name.trim().to_lowercase() == name)
+            .map(|t| t.schema.clone())
+    };
+    let bundle = Bundle::gather((flow.id, main.clone()), lookup, schema);
     let file: String = flow
         .name
         .chars()
@@ -278,7 +566,7 @@ pub async fn export(
                 format!("attachment; filename=\"{file}.flow.json\""),
             ),
         ],
-        definition.to_stable_json(),
+        bundle.to_stable_json(),
     )
         .into_response()
 }

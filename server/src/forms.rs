@@ -136,6 +136,15 @@ pub fn refused(page: &str, error: &str) -> Response {
     Redirect::to(&with_param(page, "error", error)).into_response()
 }
 
+/// Back to `page` with an error code and the specific reason (which field, what is
+/// wrong with it), shown under the code's sentence; nothing was changed.
+pub fn refused_because(page: &str, error: &str, why: &str) -> Response {
+    let page = with_param(page, "error", error);
+    // Long lists of reasons are cut so the address stays a sensible length.
+    let why: String = why.chars().take(600).collect();
+    Redirect::to(&with_param(&page, "why", &why)).into_response()
+}
+
 /// Back to `page` after a store error: a conflict or a refusal the caller can act on
 /// gets its code, anything else is logged and reported as "could not save".
 pub fn store_failed(page: &str, err: StoreError) -> Response {
@@ -144,7 +153,7 @@ pub fn store_failed(page: &str, err: StoreError) -> Response {
         StoreError::PreconditionFailed { .. } => refused(page, "changed"),
         StoreError::Invalid(reason) => {
             tracing::info!(%reason, "a console change was refused");
-            refused(page, "invalid")
+            refused_because(page, "invalid", &reason)
         }
         other => {
             tracing::error!(error = %other, "a console change failed");

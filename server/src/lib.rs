@@ -22,6 +22,7 @@ pub mod scim;
 pub mod scim_schemas;
 pub mod sessions;
 pub mod settings;
+pub mod tables;
 
 use app::{App, shell};
 use axum::Router;
@@ -122,9 +123,24 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/flows/{id}/run", post(flows::run))
         .route("/flows/{id}/delete", post(flows::delete))
         .route("/flows/{id}/export", get(flows::export))
+        .route("/flows/{id}/versions", post(flows::save))
+        .route("/flows/{id}/versions/{version}/restore", post(flows::restore))
+        .route("/tables", post(tables::create))
+        .route("/tables/{id}/delete", post(tables::delete))
+        .route("/tables/{id}/rows", post(tables::add_row))
+        .route("/tables/{id}/rows/{row}", post(tables::update_row))
+        .route("/tables/{id}/rows/{row}/delete", post(tables::delete_row))
+        .route(
+            "/tables/{id}/import",
+            post(tables::import).layer(axum::extract::DefaultBodyLimit::max(tables::MAX_CSV)),
+        )
+        .route("/tables/{id}/export", get(tables::export))
         .route("/executions/{id}/cancel", post(executions::cancel))
         .route("/executions/{id}/rerun", post(executions::rerun))
         .route("/executions/{id}/approve", post(executions::approve))
+        .route("/executions/{id}/export", get(executions::export))
+        .route("/flows/{id}/clone", post(flows::clone))
+        .route("/flows/{id}/test", post(flows::test))
         .route("/directory/users", post(directory::create_user))
         .route("/directory/users/{id}", post(directory::update_user))
         .route("/directory/users/{id}/status", post(directory::set_user_status))

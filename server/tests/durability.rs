@@ -157,6 +157,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
                 dedupe_key: None,
                 causal_chain: vec![],
                 parent: None,
+                test: false,
             })
             .await
             .unwrap()

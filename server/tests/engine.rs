@@ -305,6 +305,7 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
                 dedupe_key: None,
                 causal_chain: vec![],
                 parent: None,
+                test: false,
             })
             .await
             .unwrap()
@@ -662,6 +663,7 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
             dedupe_key: None,
             causal_chain: vec![],
             parent: None,
+            test: false,
         })
         .await
         .unwrap()
@@ -905,7 +907,11 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
         .send()
         .await
         .unwrap();
-    assert_eq!(location(&not_json), "/flows?error=import-not-a-flow");
+    assert_eq!(
+        location(&not_json),
+        "/flows?error=import-not-a-flow&why=missing%20field%20%60trigger%60",
+        "the reason names what is missing"
+    );
     for flow in [&greet, &caller] {
         let imported = admin
             .post(server.url("/flows/import"))
@@ -1008,6 +1014,21 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
         page.contains("Hello Ada") && page.contains("Succeeded"),
         "{page}"
     );
+    // The execution as JSON, with what each card did.
+    let execution = to.trim_end_matches("?notice=flow-started");
+    let exported: serde_json::Value = auditor
+        .get(server.url(&format!("{execution}/export")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(exported["status"], "succeeded");
+    assert_eq!(exported["flow"]["name"], "Greet by hand");
+    assert_eq!(exported["input"]["input"]["name"], "Ada");
+    assert_eq!(exported["steps"].as_array().unwrap().len(), 2);
+    assert_eq!(exported["steps"][0]["kind"], "text.compose");
     let list = admin
         .get(server.url("/flows"))
         .send()
@@ -1030,7 +1051,9 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
             .unwrap()
             .contains("Greet-by-hand.flow.json")
     );
-    assert_eq!(export.text().await.unwrap(), greet.to_stable_json());
+    let bundle = domain::flows::bundle::Bundle::read(&export.text().await.unwrap()).unwrap();
+    assert_eq!(bundle.flows.len(), 1, "it calls no helper");
+    assert_eq!(bundle.flows[0].flow, greet);
 
     let deleted = admin
         .post(server.url(&format!("/flows/{id}/delete")))
@@ -1164,7 +1187,531 @@ async fn templates_install_and_run(store: Store) {
     assert_eq!(rows[0].data["email"], "leaver@example.com");
 }
 
+async fn versions_are_listed_compared_saved_and_restored(store: Store) {
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let page = |client: &reqwest::Client, path: String| {
+        let request = client.get(server.url(&path));
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+                .replace("<!>", "")
+        }
+    };
+    let mut first = Flow::new("Offboarding", "directory.user_deactivated");
+    first.cards = vec![
+        Card::new(1, "directory.remove_from_all_groups")
+            .with_inputs(&[("user", Binding::mapping(Source::Trigger, "user.id"))]),
+        Card::new(2, "directory.clear_sessions")
+            .with_inputs(&[("user", Binding::mapping(Source::Trigger, "user.id"))]),
+    ];
+    let made = server
+        .store
+        .create_flow(
+            &first,
+            None,
+            "admin@example.com",
+            &entry(Action::FlowCreate),
+        )
+        .await
+        .unwrap();
+    assert!(
+        server
+            .store
+            .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+            .await
+            .unwrap()
+    );
+    let base = format!("/flows/{}/versions", made.id);
+
+    // Save edited JSON as version 2: card 1 gone, a Create Row card added.
+    let mut second = first.clone();
+    second.cards.remove(0);
+    second
+        .cards
+        .push(Card::new(3, "tables.create_row").with_inputs(&[
+            ("table", Binding::literal("offboarded")),
+            (
+                "row",
+                Binding::template("{{ {'email': trigger.user.email} }}"),
+            ),
+        ]));
+    let saved = admin
+        .post(server.url(&base))
+        .form(&[
+            ("definition", second.to_stable_json()),
+            ("based_on", "1".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&saved), format!("{base}?notice=version-saved"));
+    let stale = admin
+        .post(server.url(&base))
+        .form(&[
+            ("definition", first.to_stable_json()),
+            ("based_on", "1".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&stale),
+        format!("{base}?error=changed"),
+        "a stale save is refused"
+    );
+    let not_json = admin
+        .post(server.url(&base))
+        .form(&[("definition", "{".to_string()), ("based_on", "2".into())])
+        .send()
+        .await
+        .unwrap();
+    assert!(location(&not_json).starts_with(&format!("{base}?error=import-not-a-flow&why=")));
+    let refused = auditor
+        .post(server.url(&format!("{base}/1/restore")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let listed = page(&admin, base.clone()).await;
+    assert!(listed.contains("Version 2 is current") && listed.contains("Version 1"));
+    assert!(listed.contains("Restore") && listed.contains("Edit the JSON"));
+    let read_only = page(&auditor, base.clone()).await;
+    assert!(read_only.contains("Version 2 is current"));
+    assert!(!read_only.contains("Yes, restore") && !read_only.contains("Edit the JSON"));
+
+    let compared = page(&admin, format!("{base}?a=2&b=1")).await;
+    assert!(
+        compared.contains("What changed from version 1 to version 2"),
+        "older first"
+    );
+    assert!(compared.contains("Card 3 · Create Row"));
+    assert!(compared.contains("added to the main row at place 2"));
+    assert!(compared.contains("Card 1 · Remove User from All Groups"));
+    assert!(compared.contains("was in the main row at place 1"));
+    assert!(compared.contains("moved from the main row place 2 to the main row place 1"));
+    let shown = page(&admin, format!("{base}?view=1")).await;
+    assert!(
+        shown.contains("1 · Remove User from All Groups\n2 · Clear User Sessions"),
+        "{shown}"
+    );
+    let missing = admin
+        .get(server.url(&format!("{base}?view=9")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // Restore version 1: it comes back as version 3, with its cards.
+    let restored = admin
+        .post(server.url(&format!("{base}/1/restore")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&restored),
+        format!("{base}?notice=version-restored")
+    );
+    let summary = server.store.flow_summary(made.id).await.unwrap().unwrap();
+    assert_eq!(summary.version, 3);
+    assert!(
+        summary.enabled,
+        "a restored version without problems keeps the flow on"
+    );
+    let current = server
+        .store
+        .flow_definition(made.id, 3)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(current.cards, first.cards);
+    let log = server.store.recent_audit(1).await.unwrap().remove(0);
+    assert_eq!(
+        (log.action.as_str(), log.reason.as_deref()),
+        ("flow.save", Some("restored version 1"))
+    );
+    let nothing = admin
+        .post(server.url(&format!("{base}/7/restore")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&nothing), format!("{base}?error=no-version"));
+
+    // Clone: a copy of the current version, off, named so it does not clash.
+    for expected in ["Offboarding (copy)", "Offboarding (copy 2)"] {
+        let cloned = admin
+            .post(server.url(&format!("/flows/{}/clone", made.id)))
+            .send()
+            .await
+            .unwrap();
+        assert!(location(&cloned).ends_with("notice=flow-cloned"));
+        let copy = server.store.flow_by_name(expected).await.unwrap().unwrap();
+        assert!(!copy.enabled);
+        let copied = server
+            .store
+            .flow_definition(copy.id, copy.version)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(copied.cards, first.cards);
+    }
+
+    // A version with problems saves, and turns the flow off, saying so.
+    let mut broken = first.clone();
+    broken.cards[0].inputs.clear();
+    let saved = admin
+        .post(server.url(&base))
+        .form(&[
+            ("definition", broken.to_stable_json()),
+            ("based_on", "3".into()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&saved),
+        format!("{base}?notice=version-saved-turned-off")
+    );
+    assert!(
+        !server
+            .store
+            .flow_summary(made.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+    assert!(
+        page(&admin, base.clone())
+            .await
+            .contains("data-testid=\"problems\"")
+    );
+}
+
+async fn test_flow_runs_sample_input_and_keeps_every_card(store: Store) {
+    use domain::engine::runner::Runner;
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let page = |client: &reqwest::Client, path: String| {
+        let request = client.get(server.url(&path));
+        async move {
+            request
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+                .replace("<!>", "")
+        }
+    };
+    // "Save all data" is off: ordinary executions keep no inputs or outputs.
+    let mut flow = Flow::new("Farewell", "directory.user_deactivated");
+    flow.cards = vec![Card::new(1, "text.compose").with_inputs(&[(
+        "template",
+        Binding::template("Goodbye {{ trigger.user.email }}"),
+    )])];
+    flow.settings.save_all_data = false;
+    let made = server
+        .store
+        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    let base = format!("/flows/{}/test", made.id);
+
+    let form = page(&admin, base.clone()).await;
+    assert!(
+        form.contains("Test Farewell")
+            && form.contains("User › Email")
+            && form.contains("name=\"s.user.email\"")
+    );
+    let refused = auditor.get(server.url(&base)).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let refused = auditor
+        .post(server.url(&base))
+        .form(&[("s.user.email", "eve@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let bad = admin
+        .post(server.url(&base))
+        .form(&[
+            ("s.user.email", "ada@example.com"),
+            ("s.user.attributes", "{nope"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let to = location(&bad);
+    assert!(
+        to.starts_with(&format!("{base}?error=sample-invalid&why=User")),
+        "{to}"
+    );
+    assert!(
+        server
+            .store
+            .executions(&ExecutionFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let started = admin
+        .post(server.url(&base))
+        .form(&[
+            ("s.user.email", "ada@example.com"),
+            ("s.user.department", "Finance"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let to = location(&started);
+    assert!(to.ends_with("?notice=test-started"), "{to}");
+    Runner::new(server.store.clone(), "test")
+        .drain()
+        .await
+        .unwrap();
+    let execution = server
+        .store
+        .executions(&ExecutionFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    assert!(execution.test);
+    assert_eq!(execution.status, Status::Succeeded);
+    assert_eq!(execution.input["user"]["department"], "Finance");
+    let steps = server.store.execution_steps(execution.id).await.unwrap();
+    assert_eq!(
+        steps[0].outputs.as_ref().unwrap()["output"],
+        "Goodbye ada@example.com"
+    );
+    assert!(
+        steps[0].inputs.is_some(),
+        "a test keeps every card's inputs"
+    );
+    let shown = page(&admin, to.clone()).await;
+    assert!(shown.contains("Test run") && shown.contains("Goodbye ada@example.com"));
+
+    // The form again, filled from that execution's input.
+    let again = page(&admin, format!("{base}?from={}", execution.id)).await;
+    assert!(again.contains("value=\"ada@example.com\"") && again.contains("value=\"Finance\""));
+    let elsewhere = admin
+        .get(server.url(&format!("{base}?from={}", uuid::Uuid::now_v7())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+}
+
+/// An exported flow (with its helper, its error flow and its table) imports into an
+/// empty database and runs the same there.
+async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
+    use domain::engine::runner::Runner;
+    use domain::tables::{Column, ColumnType, Schema};
+    let here = start(store, Options::default()).await;
+    let greetings = Schema {
+        name: "greetings".into(),
+        columns: vec![Column {
+            name: "name".into(),
+            ty: ColumnType::Text,
+        }],
+        key: Some("name".into()),
+    };
+    here.store
+        .create_table(&greetings, None, &entry(Action::TableCreate))
+        .await
+        .unwrap();
+    let mut shout = Flow::new("Shout", "trigger.helper");
+    shout.cards = vec![
+        Card::new(1, "text.compose").with_inputs(&[(
+            "template",
+            Binding::template("Hi {{ trigger.input.name }}!"),
+        )]),
+        Card::new(2, "flow.return").with_inputs(&[(
+            "output",
+            Binding::mapping(Source::Card(CardId(1)), "output"),
+        )]),
+    ];
+    let shout = here
+        .store
+        .create_flow(&shout, None, "admin", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    here.store
+        .set_flow_enabled(shout.id, true, &entry(Action::FlowEnable))
+        .await
+        .unwrap();
+    let mut failures = Flow::new("Failures", "trigger.helper");
+    failures.cards = vec![
+        Card::new(1, "text.compose")
+            .with_inputs(&[("template", Binding::template("{{ trigger.input.error }}"))]),
+    ];
+    let failures = here
+        .store
+        .create_flow(&failures, None, "admin", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    let mut main = Flow::new("Greet and log", "trigger.manual");
+    main.settings.error_flow = Some(failures.id);
+    main.cards = vec![
+        // The helper named by its id, which another database will not share.
+        Card::new(1, "flow.call_flow").with_inputs(&[
+            ("flow", Binding::literal(shout.id.to_string())),
+            ("input", Binding::mapping(Source::Trigger, "input")),
+        ]),
+        Card::new(2, "tables.create_row").with_inputs(&[
+            ("table", Binding::literal("greetings")),
+            (
+                "row",
+                Binding::template("{{ {'name': trigger.input.name} }}"),
+            ),
+        ]),
+        Card::new(3, "flow.return").with_inputs(&[(
+            "output",
+            Binding::mapping(Source::Card(CardId(1)), "output"),
+        )]),
+    ];
+    let main = here
+        .store
+        .create_flow(&main, None, "admin", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    let admin = here.client_as(Role::WorkflowsAdministrator).await;
+    let exported = admin
+        .get(here.url(&format!("/flows/{}/export", main.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let bundle = domain::flows::bundle::Bundle::read(&exported).unwrap();
+    assert_eq!(bundle.flows.len(), 3, "with its helper and its error flow");
+    assert_eq!(bundle.tables, vec![greetings.clone()]);
+    assert_eq!(
+        bundle.flows[0].flow.cards[0].inputs["flow"],
+        Binding::literal("Shout"),
+        "the helper is named by name"
+    );
+
+    // Run it here and there with the same input; compare what each did.
+    async fn run(
+        store: &Store,
+        flow: domain::flows::FlowId,
+    ) -> (Status, Option<serde_json::Value>, Vec<domain::tables::Row>) {
+        let summary = store.flow_summary(flow).await.unwrap().unwrap();
+        let input = serde_json::json!({"name": "Ada"});
+        let id = store
+            .enqueue_execution(&domain::store::NewExecution::by_hand(
+                flow,
+                summary.version,
+                input,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        Runner::new(store.clone(), "test").drain().await.unwrap();
+        let done = store.execution(id).await.unwrap().unwrap();
+        let table = store.table_by_name("greetings").await.unwrap().unwrap();
+        let (rows, _) = store
+            .rows(
+                &table,
+                &domain::store::RowQuery {
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        (
+            done.status,
+            done.output,
+            rows.into_iter().map(|r| r.data).collect(),
+        )
+    }
+    let ran_here = run(&here.store, main.id).await;
+    assert_eq!(ran_here.0, Status::Succeeded);
+    assert_eq!(ran_here.1, Some(serde_json::json!("Hi Ada!")));
+
+    let empty = domain::store::testing::sqlite().await;
+    let there = start(empty.store.clone(), Options::default()).await;
+    let admin_there = there.client_as(Role::WorkflowsAdministrator).await;
+    let imported = admin_there
+        .post(there.url("/flows/import"))
+        .form(&[("definition", exported.clone())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&imported), "/flows?notice=flows-imported");
+    let again = admin_there
+        .post(there.url("/flows/import"))
+        .form(&[("definition", exported)])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&again).starts_with("/flows?error=import-taken&why="),
+        "nothing is made twice"
+    );
+    assert_eq!(there.store.flows().await.unwrap().len(), 3);
+    let main_there = there
+        .store
+        .flow_by_name("Greet and log")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!main_there.enabled, "the flow is imported off");
+    let failures_there = there.store.flow_by_name("Failures").await.unwrap().unwrap();
+    assert!(
+        there
+            .store
+            .flow_by_name("Shout")
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled,
+        "helpers are on"
+    );
+    let definition = there
+        .store
+        .flow_definition(main_there.id, main_there.version)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        definition.settings.error_flow,
+        Some(failures_there.id),
+        "the error flow points at its copy"
+    );
+    assert_eq!(run(&there.store, main_there.id).await, ran_here);
+}
+
 domain::backend_tests! {
+    async fn engine_an_exported_flow_imports_elsewhere_and_runs_the_same(store) {
+        an_exported_flow_imports_elsewhere_and_runs_the_same(store).await;
+    }
+    async fn engine_test_flow_runs_sample_input_and_keeps_every_card(store) {
+        test_flow_runs_sample_input_and_keeps_every_card(store).await;
+    }
+    async fn engine_versions_are_listed_compared_saved_and_restored(store) {
+        versions_are_listed_compared_saved_and_restored(store).await;
+    }
     async fn engine_templates_install_and_run(store) {
         templates_install_and_run(store).await;
     }

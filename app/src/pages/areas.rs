@@ -5,18 +5,6 @@ use crate::console::{EmptyState, PageHeader};
 use leptos::prelude::*;
 
 #[component]
-pub fn TablesPage() -> impl IntoView {
-    view! {
-        <PageHeader title="Tables" subtitle="Small typed tables that flows read and write." />
-        <EmptyState title="Tables are not shown here yet">
-            <p>
-                "Flows already keep state in tables (templates make the ones they need), but this tab cannot list or edit them in this version yet."
-            </p>
-        </EmptyState>
-    }
-}
-
-#[component]
 pub fn ConnectionsPage() -> impl IntoView {
     view! {
         <PageHeader

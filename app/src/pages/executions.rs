@@ -336,13 +336,16 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
                             <button type="submit">"Re-run with the same input"</button>
                         </form>
                     }
-                })}
+                })} <a href=format!("{base}/export") download="" class="button">
+                "Export JSON"
+            </a>
         </div>
     };
     view! {
         <section class="execution" data-testid="execution">
             <h2>
                 {s.flow_name.clone()} " " <span class=status_class>{status_label(&s.status)}</span>
+                {s.test.then(|| view! { <span class="run-status test-run">"Test run"</span> })}
             </h2>
             {actions}
             <dl class="facts">

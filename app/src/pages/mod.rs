@@ -10,3 +10,4 @@ pub mod not_found;
 pub mod settings;
 pub mod sign_in;
 pub mod system_log;
+pub mod tables;

@@ -265,6 +265,7 @@ impl Runner {
                 dedupe_key: Some(format!("error:{}", execution.id)),
                 causal_chain: execution.causal_chain.clone(),
                 parent: None,
+                test: false,
             })
             .await?;
         Ok(())
@@ -361,7 +362,7 @@ impl Runner {
                     "an input could not be filled: {e}"
                 ))),
             };
-            let keep = flow.settings.save_all_data;
+            let keep = flow.settings.save_all_data || execution.test;
             let mut step = StepRecord {
                 card_id: card.id.0,
                 card_kind: card.kind.clone(),
@@ -883,6 +884,7 @@ impl Runner {
                         card: card.id.0,
                         index: index as i64,
                     }),
+                    test: false,
                 })
                 .await?;
         }
@@ -1213,7 +1215,7 @@ impl Runner {
         match kind {
             "tables.create_row" => {
                 let row = checked(&object("row")?)?;
-                let record = self.store.insert_row(&table, &row).await?;
+                let record = self.store.insert_row(&table, &row, None).await?;
                 Ok(Done::Output(json!({ "row": record.data })))
             }
             "tables.read_row" => {
@@ -1242,7 +1244,7 @@ impl Runner {
                 let row = checked(&row)?;
                 let updated = self
                     .store
-                    .update_row(&table, found.id, &row)
+                    .update_row(&table, found.id, &row, None)
                     .await?
                     .ok_or_else(|| CardError::fatal("the row was deleted meanwhile"))?;
                 Ok(Done::Output(json!({ "row": updated.data })))
@@ -1250,7 +1252,7 @@ impl Runner {
             "tables.delete_row" => {
                 let found = self.store.row_by_key(table.id, &key()?).await?;
                 let deleted = match found {
-                    Some(row) => self.store.delete_row(table.id, row.id).await?,
+                    Some(row) => self.store.delete_row(table.id, row.id, None).await?,
                     None => false,
                 };
                 Ok(Done::Output(json!({ "deleted": deleted })))
@@ -1263,7 +1265,7 @@ impl Runner {
                 if let Some(key_column) = &schema.key {
                     row.insert(key_column.clone(), Value::String(key()?));
                 }
-                let record = self.store.insert_row(&table, &checked(&row)?).await?;
+                let record = self.store.insert_row(&table, &checked(&row)?, None).await?;
                 Ok(Done::Output(json!({ "row": record.data, "created": true })))
             }
             "tables.search_rows" | "tables.count_rows" => {
@@ -1377,6 +1379,7 @@ pub async fn dispatch_directory_events(store: &Store, limit: i64) -> Result<usiz
                     dedupe_key: Some(event.id.to_string()),
                     causal_chain: chain.clone(),
                     parent: None,
+                    test: false,
                 };
                 if behind.contains(&flow.flow.0) {
                     store.enqueue_stopped_execution(&new, LOOP_STOPPED).await?;
@@ -1478,6 +1481,7 @@ pub async fn fire_schedules(
                 dedupe_key: Some(format!("schedule:{at}")),
                 causal_chain: vec![],
                 parent: None,
+                test: false,
             };
             if store.enqueue_execution(&new).await?.is_some() {
                 started += 1;

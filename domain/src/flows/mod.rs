@@ -7,8 +7,11 @@
 //! engine runs them. What each card takes and gives is described once, in [`catalog`];
 //! [`validate`] checks a flow against it and names each problem.
 
+pub mod bundle;
 pub mod catalog;
+pub mod compare;
 pub mod functions;
+pub mod sample;
 pub mod template;
 pub mod templates;
 pub mod validate;
@@ -238,6 +241,22 @@ impl Flow {
         out
     }
 
+    /// Calls `change` on every card of the flow, lanes and error lanes included.
+    pub fn for_each_card_mut(&mut self, mut change: impl FnMut(&mut Card)) {
+        fn walk(cards: &mut [Card], change: &mut impl FnMut(&mut Card)) {
+            for card in cards {
+                change(card);
+                for lane in &mut card.lanes {
+                    walk(&mut lane.cards, change);
+                }
+                if let OnError::ErrorLane { cards } = &mut card.on_error {
+                    walk(cards, change);
+                }
+            }
+        }
+        walk(&mut self.cards, &mut change);
+    }
+
     /// The flows this one uses, as it names them, lowercased: the helper flow of each Call
     /// Flow or For Each card (an id or a name) and its error flow's id.
     pub fn helper_references(&self) -> Vec<String> {
@@ -253,6 +272,24 @@ impl Flow {
             .collect();
         references.extend(self.settings.error_flow.map(|id| id.to_string()));
         references
+    }
+
+    /// The tables this flow's cards name (lowercased, as table names compare): every
+    /// Tables card whose table is a literal.
+    pub fn table_references(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .all_cards()
+            .iter()
+            .filter(|card| card.kind.starts_with("tables."))
+            .filter_map(|card| match card.inputs.get("table") {
+                Some(Binding::Literal { value }) => value.as_str(),
+                _ => None,
+            })
+            .map(|named| named.trim().to_lowercase())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// An id no card of the flow has yet.

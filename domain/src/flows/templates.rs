@@ -383,4 +383,18 @@ mod tests {
         assert_eq!(templates().len(), 5);
         assert!(template("offboarding").is_some());
     }
+
+    #[test]
+    fn a_flow_names_the_tables_its_cards_use() {
+        let offboarding = template("offboarding").unwrap();
+        let uses: Vec<Vec<String>> = offboarding
+            .flows
+            .iter()
+            .map(|f| f.table_references())
+            .collect();
+        assert!(uses.contains(&vec!["offboarded".to_string()]), "{uses:?}");
+        // A flow without Tables cards uses none.
+        let title = template("title-change-groups").unwrap();
+        assert!(title.flows.iter().all(|f| f.table_references().is_empty()));
+    }
 }

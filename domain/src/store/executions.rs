@@ -76,6 +76,8 @@ pub struct NewExecution {
     pub causal_chain: Vec<Uuid>,
     /// The execution and card that started this one as a helper flow.
     pub parent: Option<Parent>,
+    /// Started by Test Flow: every card's inputs and outputs are kept.
+    pub test: bool,
 }
 
 impl NewExecution {
@@ -96,6 +98,7 @@ impl NewExecution {
             dedupe_key: None,
             causal_chain: vec![],
             parent: None,
+            test: false,
         }
     }
 
@@ -107,6 +110,14 @@ impl NewExecution {
             "trigger.manual",
             serde_json::json!({ "input": input }),
         )
+    }
+
+    /// Someone pressed Test on a flow, with `input` as its trigger would give it.
+    pub fn test(flow: FlowId, flow_version: i64, trigger_kind: &str, input: Value) -> NewExecution {
+        NewExecution {
+            test: true,
+            ..NewExecution::new(flow, flow_version, trigger_kind, input)
+        }
     }
 }
 
@@ -139,6 +150,8 @@ pub struct ExecutionRecord {
     pub finished_at: Option<DateTime<Utc>>,
     /// Set when a Call Flow or For Each card started it.
     pub parent: Option<Parent>,
+    /// Started by Test Flow.
+    pub test: bool,
 }
 
 /// What one card did in an execution.
@@ -189,6 +202,7 @@ struct ExecutionRow {
     parent_id: Option<Uuid>,
     parent_card: Option<i64>,
     child_index: Option<i64>,
+    test: bool,
 }
 
 impl TryFrom<ExecutionRow> for ExecutionRecord {
@@ -215,6 +229,7 @@ impl TryFrom<ExecutionRow> for ExecutionRecord {
                 card: r.parent_card.unwrap_or_default() as u32,
                 index: r.child_index.unwrap_or_default(),
             }),
+            test: r.test,
         })
     }
 }
@@ -239,7 +254,7 @@ const AT_LIMIT: &str = "EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id AND
      AND r.locked_until >= $1) >= f.max_concurrent)";
 
 const EXECUTION_COLUMNS: &str = "id, flow_id, flow_version, status, trigger_kind, input, subject, causal_chain, \
-     progress, output, error, steps, queued_at, started_at, finished_at, parent_id, parent_card, child_index";
+     progress, output, error, steps, queued_at, started_at, finished_at, parent_id, parent_card, child_index, test";
 
 /// Executions that have ended.
 const FINAL: &str = "('succeeded', 'failed', 'cancelled')";
@@ -290,8 +305,8 @@ impl Store {
             let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, dedupe_key, \
-                 causal_chain, progress, queued_at, run_after, error, finished_at, parent_id, parent_card, child_index) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING",
+                 causal_chain, progress, queued_at, run_after, error, finished_at, parent_id, parent_card, child_index, test) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
             )
             .bind(id.0)
             .bind(new.flow.0)
@@ -309,6 +324,7 @@ impl Store {
             .bind(new.parent.map(|p| p.execution.0))
             .bind(new.parent.map(|p| i64::from(p.card)))
             .bind(new.parent.map(|p| p.index))
+            .bind(new.test)
             .execute(pool)
             .await?
             .rows_affected()
@@ -876,6 +892,8 @@ impl Store {
             dedupe_key: None,
             causal_chain: old.causal_chain,
             parent: None,
+            // Re-running a test is another test.
+            test: old.test,
         })
         .await
     }

@@ -28,7 +28,7 @@ pub use groups::GroupWrite;
 pub use scim_tokens::ScimToken;
 pub use sqlx::Error as SqlxError;
 pub use sso::{SsoIdentity, SsoSettings};
-pub use tables::{Imported, RowQuery, RowRecord, TableSummary};
+pub use tables::{ImportReport, RowQuery, RowRecord, TableSummary};
 pub use throttle::ThrottleState;
 pub use users::NewUser;
 

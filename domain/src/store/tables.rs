@@ -1,10 +1,10 @@
 //! Tables and their rows. Rows are checked against the schema before they get here
 //! ([`crate::tables::Schema::check_row`]); the store keeps keys unique and imports a CSV
-//! file's rows in one transaction.
+//! file's rows in one transaction, keeping a report of what each import refused.
 
 use super::{Backend, Store, StoreError, now, with_pool};
 use crate::audit::NewEntry;
-use crate::tables::{Column, ColumnType, Reject, Row, Schema, TableId, coerce};
+use crate::tables::{Column, ColumnType, CsvRows, Reject, Row, Schema, TableId, coerce};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -45,12 +45,57 @@ pub struct RowQuery {
     pub offset: i64,
 }
 
-/// What an import did.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Imported {
-    pub rows: usize,
-    /// Rows refused by the table (their key is already in it).
+/// What an import of a CSV file did, kept so the admin can read it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportReport {
+    pub id: Uuid,
+    pub table: TableId,
+    pub file_name: String,
+    /// Who imported it, as the System Log names them.
+    pub actor: String,
+    /// How many rows were added.
+    pub rows: i64,
+    /// Every row that was not added, by line, with its reasons: it did not fit the
+    /// columns, or its key is already in the table (or earlier in the file).
     pub rejects: Vec<Reject>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ImportReport {
+    /// The report in a sentence ("97 rows imported, 3 rejected").
+    pub fn summary(&self) -> String {
+        let rows = if self.rows == 1 { "row" } else { "rows" };
+        format!(
+            "{} {rows} imported, {} rejected",
+            self.rows,
+            self.rejects.len()
+        )
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ImportRow {
+    id: Uuid,
+    table_id: Uuid,
+    file_name: String,
+    actor: String,
+    imported: i64,
+    rejects: Json<Vec<Reject>>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<ImportRow> for ImportReport {
+    fn from(r: ImportRow) -> Self {
+        ImportReport {
+            id: r.id,
+            table: TableId(r.table_id),
+            file_name: r.file_name,
+            actor: r.actor,
+            rows: r.imported,
+            rejects: r.rejects.0,
+            created_at: r.created_at,
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -177,17 +222,20 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Adds a checked row. A key already in the table is a `Conflict`.
+    /// Adds a checked row, with its System Log entry when a person adds it (a flow's card
+    /// is recorded in its execution instead). A key already in the table is a `Conflict`.
     pub async fn insert_row(
         &self,
         table: &TableSummary,
         row: &Row,
+        audit: Option<&NewEntry>,
     ) -> Result<RowRecord, StoreError> {
         let id = Uuid::now_v7();
         let key = table.schema.key_of(row);
         let at = now();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
             sqlx::query(
                 "INSERT INTO table_rows (id, table_id, row_key, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
             )
@@ -196,9 +244,13 @@ impl Store {
             .bind(&key)
             .bind(Json(row))
             .bind(at)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, format!("a row with the key {:?}", key.clone().unwrap_or_default())))?;
+            if let Some(audit) = audit {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
         });
         Ok(RowRecord {
             id,
@@ -208,27 +260,34 @@ impl Store {
         })
     }
 
-    /// Replaces a row's values with a checked row. `None` when there is no such row; a key
-    /// another row has is a `Conflict`.
+    /// Replaces a row's values with a checked row, logged like [`Store::insert_row`].
+    /// `None` when there is no such row; a key another row has is a `Conflict`.
     pub async fn update_row(
         &self,
         table: &TableSummary,
         id: Uuid,
         row: &Row,
+        audit: Option<&NewEntry>,
     ) -> Result<Option<RowRecord>, StoreError> {
         let key = table.schema.key_of(row);
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            sqlx::query("UPDATE table_rows SET row_key = $3, data = $4, updated_at = $5 WHERE table_id = $1 AND id = $2")
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("UPDATE table_rows SET row_key = $3, data = $4, updated_at = $5 WHERE table_id = $1 AND id = $2")
                 .bind(table.id.0)
                 .bind(id)
                 .bind(&key)
                 .bind(Json(row))
                 .bind(now())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::conflict_or(e, format!("a row with the key {:?}", key.clone().unwrap_or_default())))?
-                .rows_affected()
+                .rows_affected();
+            if let (true, Some(audit)) = (done > 0, audit) {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            done
         });
         if done == 0 {
             return Ok(None);
@@ -263,18 +322,31 @@ impl Store {
         Ok(row.map(RowRecord::from))
     }
 
-    /// Deletes a row. `false` when there is no such row.
-    pub async fn delete_row(&self, table: TableId, id: Uuid) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => {
+    /// Deletes a row, logged like [`Store::insert_row`]. `false` when there is no such
+    /// row.
+    pub async fn delete_row(
+        &self,
+        table: TableId,
+        id: Uuid,
+        audit: Option<&NewEntry>,
+    ) -> Result<bool, StoreError> {
+        let deleted = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            sqlx::query("DELETE FROM table_rows WHERE table_id = $1 AND id = $2")
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query("DELETE FROM table_rows WHERE table_id = $1 AND id = $2")
                 .bind(table.0)
                 .bind(id)
-                .execute(pool)
+                .execute(&mut *tx)
                 .await?
                 .rows_affected()
+                > 0;
+            if let (true, Some(audit)) = (deleted, audit) {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            deleted
         });
-        Ok(done > 0)
+        Ok(deleted)
     }
 
     /// One page of the rows `query` asks for, and how many rows match in all. Columns
@@ -349,20 +421,31 @@ impl Store {
         Ok((rows.into_iter().map(RowRecord::from).collect(), total))
     }
 
-    /// Adds the checked rows of a CSV file in one transaction. A row whose key is already in
-    /// the table is not added and comes back as a reject; every other row is added.
+    /// Adds the rows of a CSV file that fit (`read`, from [`crate::tables::read_csv`]) in
+    /// one transaction. A row whose key is already in the table is not added and joins the
+    /// file's own rejects; every other row is added. The report is kept, and the System
+    /// Log entry carries its summary.
     pub async fn import_rows(
         &self,
         table: &TableSummary,
-        rows: &[(u64, Row)],
+        file_name: &str,
+        read: &CsvRows,
         audit: &NewEntry,
-    ) -> Result<Imported, StoreError> {
-        let mut imported = Imported::default();
+    ) -> Result<ImportReport, StoreError> {
         let at = now();
+        let mut report = ImportReport {
+            id: Uuid::now_v7(),
+            table: table.id,
+            file_name: file_name.to_string(),
+            actor: audit.actor.id_and_display().1,
+            rows: 0,
+            rejects: read.rejects.clone(),
+            created_at: at,
+        };
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            for (line, row) in rows {
+            for (line, row) in &read.rows {
                 let key = table.schema.key_of(row);
                 let done = sqlx::query(
                     "INSERT INTO table_rows (id, table_id, row_key, data, created_at, updated_at) \
@@ -377,23 +460,57 @@ impl Store {
                 .await?
                 .rows_affected();
                 if done == 0 {
-                    imported.rejects.push(Reject {
+                    report.rejects.push(Reject {
                         line: *line,
                         reasons: vec![format!("the key {:?} is already in the table", key.unwrap_or_default())],
                     });
                 } else {
-                    imported.rows += 1;
+                    report.rows += 1;
                 }
             }
+            report.rejects.sort_by_key(|r| r.line);
             sqlx::query("UPDATE tables SET updated_at = $2 WHERE id = $1")
                 .bind(table.id.0)
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;
-            super::audit::append_in!(tx, audit)?;
+            sqlx::query(
+                "INSERT INTO table_imports (id, table_id, file_name, actor, imported, rejects, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(report.id)
+            .bind(table.id.0)
+            .bind(&report.file_name)
+            .bind(&report.actor)
+            .bind(report.rows)
+            .bind(Json(&report.rejects))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            let audit = audit.clone().reason(format!("{} from {file_name}", report.summary()));
+            super::audit::append_in!(tx, &audit)?;
             tx.commit().await?;
         });
-        Ok(imported)
+        Ok(report)
+    }
+
+    /// The report of one import into `table`.
+    pub async fn table_import(
+        &self,
+        table: TableId,
+        id: Uuid,
+    ) -> Result<Option<ImportReport>, StoreError> {
+        let row: Option<ImportRow> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, table_id, file_name, actor, imported, rejects, created_at \
+                 FROM table_imports WHERE table_id = $1 AND id = $2",
+            )
+            .bind(table.0)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(ImportReport::from))
     }
 }
 

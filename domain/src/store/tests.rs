@@ -563,9 +563,9 @@ mod tables {
             assert!(matches!(broken, StoreError::Invalid(_)), "{broken:?}");
 
             for (name, count, remote) in [("Engineering", 40, true), ("Sales", 12, false), ("Support", 25, true), ("IT_Ops", 5, false)] {
-                store.insert_row(&table, &row(json!({"department": name, "headcount": count, "remote": remote, "groups": ["all", name]}))).await.unwrap();
+                store.insert_row(&table, &row(json!({"department": name, "headcount": count, "remote": remote, "groups": ["all", name]})), None).await.unwrap();
             }
-            let duplicate = store.insert_row(&table, &row(json!({"department": "Sales"}))).await.unwrap_err();
+            let duplicate = store.insert_row(&table, &row(json!({"department": "Sales"})), None).await.unwrap_err();
             assert!(matches!(duplicate, StoreError::Conflict { .. }), "{duplicate:?}");
 
             let names = |rows: &[crate::store::RowRecord]| rows.iter().map(|r| r.data["department"].as_str().unwrap().to_string()).collect::<Vec<_>>();
@@ -589,19 +589,19 @@ mod tables {
 
             // By key, update (the key may change, not to another row's), delete.
             let sales = store.row_by_key(table.id, "Sales").await.unwrap().unwrap();
-            let moved = store.update_row(&table, sales.id, &row(json!({"department": "Field Sales", "headcount": 14}))).await.unwrap().unwrap();
+            let moved = store.update_row(&table, sales.id, &row(json!({"department": "Field Sales", "headcount": 14})), None).await.unwrap().unwrap();
             assert_eq!(moved.data["headcount"], 14);
             assert!(store.row_by_key(table.id, "Sales").await.unwrap().is_none());
-            let clash = store.update_row(&table, sales.id, &row(json!({"department": "Support"}))).await.unwrap_err();
+            let clash = store.update_row(&table, sales.id, &row(json!({"department": "Support"})), None).await.unwrap_err();
             assert!(matches!(clash, StoreError::Conflict { .. }), "{clash:?}");
-            assert!(store.delete_row(table.id, sales.id).await.unwrap());
-            assert!(!store.delete_row(table.id, sales.id).await.unwrap());
+            assert!(store.delete_row(table.id, sales.id, None).await.unwrap());
+            assert!(!store.delete_row(table.id, sales.id, None).await.unwrap());
             assert_eq!(store.table(table.id).await.unwrap().unwrap().rows, Some(3));
         }
 
         async fn a_csv_import_adds_what_fits_and_reports_the_rest(store) {
             let table = store.create_table(&departments(), None, &entry(Action::TableCreate)).await.unwrap();
-            store.insert_row(&table, &row(json!({"department": "Dept 5"}))).await.unwrap();
+            store.insert_row(&table, &row(json!({"department": "Dept 5"})), None).await.unwrap();
             let mut csv = String::from("department,headcount,remote\n");
             for i in 0..100 {
                 match i {
@@ -612,13 +612,22 @@ mod tables {
             }
             let read = crate::tables::read_csv(&departments(), csv.as_bytes()).unwrap();
             assert_eq!(read.rows.len(), 98);
-            let imported = store.import_rows(&table, &read.rows, &entry(Action::TableImport)).await.unwrap();
-            // "Dept 5" was already in the table.
+            let imported = store.import_rows(&table, "departments.csv", &read, &entry(Action::TableImport)).await.unwrap();
+            // "Dept 5" was already in the table; lines 22 and 42 do not fit the columns.
             assert_eq!(imported.rows, 97);
-            assert_eq!(imported.rejects.len(), 1);
-            assert_eq!(imported.rejects[0].line, 7);
+            assert_eq!(imported.summary(), "97 rows imported, 3 rejected");
+            let lines: Vec<u64> = imported.rejects.iter().map(|r| r.line).collect();
+            assert_eq!(lines, vec![7, 22, 42]);
             assert!(imported.rejects[0].reasons[0].contains("\"Dept 5\" is already in the table"));
+            assert!(imported.rejects[1].reasons[0].contains("headcount"), "{:?}", imported.rejects[1]);
             assert_eq!(store.tables().await.unwrap()[0].rows, Some(98));
+            // The report is kept, and the System Log says what the import did.
+            let kept = store.table_import(table.id, imported.id).await.unwrap().unwrap();
+            assert_eq!(kept.rejects, imported.rejects);
+            assert_eq!((kept.rows, kept.file_name.as_str()), (97, "departments.csv"));
+            assert!(store.table_import(table.id, uuid::Uuid::now_v7()).await.unwrap().is_none());
+            let logged = store.recent_audit(1).await.unwrap().remove(0);
+            assert_eq!(logged.reason.as_deref(), Some("97 rows imported, 3 rejected from departments.csv"));
 
             // Export what is there: every row, the header first.
             let (rows, total) = store.rows(&table, &RowQuery { limit: 1000, ..RowQuery::default() }).await.unwrap();
@@ -774,6 +783,7 @@ mod engine {
                 dedupe_key: None,
                 causal_chain: vec![],
                 parent: None,
+                test: false,
             })
             .await
             .unwrap()
@@ -958,6 +968,7 @@ mod engine {
                 dedupe_key: Some("event-1".into()),
                 causal_chain: vec![],
                 parent: None,
+                test: false,
             };
             assert!(store.enqueue_execution(&event).await.unwrap().is_some());
             assert!(store.enqueue_execution(&event).await.unwrap().is_none());
@@ -1103,6 +1114,7 @@ mod flows_and_the_directory {
                     dedupe_key: None,
                     causal_chain: vec![],
                     parent: None,
+                    test: false,
                 }).await.unwrap().unwrap();
                 runs.push((id, user.id));
             }
@@ -1138,7 +1150,7 @@ mod flows_and_the_directory {
             };
             let table = store.create_table(&roles, None, &entry(Action::TableCreate)).await.unwrap();
             let row = roles.check_row(json!({"department": "Security", "role": "Workflows Auditor"}).as_object().unwrap()).unwrap();
-            store.insert_row(&table, &row).await.unwrap();
+            store.insert_row(&table, &row, None).await.unwrap();
             let mut flow = Flow::new("Hire: role by department", "directory.user_created");
             flow.cards = vec![
                 card(1, "tables.read_row", &[("table", Binding::literal("department roles")), ("key", Binding::mapping(Source::Trigger, "user.department"))]),
@@ -1305,6 +1317,7 @@ mod helper_flows_and_use_cases {
                 dedupe_key: None,
                 causal_chain: vec![],
                 parent: None,
+                test: false,
             })
             .await
             .unwrap()

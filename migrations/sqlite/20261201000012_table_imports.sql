@@ -1,0 +1,14 @@
+-- What each CSV import into a table did: how many rows it added, and every row it
+-- refused with the reasons, so the admin can read the report again and fix the file.
+
+CREATE TABLE table_imports (
+    id         BLOB PRIMARY KEY NOT NULL,
+    table_id   BLOB NOT NULL REFERENCES tables (id) ON DELETE CASCADE,
+    file_name  TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    imported   INTEGER NOT NULL,
+    rejects    TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+
+CREATE INDEX table_imports_by_table ON table_imports (table_id, id);
