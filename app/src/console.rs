@@ -302,6 +302,19 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("error", "sample-invalid") => {
             "The test did not start; a sample value does not fit its field:"
         }
+        ("notice", "folder-created") => {
+            "The folder is made. Move flows into it and share it below."
+        }
+        ("notice", "folder-renamed") => "The folder is renamed.",
+        ("notice", "folder-shared") => {
+            "The folder's sharing is changed. It holds from the next click of those it reaches; their sessions were ended."
+        }
+        ("notice", "flow-moved") => "The flow is moved.",
+        ("error", "no-folder") => "That folder does not exist, or it is not yours to see.",
+        ("error", "folder-taken") => {
+            "A folder with that name already exists (names are compared without regard to case)."
+        }
+        ("error", "grantee-unknown") => "There is no user or group by that name:",
         ("notice", "version-saved") => "Saved as a new version. Executions from now on use it.",
         ("notice", "version-restored") => {
             "The older version is restored as the newest version; the versions between are kept."

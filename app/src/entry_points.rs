@@ -152,6 +152,10 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("GET", "/executions/:id/export", Requires(ViewExecutions)),
     route("POST", "/flows/:id/clone", Requires(EditFlows)),
     route("POST", "/flows/:id/test", Requires(EditFlows)),
+    route("POST", "/flows/:id/move", Requires(EditFlows)),
+    route("POST", "/folders", Requires(EditFlows)),
+    route("POST", "/folders/:id/rename", Requires(EditFlows)),
+    route("POST", "/folders/:id/grants", Requires(EditFlows)),
     route("POST", "/assignments/users", Requires(ManageAssignments)),
     route(
         "POST",
@@ -396,6 +400,10 @@ SAAFFF POST /executions/:id/approve
 SAAAFF GET /executions/:id/export
 SAAFFF POST /flows/:id/clone
 SAAFFF POST /flows/:id/test
+SAAFFF POST /flows/:id/move
+SAAFFF POST /folders
+SAAFFF POST /folders/:id/rename
+SAAFFF POST /folders/:id/grants
 SAAFFF POST /assignments/users
 SAAFFF POST /assignments/users/:id/role
 SAAFFF POST /assignments/users/:id/unassign

@@ -28,6 +28,23 @@ pub struct FlowRow {
     pub can_edit: bool,
     /// The caller may run it by hand (Manual flows).
     pub can_run: bool,
+    /// The folder it is in (id, name); none at the top level.
+    pub folder: Option<(String, String)>,
+}
+
+/// A folder as the Flows tab shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FolderItem {
+    pub id: String,
+    pub name: String,
+    /// How many flows it holds that the caller may see.
+    pub flows: usize,
+    /// Who holds a grant on it ("ann@example.com · Runner", "group HR team · Reader").
+    pub grants: Vec<String>,
+    /// The caller may rename it and share it (Folder Manager, or an administrator).
+    pub can_manage: bool,
+    /// The caller may move flows into it.
+    pub can_edit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,15 +52,19 @@ pub struct FlowList {
     pub flows: Vec<FlowRow>,
     /// How many flows the caller may see in all (before the search).
     pub total: usize,
-    /// The caller may import flows (at the top level).
+    /// The caller may import flows (at the top level) and create folders.
     pub can_import: bool,
+    /// The folders the caller may see, by name.
+    pub folders: Vec<FolderItem>,
 }
 
 /// The flows the caller may see whose name, description or trigger contains `q`
-/// (ignoring case), by name.
+/// (ignoring case), by name; only those in `folder` when given (a folder's id, or `top`
+/// for the top level).
 #[server(endpoint = "flows/list")]
-pub async fn list_flows(q: Option<String>) -> Result<FlowList, AppError> {
-    use domain::access::Permission;
+pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<FlowList, AppError> {
+    use domain::access::{FolderRole, Permission};
+    use domain::assignments::Grantee;
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let store = crate::session::store()?;
     let catalog = domain::flows::catalog::catalog();
@@ -87,6 +108,40 @@ pub async fn list_flows(q: Option<String>) -> Result<FlowList, AppError> {
         .filter(|f| rights.on_flow(Permission::ViewFlows, f.folder))
         .collect();
     let total = visible.len();
+    let folders = store.folders().await.map_err(AppError::from_store)?;
+    let grants = store.folder_grants().await.map_err(AppError::from_store)?;
+    let folder_name = |id: uuid::Uuid| folders.iter().find(|f| f.id == id).map(|f| f.name.clone());
+    let mut folder_items = Vec::new();
+    for f in &folders {
+        let Some(held) = rights.in_folder(f.id) else {
+            continue;
+        };
+        let mut who = Vec::new();
+        for g in grants.iter().filter(|g| g.folder_id == f.id) {
+            let name = match &g.to {
+                Grantee::User(id) => store
+                    .user(*id)
+                    .await
+                    .map_err(AppError::from_store)?
+                    .map_or_else(|| "a removed user".to_string(), |u| u.user_name),
+                Grantee::Group { name, .. } => format!("group {name}"),
+            };
+            who.push(format!("{name} · {}", g.grant.label()));
+        }
+        folder_items.push(FolderItem {
+            id: f.id.to_string(),
+            name: f.name.clone(),
+            flows: visible.iter().filter(|v| v.folder == Some(f.id)).count(),
+            grants: who,
+            can_manage: held >= FolderRole::Manager,
+            can_edit: rights.on_flow(Permission::EditFlows, Some(f.id)),
+        });
+    }
+    let in_folder = |f: &domain::store::FlowSummary| match folder.as_deref() {
+        None | Some("") => true,
+        Some("top") => f.folder.is_none(),
+        Some(id) => f.folder.is_some_and(|x| x.to_string() == id),
+    };
     let q = q.map(|q| q.trim().to_lowercase()).unwrap_or_default();
     let flows = visible
         .into_iter()
@@ -95,10 +150,11 @@ pub async fn list_flows(q: Option<String>) -> Result<FlowList, AppError> {
             let trigger = catalog
                 .get(&f.trigger_kind)
                 .map_or_else(|| f.trigger_kind.clone(), |c| c.name.to_string());
-            let matches = q.is_empty()
-                || f.name.to_lowercase().contains(&q)
-                || definition.description.to_lowercase().contains(&q)
-                || trigger.to_lowercase().contains(&q);
+            let matches = in_folder(f)
+                && (q.is_empty()
+                    || f.name.to_lowercase().contains(&q)
+                    || definition.description.to_lowercase().contains(&q)
+                    || trigger.to_lowercase().contains(&q));
             matches.then(|| FlowRow {
                 id: f.id.to_string(),
                 name: f.name.clone(),
@@ -114,6 +170,9 @@ pub async fn list_flows(q: Option<String>) -> Result<FlowList, AppError> {
                 used_by: used_by(f),
                 can_edit: rights.on_flow(Permission::EditFlows, f.folder),
                 can_run: rights.on_flow(Permission::RunFlows, f.folder),
+                folder: f
+                    .folder
+                    .and_then(|id| folder_name(id).map(|name| (id.to_string(), name))),
             })
         })
         .collect();
@@ -121,6 +180,7 @@ pub async fn list_flows(q: Option<String>) -> Result<FlowList, AppError> {
         flows,
         total,
         can_import: rights.on_flow(Permission::EditFlows, None),
+        folders: folder_items,
     })
 }
 

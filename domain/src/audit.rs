@@ -58,6 +58,10 @@ pub enum Action {
     /// A folder grant was given to or taken from a user or group.
     FolderGrant,
     FolderGrantRevoke,
+    /// A folder was created or renamed; a flow was moved into or out of a folder.
+    FolderCreate,
+    FolderRename,
+    FlowMove,
     /// An identity provider's account was linked to a user at their first single sign-on.
     SsoLink,
     /// A user was created at their first single sign-on (no directory user matched).
@@ -91,7 +95,7 @@ pub enum Action {
     ExecutionResume,
 }
 
-const ALL_ACTIONS: [Action; 52] = [
+const ALL_ACTIONS: [Action; 55] = [
     Action::FlowTokenCreate,
     Action::AccountLock,
     Action::ExecutionCancel,
@@ -144,6 +148,9 @@ const ALL_ACTIONS: [Action; 52] = [
     Action::AccessReviewExport,
     Action::FolderGrant,
     Action::FolderGrantRevoke,
+    Action::FolderCreate,
+    Action::FolderRename,
+    Action::FlowMove,
 ];
 
 impl Action {
@@ -179,6 +186,9 @@ impl Action {
             Action::AccessReviewExport => "app.access_review.export",
             Action::FolderGrant => "folder.grant",
             Action::FolderGrantRevoke => "folder.grant.revoke",
+            Action::FolderCreate => "folder.create",
+            Action::FolderRename => "folder.rename",
+            Action::FlowMove => "flow.move",
             Action::SsoLink => "user.sso.link",
             Action::SsoUserCreate => "user.sso.create",
             Action::SsoSettingsChange => "system.sso.update",
@@ -237,6 +247,9 @@ impl Action {
             Action::AccessReviewExport => "Access review exported",
             Action::FolderGrant => "Folder access granted",
             Action::FolderGrantRevoke => "Folder access taken away",
+            Action::FolderCreate => "Folder created",
+            Action::FolderRename => "Folder renamed",
+            Action::FlowMove => "Flow moved to another folder",
             Action::SsoLink => "Identity provider account linked to a user",
             Action::SsoUserCreate => "User created at first single sign-on",
             Action::SsoSettingsChange => "Single sign-on settings changed",

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod engine;
 pub mod executions;
 pub mod flows;
+pub mod folders;
 pub mod forms;
 pub mod health;
 pub mod invoke;
@@ -141,6 +142,10 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/executions/{id}/export", get(executions::export))
         .route("/flows/{id}/clone", post(flows::clone))
         .route("/flows/{id}/test", post(flows::test))
+        .route("/flows/{id}/move", post(folders::move_flow))
+        .route("/folders", post(folders::create))
+        .route("/folders/{id}/rename", post(folders::rename))
+        .route("/folders/{id}/grants", post(folders::share))
         .route("/directory/users", post(directory::create_user))
         .route("/directory/users/{id}", post(directory::update_user))
         .route("/directory/users/{id}/status", post(directory::set_user_status))

@@ -131,7 +131,7 @@ domain::backend_tests! {
         callers.push(("an auditor through a group".into(), Some(member.user_name.clone()), Some(Rights::of(Role::WorkflowsAuditor))));
         server.add_user("folder.runner@example.com", Role::UnassignedUser).await;
         let runner = server.store.user_by_name("folder.runner@example.com").await.unwrap().unwrap();
-        let folder = server.store.create_folder("HR").await.unwrap();
+        let folder = server.store.create_folder("HR", &NewEntry::new(Action::FolderCreate, Outcome::Success, Actor::System)).await.unwrap();
         server.store.set_folder_grant(folder, &Grantee::User(runner.id), Some(FolderRole::Runner), &entry).await.unwrap();
         callers.push(("a folder runner".into(), Some(runner.user_name.clone()), Some(Rights::new([], [(folder, FolderRole::Runner)]))));
         for (who, user_name, rights) in callers {

@@ -20,7 +20,16 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 pub fn FlowsPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let flows = Resource::new(q, |q| list_flows(Some(q).filter(|q| !q.is_empty())));
+    let folder = move || query.read().get("folder").unwrap_or_default();
+    let flows = Resource::new(
+        move || (q(), folder()),
+        |(q, folder)| {
+            list_flows(
+                Some(q).filter(|q| !q.is_empty()),
+                Some(folder).filter(|f| !f.is_empty()),
+            )
+        },
+    );
     view! {
         <PageHeader
             title="Flows"
@@ -38,6 +47,11 @@ pub fn FlowsPage() -> impl IntoView {
                 placeholder="Name, description or trigger"
                 value=q
             />
+            {move || {
+                let folder = folder();
+                (!folder.is_empty())
+                    .then(|| view! { <input type="hidden" name="folder" value=folder /> })
+            }}
             <button type="submit" class="primary">
                 "Search"
             </button>
@@ -48,7 +62,10 @@ pub fn FlowsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match flows.await {
                     Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(list) => view! { <FlowsBody list searched=!q().is_empty() /> }.into_any(),
+                    Ok(list) => {
+                        view! { <FlowsBody list searched=!q().is_empty() folder=folder() /> }
+                            .into_any()
+                    }
                 }
             })}
         </Suspense>
@@ -56,7 +73,41 @@ pub fn FlowsPage() -> impl IntoView {
 }
 
 #[component]
-fn FlowsBody(list: FlowList, searched: bool) -> impl IntoView {
+fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
+    let folders_nav = (!list.folders.is_empty()).then(|| {
+        let link = |href: String, label: String, current: bool| {
+            view! {
+                <a href=href aria-current=current.then_some("page")>
+                    {label}
+                </a>
+            }
+        };
+        let items = list
+            .folders
+            .iter()
+            .map(|f| {
+                link(
+                    format!("/flows?folder={}", f.id),
+                    format!("{} ({})", f.name, f.flows),
+                    folder == f.id,
+                )
+            })
+            .collect_view();
+        view! {
+            <nav class="sub-tabs" aria-label="Folders">
+                {link("/flows".into(), "All flows".into(), folder.is_empty())}
+                {link("/flows?folder=top".into(), "Top level".into(), folder == "top")}
+                {items}
+            </nav>
+        }
+    });
+    let movable: Vec<(String, String)> = list
+        .folders
+        .iter()
+        .filter(|f| f.can_edit)
+        .map(|f| (f.id.clone(), f.name.clone()))
+        .collect();
+    let folders = view! { <Folders list=list.clone() current=folder.clone() /> };
     let import = list.can_import.then(|| {
         view! {
             <Templates />
@@ -83,7 +134,7 @@ fn FlowsBody(list: FlowList, searched: bool) -> impl IntoView {
         let rows = list
             .flows
             .into_iter()
-            .map(|flow| view! { <FlowRowView flow /> })
+            .map(|flow| view! { <FlowRowView flow movable=movable.clone() can_top=list.can_import /> })
             .collect_view();
         view! {
             <div class="table-scroll">
@@ -105,13 +156,120 @@ fn FlowsBody(list: FlowList, searched: bool) -> impl IntoView {
         .into_any()
     };
     view! {
+        {folders_nav}
         {body}
+        {folders}
         {import}
     }
 }
 
+/// The folders the caller may see: who each is shared with, and (for those who may)
+/// rename, share, and create a folder.
 #[component]
-fn FlowRowView(flow: FlowRow) -> impl IntoView {
+fn Folders(list: FlowList, current: String) -> impl IntoView {
+    if list.folders.is_empty() && !list.can_import {
+        return None;
+    }
+    let roles = || {
+        view! {
+            <option value="reader">"Reader"</option>
+            <option value="runner">"Runner"</option>
+            <option value="editor">"Editor"</option>
+            <option value="manager">"Folder Manager"</option>
+            <option value="none">"No access"</option>
+        }
+    };
+    let items = list
+        .folders
+        .into_iter()
+        .map(|f| {
+            let base = format!("/folders/{}", f.id);
+            let grants = if f.grants.is_empty() {
+                view! { <p class="hint">"Shared with no one yet; administrators see it."</p> }
+                    .into_any()
+            } else {
+                let items = f
+                    .grants
+                    .iter()
+                    .map(|g| view! { <li>{g.clone()}</li> })
+                    .collect_view();
+                view! { <ul class="member-list">{items}</ul> }.into_any()
+            };
+            let manage = f.can_manage.then(|| {
+                view! {
+                    <form method="post" action=format!("{base}/rename") class="row-form">
+                        <label class="visually-hidden" for=format!("rename-{}", f.id)>
+                            "New name"
+                        </label>
+                        <input
+                            id=format!("rename-{}", f.id)
+                            name="name"
+                            value=f.name.clone()
+                            required
+                            maxlength="100"
+                        />
+                        <button type="submit" aria-label=format!("Rename {}", f.name)>
+                            "Rename"
+                        </button>
+                    </form>
+                    <form method="post" action=format!("{base}/grants") class="row-form">
+                        <select
+                            name="kind"
+                            aria-label=format!("Share {} with a user or a group", f.name)
+                        >
+                            <option value="user">"User"</option>
+                            <option value="group">"Group"</option>
+                        </select>
+                        <input
+                            name="who"
+                            required
+                            placeholder="User name or group name"
+                            aria-label=format!("Who to share {} with", f.name)
+                        />
+                        <select name="role" aria-label=format!("Access to {}", f.name)>
+                            {roles()}
+                        </select>
+                        <button type="submit" aria-label=format!("Share {}", f.name)>
+                            "Share"
+                        </button>
+                    </form>
+                }
+            });
+            view! {
+                <li data-folder=f.name.clone() class:current=current == f.id>
+                    <strong>{f.name.clone()}</strong>
+                    {format!(" · {} flows", f.flows)}
+                    {grants}
+                    {manage}
+                </li>
+            }
+        })
+        .collect_view();
+    let create = list.can_import.then(|| {
+        view! {
+            <form method="post" action="/folders" class="inline-form">
+                <label for="folder-name">"New folder"</label>
+                <input id="folder-name" name="name" required maxlength="100" />
+                <button type="submit" class="primary">
+                    "Create folder"
+                </button>
+            </form>
+        }
+    });
+    Some(view! {
+        <details class="folders" open=!current.is_empty()>
+            <summary>"Folders and sharing"</summary>
+            <p class="hint">
+                "A folder's grants give its flows and tables to people who hold no role for them: Readers see, Runners also run and read history, Editors also change, Folder Managers also share."
+            </p>
+            <ul class="templates">{items}</ul>
+            {create}
+        </details>
+    })
+}
+
+#[component]
+fn FlowRowView(flow: FlowRow, movable: Vec<(String, String)>, can_top: bool) -> impl IntoView {
     let base = format!("/flows/{}", flow.id);
     let history = format!("/executions?flow={}", flow.id);
     let last_run = match flow.last_run.clone() {
@@ -198,6 +356,45 @@ fn FlowRowView(flow: FlowRow) -> impl IntoView {
             />
         }
     });
+    let current_folder = flow
+        .folder
+        .as_ref()
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default();
+    let move_form = (flow.can_edit && (movable.len() + usize::from(can_top)) > 1).then(|| {
+        let options = movable
+            .iter()
+            .map(|(id, name)| {
+                view! {
+                    <option value=id.clone() selected=*id == current_folder>
+                        {name.clone()}
+                    </option>
+                }
+            })
+            .collect_view();
+        view! {
+            <form method="post" action=format!("{base}/move") class="row-form">
+                <select name="folder" aria-label=format!("Folder for {}", flow.name)>
+                    {can_top
+                        .then(|| {
+                            view! {
+                                <option value="" selected=current_folder.is_empty()>
+                                    "Top level"
+                                </option>
+                            }
+                        })}
+                    {options}
+                </select>
+                <button type="submit" aria-label=format!("Move {}", flow.name)>
+                    "Move"
+                </button>
+            </form>
+        }
+    });
+    let folder_hint = flow
+        .folder
+        .as_ref()
+        .map(|(_, name)| view! { <p class="hint">{format!("Folder: {name}")}</p> });
     let used_by = (!flow.used_by.is_empty())
         .then(|| view! { <p class="hint">{format!("Used by: {}", flow.used_by.join(", "))}</p> });
     let name = flow.name.clone();
@@ -207,6 +404,7 @@ fn FlowRowView(flow: FlowRow) -> impl IntoView {
                 <A href=history>{name}</A>
                 {(!flow.description.is_empty())
                     .then(|| view! { <p class="hint">{flow.description.clone()}</p> })}
+                {folder_hint}
                 {used_by}
             </td>
             <td>{flow.trigger.clone()}</td>
@@ -235,6 +433,7 @@ fn FlowRowView(flow: FlowRow) -> impl IntoView {
                 </a>
                 " "
                 {run}
+                {move_form}
                 {delete}
             </td>
         </tr>

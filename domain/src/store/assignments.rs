@@ -88,6 +88,24 @@ impl GrantRow {
 /// A mapped group as the query reads it: id, name, role, mapped at, member count.
 type MappedRow = (Uuid, String, String, DateTime<Utc>, i64);
 
+/// A folder of flows and tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// A folder's name, trimmed: 1 to 100 characters.
+fn folder_name(name: &str) -> Result<&str, StoreError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(StoreError::Invalid(
+            "A folder needs a name of 1 to 100 characters.".into(),
+        ));
+    }
+    Ok(name)
+}
+
 const GRANT_SELECT: &str = "SELECT fg.folder_id, f.name AS folder_name, fg.grant_role, fg.user_id, \
      fg.group_id, g.display_name AS group_name FROM folder_grants fg \
      JOIN folders f ON f.id = fg.folder_id LEFT JOIN groups g ON g.id = fg.group_id";
@@ -429,24 +447,105 @@ impl Store {
         Ok(n)
     }
 
-    /// Makes a folder; folders hold flows and tables, and grants on them.
-    pub async fn create_folder(&self, name: &str) -> Result<Uuid, StoreError> {
+    /// Makes a folder; folders hold flows and tables, and grants on them. Its name is
+    /// unique regardless of case (`Conflict`).
+    pub async fn create_folder(&self, name: &str, audit: &NewEntry) -> Result<Uuid, StoreError> {
         let id = Uuid::now_v7();
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(StoreError::Invalid("a folder needs a name".into()));
-        }
+        let name = folder_name(name)?;
         with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
             sqlx::query("INSERT INTO folders (id, name, name_key, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(id)
                 .bind(name)
                 .bind(name.to_lowercase())
                 .bind(now())
-                .execute(pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::conflict_or(e, format!("a folder named {name:?}")))?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
         });
         Ok(id)
+    }
+
+    /// Every folder, by name.
+    pub async fn folders(&self) -> Result<Vec<Folder>, StoreError> {
+        let rows: Vec<(Uuid, String)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, name FROM folders ORDER BY name_key")
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| Folder { id, name })
+            .collect())
+    }
+
+    /// Renames a folder. `false` when there is no such folder; a name another folder has
+    /// is a `Conflict`.
+    pub async fn rename_folder(
+        &self,
+        id: Uuid,
+        name: &str,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        let name = folder_name(name)?;
+        let renamed = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let renamed = sqlx::query("UPDATE folders SET name = $2, name_key = $3 WHERE id = $1")
+                .bind(id)
+                .bind(name)
+                .bind(name.to_lowercase())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::conflict_or(e, format!("a folder named {name:?}")))?
+                .rows_affected()
+                > 0;
+            if renamed {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            renamed
+        });
+        Ok(renamed)
+    }
+
+    /// Moves a flow into `folder` (none: the top level). `false` when there is no such
+    /// flow; a folder that does not exist is `Invalid`.
+    pub async fn move_flow(
+        &self,
+        flow: crate::flows::FlowId,
+        folder: Option<Uuid>,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        let moved = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            if let Some(folder) = folder {
+                let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM folders WHERE id = $1")
+                    .bind(folder)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Err(StoreError::Invalid("there is no such folder".into()));
+                }
+            }
+            let moved = sqlx::query("UPDATE flows SET folder_id = $2 WHERE id = $1")
+                .bind(flow.0)
+                .bind(folder)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+            if moved {
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            moved
+        });
+        Ok(moved)
     }
 
     /// Gives `to` a grant on `folder`, replacing the one they had there; `None` takes it

@@ -20,7 +20,7 @@ pub mod testing;
 mod throttle;
 mod users;
 
-pub use assignments::SuperAdminPath;
+pub use assignments::{Folder, SuperAdminPath};
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
 pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, Parent, StepRecord};
 pub use flows::{FlowSummary, FlowVersion};

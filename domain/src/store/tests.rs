@@ -292,8 +292,29 @@ mod assignments {
             assert_eq!(store.rights_of(&bob).await.unwrap().role(), Role::UnassignedUser);
 
             // A folder grant through a group reaches its members; the strongest grant holds.
-            let folder = store.create_folder("HR").await.unwrap();
-            assert!(matches!(store.create_folder("hr").await, Err(StoreError::Conflict { .. })));
+            let made = NewEntry::new(Action::FolderCreate, Outcome::Success, Actor::System);
+            let folder = store.create_folder("HR", &made).await.unwrap();
+            assert!(matches!(store.create_folder("hr", &made).await, Err(StoreError::Conflict { .. })));
+            assert!(matches!(store.create_folder("  ", &made).await, Err(StoreError::Invalid(_))));
+            let other = store.create_folder("Finance", &made).await.unwrap();
+            let renamed = NewEntry::new(Action::FolderRename, Outcome::Success, Actor::System);
+            assert!(matches!(store.rename_folder(other, "hr", &renamed).await, Err(StoreError::Conflict { .. })));
+            assert!(store.rename_folder(other, "Finance & Payroll", &renamed).await.unwrap());
+            assert!(!store.rename_folder(uuid::Uuid::now_v7(), "Nope", &renamed).await.unwrap());
+            let names: Vec<String> = store.folders().await.unwrap().into_iter().map(|f| f.name).collect();
+            assert_eq!(names, vec!["Finance & Payroll", "HR"]);
+            // A flow moves into a folder that exists, and back to the top level.
+            let flow = store.create_flow(&crate::flows::Flow::new("Onboard", "trigger.manual"), None, "admin", &NewEntry::new(Action::FlowCreate, Outcome::Success, Actor::System)).await.unwrap();
+            let moved = NewEntry::new(Action::FlowMove, Outcome::Success, Actor::System);
+            assert!(store.move_flow(flow.id, Some(folder), &moved).await.unwrap());
+            assert_eq!(store.flow_summary(flow.id).await.unwrap().unwrap().folder, Some(folder));
+            assert!(matches!(store.move_flow(flow.id, Some(uuid::Uuid::now_v7()), &moved).await, Err(StoreError::Invalid(_))));
+            assert_eq!(store.flow_summary(flow.id).await.unwrap().unwrap().folder, Some(folder), "a refused move changes nothing");
+            assert!(store.move_flow(flow.id, None, &moved).await.unwrap());
+            assert!(!store.move_flow(crate::flows::FlowId::new(), None, &moved).await.unwrap());
+            let logged: Vec<String> = store.recent_audit(3).await.unwrap().into_iter().map(|e| e.action).collect();
+            assert_eq!(logged, vec!["flow.move", "flow.move", "flow.create"]);
+            store.delete_flow(flow.id, &made).await.unwrap();
             let grant = NewEntry::new(Action::FolderGrant, Outcome::Success, Actor::System);
             store.set_folder_grant(folder, &Grantee::Group { id: auditors.id, name: "Auditors".into() }, Some(FolderRole::Reader), &grant).await.unwrap();
             store.set_folder_grant(folder, &Grantee::User(ann.id), Some(FolderRole::Editor), &grant).await.unwrap();
