@@ -17,7 +17,7 @@ DEBUG_RUSTFLAGS := --cfg erase_components
 # PostgreSQL for the store tests (the machine's server, trust auth).
 export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine
+.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console
 
 help:
 	@echo "make run    build and start idflow on SQLite (./data), printing its URL"
@@ -36,6 +36,9 @@ build-release:
 # Benchmarks print figures (no pass or fail).
 bench-engine:
 	bench/engine.sh
+
+bench-console:
+	bench/console.sh
 
 build:
 	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo leptos build

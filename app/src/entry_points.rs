@@ -101,6 +101,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::tables::GRID_PATH, Requires(ViewTables)),
     server_fn(crate::executions::LIST_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::DETAIL_PATH, Requires(ViewExecutions)),
+    server_fn(crate::executions::PROGRESS_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::RUN_PATH, Requires(RunFlows)),
     server_fn(crate::executions::CANCEL_PATH, Requires(RunFlows)),
     server_fn(crate::executions::RERUN_PATH, Requires(RunFlows)),
@@ -361,6 +362,7 @@ SAAAFF POST /api/tables/list
 SAAAFF POST /api/tables/grid
 SAAAFF POST /api/executions/list
 SAAAFF POST /api/executions/detail
+SAAAFF POST /api/executions/progress
 SAAFFF POST /api/executions/run
 SAAFFF POST /api/executions/cancel
 SAAFFF POST /api/executions/rerun

@@ -14,6 +14,7 @@ pub const RUN_PATH: &str = "/api/executions/run";
 pub const CANCEL_PATH: &str = "/api/executions/cancel";
 pub const RERUN_PATH: &str = "/api/executions/rerun";
 pub const APPROVE_PATH: &str = "/api/executions/approve";
+pub const PROGRESS_PATH: &str = "/api/executions/progress";
 
 /// An execution as a list shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -361,4 +362,14 @@ pub async fn approve_execution(id: String) -> Result<(), AppError> {
         )));
     }
     Ok(())
+}
+
+/// How far execution `id` is: its status and how many cards it has run. The execution's
+/// page asks this every two seconds while the execution has not ended, and reloads what
+/// it shows when the answer changes.
+#[server(endpoint = "executions/progress")]
+pub async fn execution_progress(id: String) -> Result<(String, i64), AppError> {
+    use domain::access::Permission;
+    let execution = server::execution_where(&id, Permission::ViewExecutions).await?;
+    Ok((execution.status.as_str().to_string(), execution.steps))
 }

@@ -1,4 +1,4 @@
-import { test, expect, expectHydration, signIn } from './helpers';
+import { test, expect, expectHydration, jsEnabled, signIn } from './helpers';
 
 // The Executions tab: before any flow has run it says how executions come to be; its
 // search says when nothing matches, and an execution that does not exist is a 404 page.
@@ -34,4 +34,45 @@ test('the Executions tab explains itself, searches, and refuses an unknown execu
   await expect(page.getByTestId('error-page')).toContainText('There is no such execution.');
   await page.getByRole('link', { name: '← All executions' }).click();
   await expect(page).toHaveURL(/\/executions$/);
+});
+
+// An execution's page follows it while it runs: with JavaScript it changes by itself from
+// running to succeeded; without, a Refresh link brings the news.
+test('an execution page follows the execution while it runs', async ({ page }, testInfo) => {
+  const name = `Slow (${testInfo.project.name})`;
+  const flow = {
+    name,
+    trigger: { kind: 'trigger.manual' },
+    cards: [
+      { id: 1, kind: 'flow.wait', inputs: { seconds: { type: 'literal', value: 3 } } },
+      { id: 2, kind: 'flow.return', inputs: { output: { type: 'literal', value: 'waited' } } },
+    ],
+  };
+  await signIn(page, testInfo);
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  const importer = page.locator('details.import');
+  if ((await importer.getAttribute('open')) === null) {
+    await importer.locator('summary').click();
+  }
+  await page.getByLabel("The flow's JSON, as exported").fill(JSON.stringify(flow));
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  const row = page.locator(`tr[data-flow="${name}"]`);
+  await row.getByText('Run', { exact: true }).click();
+  await row.getByRole('button', { name: 'Run now' }).click();
+  await expect(page).toHaveURL(/\/executions\/[0-9a-f-]+\?notice=flow-started/);
+  const execution = page.getByTestId('execution');
+  await expect(page.getByTestId('refresh')).toBeVisible();
+  await expect(execution).not.toContainText('Succeeded');
+  if (jsEnabled(testInfo)) {
+    // No reload: the page follows the execution by itself.
+    await expect(execution).toContainText('Succeeded', { timeout: 15_000 });
+  } else {
+    await expect(async () => {
+      await page.getByTestId('refresh').click();
+      await expect(execution).toContainText('Succeeded', { timeout: 1000 });
+    }).toPass({ timeout: 15_000 });
+  }
+  await expect(page.getByTestId('execution-output')).toContainText('waited');
+  await expect(page.getByTestId('refresh')).toHaveCount(0);
 });

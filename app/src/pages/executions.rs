@@ -1,11 +1,12 @@
 //! The Executions tab: what every flow did, newest first, filtered by status, time and a
 //! value an execution carried (a user's id or email); and one execution card by card,
-//! with the helper executions it started. Read-only here: running, cancelling and
-//! re-running are server functions the builder's pages will offer.
+//! with the helper executions it started, followed live while it runs (with JavaScript;
+//! without it, a Refresh link), with cancel, re-run, approve and export.
 
 use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
 use crate::executions::{
-    CardRecord, ExecutionSummary, ExecutionView, HelperLink, execution_detail, list_executions,
+    CardRecord, ExecutionSummary, ExecutionView, HelperLink, execution_detail, execution_progress,
+    list_executions,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -29,6 +30,11 @@ const PERIODS: [(&str, &str, i64); 4] = [
     ("24h", "Last 24 hours", 24),
     ("7d", "Last 7 days", 24 * 7),
 ];
+
+/// Whether an execution in `status` has ended (nothing about it changes any more).
+fn has_ended(status: &str) -> bool {
+    matches!(status, "succeeded" | "failed" | "cancelled")
+}
 
 fn status_label(status: &str) -> String {
     STATUSES
@@ -247,13 +253,42 @@ pub fn ExecutionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
     let execution = Resource::new(id, execution_detail);
+    // Live progress (with JavaScript): while the execution has not ended, ask every two
+    // seconds how far it is, and load it again when it has moved on.
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || {
+                let Some(Ok(shown)) = execution.get_untracked() else {
+                    return;
+                };
+                if has_ended(&shown.summary.status) {
+                    return;
+                }
+                let seen = (shown.summary.status.clone(), shown.summary.cards_run);
+                leptos::task::spawn_local(async move {
+                    if let Ok(now) = execution_progress(shown.summary.id).await
+                        && now != seen
+                    {
+                        execution.refetch();
+                    }
+                });
+            },
+            std::time::Duration::from_secs(2),
+        )
+        .ok();
+        on_cleanup(move || {
+            if let Some(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
     view! {
         <PageHeader title="Execution" />
         <p>
             <A href="/executions">"← All executions"</A>
         </p>
         <Flash />
-        <Suspense fallback=|| {
+        <Transition fallback=|| {
             view! { <p class="loading">"Loading the execution…"</p> }
         }>
             {move || Suspend::new(async move {
@@ -262,7 +297,7 @@ pub fn ExecutionPage() -> impl IntoView {
                     Ok(view) => view! { <ExecutionDetail view /> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -302,7 +337,7 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
             .collect_view()
             .into_any()
     };
-    let ended = matches!(s.status.as_str(), "succeeded" | "failed" | "cancelled");
+    let ended = has_ended(&s.status);
     let base = format!("/executions/{}", s.id);
     let actions = view! {
         <div class="execution-actions">
@@ -339,6 +374,17 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
                 })} <a href=format!("{base}/export") download="" class="button">
                 "Export JSON"
             </a>
+            {(!ended)
+                .then(|| {
+                    view! {
+                        <a href=base.clone() class="button" data-testid="refresh">
+                            "Refresh"
+                        </a>
+                        <span class="hint">
+                            "Still running: with JavaScript this page follows it by itself."
+                        </span>
+                    }
+                })}
         </div>
     };
     view! {

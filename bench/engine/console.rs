@@ -1,0 +1,170 @@
+//! bench/console: how fast the console renders the Flows tab, and how big its WASM is.
+//!
+//! Starts the idflow binary on a fresh SQLite database, signs in as the bootstrap admin,
+//! imports 500 flows through the Flows tab's import form, then asks for `/flows` (the
+//! whole list, rendered on the server) one request at a time and prints the time to the
+//! last byte: mean, p50, p95, max. Then prints the size of the console's WASM, raw and
+//! compressed with brotli (quality 11, as a server would precompress it). Figures only:
+//! nothing here passes or fails.
+//!
+//! Settings (environment): IDFLOW_BINARY (target/server-release/idflow), BENCH_FLOWS
+//! (500), BENCH_REQUESTS (50), SITE_PKG (target/site/pkg).
+
+use anyhow::{Context, Result, bail};
+use std::io::Write;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PORT: u16 = 3123;
+const PASSWORD: &str = "bench admin password";
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[at.min(sorted.len() - 1)]
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<()> {
+    let binary = std::env::var("IDFLOW_BINARY")
+        .unwrap_or_else(|_| "target/server-release/idflow".to_string());
+    let flows: usize = env_or("BENCH_FLOWS", 500);
+    let requests: usize = env_or("BENCH_REQUESTS", 50);
+    let pkg = std::env::var("SITE_PKG").unwrap_or_else(|_| "target/site/pkg".to_string());
+
+    let data = tempfile::tempdir()?;
+    let _server = Server(
+        Command::new(&binary)
+            .env("IDFLOW_DATA_DIR", data.path())
+            .env("IDFLOW_LISTEN", format!("127.0.0.1:{PORT}"))
+            .env("IDFLOW_ADMIN_PASSWORD", PASSWORD)
+            .env("IDFLOW_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {binary}"))?,
+    );
+    let base = format!("http://127.0.0.1:{PORT}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let started = Instant::now();
+    while client.get(format!("{base}/readyz")).send().await.is_err() {
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("idflow did not answer on {base} within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let signed_in = client
+        .post(format!("{base}/auth/sign-in"))
+        .form(&[
+            ("email", "admin@example.com"),
+            ("password", PASSWORD),
+            ("next", "/"),
+        ])
+        .send()
+        .await?;
+    if signed_in
+        .headers()
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        != Some("/")
+    {
+        bail!("the bootstrap admin could not sign in");
+    }
+
+    print!("importing {flows} flows ");
+    for n in 0..flows {
+        let flow = serde_json::json!({
+            "name": format!("Flow {n:03}"),
+            "description": "Offboarding: remove groups, clear sessions, log the leaver",
+            "trigger": { "kind": "directory.user_deactivated" },
+            "cards": [
+                { "id": 1, "kind": "directory.remove_from_all_groups", "inputs": { "user": { "type": "mapping", "from": "trigger", "path": "user.id" } } },
+                { "id": 2, "kind": "directory.clear_sessions", "inputs": { "user": { "type": "mapping", "from": "trigger", "path": "user.id" } } },
+            ],
+        });
+        let answer = client
+            .post(format!("{base}/flows/import"))
+            .form(&[("definition", flow.to_string())])
+            .send()
+            .await?;
+        let to = answer
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default();
+        if !to.contains("notice=flow-imported") {
+            bail!("importing flow {n} answered {to:?}");
+        }
+        if n % 50 == 0 {
+            print!(".");
+            std::io::stdout().flush()?;
+        }
+    }
+    println!();
+
+    // Warm up, then one request at a time.
+    for _ in 0..5 {
+        client
+            .get(format!("{base}/flows"))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+    }
+    let mut times = Vec::with_capacity(requests);
+    let mut size = 0;
+    for _ in 0..requests {
+        let at = Instant::now();
+        let page = client.get(format!("{base}/flows")).send().await?;
+        if !page.status().is_success() {
+            bail!("GET /flows answered {}", page.status());
+        }
+        size = page.bytes().await?.len();
+        times.push(at.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    let mean = times.iter().sum::<f64>() / times.len() as f64;
+    println!(
+        "GET /flows with {flows} flows ({size} bytes of HTML), {requests} requests one at a time:\n  mean {mean:.1} ms · p50 {:.1} ms · p95 {:.1} ms · max {:.1} ms",
+        percentile(&times, 0.5),
+        percentile(&times, 0.95),
+        times[times.len() - 1],
+    );
+
+    let wasm_path = format!("{pkg}/idflow.wasm");
+    match std::fs::read(&wasm_path) {
+        Ok(wasm) => {
+            let mut compressed = Vec::new();
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 11,
+                lgwin: 22,
+                ..Default::default()
+            };
+            brotli::BrotliCompress(&mut wasm.as_slice(), &mut compressed, &params)?;
+            println!(
+                "{wasm_path}: {:.0} KB raw, {:.0} KB brotli (budget 500 KB brotli)",
+                wasm.len() as f64 / 1024.0,
+                compressed.len() as f64 / 1024.0
+            );
+        }
+        Err(e) => println!("{wasm_path}: not found ({e}); build the console first"),
+    }
+    Ok(())
+}
