@@ -4,9 +4,8 @@
 //! in their folders), and an execution the caller may not see does not exist.
 
 use crate::AppState;
-use crate::forms::{Origin, done, refused, store_failed};
+use crate::forms::{Origin, attachment, done, refused, store_failed};
 use axum::extract::{Path, Request, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
 use domain::audit::{Action, Target};
@@ -80,10 +79,7 @@ pub async fn cancel(
         Err(response) => return response,
     };
     let page = execution_page(execution.id);
-    let who = origin
-        .user()
-        .map(|u| u.user_name.clone())
-        .unwrap_or_default();
+    let who = origin.user_name();
     match state
         .store
         .cancel_execution(execution.id, &format!("Cancelled by {who}"))
@@ -207,15 +203,10 @@ pub async fn export(
     });
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"execution-{}.json\"", execution.id),
-            ),
-        ],
+    attachment(
+        "application/json",
+        &format!("execution-{}", execution.id),
+        ".json",
         text,
     )
-        .into_response()
 }

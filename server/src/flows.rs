@@ -4,9 +4,8 @@
 //! folder, and a flow the caller may not see does not exist.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, done, refused, refused_because, store_failed};
+use crate::forms::{Fields, Origin, attachment, done, refused, refused_because, store_failed};
 use axum::extract::{Path, Request, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
 use domain::audit::{Action, Target};
@@ -116,10 +115,7 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
             Err(err) => return store_failed(FLOWS, err),
         }
     }
-    let author = origin
-        .user()
-        .map(|u| u.user_name.clone())
-        .unwrap_or_default();
+    let author = origin.user_name();
     let mut made: Vec<(FlowId, FlowId)> = Vec::new();
     for (n, error_flow) in bundle.creation_order() {
         let mut flow = bundle.flows[n].flow.clone();
@@ -186,10 +182,7 @@ pub async fn install_template(
             Err(err) => return store_failed(FLOWS, err),
         }
     }
-    let author = origin
-        .user()
-        .map(|u| u.user_name.clone())
-        .unwrap_or_default();
+    let author = origin.user_name();
     for flow in &template.flows {
         let audit = origin.entry(Action::FlowCreate, new_target("flow", &flow.name));
         let made = match state.store.create_flow(flow, None, &author, &audit).await {
@@ -311,10 +304,7 @@ pub async fn clone(
         n += 1;
     }
     definition.name = name;
-    let author = origin
-        .user()
-        .map(|u| u.user_name.clone())
-        .unwrap_or_default();
+    let author = origin.user_name();
     let audit = origin
         .entry(Action::FlowCreate, new_target("flow", &definition.name))
         .reason(format!("copied from {}", flow.name));
@@ -401,10 +391,7 @@ async fn save_version(
             Err(err) => return store_failed(&page, err),
         }
     }
-    let author = origin
-        .user()
-        .map(|u| u.user_name.clone())
-        .unwrap_or_default();
+    let author = origin.user_name();
     let audit = origin
         .entry(Action::FlowSave, flow_target(flow))
         .reason(why);
@@ -553,20 +540,10 @@ pub async fn export(
             .map(|t| t.schema.clone())
     };
     let bundle = Bundle::gather((flow.id, main.clone()), lookup, schema);
-    let file: String = flow
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, "application/json".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}.flow.json\""),
-            ),
-        ],
+    attachment(
+        "application/json",
+        &flow.name,
+        ".flow.json",
         bundle.to_stable_json(),
     )
-        .into_response()
 }

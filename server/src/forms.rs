@@ -61,6 +61,11 @@ impl Origin {
         self.caller.as_ref().map(|c| &c.user)
     }
 
+    /// The caller's user name (who authored a version, who cancelled), empty for none.
+    pub fn user_name(&self) -> String {
+        self.user().map(|u| u.user_name.clone()).unwrap_or_default()
+    }
+
     /// A successful System Log entry by this caller about `target`.
     pub fn entry(&self, action: Action, target: Target) -> NewEntry {
         NewEntry::new(action, Outcome::Success, self.actor())
@@ -124,6 +129,26 @@ impl Fields {
             .filter(|v| !v.is_empty())
             .collect()
     }
+}
+
+/// A file to download: `body` as `content_type`, saved as `stem` (made safe for a file
+/// name) followed by `extension`.
+pub fn attachment(content_type: &str, stem: &str, extension: &str, body: String) -> Response {
+    let stem: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{stem}{extension}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Back to `page` with a notice code.

@@ -165,10 +165,7 @@ pub async fn save_sso(State(state): State<AppState>, request: Request) -> Respon
         client_id,
         client_secret,
         updated_at: chrono::Utc::now(),
-        updated_by: origin
-            .user()
-            .map(|u| u.user_name.clone())
-            .unwrap_or_default(),
+        updated_by: origin.user_name(),
     };
     let entry = origin
         .entry(

@@ -5,9 +5,8 @@
 //! exist. Every value is checked against its column before anything is written.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, done, refused, refused_because, store_failed};
+use crate::forms::{Fields, Origin, attachment, done, refused, refused_because, store_failed};
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
 use domain::audit::{Action, Target};
@@ -376,21 +375,5 @@ pub async fn export(
             return refused(TABLES, "unavailable");
         }
     };
-    let file: String = table
-        .schema
-        .name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file}.csv\""),
-            ),
-        ],
-        text,
-    )
-        .into_response()
+    attachment("text/csv; charset=utf-8", &table.schema.name, ".csv", text)
 }

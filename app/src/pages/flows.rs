@@ -531,19 +531,12 @@ fn VersionsBody(versions: VersionsView) -> impl IntoView {
     let base = format!("/flows/{}/versions", versions.id);
     let current = versions.current;
     let can_edit = versions.can_edit;
-    let problems = (!versions.problems.is_empty()).then(|| {
-        let items = versions
-            .problems
-            .iter()
-            .map(|p| view! { <li>{p.clone()}</li> })
-            .collect_view();
-        view! {
-            <div class="alert" data-testid="problems">
-                <p>"The current version has problems to fix before the flow can be turned on:"</p>
-                <ul>{items}</ul>
-            </div>
-        }
-    });
+    let problems = view! {
+        <Problems
+            problems=versions.problems.clone()
+            intro="The current version has problems to fix before the flow can be turned on:"
+        />
+    };
     let options = |selected: i64| {
         versions
             .versions
@@ -796,19 +789,12 @@ pub fn TestPage() -> impl IntoView {
 #[component]
 fn TestFormView(form: TestInput) -> impl IntoView {
     let base = format!("/flows/{}/test", form.id);
-    let problems = (!form.problems.is_empty()).then(|| {
-        let items = form
-            .problems
-            .iter()
-            .map(|p| view! { <li>{p.clone()}</li> })
-            .collect_view();
-        view! {
-            <div class="alert" data-testid="problems">
-                <p>"This version has problems; the test will stop at the first card they break:"</p>
-                <ul>{items}</ul>
-            </div>
-        }
-    });
+    let problems = view! {
+        <Problems
+            problems=form.problems.clone()
+            intro="This version has problems; the test will stop at the first card they break:"
+        />
+    };
     let past = (!form.past.is_empty()).then(|| {
         let options = form
             .past
@@ -900,4 +886,21 @@ fn TestFormView(form: TestInput) -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// A flow version's problems under a sentence saying what they stop; nothing when none.
+#[component]
+fn Problems(problems: Vec<String>, intro: &'static str) -> impl IntoView {
+    (!problems.is_empty()).then(|| {
+        let items = problems
+            .into_iter()
+            .map(|p| view! { <li>{p}</li> })
+            .collect_view();
+        view! {
+            <div class="alert" data-testid="problems">
+                <p>{intro}</p>
+                <ul>{items}</ul>
+            </div>
+        }
+    })
 }
