@@ -60,6 +60,8 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/sign-in", Public),
     page("/", SignedIn),
     page("/flows", Requires(ViewFlows)),
+    page("/flows/new", Requires(EditFlows)),
+    page("/flows/:id/edit", Requires(ViewFlows)),
     page("/flows/:id/versions", Requires(ViewFlows)),
     page("/flows/:id/test", Requires(EditFlows)),
     page("/tables", Requires(ViewTables)),
@@ -78,6 +80,9 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     // Server functions
     server_fn(crate::session::CURRENT_USER_PATH, Public),
     server_fn(crate::session::SIGN_IN_OPTIONS_PATH, Public),
+    server_fn(crate::builder::SETUP_PATH, Requires(ViewFlows)),
+    server_fn(crate::builder::CHECK_PATH, Requires(EditFlows)),
+    server_fn(crate::builder::SAVE_PATH, Requires(EditFlows)),
     server_fn(crate::pages::directory::USERS_PATH, Requires(ViewDirectory)),
     server_fn(crate::pages::directory::USER_PATH, Requires(ViewDirectory)),
     server_fn(
@@ -331,6 +336,8 @@ mod review {
 AAAAAA GET /sign-in
 SAAAAA GET /
 SAAAFF GET /flows
+SAAFFF GET /flows/new
+SAAAFF GET /flows/:id/edit
 SAAAFF GET /flows/:id/versions
 SAAFFF GET /flows/:id/test
 SAAAFF GET /tables
@@ -348,6 +355,9 @@ SAAAFF GET /system-log
 SAAAFF GET /settings
 AAAAAA POST /api/session/current_user
 AAAAAA POST /api/session/sign_in_options
+SAAAFF POST /api/builder/setup
+SAAFFF POST /api/builder/check
+SAAFFF POST /api/builder/save
 SAAAFF POST /api/directory/users
 SAAAFF POST /api/directory/user
 SAAAFF POST /api/directory/groups

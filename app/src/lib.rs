@@ -8,6 +8,7 @@
 // builds) laying them out needs a deeper limit than the default.
 #![recursion_limit = "256"]
 
+pub mod builder;
 pub mod console;
 pub mod entry_points;
 pub mod error;
@@ -65,6 +66,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=console::Console ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::home::HomePage />
                     <Route path=path!("flows") view=pages::flows::FlowsPage />
+                    <Route path=path!("flows/new") view=pages::builder::BuilderPage />
+                    <Route path=path!("flows/:id/edit") view=pages::builder::BuilderPage />
                     <Route path=path!("flows/:id/versions") view=pages::flows::VersionsPage />
                     <Route path=path!("flows/:id/test") view=pages::flows::TestPage />
                     <Route path=path!("tables") view=pages::tables::TablesPage />

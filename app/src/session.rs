@@ -58,6 +58,34 @@ pub fn request_user() -> Option<domain::directory::User> {
     request_caller().map(|c| c.user)
 }
 
+/// Placed in each request's extensions by the server: the caller's address as the
+/// System Log records it.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct RequestAddress(pub Option<String>);
+
+/// A successful System Log entry by the caller of this server function about `target`.
+#[cfg(feature = "ssr")]
+pub fn audit_entry(
+    action: domain::audit::Action,
+    target: domain::audit::Target,
+) -> domain::audit::NewEntry {
+    use domain::audit::{Actor, NewEntry, Outcome};
+    let actor = match request_user() {
+        Some(user) => Actor::User {
+            id: Some(user.id.0),
+            display: user.user_name,
+        },
+        None => Actor::System,
+    };
+    let address = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<RequestAddress>().cloned())
+        .and_then(|a| a.0);
+    NewEntry::new(action, Outcome::Success, actor)
+        .target(target)
+        .from_request(address, request_id())
+}
+
 /// The id the server gave this request (`x-request-id`), for error references.
 #[cfg(feature = "ssr")]
 pub fn request_id() -> Option<String> {

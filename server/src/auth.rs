@@ -165,6 +165,10 @@ pub async fn guard(
     };
     let rights = user.as_ref().map(|c| c.rights.clone());
     request.extensions_mut().insert(RequestUser(user));
+    let address = client_address(&state, request.headers(), peer_address(&request));
+    request
+        .extensions_mut()
+        .insert(app::session::RequestAddress(address));
 
     let method = request.method().as_str().to_string();
     let path_and_query = request

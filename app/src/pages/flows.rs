@@ -2,8 +2,8 @@
 //! execution and what uses it; search; import a flow's JSON, export it, run a Manual flow
 //! by hand, delete one (naming the flows that use it); a flow's versions: list, view,
 //! compare two, restore one, or save its edited JSON as a new version. Plain forms, so
-//! all of it works without JavaScript. The drag-and-drop builder is not in this version
-//! yet.
+//! all of it works without JavaScript. The builder (`pages::builder`) opens from Edit
+//! and New flow.
 
 use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
 use crate::flows::{
@@ -118,7 +118,7 @@ fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
         view! {
             <EmptyState title="No flows yet">
                 <p>
-                    "A flow starts from a trigger (a directory event, a schedule, an API call or a person pressing Run) and runs its cards in order. Install a template or import a flow's JSON below to add one; the drag-and-drop builder is not available in this version yet."
+                    "A flow starts from a trigger (a directory event, a schedule, an API call or a person pressing Run) and runs its cards in order. Build one with New flow, install a template, or import a flow's JSON below."
                 </p>
             </EmptyState>
         }
@@ -155,7 +155,17 @@ fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
         }
         .into_any()
     };
+    let new_flow = list.can_import.then(|| {
+        view! {
+            <p>
+                <a class="button primary" href="/flows/new">
+                    "New flow"
+                </a>
+            </p>
+        }
+    });
     view! {
+        {new_flow}
         {folders_nav}
         {body}
         {folders}
@@ -412,6 +422,13 @@ fn FlowRowView(flow: FlowRow, movable: Vec<(String, String)>, can_top: bool) -> 
             <td class="nowrap">{last_run}</td>
             <td>{flow.version}</td>
             <td class="actions">
+                <a
+                    href=format!("{base}/edit")
+                    aria-label=format!("Open {} in the builder", flow.name)
+                >
+                    {if flow.can_edit { "Edit" } else { "Open" }}
+                </a>
+                " "
                 <a href=format!("{base}/versions")>"Versions"</a>
                 " "
                 {flow.can_edit.then(|| view! { <a href=format!("{base}/test")>"Test"</a> })}

@@ -2,6 +2,7 @@
 
 pub mod areas;
 pub mod assignments;
+pub mod builder;
 pub mod directory;
 pub mod executions;
 pub mod flows;

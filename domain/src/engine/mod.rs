@@ -362,16 +362,40 @@ fn single_expression(template: &str) -> Option<&str> {
     (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
 }
 
-/// A card's inputs, bound; or the first input that could not be.
+/// A card's inputs, bound; or the first input that could not be. Inputs bound field by
+/// field (`row.email`, `row.when`) arrive as one object (`row`), on top of the object
+/// bound whole, if any.
 pub fn inputs_of(card: &Card, progress: &Progress) -> Result<Map<String, Value>, String> {
-    card.inputs
-        .iter()
-        .map(|(name, binding)| {
-            bind(binding, progress)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| format!("{name}: {e}"))
-        })
-        .collect()
+    let mut inputs = Map::new();
+    let mut fields = Vec::new();
+    for (name, binding) in &card.inputs {
+        let value = bind(binding, progress).map_err(|e| format!("{name}: {e}"))?;
+        match name.split_once('.') {
+            Some((root, path)) => fields.push((root, path, value)),
+            None => {
+                inputs.insert(name.clone(), value);
+            }
+        }
+    }
+    for (root, path, value) in fields {
+        let mut at = inputs
+            .entry(root.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
+        for part in path.split('.') {
+            if !at.is_object() {
+                return Err(format!(
+                    "{root}: is not an object, so {root}.{path} cannot be set"
+                ));
+            }
+            at = at
+                .as_object_mut()
+                .expect("checked to be an object")
+                .entry(part.to_string())
+                .or_insert(Value::Null);
+        }
+        *at = value;
+    }
+    Ok(inputs)
 }
 
 /// What a card's failure leads to.
@@ -454,6 +478,30 @@ mod tests {
         let mut at_branch = Cursor { path: vec![1] };
         assert!(!enter_lane(&flow, &mut at_branch, 1));
         assert_eq!(at_branch.path, vec![1]);
+    }
+
+    #[test]
+    fn object_inputs_bound_field_by_field_arrive_as_one_object() {
+        let progress = Progress::new(json!({"user": {"email": "ada@example.com"}}));
+        let card = card(2, "tables.create_row").with_inputs(&[
+            ("table", Binding::literal("offboarded")),
+            (
+                "row",
+                Binding::literal(json!({"source": "flow", "email": "old"})),
+            ),
+            ("row.email", Binding::mapping(Source::Trigger, "user.email")),
+            ("row.when", Binding::literal("now")),
+        ]);
+        let inputs = inputs_of(&card, &progress).unwrap();
+        assert_eq!(
+            inputs["row"],
+            json!({"source": "flow", "email": "ada@example.com", "when": "now"})
+        );
+        assert_eq!(inputs["table"], "offboarded");
+        assert!(!inputs.contains_key("row.email"));
+        // A field of something that is not an object cannot be set.
+        let bad = card.with_inputs(&[("table.x", Binding::literal(1))]);
+        assert!(inputs_of(&bad, &progress).unwrap_err().contains("table"));
     }
 
     #[test]

@@ -162,6 +162,22 @@ impl CardSpec {
         self.inputs.iter().find(|f| f.name == name)
     }
 
+    /// The type an input binding named `name` must give: an input's own type, or for a
+    /// field of an object input (`row.email`, one column of the row a Create Row card
+    /// writes) the type that field has, `Any` when the object declares none.
+    pub fn input_type(&self, name: &str) -> Option<FieldType> {
+        if let Some(input) = self.input(name) {
+            return Some(input.ty.clone());
+        }
+        let (root, rest) = name.split_once('.')?;
+        let input = self.input(root)?;
+        if rest.is_empty() || !matches!(input.ty, FieldType::Object { .. } | FieldType::Any) {
+            return None;
+        }
+        let parts: Vec<&str> = rest.split('.').collect();
+        input.ty.at(&parts)
+    }
+
     /// The type of the output at `path` (`user.email`), if the card has it.
     pub fn output_at(&self, path: &str) -> Option<FieldType> {
         let parts: Vec<&str> = path.split('.').collect();

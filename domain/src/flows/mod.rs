@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod catalog;
 pub mod compare;
+pub mod edit;
 pub mod functions;
 pub mod sample;
 pub mod template;

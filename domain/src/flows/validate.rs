@@ -214,9 +214,8 @@ impl Checker<'_> {
             );
         }
         for (name, binding) in &card.inputs {
-            match spec.input(name) {
-                Some(input) => {
-                    let expected = input.ty.clone();
+            match spec.input_type(name) {
+                Some(expected) => {
                     self.check_binding(at.clone(), name, &expected, binding, trigger, visible)
                 }
                 None => self.report(
@@ -228,7 +227,13 @@ impl Checker<'_> {
             }
         }
         for input in spec.inputs.iter().filter(|i| i.required) {
-            if !card.inputs.contains_key(&input.name) {
+            // An object input is bound whole, or field by field (`row.email`).
+            let fields = format!("{}.", input.name);
+            if !card
+                .inputs
+                .keys()
+                .any(|k| *k == input.name || k.starts_with(&fields))
+            {
                 self.report(
                     at.clone(),
                     Some(&input.name),
@@ -605,6 +610,36 @@ mod tests {
     fn a_well_built_flow_has_no_problems() {
         assert_eq!(validate(&offboarding(), catalog()), vec![]);
         assert_eq!(self_triggering(&offboarding()), vec![]);
+    }
+
+    #[test]
+    fn an_object_input_may_be_bound_field_by_field() {
+        let mut flow = Flow::new("Offboarding log", "directory.user_deactivated");
+        flow.cards.push(card(
+            1,
+            "tables.create_row",
+            &[
+                ("table", Binding::literal("offboarded")),
+                ("row.email", Binding::mapping(Source::Trigger, "user.email")),
+                ("row.when", Binding::mapping(Source::Trigger, "occurred_at")),
+            ],
+        ));
+        assert_eq!(validate(&flow, catalog()), vec![]);
+        // A field of an input that is not an object, and a mapping to nothing, are named.
+        flow.cards[0]
+            .inputs
+            .insert("table.x".into(), Binding::literal(1));
+        flow.cards[0].inputs.insert(
+            "row.who".into(),
+            Binding::mapping(Source::Trigger, "user.nickname"),
+        );
+        assert_eq!(
+            kinds(&validate(&flow, catalog())),
+            vec![
+                (Place::Card(CardId(1)), ProblemKind::MappingToMissingField),
+                (Place::Card(CardId(1)), ProblemKind::UnknownInput),
+            ]
+        );
     }
 
     #[test]

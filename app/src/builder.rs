@@ -1,0 +1,263 @@
+//! The builder's server side: what it opens with (the flow's current version, the tables
+//! and helper flows its cards can name), the catalog's validation of the flow being
+//! edited, and saving it as a new version (or as a new flow). Definitions travel as JSON
+//! text: a literal may be `null`, which a typed value would lose on the way.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub const SETUP_PATH: &str = "/api/builder/setup";
+pub const CHECK_PATH: &str = "/api/builder/check";
+pub const SAVE_PATH: &str = "/api/builder/save";
+
+/// A table a Tables card may name, with its columns (name, type).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableColumns {
+    pub name: String,
+    pub columns: Vec<(String, String)>,
+}
+
+/// What the builder opens with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuilderData {
+    /// `None` for a flow not saved yet.
+    pub flow_id: Option<String>,
+    /// The version the editor starts from (0 for a new flow).
+    pub version: i64,
+    /// The definition, as JSON.
+    pub definition: String,
+    pub enabled: bool,
+    /// The caller may save (else the builder shows the flow read-only).
+    pub can_edit: bool,
+    pub tables: Vec<TableColumns>,
+    /// Names of the helper flows a Call Flow or For Each card may call.
+    pub helpers: Vec<String>,
+    /// The definition's problems as it opens.
+    pub problems: Vec<ProblemView>,
+}
+
+/// One problem of the flow being edited, where the builder shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemView {
+    /// The card it is on; `None` for the trigger or the flow.
+    pub card: Option<u32>,
+    /// Whether it is the trigger's.
+    pub trigger: bool,
+    pub input: Option<String>,
+    pub message: String,
+}
+
+/// What a save made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Saved {
+    pub flow_id: String,
+    pub version: i64,
+    pub enabled: bool,
+    /// The flow was on and the new version has problems, so it is off now.
+    pub turned_off: bool,
+}
+
+/// The builder's starting point: flow `id`'s current version, or an empty flow when
+/// `id` is `new`.
+#[server(endpoint = "builder/setup")]
+pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
+    use domain::access::Permission;
+    use domain::flows::{Flow, FlowId};
+    let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let store = crate::session::store()?;
+    let rights = &caller.rights;
+    let flows = store.flows().await.map_err(AppError::from_store)?;
+    let helpers = flows
+        .iter()
+        .filter(|f| {
+            f.trigger_kind == "trigger.helper" && rights.on_flow(Permission::ViewFlows, f.folder)
+        })
+        .map(|f| f.name.clone())
+        .collect();
+    let tables = store
+        .tables()
+        .await
+        .map_err(AppError::from_store)?
+        .into_iter()
+        .filter(|t| rights.on_flow(Permission::ViewTables, t.folder))
+        .map(|t| TableColumns {
+            name: t.schema.name,
+            columns: t
+                .schema
+                .columns
+                .into_iter()
+                .map(|c| (c.name, c.ty.label().to_string()))
+                .collect(),
+        })
+        .collect();
+    if id == "new" {
+        if !rights.on_flow(Permission::EditFlows, None) {
+            return Err(AppError::Forbidden);
+        }
+        let empty = Flow::new("", "");
+        return Ok(BuilderData {
+            flow_id: None,
+            version: 0,
+            definition: empty.to_stable_json(),
+            enabled: false,
+            can_edit: true,
+            problems: problem_views(&empty),
+            tables,
+            helpers,
+        });
+    }
+    let missing = || AppError::NotFound("There is no such flow.".into());
+    let id = FlowId(uuid::Uuid::parse_str(&id).map_err(|_| missing())?);
+    let summary = flows
+        .iter()
+        .find(|f| f.id == id && rights.on_flow(Permission::ViewFlows, f.folder))
+        .ok_or_else(missing)?;
+    let current = store
+        .flow_version(id, None)
+        .await
+        .map_err(AppError::from_store)?
+        .ok_or_else(missing)?;
+    Ok(BuilderData {
+        problems: problem_views(&current.definition),
+        flow_id: Some(id.to_string()),
+        version: current.version,
+        definition: current.definition.to_stable_json(),
+        enabled: summary.enabled,
+        can_edit: rights.on_flow(Permission::EditFlows, summary.folder),
+        tables,
+        helpers,
+    })
+}
+
+/// Reads a definition sent by the builder.
+#[cfg(feature = "ssr")]
+fn read_definition(text: &str) -> Result<domain::flows::Flow, AppError> {
+    const MAX_DEFINITION: usize = 1 << 20;
+    if text.len() > MAX_DEFINITION {
+        return Err(AppError::BadRequest(
+            "The flow is larger than 1 MB; split it into helper flows.".into(),
+        ));
+    }
+    serde_json::from_str(text)
+        .map_err(|e| AppError::BadRequest(format!("The flow could not be read: {e}.")))
+}
+
+/// The catalog's problems with `definition`, each on its card.
+#[server(endpoint = "builder/check")]
+pub async fn check_flow(definition: String) -> Result<Vec<ProblemView>, AppError> {
+    crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let flow = read_definition(&definition)?;
+    Ok(problem_views(&flow))
+}
+
+/// The catalog's problems with `flow`, as the builder places them.
+#[cfg(feature = "ssr")]
+fn problem_views(flow: &domain::flows::Flow) -> Vec<ProblemView> {
+    use domain::flows::validate::{Place, validate};
+    validate(flow, domain::flows::catalog::catalog())
+        .into_iter()
+        .map(|p| ProblemView {
+            card: match p.at {
+                Place::Card(id) => Some(id.0),
+                _ => None,
+            },
+            trigger: p.at == Place::Trigger,
+            input: p.input,
+            message: p.message,
+        })
+        .collect()
+}
+
+/// Saves `definition` as the next version of flow `id`, edited from version `based_on`;
+/// or, without `id`, as a new flow (off) at the top level. Refused with a sentence when
+/// the name is missing or taken, or someone saved a newer version meanwhile.
+#[server(endpoint = "builder/save")]
+pub async fn save_flow(
+    id: Option<String>,
+    based_on: i64,
+    definition: String,
+) -> Result<Saved, AppError> {
+    use domain::access::Permission;
+    use domain::audit::{Action, Target};
+    use domain::flows::FlowId;
+    use domain::store::StoreError;
+    let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let store = crate::session::store()?;
+    let flow = read_definition(&definition)?;
+    let name = flow.name.trim();
+    if name.is_empty() {
+        return Err(AppError::BadRequest(
+            "Name the flow before saving it.".into(),
+        ));
+    }
+    let taken = store
+        .flow_by_name(name)
+        .await
+        .map_err(AppError::from_store)?;
+    let author = caller.user.user_name.clone();
+    let target = |id: String| Target {
+        kind: "flow".into(),
+        id,
+        display: name.to_string(),
+    };
+    let taken_message = || {
+        AppError::BadRequest(format!(
+            "A flow named \"{name}\" already exists; choose another name."
+        ))
+    };
+    let Some(id) = id.filter(|id| !id.is_empty()) else {
+        if !caller.rights.on_flow(Permission::EditFlows, None) {
+            return Err(AppError::Forbidden);
+        }
+        if taken.is_some() {
+            return Err(taken_message());
+        }
+        let audit = crate::session::audit_entry(Action::FlowCreate, target(String::new()));
+        let made = store
+            .create_flow(&flow, None, &author, &audit)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { .. } => taken_message(),
+                e => AppError::from_store(e),
+            })?;
+        return Ok(Saved {
+            flow_id: made.id.to_string(),
+            version: made.version,
+            enabled: made.enabled,
+            turned_off: false,
+        });
+    };
+    let missing = || AppError::NotFound("There is no such flow.".into());
+    let id = FlowId(uuid::Uuid::parse_str(&id).map_err(|_| missing())?);
+    let summary = store
+        .flow_summary(id)
+        .await
+        .map_err(AppError::from_store)?
+        .filter(|f| caller.rights.on_flow(Permission::ViewFlows, f.folder))
+        .ok_or_else(missing)?;
+    if !caller.rights.on_flow(Permission::EditFlows, summary.folder) {
+        return Err(AppError::Forbidden);
+    }
+    if taken.is_some_and(|other| other.id != id) {
+        return Err(taken_message());
+    }
+    let audit = crate::session::audit_entry(Action::FlowSave, target(id.to_string()))
+        .reason(format!("saved in the builder from version {based_on}"));
+    match store.save_flow(id, &flow, based_on, &author, &audit).await {
+        Ok(Some(saved)) => Ok(Saved {
+            flow_id: saved.id.to_string(),
+            version: saved.version,
+            enabled: saved.enabled,
+            turned_off: summary.enabled && !saved.enabled,
+        }),
+        Ok(None) => Err(missing()),
+        Err(StoreError::PreconditionFailed { current }) => Err(AppError::BadRequest(format!(
+            "Someone saved version {current} while you were editing version {based_on}. \
+             Nothing was saved: open the flow again to see their change (copy yours from \
+             the JSON first if you need it)."
+        ))),
+        Err(StoreError::Conflict { .. }) => Err(taken_message()),
+        Err(e) => Err(AppError::from_store(e)),
+    }
+}

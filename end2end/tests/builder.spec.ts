@@ -1,0 +1,283 @@
+import { APIRequestContext, Locator, Page, TestInfo } from '@playwright/test';
+import { test, expect, expectHydration, jsEnabled, signIn } from './helpers';
+
+// The builder: flows built by dragging cards from the palette onto drop zones and output
+// fields onto inputs, with real mouse presses and moves (pointer events), as a person does.
+
+/**
+ * Drags `source` onto `target` the way a person does: press, move a little (the drag
+ * starts), move onto the target, let go. The target is measured again once the drag has
+ * started, since the canvas may scroll to show it.
+ */
+async function drag(page: Page, source: Locator, target: Locator) {
+  await source.scrollIntoViewIfNeeded();
+  const from = await source.boundingBox();
+  if (!from) throw new Error('the dragged element is not on the page');
+  const start = { x: from.x + from.width / 2, y: from.y + from.height / 2 };
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  await page.mouse.move(start.x + 12, start.y + 8, { steps: 3 });
+  await expect(page.locator('.drag-ghost')).toBeVisible();
+  await target.evaluate((e) => e.scrollIntoView({ block: 'center', inline: 'center' }));
+  let box = await target.boundingBox();
+  for (let i = 0; i < 3 && box; i++) {
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 6 });
+    const now = await target.boundingBox();
+    if (now && Math.abs(now.x - box.x) < 1 && Math.abs(now.y - box.y) < 1) break;
+    box = now;
+  }
+  await page.mouse.up();
+  await expect(page.locator('.drag-ghost')).toHaveCount(0);
+}
+
+/** The palette's card named `name`, found with the palette's search. */
+async function paletteCard(page: Page, name: string): Promise<Locator> {
+  await page.getByLabel('Search cards').fill(name);
+  return page.getByRole('complementary', { name: 'Cards' }).locator('.palette-item', { hasText: name }).first();
+}
+
+async function scimToken(page: Page, testInfo: TestInfo): Promise<string> {
+  await page.goto('/settings');
+  await page.getByLabel('New token name').fill(`builder ${testInfo.project.name} ${Date.now()}`);
+  await page.getByRole('button', { name: 'Create token' }).click();
+  return page.getByLabel('New SCIM token').inputValue();
+}
+
+async function scim(request: APIRequestContext, token: string, method: string, path: string, data?: unknown) {
+  const response = await request.fetch(`/scim/v2${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
+    data: data === undefined ? undefined : JSON.stringify(data),
+  });
+  expect(response.ok(), `${method} ${path}: ${await response.text()}`).toBeTruthy();
+  return response.status() === 204 ? null : response.json();
+}
+
+/** The `offboarded` table (email, when); the Offboarding template may have made it already. */
+async function ensureOffboardedTable(page: Page) {
+  await page.goto('/tables');
+  if ((await page.getByRole('link', { name: 'offboarded', exact: true }).count()) > 0) return;
+  const create = page.locator('details.create-table');
+  if ((await create.getAttribute('open')) === null) {
+    await create.locator('summary').click();
+  }
+  await page.getByLabel('Name', { exact: true }).fill('offboarded');
+  await page.getByLabel('Column 1 name').fill('email');
+  await page.getByLabel('Column 2 name').fill('when');
+  await page.getByLabel('Column 2 type').selectOption('date_time');
+  await page.getByRole('button', { name: 'Create table' }).click();
+  await expect(page.getByTestId('flash')).toContainText(/The table is created|already/);
+}
+
+async function openNewFlow(page: Page, testInfo: TestInfo, name: string) {
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  await page.getByRole('link', { name: 'New flow' }).click();
+  await expect(page).toHaveURL(/\/flows\/new$/);
+  await expect(page.getByRole('region', { name: 'Trigger' })).toContainText('Drag a trigger here');
+  await page.getByLabel('Flow name').fill(name);
+  await page.getByLabel('Flow name').press('Tab');
+}
+
+test('build the offboarding flow by dragging, turn it on, and see it run on a deactivation', async ({ page, request }, testInfo) => {
+  test.skip(!jsEnabled(testInfo), 'dragging needs JavaScript; the JS-off view is checked below');
+  const tag = `${Date.now()}`;
+  const name = `Offboarding log ${tag}`;
+  const email = `leaver.${tag}@example.com`;
+  await signIn(page, testInfo);
+  await ensureOffboardedTable(page);
+  await openNewFlow(page, testInfo, name);
+
+  // The trigger, then three cards, each dropped on the zone after the last.
+  const trigger = page.getByRole('region', { name: 'Trigger' });
+  await drag(page, await paletteCard(page, 'User Deactivated'), trigger);
+  await expect(trigger).toContainText('User Deactivated');
+  await drag(page, await paletteCard(page, 'Remove User from All Groups'), page.locator('[data-drop="main:0"]'));
+  await drag(page, await paletteCard(page, 'Clear User Sessions'), page.locator('[data-drop="main:1"]'));
+  await drag(page, await paletteCard(page, 'Create Row'), page.locator('[data-drop="main:2"]'));
+  await expect(page.locator('.main-row > .flow-card[data-card]')).toHaveText([/Remove User from All Groups/, /Clear User Sessions/, /Create Row/]);
+  // Unmapped required inputs show as problems on their cards.
+  await expect(page.locator('[data-card="1"] .badge.bad')).toContainText('1 problem');
+
+  // The table by name; the card then takes the table's columns one by one.
+  await page.getByLabel('Table on card 3', { exact: true }).fill('offboarded');
+  await page.getByLabel('Table on card 3', { exact: true }).press('Tab');
+  await expect(page.locator('[data-input="3:row.email"]')).toBeVisible();
+
+  // Map by dragging the trigger's output fields onto the inputs.
+  const out = (path: string) => trigger.locator(`.field-out[data-path="${path}"]`);
+  await drag(page, out('user.id'), page.locator('[data-input="1:user"]'));
+  await drag(page, out('user.id'), page.locator('[data-input="2:user"]'));
+  await drag(page, out('user.email'), page.locator('[data-input="3:row.email"]'));
+  await drag(page, out('occurred_at'), page.locator('[data-input="3:row.when"]'));
+  await expect(page.locator('[data-input="3:row.email"] .chip')).toHaveText('User › Email');
+  await expect(page.locator('[data-input="3:row.email"] .chip')).toHaveAttribute('title', 'User Deactivated › User › Email');
+  await expect(page.locator('[data-input="3:row.when"] .chip')).toHaveText('Time');
+  await expect(page.locator('.badge.bad')).toHaveCount(0);
+  // Only this test's leaver (other specs deactivate users on the same server).
+  await trigger.getByLabel('Trigger Only when (condition)').fill(`'${tag}' in trigger.user.email`);
+  await trigger.getByLabel('Trigger Only when (condition)').press('Tab');
+
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.builder-notice')).toContainText('Saved as version 1.');
+  await expect(page).toHaveURL(/\/flows\/[0-9a-f-]+\/edit$/);
+  await expect(page.locator('.builder-state')).toHaveText('Version 1 · Off');
+  await page.locator('#builder-canvas').evaluate((canvas) => canvas.scrollTo(0, 0));
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: testInfo.outputPath('builder.png') });
+
+  // Reload keeps everything.
+  await page.reload();
+  await expectHydration(page, testInfo);
+  await expect(page.locator('.main-row > .flow-card[data-card]')).toHaveText([/Remove User from All Groups/, /Clear User Sessions/, /Create Row/]);
+  await expect(page.locator('[data-input="3:row.email"] .chip')).toHaveText('User › Email');
+
+  // Turn it on from the Flows tab.
+  await page.getByRole('link', { name: '← All flows' }).click();
+  const row = page.locator(`tr[data-flow="${name}"]`);
+  await row.getByRole('button', { name: `Turn on ${name}` }).click();
+  await expect(page.getByTestId('flash')).toContainText('The flow is on');
+
+  // The leaver arrives and is deactivated over SCIM.
+  const token = await scimToken(page, testInfo);
+  const user = await scim(request, token, 'POST', '/Users', {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+    userName: email,
+    name: { givenName: 'Lee', familyName: `Ver ${tag}` },
+    emails: [{ value: email, type: 'work', primary: true }],
+  });
+  await scim(request, token, 'PATCH', `/Users/${user.id}`, {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+    Operations: [{ op: 'replace', value: { active: false } }],
+  });
+
+  // The execution, found by the leaver's email, with each card's inputs and outputs.
+  await page.goto(`/executions?q=${encodeURIComponent(email)}`);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.locator('tr[data-status="succeeded"]')).toHaveCount(1, { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
+  await page.locator('tr[data-status="succeeded"] td.nowrap a').click();
+  const execution = page.getByTestId('execution');
+  await expect(execution).toContainText(name);
+  await expect(execution.locator('.card-record[data-card="1"]')).toContainText('Remove User from All Groups');
+  await expect(execution.locator('.card-record[data-card="1"]')).toContainText(user.id);
+  await expect(execution.locator('.card-record[data-card="2"]')).toContainText('Clear User Sessions');
+  const created = execution.locator('.card-record[data-card="3"]');
+  await expect(created).toContainText('Inputs');
+  await expect(created).toContainText('Outputs');
+  await expect(created).toContainText(email);
+
+  // And the row in the table.
+  await page.goto('/tables');
+  await page.getByRole('link', { name: 'offboarded', exact: true }).click();
+  await page.getByLabel('Search rows').fill(email);
+  await page.getByLabel('Search rows').press('Enter');
+  await expect(page.getByTestId('grid').locator('tbody tr').filter({ hasText: email })).toHaveCount(1);
+
+  // Off again, so later deactivations on this shared server run nothing of it.
+  await page.goto('/flows');
+  await page.locator(`tr[data-flow="${name}"]`).getByRole('button', { name: `Turn off ${name}` }).click();
+  await expect(page.getByTestId('flash')).toContainText('The flow is off');
+});
+
+test('an If/Else with cards in both lanes, a field mapped by keyboard, undo, and a restored version', async ({ page }, testInfo) => {
+  test.skip(!jsEnabled(testInfo), 'dragging needs JavaScript; the JS-off view is checked below');
+  const name = `Lanes ${Date.now()}`;
+  await signIn(page, testInfo);
+  await openNewFlow(page, testInfo, name);
+  const trigger = page.getByRole('region', { name: 'Trigger' });
+  await drag(page, await paletteCard(page, 'User Suspended'), trigger);
+  await drag(page, await paletteCard(page, 'If/Else'), page.locator('[data-drop="main:0"]'));
+  const then = page.locator('[data-drop="lane-1-0:0"]');
+  const otherwise = page.locator('[data-drop="lane-1-1:0"]');
+  await expect(then).toHaveText('Drop a card here');
+  await drag(page, await paletteCard(page, 'Clear User Sessions'), then);
+  await drag(page, await paletteCard(page, 'Remove User from All Groups'), otherwise);
+  await expect(page.locator('[data-lane="Then"] [data-card="2"]')).toContainText('Clear User Sessions');
+  await expect(page.locator('[data-lane="Else"] [data-card="3"]')).toContainText('Remove User from All Groups');
+
+  // The condition, and card 2's user mapped with the keyboard alone: Enter on "Map…",
+  // type to filter, arrows, Enter.
+  await page.getByLabel('Condition on card 1', { exact: true }).selectOption('true');
+  await page.getByRole('button', { name: 'Map User ID on card 2' }).focus();
+  await page.keyboard.press('Enter');
+  const finder = page.getByRole('combobox', { name: 'Find a field for User ID' });
+  await expect(finder).toBeFocused();
+  await page.keyboard.type('id');
+  await page.keyboard.press('ArrowDown');
+  await expect(page.locator('[role="option"][aria-selected="true"]')).not.toHaveText('User Suspended › User › ID');
+  await page.keyboard.press('ArrowUp');
+  await expect(page.locator('[role="option"][aria-selected="true"]')).toHaveText('User Suspended › User › ID');
+  await page.keyboard.press('Enter');
+  await expect(page.locator('[data-input="2:user"] .chip')).toHaveAttribute('title', 'User Suspended › User › ID');
+  // Card 3 by clicking in the picker.
+  await page.getByRole('button', { name: 'Map User ID on card 3' }).click();
+  await page.getByRole('option', { name: 'User Suspended › User › ID' }).click();
+  await expect(page.locator('.badge.bad')).toHaveCount(0);
+
+  // Undo takes the last mapping back, Redo brings it again.
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await expect(page.locator('[data-input="3:user"] .chip')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Redo' }).click();
+  await expect(page.locator('[data-input="3:user"] .chip')).toHaveText('User › ID');
+
+  // Leaving with unsaved changes asks first; staying keeps them.
+  page.once('dialog', (dialog) => dialog.dismiss());
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Flows', exact: true }).click();
+  await expect(page).toHaveURL(/\/flows\/new$/);
+  await expect(page.locator('.builder-state')).toHaveText('Unsaved changes');
+
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.builder-notice')).toContainText('Saved as version 1.');
+  await page.reload();
+  await expectHydration(page, testInfo);
+  await expect(page.locator('[data-lane="Else"] [data-card="3"]')).toContainText('Remove User from All Groups');
+
+  // Drag card 3 from Else into Then, after card 2; save as version 2.
+  await drag(page, page.locator('[data-card="3"] .card-head'), page.locator('[data-drop="lane-1-0:1"]'));
+  await expect(page.locator('[data-lane="Then"] [data-card]')).toHaveCount(2);
+  await expect(page.locator('[data-lane="Else"] [data-card]')).toHaveCount(0);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.builder-notice')).toContainText('Saved as version 2.');
+
+  // Restoring version 1 brings card 3 back into Else.
+  const builder = page.url();
+  await page.getByRole('link', { name: 'Versions' }).click();
+  const v1 = page.locator('tr[data-version="1"]');
+  await v1.getByText('Restore', { exact: true }).click();
+  await v1.getByRole('button', { name: 'Yes, restore this version' }).click();
+  await expect(page.getByTestId('versions')).toContainText('Version 3 is current');
+  await page.goto(builder);
+  await expectHydration(page, testInfo);
+  await expect(page.locator('.builder-state')).toHaveText('Version 3 · Off');
+  await expect(page.locator('[data-lane="Else"] [data-card="3"]')).toContainText('Remove User from All Groups');
+});
+
+test('the builder shows a flow without JavaScript and says what needs it', async ({ page }, testInfo) => {
+  const name = `Shown (${testInfo.project.name}) ${Date.now()}`;
+  const flow = {
+    name,
+    trigger: { kind: 'trigger.manual' },
+    cards: [{ id: 1, kind: 'text.trim', inputs: { text: { type: 'literal', value: 'hello' } } }],
+  };
+  await signIn(page, testInfo);
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  const importer = page.locator('details.import');
+  if ((await importer.getAttribute('open')) === null) {
+    await importer.locator('summary').click();
+  }
+  await page.getByLabel("The flow's JSON, as exported").fill(JSON.stringify(flow));
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.getByRole('link', { name: `Open ${name} in the builder` }).click();
+  await expect(page.getByRole('region', { name: 'Trigger' })).toContainText('Manual');
+  await expect(page.locator('[data-card="1"]')).toContainText('Trim');
+  await expect(page.getByLabel('Text on card 1', { exact: true })).toHaveValue('hello');
+  const notice = page.getByText('The builder needs JavaScript');
+  if (jsEnabled(testInfo)) {
+    await expect(notice).toBeHidden();
+  } else {
+    await expect(notice).toBeVisible();
+  }
+});

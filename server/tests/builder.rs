@@ -1,0 +1,246 @@
+//! The builder's server functions through the real router: open an empty flow, check a
+//! flow against the catalog, save it as a new flow and then as new versions, refuse a
+//! stale save and a taken name with a sentence, and leave a System Log trail; on both
+//! backends.
+
+mod common;
+
+use common::*;
+use domain::access::Role;
+use domain::flows::{Binding, Card, Flow, FlowId, Source};
+use domain::store::Store;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn offboarding_log() -> Flow {
+    let mut flow = Flow::new("Offboarding log", "directory.user_deactivated");
+    flow.cards = vec![
+        Card::new(1, "directory.clear_sessions")
+            .with_inputs(&[("user", Binding::mapping(Source::Trigger, "user.id"))]),
+        Card::new(2, "tables.create_row").with_inputs(&[
+            ("table", Binding::literal("offboarded")),
+            ("row.email", Binding::mapping(Source::Trigger, "user.email")),
+            ("row.when", Binding::mapping(Source::Trigger, "occurred_at")),
+        ]),
+    ];
+    flow
+}
+
+async fn post_fn(
+    client: &reqwest::Client,
+    server: &TestServer,
+    path: &str,
+    form: &[(&str, String)],
+) -> (StatusCode, String) {
+    let response = client
+        .post(server.url(path))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.text().await.unwrap())
+}
+
+async fn the_builder_opens_checks_and_saves_versions(store: Store) {
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+
+    // A new flow opens empty, with the problems that say what to do first.
+    let (status, body) = post_fn(
+        &admin,
+        &server,
+        "/api/builder/setup",
+        &[("id", "new".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let setup: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(setup["flow_id"], Value::Null);
+    assert_eq!(setup["version"], 0);
+    let messages = setup["problems"].to_string();
+    assert!(messages.contains("needs a name"), "{messages}");
+    // An auditor may not start one.
+    let (status, _) = post_fn(
+        &auditor,
+        &server,
+        "/api/builder/setup",
+        &[("id", "new".into())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The check places each problem on its card and input.
+    let mut broken = offboarding_log();
+    broken.cards[0].inputs.clear();
+    let (status, body) = post_fn(
+        &admin,
+        &server,
+        "/api/builder/check",
+        &[("definition", broken.to_stable_json())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let problems: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["card"], 1);
+    assert_eq!(problems[0]["input"], "user");
+    let (status, body) = post_fn(
+        &admin,
+        &server,
+        "/api/builder/check",
+        &[("definition", "{ not json".to_string())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("could not be read"), "{body}");
+
+    // Saving without a name is refused; saving a named flow makes it, off.
+    let (status, body) = post_fn(
+        &admin,
+        &server,
+        "/api/builder/save",
+        &[
+            ("based_on", "0".into()),
+            (
+                "definition",
+                Flow::new(" ", "directory.user_deactivated").to_stable_json(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Name the flow"), "{body}");
+    assert!(server.store.flows().await.unwrap().is_empty());
+    let flow = offboarding_log();
+    let (status, body) = post_fn(
+        &admin,
+        &server,
+        "/api/builder/save",
+        &[
+            ("based_on", "0".into()),
+            ("definition", flow.to_stable_json()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let saved: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(saved["version"], 1);
+    assert_eq!(saved["enabled"], false);
+    let id = saved["flow_id"].as_str().unwrap().to_string();
+    let flow_id = FlowId(uuid::Uuid::parse_str(&id).unwrap());
+    let stored = server
+        .store
+        .flow_version(flow_id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.definition, flow,
+        "the flow is stored as the builder sent it"
+    );
+    let admin_name = format!("{}@example.com", Role::WorkflowsAdministrator.as_str());
+    assert_eq!(stored.author, admin_name);
+
+    // It opens with its current version and no problems.
+    let (status, body) =
+        post_fn(&admin, &server, "/api/builder/setup", &[("id", id.clone())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let setup: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(setup["version"], 1);
+    assert_eq!(setup["problems"], Value::Array(vec![]));
+    let opened: Flow = serde_json::from_str(setup["definition"].as_str().unwrap()).unwrap();
+    assert_eq!(opened, flow);
+    // An auditor may look at it, but not save it.
+    let (status, body) = post_fn(
+        &auditor,
+        &server,
+        "/api/builder/setup",
+        &[("id", id.clone())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["can_edit"],
+        false
+    );
+    let (status, _) = post_fn(
+        &auditor,
+        &server,
+        "/api/builder/save",
+        &[
+            ("id", id.clone()),
+            ("based_on", "1".into()),
+            ("definition", flow.to_stable_json()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // A second save makes version 2; a save still based on version 1 is refused and
+    // changes nothing.
+    let mut changed = flow.clone();
+    changed.description = "Keeps a log of who left.".into();
+    let save = |based_on: &str, definition: &Flow| {
+        vec![
+            ("id", id.clone()),
+            ("based_on", based_on.to_string()),
+            ("definition", definition.to_stable_json()),
+        ]
+    };
+    let (status, body) = post_fn(&admin, &server, "/api/builder/save", &save("1", &changed)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["version"], 2);
+    let (status, body) = post_fn(&admin, &server, "/api/builder/save", &save("1", &flow)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("Someone saved version 2"), "{body}");
+    let current = server
+        .store
+        .flow_version(flow_id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((current.version, current.definition), (2, changed));
+
+    // Another flow may not take its name.
+    let (status, body) = post_fn(
+        &admin,
+        &server,
+        "/api/builder/save",
+        &[
+            ("based_on", "0".into()),
+            (
+                "definition",
+                Flow::new("offboarding LOG", "trigger.manual").to_stable_json(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("already exists"), "{body}");
+    assert_eq!(server.store.flows().await.unwrap().len(), 1);
+
+    // Each save is in the System Log, by the admin, saying where it came from.
+    let log = server.store.recent_audit(10).await.unwrap();
+    let create = log
+        .iter()
+        .find(|e| e.action.as_str() == "flow.create")
+        .unwrap();
+    assert_eq!(create.target_display.as_deref(), Some("Offboarding log"));
+    let save = log
+        .iter()
+        .find(|e| e.action.as_str() == "flow.save")
+        .unwrap();
+    assert_eq!(
+        save.reason.as_deref(),
+        Some("saved in the builder from version 1")
+    );
+    assert_eq!(save.actor_display.as_deref(), Some(admin_name.as_str()));
+}
+
+domain::backend_tests! {
+    async fn the_builder_opens_checks_and_saves(store) {
+        the_builder_opens_checks_and_saves_versions(store).await;
+    }
+}
