@@ -38,11 +38,9 @@ pub fn BuilderPage() -> impl IntoView {
         <p>
             <A href="/flows">"← All flows"</A>
         </p>
-        <noscript>
-            <p class="notice error">
-                "The builder needs JavaScript to add, move and map cards. Without it, edit the flow's JSON on its Versions page."
-            </p>
-        </noscript>
+        <p class="notice error needs-js">
+            "The builder needs JavaScript to add, move and map cards. Without it, edit the flow's JSON on its Versions page."
+        </p>
         <Suspense fallback=|| {
             view! { <p class="loading">"Loading the builder…"</p> }
         }>
