@@ -82,6 +82,9 @@ pub struct ExecutionView {
     pub can_run: bool,
     /// The caller may approve it past the blast-radius guard.
     pub can_approve: bool,
+    /// While the guard holds it: the card waiting ("1 · Deactivate User") and the users
+    /// it would act on ("Ada Lovelace (ada@example.com)").
+    pub at_stake: Option<(String, Vec<String>)>,
 }
 
 #[cfg(feature = "ssr")]
@@ -91,6 +94,45 @@ mod server {
     use domain::flows::FlowId;
     use domain::store::{ExecutionRecord, FlowSummary};
     use std::collections::HashMap;
+
+    /// What the paused `execution` waits to do, and to whom (names looked up where the
+    /// directory has them).
+    pub async fn at_stake(
+        store: &domain::store::Store,
+        execution: &ExecutionRecord,
+    ) -> Result<Option<(String, Vec<String>)>, AppError> {
+        let Some(definition) = store
+            .flow_definition(execution.flow, execution.flow_version)
+            .await
+            .map_err(AppError::from_store)?
+        else {
+            return Ok(None);
+        };
+        let Some((card, kind, users)) =
+            domain::engine::users_at_stake(&definition, &execution.progress)
+        else {
+            return Ok(None);
+        };
+        let name = domain::flows::catalog::catalog()
+            .get(&kind)
+            .map_or(kind.clone(), |c| c.name.to_string());
+        let mut shown = Vec::new();
+        for user in users {
+            let found = match uuid::Uuid::parse_str(&user) {
+                Ok(id) => store.user(domain::directory::UserId(id)).await,
+                Err(_) => store.user_by_name(&user).await,
+            }
+            .map_err(AppError::from_store)?;
+            shown.push(match found {
+                Some(u) => match u.display_name.filter(|d| !d.trim().is_empty()) {
+                    Some(name) => format!("{name} ({})", u.user_name),
+                    None => u.user_name,
+                },
+                None => format!("{user} (not in the directory)"),
+            });
+        }
+        Ok(Some((format!("{} · {name}", card.0), shown)))
+    }
 
     /// The flows whose executions the caller may see, by id.
     pub async fn visible_flows() -> Result<HashMap<FlowId, FlowSummary>, AppError> {
@@ -253,7 +295,12 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
     let rights = crate::session::request_caller()
         .map(|c| c.rights)
         .unwrap_or_default();
+    let at_stake = match execution.status {
+        domain::engine::Status::Paused => server::at_stake(&store, &execution).await?,
+        _ => None,
+    };
     Ok(ExecutionView {
+        at_stake,
         parent,
         helpers,
         can_run: rights.on_flow(domain::access::Permission::RunFlows, flow.folder),

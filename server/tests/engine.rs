@@ -1941,7 +1941,128 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
     }
 }
 
+/// An execution the blast-radius guard paused says, on its page, which card waits and
+/// which users it would act on; approving lets it go on.
+async fn a_paused_execution_names_the_users_it_would_touch(store: Store) {
+    use domain::engine::BlastRadius;
+    use domain::engine::runner::Runner;
+    use domain::store::NewExecution;
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::SuperAdmin).await;
+    let mut flow = Flow::new("Mass offboarding", "trigger.manual");
+    flow.cards = vec![
+        Card::new(1, "directory.deactivate_user")
+            .with_inputs(&[("user", Binding::mapping(Source::Trigger, "input.user"))]),
+    ];
+    let made = server
+        .store
+        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let name = format!("leaver{n}@example.com");
+        server.add_user(&name, Role::UnassignedUser).await;
+        let id = server
+            .store
+            .enqueue_execution(&NewExecution {
+                flow: made.id,
+                flow_version: 1,
+                trigger_kind: "trigger.manual".into(),
+                input: serde_json::json!({"input": {"user": name}}),
+                subject: None,
+                dedupe_key: None,
+                causal_chain: vec![],
+                parent: None,
+                test: false,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(id);
+    }
+    let guard = BlastRadius {
+        max_users: 2,
+        max_percent: 10,
+        window: chrono::Duration::hours(1),
+    };
+    let runner = Runner::new(server.store.clone(), "w").with_guard(guard);
+    runner.drain().await.unwrap();
+    let paused = ids[2];
+    assert_eq!(
+        server
+            .store
+            .execution(paused)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Paused
+    );
+    let page = admin
+        .get(server.url(&format!("/executions/{paused}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .replace("<!>", "");
+    assert!(
+        page.contains("Card 1 · Deactivate User")
+            && page.contains("is waiting for approval")
+            && page.contains("<li>leaver2@example.com</li>")
+            && page.contains("Approve and go on"),
+        "{page}"
+    );
+    // A finished one names nobody.
+    let done = admin
+        .get(server.url(&format!("/executions/{}", ids[0])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!done.contains("is waiting for approval"));
+
+    let approved = admin
+        .post(server.url(&format!("/executions/{paused}/approve")))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        approved.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("notice="),
+        "{:?}",
+        approved.headers()
+    );
+    runner.drain().await.unwrap();
+    assert_eq!(
+        server
+            .store
+            .execution(paused)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Succeeded
+    );
+    let leaver = server
+        .store
+        .user_by_name("leaver2@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(leaver.status, domain::directory::UserStatus::Deprovisioned);
+}
+
 domain::backend_tests! {
+    async fn engine_a_paused_execution_names_the_users_it_would_touch(store) {
+        a_paused_execution_names_the_users_it_would_touch(store).await;
+    }
     async fn engine_folders_are_made_shared_and_hold_flows(store) {
         folders_are_made_shared_and_hold_flows(store).await;
     }

@@ -339,7 +339,31 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
     };
     let ended = has_ended(&s.status);
     let base = format!("/executions/{}", s.id);
+    let at_stake = view.at_stake.clone().map(|(card, users)| {
+        let users = if users.is_empty() {
+            view! { <li>"No user is named yet (its input is empty)."</li> }.into_any()
+        } else {
+            users
+                .into_iter()
+                .map(|u| view! { <li>{u}</li> })
+                .collect_view()
+                .into_any()
+        };
+        view! {
+            <div class="notice at-stake" data-testid="at-stake">
+                <p>
+                    <strong>{format!("Card {card}")}</strong>
+                    " is waiting for approval. Approving lets it act on:"
+                </p>
+                <ul>{users}</ul>
+                <p class="hint">
+                    "Cancel instead to stop the execution here; nothing it did before is undone."
+                </p>
+            </div>
+        }
+    });
     let actions = view! {
+        {at_stake}
         <div class="execution-actions">
             {(view.can_approve && s.status == "paused")
                 .then(|| {

@@ -12,7 +12,7 @@
 #[cfg(feature = "server")]
 pub mod runner;
 
-use crate::flows::{Binding, Card, Flow, OnError, Source, template};
+use crate::flows::{Binding, Card, CardId, Flow, OnError, Source, template};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -396,6 +396,28 @@ pub fn inputs_of(card: &Card, progress: &Progress) -> Result<Map<String, Value>,
         *at = value;
     }
     Ok(inputs)
+}
+
+/// What the card an execution stopped at would do to users, when it is one the
+/// blast-radius guard counts (deactivate, suspend, remove): its id and kind, and the
+/// users its `user` input names as bound now. `None` for any other card.
+pub fn users_at_stake(flow: &Flow, progress: &Progress) -> Option<(CardId, String, Vec<String>)> {
+    let card = card_at(flow, &progress.cursor)?;
+    let spec = crate::flows::catalog::catalog().get(&card.kind)?;
+    if !spec.destructive {
+        return None;
+    }
+    let users = match card.inputs.get("user").map(|b| bind(b, progress)) {
+        Some(Ok(Value::String(user))) => vec![user],
+        Some(Ok(Value::Array(users))) => users
+            .iter()
+            .filter_map(|u| u.as_str().map(str::to_string))
+            .collect(),
+        Some(Ok(Value::Null)) | None => Vec::new(),
+        Some(Ok(other)) => vec![other.to_string()],
+        Some(Err(why)) => vec![format!("(cannot tell: {why})")],
+    };
+    Some((card.id, card.kind.clone(), users))
 }
 
 /// What a card's failure leads to.

@@ -1152,6 +1152,10 @@ mod flows_and_the_directory {
             assert!(paused.error.unwrap().starts_with("Paused by the blast-radius guard"));
             // Who it would touch: the subject, still active.
             assert_eq!(store.user(runs[2].1).await.unwrap().unwrap().status, crate::directory::UserStatus::Active);
+            assert_eq!(
+                crate::engine::users_at_stake(&flow, &paused.progress),
+                Some((crate::flows::CardId(1), "directory.deactivate_user".to_string(), vec![runs[2].1.0.to_string()]))
+            );
             assert_eq!(runner.drain().await.unwrap(), 0, "a paused execution is not picked up");
 
             assert!(store.approve_execution(runs[2].0).await.unwrap());
