@@ -161,6 +161,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/flows/:id/move", Requires(EditFlows)),
     route("POST", "/folders", Requires(EditFlows)),
     route("POST", "/folders/:id/rename", Requires(EditFlows)),
+    route("GET", "/folders/:id/export", Requires(ViewFlows)),
     route("POST", "/folders/:id/grants", Requires(EditFlows)),
     route("POST", "/assignments/users", Requires(ManageAssignments)),
     route(
@@ -415,6 +416,7 @@ SAAFFF POST /flows/:id/test
 SAAFFF POST /flows/:id/move
 SAAFFF POST /folders
 SAAFFF POST /folders/:id/rename
+SAAAFF GET /folders/:id/export
 SAAFFF POST /folders/:id/grants
 SAAFFF POST /assignments/users
 SAAFFF POST /assignments/users/:id/role

@@ -509,24 +509,36 @@ pub async fn export(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    use domain::flows::bundle::Bundle;
     let origin = Origin::of(&state, &request);
     let flow = match load(&state, &origin, &id, Permission::ViewFlows).await {
         Ok(flow) => flow,
         Err(response) => return response,
     };
-    let (summaries, definitions, tables) = match tokio::try_join!(
+    let bundle = match bundle_of(&state, &[flow.id]).await {
+        Ok(bundle) => bundle,
+        Err(err) => return store_failed(FLOWS, err),
+    };
+    attachment(
+        "application/json",
+        &flow.name,
+        ".flow.json",
+        bundle.to_stable_json(),
+    )
+}
+
+/// The export of the flows `mains` (current versions, in this order) with their helper
+/// flows and the schemas of the tables they name.
+pub async fn bundle_of(
+    state: &AppState,
+    mains: &[FlowId],
+) -> Result<domain::flows::bundle::Bundle, StoreError> {
+    use domain::flows::bundle::Bundle;
+    let (summaries, definitions, tables) = tokio::try_join!(
         state.store.flows(),
         state.store.current_definitions(),
         state.store.tables()
-    ) {
-        Ok(all) => all,
-        Err(err) => return store_failed(FLOWS, err),
-    };
+    )?;
     let definitions: std::collections::HashMap<_, _> = definitions.into_iter().collect();
-    let Some(main) = definitions.get(&flow.id) else {
-        return refused(FLOWS, "no-flow-here");
-    };
     let lookup = |key: &str| {
         summaries
             .iter()
@@ -539,11 +551,9 @@ pub async fn export(
             .find(|t| t.schema.name.trim().to_lowercase() == name)
             .map(|t| t.schema.clone())
     };
-    let bundle = Bundle::gather((flow.id, main.clone()), lookup, schema);
-    attachment(
-        "application/json",
-        &flow.name,
-        ".flow.json",
-        bundle.to_stable_json(),
-    )
+    let mains = mains
+        .iter()
+        .filter_map(|id| definitions.get(id).map(|d| (*id, d.clone())))
+        .collect();
+    Ok(Bundle::gather_all(mains, lookup, schema))
 }

@@ -4,7 +4,7 @@
 //! Manager may rename and share their folder; moving a flow needs Editor on both sides.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, done, refused, refused_because, store_failed};
+use crate::forms::{Fields, Origin, attachment, done, refused, refused_because, store_failed};
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use domain::access::{FolderRole, Permission};
@@ -206,5 +206,43 @@ pub async fn move_flow(
         Ok(false) => refused(FLOWS, "no-flow-here"),
         Err(StoreError::Invalid(_)) => refused(FLOWS, "no-folder"),
         Err(err) => store_failed(FLOWS, err),
+    }
+}
+
+/// `GET /folders/{id}/export`: every flow of the folder the caller may see, with their
+/// helper flows and the schemas of their tables, as one stable JSON export that the
+/// Flows tab's import reads.
+pub async fn export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let rights = origin.rights();
+    let (folders, flows) = match tokio::try_join!(state.store.folders(), state.store.flows()) {
+        Ok(both) => both,
+        Err(err) => return store_failed(FLOWS, err),
+    };
+    let Some(folder) = Uuid::parse_str(&id)
+        .ok()
+        .and_then(|id| folders.into_iter().find(|f| f.id == id))
+        .filter(|f| rights.on_flow(Permission::ViewFlows, Some(f.id)))
+    else {
+        return refused(FLOWS, "no-folder");
+    };
+    let mut held: Vec<_> = flows
+        .iter()
+        .filter(|f| f.folder == Some(folder.id))
+        .collect();
+    held.sort_by_key(|f| f.name.to_lowercase());
+    let ids: Vec<FlowId> = held.iter().map(|f| f.id).collect();
+    match crate::flows::bundle_of(&state, &ids).await {
+        Ok(bundle) => attachment(
+            "application/json",
+            &folder.name,
+            ".folder.json",
+            bundle.to_stable_json(),
+        ),
+        Err(err) => store_failed(&folder_page(folder.id), err),
     }
 }

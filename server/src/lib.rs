@@ -145,6 +145,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/flows/{id}/move", post(folders::move_flow))
         .route("/folders", post(folders::create))
         .route("/folders/{id}/rename", post(folders::rename))
+        .route("/folders/{id}/export", get(folders::export))
         .route("/folders/{id}/grants", post(folders::share))
         .route("/directory/users", post(directory::create_user))
         .route("/directory/users/{id}", post(directory::update_user))

@@ -1788,6 +1788,29 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
         location(&moved),
         format!("/flows?folder={}&notice=flow-moved", hr.id)
     );
+    // The folder exports as one bundle of the flows it holds, which the import reads.
+    let export = admin
+        .get(server.url(&format!("/folders/{}/export", hr.id)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status(), StatusCode::OK);
+    assert!(
+        export.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("HR.folder.json")
+    );
+    let bundle = domain::flows::bundle::Bundle::read(&export.text().await.unwrap()).unwrap();
+    let names: Vec<&str> = bundle.flows.iter().map(|f| f.flow.name.as_str()).collect();
+    assert_eq!(names, ["Onboarding"]);
+    assert!(page(&admin, "/flows").await.contains("Export folder HR"));
+    let nowhere = admin
+        .get(server.url("/folders/00000000-0000-0000-0000-000000000000/export"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&nowhere), "/flows?error=no-folder");
     assert_eq!(
         server
             .store

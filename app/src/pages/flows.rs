@@ -249,6 +249,14 @@ fn Folders(list: FlowList, current: String) -> impl IntoView {
                 <li data-folder=f.name.clone() class:current=current == f.id>
                     <strong>{f.name.clone()}</strong>
                     {format!(" · {} flows", f.flows)}
+                    " "
+                    <a
+                        href=format!("/folders/{}/export", f.id)
+                        download=""
+                        aria-label=format!("Export folder {}", f.name)
+                    >
+                        "Export JSON"
+                    </a>
                     {grants}
                     {manage}
                 </li>

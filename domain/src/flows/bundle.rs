@@ -36,8 +36,18 @@ impl Bundle {
         lookup: impl Fn(&str) -> Option<(FlowId, Flow)>,
         tables: impl Fn(&str) -> Option<Schema>,
     ) -> Bundle {
+        Bundle::gather_all(vec![main], lookup, tables)
+    }
+
+    /// The bundle of several flows (a folder's) and the helpers of each, each flow once:
+    /// `mains` first, in their order, then the helpers.
+    pub fn gather_all(
+        mains: Vec<(FlowId, Flow)>,
+        lookup: impl Fn(&str) -> Option<(FlowId, Flow)>,
+        tables: impl Fn(&str) -> Option<Schema>,
+    ) -> Bundle {
         let mut flows: Vec<BundledFlow> = Vec::new();
-        let mut queue = vec![main];
+        let mut queue: Vec<(FlowId, Flow)> = mains.into_iter().rev().collect();
         while let Some((id, flow)) = queue.pop() {
             if flows.iter().any(|f| f.id == id) {
                 continue;
@@ -151,6 +161,34 @@ impl Bundle {
 mod tests {
     use super::*;
     use crate::flows::templates::template;
+
+    #[test]
+    fn a_folder_bundles_each_flow_once_with_the_helpers_they_share() {
+        let helper = |name: &str| Flow::new(name, "trigger.helper");
+        let caller = |name: &str, helper: &str| {
+            let mut flow = Flow::new(name, "trigger.manual");
+            flow.cards = vec![
+                super::super::Card::new(1, "flow.call_flow")
+                    .with_inputs(&[("flow", Binding::literal(helper))]),
+            ];
+            flow
+        };
+        let all = [
+            (FlowId::new(), caller("A", "notify")),
+            (FlowId::new(), caller("B", "notify")),
+            (FlowId::new(), helper("notify")),
+        ];
+        let lookup = |key: &str| {
+            all.iter()
+                .find(|(id, f)| id.to_string() == key || f.name.to_lowercase() == key)
+                .cloned()
+        };
+        let bundle = Bundle::gather_all(vec![all[0].clone(), all[1].clone()], lookup, |_| None);
+        let names: Vec<&str> = bundle.flows.iter().map(|f| f.flow.name.as_str()).collect();
+        assert_eq!(names, ["A", "B", "notify"]);
+        // And it reads back.
+        assert_eq!(Bundle::read(&bundle.to_stable_json()).unwrap(), bundle);
+    }
 
     fn lookup_in(flows: &[(FlowId, Flow)]) -> impl Fn(&str) -> Option<(FlowId, Flow)> + '_ {
         move |key: &str| {
