@@ -65,30 +65,41 @@ async fn load(
 pub async fn import(State(state): State<AppState>, request: Request) -> Response {
     use domain::flows::bundle::Bundle;
     let origin = Origin::of(&state, &request);
-    if !origin.rights().on_flow(Permission::EditFlows, None) {
-        return refused(FLOWS, "not-allowed");
-    }
     let fields = Fields::read(&state, request).await;
+    // Into a folder (`folder`, its id) or at the top level; either way the caller edits
+    // flows there.
+    let folder = match fields.get("folder") {
+        "" => None,
+        id => match uuid::Uuid::parse_str(id) {
+            Ok(id) if origin.rights().in_folder(id).is_some() => Some(id),
+            _ => return refused(FLOWS, "no-folder"),
+        },
+    };
+    let page = folder.map_or_else(|| FLOWS.to_string(), |id| format!("{FLOWS}?folder={id}"));
+    let page = page.as_str();
+    if !origin.rights().on_flow(Permission::EditFlows, folder) {
+        return refused(page, "not-allowed");
+    }
     let text = fields.get("definition");
     if text.is_empty() {
-        return refused(FLOWS, "import-empty");
+        return refused(page, "import-empty");
     }
     if text.len() > MAX_DEFINITION {
-        return refused(FLOWS, "import-too-large");
+        return refused(page, "import-too-large");
     }
     let bundle = match Bundle::read(text) {
         Ok(bundle) => bundle,
         Err(why) => {
             tracing::info!(%why, "a flow import was not a flow's JSON");
-            return refused_because(FLOWS, "import-not-a-flow", &why);
+            return refused_because(page, "import-not-a-flow", &why);
         }
     };
     if bundle.flows.iter().any(|f| f.flow.name.trim().is_empty()) {
-        return refused(FLOWS, "import-no-name");
+        return refused(page, "import-no-name");
     }
     let existing = match state.store.flows().await {
         Ok(flows) => flows,
-        Err(err) => return store_failed(FLOWS, err),
+        Err(err) => return store_failed(page, err),
     };
     let taken: Vec<&str> = bundle
         .flows
@@ -101,7 +112,7 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
         })
         .collect();
     if !taken.is_empty() {
-        return refused_because(FLOWS, "import-taken", &taken.join(", "));
+        return refused_because(page, "import-taken", &taken.join(", "));
     }
     for schema in &bundle.tables {
         match state.store.table_by_name(&schema.name).await {
@@ -109,10 +120,10 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
             Ok(None) => {
                 let audit = origin.entry(Action::TableCreate, new_target("table", &schema.name));
                 if let Err(err) = state.store.create_table(schema, None, &audit).await {
-                    return store_failed(FLOWS, err);
+                    return store_failed(page, err);
                 }
             }
-            Err(err) => return store_failed(FLOWS, err),
+            Err(err) => return store_failed(page, err),
         }
     }
     let author = origin.user_name();
@@ -125,9 +136,13 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
                 .map(|(_, now)| *now)
         });
         let audit = origin.entry(Action::FlowCreate, new_target("flow", &flow.name));
-        let created = match state.store.create_flow(&flow, None, &author, &audit).await {
+        let created = match state
+            .store
+            .create_flow(&flow, folder, &author, &audit)
+            .await
+        {
             Ok(created) => created,
-            Err(err) => return store_failed(FLOWS, err),
+            Err(err) => return store_failed(page, err),
         };
         made.push((bundle.flows[n].id, created.id));
         if flow.trigger.kind == "trigger.helper" {
@@ -138,9 +153,9 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
         }
     }
     if made.len() > 1 {
-        done(FLOWS, "flows-imported")
+        done(page, "flows-imported")
     } else {
-        done(FLOWS, "flow-imported")
+        done(page, "flow-imported")
     }
 }
 

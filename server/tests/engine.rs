@@ -1811,6 +1811,33 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
         .await
         .unwrap();
     assert_eq!(location(&nowhere), "/flows?error=no-folder");
+    // Imported inside the folder, the export's flows land in it (here under new names).
+    let renamed = bundle
+        .to_stable_json()
+        .replace("\"Onboarding\"", "\"Onboarding (copy)\"");
+    let hr_id = hr.id.to_string();
+    let imported = admin
+        .post(server.url("/flows/import"))
+        .form(&[("definition", renamed.as_str()), ("folder", hr_id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&imported),
+        format!("/flows?folder={}&notice=flow-imported", hr.id)
+    );
+    let copy = server
+        .store
+        .flow_by_name("Onboarding (copy)")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(copy.folder, Some(hr.id));
+    assert!(
+        page(&admin, &format!("/flows?folder={}", hr.id))
+            .await
+            .contains("Import flows into HR")
+    );
     assert_eq!(
         server
             .store

@@ -108,10 +108,17 @@ fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
         .map(|f| (f.id.clone(), f.name.clone()))
         .collect();
     let folders = view! { <Folders list=list.clone() current=folder.clone() /> };
-    let import = list.can_import.then(|| {
+    // Inside a folder the caller edits, imports land in it.
+    let into = list
+        .folders
+        .iter()
+        .find(|f| f.id == folder && f.can_edit)
+        .map(|f| (f.id.clone(), f.name.clone()));
+    let templates = list.can_import.then(|| view! { <Templates /> });
+    let import = (list.can_import || into.is_some()).then(|| {
         view! {
-            <Templates />
-            <ImportForm open=list.total == 0 />
+            {templates}
+            <ImportForm open=list.total == 0 into />
         }
     });
     let body = if list.total == 0 {
@@ -497,17 +504,23 @@ fn Templates() -> impl IntoView {
 }
 
 #[component]
-fn ImportForm(open: bool) -> impl IntoView {
+fn ImportForm(open: bool, into: Option<(String, String)>) -> impl IntoView {
+    let summary = match &into {
+        Some((_, name)) => format!("Import flows into {name}"),
+        None => "Import a flow or a folder".to_string(),
+    };
+    let folder = into.map(|(id, _)| view! { <input type="hidden" name="folder" value=id /> });
     view! {
         <details class="import" open=open>
-            <summary>"Import a flow"</summary>
+            <summary>{summary}</summary>
             <form method="post" action="/flows/import">
+                {folder}
                 <label for="flow-definition">"The flow's JSON, as exported"</label>
                 <textarea id="flow-definition" name="definition" rows="10" required>
                     ""
                 </textarea>
                 <p class="hint">
-                    "The flow is created turned off. Nothing secret is in a flow's JSON."
+                    "A flow's or a folder's export: the flows are created turned off (helper flows on), with the tables they use. Nothing secret is in an export."
                 </p>
                 <button type="submit" class="primary">
                     "Import"
