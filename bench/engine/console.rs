@@ -50,7 +50,9 @@ async fn main() -> Result<()> {
     let data = tempfile::tempdir()?;
     let _server = Server(
         Command::new(&binary)
+            .arg("serve")
             .env("IDFLOW_DATA_DIR", data.path())
+            .env("IDFLOW_SITE_DIR", "target/site")
             .env("IDFLOW_LISTEN", format!("127.0.0.1:{PORT}"))
             .env("IDFLOW_ADMIN_PASSWORD", PASSWORD)
             .env("IDFLOW_LOG", "warn")

@@ -222,6 +222,20 @@ test('an If/Else with cards in both lanes, a field mapped by keyboard, undo, and
   await page.getByRole('button', { name: 'Redo' }).click();
   await expect(page.locator('[data-input="3:user"] .chip')).toHaveText('User › ID');
 
+  // Card 3's settings: on error, run an error lane, which takes cards by dragging too.
+  await page.locator('[data-card="3"]').getByRole('button', { name: 'Settings', exact: true }).click();
+  const settings = page.getByRole('complementary', { name: 'Card settings' });
+  await expect(settings).toContainText('Card 3 · Remove User from All Groups');
+  await settings.getByLabel('If this card fails').selectOption('lane');
+  await expect(page.locator('[data-card="3"]')).toContainText('If this card fails');
+  await drag(page, await paletteCard(page, 'Return'), page.locator('[data-drop="error-3:0"]'));
+  await expect(page.locator('[data-card="3"] .error-lane [data-card="4"]')).toContainText('Return');
+  await settings.getByLabel('Note').fill('Only people who really left.');
+  await settings.getByLabel('Note').press('Tab');
+  await expect(page.locator('[data-card="3"] .card-note')).toHaveText('Only people who really left.');
+  await settings.getByRole('button', { name: 'Close settings' }).click();
+  await expect(page.locator('.badge.bad')).toHaveCount(0);
+
   // Leaving with unsaved changes asks first; staying keeps them.
   page.once('dialog', (dialog) => dialog.dismiss());
   await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Flows', exact: true }).click();
