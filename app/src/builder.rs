@@ -35,6 +35,28 @@ pub struct BuilderData {
     pub helpers: Vec<String>,
     /// The definition's problems as it opens.
     pub problems: Vec<ProblemView>,
+    /// The newest Test Flow run, shown on each card (for those who may read history).
+    pub last_test: Option<LastTest>,
+}
+
+/// What one card did in the flow's newest Test Flow run, as the card shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestedCard {
+    pub card: u32,
+    pub status: String,
+    /// Pretty JSON (a test keeps every card's inputs and outputs).
+    pub inputs: Option<String>,
+    pub outputs: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The flow's newest Test Flow run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastTest {
+    pub execution_id: String,
+    pub status: String,
+    pub version: i64,
+    pub cards: Vec<TestedCard>,
 }
 
 /// One problem of the flow being edited, where the builder shows it.
@@ -103,6 +125,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
             enabled: false,
             can_edit: true,
             problems: problem_views(&empty),
+            last_test: None,
             tables,
             helpers,
         });
@@ -118,7 +141,13 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
         .await
         .map_err(AppError::from_store)?
         .ok_or_else(missing)?;
+    let last_test = if rights.on_flow(Permission::ViewExecutions, summary.folder) {
+        last_test(&store, id).await?
+    } else {
+        None
+    };
     Ok(BuilderData {
+        last_test,
         problems: problem_views(&current.definition),
         flow_id: Some(id.to_string()),
         version: current.version,
@@ -128,6 +157,48 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
         tables,
         helpers,
     })
+}
+
+/// The newest Test Flow run of flow `id` among its latest executions.
+#[cfg(feature = "ssr")]
+async fn last_test(
+    store: &domain::store::Store,
+    id: domain::flows::FlowId,
+) -> Result<Option<LastTest>, AppError> {
+    let pretty = |v: Option<serde_json::Value>| {
+        v.filter(|v| !v.is_null())
+            .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+    };
+    let recent = store
+        .executions(&domain::store::ExecutionFilter {
+            flow: Some(id),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .map_err(AppError::from_store)?;
+    let Some(test) = recent.into_iter().find(|e| e.test) else {
+        return Ok(None);
+    };
+    let steps = store
+        .execution_steps(test.id)
+        .await
+        .map_err(AppError::from_store)?;
+    Ok(Some(LastTest {
+        execution_id: test.id.to_string(),
+        status: test.status.as_str().to_string(),
+        version: test.flow_version,
+        cards: steps
+            .into_iter()
+            .map(|s| TestedCard {
+                card: s.card_id,
+                status: s.status,
+                inputs: pretty(s.inputs),
+                outputs: pretty(s.outputs),
+                error: s.error,
+            })
+            .collect(),
+    }))
 }
 
 /// Reads a definition sent by the builder.

@@ -81,6 +81,7 @@ async function openNewFlow(page: Page, testInfo: TestInfo, name: string) {
 
 test('build the offboarding flow by dragging, turn it on, and see it run on a deactivation', async ({ page, request }, testInfo) => {
   test.skip(!jsEnabled(testInfo), 'dragging needs JavaScript; the JS-off view is checked below');
+  test.setTimeout(90_000);
   const tag = `${Date.now()}`;
   const name = `Offboarding log ${tag}`;
   const email = `leaver.${tag}@example.com`;
@@ -183,6 +184,7 @@ test('build the offboarding flow by dragging, turn it on, and see it run on a de
 
 test('an If/Else with cards in both lanes, a field mapped by keyboard, undo, and a restored version', async ({ page }, testInfo) => {
   test.skip(!jsEnabled(testInfo), 'dragging needs JavaScript; the JS-off view is checked below');
+  test.setTimeout(90_000);
   const name = `Lanes ${Date.now()}`;
   await signIn(page, testInfo);
   await openNewFlow(page, testInfo, name);
@@ -249,9 +251,9 @@ test('an If/Else with cards in both lanes, a field mapped by keyboard, undo, and
   await expect(page.locator('[data-lane="Else"] [data-card="3"]')).toContainText('Remove User from All Groups');
 
   // Drag card 3 from Else into Then, after card 2; save as version 2.
-  await drag(page, page.locator('[data-card="3"] .card-head'), page.locator('[data-drop="lane-1-0:1"]'));
-  await expect(page.locator('[data-lane="Then"] [data-card]')).toHaveCount(2);
-  await expect(page.locator('[data-lane="Else"] [data-card]')).toHaveCount(0);
+  await drag(page, page.locator('[data-card="3"] > .card-head'), page.locator('[data-drop="lane-1-0:1"]'));
+  await expect(page.locator('[data-lane="Then"] > .row > [data-card]')).toHaveCount(2);
+  await expect(page.locator('[data-lane="Else"] > .row > [data-card]')).toHaveCount(0);
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('.builder-notice')).toContainText('Saved as version 2.');
 
@@ -266,6 +268,7 @@ test('an If/Else with cards in both lanes, a field mapped by keyboard, undo, and
   await expectHydration(page, testInfo);
   await expect(page.locator('.builder-state')).toHaveText('Version 3 · Off');
   await expect(page.locator('[data-lane="Else"] [data-card="3"]')).toContainText('Remove User from All Groups');
+  await page.screenshot({ path: testInfo.outputPath('builder-lanes.png') });
 });
 
 test('the builder shows a flow without JavaScript and says what needs it', async ({ page }, testInfo) => {

@@ -221,6 +221,42 @@ async fn the_builder_opens_checks_and_saves_versions(store: Store) {
     assert!(body.contains("already exists"), "{body}");
     assert_eq!(server.store.flows().await.unwrap().len(), 1);
 
+    // After a Test Flow run, the builder opens with what each card did in it.
+    let test = server
+        .store
+        .enqueue_execution(&domain::store::NewExecution {
+            flow: flow_id,
+            flow_version: 2,
+            trigger_kind: "directory.user_deactivated".into(),
+            input: serde_json::json!({"user": {"id": "nobody", "email": "nobody@example.com"}}),
+            subject: None,
+            dedupe_key: None,
+            causal_chain: vec![],
+            parent: None,
+            test: true,
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    domain::engine::runner::Runner::new(server.store.clone(), "w")
+        .drain()
+        .await
+        .unwrap();
+    let (status, body) =
+        post_fn(&admin, &server, "/api/builder/setup", &[("id", id.clone())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let last = &serde_json::from_str::<Value>(&body).unwrap()["last_test"];
+    assert_eq!(last["execution_id"], test.to_string());
+    assert_eq!(last["version"], 2);
+    assert_eq!(last["cards"][0]["card"], 1, "{last}");
+    assert!(
+        last["cards"][0]["inputs"]
+            .as_str()
+            .unwrap()
+            .contains("nobody"),
+        "{last}"
+    );
+
     // Each save is in the System Log, by the admin, saying where it came from.
     let log = server.store.recent_audit(10).await.unwrap();
     let create = log

@@ -12,7 +12,7 @@
 //! changes asks first.
 
 use crate::builder::{
-    BuilderData, ProblemView, Saved, TableColumns, builder_setup, check_flow, save_flow,
+    BuilderData, LastTest, ProblemView, Saved, TableColumns, builder_setup, check_flow, save_flow,
 };
 use crate::console::{ErrorPage, PageHeader};
 use domain::flows::catalog::{CardRole, CardSpec, FieldType, catalog};
@@ -101,6 +101,8 @@ struct Editor {
     /// A sentence for the status line: (is an error, text).
     notice: RwSignal<Option<(bool, String)>>,
     tables: StoredValue<Vec<TableColumns>>,
+    /// The newest Test Flow run, shown on each card.
+    last_test: StoredValue<Option<LastTest>>,
     can_edit: bool,
 }
 
@@ -398,6 +400,7 @@ fn Builder(setup: BuilderData) -> impl IntoView {
         picker: RwSignal::new(None),
         notice: RwSignal::new(None),
         tables: StoredValue::new(setup.tables.clone()),
+        last_test: StoredValue::new(setup.last_test.clone()),
         can_edit: setup.can_edit,
     };
     let dirty = Memo::new(move |_| editor.flow.with(Flow::to_stable_json) != saved_json.get());
@@ -486,6 +489,13 @@ fn Builder(setup: BuilderData) -> impl IntoView {
         };
         view! { <span class="builder-state">{state}</span> }
     };
+    let tested = setup.last_test.clone().map(|t| {
+        view! {
+            <a href=format!("/executions/{}", t.execution_id) class="last-test">
+                {format!("Last test: {} (version {})", t.status, t.version)}
+            </a>
+        }
+    });
     let links = move || {
         flow_id.get().map(|id| {
             view! {
@@ -564,7 +574,7 @@ fn Builder(setup: BuilderData) -> impl IntoView {
                 "Save"
             </button>
             {status}
-            <span class="builder-links">{links}</span>
+            <span class="builder-links">{tested} {links}</span>
         </div>
         {notice}
         <datalist id="builder-tables">{tables}</datalist>
@@ -1147,6 +1157,29 @@ fn card_view(
         OnError::Retry { times } => Some(format!("On error: retry {times}×")),
         OnError::ErrorLane { .. } => Some("On error: error lane".to_string()),
     };
+    let tested = editor.last_test.with_value(|t| {
+        t.as_ref()
+            .and_then(|t| t.cards.iter().rev().find(|c| c.card == id.0).cloned())
+    });
+    let tested = tested.map(|t| {
+        let class = format!("tested run-{}", t.status);
+        let part = |title: &'static str, text: Option<String>| {
+            text.map(|text| {
+                view! {
+                    <p class="hint">{title}</p>
+                    <pre class="json">{text}</pre>
+                }
+            })
+        };
+        view! {
+            <details class=class data-testid="tested">
+                <summary>{format!("Last test: {}", t.status)}</summary>
+                {t.error.map(|e| view! { <p class="reason">{e}</p> })}
+                {part("Inputs", t.inputs)}
+                {part("Outputs", t.outputs)}
+            </details>
+        }
+    });
     let note =
         (!card.note.is_empty()).then(|| view! { <p class="card-note">{card.note.clone()}</p> });
     let logic = !card.lanes.is_empty();
@@ -1176,6 +1209,7 @@ fn card_view(
                 {badge(editor, Some(id))}
             </div>
             {note}
+            {tested}
             <div class="card-body">
                 {(!spec.inputs.is_empty()).then(|| view! { <h4>"Inputs"</h4> })} {inputs}
                 {handling.map(|h| view! { <p class="hint">{h}</p> })} {lanes} {error_lane}
