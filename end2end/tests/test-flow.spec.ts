@@ -44,4 +44,12 @@ test('test a flow with sample input, then reuse a past execution input', async (
   await page.getByRole('button', { name: 'Use its input' }).click();
   await expect(page.getByTestId('test-flow').getByLabel('User › Email')).toHaveValue(email);
   await expect(page.getByTestId('test-flow').getByLabel('User › Department')).toHaveValue('Finance');
+
+  // The builder shows, on the card, what it did in that test.
+  await page.goto('/flows');
+  await page.getByRole('link', { name: `Open ${name} in the builder` }).click();
+  const tested = page.locator('[data-card="1"] [data-testid="tested"]');
+  await expect(tested).toContainText('Last test: succeeded');
+  await expect(tested).toContainText(`Goodbye ${email}`);
+  await expect(page.getByRole('link', { name: 'Last test: succeeded (version 1)' })).toBeVisible();
 });
