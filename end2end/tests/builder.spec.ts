@@ -213,6 +213,8 @@ test('an If/Else with cards in both lanes, a field mapped by keyboard, undo, and
   await expect(page.locator('[role="option"][aria-selected="true"]')).toHaveText('User Suspended › User › ID');
   await page.keyboard.press('Enter');
   await expect(page.locator('[data-input="2:user"] .chip')).toHaveAttribute('title', 'User Suspended › User › ID');
+  // The focus is back where the keyboard user was.
+  await expect(page.getByRole('button', { name: 'Map User ID on card 2' })).toBeFocused();
   // Card 3 by clicking in the picker.
   await page.getByRole('button', { name: 'Map User ID on card 3' }).click();
   await page.getByRole('option', { name: 'User Suspended › User › ID' }).click();

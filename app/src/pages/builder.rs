@@ -261,15 +261,42 @@ impl Editor {
             ));
         }
         let binding = Binding::mapping(output.from, output.path.clone());
+        let input_key = input.to_string();
         let input = input.to_string();
         self.edit(move |flow| {
             let card = edit::card_mut(flow, card).ok_or("that card is no longer in the flow")?;
             card.inputs.insert(input, binding);
             Ok(())
         });
+        let from_picker = self.picker.get_untracked().is_some();
         self.picker.set(None);
         self.say(format!("Mapped \"{}\".", output.label));
+        if from_picker {
+            focus_map_button(card, &input_key);
+        }
     }
+}
+
+/// Puts the focus back on the "Map…" button of input `input` of `card` once the card is
+/// drawn again, so a keyboard user goes on from where they were.
+fn focus_map_button(card: CardId, input: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let selector = format!("[data-input=\"{}:{input}\"] .map-button", card.0);
+        request_animation_frame(move || {
+            if let Some(button) = document()
+                .query_selector(&selector)
+                .ok()
+                .flatten()
+                .and_then(|b| b.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = button.focus();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (card, input);
 }
 
 /// `main:2` → (the main row, place 2).
