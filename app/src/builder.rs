@@ -15,7 +15,7 @@ pub const SAVE_PATH: &str = "/api/builder/save";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableColumns {
     pub name: String,
-    pub columns: Vec<(String, String)>,
+    pub columns: Vec<(String, domain::tables::ColumnType)>,
 }
 
 /// What the builder opens with.
@@ -109,7 +109,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
                 .schema
                 .columns
                 .into_iter()
-                .map(|c| (c.name, c.ty.label().to_string()))
+                .map(|c| (c.name, c.ty))
                 .collect(),
         })
         .collect();

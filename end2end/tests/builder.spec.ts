@@ -1,5 +1,5 @@
-import { APIRequestContext, Locator, Page, TestInfo } from '@playwright/test';
-import { test, expect, expectHydration, jsEnabled, signIn } from './helpers';
+import { Locator, Page, TestInfo } from '@playwright/test';
+import { test, expect, expectHydration, jsEnabled, signIn, importFlow, scim, scimToken } from './helpers';
 
 // The builder: flows built by dragging cards from the palette onto drop zones and output
 // fields onto inputs, with real mouse presses and moves (pointer events), as a person does.
@@ -34,23 +34,6 @@ async function drag(page: Page, source: Locator, target: Locator) {
 async function paletteCard(page: Page, name: string): Promise<Locator> {
   await page.getByLabel('Search cards').fill(name);
   return page.getByRole('complementary', { name: 'Cards' }).locator('.palette-item', { hasText: name }).first();
-}
-
-async function scimToken(page: Page, testInfo: TestInfo): Promise<string> {
-  await page.goto('/settings');
-  await page.getByLabel('New token name').fill(`builder ${testInfo.project.name} ${Date.now()}`);
-  await page.getByRole('button', { name: 'Create token' }).click();
-  return page.getByLabel('New SCIM token').inputValue();
-}
-
-async function scim(request: APIRequestContext, token: string, method: string, path: string, data?: unknown) {
-  const response = await request.fetch(`/scim/v2${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
-    data: data === undefined ? undefined : JSON.stringify(data),
-  });
-  expect(response.ok(), `${method} ${path}: ${await response.text()}`).toBeTruthy();
-  return response.status() === 204 ? null : response.json();
 }
 
 /** The `offboarded` table (email, when); the Offboarding template may have made it already. */
@@ -140,7 +123,7 @@ test('build the offboarding flow by dragging, turn it on, and see it run on a de
   await expect(page.getByTestId('flash')).toContainText('The flow is on');
 
   // The leaver arrives and is deactivated over SCIM.
-  const token = await scimToken(page, testInfo);
+  const token = await scimToken(page, testInfo, 'builder');
   const user = await scim(request, token, 'POST', '/Users', {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
     userName: email,
@@ -283,12 +266,7 @@ test('the builder shows a flow without JavaScript and says what needs it', async
   await signIn(page, testInfo);
   await page.goto('/flows');
   await expectHydration(page, testInfo);
-  const importer = page.locator('details.import');
-  if ((await importer.getAttribute('open')) === null) {
-    await importer.locator('summary').click();
-  }
-  await page.getByLabel("The flow's JSON, as exported").fill(JSON.stringify(flow));
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await importFlow(page, flow);
   await page.getByRole('link', { name: `Open ${name} in the builder` }).click();
   await expect(page.getByRole('region', { name: 'Trigger' })).toContainText('Manual');
   await expect(page.locator('[data-card="1"]')).toContainText('Trim');

@@ -1,29 +1,11 @@
-import { APIRequestContext, Page, TestInfo } from '@playwright/test';
-import { test, expect, signIn } from './helpers';
-
-async function scimToken(page: Page, testInfo: TestInfo): Promise<string> {
-  await page.goto('/settings');
-  await page.getByLabel('New token name').fill(`directory ${testInfo.project.name} ${Date.now()}`);
-  await page.getByRole('button', { name: 'Create token' }).click();
-  return page.getByLabel('New SCIM token').inputValue();
-}
-
-async function scim(request: APIRequestContext, token: string, method: string, path: string, data?: unknown) {
-  const response = await request.fetch(`/scim/v2${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
-    data: data === undefined ? undefined : JSON.stringify(data),
-  });
-  expect(response.ok(), `${method} ${path}: ${await response.text()}`).toBeTruthy();
-  return response.status() === 204 ? null : response.json();
-}
+import { test, expect, signIn, scim, scimToken } from './helpers';
 
 test('users and groups provisioned over SCIM show in the Directory with their events', async ({ page, request }, testInfo) => {
   const tag = `${testInfo.project.name}-${Date.now()}`;
   const userName = `grace.${tag}@example.com`;
   await signIn(page, testInfo);
   await expect(page.getByTestId('current-role')).toHaveText('Super Admin');
-  const token = await scimToken(page, testInfo);
+  const token = await scimToken(page, testInfo, 'directory');
 
   const user = await scim(request, token, 'POST', '/Users', {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],

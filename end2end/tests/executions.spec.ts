@@ -1,4 +1,4 @@
-import { test, expect, expectHydration, jsEnabled, signIn } from './helpers';
+import { test, expect, expectHydration, jsEnabled, signIn, importFlow } from './helpers';
 
 // The Executions tab: before any flow has run it says how executions come to be; its
 // search says when nothing matches, and an execution that does not exist is a 404 page.
@@ -51,12 +51,7 @@ test('an execution page follows the execution while it runs', async ({ page }, t
   await signIn(page, testInfo);
   await page.goto('/flows');
   await expectHydration(page, testInfo);
-  const importer = page.locator('details.import');
-  if ((await importer.getAttribute('open')) === null) {
-    await importer.locator('summary').click();
-  }
-  await page.getByLabel("The flow's JSON, as exported").fill(JSON.stringify(flow));
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await importFlow(page, flow);
   const row = page.locator(`tr[data-flow="${name}"]`);
   await row.getByText('Run', { exact: true }).click();
   await row.getByRole('button', { name: 'Run now' }).click();

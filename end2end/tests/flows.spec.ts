@@ -1,4 +1,4 @@
-import { test, expect, expectHydration, signIn } from './helpers';
+import { test, expect, expectHydration, signIn, importFlow } from './helpers';
 
 // A person imports a Manual flow's JSON, turns it on, runs it with an input, reads what
 // each card did, finds the execution by the value it carried, re-runs it, and deletes the
@@ -21,12 +21,7 @@ test('import, turn on, run, read, search, re-run and delete a flow', async ({ pa
   await expectHydration(page, testInfo);
 
   // The import form is open while there are no flows; otherwise it opens on a click.
-  const importer = page.locator('details.import');
-  if ((await importer.getAttribute('open')) === null) {
-    await importer.locator('summary').click();
-  }
-  await page.getByLabel("The flow's JSON, as exported").fill(JSON.stringify(flow));
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await importFlow(page, flow);
   await expect(page.getByTestId('flash')).toContainText('The flow is imported, turned off.');
   const row = page.locator(`tr[data-flow="${name}"]`);
   await expect(row).toContainText('Manual');

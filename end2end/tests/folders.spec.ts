@@ -1,4 +1,4 @@
-import { test, expect, expectHydration, signIn } from './helpers';
+import { test, expect, expectHydration, signIn, importFlow } from './helpers';
 
 // A person makes a folder, moves a flow into it, filters the list by it, shares it with
 // a user as Runner, and renames it. Each project (JS on, JS off) makes its own.
@@ -8,14 +8,7 @@ test('make a folder, move a flow into it, share and rename it', async ({ page },
   await signIn(page, testInfo);
   await page.goto('/flows');
   await expectHydration(page, testInfo);
-  const importer = page.locator('details.import');
-  if ((await importer.getAttribute('open')) === null) {
-    await importer.locator('summary').click();
-  }
-  await page
-    .getByLabel("The flow's JSON, as exported")
-    .fill(JSON.stringify({ name, trigger: { kind: 'trigger.manual' }, cards: [] }));
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await importFlow(page, { name, trigger: { kind: 'trigger.manual' }, cards: [] });
   await expect(page.getByTestId('flash')).toContainText('The flow is imported');
 
   await page.locator('details.folders summary').click();

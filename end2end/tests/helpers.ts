@@ -1,4 +1,4 @@
-import { expect, Page, test as base, TestInfo } from '@playwright/test';
+import { APIRequestContext, expect, Page, test as base, TestInfo } from '@playwright/test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
 
 export { ADMIN_EMAIL, ADMIN_PASSWORD };
@@ -61,5 +61,34 @@ export const test = base.extend<{ browserErrors: void }>({
     { auto: true },
   ],
 });
+
+/** Imports `flow` (a flow's JSON, or an export) with the Flows tab's import form, on the page shown. */
+export async function importFlow(page: Page, flow: unknown) {
+  const importer = page.locator('details.import');
+  if ((await importer.getAttribute('open')) === null) {
+    await importer.locator('summary').click();
+  }
+  await page.getByLabel("The flow's JSON, as exported").fill(JSON.stringify(flow));
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+}
+
+/** A new SCIM token, made on the Settings page. */
+export async function scimToken(page: Page, testInfo: TestInfo, purpose: string): Promise<string> {
+  await page.goto('/settings');
+  await page.getByLabel('New token name').fill(`${purpose} ${testInfo.project.name} ${Date.now()}`);
+  await page.getByRole('button', { name: 'Create token' }).click();
+  return page.getByLabel('New SCIM token').inputValue();
+}
+
+/** A SCIM request that must succeed; its JSON answer (null for 204). */
+export async function scim(request: APIRequestContext, token: string, method: string, path: string, data?: unknown) {
+  const response = await request.fetch(`/scim/v2${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
+    data: data === undefined ? undefined : JSON.stringify(data),
+  });
+  expect(response.ok(), `${method} ${path}: ${await response.text()}`).toBeTruthy();
+  return response.status() === 204 ? null : response.json();
+}
 
 export { expect };

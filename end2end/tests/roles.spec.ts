@@ -1,27 +1,15 @@
 import { APIRequestContext, Browser, Page, TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import { test, expect, signIn } from './helpers';
+import { test, expect, signIn, scim, scimToken } from './helpers';
 
 const binary = process.env.IDFLOW_E2E_BINARY ?? '../target/debug/idflow';
 const PASSWORD = 'a role test password';
 
-async function scimToken(page: Page, testInfo: TestInfo): Promise<string> {
+/** A SCIM token made by the signed-in bootstrap admin. */
+async function adminScimToken(page: Page, testInfo: TestInfo): Promise<string> {
   await signIn(page, testInfo);
   await expect(page.getByTestId('current-role')).toHaveText('Super Admin');
-  await page.goto('/settings');
-  await page.getByLabel('New token name').fill(`roles ${testInfo.project.name} ${Date.now()}`);
-  await page.getByRole('button', { name: 'Create token' }).click();
-  return page.getByLabel('New SCIM token').inputValue();
-}
-
-async function scim(request: APIRequestContext, token: string, method: string, path: string, data: unknown) {
-  const response = await request.fetch(`/scim/v2${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
-    data: JSON.stringify(data),
-  });
-  expect(response.ok(), `${method} ${path}: ${await response.text()}`).toBeTruthy();
-  return response.json();
+  return scimToken(page, testInfo, 'roles');
 }
 
 /** Provisions a user over SCIM, gives them a local password with the CLI, and signs them in. */
@@ -41,7 +29,7 @@ async function provisionAndSignIn(browser: Browser, request: APIRequestContext, 
 }
 
 test('an auditor sees only what the role allows, and a SCIM deactivation ends the session on the next click', async ({ browser, page, request }, testInfo) => {
-  const token = await scimToken(page, testInfo);
+  const token = await adminScimToken(page, testInfo);
   const auditor = await provisionAndSignIn(browser, request, token, testInfo, 'workflows_auditor');
   await expect(auditor.page.getByTestId('current-role')).toHaveText('Workflows Auditor');
   const nav = auditor.page.getByRole('navigation', { name: 'Console' });
@@ -60,7 +48,7 @@ test('an auditor sees only what the role allows, and a SCIM deactivation ends th
 });
 
 test('a connection manager sees only Connections and is refused elsewhere', async ({ browser, page, request }, testInfo) => {
-  const token = await scimToken(page, testInfo);
+  const token = await adminScimToken(page, testInfo);
   const manager = await provisionAndSignIn(browser, request, token, testInfo, 'connection_manager');
   await expect(manager.page.getByTestId('current-role')).toHaveText('Connection Manager');
   const nav = manager.page.getByRole('navigation', { name: 'Console' });
@@ -72,7 +60,7 @@ test('a connection manager sees only Connections and is refused elsewhere', asyn
 });
 
 test('an unassigned user is told they have no access', async ({ browser, page, request }, testInfo) => {
-  const token = await scimToken(page, testInfo);
+  const token = await adminScimToken(page, testInfo);
   const nobody = await provisionAndSignIn(browser, request, token, testInfo);
   await expect(nobody.page.getByTestId('current-role')).toHaveText('Unassigned User');
   await expect(nobody.page.getByTestId('empty-state')).toContainText('Your account has no role in idflow yet');

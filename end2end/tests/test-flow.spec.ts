@@ -1,4 +1,4 @@
-import { test, expect, expectHydration, signIn } from './helpers';
+import { test, expect, expectHydration, signIn, importFlow } from './helpers';
 
 // Test Flow: a person types sample input into the trigger's fields, runs the flow (off,
 // with "save all data" off), reads each card's inputs and outputs on the execution's page,
@@ -16,12 +16,7 @@ test('test a flow with sample input, then reuse a past execution input', async (
   await signIn(page, testInfo);
   await page.goto('/flows');
   await expectHydration(page, testInfo);
-  const importer = page.locator('details.import');
-  if ((await importer.getAttribute('open')) === null) {
-    await importer.locator('summary').click();
-  }
-  await page.getByLabel("The flow's JSON, as exported").fill(JSON.stringify(flow));
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await importFlow(page, flow);
   await expect(page.getByTestId('flash')).toContainText('The flow is imported');
   await page.locator(`tr[data-flow="${name}"]`).getByRole('link', { name: 'Test', exact: true }).click();
 

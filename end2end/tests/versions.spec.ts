@@ -1,4 +1,4 @@
-import { test, expect, expectHydration, signIn } from './helpers';
+import { test, expect, expectHydration, signIn, importFlow } from './helpers';
 
 // A person imports a flow, edits its JSON into a second version, compares the two, and
 // restores the first, which comes back as the newest version with its cards. Each project
@@ -16,12 +16,7 @@ test('save a new version, compare it, restore the older one', async ({ page }, t
   await signIn(page, testInfo);
   await page.goto('/flows');
   await expectHydration(page, testInfo);
-  const importer = page.locator('details.import');
-  if ((await importer.getAttribute('open')) === null) {
-    await importer.locator('summary').click();
-  }
-  await page.getByLabel("The flow's JSON, as exported").fill(JSON.stringify(first));
-  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await importFlow(page, first);
   await expect(page.getByTestId('flash')).toContainText('The flow is imported');
   await page.locator(`tr[data-flow="${name}"]`).getByRole('link', { name: 'Versions' }).click();
   await expect(page.getByTestId('versions')).toContainText('Version 1 is current');

@@ -18,6 +18,7 @@ use crate::console::{ErrorPage, PageHeader};
 use domain::flows::catalog::{CardRole, CardSpec, FieldType, catalog};
 use domain::flows::edit::{self, Output, Row};
 use domain::flows::{Binding, Card, CardId, Flow, Lane, OnError, Source};
+use domain::tables::ColumnType;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -84,10 +85,9 @@ enum Selected {
 #[derive(Clone, Copy)]
 struct Editor {
     flow: RwSignal<Flow>,
-    undo: StoredValue<Vec<Flow>>,
-    redo: StoredValue<Vec<Flow>>,
-    /// Bumped on undo/redo/edit, so the buttons know whether they can act.
-    history: RwSignal<(usize, usize)>,
+    /// Earlier states of the flow, newest last; and those undone, to redo.
+    undo: RwSignal<Vec<Flow>>,
+    redo: RwSignal<Vec<Flow>>,
     problems: RwSignal<Vec<ProblemView>>,
     selected: RwSignal<Option<Selected>>,
     drag: RwSignal<Option<Drag>>,
@@ -120,42 +120,30 @@ impl Editor {
             Err(why) => self.say_error(why),
             Ok(()) if after == before => {}
             Ok(()) => {
-                self.undo.update_value(|u| u.push(before));
-                self.redo.update_value(Vec::clear);
+                self.undo.update(|u| u.push(before));
+                self.redo.update(Vec::clear);
                 self.flow.set(after);
-                self.count_history();
             }
         }
     }
 
     fn undo(&self) {
-        let Some(previous) = self.undo.try_update_value(Vec::pop).flatten() else {
-            return;
-        };
-        let now = self.flow.get_untracked();
-        self.redo.update_value(|r| r.push(now));
-        self.flow.set(previous);
-        self.count_history();
-        self.say("Undone.");
+        self.step(self.undo, self.redo, "Undone.");
     }
 
     fn redo(&self) {
-        let Some(next) = self.redo.try_update_value(Vec::pop).flatten() else {
+        self.step(self.redo, self.undo, "Redone.");
+    }
+
+    /// Takes the newest state off `from` as the flow, keeping the current one on `to`.
+    fn step(&self, from: RwSignal<Vec<Flow>>, to: RwSignal<Vec<Flow>>, said: &str) {
+        let Some(state) = from.try_update(Vec::pop).flatten() else {
             return;
         };
         let now = self.flow.get_untracked();
-        self.undo.update_value(|u| u.push(now));
-        self.flow.set(next);
-        self.count_history();
-        self.say("Redone.");
-    }
-
-    fn count_history(&self) {
-        let counts = (
-            self.undo.with_value(Vec::len),
-            self.redo.with_value(Vec::len),
-        );
-        self.history.set(counts);
+        to.update(|t| t.push(now));
+        self.flow.set(state);
+        self.say(said);
     }
 
     fn say(&self, text: impl Into<String>) {
@@ -318,18 +306,18 @@ fn input_type(spec: &CardSpec, name: &str, tables: &[TableColumns], card: &Card)
         && spec.input(root).is_some()
         && let Some((_, ty)) = table.columns.iter().find(|(c, _)| c == column)
     {
-        return column_type(ty);
+        return column_type(*ty);
     }
     spec.input_type(name).unwrap_or(FieldType::Any)
 }
 
-fn column_type(label: &str) -> FieldType {
-    match label {
-        "Text" => FieldType::Text,
-        "Number" => FieldType::Number,
-        "True/False" => FieldType::Boolean,
-        "Date & Time" => FieldType::DateTime,
-        _ => FieldType::Any,
+fn column_type(ty: ColumnType) -> FieldType {
+    match ty {
+        ColumnType::Text => FieldType::Text,
+        ColumnType::Number => FieldType::Number,
+        ColumnType::Boolean => FieldType::Boolean,
+        ColumnType::DateTime => FieldType::DateTime,
+        ColumnType::Json => FieldType::Any,
     }
 }
 
@@ -415,9 +403,8 @@ fn Builder(setup: BuilderData) -> impl IntoView {
     let saving = RwSignal::new(false);
     let editor = Editor {
         flow: RwSignal::new(flow),
-        undo: StoredValue::new(Vec::new()),
-        redo: StoredValue::new(Vec::new()),
-        history: RwSignal::new((0, 0)),
+        undo: RwSignal::new(Vec::new()),
+        redo: RwSignal::new(Vec::new()),
         problems: RwSignal::new(setup.problems.clone()),
         selected: RwSignal::new(None),
         drag: RwSignal::new(None),
@@ -532,10 +519,6 @@ fn Builder(setup: BuilderData) -> impl IntoView {
             }
         })
     };
-    let (undo_count, redo_count) = (
-        move || editor.history.get().0,
-        move || editor.history.get().1,
-    );
     let notice = move || {
         editor.notice.get().map(|(error, text)| {
             view! {
@@ -577,7 +560,7 @@ fn Builder(setup: BuilderData) -> impl IntoView {
             <button
                 type="button"
                 on:click=move |_| editor.undo()
-                disabled=move || undo_count() == 0
+                disabled=move || editor.undo.with(Vec::is_empty)
                 title="Undo (Ctrl+Z)"
             >
                 "Undo"
@@ -585,7 +568,7 @@ fn Builder(setup: BuilderData) -> impl IntoView {
             <button
                 type="button"
                 on:click=move |_| editor.redo()
-                disabled=move || redo_count() == 0
+                disabled=move || editor.redo.with(Vec::is_empty)
                 title="Redo (Ctrl+Shift+Z)"
             >
                 "Redo"
@@ -1136,7 +1119,7 @@ fn card_view(
                         .map(|(column, ty)| InputSpec {
                             name: format!("{}.{column}", input.name),
                             label: format!("{} › {column}", input.label),
-                            ty: column_type(ty),
+                            ty: column_type(*ty),
                             required: false,
                         })
                         .collect::<Vec<_>>()
