@@ -8,6 +8,7 @@
 use domain::engine::BlastRadius;
 use domain::engine::runner::{Runner, dispatch_directory_events, fire_schedules};
 use domain::store::Store;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long an idle loop waits before looking again.
@@ -23,6 +24,15 @@ const EVENTS_PER_ROUND: i64 = 200;
 /// after the next start).
 pub struct Engine {
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    inline: Option<Arc<Runner>>,
+}
+
+impl Engine {
+    /// The runner for executions this process runs as it accepts them (a synchronous API
+    /// call's), when the engine runs here.
+    pub fn inline_runner(&self) -> Option<Arc<Runner>> {
+        self.inline.clone()
+    }
 }
 
 impl Drop for Engine {
@@ -50,7 +60,10 @@ pub fn spawn_with(
     let mut tasks = Vec::new();
     if workers == 0 {
         tracing::info!("the execution engine is off (IDFLOW_WORKERS=0)");
-        return Engine { tasks };
+        return Engine {
+            tasks,
+            inline: None,
+        };
     }
     let dispatcher = store.clone();
     tasks.push(tokio::spawn(async move {
@@ -125,5 +138,9 @@ pub fn spawn_with(
         }));
     }
     tracing::info!(workers, "the execution engine is running");
-    Engine { tasks }
+    let inline = Runner::new(store, format!("{process}/inline")).with_guard(guard);
+    Engine {
+        tasks,
+        inline: Some(Arc::new(inline)),
+    }
 }

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::engine::{ExecutionId, Status};
 use domain::flows::{Binding, FlowId};
-use domain::store::{Ended, NewExecution, Watch};
+use domain::store::{Ended, ExecutionRecord, NewExecution, Watch};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -165,16 +165,17 @@ pub async fn invoke(
         })
     );
     let input = json!({ "body": payload, "query": query, "headers": {} });
+    let new = NewExecution::new(flow.id, flow.version, TRIGGER, input);
     // Watching before it is queued: this process's engine may end it at once.
     let execution = ExecutionId::new();
     let watch = synchronous.then(|| state.store.signals().watch(execution));
-    let accepted = state
-        .store
-        .enqueue_execution_as(
-            execution,
-            &NewExecution::new(flow.id, flow.version, TRIGGER, input),
-        )
-        .await;
+    let limited = settings.max_concurrent.is_some() || settings.max_per_minute.is_some();
+    if let (Some(runner), Some(watch), false) = (&state.inline, &watch, limited) {
+        let answer = run_here(&state, runner.clone(), execution, new, watch).await;
+        state.store.signals().forget(execution);
+        return answer;
+    }
+    let accepted = state.store.enqueue_execution_as(execution, &new).await;
     let answer = match (accepted, watch) {
         (Ok(Some(_)), Some(watch)) => wait_for(&state, execution, &watch).await,
         (Ok(Some(_)), None) => queued(execution),
@@ -187,6 +188,44 @@ pub async fn invoke(
         state.store.signals().forget(execution);
     }
     answer
+}
+
+/// A synchronous call to a flow without concurrency or rate limits, when this process
+/// runs the engine: the execution runs here at once instead of being queued for a worker.
+/// It is stored before any card that changes something runs, or with its end: either
+/// way before the caller is answered. It runs in its own task, so a caller that hangs up
+/// does not stop it midway.
+async fn run_here(
+    state: &AppState,
+    runner: std::sync::Arc<domain::engine::runner::Runner>,
+    execution: ExecutionId,
+    new: NewExecution,
+    watch: &Watch,
+) -> Response {
+    let record = ExecutionRecord::starting(execution, new);
+    let mut run = tokio::spawn(async move { runner.run_unstored(record).await });
+    let ran = match tokio::time::timeout(SYNC_WAIT, &mut run).await {
+        Ok(Ok(Ok(()))) => true,
+        Ok(Ok(Err(err))) => {
+            tracing::warn!(execution = %execution, error = %err, "an API call's execution could not run");
+            false
+        }
+        Ok(Err(err)) => {
+            tracing::error!(execution = %execution, error = %err, "an API call's execution panicked");
+            false
+        }
+        // Still running after 30 seconds: stored by now, or it will be as it goes on.
+        Err(_) => return queued(execution),
+    };
+    // Ended, or stored and waiting (a Wait, a retry, helper flows): the usual answer. It
+    // stopped before it was stored (the database refused): nothing was accepted.
+    if ran || matches!(state.store.execution(execution).await, Ok(Some(_))) {
+        return wait_for(state, execution, watch).await;
+    }
+    refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "idflow could not accept the call; try again shortly.",
+    )
 }
 
 fn queued(execution: ExecutionId) -> Response {

@@ -55,6 +55,9 @@ pub struct AppState {
     pub public_url: String,
     /// Sign-in with the company's identity provider (OpenID Connect).
     pub sso: Arc<oidc::Sso>,
+    /// Runs synchronous API calls' executions as they arrive, when this process runs the
+    /// execution engine (see `engine::Engine::inline_runner`).
+    pub inline: Option<Arc<domain::engine::runner::Runner>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -270,6 +273,7 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
         trust_forwarded_for: config.trust_forwarded_for,
         sso: oidc::Sso::new(&public_url, config.oidc_provider()),
         public_url,
+        inline: None,
     };
     let settings = SessionSettings {
         idle: Duration::from_secs(config.session_idle_minutes as u64 * 60),

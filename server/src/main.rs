@@ -126,7 +126,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         window: chrono::Duration::hours(1),
     };
     let engine = idflow::engine::spawn_with(store.clone(), config.workers, retention, guard);
-    let app = idflow::router(prepared.state, prepared.session_store, prepared.settings);
+    let state = idflow::AppState {
+        inline: engine.inline_runner(),
+        ..prepared.state
+    };
+    let app = idflow::router(state, prepared.session_store, prepared.settings);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (IDFLOW_LISTEN): {e}", config.listen))?;

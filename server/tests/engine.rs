@@ -112,6 +112,152 @@ fn api_flow(name: &str, synchronous: bool, max_per_minute: Option<u32>) -> Flow 
     flow
 }
 
+/// With the engine in the server's process, a synchronous call to a flow without limits
+/// runs there as it arrives: no worker runs here, and still the caller gets the answer,
+/// with the execution and every card's record stored.
+async fn a_synchronous_call_runs_in_the_process_that_took_it(store: Store) {
+    use domain::tables::{Column, ColumnType, Schema};
+    let server = start(
+        store,
+        Options {
+            inline: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let table = Schema {
+        name: "callers".into(),
+        columns: vec![Column {
+            name: "name".into(),
+            ty: ColumnType::Text,
+        }],
+        key: Some("name".into()),
+    };
+    let table = server
+        .store
+        .create_table(&table, None, &entry(Action::TableCreate))
+        .await
+        .unwrap();
+    let mut flow = api_flow("Greets and remembers", true, None);
+    flow.settings.save_all_data = true;
+    flow.cards = vec![
+        Card::new(1, "text.compose").with_inputs(&[(
+            "template",
+            Binding::template("Hello {{ trigger.body.name }}"),
+        )]),
+        Card::new(2, "tables.create_row").with_inputs(&[
+            ("table", Binding::literal("callers")),
+            ("row.name", Binding::mapping(Source::Trigger, "body.name")),
+        ]),
+        Card::new(3, "flow.return").with_inputs(&[(
+            "output",
+            Binding::mapping(Source::Card(CardId(1)), "output"),
+        )]),
+    ];
+    let made = server
+        .store
+        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    server
+        .store
+        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .await
+        .unwrap();
+    let token = server
+        .store
+        .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
+        .await
+        .unwrap()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let answered = http
+        .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
+        .header("x-api-client-token", &token)
+        .json(&serde_json::json!({"name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_eq!(
+        answered.json::<serde_json::Value>().await.unwrap(),
+        "Hello Ada"
+    );
+    let runs = server
+        .store
+        .executions(&ExecutionFilter {
+            flow: Some(made.id),
+            limit: 10,
+            ..ExecutionFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, Status::Succeeded, "{:?}", runs[0].error);
+    let steps = server.store.execution_steps(runs[0].id).await.unwrap();
+    assert_eq!(
+        steps.iter().map(|s| s.card_id).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(
+        steps[1].inputs,
+        Some(serde_json::json!({"table": "callers", "row": {"name": "Ada"}}))
+    );
+    assert!(
+        server
+            .store
+            .row_by_key(table.id, "Ada")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Bad input still gets its 4xx, and stores nothing.
+    let bad = http
+        .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    // A flow that fails answers 422 with the reason, and the failure is kept.
+    let again = http
+        .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "Ada"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(body["status"], "failed");
+    assert!(body["error"].as_str().unwrap().contains("card 2"), "{body}");
+    let failed = server
+        .store
+        .execution(domain::engine::ExecutionId(
+            body["execution_id"].as_str().unwrap().parse().unwrap(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.status, Status::Failed);
+    assert_eq!(
+        server
+            .store
+            .executions(&ExecutionFilter {
+                flow: Some(made.id),
+                limit: 10,
+                ..ExecutionFilter::default()
+            })
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
     let server = start(store, Options::default()).await;
     let _engine = idflow::engine::spawn(server.store.clone(), 1);
@@ -486,8 +632,15 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
 
 /// Close answers the API caller while the execution goes on to a Pause card, which
 /// `POST /api/v1/executions/{id}/resume` (with the flow's secret) resumes.
-async fn close_answers_early_and_the_api_resumes_a_pause(store: Store) {
-    let server = start(store, Options::default()).await;
+async fn close_answers_early_and_the_api_resumes_a_pause(store: Store, inline: bool) {
+    let server = start(
+        store,
+        Options {
+            inline,
+            ..Options::default()
+        },
+    )
+    .await;
     let _engine = idflow::engine::spawn(server.store.clone(), 1);
     let mut flow = api_flow("Request access", true, None);
     flow.cards = vec![
@@ -2135,7 +2288,13 @@ domain::backend_tests! {
         the_detail_links_helper_executions_both_ways(store).await;
     }
     async fn engine_close_answers_early_and_the_api_resumes_a_pause(store) {
-        close_answers_early_and_the_api_resumes_a_pause(store).await;
+        close_answers_early_and_the_api_resumes_a_pause(store, false).await;
+    }
+    async fn engine_close_answers_early_and_the_api_resumes_a_pause_run_at_once(store) {
+        close_answers_early_and_the_api_resumes_a_pause(store, true).await;
+    }
+    async fn engine_a_synchronous_call_runs_in_the_process_that_took_it(store) {
+        a_synchronous_call_runs_in_the_process_that_took_it(store).await;
     }
     async fn engine_flows_are_run_cancelled_and_rerun_by_those_allowed(store) {
         flows_are_run_cancelled_and_rerun_by_those_allowed(store).await;

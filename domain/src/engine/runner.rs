@@ -123,6 +123,25 @@ fn filterable(user: &User) -> Value {
     Value::Object(resource)
 }
 
+/// What of an execution is not stored yet: the records of cards that change nothing
+/// (stored with the next card's record, or the ending, in one transaction; a crash before
+/// then only runs them again) and, for an execution begun before it was stored, the
+/// execution itself.
+#[derive(Default)]
+struct Unstored {
+    steps: Vec<StepRecord>,
+    execution: bool,
+}
+
+impl Unstored {
+    fn execution() -> Unstored {
+        Unstored {
+            steps: Vec::new(),
+            execution: true,
+        }
+    }
+}
+
 /// Runs executions for one worker.
 pub struct Runner {
     store: Store,
@@ -271,13 +290,35 @@ impl Runner {
         Ok(())
     }
 
+    /// Runs an execution this process began without storing it (a synchronous API call):
+    /// the cards that change nothing outside it run first, and the execution is stored,
+    /// held by this worker, before the first card that changes something runs (or with
+    /// its end, when no card does). Until then, stopping loses nothing that happened.
+    pub async fn run_unstored(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
+        self.run_from(execution, Unstored::execution()).await
+    }
+
     async fn run(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
+        self.run_from(execution, Unstored::default()).await
+    }
+
+    async fn run_from(
+        &self,
+        execution: ExecutionRecord,
+        mut pending: Unstored,
+    ) -> Result<(), StoreError> {
         let id = execution.id;
         let Some(flow) = self
             .store
             .flow_definition(execution.flow, execution.flow_version)
             .await?
         else {
+            if !self
+                .flush(&execution, &mut pending, &execution.progress)
+                .await?
+            {
+                return Ok(());
+            }
             return self.fail(id, "its flow was deleted").await;
         };
         let actor = Actor::Flow {
@@ -287,9 +328,6 @@ impl Runner {
             chain: execution.causal_chain.clone(),
         };
         let mut progress = execution.progress.clone();
-        // Records of cards that change nothing, stored with the next card's record (or the
-        // ending) in one transaction; a crash before then only runs them again.
-        let mut pending: Vec<StepRecord> = Vec::new();
         loop {
             let Some(card) = card_at(&flow, &progress.cursor) else {
                 return self
@@ -316,7 +354,7 @@ impl Runner {
                     "timed out: the flow allows {} seconds per execution",
                     flow.settings.timeout_seconds
                 );
-                if !self.flush(id, &mut pending, &progress).await? {
+                if !self.flush(&execution, &mut pending, &progress).await? {
                     return Ok(());
                 }
                 self.fail_flow(&execution, &flow, &reason).await?;
@@ -329,12 +367,22 @@ impl Runner {
                 return Ok(());
             }
             if let Some(reason) = self.guard_holds(execution.flow, card, &progress).await? {
-                if !self.flush(id, &mut pending, &progress).await? {
+                if !self.flush(&execution, &mut pending, &progress).await? {
                     return Ok(());
                 }
                 self.store
                     .pause_execution(id, &self.worker, &progress, &reason)
                     .await?;
+                return Ok(());
+            }
+            let changes_nothing = crate::flows::catalog::catalog()
+                .get(&card.kind)
+                .is_some_and(|c| c.changes_nothing());
+            // A card that changes something runs only once its execution is stored.
+            if pending.execution
+                && !changes_nothing
+                && !self.flush(&execution, &mut pending, &progress).await?
+            {
                 return Ok(());
             }
             let started_at = Utc::now();
@@ -385,7 +433,7 @@ impl Runner {
                         Waiting::Resume { .. } => until,
                         Waiting::Children { .. } => until.min(deadline),
                     };
-                    if !self.flush(id, &mut pending, &progress).await? {
+                    if !self.flush(&execution, &mut pending, &progress).await? {
                         return Ok(());
                     }
                     progress.waiting = Some(waiting);
@@ -442,21 +490,25 @@ impl Runner {
                         }
                         Done::Await(..) => unreachable!("handled above"),
                     }
-                    let changes_nothing = crate::flows::catalog::catalog()
-                        .get(&card.kind)
-                        .is_some_and(|c| c.changes_nothing());
-                    if changes_nothing && ending.is_none() && wait.is_none() && pending.len() < 32 {
-                        pending.push(step);
+                    if changes_nothing
+                        && ending.is_none()
+                        && wait.is_none()
+                        && pending.steps.len() < 32
+                    {
+                        pending.steps.push(step);
                         continue;
                     }
                     // The last cards' records and the ending go in one transaction.
                     if let Some((output, note)) = ending {
-                        pending.push(step);
+                        pending.steps.push(step);
                         return self
                             .end(&execution, &flow, &mut pending, &progress, output, note)
                             .await;
                     }
-                    if !self.record(id, &mut pending, step, &progress).await? {
+                    if !self
+                        .record(&execution, &mut pending, step, &progress)
+                        .await?
+                    {
                         return Ok(());
                     }
                     if card.kind == "flow.close" {
@@ -484,7 +536,10 @@ impl Runner {
                     match after_failure(card, attempt, error.retryable, jitter) {
                         AfterFailure::RetryIn(ms) => {
                             progress.attempt = attempt;
-                            if !self.record(id, &mut pending, step, &progress).await? {
+                            if !self
+                                .record(&execution, &mut pending, step, &progress)
+                                .await?
+                            {
                                 return Ok(());
                             }
                             let at = Utc::now() + Duration::milliseconds(ms as i64);
@@ -497,7 +552,10 @@ impl Runner {
                             progress.attempt = 0;
                             progress.outputs.insert(card.id.0, Value::Null);
                             let more = advance(&flow, &mut progress.cursor);
-                            if !self.record(id, &mut pending, step, &progress).await? {
+                            if !self
+                                .record(&execution, &mut pending, step, &progress)
+                                .await?
+                            {
                                 return Ok(());
                             }
                             if !more {
@@ -522,12 +580,18 @@ impl Runner {
                                 .insert(card.id.0, json!({ "error": error.message }));
                             progress.failing = Some(reason);
                             enter_error_lane(&flow, &mut progress.cursor);
-                            if !self.record(id, &mut pending, step, &progress).await? {
+                            if !self
+                                .record(&execution, &mut pending, step, &progress)
+                                .await?
+                            {
                                 return Ok(());
                             }
                         }
                         AfterFailure::Fail => {
-                            if !self.record(id, &mut pending, step, &progress).await? {
+                            if !self
+                                .record(&execution, &mut pending, step, &progress)
+                                .await?
+                            {
                                 return Ok(());
                             }
                             let mut reason = failure_reason(card, &error.message);
@@ -549,28 +613,40 @@ impl Runner {
         &self,
         execution: &ExecutionRecord,
         flow: &crate::flows::Flow,
-        pending: &mut Vec<StepRecord>,
+        pending: &mut Unstored,
         progress: &Progress,
         output: Value,
         note: Option<String>,
     ) -> Result<(), StoreError> {
         if let Some(reason) = &progress.failing {
-            if !self.flush(execution.id, pending, progress).await? {
+            if !self.flush(execution, pending, progress).await? {
                 return Ok(());
             }
             return self.fail_flow(execution, flow, reason).await;
         }
-        self.store
-            .finish_with_steps(
-                execution.id,
-                &self.worker,
-                (pending.as_slice(), progress),
-                Status::Succeeded,
-                Some(&output),
-                note.as_deref(),
-            )
-            .await?;
-        pending.clear();
+        let ended = crate::store::Ended {
+            status: Status::Succeeded,
+            output: Some(output),
+            error: note,
+        };
+        if pending.execution {
+            // It ran to its end before anything of it was stored: all of it in one go.
+            self.store
+                .accept_finished(execution, &pending.steps, progress, &ended)
+                .await?;
+        } else {
+            self.store
+                .finish_with_steps(
+                    execution.id,
+                    &self.worker,
+                    (pending.steps.as_slice(), progress),
+                    ended.status,
+                    ended.output.as_ref(),
+                    ended.error.as_deref(),
+                )
+                .await?;
+        }
+        *pending = Unstored::default();
         Ok(())
     }
 
@@ -578,30 +654,36 @@ impl Runner {
     /// worker no longer holds the execution.
     async fn record(
         &self,
-        id: ExecutionId,
-        pending: &mut Vec<StepRecord>,
+        execution: &ExecutionRecord,
+        pending: &mut Unstored,
         step: StepRecord,
         progress: &Progress,
     ) -> Result<bool, StoreError> {
-        pending.push(step);
-        self.flush(id, pending, progress).await
+        pending.steps.push(step);
+        self.flush(execution, pending, progress).await
     }
 
-    /// Stores the pending records, if any, with the progress.
+    /// Stores what is not stored yet (the execution itself, pending records) with the
+    /// progress; `false` when this worker no longer holds the execution.
     async fn flush(
         &self,
-        id: ExecutionId,
-        pending: &mut Vec<StepRecord>,
+        execution: &ExecutionRecord,
+        pending: &mut Unstored,
         progress: &Progress,
     ) -> Result<bool, StoreError> {
-        if pending.is_empty() {
+        let lease = Utc::now() + LEASE;
+        let held = if pending.execution {
+            self.store
+                .accept_running(execution, &self.worker, lease, &pending.steps, progress)
+                .await?
+        } else if pending.steps.is_empty() {
             return Ok(true);
-        }
-        let held = self
-            .store
-            .record_steps(id, &self.worker, pending, progress, Utc::now() + LEASE)
-            .await?;
-        pending.clear();
+        } else {
+            self.store
+                .record_steps(execution.id, &self.worker, &pending.steps, progress, lease)
+                .await?
+        };
+        *pending = Unstored::default();
         Ok(held)
     }
 

@@ -7,11 +7,12 @@
 //! checks it still holds the lease, so a worker that lost it (or whose execution was
 //! cancelled) stops without writing.
 
-use super::{Backend, Store, StoreError, now, with_pool};
+use super::{Backend, Ended, Store, StoreError, now, with_pool};
 use crate::engine::{ExecutionId, Progress, Status};
 use crate::flows::FlowId;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use sqlx::types::Json;
 use uuid::Uuid;
 
@@ -40,26 +41,44 @@ macro_rules! wake_parent_in {
 }
 
 /// Inserts card record number `seq` of execution `id` in transaction `tx`.
-macro_rules! insert_step_in {
-    ($tx:expr, $id:expr, $seq:expr, $step:expr) => {
-        sqlx::query(
-            "INSERT INTO execution_steps (execution_id, seq, card_id, card_kind, status, attempt, inputs, outputs, error, started_at, finished_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind($id.0)
-        .bind($seq)
-        .bind(i64::from($step.card_id))
-        .bind(&$step.card_kind)
-        .bind(&$step.status)
-        .bind(i64::from($step.attempt))
-        .bind($step.inputs.as_ref().map(Json))
-        .bind($step.outputs.as_ref().map(Json))
-        .bind(&$step.error)
-        .bind($step.started_at)
-        .bind($step.finished_at)
-        .execute(&mut *$tx)
-        .await
-    };
+macro_rules! insert_steps_in {
+    ($tx:expr, $rows:expr) => {{
+        // A few hundred rows per statement keeps within both databases' parameter limits.
+        let rows: &[(Uuid, i64, &StepRecord)] = $rows;
+        for chunk in rows.chunks(STEPS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO execution_steps (execution_id, seq, card_id, card_kind, status, attempt, inputs, outputs, \
+                 error, started_at, finished_at) ",
+            );
+            insert.push_values(chunk, |mut row, (id, seq, step)| {
+                row.push_bind(*id)
+                    .push_bind(*seq)
+                    .push_bind(i64::from(step.card_id))
+                    .push_bind(&step.card_kind)
+                    .push_bind(&step.status)
+                    .push_bind(i64::from(step.attempt))
+                    .push_bind(step.inputs.as_ref().map(Json))
+                    .push_bind(step.outputs.as_ref().map(Json))
+                    .push_bind(&step.error)
+                    .push_bind(step.started_at)
+                    .push_bind(step.finished_at);
+            });
+            insert.build().execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+/// Step records written by one statement.
+const STEPS_PER_STATEMENT: usize = 500;
+/// Executions written by one statement.
+const EXECUTIONS_PER_STATEMENT: usize = 200;
+
+/// The records of `steps`, numbered from `first`, as rows for [`insert_steps_in`].
+fn numbered(id: ExecutionId, first: i64, steps: &[StepRecord]) -> Vec<(Uuid, i64, &StepRecord)> {
+    (first..)
+        .zip(steps)
+        .map(|(seq, step)| (id.0, seq, step))
+        .collect()
 }
 
 /// A new execution to accept.
@@ -152,6 +171,34 @@ pub struct ExecutionRecord {
     pub parent: Option<Parent>,
     /// Started by Test Flow.
     pub test: bool,
+}
+
+impl ExecutionRecord {
+    /// `new` as this process begins running it at once, before anything of it is stored
+    /// (see `Runner::run_unstored`). Such an execution is not deduplicated: `new`'s
+    /// dedupe key is not kept.
+    pub fn starting(id: ExecutionId, new: NewExecution) -> ExecutionRecord {
+        let at = now();
+        ExecutionRecord {
+            id,
+            flow: new.flow,
+            flow_version: new.flow_version,
+            status: Status::Running,
+            trigger_kind: new.trigger_kind,
+            progress: Progress::new(new.input.clone()),
+            input: new.input,
+            subject: new.subject,
+            causal_chain: new.causal_chain,
+            output: None,
+            error: None,
+            steps: 0,
+            queued_at: at,
+            started_at: Some(at),
+            finished_at: None,
+            parent: new.parent,
+            test: new.test,
+        }
+    }
 }
 
 /// What one card did in an execution.
@@ -256,6 +303,168 @@ const AT_LIMIT: &str = "EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id AND
 const EXECUTION_COLUMNS: &str = "id, flow_id, flow_version, status, trigger_kind, input, subject, causal_chain, \
      progress, output, error, steps, queued_at, started_at, finished_at, parent_id, parent_card, child_index, test";
 
+/// An execution that ran before it was stored, ready to write: its row's values (JSON
+/// already serialized) and its cards' records.
+pub(crate) struct Ran {
+    id: Uuid,
+    flow: Uuid,
+    flow_version: i64,
+    trigger_kind: String,
+    input: Box<RawValue>,
+    subject: Option<String>,
+    causal_chain: Box<RawValue>,
+    progress: Box<RawValue>,
+    queued_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    parent: Option<Parent>,
+    test: bool,
+    steps: Vec<StepRecord>,
+    left: Left,
+}
+
+/// How it is left: held by a worker until a time, or ended.
+enum Left {
+    Held(String, DateTime<Utc>),
+    Ended(Ended),
+}
+
+impl Ran {
+    fn new(
+        execution: &ExecutionRecord,
+        steps: &[StepRecord],
+        progress: &Progress,
+        left: Left,
+    ) -> Result<Ran, StoreError> {
+        let raw = |v: &dyn erased::Json| v.raw().map_err(|e| StoreError::Invalid(e.to_string()));
+        Ok(Ran {
+            id: execution.id.0,
+            flow: execution.flow.0,
+            flow_version: execution.flow_version,
+            trigger_kind: execution.trigger_kind.clone(),
+            input: raw(&execution.input)?,
+            subject: execution.subject.clone(),
+            causal_chain: raw(&execution.causal_chain)?,
+            progress: raw(progress)?,
+            queued_at: execution.queued_at,
+            started_at: execution.started_at,
+            parent: execution.parent,
+            test: execution.test,
+            steps: steps.to_vec(),
+            left,
+        })
+    }
+}
+
+mod erased {
+    /// Something serializable to a JSON text kept as is.
+    pub trait Json {
+        fn raw(&self) -> serde_json::Result<Box<serde_json::value::RawValue>>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn raw(&self) -> serde_json::Result<Box<serde_json::value::RawValue>> {
+            serde_json::value::to_raw_value(self)
+        }
+    }
+}
+
+/// Where a waiting writer of [`Store::accept_finished`] hears whether its execution was
+/// stored.
+type FinishedSender = tokio::sync::oneshot::Sender<Result<bool, StoreError>>;
+
+/// Executions that ran to their end before being stored, waiting to be written together.
+#[derive(Default)]
+pub struct FinishedQueue {
+    waiting: std::sync::Mutex<Vec<(Ran, FinishedSender)>>,
+    /// Held by whoever writes what is waiting.
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for FinishedQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FinishedQueue")
+    }
+}
+
+impl FinishedQueue {
+    fn push(&self, ran: Ran, done: FinishedSender) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.push((ran, done));
+        }
+    }
+
+    fn take(&self) -> Vec<(Ran, FinishedSender)> {
+        self.waiting
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
+}
+
+/// Inserts executions that ran before they were stored, with their cards' records, in
+/// the transaction `tx`; the ids of those inserted (not there already).
+macro_rules! insert_ran_in {
+    ($tx:expr, $rows:expr) => {{
+        let rows: &[&Ran] = $rows;
+        let mut inserted: Vec<Uuid> = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(EXECUTIONS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, \
+                 causal_chain, progress, output, error, steps, queued_at, started_at, finished_at, run_after, \
+                 locked_by, locked_until, parent_id, parent_card, child_index, test) ",
+            );
+            let at = now();
+            insert.push_values(chunk, |mut row, ran| {
+                let (status, locked_by, locked_until, output, error, finished_at) = match &ran.left {
+                    Left::Held(worker, until) => {
+                        (Status::Running, Some(worker.as_str()), Some(*until), None, None, None)
+                    }
+                    Left::Ended(ended) => (
+                        ended.status,
+                        None,
+                        None,
+                        ended.output.as_ref(),
+                        ended.error.as_deref(),
+                        Some(at),
+                    ),
+                };
+                row.push_bind(ran.id)
+                    .push_bind(ran.flow)
+                    .push_bind(ran.flow_version)
+                    .push_bind(status.as_str())
+                    .push_bind(&ran.trigger_kind)
+                    .push_bind(Json(&*ran.input))
+                    .push_bind(&ran.subject)
+                    .push_bind(Json(&*ran.causal_chain))
+                    .push_bind(Json(&*ran.progress))
+                    .push_bind(output.map(Json))
+                    .push_bind(error)
+                    .push_bind(ran.steps.len() as i64)
+                    .push_bind(ran.queued_at)
+                    .push_bind(ran.started_at)
+                    .push_bind(finished_at)
+                    .push_bind(ran.queued_at)
+                    .push_bind(locked_by)
+                    .push_bind(locked_until)
+                    .push_bind(ran.parent.map(|p| p.execution.0))
+                    .push_bind(ran.parent.map(|p| i64::from(p.card)))
+                    .push_bind(ran.parent.map(|p| p.index))
+                    .push_bind(ran.test);
+            });
+            insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+            let ids: Vec<Uuid> = insert.build_query_scalar().fetch_all(&mut *$tx).await?;
+            inserted.extend(ids);
+        }
+        let steps: Vec<(Uuid, i64, &StepRecord)> = rows
+            .iter()
+            .filter(|ran| inserted.contains(&ran.id))
+            .flat_map(|ran| (1i64..).zip(&ran.steps).map(|(seq, step)| (ran.id, seq, step)))
+            .collect();
+        insert_steps_in!($tx, &steps);
+        inserted
+    }};
+}
+
 /// Executions that have ended.
 const FINAL: &str = "('succeeded', 'failed', 'cancelled')";
 
@@ -333,6 +542,96 @@ impl Store {
             self.signals.queued.notify_waiters();
         }
         Ok((inserted > 0).then_some(id))
+    }
+
+    /// Stores an execution this process took and began running without queueing it (a
+    /// synchronous API call), held by `worker` until `lease_until`, with the records of
+    /// the cards it ran so far and its progress, in one transaction. From here on it is
+    /// like any claimed execution: if this process dies, another worker takes it over
+    /// when the lease runs out. `false` when an execution with its id exists already.
+    pub async fn accept_running(
+        &self,
+        execution: &ExecutionRecord,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        steps: &[StepRecord],
+        progress: &Progress,
+    ) -> Result<bool, StoreError> {
+        let ran = Ran::new(
+            execution,
+            steps,
+            progress,
+            Left::Held(worker.into(), lease_until),
+        )?;
+        let inserted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let inserted = insert_ran_in!(tx, &[&ran]);
+            tx.commit().await?;
+            !inserted.is_empty()
+        });
+        Ok(inserted)
+    }
+
+    /// Stores an execution that ran to its end before anything of it was stored (every
+    /// card it ran changes nothing outside it, so nothing was lost had it stopped midway):
+    /// the execution, its cards' records and its end. `false` when an execution with its
+    /// id exists already.
+    ///
+    /// Executions that end together are written together: whoever gets the turn writes
+    /// every one waiting, in one transaction (one commit for many calls); should that
+    /// fail, each is written alone, so one execution's problem stays its own.
+    pub async fn accept_finished(
+        &self,
+        execution: &ExecutionRecord,
+        steps: &[StepRecord],
+        progress: &Progress,
+        ended: &Ended,
+    ) -> Result<bool, StoreError> {
+        let (done, mut answer) = tokio::sync::oneshot::channel();
+        let ran = Ran::new(execution, steps, progress, Left::Ended(ended.clone()))?;
+        self.finished.push(ran, done);
+        let _turn = self.finished.turn.lock().await;
+        if let Ok(stored) = answer.try_recv() {
+            return stored;
+        }
+        let batch = self.finished.take();
+        let stored = match self.insert_ran(&batch).await {
+            Ok(ids) => batch
+                .iter()
+                .map(|(ran, _)| Ok(ids.contains(&ran.id)))
+                .collect::<Vec<_>>(),
+            Err(_) if batch.len() > 1 => {
+                let mut each = Vec::with_capacity(batch.len());
+                for one in batch.chunks(1) {
+                    each.push(self.insert_ran(one).await.map(|ids| !ids.is_empty()));
+                }
+                each
+            }
+            Err(e) => vec![Err(e)],
+        };
+        for ((ran, done), stored) in batch.into_iter().zip(stored) {
+            if let (Ok(true), Left::Ended(ended)) = (&stored, &ran.left) {
+                self.signals.finished(ExecutionId(ran.id), ended.clone());
+            }
+            let _ = done.send(stored);
+        }
+        answer
+            .try_recv()
+            .unwrap_or_else(|_| Err(StoreError::Invalid("the execution was not stored".into())))
+    }
+
+    /// Writes `batch` in one transaction; the ids of those written (not there already).
+    async fn insert_ran(&self, batch: &[(Ran, FinishedSender)]) -> Result<Vec<Uuid>, StoreError> {
+        let rows: Vec<&Ran> = batch.iter().map(|(ran, _)| ran).collect();
+        let inserted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let inserted = insert_ran_in!(tx, &rows);
+            tx.commit().await?;
+            inserted
+        });
+        Ok(inserted)
     }
 
     /// Claims the oldest due execution for `worker` until `lease_until`.
@@ -453,9 +752,7 @@ impl Store {
                 None => false,
                 Some(last) => {
                     let first = last - steps.len() as i64 + 1;
-                    for (seq, step) in (first..).zip(steps) {
-                        insert_step_in!(tx, id, seq, step)?;
-                    }
+                    insert_steps_in!(tx, &numbered(id, first, steps));
                     tx.commit().await?;
                     true
                 }
@@ -520,9 +817,7 @@ impl Store {
             .await?;
             if let (Some((last_seq, _)), Some((steps, _))) = (ended, last) {
                 let first = last_seq - steps.len() as i64 + 1;
-                for (seq, step) in (first..).zip(steps) {
-                    insert_step_in!(tx, id, seq, step)?;
-                }
+                insert_steps_in!(tx, &numbered(id, first, steps));
             }
             let woke = match ended {
                 Some((_, Some(parent))) => wake_parent_in!(self, tx, parent),

@@ -191,6 +191,7 @@ impl Store {
         if !saved {
             return Ok(None);
         }
+        self.callers.forget_all();
         self.flow_summary(id).await
     }
 
@@ -377,6 +378,7 @@ impl Store {
                 .bind(enabled)
                 .bind(now())
         );
+        self.callers.forget_all();
         Ok(changed)
     }
 
@@ -395,21 +397,33 @@ impl Store {
                 .bind(id.0)
                 .bind(super::scim_tokens::digest(&token))
         );
+        self.callers.forget_all();
         Ok(done.then_some(token))
     }
 
-    /// The flow `id` if `token` is its API endpoint secret.
+    /// The flow `id` if `token` is its API endpoint secret. A secret that matched is
+    /// remembered for a second (see [`super::Recent`]): callers that call often do not
+    /// read the database each time.
     pub async fn flow_for_invoke_token(
         &self,
         id: FlowId,
         token: &str,
     ) -> Result<Option<FlowSummary>, StoreError> {
+        let key = (id, super::scim_tokens::digest(token));
+        if let Some(known) = self.callers.get(&key) {
+            return Ok(Some(known));
+        }
+        let generation = self.callers.generation();
         let sql =
             format!("SELECT {SUMMARY_COLUMNS} FROM flows WHERE id = $1 AND invoke_token_hash = $2");
         let row: Option<SummaryRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id.0).bind(super::scim_tokens::digest(token)).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(id.0).bind(&key.1).fetch_optional(pool).await?
         });
-        Ok(row.map(FlowSummary::from))
+        let found = row.map(FlowSummary::from);
+        if let Some(summary) = &found {
+            self.callers.keep(generation, key, summary.clone());
+        }
+        Ok(found)
     }
 
     /// How many executions of a flow were accepted since `since` (its rate limit).
@@ -435,6 +449,7 @@ impl Store {
             audit,
             sqlx::query("DELETE FROM flows WHERE id = $1").bind(id.0)
         );
+        self.callers.forget_all();
         Ok(deleted)
     }
 }

@@ -121,6 +121,74 @@ pub struct Store {
     pub(crate) signals: std::sync::Arc<Signals>,
     /// Flow definitions read so far, shared by workers and the API.
     pub(crate) definitions: std::sync::Arc<Definitions>,
+    /// Executions that ran to their end before being stored, to write together.
+    pub(crate) finished: std::sync::Arc<executions::FinishedQueue>,
+    /// API endpoint secrets that matched lately: (flow, the secret's digest) → the flow.
+    pub(crate) callers: std::sync::Arc<Recent<(crate::flows::FlowId, String), FlowSummary>>,
+    /// Tables cards looked up lately: the name as compared → the table.
+    pub(crate) tables_by_name: std::sync::Arc<Recent<String, TableSummary>>,
+}
+
+/// What the hot paths read often and rarely changes (a flow's API secret, a table by
+/// name), remembered for at most [`Recent::FRESH`]. This process forgets it all whenever it
+/// changes such a thing; a change made by another server (several on one PostgreSQL) is
+/// seen after at most [`Recent::FRESH`].
+#[derive(Debug)]
+pub struct Recent<K, V> {
+    /// Counts this process's changes, so a read that raced one is not kept.
+    generation: std::sync::atomic::AtomicU64,
+    known: std::sync::Mutex<std::collections::HashMap<K, (V, std::time::Instant)>>,
+}
+
+impl<K, V> Default for Recent<K, V> {
+    fn default() -> Self {
+        Recent {
+            generation: Default::default(),
+            known: Default::default(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Recent<K, V> {
+    /// How long what was read is trusted without reading the database again.
+    pub const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+    /// Beyond this many, start afresh.
+    const KEPT: usize = 1024;
+
+    pub(crate) fn get(&self, key: &K) -> Option<V> {
+        let known = self.known.lock().ok()?;
+        let (value, at) = known.get(key)?;
+        (at.elapsed() < Self::FRESH).then(|| value.clone())
+    }
+
+    /// Take this before reading the database; give it to [`Recent::keep`].
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Remembers what a read that began at `read_at` found, unless this process changed
+    /// something meanwhile (the read may have seen the old state).
+    pub(crate) fn keep(&self, read_at: u64, key: K, value: V) {
+        let Ok(mut known) = self.known.lock() else {
+            return;
+        };
+        if self.generation() != read_at {
+            return;
+        }
+        if known.len() >= Self::KEPT {
+            known.clear();
+        }
+        known.insert(key, (value, std::time::Instant::now()));
+    }
+
+    /// Call after committing a change to what is remembered.
+    pub(crate) fn forget_all(&self) {
+        if let Ok(mut known) = self.known.lock() {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            known.clear();
+        }
+    }
 }
 
 /// What this process's engine and API callers wait for, so they need not poll the
@@ -231,7 +299,10 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            // A connection to a local file does not drop: no ping (a round trip to the
+            // connection's thread) each time one is taken from the pool.
             let pool = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options)
@@ -242,6 +313,9 @@ impl Store {
                 write_gate: Some(Default::default()),
                 signals: Default::default(),
                 definitions: Default::default(),
+                finished: Default::default(),
+                callers: Default::default(),
+                tables_by_name: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
@@ -256,6 +330,9 @@ impl Store {
                 write_gate: None,
                 signals: Default::default(),
                 definitions: Default::default(),
+                finished: Default::default(),
+                callers: Default::default(),
+                tables_by_name: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))

@@ -196,11 +196,20 @@ impl Store {
     /// The table named `name`, ignoring case (cards name their table); its rows are not
     /// counted.
     pub async fn table_by_name(&self, name: &str) -> Result<Option<TableSummary>, StoreError> {
+        let key = name.trim().to_lowercase();
+        if let Some(known) = self.tables_by_name.get(&key) {
+            return Ok(Some(known));
+        }
+        let generation = self.tables_by_name.generation();
         let sql = format!("SELECT {TABLE_COLUMNS_UNCOUNTED} FROM tables t WHERE t.name_key = $1");
         let row: Option<TableRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(name.trim().to_lowercase()).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(&key).fetch_optional(pool).await?
         });
-        Ok(row.map(TableSummary::from))
+        let found = row.map(TableSummary::from);
+        if let Some(table) = &found {
+            self.tables_by_name.keep(generation, key, table.clone());
+        }
+        Ok(found)
     }
 
     /// Every table, by name.
@@ -219,6 +228,7 @@ impl Store {
             audit,
             sqlx::query("DELETE FROM tables WHERE id = $1").bind(id.0)
         );
+        self.tables_by_name.forget_all();
         Ok(deleted)
     }
 
@@ -233,24 +243,35 @@ impl Store {
         let id = Uuid::now_v7();
         let key = table.schema.key_of(row);
         let at = now();
+        let conflict = |e| {
+            StoreError::conflict_or(
+                e,
+                format!("a row with the key {:?}", key.clone().unwrap_or_default()),
+            )
+        };
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            sqlx::query(
+            let insert = sqlx::query(
                 "INSERT INTO table_rows (id, table_id, row_key, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
             )
             .bind(id)
             .bind(table.id.0)
             .bind(&key)
             .bind(Json(row))
-            .bind(at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| StoreError::conflict_or(e, format!("a row with the key {:?}", key.clone().unwrap_or_default())))?;
-            if let Some(audit) = audit {
-                super::audit::append_in!(tx, audit)?;
+            .bind(at);
+            match audit {
+                Some(audit) => {
+                    let mut tx = pool.begin().await?;
+                    insert.execute(&mut *tx).await.map_err(conflict)?;
+                    super::audit::append_in!(tx, audit)?;
+                    tx.commit().await?;
+                }
+                // One statement (a flow's card; its execution is the record): no
+                // transaction around it.
+                None => {
+                    insert.execute(pool).await.map_err(conflict)?;
+                }
             }
-            tx.commit().await?;
         });
         Ok(RowRecord {
             id,

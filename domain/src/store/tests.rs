@@ -848,6 +848,111 @@ mod engine {
             assert_eq!(by_flow.len(), 1);
         }
 
+        async fn an_execution_run_at_once_is_stored_before_its_first_change(store) {
+            use crate::store::ExecutionRecord;
+            let runner = Runner::new(store.clone(), "inline");
+            let begin = |flow: FlowId, input: Value| async move {
+                let new = NewExecution::new(flow, 1, "trigger.manual", json!({ "input": input }));
+                ExecutionRecord::starting(ExecutionId::new(), new)
+            };
+
+            // Cards that change nothing, then a return: stored once, at its end, whole.
+            let mut pure = Flow::new("Pure", "trigger.manual");
+            pure.settings.save_all_data = true;
+            pure.cards = vec![
+                card(1, "text.compose", &[("template", Binding::template("Hello {{ trigger.input.name }}"))]),
+                card(2, "text.change_case", &[("text", from(1, "output")), ("case", Binding::literal("upper"))]),
+                card(3, "flow.return", &[("output", from(2, "output"))]),
+            ];
+            let pure = setup(&store, &pure).await;
+            let record = begin(pure, json!({"name": "Ada"})).await;
+            let id = record.id;
+            let watch = store.signals().watch(id);
+            assert!(store.execution(id).await.unwrap().is_none());
+            runner.run_unstored(record).await.unwrap();
+            let ended = watch.ended_within(std::time::Duration::ZERO).await.unwrap();
+            store.signals().forget(id);
+            assert_eq!((ended.status, ended.output), (Status::Succeeded, Some(json!("HELLO ADA"))));
+            let done = store.execution(id).await.unwrap().unwrap();
+            assert_eq!((done.status, done.output.clone(), done.steps), (Status::Succeeded, Some(json!("HELLO ADA")), 3));
+            assert!(done.started_at.is_some() && done.finished_at.is_some());
+            assert_eq!(done.input, json!({"input": {"name": "Ada"}}));
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.iter().map(|s| s.card_id).collect::<Vec<_>>(), [1, 2, 3]);
+            assert_eq!(steps[1].outputs, Some(json!({"output": "HELLO ADA"})));
+            // It is in the history like any other.
+            let listed = store.executions(&ExecutionFilter { flow: Some(pure), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
+            assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+
+            // Executions that end together are written together; one that cannot be
+            // written (its flow is gone) fails alone.
+            let ended = crate::store::Ended { status: Status::Succeeded, output: Some(json!(1)), error: None };
+            let mut calls = Vec::new();
+            for n in 0..20 {
+                let flow = if n == 7 { FlowId(uuid::Uuid::now_v7()) } else { pure };
+                let record = begin(flow, json!({ "n": n })).await;
+                let (store, ended) = (store.clone(), ended.clone());
+                calls.push(tokio::spawn(async move {
+                    store.accept_finished(&record, &[], &record.progress, &ended).await
+                }));
+            }
+            let mut stored = Vec::new();
+            for call in calls {
+                stored.push(call.await.unwrap().ok());
+            }
+            assert_eq!(stored.iter().filter(|s| **s == Some(true)).count(), 19, "{stored:?}");
+            assert_eq!(stored[7], None);
+            let listed = store.executions(&ExecutionFilter { flow: Some(pure), limit: 100, ..ExecutionFilter::default() }).await.unwrap();
+            assert_eq!(listed.len(), 20);
+
+            // The ten-card flow writes a table: stored, held by this runner, before that
+            // card; the records and the answer are the same as a queued run's.
+            let ten = setup(&store, &ten_cards()).await;
+            let record = begin(ten, json!({"name": "Grace"})).await;
+            let id = record.id;
+            runner.run_unstored(record).await.unwrap();
+            let done = store.execution(id).await.unwrap().unwrap();
+            assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+            assert_eq!(done.output, Some(json!({"email": "grace@example.com"})));
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.iter().map(|s| s.card_id).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
+            assert_eq!(done.steps, 10);
+
+            // A Wait stores it (with the cards before) and leaves it to the workers, who
+            // go on after the last recorded card.
+            let mut waits = Flow::new("Waits", "trigger.manual");
+            waits.cards = vec![
+                card(1, "text.trim", &[("text", Binding::literal(" a "))]),
+                card(2, "flow.wait", &[("seconds", Binding::literal(3600))]),
+                card(3, "text.trim", &[("text", Binding::literal(" b "))]),
+            ];
+            let waits = setup(&store, &waits).await;
+            let record = begin(waits, json!({})).await;
+            let id = record.id;
+            runner.run_unstored(record).await.unwrap();
+            let waiting = store.execution(id).await.unwrap().unwrap();
+            assert_eq!((waiting.status, waiting.steps), (Status::Queued, 2));
+            assert_eq!(Runner::new(store.clone(), "worker-1").run_one().await.unwrap(), None, "not due for an hour");
+            assert!(store.run_now(id).await.unwrap());
+            assert_eq!(Runner::new(store.clone(), "worker-1").drain().await.unwrap(), 1);
+            let done = store.execution(id).await.unwrap().unwrap();
+            assert_eq!((done.status, done.steps), (Status::Succeeded, 3));
+            let steps = store.execution_steps(id).await.unwrap();
+            assert_eq!(steps.iter().map(|s| s.card_id).collect::<Vec<_>>(), [1, 2, 3]);
+
+            // A failure in a card that changes nothing is stored with the failure.
+            let mut fails = Flow::new("Fails", "trigger.manual");
+            fails.cards = vec![card(1, "number.add", &[("a", Binding::mapping(Source::Trigger, "input.a")), ("b", Binding::literal(1))])];
+            let fails = setup(&store, &fails).await;
+            let record = begin(fails, json!({"a": "not a number"})).await;
+            let id = record.id;
+            runner.run_unstored(record).await.unwrap();
+            let failed = store.execution(id).await.unwrap().unwrap();
+            assert_eq!(failed.status, Status::Failed);
+            assert!(failed.error.as_deref().unwrap().starts_with("card 1"), "{:?}", failed.error);
+            assert_eq!(store.execution_steps(id).await.unwrap().len(), 1);
+        }
+
         async fn retries_follow_the_policy_and_a_failure_names_its_card(store) {
             // A card with no time to run times out: a retryable error.
             let mut flow = Flow::new("Retries", "trigger.manual");

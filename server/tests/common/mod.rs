@@ -23,6 +23,9 @@ pub struct Options {
     pub session_max_age: chrono::Duration,
     pub session_idle: std::time::Duration,
     pub secure: bool,
+    /// Synchronous API calls run in the server's process as they arrive, as when it runs
+    /// the engine (`AppState::inline`).
+    pub inline: bool,
 }
 
 impl Default for Options {
@@ -31,6 +34,7 @@ impl Default for Options {
             session_max_age: chrono::Duration::hours(12),
             session_idle: std::time::Duration::from_secs(3600),
             secure: false,
+            inline: false,
         }
     }
 }
@@ -58,6 +62,12 @@ async fn start_inner(
         trust_forwarded_for: false,
         public_url: format!("http://{addr}"),
         sso: idflow::oidc::Sso::new(&format!("http://{addr}"), sso),
+        inline: options.inline.then(|| {
+            std::sync::Arc::new(domain::engine::runner::Runner::new(
+                store.clone(),
+                "test-server/inline",
+            ))
+        }),
     };
     let sessions = DbSessionStore::for_store(&store).await.unwrap();
     let app = router(
