@@ -40,7 +40,7 @@ macro_rules! wake_parent_in {
     }};
 }
 
-/// Inserts card record number `seq` of execution `id` in transaction `tx`.
+/// Inserts card records, each `(execution, seq, record)`, in transaction `tx`.
 macro_rules! insert_steps_in {
     ($tx:expr, $rows:expr) => {{
         // A few hundred rows per statement keeps within both databases' parameter limits.
@@ -368,14 +368,48 @@ mod erased {
     }
 }
 
-/// Where a waiting writer of [`Store::accept_finished`] hears whether its execution was
-/// stored.
+/// An execution's end waiting to be written with others (see [`Store::write_ending`]).
+pub(crate) enum Ending {
+    /// An execution that ran to its end before anything of it was stored.
+    Ran(Ran),
+    /// A stored execution a worker holds, ending with its last cards' records and the
+    /// progress after them (if any).
+    Held {
+        id: Uuid,
+        worker: String,
+        steps: Vec<StepRecord>,
+        progress: Option<Box<RawValue>>,
+        ended: Ended,
+    },
+}
+
+impl Ending {
+    fn id(&self) -> Uuid {
+        match self {
+            Ending::Ran(ran) => ran.id,
+            Ending::Held { id, .. } => *id,
+        }
+    }
+
+    fn ended(&self) -> Option<&Ended> {
+        match self {
+            Ending::Ran(Ran {
+                left: Left::Ended(ended),
+                ..
+            })
+            | Ending::Held { ended, .. } => Some(ended),
+            Ending::Ran(_) => None,
+        }
+    }
+}
+
+/// Where a waiting writer hears whether its ending was written.
 type FinishedSender = tokio::sync::oneshot::Sender<Result<bool, StoreError>>;
 
-/// Executions that ran to their end before being stored, waiting to be written together.
+/// Executions' ends waiting to be written together.
 #[derive(Default)]
 pub struct FinishedQueue {
-    waiting: std::sync::Mutex<Vec<(Ran, FinishedSender)>>,
+    waiting: std::sync::Mutex<Vec<(Ending, FinishedSender)>>,
     /// Held by whoever writes what is waiting.
     turn: tokio::sync::Mutex<()>,
 }
@@ -387,13 +421,13 @@ impl std::fmt::Debug for FinishedQueue {
 }
 
 impl FinishedQueue {
-    fn push(&self, ran: Ran, done: FinishedSender) {
+    fn push(&self, ending: Ending, done: FinishedSender) {
         if let Ok(mut waiting) = self.waiting.lock() {
-            waiting.push((ran, done));
+            waiting.push((ending, done));
         }
     }
 
-    fn take(&self) -> Vec<(Ran, FinishedSender)> {
+    fn take(&self) -> Vec<(Ending, FinishedSender)> {
         self.waiting
             .lock()
             .map(|mut w| std::mem::take(&mut *w))
@@ -575,12 +609,9 @@ impl Store {
 
     /// Stores an execution that ran to its end before anything of it was stored (every
     /// card it ran changes nothing outside it, so nothing was lost had it stopped midway):
-    /// the execution, its cards' records and its end. `false` when an execution with its
-    /// id exists already.
-    ///
-    /// Executions that end together are written together: whoever gets the turn writes
-    /// every one waiting, in one transaction (one commit for many calls); should that
-    /// fail, each is written alone, so one execution's problem stays its own.
+    /// the execution, its cards' records and its end, written with other executions'
+    /// ends (see [`Store::finish_with_steps`]). `false` when an execution with its id
+    /// exists already.
     pub async fn accept_finished(
         &self,
         execution: &ExecutionRecord,
@@ -588,50 +619,101 @@ impl Store {
         progress: &Progress,
         ended: &Ended,
     ) -> Result<bool, StoreError> {
-        let (done, mut answer) = tokio::sync::oneshot::channel();
         let ran = Ran::new(execution, steps, progress, Left::Ended(ended.clone()))?;
-        self.finished.push(ran, done);
+        self.write_ending(Ending::Ran(ran)).await
+    }
+
+    /// Executions that end together are written together: whoever gets the turn writes
+    /// every ending waiting, in one transaction (one commit for many); should that fail,
+    /// each is written alone, so one execution's problem stays its own.
+    async fn write_ending(&self, ending: Ending) -> Result<bool, StoreError> {
+        let (done, mut answer) = tokio::sync::oneshot::channel();
+        self.finished.push(ending, done);
         let _turn = self.finished.turn.lock().await;
-        if let Ok(stored) = answer.try_recv() {
-            return stored;
+        if let Ok(written) = answer.try_recv() {
+            return written;
         }
         let batch = self.finished.take();
-        let stored = match self.insert_ran(&batch).await {
-            Ok(ids) => batch
-                .iter()
-                .map(|(ran, _)| Ok(ids.contains(&ran.id)))
-                .collect::<Vec<_>>(),
+        let written = match self.write_endings(&batch).await {
+            Ok(written) => written.into_iter().map(Ok).collect::<Vec<_>>(),
             Err(_) if batch.len() > 1 => {
                 let mut each = Vec::with_capacity(batch.len());
                 for one in batch.chunks(1) {
-                    each.push(self.insert_ran(one).await.map(|ids| !ids.is_empty()));
+                    each.push(self.write_endings(one).await.map(|w| w[0]));
                 }
                 each
             }
             Err(e) => vec![Err(e)],
         };
-        for ((ran, done), stored) in batch.into_iter().zip(stored) {
-            if let (Ok(true), Left::Ended(ended)) = (&stored, &ran.left) {
-                self.signals.finished(ExecutionId(ran.id), ended.clone());
+        for ((ending, done), written) in batch.into_iter().zip(written) {
+            if let (Ok(true), Some(ended)) = (&written, ending.ended()) {
+                self.signals
+                    .finished(ExecutionId(ending.id()), ended.clone());
             }
-            let _ = done.send(stored);
+            let _ = done.send(written);
         }
         answer
             .try_recv()
             .unwrap_or_else(|_| Err(StoreError::Invalid("the execution was not stored".into())))
     }
 
-    /// Writes `batch` in one transaction; the ids of those written (not there already).
-    async fn insert_ran(&self, batch: &[(Ran, FinishedSender)]) -> Result<Vec<Uuid>, StoreError> {
-        let rows: Vec<&Ran> = batch.iter().map(|(ran, _)| ran).collect();
-        let inserted = with_pool!(self, pool => {
+    /// Writes `batch` in one transaction; for each, whether it was written (an execution
+    /// that ran before it was stored: not there already; a held one: still held).
+    async fn write_endings(
+        &self,
+        batch: &[(Ending, FinishedSender)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let ran: Vec<&Ran> = batch
+            .iter()
+            .filter_map(|(ending, _)| match ending {
+                Ending::Ran(ran) => Some(ran),
+                Ending::Held { .. } => None,
+            })
+            .collect();
+        let (written, woke) = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            let inserted = insert_ran_in!(tx, &rows);
+            let inserted = if ran.is_empty() { Vec::new() } else { insert_ran_in!(tx, &ran) };
+            let mut steps: Vec<(Uuid, i64, &StepRecord)> = Vec::new();
+            let mut written = Vec::with_capacity(batch.len());
+            let mut woke = false;
+            for (ending, _) in batch {
+                let Ending::Held { id, worker, steps: last, progress, ended } = ending else {
+                    written.push(inserted.contains(&ending.id()));
+                    continue;
+                };
+                let held: Option<(i64, Option<Uuid>)> = sqlx::query_as(
+                    "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, \
+                     locked_until = NULL, steps = steps + $7, progress = COALESCE($8, progress) \
+                     WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps, parent_id",
+                )
+                .bind(*id)
+                .bind(worker)
+                .bind(ended.status.as_str())
+                .bind(ended.output.as_ref().map(Json))
+                .bind(&ended.error)
+                .bind(now())
+                .bind(last.len() as i64)
+                .bind(progress.as_ref().map(|p| Json(&**p)))
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((seq, parent)) = held {
+                    let first = seq - last.len() as i64 + 1;
+                    steps.extend((first..).zip(last).map(|(seq, step)| (*id, seq, step)));
+                    if let Some(parent) = parent {
+                        woke |= wake_parent_in!(self, tx, parent);
+                    }
+                }
+                written.push(held.is_some());
+            }
+            insert_steps_in!(tx, &steps);
             tx.commit().await?;
-            inserted
+            (written, woke)
         });
-        Ok(inserted)
+        if woke {
+            self.signals.queued.notify_waiters();
+        }
+        Ok(written)
     }
 
     /// Claims the oldest due execution for `worker` until `lease_until`.
@@ -771,10 +853,23 @@ impl Store {
         output: Option<&Value>,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.finish(id, worker, None, status, output, error).await
+        self.write_ending(Ending::Held {
+            id: id.0,
+            worker: worker.to_string(),
+            steps: Vec::new(),
+            progress: None,
+            ended: Ended {
+                status,
+                output: output.cloned(),
+                error: error.map(str::to_string),
+            },
+        })
+        .await
     }
 
-    /// Records the last cards' records and ends the execution, in one transaction.
+    /// Records the last cards' records and ends the execution, in one transaction,
+    /// written with other executions' ends (see [`Store::write_ending`]). `false` when
+    /// `worker` no longer holds it.
     pub async fn finish_with_steps(
         &self,
         id: ExecutionId,
@@ -784,62 +879,22 @@ impl Store {
         output: Option<&Value>,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
-        self.finish(id, worker, Some(last), status, output, error)
-            .await
-    }
-
-    async fn finish(
-        &self,
-        id: ExecutionId,
-        worker: &str,
-        last: Option<(&[StepRecord], &Progress)>,
-        status: Status,
-        output: Option<&Value>,
-        error: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
-            let ended: Option<(i64, Option<Uuid>)> = sqlx::query_as(
-                "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, locked_until = NULL, \
-                 steps = steps + $7, progress = COALESCE($8, progress) \
-                 WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps, parent_id",
-            )
-            .bind(id.0)
-            .bind(worker)
-            .bind(status.as_str())
-            .bind(output.map(Json))
-            .bind(error)
-            .bind(now())
-            .bind(last.map_or(0, |(steps, _)| steps.len() as i64))
-            .bind(last.map(|(_, progress)| Json(progress)))
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let (Some((last_seq, _)), Some((steps, _))) = (ended, last) {
-                let first = last_seq - steps.len() as i64 + 1;
-                insert_steps_in!(tx, &numbered(id, first, steps));
-            }
-            let woke = match ended {
-                Some((_, Some(parent))) => wake_parent_in!(self, tx, parent),
-                _ => false,
-            };
-            tx.commit().await?;
-            if woke {
-                self.signals.queued.notify_waiters();
-            }
-            ended.is_some()
-        });
-        if done {
-            self.signals.finished(
-                id,
-                super::Ended {
-                    status,
-                    output: output.cloned(),
-                    error: error.map(str::to_string),
-                },
-            );
-        }
-        Ok(done)
+        let (steps, progress) = last;
+        self.write_ending(Ending::Held {
+            id: id.0,
+            worker: worker.to_string(),
+            steps: steps.to_vec(),
+            progress: Some(
+                serde_json::value::to_raw_value(progress)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            ),
+            ended: Ended {
+                status,
+                output: output.cloned(),
+                error: error.map(str::to_string),
+            },
+        })
+        .await
     }
 
     /// Leaves an execution `worker` holds waiting (for its helper flows, or a Pause card's
