@@ -112,6 +112,27 @@ fn api_flow(name: &str, synchronous: bool, max_per_minute: Option<u32>) -> Flow 
     flow
 }
 
+/// Creates `flow`, turns it on and makes its API secret.
+async fn callable(server: &TestServer, flow: &Flow) -> (domain::store::FlowSummary, String) {
+    let made = server
+        .store
+        .create_flow(flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    server
+        .store
+        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .await
+        .unwrap();
+    let token = server
+        .store
+        .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
+        .await
+        .unwrap()
+        .unwrap();
+    (made, token)
+}
+
 /// With the engine in the server's process, a synchronous call to a flow without limits
 /// runs there as it arrives: no worker runs here, and still the caller gets the answer,
 /// with the execution and every card's record stored.
@@ -154,22 +175,7 @@ async fn a_synchronous_call_runs_in_the_process_that_took_it(store: Store) {
             Binding::mapping(Source::Card(CardId(1)), "output"),
         )]),
     ];
-    let made = server
-        .store
-        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
-        .await
-        .unwrap();
-    server
-        .store
-        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
-        .await
-        .unwrap();
-    let token = server
-        .store
-        .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
-        .await
-        .unwrap()
-        .unwrap();
+    let (made, token) = callable(&server, &flow).await;
     let http = reqwest::Client::new();
     let answered = http
         .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
@@ -656,22 +662,7 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store, inline: b
             Binding::mapping(Source::Card(CardId(2)), "input.decision"),
         )]),
     ];
-    let made = server
-        .store
-        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
-        .await
-        .unwrap();
-    server
-        .store
-        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
-        .await
-        .unwrap();
-    let token = server
-        .store
-        .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
-        .await
-        .unwrap()
-        .unwrap();
+    let (made, token) = callable(&server, &flow).await;
     let http = reqwest::Client::new();
     let answered = http
         .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
