@@ -2,7 +2,10 @@
 //! with SIGKILL at 20 random moments and started again. At the end every accepted
 //! execution has ended (succeeded, or failed with a reason), none is lost, and no card
 //! whose completion was recorded ran again (each card appears once in each execution's
-//! record). Bounded in time: the test gives up, failing, after two minutes.
+//! record). Meanwhile a caller keeps calling a synchronous API Endpoint flow, which each
+//! server runs in its own process: every call answered 200 has its execution stored and
+//! succeeded, and every such execution stored ends. Bounded in time: the test gives up,
+//! failing, after two minutes.
 
 use domain::audit::{Action, Actor, NewEntry, Outcome};
 use domain::engine::Status;
@@ -62,6 +65,68 @@ fn flow() -> Flow {
     flow
 }
 
+/// A synchronous API Endpoint flow that writes a row and returns the caller's `n`.
+fn api_flow() -> Flow {
+    let mut flow = Flow::new("Durable API", "trigger.api_endpoint");
+    flow.trigger
+        .options
+        .insert("synchronous".into(), Binding::literal(true));
+    flow.settings.save_all_data = true;
+    flow.cards = vec![
+        card(
+            1,
+            "text.compose",
+            &[("template", Binding::template("api {{ trigger.body.n }}"))],
+        ),
+        card(
+            2,
+            "tables.find_or_create_row",
+            &[
+                ("table", Binding::literal("durable")),
+                ("key", Binding::template("api-{{ trigger.body.n }}")),
+                ("row", Binding::literal(json!({}))),
+            ],
+        ),
+        card(
+            3,
+            "flow.return",
+            &[("output", Binding::mapping(Source::Trigger, "body.n"))],
+        ),
+    ];
+    flow
+}
+
+/// Calls the API flow at `base` until stopped, from `next` on; the `n` of each call
+/// answered 200 with its own `n`.
+async fn call_until_stopped(
+    base: String,
+    flow: domain::flows::FlowId,
+    token: String,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    answered: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
+) {
+    let http = reqwest::Client::new();
+    let url = format!("{}api/v1/flows/{flow}/invoke", base);
+    loop {
+        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Ok(response) = http
+            .post(&url)
+            .bearer_auth(&token)
+            .json(&json!({ "n": n }))
+            .send()
+            .await
+        else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        if response.status().is_success()
+            && response.json::<serde_json::Value>().await.ok() == Some(json!(n))
+        {
+            answered.lock().unwrap().push(n);
+        }
+    }
+}
+
 fn start_server(url: &str, data: &std::path::Path) -> Child {
     let mut command = Command::new(env!("CARGO_BIN_EXE_idflow"));
     for (key, _) in std::env::vars() {
@@ -84,8 +149,8 @@ fn start_server(url: &str, data: &std::path::Path) -> Child {
 }
 
 /// Waits (at most 30 seconds) until the server says it is running, so each kill lands
-/// while it works rather than while it starts.
-fn wait_until_running(server: &mut Child) {
+/// while it works rather than while it starts; its address.
+fn wait_until_running(server: &mut Child) -> String {
     use std::io::BufRead;
     let stdout = server.stdout.take().expect("piped stdout");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -94,13 +159,13 @@ fn wait_until_running(server: &mut Child) {
             .lines()
             .map_while(Result::ok)
         {
-            if line.contains("idflow is running at") {
-                let _ = tx.send(());
+            if let Some((_, address)) = line.split_once("idflow is running at ") {
+                let _ = tx.send(address.trim().to_string());
             }
         }
     });
     rx.recv_timeout(Duration::from_secs(30))
-        .expect("the server started within 30 seconds");
+        .expect("the server started within 30 seconds")
 }
 
 /// A small deterministic generator, so a failing run can be repeated.
@@ -116,10 +181,12 @@ impl Moments {
     }
 }
 
-async fn counts(store: &Store) -> (usize, usize) {
+/// How many executions of `flow` there are, and how many have ended.
+async fn counts(store: &Store, flow: domain::flows::FlowId) -> (usize, usize) {
     let all = store
         .executions(&ExecutionFilter {
-            limit: 1000,
+            flow: Some(flow),
+            limit: 100_000,
             ..ExecutionFilter::default()
         })
         .await
@@ -145,6 +212,21 @@ async fn survives_twenty_kills(store: Store, url: String) {
         .create_flow(&flow(), None, "test", &entry(Action::FlowCreate))
         .await
         .unwrap();
+    let api = store
+        .create_flow(&api_flow(), None, "test", &entry(Action::FlowCreate))
+        .await
+        .unwrap();
+    store
+        .set_flow_enabled(api.id, true, &entry(Action::FlowEnable))
+        .await
+        .unwrap();
+    let token = store
+        .new_flow_invoke_token(api.id, &entry(Action::FlowTokenCreate))
+        .await
+        .unwrap()
+        .unwrap();
+    let next_call = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut accepted = Vec::new();
     for n in 0..EXECUTIONS {
         let id = store
@@ -175,18 +257,28 @@ async fn survives_twenty_kills(store: Store, url: String) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut server = start_server(&url, data.path());
     for kill in 0..KILLS {
-        wait_until_running(&mut server);
+        let base = wait_until_running(&mut server);
+        let caller = tokio::spawn(call_until_stopped(
+            base,
+            api.id,
+            token.clone(),
+            next_call.clone(),
+            answered.clone(),
+        ));
         tokio::time::sleep(Duration::from_millis(moments.next_ms(0, 300))).await;
         server.kill().expect("SIGKILL the server");
         server.wait().unwrap();
-        let (_, ended) = counts(&store).await;
+        caller.abort();
+        let (_, ended) = counts(&store, made.id).await;
         println!("kill {}: {ended} of {EXECUTIONS} ended", kill + 1);
         server = start_server(&url, data.path());
     }
-    // Let the last server finish the rest.
+    // Let the last server finish the rest (an API call's execution held by a killed
+    // server is taken over when its lease runs out).
     loop {
-        let (_, ended) = counts(&store).await;
-        if ended == EXECUTIONS {
+        let (_, ended) = counts(&store, made.id).await;
+        let (calls, calls_ended) = counts(&store, api.id).await;
+        if ended == EXECUTIONS && calls_ended == calls {
             break;
         }
         assert!(
@@ -198,8 +290,48 @@ async fn survives_twenty_kills(store: Store, url: String) {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    let (total, _) = counts(&store).await;
+    let (total, _) = counts(&store, made.id).await;
     assert_eq!(total, EXECUTIONS, "no execution is lost or made twice");
+
+    // Every call answered 200 was stored and succeeded, each card recorded once; every
+    // call's execution that was stored has ended with a status, a failure with a reason.
+    let answered = answered.lock().unwrap().clone();
+    println!(
+        "{} API calls answered while the servers were killed",
+        answered.len()
+    );
+    assert!(!answered.is_empty(), "some API calls were answered");
+    let calls = store
+        .executions(&ExecutionFilter {
+            flow: Some(api.id),
+            limit: 100_000,
+            ..ExecutionFilter::default()
+        })
+        .await
+        .unwrap();
+    for call in &calls {
+        assert!(call.status.is_final(), "{}: {:?}", call.id, call.status);
+        if call.status != Status::Succeeded {
+            assert!(call.error.is_some(), "{}: ended without a reason", call.id);
+        }
+    }
+    let mut answered_keys = Vec::new();
+    for n in answered {
+        let call = calls
+            .iter()
+            .find(|c| c.input["body"]["n"] == json!(n))
+            .unwrap_or_else(|| panic!("the call {n} was answered but its execution is lost"));
+        assert_eq!(call.status, Status::Succeeded, "{n}: {:?}", call.error);
+        let cards: Vec<u32> = store
+            .execution_steps(call.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.card_id)
+            .collect();
+        assert_eq!(cards, [1, 2, 3], "{n}: each card recorded once, in order");
+        answered_keys.push(format!("api-{n}"));
+    }
     for id in accepted {
         let execution = store
             .execution(id)
@@ -228,7 +360,17 @@ async fn survives_twenty_kills(store: Store, url: String) {
     }
     let table = store.table_by_name("durable").await.unwrap().unwrap();
     let table = store.table(table.id).await.unwrap().unwrap();
-    assert_eq!(table.rows, Some(2 * EXECUTIONS as i64));
+    for key in answered_keys {
+        assert!(
+            store.row_by_key(table.id, &key).await.unwrap().is_some(),
+            "{key}: the answered call's row"
+        );
+    }
+    let api_rows = calls
+        .iter()
+        .filter(|c| c.status == Status::Succeeded)
+        .count() as i64;
+    assert!(table.rows.unwrap() >= 2 * EXECUTIONS as i64 + api_rows);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
