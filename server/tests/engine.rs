@@ -113,19 +113,16 @@ fn api_flow(name: &str, synchronous: bool, max_per_minute: Option<u32>) -> Flow 
 }
 
 /// Creates `flow`, turns it on and makes its API secret.
-async fn callable(server: &TestServer, flow: &Flow) -> (domain::store::FlowSummary, String) {
-    let made = server
-        .store
+async fn callable(store: &Store, flow: &Flow) -> (domain::store::FlowSummary, String) {
+    let made = store
         .create_flow(flow, None, "admin@example.com", &entry(Action::FlowCreate))
         .await
         .unwrap();
-    server
-        .store
+    store
         .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
         .await
         .unwrap();
-    let token = server
-        .store
+    let token = store
         .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
         .await
         .unwrap()
@@ -175,7 +172,7 @@ async fn a_synchronous_call_runs_in_the_process_that_took_it(store: Store) {
             Binding::mapping(Source::Card(CardId(1)), "output"),
         )]),
     ];
-    let (made, token) = callable(&server, &flow).await;
+    let (made, token) = callable(&server.store, &flow).await;
     let http = reqwest::Client::new();
     let answered = http
         .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
@@ -370,27 +367,7 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
     assert_eq!(fourth.headers()["retry-after"], "60");
 
     // Asynchronous: 202 with the execution's id, which then runs.
-    let later = server
-        .store
-        .create_flow(
-            &api_flow("Later", false, None),
-            None,
-            "admin@example.com",
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
-    server
-        .store
-        .set_flow_enabled(later.id, true, &entry(Action::FlowEnable))
-        .await
-        .unwrap();
-    let token = server
-        .store
-        .new_flow_invoke_token(later.id, &entry(Action::FlowTokenCreate))
-        .await
-        .unwrap()
-        .unwrap();
+    let (later, token) = callable(&server.store, &api_flow("Later", false, None)).await;
     let accepted = http
         .post(server.url(&format!("/api/v1/flows/{}/invoke", later.id)))
         .bearer_auth(&token)
@@ -662,7 +639,7 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store, inline: b
             Binding::mapping(Source::Card(CardId(2)), "input.decision"),
         )]),
     ];
-    let (made, token) = callable(&server, &flow).await;
+    let (made, token) = callable(&server.store, &flow).await;
     let http = reqwest::Client::new();
     let answered = http
         .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
@@ -696,22 +673,7 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store, inline: b
     // No secret, another flow's secret, bad JSON: refused, and it still waits.
     let none = http.post(&resume).send().await.unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
-    let other = server
-        .store
-        .create_flow(
-            &api_flow("Other", false, None),
-            None,
-            "admin@example.com",
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
-    let other_token = server
-        .store
-        .new_flow_invoke_token(other.id, &entry(Action::FlowTokenCreate))
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, other_token) = callable(&server.store, &api_flow("Other", false, None)).await;
     let wrong = http
         .post(&resume)
         .bearer_auth(&other_token)

@@ -335,7 +335,6 @@ impl Ran {
         progress: &Progress,
         left: Left,
     ) -> Result<Ran, StoreError> {
-        let raw = |v: &dyn erased::Json| v.raw().map_err(|e| StoreError::Invalid(e.to_string()));
         Ok(Ran {
             id: execution.id.0,
             flow: execution.flow.0,
@@ -355,17 +354,9 @@ impl Ran {
     }
 }
 
-mod erased {
-    /// Something serializable to a JSON text kept as is.
-    pub trait Json {
-        fn raw(&self) -> serde_json::Result<Box<serde_json::value::RawValue>>;
-    }
-
-    impl<T: serde::Serialize> Json for T {
-        fn raw(&self) -> serde_json::Result<Box<serde_json::value::RawValue>> {
-            serde_json::value::to_raw_value(self)
-        }
-    }
+/// `value` as JSON text, kept as is until it is written.
+fn raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, StoreError> {
+    serde_json::value::to_raw_value(value).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
 /// An execution's end waiting to be written with others (see [`Store::write_ending`]).
@@ -884,10 +875,7 @@ impl Store {
             id: id.0,
             worker: worker.to_string(),
             steps: steps.to_vec(),
-            progress: Some(
-                serde_json::value::to_raw_value(progress)
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
-            ),
+            progress: Some(raw(progress)?),
             ended: Ended {
                 status,
                 output: output.cloned(),
