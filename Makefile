@@ -9,10 +9,9 @@ SHELL := /bin/bash
 # wasm-opt for release builds; Debian's is too old).
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-# cargo-leptos builds debug binaries with these; tests and clippy use the same so they
-# reuse its compiled dependencies instead of rebuilding them all.
+# Every build (server and WASM, debug and release, tests and clippy) takes its flags from
+# .cargo/config.toml, so they share compiled dependencies and render the same views.
 export LEPTOS_OUTPUT_NAME := idflow
-DEBUG_RUSTFLAGS := --cfg erase_components
 
 # PostgreSQL for the store tests (the machine's server, trust auth).
 export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
@@ -41,7 +40,7 @@ bench-console:
 	bench/console.sh
 
 build:
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo leptos build
+	cargo leptos build
 
 test: 
 	@scripts/setup.sh test
@@ -55,14 +54,14 @@ test:
 lint:
 	cargo fmt --all -- --check
 	leptosfmt --check app/src frontend/src
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo clippy --all-targets -- -D warnings
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 postgres-check:
 	@scripts/postgres-check.sh
 
 unit:
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo nextest run --no-fail-fast
+	cargo nextest run --no-fail-fast
 
 # The public SCIM checker (PyPI scim2-tester) against the built server.
 scim-compliance:

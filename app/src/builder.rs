@@ -250,48 +250,17 @@ pub async fn save_flow(
     definition: String,
 ) -> Result<Saved, AppError> {
     use domain::access::Permission;
-    use domain::audit::{Action, Target};
+    use domain::actions::{ActionError, flows};
     use domain::flows::FlowId;
     use domain::store::StoreError;
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let store = crate::session::store()?;
+    let acting = crate::session::acting(&caller);
     let flow = read_definition(&definition)?;
-    let name = flow.name.trim();
-    if name.is_empty() {
-        return Err(AppError::BadRequest(
-            "Name the flow before saving it.".into(),
-        ));
-    }
-    let taken = store
-        .flow_by_name(name)
-        .await
-        .map_err(AppError::from_store)?;
-    let author = caller.user.user_name.clone();
-    let target = |id: String| Target {
-        kind: "flow".into(),
-        id,
-        display: name.to_string(),
-    };
-    let taken_message = || {
-        AppError::BadRequest(format!(
-            "A flow named \"{name}\" already exists; choose another name."
-        ))
-    };
     let Some(id) = id.filter(|id| !id.is_empty()) else {
-        if !caller.rights.on_flow(Permission::EditFlows, None) {
-            return Err(AppError::Forbidden);
-        }
-        if taken.is_some() {
-            return Err(taken_message());
-        }
-        let audit = crate::session::audit_entry(Action::FlowCreate, target(String::new()));
-        let made = store
-            .create_flow(&flow, None, &author, &audit)
+        let made = flows::create_flow(&store, &acting, &flow, None, None)
             .await
-            .map_err(|e| match e {
-                StoreError::Conflict { .. } => taken_message(),
-                e => AppError::from_store(e),
-            })?;
+            .map_err(crate::session::action_error)?;
         return Ok(Saved {
             flow_id: made.id.to_string(),
             version: made.version,
@@ -307,28 +276,25 @@ pub async fn save_flow(
         .map_err(AppError::from_store)?
         .filter(|f| caller.rights.on_flow(Permission::ViewFlows, f.folder))
         .ok_or_else(missing)?;
-    if !caller.rights.on_flow(Permission::EditFlows, summary.folder) {
-        return Err(AppError::Forbidden);
-    }
-    if taken.is_some_and(|other| other.id != id) {
-        return Err(taken_message());
-    }
-    let audit = crate::session::audit_entry(Action::FlowSave, target(id.to_string()))
-        .reason(format!("saved in the builder from version {based_on}"));
-    match store.save_flow(id, &flow, based_on, &author, &audit).await {
-        Ok(Some(saved)) => Ok(Saved {
-            flow_id: saved.id.to_string(),
-            version: saved.version,
-            enabled: saved.enabled,
-            turned_off: summary.enabled && !saved.enabled,
+    let why = format!("saved in the builder from version {based_on}");
+    match flows::save_version(&store, &acting, &summary, &flow, based_on, why).await {
+        Ok(saved) => Ok(Saved {
+            flow_id: saved.flow.id.to_string(),
+            version: saved.flow.version,
+            enabled: saved.flow.enabled,
+            turned_off: saved.turned_off,
         }),
-        Ok(None) => Err(missing()),
-        Err(StoreError::PreconditionFailed { current }) => Err(AppError::BadRequest(format!(
-            "Someone saved version {current} while you were editing version {based_on}. \
-             Nothing was saved: open the flow again to see their change (copy yours from \
-             the JSON first if you need it)."
+        Err(ActionError::Store(StoreError::PreconditionFailed { current })) => {
+            Err(AppError::BadRequest(format!(
+                "Someone saved version {current} while you were editing version {based_on}. \
+                 Nothing was saved: open the flow again to see their change (copy yours from \
+                 the JSON first if you need it)."
+            )))
+        }
+        Err(ActionError::Store(StoreError::Conflict { .. })) => Err(AppError::BadRequest(format!(
+            "A flow named \"{}\" already exists; choose another name.",
+            flow.name.trim()
         ))),
-        Err(StoreError::Conflict { .. }) => Err(taken_message()),
-        Err(e) => Err(AppError::from_store(e)),
+        Err(err) => Err(crate::session::action_error(err)),
     }
 }

@@ -333,10 +333,13 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("error", "flow-has-problems") => {
             "The flow has problems to fix before it can be turned on (a required input without a value, a mapping to a field that does not exist, …)."
         }
+        ("error", "beyond-rights") => {
+            "Not saved: a flow acts for whoever saves it or turns it on, and this one has cards that need a right you do not hold."
+        }
         ("error", "not-manual") => "Only flows started by the Manual trigger can be run by hand.",
         ("error", "input-not-json") => "The input is not JSON; leave it empty for none.",
         ("error", "no-execution") => "That execution does not exist, or it is not yours to see.",
-        ("error", "not-allowed") => "Your role does not allow that on this execution.",
+        ("error", "not-allowed") => "Your role does not allow that here.",
         ("error", "execution-ended") => "The execution had already ended; nothing was cancelled.",
         ("error", "not-paused") => {
             "Only an execution paused by the blast-radius guard can be approved."

@@ -120,6 +120,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/auth/sign-out", Public),
     route("GET", "/auth/oidc/start", Public),
     route("GET", "/auth/oidc/callback", Public),
+    route("POST", "/auth/oidc/link", Public),
     route("GET", "/auth/oidc/signed-out", Public),
     route("POST", "/api/v1/flows/:id/invoke", BearerToken),
     route("POST", "/api/v1/executions/:id/resume", BearerToken),
@@ -232,12 +233,31 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("DELETE", "/scim/v2/Groups/:id", BearerToken),
 ];
 
-/// The entry point serving `method path`, if any.
+/// The entry point serving `method path`, if any. `HEAD` is a `GET` without the body:
+/// it is served, and judged, as the `GET`.
 pub fn lookup(method: &str, path: &str) -> Option<&'static EntryPoint> {
     let path = normalize(path);
+    let method = if method.eq_ignore_ascii_case("HEAD") {
+        "GET"
+    } else {
+        method
+    };
     ENTRY_POINTS
         .iter()
         .find(|e| e.method.eq_ignore_ascii_case(method) && matches(e.path, path))
+}
+
+/// The methods the table lists for `path` (empty: no entry point is there at all).
+pub fn methods_at(path: &str) -> Vec<&'static str> {
+    let path = normalize(path);
+    let mut methods: Vec<&'static str> = ENTRY_POINTS
+        .iter()
+        .filter(|e| matches(e.path, path))
+        .map(|e| e.method)
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    methods
 }
 
 /// The entry point of a page at `path`, if it is one.
@@ -273,6 +293,19 @@ fn matches(pattern: &str, path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn head_is_judged_as_get_and_other_methods_find_nothing() {
+        assert_eq!(
+            lookup("HEAD", "/assignments/access-review.csv"),
+            lookup("GET", "/assignments/access-review.csv")
+        );
+        assert!(lookup("HEAD", "/auth/sign-in").is_none());
+        assert!(lookup("OPTIONS", "/flows").is_none());
+        assert_eq!(methods_at("/flows"), vec!["GET"]);
+        assert_eq!(methods_at("/scim/v2/Users/:x"), vec!["DELETE", "GET", "PATCH", "PUT"]);
+        assert!(methods_at("/nowhere").is_empty());
+    }
 
     #[test]
     fn lookup_ignores_trailing_slashes_and_queries() {
@@ -383,15 +416,16 @@ AAAAAA POST /auth/sign-in
 AAAAAA POST /auth/sign-out
 AAAAAA GET /auth/oidc/start
 AAAAAA GET /auth/oidc/callback
+AAAAAA POST /auth/oidc/link
 AAAAAA GET /auth/oidc/signed-out
 TTTTTT POST /api/v1/flows/:id/invoke
 TTTTTT POST /api/v1/executions/:id/resume
 AAAAAA GET /healthz
 AAAAAA GET /readyz
-SAAFFF POST /settings/scim-tokens
+SAFFFF POST /settings/scim-tokens
 SAFFFF POST /settings/sso
 SAFFFF POST /settings/sso/remove
-SAAFFF POST /settings/scim-tokens/:id/revoke
+SAFFFF POST /settings/scim-tokens/:id/revoke
 SAAFFF POST /flows/import
 SAAFFF POST /flows/templates/:key
 SAAFFF POST /flows/:id/enabled

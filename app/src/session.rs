@@ -86,6 +86,49 @@ pub fn audit_entry(
         .from_request(address, request_id())
 }
 
+/// The caller of this server function as the domain's actions judge them.
+#[cfg(feature = "ssr")]
+pub fn acting(caller: &Caller) -> domain::actions::Acting {
+    let address = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<RequestAddress>().cloned())
+        .and_then(|a| a.0);
+    domain::actions::Acting {
+        actor: domain::audit::Actor::User {
+            id: Some(caller.user.id.0),
+            display: caller.user.user_name.clone(),
+        },
+        rights: caller.rights.clone(),
+        person: Some(caller.user.id),
+        client_address: address,
+        request_id: request_id(),
+    }
+}
+
+/// An action that did not happen, as the console's error: a refusal says why.
+#[cfg(feature = "ssr")]
+pub fn action_error(err: domain::actions::ActionError) -> AppError {
+    use domain::actions::ActionError;
+    match err {
+        ActionError::Refused(refusal) => AppError::BadRequest(sentence(&refusal.reason)),
+        ActionError::NotFound { detail, .. } => AppError::NotFound(sentence(&detail)),
+        ActionError::Store(err) => AppError::from_store(err),
+    }
+}
+
+/// `text` as a sentence: a capital first letter and a full stop.
+#[cfg(feature = "ssr")]
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
 /// The id the server gave this request (`x-request-id`), for error references.
 #[cfg(feature = "ssr")]
 pub fn request_id() -> Option<String> {

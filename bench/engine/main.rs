@@ -384,10 +384,20 @@ async fn prepare_idflow(url: &str) -> Result<Vec<(FlowId, String)>> {
     let mut made = Vec::new();
     for flow in [flow_a(), flow_b()] {
         let summary = store
-            .create_flow(&flow, None, "bench", &entry(Action::FlowCreate))
+            .create_flow(
+                &flow,
+                None,
+                &domain::store::Author::nobody("bench"),
+                &entry(Action::FlowCreate),
+            )
             .await?;
         store
-            .set_flow_enabled(summary.id, true, &entry(Action::FlowEnable))
+            .set_flow_enabled(
+                summary.id,
+                true,
+                &domain::store::Author::nobody("bench"),
+                &entry(Action::FlowEnable),
+            )
             .await
             .with_context(|| format!("turning on {}", flow.name))?;
         let token = store

@@ -4,6 +4,8 @@
 //! [`Permission`] it needs; whether a role holds it is answered here and nowhere else.
 //! Deny by default: a permission no role lists is held by nobody but the Super Admin.
 
+pub mod changes;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -56,8 +58,9 @@ impl Role {
         use Role::*;
         match (self, permission) {
             (SuperAdmin, _) => true,
-            // Everything except what touches Super Admins.
-            (WorkflowsAdministrator, ManageSuperAdmins | ManageSignIn) => false,
+            // Everything except what touches Super Admins: SCIM tokens carry the power to
+            // give Super Admin, so only a Super Admin makes or revokes them.
+            (WorkflowsAdministrator, ManageSuperAdmins | ManageSignIn | ManageScimTokens) => false,
             (WorkflowsAdministrator, _) => true,
             (WorkflowsAuditor, p) => p.is_read_only(),
             (ConnectionManager, ViewConnections) => true,
@@ -385,11 +388,16 @@ mod tests {
     }
 
     #[test]
-    fn an_administrator_may_do_everything_but_touch_super_admins_or_sign_in() {
+    fn an_administrator_may_do_everything_but_touch_super_admins_sign_in_or_scim_tokens() {
         for p in Permission::ALL {
             assert_eq!(
                 Role::WorkflowsAdministrator.allows(p),
-                !matches!(p, Permission::ManageSuperAdmins | Permission::ManageSignIn),
+                !matches!(
+                    p,
+                    Permission::ManageSuperAdmins
+                        | Permission::ManageSignIn
+                        | Permission::ManageScimTokens
+                ),
                 "{p:?}"
             );
         }

@@ -105,14 +105,17 @@ pub fn access_review_csv(rows: &[AccessReviewRow]) -> Result<String, csv::Error>
             .last_sign_in_at
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
             .unwrap_or_default();
-        out.write_record([
-            row.user_name.as_str(),
-            row.display_name.as_str(),
-            row.status.as_str(),
-            row.right.as_str(),
-            row.through.as_str(),
-            last.as_str(),
-        ])?;
+        out.write_record(
+            [
+                row.user_name.as_str(),
+                row.display_name.as_str(),
+                row.status.as_str(),
+                row.right.as_str(),
+                row.through.as_str(),
+                last.as_str(),
+            ]
+            .map(|text| crate::spreadsheet::cell(text).into_owned()),
+        )?;
     }
     let bytes = out.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"))

@@ -153,9 +153,85 @@ fn typed_name(user_name: &str) -> String {
     user_name.trim().chars().take(256).collect()
 }
 
+/// What counting one more attempt under a throttle key found.
+enum Reserved {
+    /// The key was locked: the attempt is refused, uncounted.
+    Locked(DateTime<Utc>),
+    /// Counted as a failure until it proves right; the state after it.
+    Counted(ThrottleState),
+}
+
+/// Counts one more attempt under `key`, unless the key is locked.
+async fn reserve(
+    store: &Store,
+    key: &str,
+    policy: ThrottlePolicy,
+    now: DateTime<Utc>,
+) -> Result<Reserved, StoreError> {
+    let mut locked = None;
+    let state = store
+        .update_throttle(key, |prev| match locked_until(prev.as_ref(), now) {
+            Some(until) => {
+                locked = Some(until);
+                prev.unwrap_or(ThrottleState {
+                    failures: 0,
+                    window_started_at: now,
+                    locked_until: Some(until),
+                })
+            }
+            None => policy.after_failure(prev, now),
+        })
+        .await?;
+    Ok(match locked {
+        Some(until) => Reserved::Locked(until),
+        None => Reserved::Counted(state),
+    })
+}
+
+/// Takes back an attempt counted under `key` that turned out not to be a failure.
+async fn uncount(store: &Store, key: &str) -> Result<(), StoreError> {
+    store
+        .update_throttle(key, |prev| match prev {
+            Some(state) if state.locked_until.is_none() => ThrottleState {
+                failures: (state.failures - 1).max(0),
+                ..state
+            },
+            Some(state) => state,
+            None => ThrottleState {
+                failures: 0,
+                window_started_at: Utc::now(),
+                locked_until: None,
+            },
+        })
+        .await?;
+    Ok(())
+}
+
 /// Signs a user in with a password. Every attempt, successful or not, is appended to the
 /// System Log.
 pub async fn sign_in(
+    store: &Store,
+    user_name: &str,
+    password: SecretString,
+    origin: &Origin,
+) -> Result<User, AuthError> {
+    let user = check_password(store, user_name, password, origin).await?;
+    let entry = NewEntry::new(
+        Action::SessionStart,
+        Outcome::Success,
+        Actor::User {
+            id: Some(user.id.0),
+            display: user.user_name.clone(),
+        },
+    )
+    .from_request(origin.client_address.clone(), origin.request_id.clone());
+    store.record_sign_in(user.id, &entry).await?;
+    Ok(user)
+}
+
+/// Checks an active user's password, throttled like a sign-in, logging every failure (a
+/// sign-in, or a person proving who they are once more); the user when it is right.
+pub async fn check_password(
     store: &Store,
     user_name: &str,
     password: SecretString,
@@ -179,15 +255,31 @@ pub async fn sign_in(
         .from_request(origin.client_address.clone(), origin.request_id.clone())
     };
 
-    // A locked account or address is refused before any password is checked.
-    let mut until = locked_until(store.throttle_state(&account).await?.as_ref(), now);
+    // Every attempt is counted before any password is checked, each counter read and
+    // written in one transaction: of a burst of attempts at once, only as many as the
+    // policy allows get as far as the password; the rest are refused as locked.
+    let mut until = None;
+    let mut address_counted = false;
     if let Some(address) = &address {
-        until = until.max(locked_until(
-            store.throttle_state(address).await?.as_ref(),
-            now,
-        ));
+        match reserve(store, address, ThrottlePolicy::ADDRESS, now).await? {
+            Reserved::Locked(at) => until = Some(at),
+            Reserved::Counted(_) => address_counted = true,
+        }
     }
+    let account_state = match until {
+        Some(_) => None,
+        None => match reserve(store, &account, ThrottlePolicy::ACCOUNT, now).await? {
+            Reserved::Locked(at) => {
+                until = Some(at);
+                None
+            }
+            Reserved::Counted(state) => Some(state),
+        },
+    };
     if let Some(until) = until {
+        if address_counted && let Some(address) = &address {
+            uncount(store, address).await?;
+        }
         store
             .append_audit(&failure("too many failed sign-ins", None))
             .await?;
@@ -215,15 +307,10 @@ pub async fn sign_in(
                 "unknown user"
             };
             store.append_audit(&failure(reason, user.as_ref())).await?;
-            let state = store
-                .update_throttle(&account, |prev| {
-                    ThrottlePolicy::ACCOUNT.after_failure(prev, now)
-                })
-                .await?;
-            // The failure that locks a user's account (it was not locked: a locked one is
-            // refused above) is an event flows can react to.
+            // The failure that locks a user's account (the attempt that reached the
+            // limit, now known to be wrong) is an event flows can react to.
             if let Some(user) = &user
-                && state.locked_until.is_some()
+                && let Some(state) = account_state.filter(|s| s.locked_until.is_some())
             {
                 let entry = NewEntry::new(Action::AccountLock, Outcome::Success, Actor::System)
                     .target(crate::audit::Target {
@@ -242,35 +329,21 @@ pub async fn sign_in(
                     .from_request(origin.client_address.clone(), origin.request_id.clone());
                 store.record_lockout(user, &entry).await?;
             }
-            if let Some(address) = &address {
-                store
-                    .update_throttle(address, |prev| {
-                        ThrottlePolicy::ADDRESS.after_failure(prev, now)
-                    })
-                    .await?;
-            }
             return Err(AuthError::InvalidCredentials);
         }
     };
 
+    // The right password: this attempt was no failure after all.
+    store.clear_throttle(&account).await?;
+    if let Some(address) = &address {
+        uncount(store, address).await?;
+    }
     if user.status != UserStatus::Active {
         store
             .append_audit(&failure(&format!("user is {}", user.status), Some(&user)))
             .await?;
         return Err(AuthError::NotActive(user.status));
     }
-
-    store.clear_throttle(&account).await?;
-    let entry = NewEntry::new(
-        Action::SessionStart,
-        Outcome::Success,
-        Actor::User {
-            id: Some(user.id.0),
-            display: user.user_name.clone(),
-        },
-    )
-    .from_request(origin.client_address.clone(), origin.request_id.clone());
-    store.record_sign_in(user.id, &entry).await?;
     Ok(user)
 }
 

@@ -12,8 +12,11 @@ pub mod directory;
 pub mod engine;
 pub mod flows;
 pub mod scim;
+pub mod spreadsheet;
 pub mod tables;
 
+#[cfg(feature = "server")]
+pub mod actions;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]

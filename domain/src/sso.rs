@@ -37,6 +37,14 @@ pub enum SsoError {
     LinkedElsewhere(String),
     #[error("This account cannot sign in: it is {0}. Ask an administrator.")]
     NotActive(UserStatus),
+    #[error(
+        "The idflow user {0} is an administrator without a local password to confirm the link with; an operator can set one (idflow admin reset-password)."
+    )]
+    PrivilegedWithoutPassword(String),
+    #[error("The password is not right.")]
+    WrongPassword,
+    #[error("Too many failed attempts; try again later.")]
+    Throttled,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,6 +57,9 @@ impl SsoError {
             SsoError::AmbiguousEmail(_) => "sso-ambiguous",
             SsoError::LinkedElsewhere(_) => "sso-linked",
             SsoError::NotActive(_) => "inactive",
+            SsoError::PrivilegedWithoutPassword(_) => "sso-privileged",
+            SsoError::WrongPassword => "invalid",
+            SsoError::Throttled => "locked",
             SsoError::Store(_) => "unavailable",
         }
     }
@@ -76,18 +87,43 @@ fn entry(
 }
 
 /// Logs a refused sign-in and gives the reason back.
-async fn refused(store: &Store, entry: NewEntry, error: SsoError) -> Result<User, SsoError> {
+async fn refused<T>(store: &Store, entry: NewEntry, error: SsoError) -> Result<T, SsoError> {
     store.append_audit(&entry).await?;
     Err(error)
 }
 
+/// How a single sign-on ended.
+#[derive(Debug, Clone)]
+pub enum SsoOutcome {
+    /// Signed in as this user (linked now, or before).
+    SignedIn(User),
+    /// The verified email names a user who administers idflow (Super Admin or Workflows
+    /// Administrator, by any path): their account is linked only once they confirm it with
+    /// its own password ([`confirm_link`]), so whoever controls an email at the identity
+    /// provider does not take over an administrator's account.
+    ConfirmLink(User),
+}
+
+/// Whether linking to `user` takes the account's own password first.
+async fn link_needs_password(store: &Store, user: &User) -> Result<bool, StoreError> {
+    let rights = store.rights_of(user).await?;
+    Ok(rights
+        .roles()
+        .iter()
+        .any(|r| matches!(r, Role::SuperAdmin | Role::WorkflowsAdministrator)))
+}
+
 /// Signs in the person `claims` describe, linking or creating their user as needed.
-pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Result<User, SsoError> {
+pub async fn sign_in(
+    store: &Store,
+    claims: &SsoClaims,
+    origin: &Origin,
+) -> Result<SsoOutcome, SsoError> {
     let via = format!("single sign-on with {}", claims.provider);
     let refuse = |user: Option<&User>, error: SsoError| {
         let failure = entry(Action::SessionStart, Outcome::Failure, claims, user, origin)
             .reason(format!("{via}: {error}"));
-        refused(store, failure, error)
+        refused::<SsoOutcome>(store, failure, error)
     };
     let success = |user: &User| {
         entry(
@@ -108,7 +144,7 @@ pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Resu
         store
             .record_sso_sign_in(&claims.identity, user.id, None, &success(&user))
             .await?;
-        return Ok(user);
+        return Ok(SsoOutcome::SignedIn(user));
     }
 
     // First time: only a verified email may name a user.
@@ -157,9 +193,11 @@ pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Resu
         ));
         let signed_in =
             entry(Action::SessionStart, Outcome::Success, claims, None, origin).reason(via.clone());
-        return Ok(store
-            .create_sso_user(&new, &claims.identity, &[created, signed_in])
-            .await?);
+        return Ok(SsoOutcome::SignedIn(
+            store
+                .create_sso_user(&new, &claims.identity, &[created, signed_in])
+                .await?,
+        ));
     };
 
     if user.status != UserStatus::Active {
@@ -175,11 +213,41 @@ pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Resu
         )
         .await;
     }
+    if link_needs_password(store, &user).await? {
+        if store.password_hash(user.id).await?.is_none() {
+            return refuse(
+                Some(&user),
+                SsoError::PrivilegedWithoutPassword(user.user_name.clone()),
+            )
+            .await;
+        }
+        return Ok(SsoOutcome::ConfirmLink(user));
+    }
+    link(store, claims, &user, &email, origin).await.map(SsoOutcome::SignedIn)
+}
+
+/// Links `claims`' account to `user` (named by the verified `email`) and signs them in.
+async fn link(
+    store: &Store,
+    claims: &SsoClaims,
+    user: &User,
+    email: &str,
+    origin: &Origin,
+) -> Result<User, SsoError> {
+    let via = format!("single sign-on with {}", claims.provider);
+    let success = entry(
+        Action::SessionStart,
+        Outcome::Success,
+        claims,
+        Some(user),
+        origin,
+    )
+    .reason(via.clone());
     let link = entry(
         Action::SsoLink,
         Outcome::Success,
         claims,
-        Some(&user),
+        Some(user),
         origin,
     )
     .target(Target {
@@ -192,17 +260,41 @@ pub async fn sign_in(store: &Store, claims: &SsoClaims, origin: &Origin) -> Resu
         claims.provider, claims.identity.subject
     ));
     match store
-        .record_sso_sign_in(&claims.identity, user.id, Some(&link), &success(&user))
+        .record_sso_sign_in(&claims.identity, user.id, Some(&link), &success)
         .await
     {
-        Ok(()) => Ok(user),
+        Ok(()) => Ok(user.clone()),
         Err(StoreError::Conflict { .. }) => {
-            refuse(
-                Some(&user),
-                SsoError::LinkedElsewhere(user.user_name.clone()),
-            )
-            .await
+            let error = SsoError::LinkedElsewhere(user.user_name.clone());
+            let failure = entry(Action::SessionStart, Outcome::Failure, claims, Some(user), origin)
+                .reason(format!("{via}: {error}"));
+            refused(store, failure, error).await
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Confirms a link [`sign_in`] held back: `password` must be `user`'s own (checked and
+/// throttled as a sign-in). Links the account and signs them in.
+pub async fn confirm_link(
+    store: &Store,
+    claims: &SsoClaims,
+    user: &User,
+    password: secrecy::SecretString,
+    origin: &Origin,
+) -> Result<User, SsoError> {
+    match crate::auth::check_password(store, &user.user_name, password, origin).await {
+        Ok(checked) if checked.id == user.id => {}
+        Ok(_) | Err(crate::auth::AuthError::InvalidCredentials) => {
+            return Err(SsoError::WrongPassword);
+        }
+        Err(crate::auth::AuthError::Throttled { .. }) => return Err(SsoError::Throttled),
+        Err(crate::auth::AuthError::NotActive(status)) => return Err(SsoError::NotActive(status)),
+        Err(crate::auth::AuthError::Store(err)) => return Err(err.into()),
+        Err(other) => {
+            return Err(StoreError::Invalid(other.to_string()).into());
+        }
+    }
+    let email = claims.email.clone().unwrap_or_default();
+    link(store, claims, user, email.trim(), origin).await
 }

@@ -348,7 +348,7 @@ pub fn read_csv(schema: &Schema, data: &[u8]) -> Result<CsvRows, String> {
         let mut row = Row::new();
         let mut reasons = Vec::new();
         for (column, cell) in columns.iter().zip(record.iter()) {
-            match parse_cell(column.ty, cell) {
+            match parse_cell(column.ty, crate::spreadsheet::read(cell)) {
                 Ok(Value::Null) => {}
                 Ok(value) => {
                     row.insert(column.name.clone(), value);
@@ -391,7 +391,9 @@ pub fn write_csv<'a>(
         .write_record(schema.columns.iter().map(|c| c.name.as_str()))
         .map_err(|e| e.to_string())?;
     for row in rows {
-        let cells = schema.columns.iter().map(|c| cell_text(row.get(&c.name)));
+        let cells = schema.columns.iter().map(|c| {
+            crate::spreadsheet::cell(&cell_text(row.get(&c.name))).into_owned()
+        });
         writer.write_record(cells).map_err(|e| e.to_string())?;
     }
     let bytes = writer.into_inner().map_err(|e| e.to_string())?;

@@ -1,40 +1,8 @@
-import { Locator, Page, TestInfo } from '@playwright/test';
-import { test, expect, expectHydration, jsEnabled, signIn, importFlow, scim, scimToken } from './helpers';
+import { Page, TestInfo } from '@playwright/test';
+import { test, expect, expectHydration, jsEnabled, signIn, importFlow, scim, scimToken, drag, paletteCard } from './helpers';
 
 // The builder: flows built by dragging cards from the palette onto drop zones and output
 // fields onto inputs, with real mouse presses and moves (pointer events), as a person does.
-
-/**
- * Drags `source` onto `target` the way a person does: press, move a little (the drag
- * starts), move onto the target, let go. The target is measured again once the drag has
- * started, since the canvas may scroll to show it.
- */
-async function drag(page: Page, source: Locator, target: Locator) {
-  await source.scrollIntoViewIfNeeded();
-  const from = await source.boundingBox();
-  if (!from) throw new Error('the dragged element is not on the page');
-  const start = { x: from.x + from.width / 2, y: from.y + from.height / 2 };
-  await page.mouse.move(start.x, start.y);
-  await page.mouse.down();
-  await page.mouse.move(start.x + 12, start.y + 8, { steps: 3 });
-  await expect(page.locator('.drag-ghost')).toBeVisible();
-  await target.evaluate((e) => e.scrollIntoView({ block: 'center', inline: 'center' }));
-  let box = await target.boundingBox();
-  for (let i = 0; i < 3 && box; i++) {
-    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 6 });
-    const now = await target.boundingBox();
-    if (now && Math.abs(now.x - box.x) < 1 && Math.abs(now.y - box.y) < 1) break;
-    box = now;
-  }
-  await page.mouse.up();
-  await expect(page.locator('.drag-ghost')).toHaveCount(0);
-}
-
-/** The palette's card named `name`, found with the palette's search. */
-async function paletteCard(page: Page, name: string): Promise<Locator> {
-  await page.getByLabel('Search cards').fill(name);
-  return page.getByRole('complementary', { name: 'Cards' }).locator('.palette-item', { hasText: name }).first();
-}
 
 /** The `offboarded` table (email, when); the Offboarding template may have made it already. */
 async function ensureOffboardedTable(page: Page) {

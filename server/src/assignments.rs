@@ -1,20 +1,21 @@
 //! Form posts from the Assignments page: assign, unassign and change a user's role, map
 //! a group to a role (push group), provision a user again, convert direct assignments to
 //! a group assignment; and the access review as CSV. The entry-point table has already
-//! checked the caller may manage assignments (or, for the export, view them); giving,
-//! changing or taking Super Admin is checked here, as is keeping one Super Admin.
+//! checked the caller may manage assignments (or, for the export, view them); the
+//! domain's actions judge giving, changing or taking roles and keep one Super Admin.
 
 use crate::AppState;
 use crate::forms::{
-    Fields, Origin, done, group_target, load_user, refused, save_user, store_failed, user_target,
+    Fields, Origin, action_failed, done, load_user, refused, store_failed, user_target,
 };
 use axum::extract::{Path, Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use domain::access::{Permission, Role};
+use domain::access::Role;
+use domain::actions::directory as act;
 use domain::audit::{Action, Target};
 use domain::directory::{GroupId, User, UserId};
-use domain::store::{SuperAdminPath, UserWrite};
+use domain::store::WriteOutcome;
 use uuid::Uuid;
 
 const PAGE: &str = "/assignments";
@@ -23,7 +24,8 @@ fn parse_role(value: &str) -> Option<Role> {
     value.parse().ok()
 }
 
-/// Changes `user`'s direct role to `role`, with its System Log entry and events.
+/// Changes `user`'s direct role to `role`, with its System Log entry and events; the
+/// action judges whether the caller may.
 async fn change_role(
     state: &AppState,
     origin: &Origin,
@@ -31,29 +33,14 @@ async fn change_role(
     role: Role,
     notice: &str,
 ) -> Response {
-    let touches_super_admin = user.role == Role::SuperAdmin || role == Role::SuperAdmin;
-    if touches_super_admin && !origin.rights().allows(Permission::ManageSuperAdmins) {
-        return refused(PAGE, "super-admin");
-    }
-    if user.role == Role::SuperAdmin && role != Role::SuperAdmin {
-        match state
-            .store
-            .super_admins_left(SuperAdminPath::DirectRoleOf(user.id))
-            .await
-        {
-            Ok(0) => return refused(PAGE, "last-super-admin"),
-            Ok(_) => {}
-            Err(err) => return store_failed(PAGE, err),
-        }
-    }
     let entry = origin
         .entry(Action::RoleChange, user_target(&user))
         .reason(format!("{} → {}", user.role.label(), role.label()));
-    let write = UserWrite {
-        role,
-        ..UserWrite::from(&user)
-    };
-    save_user(state, origin, &user, &write, &entry, PAGE, notice).await
+    match act::set_user_role(&state.store, &origin.acting(), &user, role, &entry).await {
+        Ok(WriteOutcome::Updated(_)) => done(PAGE, notice),
+        Ok(WriteOutcome::Unchanged(_)) => done(PAGE, "unchanged"),
+        Err(err) => action_failed(PAGE, err),
+    }
 }
 
 /// `POST /assignments/users`: gives a user (by user name) a direct role.
@@ -120,14 +107,9 @@ pub async fn provision_user(
         Err(response) => return response,
     };
     let entry = origin.entry(Action::UserProvision, user_target(&user));
-    match state
-        .store
-        .resync_user(user.id, &origin.actor(), &entry)
-        .await
-    {
-        Ok(Some(_)) => done(PAGE, "provisioned"),
-        Ok(None) => refused(PAGE, "gone"),
-        Err(err) => store_failed(PAGE, err),
+    match act::provision_user(&state.store, &origin.acting(), &user, &entry).await {
+        Ok(_) => done(PAGE, "provisioned"),
+        Err(err) => action_failed(PAGE, err),
     }
 }
 
@@ -135,60 +117,11 @@ async fn map_group(state: &AppState, origin: &Origin, group: &str, role: Option<
     let Ok(id) = Uuid::parse_str(group).map(GroupId) else {
         return refused(PAGE, "no-group");
     };
-    let (found, current) =
-        match tokio::try_join!(state.store.group_name(id), state.store.group_role(id)) {
-            Ok(pair) => pair,
-            Err(err) => return store_failed(PAGE, err),
-        };
-    let Some(found) = found else {
-        return refused(PAGE, "no-group");
-    };
-    let touches_super_admin = current == Some(Role::SuperAdmin) || role == Some(Role::SuperAdmin);
-    if touches_super_admin && !origin.rights().allows(Permission::ManageSuperAdmins) {
-        return refused(PAGE, "super-admin");
-    }
-    if current == Some(Role::SuperAdmin) && role != Some(Role::SuperAdmin) {
-        match state
-            .store
-            .super_admins_left(SuperAdminPath::Group(id))
-            .await
-        {
-            Ok(0) => return refused(PAGE, "last-super-admin"),
-            Ok(_) => {}
-            Err(err) => return store_failed(PAGE, err),
-        }
-    }
-    let (action, reason, notice) = match role {
-        Some(role) => (
-            Action::GroupRoleMap,
-            format!(
-                "{} → {}",
-                current.map(Role::label).unwrap_or("no role"),
-                role.label()
-            ),
-            "mapped",
-        ),
-        None => (
-            Action::GroupRoleUnmap,
-            format!(
-                "{} → no role",
-                current.map(Role::label).unwrap_or("no role")
-            ),
-            "unmapped",
-        ),
-    };
-    let entry = origin
-        .entry(action, group_target(id, &found))
-        .reason(reason);
-    match state
-        .store
-        .map_group_role(id, role, &origin.actor(), &entry)
-        .await
-    {
-        Ok(Some(before)) if before == role => done(PAGE, "unchanged"),
-        Ok(Some(_)) => done(PAGE, notice),
-        Ok(None) => refused(PAGE, "no-group"),
-        Err(err) => store_failed(PAGE, err),
+    match act::map_group(&state.store, &origin.acting(), id, role).await {
+        Ok(before) if before == role => done(PAGE, "unchanged"),
+        Ok(_) if role.is_some() => done(PAGE, "mapped"),
+        Ok(_) => done(PAGE, "unmapped"),
+        Err(err) => action_failed(PAGE, err),
     }
 }
 
@@ -228,44 +161,9 @@ pub async fn convert_assignments(State(state): State<AppState>, request: Request
     let Ok(users) = users else {
         return refused(PAGE, "gone");
     };
-    if users.is_empty() {
-        return refused(PAGE, "none-chosen");
-    }
-    let (found, mapped) =
-        match tokio::try_join!(state.store.group_name(group), state.store.group_role(group)) {
-            Ok(pair) => pair,
-            Err(err) => return store_failed(PAGE, err),
-        };
-    let Some(found) = found else {
-        return refused(PAGE, "no-group");
-    };
-    let Some(mapped) = mapped else {
-        return refused(PAGE, "group-unmapped");
-    };
-    // A user's direct role may differ from the group's: converting must not give or take
-    // Super Admin behind a non-Super Admin's back, nor drop the last one.
-    let mut touches_super_admin = mapped == Role::SuperAdmin;
-    for user in &users {
-        match state.store.user(*user).await {
-            Ok(Some(u)) if u.role == Role::SuperAdmin && mapped != Role::SuperAdmin => {
-                return refused(PAGE, "convert-super-admin");
-            }
-            Ok(Some(u)) => touches_super_admin |= u.role == Role::SuperAdmin,
-            Ok(None) => return refused(PAGE, "gone"),
-            Err(err) => return store_failed(PAGE, err),
-        }
-    }
-    if touches_super_admin && !origin.rights().allows(Permission::ManageSuperAdmins) {
-        return refused(PAGE, "super-admin");
-    }
-    let entry = origin.entry(Action::AssignmentsConvert, group_target(group, &found));
-    let converted = state
-        .store
-        .convert_assignments(group, &users, &origin.actor(), &entry)
-        .await;
-    match converted {
+    match act::convert_assignments(&state.store, &origin.acting(), group, &users).await {
         Ok(_) => done(PAGE, "converted"),
-        Err(err) => store_failed(PAGE, err),
+        Err(err) => action_failed(PAGE, err),
     }
 }
 

@@ -22,21 +22,32 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
-/// The client's address: the peer, or the first X-Forwarded-For hop when configured.
+/// The client's address: the peer; or, behind proxies idflow trusts
+/// (`IDFLOW_TRUST_FORWARDED_FOR`), the right-most X-Forwarded-For address that is not one
+/// of the trusted proxies — the left-most hops are whatever the client claimed.
 pub fn client_address(
     state: &AppState,
     headers: &HeaderMap,
     peer: Option<SocketAddr>,
 ) -> Option<String> {
-    if state.trust_forwarded_for
-        && let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
+    if state.trust_forwarded_for {
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
             .map(str::trim)
             .filter(|v| !v.is_empty())
-    {
-        return Some(first.to_string());
+            .collect();
+        let trusted = |ip: &std::net::IpAddr| state.trusted_proxies.iter().any(|n| n.contains(ip));
+        for hop in hops.iter().rev() {
+            match hop.parse::<std::net::IpAddr>() {
+                Ok(ip) if trusted(&ip) => continue,
+                Ok(ip) => return Some(ip.to_string()),
+                // Not an address: whatever stands left of it cannot be trusted either.
+                Err(_) => break,
+            }
+        }
     }
     peer.map(|p| p.ip().to_string())
 }
@@ -141,8 +152,28 @@ fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.ico"
 }
 
-/// Resolves the session to a user for every request, and enforces the entry-point table:
-/// deny by default for API paths not listed in it.
+/// The answer for a method the entry-point table does not list at a path it does.
+fn method_not_allowed(methods: &[&str]) -> Response {
+    let mut allow: Vec<&str> = methods.to_vec();
+    if allow.contains(&"GET") {
+        allow.push("HEAD");
+    }
+    let mut response = error_response(AppError::BadRequest(format!(
+        "This address answers {} only.",
+        allow.join(", ")
+    )))
+    .map_status(StatusCode::METHOD_NOT_ALLOWED);
+    if let Ok(value) = axum::http::HeaderValue::from_str(&allow.join(", ")) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}
+
+/// Decides every request from the entry-point table, whatever its method: `HEAD` as the
+/// `GET` it stands for, a method the table does not list at a listed path is 405, an
+/// unlisted path 404 (a page for the browser, JSON for the API) — nothing unlisted runs a
+/// handler except the console's own files and its 404 page. Resolves the session to a
+/// user on the way.
 pub async fn guard(
     State(state): State<AppState>,
     session: Session,
@@ -150,12 +181,28 @@ pub async fn guard(
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_string();
-    // Health checks and SCIM (bearer tokens, no cookies) have no session to resolve.
-    if is_static_asset(&path)
-        || path == "/healthz"
-        || path == "/readyz"
-        || path.starts_with("/scim/")
-    {
+    let method = request.method().as_str().to_string();
+    let reads = request.method() == axum::http::Method::GET
+        || request.method() == axum::http::Method::HEAD;
+    let entry = entry_points::lookup(&method, &path);
+    if entry.is_none() {
+        let listed = entry_points::methods_at(&path);
+        if !listed.is_empty() && !path.starts_with("/scim/") {
+            return method_not_allowed(&listed);
+        }
+        if path.starts_with("/api/") {
+            return error_response(AppError::NotFound(format!("There is no {method} {path}.")));
+        }
+        if is_static_asset(&path) && reads {
+            return next.run(request).await;
+        }
+        if !reads && !path.starts_with("/scim/") {
+            return error_response(AppError::NotFound(format!("There is no {method} {path}.")));
+        }
+    }
+    // Health checks and SCIM (bearer tokens, no cookies) have no session to resolve;
+    // SCIM's own router answers methods and paths it does not serve.
+    if path == "/healthz" || path == "/readyz" || path.starts_with("/scim/") {
         return next.run(request).await;
     }
     let user = match session_user(&state, &session).await {
@@ -170,30 +217,21 @@ pub async fn guard(
         .extensions_mut()
         .insert(app::session::RequestAddress(address));
 
-    let method = request.method().as_str().to_string();
     let path_and_query = request
         .uri()
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| path.clone());
-    match entry_points::lookup(&method, &path) {
-        Some(entry) => {
-            if let Some(response) = refusal(
-                entry.kind,
-                entry.access.decide(rights.as_ref()),
-                &path_and_query,
-            ) {
-                return response;
-            }
-        }
-        // Not in the table: API paths are refused; anything else renders the 404 page.
-        None if path.starts_with("/api/") => {
-            return error_response(AppError::BadRequest(format!(
-                "There is no {method} {path}."
-            )))
-            .map_status(StatusCode::NOT_FOUND);
-        }
-        None => {}
+    // Not in the table and not refused above: a GET of an address nobody serves, which
+    // renders the console's 404 page.
+    if let Some(entry) = entry
+        && let Some(response) = refusal(
+            entry.kind,
+            entry.access.decide(rights.as_ref()),
+            &path_and_query,
+        )
+    {
+        return response;
     }
     let response = next.run(request).await;
     if path.starts_with("/api/") {

@@ -72,6 +72,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// A proxy's address or range.
+fn proxy(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{value:?} is not an IP address or range (such as 10.0.0.0/8)"))
+}
+
 fn secret(value: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(value.to_string()))
 }
@@ -116,9 +125,25 @@ pub struct Config {
     #[arg(long, env = "IDFLOW_SESSION_MAX_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_max_hours: u32,
 
-    /// Take the client address from X-Forwarded-For (only behind a proxy you run).
+    /// Take the client address from X-Forwarded-For (only behind a proxy you run): the
+    /// right-most address in it that is not one of the trusted proxies.
     #[arg(long, env = "IDFLOW_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
+
+    /// Proxies in front of idflow whose addresses X-Forwarded-For may also hold, besides
+    /// the one that connects (comma-separated addresses or ranges: 10.0.0.0/8,192.0.2.7).
+    #[arg(long, env = "IDFLOW_TRUSTED_PROXIES", value_delimiter = ',', value_parser = proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Sign-in attempts (and single sign-on starts and returns) one client address may
+    /// make per minute.
+    #[arg(long, env = "IDFLOW_SIGN_IN_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sign_in_per_minute: u32,
+
+    /// Refused SCIM and API calls (no token, a wrong one) one client address may make per
+    /// minute before it must wait.
+    #[arg(long, env = "IDFLOW_REFUSED_PER_MINUTE", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub refused_per_minute: u32,
 
     /// Single sign-on: the OpenID Connect issuer of the company's identity provider
     /// (https://example.okta.com). Set with the client id to turn on "Sign in with …";

@@ -2,19 +2,21 @@
 //! deactivate and reactivate them; create groups and change their members. The console
 //! edits the same directory SCIM writes, with the same events, so idflow is useful
 //! without an identity provider. The entry-point table has already checked the caller
-//! may manage the directory; changing a Super Admin is checked here.
+//! may manage the directory; who may change whom is the domain's actions' to judge.
 
 use crate::AppState;
 use crate::forms::{
-    Fields, Origin, done, group_target, refused, save_user, store_failed, user_target,
+    Fields, Origin, action_failed, done, group_target, refused, save_user, store_failed,
+    user_target,
 };
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
-use domain::access::{Permission, Role};
+use domain::access::Role;
+use domain::actions::directory as act;
 use domain::audit::Action;
 use domain::directory::{GroupId, User, UserId, UserStatus};
 use domain::scim::ENTERPRISE_USER;
-use domain::store::{GroupWrite, SuperAdminPath, UserWrite};
+use domain::store::{GroupWrite, UserWrite};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -104,11 +106,6 @@ fn profile_write(fields: &Fields, base: Option<&User>) -> Result<UserWrite, &'st
     })
 }
 
-/// A Super Admin's account is changed only by a Super Admin.
-fn may_change(origin: &Origin, user: &User) -> bool {
-    user.role != Role::SuperAdmin || origin.rights().allows(Permission::ManageSuperAdmins)
-}
-
 /// `POST /directory/users`: a new user, active and without a role.
 pub async fn create_user(State(state): State<AppState>, request: Request) -> Response {
     let origin = Origin::of(&state, &request);
@@ -125,13 +122,9 @@ pub async fn create_user(State(state): State<AppState>, request: Request) -> Res
             display: write.user_name.clone(),
         },
     );
-    match state
-        .store
-        .provision_user(&write, &origin.actor(), &entry)
-        .await
-    {
+    match act::create_user(&state.store, &origin.acting(), &write, &entry).await {
         Ok(user) => done(&user_page(user.id), "user-created"),
-        Err(err) => store_failed(USERS, err),
+        Err(err) => action_failed(USERS, err),
     }
 }
 
@@ -148,9 +141,6 @@ pub async fn update_user(
         Err(response) => return response,
     };
     let page = user_page(user.id);
-    if !may_change(&origin, &user) {
-        return refused(&page, "super-admin");
-    }
     let write = match profile_write(&fields, Some(&user)) {
         Ok(write) => write,
         Err(code) => return refused(&page, code),
@@ -193,30 +183,6 @@ pub async fn set_user_status(
         }
         (_, UserStatus::Active) => (Action::ConsoleUserReactivate, "reactivated"),
     };
-    if !may_change(&origin, &user) {
-        return refused(&page, "super-admin");
-    }
-    if status != UserStatus::Active {
-        if origin.user().is_some_and(|me| me.id == user.id) {
-            return refused(&page, "self");
-        }
-        // Taking an active Super Admin out must leave another one.
-        let holds_super_admin = match state.store.rights_of(&user).await {
-            Ok(rights) => rights.roles().contains(&Role::SuperAdmin),
-            Err(err) => return store_failed(&page, err),
-        };
-        if holds_super_admin && user.status == UserStatus::Active {
-            match state
-                .store
-                .super_admins_left(SuperAdminPath::User(user.id))
-                .await
-            {
-                Ok(0) => return refused(&page, "last-super-admin"),
-                Ok(_) => {}
-                Err(err) => return store_failed(&page, err),
-            }
-        }
-    }
     let entry = origin.entry(action, user_target(&user));
     let write = UserWrite {
         status,
@@ -245,13 +211,9 @@ pub async fn create_group(State(state): State<AppState>, request: Request) -> Re
         members: vec![],
     };
     let entry = origin.entry(Action::ConsoleGroupCreate, group_target("", name));
-    match state
-        .store
-        .create_group(&write, &origin.actor(), &entry)
-        .await
-    {
+    match act::create_group(&state.store, &origin.acting(), &write, &entry).await {
         Ok(group) => done(&group_page(group.id), "group-created"),
-        Err(err) => store_failed(GROUPS, err),
+        Err(err) => action_failed(GROUPS, err),
     }
 }
 
@@ -267,57 +229,28 @@ async fn change_member(
     let Ok(group) = Uuid::parse_str(group).map(GroupId) else {
         return refused(GROUPS, "no-group");
     };
-    let (name, mapped) =
-        match tokio::try_join!(state.store.group_name(group), state.store.group_role(group)) {
-            Ok((Some(name), mapped)) => (name, mapped),
-            Ok((None, _)) => return refused(GROUPS, "no-group"),
-            Err(err) => return store_failed(GROUPS, err),
-        };
     let page = group_page(group);
     let user = match user {
         Ok(user) => user,
         Err(code) => return refused(&page, code),
     };
-    // Joining or leaving a group mapped to Super Admin gives or takes that role.
-    if mapped == Some(Role::SuperAdmin) {
-        if !origin.rights().allows(Permission::ManageSuperAdmins) {
-            return refused(&page, "super-admin");
+    let changed = act::change_membership(
+        &state.store,
+        &origin.acting(),
+        group,
+        &user,
+        add,
+        Action::ConsoleGroupUpdate,
+    )
+    .await;
+    match changed {
+        Ok(true) if add => done(&page, "member-added"),
+        Ok(true) => done(&page, "member-removed"),
+        Ok(false) => done(&page, "unchanged"),
+        Err(domain::actions::ActionError::NotFound { kind: "group", .. }) => {
+            refused(GROUPS, "no-group")
         }
-        // Leaving must not take away the last active Super Admin.
-        if !add && user.role != Role::SuperAdmin && user.status == UserStatus::Active {
-            match state
-                .store
-                .super_admins_left(SuperAdminPath::User(user.id))
-                .await
-            {
-                Ok(0) => return refused(&page, "last-super-admin"),
-                Ok(_) => {}
-                Err(err) => return store_failed(&page, err),
-            }
-        }
-    }
-    let (verb, notice) = if add {
-        ("added", "member-added")
-    } else {
-        ("removed", "member-removed")
-    };
-    let entry = origin
-        .entry(Action::ConsoleGroupUpdate, group_target(group, &name))
-        .reason(format!("{verb} {}", user.user_name));
-    let (to_add, to_remove) = if add {
-        (vec![user.id], vec![])
-    } else {
-        (vec![], vec![user.id])
-    };
-    match state
-        .store
-        .change_group_members(group, &to_add, &to_remove, &origin.actor(), &entry)
-        .await
-    {
-        Ok(Some(true)) => done(&page, notice),
-        Ok(Some(false)) => done(&page, "unchanged"),
-        Ok(None) => refused(GROUPS, "no-group"),
-        Err(err) => store_failed(&page, err),
+        Err(err) => action_failed(&page, err),
     }
 }
 

@@ -4,10 +4,13 @@
 //! folder, and a flow the caller may not see does not exist.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, attachment, done, refused, refused_because, store_failed};
+use crate::forms::{
+    Fields, Origin, action_failed, attachment, done, refused, refused_because, store_failed,
+};
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
+use domain::actions::{ActionError, flows};
 use domain::audit::{Action, Target};
 use domain::flows::{Flow, FlowId};
 use domain::store::{FlowSummary, NewExecution, StoreError};
@@ -126,7 +129,13 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
             Err(err) => return store_failed(page, err),
         }
     }
-    let author = origin.user_name();
+    let acting = origin.acting();
+    // Checked for every flow before any is made: nothing is half-imported.
+    for entry in &bundle.flows {
+        if let Err(err) = flows::check_create(&acting, &entry.flow, folder) {
+            return action_failed(page, err);
+        }
+    }
     let mut made: Vec<(FlowId, FlowId)> = Vec::new();
     for (n, error_flow) in bundle.creation_order() {
         let mut flow = bundle.flows[n].flow.clone();
@@ -135,21 +144,15 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
                 .find(|(was, _)| *was == old)
                 .map(|(_, now)| *now)
         });
-        let audit = origin.entry(Action::FlowCreate, new_target("flow", &flow.name));
-        let created = match state
-            .store
-            .create_flow(&flow, folder, &author, &audit)
-            .await
-        {
+        let created = match flows::create_flow(&state.store, &acting, &flow, folder, None).await {
             Ok(created) => created,
-            Err(err) => return store_failed(page, err),
+            Err(err) => return action_failed(page, err),
         };
         made.push((bundle.flows[n].id, created.id));
-        if flow.trigger.kind == "trigger.helper" {
-            let audit = origin.entry(Action::FlowEnable, flow_target(&created));
-            if let Err(err) = state.store.set_flow_enabled(created.id, true, &audit).await {
-                tracing::info!(flow = %created.id, error = %err, "an imported helper flow stays off");
-            }
+        if flow.trigger.kind == "trigger.helper"
+            && let Err(err) = flows::set_enabled(&state.store, &acting, &created, true).await
+        {
+            tracing::info!(flow = %created.id, error = %err, "an imported helper flow stays off");
         }
     }
     if made.len() > 1 {
@@ -197,19 +200,22 @@ pub async fn install_template(
             Err(err) => return store_failed(FLOWS, err),
         }
     }
-    let author = origin.user_name();
+    let acting = origin.acting();
     for flow in &template.flows {
-        let audit = origin.entry(Action::FlowCreate, new_target("flow", &flow.name));
-        let made = match state.store.create_flow(flow, None, &author, &audit).await {
+        if let Err(err) = flows::check_create(&acting, flow, None) {
+            return action_failed(FLOWS, err);
+        }
+    }
+    for flow in &template.flows {
+        let made = match flows::create_flow(&state.store, &acting, flow, None, None).await {
             Ok(made) => made,
-            Err(err) => return store_failed(FLOWS, err),
+            Err(err) => return action_failed(FLOWS, err),
         };
         // Helper flows run only when called, and only when on.
-        if flow.trigger.kind == "trigger.helper" {
-            let audit = origin.entry(Action::FlowEnable, flow_target(&made));
-            if let Err(err) = state.store.set_flow_enabled(made.id, true, &audit).await {
-                return store_failed(FLOWS, err);
-            }
+        if flow.trigger.kind == "trigger.helper"
+            && let Err(err) = flows::set_enabled(&state.store, &acting, &made, true).await
+        {
+            return action_failed(FLOWS, err);
         }
     }
     done(FLOWS, "template-installed")
@@ -233,24 +239,16 @@ pub async fn set_enabled(
         "false" => false,
         _ => return refused(FLOWS, "invalid"),
     };
-    if enabled == flow.enabled {
-        return done(FLOWS, "unchanged");
-    }
-    let action = if enabled {
-        Action::FlowEnable
-    } else {
-        Action::FlowDisable
-    };
-    let audit = origin.entry(action, flow_target(&flow));
-    match state.store.set_flow_enabled(flow.id, enabled, &audit).await {
+    match flows::set_enabled(&state.store, &origin.acting(), &flow, enabled).await {
+        Ok(false) => done(FLOWS, "unchanged"),
         Ok(true) if enabled => done(FLOWS, "flow-on"),
         Ok(true) => done(FLOWS, "flow-off"),
-        Ok(false) => refused(FLOWS, "no-flow-here"),
-        Err(StoreError::Invalid(reason)) => {
+        Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
+        Err(ActionError::Store(StoreError::Invalid(reason))) => {
             tracing::info!(flow = %flow.id, %reason, "a flow with problems was not turned on");
             refused_because(FLOWS, "flow-has-problems", &reason)
         }
-        Err(err) => store_failed(FLOWS, err),
+        Err(err) => action_failed(FLOWS, err),
     }
 }
 
@@ -319,20 +317,21 @@ pub async fn clone(
         n += 1;
     }
     definition.name = name;
-    let author = origin.user_name();
-    let audit = origin
-        .entry(Action::FlowCreate, new_target("flow", &definition.name))
-        .reason(format!("copied from {}", flow.name));
-    match state
-        .store
-        .create_flow(&definition, flow.folder, &author, &audit)
-        .await
+    let reason = format!("copied from {}", flow.name);
+    match flows::create_flow(
+        &state.store,
+        &origin.acting(),
+        &definition,
+        flow.folder,
+        Some(reason),
+    )
+    .await
     {
         Ok(_) => done(
             &format!("{FLOWS}?q={}", urlencoding::encode(&definition.name)),
             "flow-cloned",
         ),
-        Err(err) => store_failed(FLOWS, err),
+        Err(err) => action_failed(FLOWS, err),
     }
 }
 
@@ -369,6 +368,7 @@ pub async fn test(
             flow.version,
             &flow.trigger_kind,
             input,
+            origin.user().map(|u| u.id),
         ))
         .await;
     match started {
@@ -392,35 +392,20 @@ async fn save_version(
     why: String,
 ) -> Response {
     let page = format!("{FLOWS}/{}/versions", flow.id);
-    if definition.name.trim().is_empty() {
-        return refused(&page, "import-no-name");
-    }
-    if !definition
-        .name
-        .trim()
-        .eq_ignore_ascii_case(flow.name.trim())
+    match flows::save_version(
+        &state.store,
+        &origin.acting(),
+        flow,
+        definition,
+        based_on,
+        why,
+    )
+    .await
     {
-        match state.store.flow_by_name(&definition.name).await {
-            Ok(Some(other)) if other.id != flow.id => return refused(&page, "taken"),
-            Ok(_) => {}
-            Err(err) => return store_failed(&page, err),
-        }
-    }
-    let author = origin.user_name();
-    let audit = origin
-        .entry(Action::FlowSave, flow_target(flow))
-        .reason(why);
-    match state
-        .store
-        .save_flow(flow.id, definition, based_on, &author, &audit)
-        .await
-    {
-        Ok(Some(saved)) if flow.enabled && !saved.enabled => {
-            done(&page, "version-saved-turned-off")
-        }
-        Ok(Some(_)) => done(&page, notice),
-        Ok(None) => refused(FLOWS, "no-flow-here"),
-        Err(err) => store_failed(&page, err),
+        Ok(saved) if saved.turned_off => done(&page, "version-saved-turned-off"),
+        Ok(_) => done(&page, notice),
+        Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
+        Err(err) => action_failed(&page, err),
     }
 }
 
@@ -529,7 +514,7 @@ pub async fn export(
         Ok(flow) => flow,
         Err(response) => return response,
     };
-    let bundle = match bundle_of(&state, &[flow.id]).await {
+    let bundle = match bundle_of(&state, &origin.rights(), &[flow.id]).await {
         Ok(bundle) => bundle,
         Err(err) => return store_failed(FLOWS, err),
     };
@@ -542,9 +527,11 @@ pub async fn export(
 }
 
 /// The export of the flows `mains` (current versions, in this order) with their helper
-/// flows and the schemas of the tables they name.
+/// flows and the schemas of the tables they name: only those the caller, with `rights`,
+/// may see (a name never pulls in another folder's flow or table).
 pub async fn bundle_of(
     state: &AppState,
+    rights: &domain::access::Rights,
     mains: &[FlowId],
 ) -> Result<domain::flows::bundle::Bundle, StoreError> {
     use domain::flows::bundle::Bundle;
@@ -553,6 +540,14 @@ pub async fn bundle_of(
         state.store.current_definitions(),
         state.store.tables()
     )?;
+    let summaries: Vec<FlowSummary> = summaries
+        .into_iter()
+        .filter(|f| rights.on_flow(Permission::ViewFlows, f.folder))
+        .collect();
+    let tables: Vec<_> = tables
+        .into_iter()
+        .filter(|t| rights.on_flow(Permission::ViewTables, t.folder))
+        .collect();
     let definitions: std::collections::HashMap<_, _> = definitions.into_iter().collect();
     let lookup = |key: &str| {
         summaries

@@ -236,7 +236,7 @@ pub async fn export(
         .collect();
     held.sort_by_key(|f| f.name.to_lowercase());
     let ids: Vec<FlowId> = held.iter().map(|f| f.id).collect();
-    match crate::flows::bundle_of(&state, &ids).await {
+    match crate::flows::bundle_of(&state, &rights, &ids).await {
         Ok(bundle) => attachment(
             "application/json",
             &folder.name,

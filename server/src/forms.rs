@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Rights;
+use domain::actions::{Acting, ActionError};
 use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
 use domain::directory::{User, UserId};
 use domain::store::{StoreError, UserWrite, WriteOutcome};
@@ -71,6 +72,17 @@ impl Origin {
         NewEntry::new(action, Outcome::Success, self.actor())
             .target(target)
             .from_request(self.address.clone(), self.request_id.clone())
+    }
+
+    /// The caller as the domain's actions judge them.
+    pub fn acting(&self) -> Acting {
+        Acting {
+            actor: self.actor(),
+            rights: self.rights(),
+            person: self.user().map(|u| u.id),
+            client_address: self.address.clone(),
+            request_id: self.request_id.clone(),
+        }
     }
 }
 
@@ -187,6 +199,20 @@ pub fn store_failed(page: &str, err: StoreError) -> Response {
     }
 }
 
+/// Back to `page` after an action did not happen: a refusal with its reason, a thing that
+/// is gone, or a store error as [`store_failed`] answers it.
+pub fn action_failed(page: &str, err: ActionError) -> Response {
+    match err {
+        ActionError::Refused(refusal) => {
+            tracing::info!(reason = %refusal, "a console change was refused");
+            refused_because(page, refusal.code, &refusal.reason)
+        }
+        ActionError::NotFound { kind: "group", .. } => refused(page, "no-group"),
+        ActionError::NotFound { .. } => refused(page, "gone"),
+        ActionError::Store(err) => store_failed(page, err),
+    }
+}
+
 fn with_param(page: &str, key: &str, value: &str) -> String {
     let separator = if page.contains('?') { '&' } else { '?' };
     format!("{page}{separator}{key}={}", urlencoding::encode(value))
@@ -205,8 +231,8 @@ pub async fn load_user(state: &AppState, id: &str, page: &str) -> Result<User, R
     }
 }
 
-/// Writes `write` over `user` with its log entry and events, then back to `page` with
-/// `notice`, or "unchanged" when it changed nothing.
+/// Writes `write` over `user` as the caller (the action judges it), then back to `page`
+/// with `notice`, or "unchanged" when it changed nothing.
 pub async fn save_user(
     state: &AppState,
     origin: &Origin,
@@ -216,14 +242,12 @@ pub async fn save_user(
     page: &str,
     notice: &str,
 ) -> Response {
-    match state
-        .store
-        .update_user(user.id, None, write, &origin.actor(), entry)
+    let acting = origin.acting();
+    match domain::actions::directory::update_user(&state.store, &acting, user, write, None, entry)
         .await
     {
-        Ok(Some(WriteOutcome::Updated(_))) => done(page, notice),
-        Ok(Some(WriteOutcome::Unchanged(_))) => done(page, "unchanged"),
-        Ok(None) => refused(page, "gone"),
-        Err(err) => store_failed(page, err),
+        Ok(WriteOutcome::Updated(_)) => done(page, notice),
+        Ok(WriteOutcome::Unchanged(_)) => done(page, "unchanged"),
+        Err(err) => action_failed(page, err),
     }
 }

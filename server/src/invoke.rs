@@ -165,7 +165,10 @@ pub async fn invoke(
         })
     );
     let input = json!({ "body": payload, "query": query, "headers": {} });
-    let new = NewExecution::new(flow.id, flow.version, TRIGGER, input);
+    let new = NewExecution {
+        acting_for: flow.owner,
+        ..NewExecution::new(flow.id, flow.version, TRIGGER, input)
+    };
     // Watching before it is queued: this process's engine may end it at once.
     let execution = ExecutionId::new();
     let watch = synchronous.then(|| state.store.signals().watch(execution));

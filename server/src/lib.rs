@@ -17,6 +17,7 @@ pub mod flows;
 pub mod folders;
 pub mod forms;
 pub mod health;
+pub mod hygiene;
 pub mod invoke;
 pub mod oidc;
 pub mod scim;
@@ -50,6 +51,10 @@ pub struct AppState {
     /// A session ends this long after sign-in, however active.
     pub session_max_age: chrono::Duration,
     pub trust_forwarded_for: bool,
+    /// Proxies whose addresses X-Forwarded-For may hold (besides the connecting one).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Rate limits per client address (see `hygiene`).
+    pub limiters: Arc<hygiene::Limiters>,
     /// Where people and identity providers reach idflow, without a trailing slash
     /// (SCIM's `meta.location`).
     pub public_url: String,
@@ -108,6 +113,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/auth/sign-out", post(auth::sign_out))
         .route("/auth/oidc/start", get(oidc::start))
         .route(oidc::CALLBACK_PATH, get(oidc::callback))
+        .route(oidc::LINK_PATH, post(oidc::confirm_link))
         .route(oidc::SIGNED_OUT_PATH, get(oidc::signed_out))
         .route("/settings/scim-tokens", post(settings::create_scim_token))
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
@@ -134,10 +140,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/tables/{id}/rows", post(tables::add_row))
         .route("/tables/{id}/rows/{row}", post(tables::update_row))
         .route("/tables/{id}/rows/{row}/delete", post(tables::delete_row))
-        .route(
-            "/tables/{id}/import",
-            post(tables::import).layer(axum::extract::DefaultBodyLimit::max(tables::MAX_CSV)),
-        )
+        .route("/tables/{id}/import", post(tables::import))
         .route("/tables/{id}/export", get(tables::export))
         .route("/executions/{id}/cancel", post(executions::cancel))
         .route("/executions/{id}/rerun", post(executions::rerun))
@@ -167,7 +170,10 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(sessions)
-        .layer(tower_sec_fetch::SecFetchLayer::new(|_policy| {}))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hygiene::same_origin))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hygiene::rate_limit))
+        .layer(axum::middleware::from_fn(hygiene::limit_body))
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -271,6 +277,11 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
         leptos_options: leptos_options(&config.site_dir, config.listen),
         session_max_age: chrono::Duration::hours(config.session_max_hours as i64),
         trust_forwarded_for: config.trust_forwarded_for,
+        trusted_proxies: config.trusted_proxies.clone(),
+        limiters: Arc::new(hygiene::Limiters::new(hygiene::RateLimits {
+            sign_in_per_minute: config.sign_in_per_minute,
+            refused_per_minute: config.refused_per_minute,
+        })),
         sso: oidc::Sso::new(&public_url, config.oidc_provider()),
         public_url,
         inline: None,

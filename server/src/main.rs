@@ -254,7 +254,9 @@ async fn create_scim_token(config: Config, name: String) -> anyhow::Result<()> {
         id: String::new(),
         display: name.to_string(),
     });
-    let (_, secret) = store.create_scim_token(name, &entry).await?;
+    let (_, secret) = store
+        .create_scim_token(name, domain::store::TokenMaker::Operator, &entry)
+        .await?;
     // The token alone, so scripts can capture it.
     println!("{}", secret);
     Ok(())

@@ -16,12 +16,13 @@
 use crate::AppState;
 use crate::auth::{client_address, peer_address};
 use app::session::is_safe_next;
-use axum::extract::{Query, Request, State};
+use axum::Form;
+use axum::extract::{FromRequest, Query, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use domain::audit::{Action, Actor, NewEntry, Outcome};
 use domain::auth::Origin;
-use domain::sso::SsoClaims;
+use domain::sso::{SsoClaims, SsoOutcome};
 use domain::store::{SsoIdentity, Store, StoreError};
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthenticationFlow, CoreClaimName, CoreClaimType, CoreClient,
@@ -43,6 +44,7 @@ use std::time::{Duration, Instant};
 use tower_sessions::Session;
 
 /// Where the provider sends the browser back after sign-in, below the public URL.
+pub const LINK_PATH: &str = "/auth/oidc/link";
 pub const CALLBACK_PATH: &str = "/auth/oidc/callback";
 /// Where the provider sends the browser after signing out there, below the public URL.
 pub const SIGNED_OUT_PATH: &str = "/auth/oidc/signed-out";
@@ -687,7 +689,10 @@ pub async fn callback(
         Err(failure) => return refuse(&state, &session, &origin, failure).await,
     };
     let user = match domain::sso::sign_in(&state.store, &claims, &origin).await {
-        Ok(user) => user,
+        Ok(SsoOutcome::SignedIn(user)) => user,
+        Ok(SsoOutcome::ConfirmLink(user)) => {
+            return ask_for_password(&session, &claims, &user, id_token, attempt.next).await;
+        }
         Err(error) => {
             // Already in the System Log.
             tracing::warn!(error = %error, "single sign-on refused");
@@ -704,6 +709,130 @@ pub async fn callback(
         return Redirect::to("/sign-in?error=unavailable").into_response();
     }
     Redirect::to(&attempt.next).into_response()
+}
+
+/// A first single sign-on that would link an administrator's account, waiting (in the
+/// session, for a few minutes) for that account's own password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingLink {
+    user_id: uuid::Uuid,
+    issuer: String,
+    subject: String,
+    provider: String,
+    email: Option<String>,
+    name: Option<String>,
+    id_token: String,
+    next: String,
+    at: chrono::DateTime<Utc>,
+}
+
+const PENDING_LINK_KEY: &str = "sso_pending_link";
+/// How long a held-back link waits for the password.
+const PENDING_LINK_LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
+
+/// Holds the link back and sends the browser to confirm it with the account's password.
+async fn ask_for_password(
+    session: &Session,
+    claims: &domain::sso::SsoClaims,
+    user: &domain::directory::User,
+    id_token: String,
+    next: String,
+) -> Response {
+    let pending = PendingLink {
+        user_id: user.id.0,
+        issuer: claims.identity.issuer.clone(),
+        subject: claims.identity.subject.clone(),
+        provider: claims.provider.clone(),
+        email: claims.email.clone(),
+        name: claims.name.clone(),
+        id_token,
+        next,
+        at: Utc::now(),
+    };
+    if let Err(err) = session.insert(PENDING_LINK_KEY, pending).await {
+        tracing::error!(error = %err, "could not keep a link waiting for its password");
+        return Redirect::to("/sign-in?error=unavailable").into_response();
+    }
+    Redirect::to(&format!(
+        "/sign-in?link=confirm&account={}&provider={}",
+        urlencoding::encode(&user.user_name),
+        urlencoding::encode(&claims.provider)
+    ))
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConfirmLinkForm {
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /auth/oidc/link`: the password of the administrator account a first single
+/// sign-on named; right, it links the provider's account and signs in.
+pub async fn confirm_link(
+    State(state): State<AppState>,
+    session: Session,
+    request: Request,
+) -> Response {
+    let origin = origin(&state, &request);
+    let pending: Option<PendingLink> = session.get(PENDING_LINK_KEY).await.ok().flatten();
+    let Some(pending) = pending.filter(|p| Utc::now() - p.at < PENDING_LINK_LIFETIME) else {
+        let _ = session.remove_value(PENDING_LINK_KEY).await;
+        return Redirect::to("/sign-in?error=sso-link-expired").into_response();
+    };
+    let again = |code: &str| {
+        Redirect::to(&format!(
+            "/sign-in?link=confirm&error={code}&provider={}",
+            urlencoding::encode(&pending.provider)
+        ))
+        .into_response()
+    };
+    let Ok(Form(form)) = Form::<ConfirmLinkForm>::from_request(request, &state).await else {
+        return again("missing");
+    };
+    if form.password.is_empty() {
+        return again("missing");
+    }
+    let user = match state.store.user(domain::directory::UserId(pending.user_id)).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return Redirect::to("/sign-in?error=sso-link-expired").into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read the user of a pending link");
+            return Redirect::to("/sign-in?error=unavailable").into_response();
+        }
+    };
+    let claims = domain::sso::SsoClaims {
+        identity: domain::store::SsoIdentity {
+            issuer: pending.issuer.clone(),
+            subject: pending.subject.clone(),
+        },
+        provider: pending.provider.clone(),
+        email: pending.email.clone(),
+        email_verified: true,
+        name: pending.name.clone(),
+    };
+    let password = secrecy::SecretString::from(form.password);
+    match domain::sso::confirm_link(&state.store, &claims, &user, password, &origin).await {
+        Ok(user) => {
+            let _ = session.remove_value(PENDING_LINK_KEY).await;
+            let started = async {
+                crate::sessions::start(&session, user.id).await?;
+                session.insert(ID_TOKEN_KEY, pending.id_token.clone()).await
+            };
+            if let Err(err) = started.await {
+                tracing::error!(error = %err, "could not start a session");
+                return Redirect::to("/sign-in?error=unavailable").into_response();
+            }
+            Redirect::to(&pending.next).into_response()
+        }
+        Err(domain::sso::SsoError::WrongPassword) => again("invalid"),
+        Err(domain::sso::SsoError::Throttled) => again("locked"),
+        Err(error) => {
+            tracing::warn!(error = %error, "a held-back link was refused");
+            let _ = session.remove_value(PENDING_LINK_KEY).await;
+            Redirect::to(&format!("/sign-in?error={}", error.code())).into_response()
+        }
+    }
 }
 
 /// Where the browser goes after signing out: the provider's end-session endpoint when the

@@ -12,12 +12,14 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use domain::access::Role;
+use domain::actions::directory as act;
+use domain::actions::{Acting, ActionError};
 use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
 use domain::directory::{User, UserId, UserStatus};
 use domain::scim::{self, IDFLOW_USER, LIST_RESPONSE, ScimError};
 use domain::store::{ScimToken, StoreError, UserWrite, WriteOutcome};
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -105,6 +107,24 @@ impl From<StoreError> for ScimResponse {
     }
 }
 
+impl From<ActionError> for ScimResponse {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::Refused(refusal) => ScimResponse(ScimError {
+                status: 403,
+                scim_type: None,
+                detail: format!(
+                    "Refused: {refusal}. A SCIM token may give, take or change Super Admin only if a Super Admin who still is one made it."
+                ),
+            }),
+            ActionError::NotFound { detail, .. } => {
+                ScimError::not_found(format!("{detail}.")).into()
+            }
+            ActionError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl IntoResponse for ScimResponse {
     fn into_response(self) -> Response {
         scim_json(
@@ -137,6 +157,36 @@ impl Client {
             token_id: self.token.id,
             name: self.token.name.clone(),
         }
+    }
+
+    /// The token as the domain's actions judge it: it provisions users, groups and
+    /// roles, but gives, takes or changes Super Admin only when an operator made it or a
+    /// Super Admin who still is one.
+    async fn acting(&self, store: &domain::store::Store) -> Result<Acting, ScimResponse> {
+        let super_admin = self.token.created_by_operator
+            || match self.token.created_by {
+                Some(maker) => match store.user(UserId(maker)).await? {
+                    Some(user) if user.status == domain::directory::UserStatus::Active => store
+                        .rights_of(&user)
+                        .await?
+                        .roles()
+                        .contains(&Role::SuperAdmin),
+                    _ => false,
+                },
+                None => false,
+            };
+        let role = if super_admin {
+            Role::SuperAdmin
+        } else {
+            Role::WorkflowsAdministrator
+        };
+        Ok(Acting {
+            actor: self.actor(),
+            rights: domain::access::Rights::of(role),
+            person: None,
+            client_address: self.address.clone(),
+            request_id: self.request_id.clone(),
+        })
     }
 
     fn entry(&self, action: Action, user: &User) -> NewEntry {
@@ -426,76 +476,6 @@ fn etag(user: &User) -> String {
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.9), on top-level and
 /// `parent.child` names; `id` and `schemas` are always returned.
-fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
-    let Value::Object(object) = resource else {
-        return resource;
-    };
-    let names = |list: Option<&str>| -> Vec<String> {
-        list.map(|l| {
-            l.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-    };
-    let (wanted, unwanted) = (names(attributes), names(excluded));
-    let always = |k: &str| k.eq_ignore_ascii_case("id") || k.eq_ignore_ascii_case("schemas");
-    let mut out = Map::new();
-    for (key, value) in object {
-        let matching = |list: &[String]| -> Vec<Option<String>> {
-            list.iter()
-                .filter_map(|n| {
-                    if n.eq_ignore_ascii_case(&key) {
-                        Some(None)
-                    } else if n.len() > key.len() + 1
-                        && n[..key.len()].eq_ignore_ascii_case(&key)
-                        && matches!(n.as_bytes()[key.len()], b'.' | b':')
-                    {
-                        Some(Some(n[key.len() + 1..].to_string()))
-                    } else {
-                        None
-                    }
-                })
-                .collect()
-        };
-        if always(&key) {
-            out.insert(key, value);
-            continue;
-        }
-        if !wanted.is_empty() {
-            let hits = matching(&wanted);
-            if hits.is_empty() {
-                continue;
-            }
-            if hits.iter().any(Option::is_none) {
-                out.insert(key, value);
-            } else if let Value::Object(inner) = &value {
-                let kept: Map<String, Value> = inner
-                    .iter()
-                    .filter(|(k, _)| hits.iter().flatten().any(|h| h.eq_ignore_ascii_case(k)))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
-                out.insert(key, Value::Object(kept));
-            }
-            continue;
-        }
-        let hits = matching(&unwanted);
-        if hits.iter().any(Option::is_none) {
-            continue;
-        }
-        match value {
-            Value::Object(mut inner) if !hits.is_empty() => {
-                inner.retain(|k, _| !hits.iter().flatten().any(|h| h.eq_ignore_ascii_case(k)));
-                out.insert(key, Value::Object(inner));
-            }
-            other => {
-                out.insert(key, other);
-            }
-        }
-    }
-    Value::Object(out)
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -625,7 +605,7 @@ fn page_of(
         .skip(start - 1)
         .take(count)
         .map(|r| {
-            project(
+            scim::projection::project(
                 r,
                 query.attributes.as_deref(),
                 query.excluded_attributes.as_deref(),
@@ -660,7 +640,7 @@ fn body_json(body: &Bytes) -> Result<Value, ScimError> {
 }
 
 fn user_response(status: StatusCode, user: &User, base: &str, projection: &Projection) -> Response {
-    let body = project(
+    let body = scim::projection::project(
         render(user, base),
         projection.attributes.as_deref(),
         projection.excluded_attributes.as_deref(),
@@ -760,10 +740,13 @@ async fn create_user(
     // The store names the new user as the entry's target once it has an id.
     let entry = NewEntry::new(Action::ScimUserCreate, Outcome::Success, client.actor())
         .from_request(client.address.clone(), client.request_id.clone());
-    let user = state
-        .store
-        .provision_user(&write, &client.actor(), &entry)
-        .await?;
+    let user = act::create_user(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &write,
+        &entry,
+    )
+    .await?;
     Ok(user_response(
         StatusCode::CREATED,
         &user,
@@ -783,17 +766,15 @@ async fn replace_user(
     let input = scim::user::parse(&body_json(&body)?)?;
     let current = state.store.user(id).await?.ok_or_else(|| no_user(id))?;
     let write = to_write(input, Some(&current), true);
-    let outcome = state
-        .store
-        .update_user(
-            id,
-            if_match(&headers)?,
-            &write,
-            &client.actor(),
-            &client.entry(Action::ScimUserUpdate, &current),
-        )
-        .await?
-        .ok_or_else(|| no_user(id))?;
+    let outcome = act::update_user(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &current,
+        &write,
+        if_match(&headers)?,
+        &client.entry(Action::ScimUserUpdate, &current),
+    )
+    .await?;
     Ok(user_response(
         StatusCode::OK,
         outcome.user(),
@@ -812,6 +793,7 @@ async fn patch_user(
     let id = parse_id(&id)?;
     let body = body_json(&body)?;
     let client_version = if_match(&headers)?;
+    let acting = client.acting(&state.store).await?;
     // Read, patch, write with the version read; a concurrent change makes the write
     // fail, and the patch is applied again to the newer state.
     for attempt in 0..PATCH_ATTEMPTS {
@@ -830,12 +812,17 @@ async fn patch_user(
         let input = scim::user::parse(&resource)?;
         let write = to_write(input, Some(&current), false);
         let entry = client.entry(Action::ScimUserUpdate, &current);
-        match state
-            .store
-            .update_user(id, Some(current.version), &write, &client.actor(), &entry)
-            .await
+        match act::update_user(
+            &state.store,
+            &acting,
+            &current,
+            &write,
+            Some(current.version),
+            &entry,
+        )
+        .await
         {
-            Ok(Some(WriteOutcome::Updated(user))) | Ok(Some(WriteOutcome::Unchanged(user))) => {
+            Ok(WriteOutcome::Updated(user)) | Ok(WriteOutcome::Unchanged(user)) => {
                 return Ok(user_response(
                     StatusCode::OK,
                     &user,
@@ -843,10 +830,11 @@ async fn patch_user(
                     &Projection::default(),
                 ));
             }
-            Ok(None) => {
-                return Err(no_user(id).into());
+            Err(ActionError::Store(StoreError::PreconditionFailed { .. }))
+                if client_version.is_none() =>
+            {
+                continue;
             }
-            Err(StoreError::PreconditionFailed { .. }) if client_version.is_none() => continue,
             Err(err) => return Err(err.into()),
         }
     }
@@ -865,17 +853,13 @@ async fn delete_user(
 ) -> Result<Response, ScimResponse> {
     let id = parse_id(&id)?;
     let current = state.store.user(id).await?.ok_or_else(|| no_user(id))?;
-    if !state
-        .store
-        .delete_user(
-            id,
-            &client.actor(),
-            &client.entry(Action::ScimUserDelete, &current),
-        )
-        .await?
-    {
-        return Err(no_user(id).into());
-    }
+    act::delete_user(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &current,
+        &client.entry(Action::ScimUserDelete, &current),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -926,7 +910,7 @@ fn group_response(
     base: &str,
     projection: &Projection,
 ) -> Response {
-    let body = project(
+    let body = scim::projection::project(
         render_group(group, base),
         projection.attributes.as_deref(),
         projection.excluded_attributes.as_deref(),
@@ -1034,10 +1018,13 @@ async fn create_group(
     let write = group_write(scim::group::parse(&body_json(&body)?)?);
     let entry = NewEntry::new(Action::ScimGroupCreate, Outcome::Success, client.actor())
         .from_request(client.address.clone(), client.request_id.clone());
-    let group = state
-        .store
-        .create_group(&write, &client.actor(), &entry)
-        .await?;
+    let group = act::create_group(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &write,
+        &entry,
+    )
+    .await?;
     Ok(group_response(
         StatusCode::CREATED,
         &group,
@@ -1057,11 +1044,16 @@ async fn replace_group(
     let write = group_write(scim::group::parse(&body_json(&body)?)?);
     let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
     let entry = client.group_entry(Action::ScimGroupUpdate, &current);
-    let (group, _) = state
-        .store
-        .update_group(id, if_match(&headers)?, &write, &client.actor(), &entry)
-        .await?
-        .ok_or_else(|| no_group(id))?;
+    let (group, _) = act::update_group(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &current,
+        if_match(&headers)?,
+        &write,
+        &entry,
+    )
+    .await?
+    .ok_or_else(|| no_group(id))?;
     Ok(group_response(
         StatusCode::OK,
         &group,
@@ -1122,6 +1114,7 @@ async fn patch_group(
     let projected = uri
         .query()
         .is_some_and(|q| q.to_ascii_lowercase().contains("attributes="));
+    let acting = client.acting(&state.store).await?;
     // Member additions and removals alone (Okta's push, Entra ID's member PATCHes) go
     // straight to the membership table: no reading and rewriting the whole group, and
     // no answer listing every member (204, as both expect).
@@ -1129,26 +1122,17 @@ async fn patch_group(
         && !projected
         && let Some((add, remove)) = member_changes(&body)
     {
-        let current_name = state
-            .store
-            .group_name(id)
-            .await?
-            .ok_or_else(|| no_group(id))?;
-        let entry = NewEntry::new(Action::ScimGroupUpdate, Outcome::Success, client.actor())
-            .target(Target {
-                kind: "group".into(),
-                id: id.to_string(),
-                display: current_name,
-            })
-            .from_request(client.address.clone(), client.request_id.clone());
-        return match state
-            .store
-            .change_group_members(id, &add, &remove, &client.actor(), &entry)
-            .await?
-        {
-            Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-            None => Err(no_group(id).into()),
-        };
+        act::change_members(
+            &state.store,
+            &acting,
+            id,
+            &add,
+            &remove,
+            Action::ScimGroupUpdate,
+            None,
+        )
+        .await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     for attempt in 0..PATCH_ATTEMPTS {
         backoff(attempt).await;
@@ -1157,16 +1141,15 @@ async fn patch_group(
         scim::patch::apply(&mut resource, &body)?;
         let write = group_write(scim::group::parse(&resource)?);
         let entry = client.group_entry(Action::ScimGroupUpdate, &current);
-        match state
-            .store
-            .update_group(
-                id,
-                Some(client_version.unwrap_or(current.version)),
-                &write,
-                &client.actor(),
-                &entry,
-            )
-            .await
+        match act::update_group(
+            &state.store,
+            &acting,
+            &current,
+            Some(client_version.unwrap_or(current.version)),
+            &write,
+            &entry,
+        )
+        .await
         {
             Ok(Some((group, _))) => {
                 // Okta and Entra ID expect 204 or the group; the group answers both.
@@ -1178,7 +1161,11 @@ async fn patch_group(
                 ));
             }
             Ok(None) => return Err(no_group(id).into()),
-            Err(StoreError::PreconditionFailed { .. }) if client_version.is_none() => continue,
+            Err(ActionError::Store(StoreError::PreconditionFailed { .. }))
+                if client_version.is_none() =>
+            {
+                continue;
+            }
             Err(err) => return Err(err.into()),
         }
     }
@@ -1197,17 +1184,13 @@ async fn delete_group(
 ) -> Result<Response, ScimResponse> {
     let id = parse_group_id(&id)?;
     let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
-    if !state
-        .store
-        .delete_group(
-            id,
-            &client.actor(),
-            &client.group_entry(Action::ScimGroupDelete, &current),
-        )
-        .await?
-    {
-        return Err(no_group(id).into());
-    }
+    act::delete_group(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &current,
+        &client.group_entry(Action::ScimGroupDelete, &current),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -49,7 +49,15 @@ pub async fn create_scim_token(
             display: name.clone(),
         },
     );
-    let (_, secret) = match state.store.create_scim_token(&name, &entry).await {
+    // The entry-point table lets only those who may manage SCIM tokens (Super Admins)
+    // this far; the token acts with its maker's power.
+    let Some(maker) = origin
+        .user()
+        .map(|u| domain::store::TokenMaker::Person(u.id))
+    else {
+        return Redirect::to("/settings?error=unavailable").into_response();
+    };
+    let (_, secret) = match state.store.create_scim_token(&name, maker, &entry).await {
         Ok(made) => made,
         Err(err) => return failed(err),
     };

@@ -209,15 +209,30 @@ async fn survives_twenty_kills(store: Store, url: String) {
         .await
         .unwrap();
     let made = store
-        .create_flow(&flow(), None, "test", &entry(Action::FlowCreate))
+        .create_flow(
+            &flow(),
+            None,
+            &store.test_author("test").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     let api = store
-        .create_flow(&api_flow(), None, "test", &entry(Action::FlowCreate))
+        .create_flow(
+            &api_flow(),
+            None,
+            &store.test_author("test").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     store
-        .set_flow_enabled(api.id, true, &entry(Action::FlowEnable))
+        .set_flow_enabled(
+            api.id,
+            true,
+            &store.test_author("admin@example.com").await,
+            &entry(Action::FlowEnable),
+        )
         .await
         .unwrap();
     let token = store
@@ -240,6 +255,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                acting_for: None,
             })
             .await
             .unwrap()
@@ -399,11 +415,21 @@ async fn two_servers_fire_each_tick_once() {
         .options
         .insert("cron".into(), Binding::literal("* * * * * *"));
     let made = store
-        .create_flow(&flow, None, "test", &entry(Action::FlowCreate))
+        .create_flow(
+            &flow,
+            None,
+            &store.test_author("test").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     store
-        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .set_flow_enabled(
+            made.id,
+            true,
+            &store.test_author("admin@example.com").await,
+            &entry(Action::FlowEnable),
+        )
         .await
         .unwrap();
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

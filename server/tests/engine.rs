@@ -34,12 +34,22 @@ async fn a_deactivation_in_the_console_runs_the_offboarding_flow(store: Store) {
     }];
     let made = server
         .store
-        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .create_flow(
+            &flow,
+            None,
+            &server.store.test_author("admin@example.com").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     server
         .store
-        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .set_flow_enabled(
+            made.id,
+            true,
+            &server.store.test_author("admin@example.com").await,
+            &entry(Action::FlowEnable),
+        )
         .await
         .unwrap();
 
@@ -115,11 +125,21 @@ fn api_flow(name: &str, synchronous: bool, max_per_minute: Option<u32>) -> Flow 
 /// Creates `flow`, turns it on and makes its API secret.
 async fn callable(store: &Store, flow: &Flow) -> (domain::store::FlowSummary, String) {
     let made = store
-        .create_flow(flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .create_flow(
+            flow,
+            None,
+            &store.test_author("admin@example.com").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     store
-        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .set_flow_enabled(
+            made.id,
+            true,
+            &store.test_author("admin@example.com").await,
+            &entry(Action::FlowEnable),
+        )
         .await
         .unwrap();
     let token = store
@@ -269,7 +289,7 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
         .create_flow(
             &api_flow("Greeter", true, Some(3)),
             None,
-            "admin@example.com",
+            &server.store.test_author("admin@example.com").await,
             &entry(Action::FlowCreate),
         )
         .await
@@ -294,7 +314,12 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
     assert_eq!(off.status(), StatusCode::CONFLICT);
     server
         .store
-        .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+        .set_flow_enabled(
+            made.id,
+            true,
+            &server.store.test_author("admin@example.com").await,
+            &entry(Action::FlowEnable),
+        )
         .await
         .unwrap();
     let none = http
@@ -436,7 +461,7 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
             .create_flow(
                 &flow,
                 folder,
-                "admin@example.com",
+                &server.store.test_author("admin@example.com").await,
                 &entry(Action::FlowCreate),
             )
             .await
@@ -453,6 +478,7 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                acting_for: None,
             })
             .await
             .unwrap()
@@ -538,7 +564,12 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
     flow.cards = vec![Card::new(1, "flow.wait").with_inputs(&[("seconds", Binding::literal(600))])];
     let made = server
         .store
-        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .create_flow(
+            &flow,
+            None,
+            &server.store.test_author("admin@example.com").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     let admin = server.client_as(Role::WorkflowsAdministrator).await;
@@ -766,12 +797,22 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
     for flow in [helper, main] {
         let made = server
             .store
-            .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+            .create_flow(
+                &flow,
+                None,
+                &server.store.test_author("admin@example.com").await,
+                &entry(Action::FlowCreate),
+            )
             .await
             .unwrap();
         server
             .store
-            .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+            .set_flow_enabled(
+                made.id,
+                true,
+                &server.store.test_author("admin@example.com").await,
+                &entry(Action::FlowEnable),
+            )
             .await
             .unwrap();
         main_id = Some(made.id);
@@ -788,6 +829,7 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
             causal_chain: vec![],
             parent: None,
             test: false,
+            acting_for: None,
         })
         .await
         .unwrap()
@@ -1340,7 +1382,7 @@ async fn versions_are_listed_compared_saved_and_restored(store: Store) {
         .create_flow(
             &first,
             None,
-            "admin@example.com",
+            &server.store.test_author("admin@example.com").await,
             &entry(Action::FlowCreate),
         )
         .await
@@ -1348,7 +1390,12 @@ async fn versions_are_listed_compared_saved_and_restored(store: Store) {
     assert!(
         server
             .store
-            .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+            .set_flow_enabled(
+                made.id,
+                true,
+                &server.store.test_author("admin@example.com").await,
+                &entry(Action::FlowEnable)
+            )
             .await
             .unwrap()
     );
@@ -1546,7 +1593,12 @@ async fn test_flow_runs_sample_input_and_keeps_every_card(store: Store) {
     flow.settings.save_all_data = false;
     let made = server
         .store
-        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .create_flow(
+            &flow,
+            None,
+            &server.store.test_author("admin@example.com").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     let base = format!("/flows/{}/test", made.id);
@@ -1674,11 +1726,21 @@ async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
     ];
     let shout = here
         .store
-        .create_flow(&shout, None, "admin", &entry(Action::FlowCreate))
+        .create_flow(
+            &shout,
+            None,
+            &here.store.test_author("admin").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     here.store
-        .set_flow_enabled(shout.id, true, &entry(Action::FlowEnable))
+        .set_flow_enabled(
+            shout.id,
+            true,
+            &here.store.test_author("admin@example.com").await,
+            &entry(Action::FlowEnable),
+        )
         .await
         .unwrap();
     let mut failures = Flow::new("Failures", "trigger.helper");
@@ -1688,7 +1750,12 @@ async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
     ];
     let failures = here
         .store
-        .create_flow(&failures, None, "admin", &entry(Action::FlowCreate))
+        .create_flow(
+            &failures,
+            None,
+            &here.store.test_author("admin").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     let mut main = Flow::new("Greet and log", "trigger.manual");
@@ -1713,7 +1780,12 @@ async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
     ];
     let main = here
         .store
-        .create_flow(&main, None, "admin", &entry(Action::FlowCreate))
+        .create_flow(
+            &main,
+            None,
+            &here.store.test_author("admin").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     let admin = here.client_as(Role::WorkflowsAdministrator).await;
@@ -1869,7 +1941,7 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
         .create_flow(
             &Flow::new("Onboarding", "trigger.manual"),
             None,
-            "admin",
+            &server.store.test_author("admin").await,
             &entry(Action::FlowCreate),
         )
         .await
@@ -1879,7 +1951,7 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
         .create_flow(
             &Flow::new("Payroll sync", "trigger.manual"),
             None,
-            "admin",
+            &server.store.test_author("admin").await,
             &entry(Action::FlowCreate),
         )
         .await
@@ -2112,7 +2184,12 @@ async fn a_paused_execution_names_the_users_it_would_touch(store: Store) {
     ];
     let made = server
         .store
-        .create_flow(&flow, None, "admin@example.com", &entry(Action::FlowCreate))
+        .create_flow(
+            &flow,
+            None,
+            &server.store.test_author("admin@example.com").await,
+            &entry(Action::FlowCreate),
+        )
         .await
         .unwrap();
     let mut ids = Vec::new();
@@ -2131,6 +2208,7 @@ async fn a_paused_execution_names_the_users_it_would_touch(store: Store) {
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                acting_for: None,
             })
             .await
             .unwrap()

@@ -24,7 +24,7 @@ impl Scim {
         let audit = NewEntry::new(Action::ScimTokenCreate, Outcome::Success, Actor::Operator);
         let (_, token) = server
             .store
-            .create_scim_token("Okta", &audit)
+            .create_scim_token("Okta", domain::store::TokenMaker::Operator, &audit)
             .await
             .unwrap();
         Scim {

@@ -331,7 +331,7 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
         .create_flow(
             &flow,
             None,
-            "admin",
+            &server.store.test_author("admin").await,
             &NewEntry::new(Action::FlowCreate, Outcome::Success, Actor::System),
         )
         .await

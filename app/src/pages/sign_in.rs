@@ -47,6 +47,15 @@ fn message_for(code: &str) -> Option<&'static str> {
             "More than one idflow user has your email address. Ask your administrator to make \
              it unique."
         }
+        "sso-privileged" => {
+            "Your email names an idflow administrator who has no local password to confirm \
+             the link with. Ask an operator to set one (idflow admin reset-password), then sign \
+             in with your identity provider again."
+        }
+        "sso-link-expired" => {
+            "The link to confirm has expired or was already used. Sign in with your identity \
+             provider again."
+        }
         "sso-linked" => {
             "Your idflow user already signs in with another account at this identity provider. \
              Ask your administrator."
@@ -73,6 +82,17 @@ pub fn SignInPage() -> impl IntoView {
     };
     let signed_out = move || query.read().get("notice").as_deref() == Some("signed-out");
     let email = move || query.read().get("email").unwrap_or_default();
+    // A first single sign-on that names an administrator waits for that account's own
+    // password (`/auth/oidc/link`); the names shown come from the address, the link itself
+    // from the session.
+    let linking = move || query.read().get("link").as_deref() == Some("confirm");
+    let account = move || query.read().get("account").unwrap_or_default();
+    let provider = move || {
+        query
+            .read()
+            .get("provider")
+            .unwrap_or_else(|| "your identity provider".into())
+    };
     let options = Resource::new(|| (), |_| sign_in_options());
     let sso_start = move || format!("/auth/oidc/start?next={}", urlencoding::encode(&next()));
 
@@ -101,6 +121,40 @@ pub fn SignInPage() -> impl IntoView {
                             }
                         })
                 }}
+                <Show when=linking>
+                    <div data-testid="confirm-link">
+                        <p>
+                            {move || {
+                                format!(
+                                    "{} says you are {}, who administers idflow. Enter that account's idflow password once to link the two; after that, signing in with {} is enough.",
+                                    provider(),
+                                    if account().is_empty() {
+                                        "an idflow user".to_string()
+                                    } else {
+                                        account()
+                                    },
+                                    provider(),
+                                )
+                            }}
+                        </p>
+                        <form method="post" action="/auth/oidc/link">
+                            <label for="link-password">"Your idflow password"</label>
+                            <input
+                                id="link-password"
+                                name="password"
+                                type="password"
+                                autocomplete="current-password"
+                                required
+                            />
+                            <button type="submit" class="primary">
+                                "Confirm and sign in"
+                            </button>
+                        </form>
+                        <p class="divider">
+                            <span>"or sign in another way"</span>
+                        </p>
+                    </div>
+                </Show>
                 <Suspense>
                     {move || {
                         options

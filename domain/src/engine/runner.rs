@@ -7,7 +7,8 @@ use super::{
     AfterFailure, BlastRadius, ExecutionId, Progress, Status, Waiting, advance, after_failure,
     bind, card_at, child_key, enter_error_lane, enter_lane, inputs_of,
 };
-use crate::audit::{Action, Actor, NewEntry, Outcome, Target};
+use crate::actions::{Acting, ActionError, directory};
+use crate::audit::{Action, Actor};
 use crate::directory::{DirectoryEvent, GroupId, User, UserId, UserStatus};
 use crate::flows::{Card, functions};
 use crate::scim::ENTERPRISE_USER;
@@ -66,14 +67,64 @@ impl CardError {
     }
 }
 
+/// A directory change a card asked for and was refused (the person the flow acts for may
+/// not make it) fails the card with the reason; nothing was changed.
+impl From<ActionError> for CardError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::Refused(refusal) => CardError::fatal(format!(
+                "refused: {refusal} (a flow may do only what the person it acts for may do in the console)"
+            )),
+            ActionError::NotFound { detail, .. } => CardError::fatal(detail),
+            ActionError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// What one execution's cards act as and what they may reach, worked out when a card
+/// first needs it.
+struct Context<'a> {
+    actor: Actor,
+    execution: &'a ExecutionRecord,
+    /// The person the execution acts for, with their rights.
+    acting: tokio::sync::OnceCell<Acting>,
+    /// The folder of its flow.
+    folder: tokio::sync::OnceCell<Option<uuid::Uuid>>,
+}
+
+/// Where a name was looked for, for a card's error.
+fn where_(folder: Option<uuid::Uuid>) -> &'static str {
+    match folder {
+        Some(_) => "in this flow's folder",
+        None => "at the top level, where this flow is",
+    }
+}
+
+/// A card's store failure as its record (and an API caller) sees it: what the person can
+/// act on (a taken name, a value that does not fit), never the database's own words, which
+/// go to the server's log.
 impl From<StoreError> for CardError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Database(_) | StoreError::Connect(_) => CardError {
-                message: format!("the database: {e}"),
+            StoreError::Invalid(_) | StoreError::Conflict { .. } => CardError::fatal(e.to_string()),
+            StoreError::PreconditionFailed { .. } => CardError {
+                message: "what the card changes was changed by someone else at the same moment"
+                    .into(),
                 retryable: true,
             },
-            other => CardError::fatal(other.to_string()),
+            StoreError::Database(_) | StoreError::Connect(_) => {
+                tracing::warn!(error = %e, "a card's database work failed");
+                CardError {
+                    message: "idflow's database did not complete the card's work (the server's log has the details)".into(),
+                    retryable: true,
+                }
+            }
+            other => {
+                tracing::error!(error = %other, "a card failed inside idflow");
+                CardError::fatal(
+                    "idflow could not complete the card (the server's log has the details)",
+                )
+            }
         }
     }
 }
@@ -285,6 +336,7 @@ impl Runner {
                 causal_chain: execution.causal_chain.clone(),
                 parent: None,
                 test: false,
+                acting_for: execution.acting_for,
             })
             .await?;
         Ok(())
@@ -321,11 +373,16 @@ impl Runner {
             }
             return self.fail(id, "its flow was deleted").await;
         };
-        let actor = Actor::Flow {
-            flow: execution.flow.0,
-            execution: id.0,
-            name: flow.name.clone(),
-            chain: execution.causal_chain.clone(),
+        let context = Context {
+            actor: Actor::Flow {
+                flow: execution.flow.0,
+                execution: id.0,
+                name: flow.name.clone(),
+                chain: execution.causal_chain.clone(),
+            },
+            execution: &execution,
+            acting: Default::default(),
+            folder: Default::default(),
         };
         let mut progress = execution.progress.clone();
         loop {
@@ -401,7 +458,7 @@ impl Runner {
                         // No time at all: the card cannot start.
                         Err(timed_out())
                     } else {
-                        tokio::time::timeout(limit, self.execute(&actor, card, inputs, &progress))
+                        tokio::time::timeout(limit, self.execute(&context, card, inputs, &progress))
                             .await
                             .unwrap_or_else(|_| Err(timed_out()))
                     }
@@ -689,7 +746,7 @@ impl Runner {
 
     async fn execute(
         &self,
-        actor: &Actor,
+        context: &Context<'_>,
         card: &Card,
         inputs: &Map<String, Value>,
         progress: &Progress,
@@ -760,7 +817,9 @@ impl Runner {
                     json!({ "output": found.or_else(|| inputs.get("default").cloned()) }),
                 ))
             }
-            "flow.call_flow" | "flow.for_each" => self.helpers(actor, card, inputs, progress).await,
+            "flow.call_flow" | "flow.for_each" => {
+                self.helpers(context, card, inputs, progress).await
+            }
             "flow.pause" => {
                 if let Some(Waiting::Resume {
                     card: waited,
@@ -813,9 +872,9 @@ impl Runner {
                 inputs.get("output").cloned().unwrap_or(Value::Null),
             )),
             kind if kind.starts_with("directory.") => {
-                self.directory_card(kind, actor, inputs).await
+                self.directory_card(kind, context, inputs).await
             }
-            kind if kind.starts_with("tables.") => self.tables_card(kind, inputs).await,
+            kind if kind.starts_with("tables.") => self.tables_card(kind, context, inputs).await,
             kind => Err(CardError::fatal(format!(
                 "the {kind:?} card cannot run in this version of idflow yet"
             ))),
@@ -826,18 +885,13 @@ impl Runner {
     /// or one per item) and waits; woken when they have all ended, gives their outputs.
     async fn helpers(
         &self,
-        actor: &Actor,
+        context: &Context<'_>,
         card: &Card,
         inputs: &Map<String, Value>,
         progress: &Progress,
     ) -> Result<Done, CardError> {
-        let Actor::Flow {
-            execution, chain, ..
-        } = actor
-        else {
-            return Err(CardError::fatal("only a flow can call a helper flow"));
-        };
-        let parent = ExecutionId(*execution);
+        let chain = &context.execution.causal_chain;
+        let parent = context.execution.id;
         let attempt = progress.attempt;
         let prefix = format!("call:{parent}:{}:{attempt}:", card.id.0);
         let for_each = card.kind == "flow.for_each";
@@ -905,7 +959,7 @@ impl Runner {
             }));
         }
 
-        let helper = self.helper_flow(inputs).await?;
+        let helper = self.helper_flow(context, inputs).await?;
         let shared = inputs.get("input").cloned().unwrap_or(Value::Null);
         let items: Vec<Value> = if for_each {
             match inputs.get("items") {
@@ -967,6 +1021,9 @@ impl Runner {
                         index: index as i64,
                     }),
                     test: false,
+                    // A helper acts for whoever its caller acts for: calling a flow never
+                    // borrows its owner's rights.
+                    acting_for: context.execution.acting_for,
                 })
                 .await?;
         }
@@ -984,6 +1041,7 @@ impl Runner {
     /// started by the Helper Flow trigger.
     async fn helper_flow(
         &self,
+        context: &Context<'_>,
         inputs: &Map<String, Value>,
     ) -> Result<crate::store::FlowVersion, CardError> {
         let key = inputs
@@ -1000,8 +1058,12 @@ impl Runner {
             Some(flow) => Some(flow),
             None => self.store.flow_by_name(key).await?,
         };
-        let summary =
-            found.ok_or_else(|| CardError::fatal(format!("flow: there is no flow {key:?}")))?;
+        let folder = self.folder_of(context).await?;
+        // Only what the flow's own folder holds (the top level for a flow at the top
+        // level): a name never reaches into a folder the flow's people may not see.
+        let summary = found.filter(|f| f.folder == folder).ok_or_else(|| {
+            CardError::fatal(format!("flow: there is no flow {key:?} {}", where_(folder)))
+        })?;
         if summary.trigger_kind != "trigger.helper" {
             return Err(CardError::fatal(format!(
                 "flow: \"{}\" is not a helper flow (its trigger must be Helper Flow)",
@@ -1060,64 +1122,63 @@ impl Runner {
         Ok((group.id, group.display_name))
     }
 
-    /// Changes a user as `actor` (the events carry the flow and its causal chain).
-    async fn write_user(
-        &self,
-        actor: &Actor,
-        user: &User,
-        write: &UserWrite,
-        what: &str,
-    ) -> Result<Value, CardError> {
-        let audit = NewEntry::new(Action::FlowUserChange, Outcome::Success, actor.clone())
-            .target(Target {
-                kind: "user".into(),
-                id: user.id.0.to_string(),
-                display: user.user_name.clone(),
+    /// The person `context`'s execution acts for, as an [`Acting`] with their rights now:
+    /// nobody (no rights at all) when there is no such person or they are not active.
+    async fn acting<'c>(&self, context: &'c Context<'_>) -> Result<&'c Acting, CardError> {
+        Ok(context
+            .acting
+            .get_or_try_init(|| async {
+                let person = match context.execution.acting_for {
+                    Some(id) => self.store.user(id).await?,
+                    None => None,
+                };
+                let rights = match person {
+                    Some(user) if user.status == UserStatus::Active => {
+                        self.store.rights_of(&user).await?
+                    }
+                    _ => crate::access::Rights::default(),
+                };
+                Ok::<_, StoreError>(Acting {
+                    actor: context.actor.clone(),
+                    rights,
+                    person: context.execution.acting_for,
+                    client_address: None,
+                    request_id: None,
+                })
             })
-            .reason(what);
-        let outcome = self
-            .store
-            .update_user(user.id, None, write, actor, &audit)
-            .await?
-            .ok_or_else(|| CardError::fatal("the user was deleted meanwhile"))?;
-        Ok(json!({ "user": user_value(outcome.user()) }))
+            .await?)
     }
 
-    async fn change_membership(
-        &self,
-        actor: &Actor,
-        group: (GroupId, String),
-        user: &User,
-        add: bool,
-    ) -> Result<bool, CardError> {
-        let audit = NewEntry::new(Action::FlowGroupChange, Outcome::Success, actor.clone())
-            .target(Target {
-                kind: "group".into(),
-                id: group.0.0.to_string(),
-                display: group.1.clone(),
+    /// The folder of `context`'s flow: the only place its cards reach by name.
+    async fn folder_of(&self, context: &Context<'_>) -> Result<Option<uuid::Uuid>, CardError> {
+        Ok(*context
+            .folder
+            .get_or_try_init(|| async {
+                let flow = self.store.recent_flow(context.execution.flow).await?;
+                Ok::<_, StoreError>(flow.and_then(|f| f.folder))
             })
-            .reason(format!(
-                "{} {}",
-                if add { "added" } else { "removed" },
-                user.user_name
-            ));
-        let (adding, removing) = if add {
-            (vec![user.id], vec![])
-        } else {
-            (vec![], vec![user.id])
-        };
-        self.store
-            .change_group_members(group.0, &adding, &removing, actor, &audit)
-            .await?
-            .ok_or_else(|| CardError::fatal(format!("group: {} was deleted meanwhile", group.1)))
+            .await?)
     }
 
     async fn directory_card(
         &self,
         kind: &str,
-        actor: &Actor,
+        context: &Context<'_>,
         inputs: &Map<String, Value>,
     ) -> Result<Done, CardError> {
+        let acting = self.acting(context).await?;
+        // Reading the directory hands its data to the flow and its history: only for a
+        // flow acting for someone who may see it.
+        if !acting
+            .rights
+            .allows(crate::access::Permission::ViewDirectory)
+        {
+            return Err(CardError::fatal(format!(
+                "{}: this flow acts for {}, who may not see the directory",
+                kind,
+                self.person_named(acting).await
+            )));
+        }
         let limit = || {
             inputs
                 .get("limit")
@@ -1165,11 +1226,13 @@ impl Runner {
             _ => {}
         }
         let user = self.find_user(inputs, "user").await?;
-        let with_status = |status: UserStatus| {
-            let mut write = UserWrite::from(&user);
-            write.status = status;
-            write
+        let user_entry = |what: &str| {
+            acting
+                .entry(Action::FlowUserChange, crate::actions::user_target(&user))
+                .reason(what)
         };
+        let changed =
+            |outcome: crate::store::WriteOutcome| json!({ "user": user_value(outcome.user()) });
         let output = match kind {
             "directory.read_user" => json!({ "user": user_value(&user) }),
             "directory.update_profile" => {
@@ -1181,20 +1244,37 @@ impl Runner {
                 for (name, value) in attributes {
                     apply_attribute(&mut write, name, value.clone());
                 }
-                self.write_user(actor, &user, &write, "profile updated")
-                    .await?
+                changed(
+                    directory::update_user(
+                        &self.store,
+                        acting,
+                        &user,
+                        &write,
+                        None,
+                        &user_entry("profile updated"),
+                    )
+                    .await?,
+                )
             }
-            "directory.activate_user" | "directory.unsuspend_user" => {
-                self.write_user(actor, &user, &with_status(UserStatus::Active), "activated")
-                    .await?
-            }
-            "directory.deactivate_user" => {
-                let write = with_status(UserStatus::Deprovisioned);
-                self.write_user(actor, &user, &write, "deactivated").await?
-            }
-            "directory.suspend_user" => {
-                let write = with_status(UserStatus::Suspended);
-                self.write_user(actor, &user, &write, "suspended").await?
+            "directory.activate_user"
+            | "directory.unsuspend_user"
+            | "directory.deactivate_user"
+            | "directory.suspend_user" => {
+                let (status, what) = match kind {
+                    "directory.deactivate_user" => (UserStatus::Deprovisioned, "deactivated"),
+                    "directory.suspend_user" => (UserStatus::Suspended, "suspended"),
+                    _ => (UserStatus::Active, "activated"),
+                };
+                changed(
+                    directory::set_user_status(
+                        &self.store,
+                        acting,
+                        &user,
+                        status,
+                        &user_entry(what),
+                    )
+                    .await?,
+                )
             }
             "directory.assign_app" => {
                 let role = crate::scim::user::role(inputs.get("role").unwrap_or(&Value::Null))
@@ -1204,37 +1284,63 @@ impl Runner {
                         "role: a flow cannot give the Super Admin role",
                     ));
                 }
-                let mut write = UserWrite::from(&user);
-                write.role = role;
-                self.write_user(actor, &user, &write, "assigned").await?
+                changed(
+                    directory::set_user_role(
+                        &self.store,
+                        acting,
+                        &user,
+                        role,
+                        &user_entry("assigned"),
+                    )
+                    .await?,
+                )
             }
-            "directory.unassign_app" => {
-                let mut write = UserWrite::from(&user);
-                write.role = crate::access::Role::UnassignedUser;
-                self.write_user(actor, &user, &write, "unassigned").await?
-            }
+            "directory.unassign_app" => changed(
+                directory::set_user_role(
+                    &self.store,
+                    acting,
+                    &user,
+                    crate::access::Role::UnassignedUser,
+                    &user_entry("unassigned"),
+                )
+                .await?,
+            ),
             "directory.clear_sessions" => {
-                let audit = NewEntry::new(Action::FlowUserChange, Outcome::Success, actor.clone())
-                    .target(Target {
-                        kind: "user".into(),
-                        id: user.id.0.to_string(),
-                        display: user.user_name.clone(),
-                    })
-                    .reason("sessions cleared");
-                self.store.end_user_sessions(user.id, &audit).await?;
+                directory::end_sessions(
+                    &self.store,
+                    acting,
+                    &user,
+                    &user_entry("sessions cleared"),
+                )
+                .await?;
                 json!({})
             }
             "directory.add_to_group" | "directory.remove_from_group" => {
-                let group = self.find_group(inputs).await?;
+                let (group, _) = self.find_group(inputs).await?;
                 let add = kind == "directory.add_to_group";
-                self.change_membership(actor, group, &user, add).await?;
+                directory::change_membership(
+                    &self.store,
+                    acting,
+                    group,
+                    &user,
+                    add,
+                    Action::FlowGroupChange,
+                )
+                .await?;
                 json!({})
             }
             "directory.remove_from_all_groups" => {
                 let mut removed = Vec::new();
                 for (id, name) in self.store.groups_of(user.id).await? {
-                    self.change_membership(actor, (id, name.clone()), &user, false)
-                        .await?;
+                    directory::change_membership(
+                        &self.store,
+                        acting,
+                        id,
+                        &user,
+                        false,
+                        Action::FlowGroupChange,
+                    )
+                    .await?;
                     removed.push(json!({ "id": id.0.to_string(), "name": name }));
                 }
                 json!({ "count": removed.len(), "groups": removed })
@@ -1258,9 +1364,22 @@ impl Runner {
         Ok(Done::Output(output))
     }
 
+    /// How an execution's record names the person it acts for.
+    async fn person_named(&self, acting: &Acting) -> String {
+        match acting.person {
+            Some(id) => match self.store.user(id).await {
+                Ok(Some(user)) if user.status == UserStatus::Active => user.user_name,
+                Ok(Some(user)) => format!("{} ({})", user.user_name, user.status),
+                _ => "a user who no longer exists".into(),
+            },
+            None => "nobody (save or turn the flow on to make it act for you)".into(),
+        }
+    }
+
     async fn tables_card(
         &self,
         kind: &str,
+        context: &Context<'_>,
         inputs: &Map<String, Value>,
     ) -> Result<Done, CardError> {
         let name = inputs
@@ -1268,9 +1387,19 @@ impl Runner {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| CardError::fatal("table: has no value"))?;
-        let table =
-            self.store.table_by_name(name).await?.ok_or_else(|| {
-                CardError::fatal(format!("table: there is no table named {name:?}"))
+        let folder = self.folder_of(context).await?;
+        // Only a table in the flow's own folder (or, for a flow at the top level, at the
+        // top level): a name never reaches into a folder the flow's people may not see.
+        let table = self
+            .store
+            .table_by_name(name)
+            .await?
+            .filter(|t| t.folder == folder)
+            .ok_or_else(|| {
+                CardError::fatal(format!(
+                    "table: there is no table named {name:?} {}",
+                    where_(folder)
+                ))
             })?;
         let schema = &table.schema;
         let object = |field: &str| -> Result<Row, CardError> {
@@ -1462,6 +1591,7 @@ pub async fn dispatch_directory_events(store: &Store, limit: i64) -> Result<usiz
                     causal_chain: chain.clone(),
                     parent: None,
                     test: false,
+                    acting_for: None,
                 };
                 if behind.contains(&flow.flow.0) {
                     store.enqueue_stopped_execution(&new, LOOP_STOPPED).await?;
@@ -1564,6 +1694,7 @@ pub async fn fire_schedules(
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                acting_for: None,
             };
             if store.enqueue_execution(&new).await?.is_some() {
                 started += 1;

@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod compare;
 pub mod edit;
 pub mod functions;
+pub mod needs;
 pub mod sample;
 pub mod template;
 pub mod templates;

@@ -9,8 +9,13 @@ pub use scim_v2::filter::Filter as Parsed;
 
 /// Parses a filter, turning a syntax error into `400 invalidFilter`.
 pub fn parse(text: &str) -> Result<Filter, ScimError> {
-    text.parse::<Filter>()
-        .map_err(|e| ScimError::invalid_filter(format!("The filter {text:?} cannot be read: {e}")))
+    text.parse::<Filter>().map_err(|e| {
+        ScimError::invalid_filter(format!(
+            "The filter {:?} cannot be read: {}",
+            super::shortened(text, 60),
+            super::shortened(&e.to_string(), 160)
+        ))
+    })
 }
 
 /// Whether `resource` matches `filter`.
@@ -194,6 +199,20 @@ pub fn equality_on<'a>(filter: &'a Filter, attribute: &str) -> Option<&'a str> {
 
 pub fn user_name_equality(filter: &Filter) -> Option<&str> {
     equality_on(filter, "userName")
+}
+
+#[cfg(test)]
+mod short_errors {
+    use super::*;
+
+    #[test]
+    fn no_panic_from_input_and_short_filter_errors() {
+        let deep = format!("{}userName eq \"a\"{}", "(".repeat(40_000), ")".repeat(40_000));
+        let err = parse(&deep).unwrap_err();
+        assert!(err.detail.chars().count() <= crate::scim::MAX_DETAIL + 1, "{}", err.detail.len());
+        let err = parse(&format!("userName eq \"{}é", "x".repeat(100_000))).unwrap_err();
+        assert!(err.detail.chars().count() <= crate::scim::MAX_DETAIL + 1);
+    }
 }
 
 #[cfg(test)]

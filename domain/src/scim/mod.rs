@@ -8,6 +8,7 @@
 pub mod filter;
 pub mod group;
 pub mod patch;
+pub mod projection;
 pub mod token;
 pub mod user;
 
@@ -33,12 +34,24 @@ pub struct ScimError {
     pub detail: String,
 }
 
+/// The longest `detail` an error carries: what a client sent may be quoted in it, and a
+/// 120 KB filter must not come back as a 120 KB error.
+pub const MAX_DETAIL: usize = 300;
+
+/// `text` cut to at most `max` characters, marked with `…` when cut.
+pub fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 impl ScimError {
     pub fn bad_request(scim_type: &'static str, detail: impl Into<String>) -> Self {
         ScimError {
             status: 400,
             scim_type: Some(scim_type),
-            detail: detail.into(),
+            detail: shortened(&detail.into(), MAX_DETAIL),
         }
     }
     pub fn invalid_value(detail: impl Into<String>) -> Self {

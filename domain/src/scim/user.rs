@@ -8,6 +8,8 @@ use serde_json::{Map, Value};
 /// address): what SCIM clients read, and what Find Users' filters match.
 pub fn resource(user: &crate::directory::User) -> Map<String, Value> {
     let mut object = user.attributes.clone();
+    // Kept by versions of idflow before it ignored them: never shown.
+    object.retain(|key, _| !IGNORED.iter().any(|i| i.eq_ignore_ascii_case(key)));
     object.insert(
         "schemas".into(),
         Value::Array(schemas_for(&user.attributes, user.role)),
@@ -80,6 +82,11 @@ pub fn role(value: &Value) -> Result<Role, ScimError> {
 }
 
 const READ_ONLY: [&str; 3] = ["schemas", "id", "meta"];
+/// Attributes a client may send but idflow never keeps: Okta's password sync sends the
+/// user's `password`, which idflow has no use for (people sign in through the identity
+/// provider or with their own local password) and must never store, return or hand to a
+/// flow.
+pub const IGNORED: [&str; 1] = ["password"];
 
 pub fn parse(body: &Value) -> Result<UserInput, ScimError> {
     let object = body
@@ -119,6 +126,7 @@ pub fn parse(body: &Value) -> Result<UserInput, ScimError> {
     let mut role_value = None;
     for (key, value) in object {
         if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(key))
+            || IGNORED.iter().any(|r| r.eq_ignore_ascii_case(key))
             || ["userName", "externalId", "active"]
                 .iter()
                 .any(|r| r.eq_ignore_ascii_case(key))
@@ -232,6 +240,28 @@ pub fn schemas_for(attributes: &Map<String, Value>, role: Role) -> Vec<Value> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn scim_password_is_never_stored() {
+        let input = parse(&json!({
+            "userName": "pat@example.com",
+            "password": "Okta sync secret 1!",
+            "PASSWORD": "another",
+            "name": {"givenName": "Pat"}
+        }))
+        .unwrap();
+        assert!(
+            !input
+                .attributes
+                .keys()
+                .any(|k| k.eq_ignore_ascii_case("password"))
+        );
+        assert!(
+            !serde_json::to_string(&input.attributes)
+                .unwrap()
+                .contains("secret")
+        );
+    }
 
     #[test]
     fn a_minimal_user() {

@@ -545,6 +545,7 @@ impl Store {
             tx.commit().await?;
             moved
         });
+        self.flows_changed();
         Ok(moved)
     }
 

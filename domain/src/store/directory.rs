@@ -52,6 +52,51 @@ impl WriteOutcome {
     }
 }
 
+impl UserWrite {
+    /// The attributes this write would change on `user` (the role among them); none when
+    /// it would leave the user as they are.
+    pub fn changes(&self, user: &User) -> Vec<Change> {
+        let before = snapshot(
+            &user.user_name,
+            &user.external_id,
+            user.status,
+            user.role,
+            &user.attributes,
+        );
+        let after = snapshot(
+            &self.user_name,
+            &self.external_id,
+            self.status,
+            self.role,
+            &self.attributes,
+        );
+        let mut changes = diff(&before, &after);
+        if user.display_name != self.display_name {
+            changes.push(Change {
+                attribute: "displayName".into(),
+                old: user
+                    .display_name
+                    .clone()
+                    .map(Value::String)
+                    .unwrap_or(Value::Null),
+                new: self
+                    .display_name
+                    .clone()
+                    .map(Value::String)
+                    .unwrap_or(Value::Null),
+            });
+        }
+        if user.email != self.email {
+            changes.push(Change {
+                attribute: "email".into(),
+                old: user.email.clone().map(Value::String).unwrap_or(Value::Null),
+                new: self.email.clone().map(Value::String).unwrap_or(Value::Null),
+            });
+        }
+        changes
+    }
+}
+
 /// Every attribute of a user that events talk about, flattened: extension attributes
 /// appear as `urn:…:User:department`.
 fn snapshot(

@@ -8,6 +8,7 @@
 //! cancelled) stops without writing.
 
 use super::{Backend, Ended, Store, StoreError, now, with_pool};
+use crate::directory::UserId;
 use crate::engine::{ExecutionId, Progress, Status};
 use crate::flows::FlowId;
 use chrono::{DateTime, Utc};
@@ -97,6 +98,8 @@ pub struct NewExecution {
     pub parent: Option<Parent>,
     /// Started by Test Flow: every card's inputs and outputs are kept.
     pub test: bool,
+    /// The person it acts for; `None`: the flow's owner when it is accepted.
+    pub acting_for: Option<UserId>,
 }
 
 impl NewExecution {
@@ -118,6 +121,7 @@ impl NewExecution {
             causal_chain: vec![],
             parent: None,
             test: false,
+            acting_for: None,
         }
     }
 
@@ -131,10 +135,18 @@ impl NewExecution {
         )
     }
 
-    /// Someone pressed Test on a flow, with `input` as its trigger would give it.
-    pub fn test(flow: FlowId, flow_version: i64, trigger_kind: &str, input: Value) -> NewExecution {
+    /// `tester` pressed Test on a flow, with `input` as its trigger would give it: the
+    /// test acts for them (they are trying out what they may have just saved).
+    pub fn test(
+        flow: FlowId,
+        flow_version: i64,
+        trigger_kind: &str,
+        input: Value,
+        tester: Option<UserId>,
+    ) -> NewExecution {
         NewExecution {
             test: true,
+            acting_for: tester,
             ..NewExecution::new(flow, flow_version, trigger_kind, input)
         }
     }
@@ -171,12 +183,17 @@ pub struct ExecutionRecord {
     pub parent: Option<Parent>,
     /// Started by Test Flow.
     pub test: bool,
+    /// The person it acts for (its flow's owner when it was accepted, the tester for a
+    /// test, the execution that called it for a helper): its directory cards may do only
+    /// what they may do in the console, judged on their rights when each card runs.
+    pub acting_for: Option<UserId>,
 }
 
 impl ExecutionRecord {
     /// `new` as this process begins running it at once, before anything of it is stored
     /// (see `Runner::run_unstored`). Such an execution is not deduplicated: `new`'s
-    /// dedupe key is not kept.
+    /// dedupe key is not kept; it acts for `new.acting_for` (the caller sets the flow's
+    /// owner there).
     pub fn starting(id: ExecutionId, new: NewExecution) -> ExecutionRecord {
         let at = now();
         ExecutionRecord {
@@ -197,6 +214,7 @@ impl ExecutionRecord {
             finished_at: None,
             parent: new.parent,
             test: new.test,
+            acting_for: new.acting_for,
         }
     }
 }
@@ -250,6 +268,7 @@ struct ExecutionRow {
     parent_card: Option<i64>,
     child_index: Option<i64>,
     test: bool,
+    acting_for: Option<Uuid>,
 }
 
 impl TryFrom<ExecutionRow> for ExecutionRecord {
@@ -277,6 +296,7 @@ impl TryFrom<ExecutionRow> for ExecutionRecord {
                 index: r.child_index.unwrap_or_default(),
             }),
             test: r.test,
+            acting_for: r.acting_for.map(UserId),
         })
     }
 }
@@ -301,7 +321,7 @@ const AT_LIMIT: &str = "EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id AND
      AND r.locked_until >= $1) >= f.max_concurrent)";
 
 const EXECUTION_COLUMNS: &str = "id, flow_id, flow_version, status, trigger_kind, input, subject, causal_chain, \
-     progress, output, error, steps, queued_at, started_at, finished_at, parent_id, parent_card, child_index, test";
+     progress, output, error, steps, queued_at, started_at, finished_at, parent_id, parent_card, child_index, test, acting_for";
 
 /// An execution that ran before it was stored, ready to write: its row's values (JSON
 /// already serialized) and its cards' records.
@@ -318,6 +338,7 @@ pub(crate) struct Ran {
     started_at: Option<DateTime<Utc>>,
     parent: Option<Parent>,
     test: bool,
+    acting_for: Option<Uuid>,
     steps: Vec<StepRecord>,
     left: Left,
 }
@@ -348,6 +369,7 @@ impl Ran {
             started_at: execution.started_at,
             parent: execution.parent,
             test: execution.test,
+            acting_for: execution.acting_for.map(|u| u.0),
             steps: steps.to_vec(),
             left,
         })
@@ -436,7 +458,7 @@ macro_rules! insert_ran_in {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, \
                  causal_chain, progress, output, error, steps, queued_at, started_at, finished_at, run_after, \
-                 locked_by, locked_until, parent_id, parent_card, child_index, test) ",
+                 locked_by, locked_until, parent_id, parent_card, child_index, test, acting_for) ",
             );
             let at = now();
             insert.push_values(chunk, |mut row, ran| {
@@ -474,7 +496,8 @@ macro_rules! insert_ran_in {
                     .push_bind(ran.parent.map(|p| p.execution.0))
                     .push_bind(ran.parent.map(|p| i64::from(p.card)))
                     .push_bind(ran.parent.map(|p| p.index))
-                    .push_bind(ran.test);
+                    .push_bind(ran.test)
+                    .push_bind(ran.acting_for);
             });
             insert.push(" ON CONFLICT DO NOTHING RETURNING id");
             let ids: Vec<Uuid> = insert.build_query_scalar().fetch_all(&mut *$tx).await?;
@@ -539,8 +562,9 @@ impl Store {
             let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, dedupe_key, \
-                 causal_chain, progress, queued_at, run_after, error, finished_at, parent_id, parent_card, child_index, test) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT DO NOTHING",
+                 causal_chain, progress, queued_at, run_after, error, finished_at, parent_id, parent_card, child_index, test, acting_for) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, \
+                 COALESCE($18, (SELECT owner_id FROM flows WHERE id = $2))) ON CONFLICT DO NOTHING",
             )
             .bind(id.0)
             .bind(new.flow.0)
@@ -559,6 +583,7 @@ impl Store {
             .bind(new.parent.map(|p| i64::from(p.card)))
             .bind(new.parent.map(|p| p.index))
             .bind(new.test)
+            .bind(new.acting_for.map(|u| u.0))
             .execute(pool)
             .await?
             .rows_affected()
@@ -1230,8 +1255,10 @@ impl Store {
             dedupe_key: None,
             causal_chain: old.causal_chain,
             parent: None,
-            // Re-running a test is another test.
+            // Re-running a test is another test, for the same person; anything else acts
+            // for the flow's owner now.
             test: old.test,
+            acting_for: old.acting_for.filter(|_| old.test),
         })
         .await
     }

@@ -4,12 +4,40 @@
 
 use super::{Store, StoreError, now, with_pool};
 use crate::audit::NewEntry;
+use crate::directory::UserId;
 use crate::flows::catalog::catalog;
 use crate::flows::validate::validate;
 use crate::flows::{Flow, FlowId};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use uuid::Uuid;
+
+/// Who saves a flow or turns it on: they become the person it acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Author {
+    /// `None` for someone who is not a user (the command line, a test): a flow owned by
+    /// nobody acts with no rights at all.
+    pub id: Option<UserId>,
+    /// Their user name, as each version names its author.
+    pub name: String,
+}
+
+impl Author {
+    pub fn user(user: &crate::directory::User) -> Author {
+        Author {
+            id: Some(user.id),
+            name: user.user_name.clone(),
+        }
+    }
+
+    /// Someone who is not a user of the console.
+    pub fn nobody(name: impl Into<String>) -> Author {
+        Author {
+            id: None,
+            name: name.into(),
+        }
+    }
+}
 
 /// A flow as lists show it.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +46,8 @@ pub struct FlowSummary {
     pub name: String,
     pub folder: Option<Uuid>,
     pub enabled: bool,
+    /// Who the flow acts for: whoever last saved it or turned it on.
+    pub owner: Option<UserId>,
     pub trigger_kind: String,
     /// The current version.
     pub version: i64,
@@ -41,6 +71,7 @@ struct SummaryRow {
     name: String,
     folder_id: Option<Uuid>,
     enabled: bool,
+    owner_id: Option<Uuid>,
     trigger_kind: String,
     current_version: i64,
     created_at: DateTime<Utc>,
@@ -54,6 +85,7 @@ impl From<SummaryRow> for FlowSummary {
             name: r.name,
             folder: r.folder_id,
             enabled: r.enabled,
+            owner: r.owner_id.map(UserId),
             trigger_kind: r.trigger_kind,
             version: r.current_version,
             created_at: r.created_at,
@@ -84,15 +116,15 @@ impl From<VersionRow> for FlowVersion {
 }
 
 const SUMMARY_COLUMNS: &str =
-    "id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at";
+    "id, name, folder_id, enabled, owner_id, trigger_kind, current_version, created_at, updated_at";
 
 impl Store {
-    /// Creates a flow (off) with its first version.
+    /// Creates a flow (off) with its first version, acting for `author`.
     pub async fn create_flow(
         &self,
         definition: &Flow,
         folder: Option<Uuid>,
-        author: &str,
+        author: &Author,
         audit: &NewEntry,
     ) -> Result<FlowSummary, StoreError> {
         let id = FlowId::new();
@@ -101,8 +133,8 @@ impl Store {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             sqlx::query(
-                "INSERT INTO flows (id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at, max_concurrent) \
-                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7)",
+                "INSERT INTO flows (id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at, max_concurrent, owner_id) \
+                 VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7, $8)",
             )
             .bind(id.0)
             .bind(definition.name.trim())
@@ -111,6 +143,7 @@ impl Store {
             .bind(&definition.trigger.kind)
             .bind(at)
             .bind(definition.settings.max_concurrent.map(i64::from))
+            .bind(author.id.map(|u| u.0))
             .execute(&mut *tx)
             .await?;
             sqlx::query(
@@ -118,7 +151,7 @@ impl Store {
             )
             .bind(id.0)
             .bind(Json(definition))
-            .bind(author)
+            .bind(&author.name)
             .bind(at)
             .execute(&mut *tx)
             .await?;
@@ -133,13 +166,13 @@ impl Store {
     /// Saves `definition` as the next version of flow `id`, which the editor based on
     /// version `based_on`. `None` when there is no such flow; `PreconditionFailed` when
     /// someone saved a newer version meanwhile. An enabled flow stays enabled only if the
-    /// new version has no problems.
+    /// new version has no problems. The flow acts for `author` from now on.
     pub async fn save_flow(
         &self,
         id: FlowId,
         definition: &Flow,
         based_on: i64,
-        author: &str,
+        author: &Author,
         audit: &NewEntry,
     ) -> Result<Option<FlowSummary>, StoreError> {
         let at = now();
@@ -165,13 +198,13 @@ impl Store {
                     .bind(id.0)
                     .bind(next)
                     .bind(Json(definition))
-                    .bind(author)
+                    .bind(&author.name)
                     .bind(at)
                     .execute(&mut *tx)
                     .await?;
                     sqlx::query(
                         "UPDATE flows SET name = $2, trigger_kind = $3, current_version = $4, updated_at = $5, \
-                         enabled = CASE WHEN $6 THEN enabled ELSE $6 END, max_concurrent = $7 WHERE id = $1",
+                         enabled = CASE WHEN $6 THEN enabled ELSE $6 END, max_concurrent = $7, owner_id = $8 WHERE id = $1",
                     )
                     .bind(id.0)
                     .bind(definition.name.trim())
@@ -180,6 +213,7 @@ impl Store {
                     .bind(at)
                     .bind(valid)
                     .bind(definition.settings.max_concurrent.map(i64::from))
+                    .bind(author.id.map(|u| u.0))
                     .execute(&mut *tx)
                     .await?;
                     super::audit::append_in!(tx, audit)?;
@@ -191,8 +225,29 @@ impl Store {
         if !saved {
             return Ok(None);
         }
-        self.callers.forget_all();
+        self.flows_changed();
         self.flow_summary(id).await
+    }
+
+    /// This process changed a flow (its secret, switch, version, owner, folder, or its
+    /// existence): what was remembered of flows is forgotten.
+    pub(crate) fn flows_changed(&self) {
+        self.callers.forget_all();
+        self.flows_by_id.forget_all();
+    }
+
+    /// The flow `id`, remembered for a second (see [`super::Recent`]): for the engine,
+    /// which asks for the same flow's folder with each execution.
+    pub async fn recent_flow(&self, id: FlowId) -> Result<Option<FlowSummary>, StoreError> {
+        if let Some(known) = self.flows_by_id.get(&id) {
+            return Ok(Some(known));
+        }
+        let generation = self.flows_by_id.generation();
+        let found = self.flow_summary(id).await?;
+        if let Some(flow) = &found {
+            self.flows_by_id.keep(generation, id, flow.clone());
+        }
+        Ok(found)
     }
 
     pub async fn flow_summary(&self, id: FlowId) -> Result<Option<FlowSummary>, StoreError> {
@@ -347,11 +402,13 @@ impl Store {
     }
 
     /// Turns a flow on or off. Turning on is refused (`Invalid`, naming the problems) while
-    /// its current version has problems. `false` when there is no such flow.
+    /// its current version has problems; whoever turns it on (`by`) is who it acts for from
+    /// then on. `false` when there is no such flow.
     pub async fn set_flow_enabled(
         &self,
         id: FlowId,
         enabled: bool,
+        by: &Author,
         audit: &NewEntry,
     ) -> Result<bool, StoreError> {
         if enabled {
@@ -373,12 +430,16 @@ impl Store {
         let changed = super::audit::change_logged!(
             self,
             audit,
-            sqlx::query("UPDATE flows SET enabled = $2, updated_at = $3 WHERE id = $1")
-                .bind(id.0)
-                .bind(enabled)
-                .bind(now())
+            sqlx::query(
+                "UPDATE flows SET enabled = $2, updated_at = $3, \
+                 owner_id = CASE WHEN $2 THEN $4 ELSE owner_id END WHERE id = $1"
+            )
+            .bind(id.0)
+            .bind(enabled)
+            .bind(now())
+            .bind(by.id.map(|u| u.0))
         );
-        self.callers.forget_all();
+        self.flows_changed();
         Ok(changed)
     }
 
@@ -397,7 +458,7 @@ impl Store {
                 .bind(id.0)
                 .bind(super::scim_tokens::digest(&token))
         );
-        self.callers.forget_all();
+        self.flows_changed();
         Ok(done.then_some(token))
     }
 
@@ -449,7 +510,7 @@ impl Store {
             audit,
             sqlx::query("DELETE FROM flows WHERE id = $1").bind(id.0)
         );
-        self.callers.forget_all();
+        self.flows_changed();
         Ok(deleted)
     }
 }

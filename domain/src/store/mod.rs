@@ -23,9 +23,9 @@ mod users;
 pub use assignments::{Folder, SuperAdminPath};
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
 pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, Parent, StepRecord};
-pub use flows::{FlowSummary, FlowVersion};
+pub use flows::{Author, FlowSummary, FlowVersion};
 pub use groups::GroupWrite;
-pub use scim_tokens::ScimToken;
+pub use scim_tokens::{ScimToken, TokenMaker};
 pub use sqlx::Error as SqlxError;
 pub use sso::{SsoIdentity, SsoSettings};
 pub use tables::{ImportReport, RowQuery, RowRecord, TableSummary};
@@ -127,6 +127,8 @@ pub struct Store {
     pub(crate) callers: std::sync::Arc<Recent<(crate::flows::FlowId, String), FlowSummary>>,
     /// Tables cards looked up lately: the name as compared → the table.
     pub(crate) tables_by_name: std::sync::Arc<Recent<String, TableSummary>>,
+    /// Flows the engine looked up lately (the folder its cards may reach): id → flow.
+    pub(crate) flows_by_id: std::sync::Arc<Recent<crate::flows::FlowId, FlowSummary>>,
 }
 
 /// What the hot paths read often and rarely changes (a flow's API secret, a table by
@@ -316,6 +318,7 @@ impl Store {
                 finished: Default::default(),
                 callers: Default::default(),
                 tables_by_name: Default::default(),
+                flows_by_id: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
@@ -333,6 +336,7 @@ impl Store {
                 finished: Default::default(),
                 callers: Default::default(),
                 tables_by_name: Default::default(),
+                flows_by_id: Default::default(),
             })
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))

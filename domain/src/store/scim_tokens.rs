@@ -6,7 +6,10 @@ use crate::audit::NewEntry;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-pub use crate::scim::token::ScimToken;
+pub use crate::scim::token::{ScimToken, TokenMaker};
+
+const TOKEN_COLUMNS: &str =
+    "id, name, created_at, last_used_at, revoked_at, created_by, created_by_operator";
 
 /// The SHA-256 of a token, hex: what is stored instead of a secret token.
 pub(crate) fn digest(token: &str) -> String {
@@ -26,10 +29,12 @@ pub(crate) fn random_token(prefix: &str) -> String {
 }
 
 impl Store {
-    /// Makes a token named `name`; returns it with the secret, which is not kept.
+    /// Makes a token named `name` for `maker`; returns it with the secret, which is not
+    /// kept.
     pub async fn create_scim_token(
         &self,
         name: &str,
+        maker: TokenMaker,
         audit: &NewEntry,
     ) -> Result<(ScimToken, String), StoreError> {
         let secret = random_token("idf_scim_");
@@ -37,11 +42,20 @@ impl Store {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO scim_tokens (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)")
+            let (person, operator) = match maker {
+                TokenMaker::Person(user) => (Some(user.0), false),
+                TokenMaker::Operator => (None, true),
+            };
+            sqlx::query(
+                "INSERT INTO scim_tokens (id, name, token_hash, created_at, created_by, created_by_operator) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
                 .bind(id)
                 .bind(name)
                 .bind(digest(&secret))
                 .bind(now())
+                .bind(person)
+                .bind(operator)
                 .execute(&mut *tx)
                 .await?;
             super::audit::append_in!(tx, audit)?;
@@ -63,10 +77,9 @@ impl Store {
     ) -> Result<Option<ScimToken>, StoreError> {
         let hash = digest(secret);
         let token: Option<ScimToken> = with_pool!(self, pool => {
-            sqlx::query_as(
-                "SELECT id, name, created_at, last_used_at, revoked_at FROM scim_tokens \
-                 WHERE token_hash = $1 AND revoked_at IS NULL",
-            )
+            sqlx::query_as(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+            ))
             .bind(&hash)
             .fetch_optional(pool)
             .await?
@@ -96,7 +109,7 @@ impl Store {
 
     pub async fn scim_tokens(&self) -> Result<Vec<ScimToken>, StoreError> {
         let tokens: Vec<ScimToken> = with_pool!(self, pool => {
-            sqlx::query_as("SELECT id, name, created_at, last_used_at, revoked_at FROM scim_tokens ORDER BY created_at")
+            sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens ORDER BY created_at"))
                 .fetch_all(pool)
                 .await?
         });

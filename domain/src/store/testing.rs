@@ -110,6 +110,30 @@ pub async fn postgres() -> Option<TestDb> {
     })
 }
 
+impl Store {
+    /// Tests: the Super Admin `user_name` (made the first time), as the author who saves
+    /// a flow or turns it on, so the flow acts for someone who may do what its cards do.
+    pub async fn test_author(&self, user_name: &str) -> super::Author {
+        let user = match self.user_by_name(user_name).await.expect("read a user") {
+            Some(user) => user,
+            None => self
+                .create_user(
+                    &super::NewUser {
+                        user_name: user_name.to_string(),
+                        display_name: None,
+                        email: None,
+                        role: crate::access::Role::SuperAdmin,
+                    },
+                    None,
+                    None,
+                )
+                .await
+                .expect("make the test author"),
+        };
+        super::Author::user(&user)
+    }
+}
+
 /// Writes each test twice: `sqlite::name` and `postgres::name`, each given a fresh
 /// migrated [`Store`](crate::store::Store).
 ///

@@ -203,7 +203,7 @@ mod directory_writes {
 
         async fn scim_tokens_are_stored_hashed_and_revocable(store) {
             let audit = NewEntry::new(Action::ScimTokenCreate, Outcome::Success, Actor::Operator);
-            let (token, secret) = store.create_scim_token("Okta", &audit).await.unwrap();
+            let (token, secret) = store.create_scim_token("Okta", TokenMaker::Operator, &audit).await.unwrap();
             assert!(secret.starts_with("idf_scim_"));
             let stored: Vec<String> = with_pool!(store, pool => {
                 sqlx::query_scalar("SELECT token_hash FROM scim_tokens").fetch_all(pool).await.unwrap()
@@ -304,7 +304,7 @@ mod assignments {
             let names: Vec<String> = store.folders().await.unwrap().into_iter().map(|f| f.name).collect();
             assert_eq!(names, vec!["Finance & Payroll", "HR"]);
             // A flow moves into a folder that exists, and back to the top level.
-            let flow = store.create_flow(&crate::flows::Flow::new("Onboard", "trigger.manual"), None, "admin", &NewEntry::new(Action::FlowCreate, Outcome::Success, Actor::System)).await.unwrap();
+            let flow = store.create_flow(&crate::flows::Flow::new("Onboard", "trigger.manual"), None, &store.test_author("admin").await, &NewEntry::new(Action::FlowCreate, Outcome::Success, Actor::System)).await.unwrap();
             let moved = NewEntry::new(Action::FlowMove, Outcome::Success, Actor::System);
             assert!(store.move_flow(flow.id, Some(folder), &moved).await.unwrap());
             assert_eq!(store.flow_summary(flow.id).await.unwrap().unwrap().folder, Some(folder));
@@ -487,16 +487,16 @@ mod flows {
 
     crate::backend_tests! {
         async fn every_save_is_a_new_version_and_stale_saves_are_refused(store) {
-            let flow = store.create_flow(&offboarding(), None, "ada@example.com", &entry(Action::FlowCreate)).await.unwrap();
+            let flow = store.create_flow(&offboarding(), None, &store.test_author("ada@example.com").await, &entry(Action::FlowCreate)).await.unwrap();
             assert_eq!((flow.version, flow.enabled, flow.trigger_kind.as_str()), (1, false, "directory.user_deactivated"));
 
             let mut changed = offboarding();
             changed.name = "Offboarding v2".into();
             changed.cards[0].note = "Changed".into();
-            let saved = store.save_flow(flow.id, &changed, 1, "grace@example.com", &entry(Action::FlowSave)).await.unwrap().unwrap();
+            let saved = store.save_flow(flow.id, &changed, 1, &store.test_author("grace@example.com").await, &entry(Action::FlowSave)).await.unwrap().unwrap();
             assert_eq!((saved.version, saved.name.as_str()), (2, "Offboarding v2"));
             // Someone still on version 1 cannot overwrite version 2.
-            let stale = store.save_flow(flow.id, &offboarding(), 1, "ada@example.com", &entry(Action::FlowSave)).await.unwrap_err();
+            let stale = store.save_flow(flow.id, &offboarding(), 1, &store.test_author("ada@example.com").await, &entry(Action::FlowSave)).await.unwrap_err();
             assert!(matches!(stale, StoreError::PreconditionFailed { current: 2 }), "{stale:?}");
 
             // Versions are kept whole, newest first; the current one is the latest.
@@ -505,26 +505,26 @@ mod flows {
             assert_eq!(versions[1].definition, offboarding());
             assert_eq!(store.flow_version(flow.id, None).await.unwrap().unwrap().definition, changed);
             // Restoring version 1 is saving it again, as version 3.
-            let restored = store.save_flow(flow.id, &versions[1].definition, 2, "ada@example.com", &entry(Action::FlowSave)).await.unwrap().unwrap();
+            let restored = store.save_flow(flow.id, &versions[1].definition, 2, &store.test_author("ada@example.com").await, &entry(Action::FlowSave)).await.unwrap().unwrap();
             assert_eq!((restored.version, restored.name.as_str()), (3, "Offboarding"));
-            assert_eq!(store.save_flow(FlowId::new(), &changed, 1, "x", &entry(Action::FlowSave)).await.unwrap(), None);
+            assert_eq!(store.save_flow(FlowId::new(), &changed, 1, &store.test_author("x").await, &entry(Action::FlowSave)).await.unwrap(), None);
             assert_eq!(store.recent_audit(10).await.unwrap().len(), 3, "the refused save logged nothing");
         }
 
         async fn only_a_flow_without_problems_turns_on(store) {
             let mut broken = offboarding();
             broken.cards[0].inputs.clear();
-            let flow = store.create_flow(&broken, None, "ada@example.com", &entry(Action::FlowCreate)).await.unwrap();
-            let err = store.set_flow_enabled(flow.id, true, &entry(Action::FlowEnable)).await.unwrap_err();
+            let flow = store.create_flow(&broken, None, &store.test_author("ada@example.com").await, &entry(Action::FlowCreate)).await.unwrap();
+            let err = store.set_flow_enabled(flow.id, true, &store.test_author("ada@example.com").await, &entry(Action::FlowEnable)).await.unwrap_err();
             assert!(err.to_string().contains("needs \"User ID\""), "{err}");
             assert!(store.enabled_flows_for("directory.user_deactivated").await.unwrap().is_empty());
 
-            let fixed = store.save_flow(flow.id, &offboarding(), 1, "ada@example.com", &entry(Action::FlowSave)).await.unwrap().unwrap();
-            assert!(store.set_flow_enabled(fixed.id, true, &entry(Action::FlowEnable)).await.unwrap());
+            let fixed = store.save_flow(flow.id, &offboarding(), 1, &store.test_author("ada@example.com").await, &entry(Action::FlowSave)).await.unwrap().unwrap();
+            assert!(store.set_flow_enabled(fixed.id, true, &store.test_author("ada@example.com").await, &entry(Action::FlowEnable)).await.unwrap());
             let on = store.enabled_flows_for("directory.user_deactivated").await.unwrap();
             assert_eq!(on.iter().map(|v| (v.flow, v.version)).collect::<Vec<_>>(), vec![(flow.id, 2)]);
             // Saving a version with problems turns the flow off rather than run it broken.
-            store.save_flow(flow.id, &broken, 2, "ada@example.com", &entry(Action::FlowSave)).await.unwrap();
+            store.save_flow(flow.id, &broken, 2, &store.test_author("ada@example.com").await, &entry(Action::FlowSave)).await.unwrap();
             assert!(!store.flow_summary(flow.id).await.unwrap().unwrap().enabled);
 
             // Deleting takes its versions with it.
@@ -787,7 +787,12 @@ mod engine {
             vec![]
         );
         store
-            .create_flow(flow, None, "ada@example.com", &entry(Action::FlowCreate))
+            .create_flow(
+                flow,
+                None,
+                &store.test_author("ada@example.com").await,
+                &entry(Action::FlowCreate),
+            )
             .await
             .unwrap()
             .id
@@ -805,6 +810,7 @@ mod engine {
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                acting_for: None,
             })
             .await
             .unwrap()
@@ -1095,6 +1101,7 @@ mod engine {
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                acting_for: None,
             };
             assert!(store.enqueue_execution(&event).await.unwrap().is_some());
             assert!(store.enqueue_execution(&event).await.unwrap().is_none());
@@ -1160,11 +1167,21 @@ mod flows_and_the_directory {
 
     async fn turn_on(store: &Store, flow: &Flow) -> crate::flows::FlowId {
         let made = store
-            .create_flow(flow, None, "ada@example.com", &entry(Action::FlowCreate))
+            .create_flow(
+                flow,
+                None,
+                &store.test_author("ada@example.com").await,
+                &entry(Action::FlowCreate),
+            )
             .await
             .unwrap();
         store
-            .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+            .set_flow_enabled(
+                made.id,
+                true,
+                &store.test_author("ada@example.com").await,
+                &entry(Action::FlowEnable),
+            )
             .await
             .unwrap();
         made.id
@@ -1227,7 +1244,7 @@ mod flows_and_the_directory {
             use crate::store::NewExecution;
             let mut flow = Flow::new("Mass offboarding", "trigger.manual");
             flow.cards = vec![card(1, "directory.deactivate_user", &[("user", Binding::mapping(Source::Trigger, "input.user"))])];
-            let flow_id = store.create_flow(&flow, None, "ada@example.com", &entry(Action::FlowCreate)).await.unwrap().id;
+            let flow_id = store.create_flow(&flow, None, &store.test_author("ada@example.com").await, &entry(Action::FlowCreate)).await.unwrap().id;
             let mut runs = Vec::new();
             for n in 0..3 {
                 let user = store.provision_user(&person(&format!("user{n}@example.com")), &Actor::System, &entry(Action::ScimUserCreate)).await.unwrap();
@@ -1241,6 +1258,7 @@ mod flows_and_the_directory {
                     causal_chain: vec![],
                     parent: None,
                     test: false,
+                    acting_for: None,
                 }).await.unwrap().unwrap();
                 runs.push((id, user.id));
             }
@@ -1426,11 +1444,21 @@ mod helper_flows_and_use_cases {
 
     async fn turn_on(store: &Store, flow: &Flow) -> crate::flows::FlowId {
         let made = store
-            .create_flow(flow, None, "ada@example.com", &entry(Action::FlowCreate))
+            .create_flow(
+                flow,
+                None,
+                &store.test_author("ada@example.com").await,
+                &entry(Action::FlowCreate),
+            )
             .await
             .unwrap();
         store
-            .set_flow_enabled(made.id, true, &entry(Action::FlowEnable))
+            .set_flow_enabled(
+                made.id,
+                true,
+                &store.test_author("ada@example.com").await,
+                &entry(Action::FlowEnable),
+            )
             .await
             .unwrap_or_else(|e| panic!("{}: {e}", flow.name));
         made.id
@@ -1448,6 +1476,7 @@ mod helper_flows_and_use_cases {
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                acting_for: None,
             })
             .await
             .unwrap()
@@ -1616,7 +1645,7 @@ mod helper_flows_and_use_cases {
             // A flow that is not a helper, or is off, is named in a sentence.
             let mut off = Flow::new("Off helper", "trigger.helper");
             off.cards = vec![card(1, "flow.return", &[("output", Binding::literal(1))])];
-            store.create_flow(&off, None, "ada@example.com", &entry(Action::FlowCreate)).await.unwrap();
+            store.create_flow(&off, None, &store.test_author("ada@example.com").await, &entry(Action::FlowCreate)).await.unwrap();
             for (target, expected) in [("Off helper", "is off; turn it on"), ("Greet with a bad name", "is not a helper flow"), ("Nope", "there is no flow \"Nope\"")] {
                 let mut caller = Flow::new(format!("Call {target}"), "trigger.manual");
                 caller.cards = vec![card(1, "flow.call_flow", &[("flow", Binding::literal(target))])];
@@ -1882,8 +1911,8 @@ mod schedules {
             let mut flow = Flow::new("Every second", "trigger.scheduled");
             flow.trigger.options.insert("cron".into(), Binding::literal("* * * * * *"));
             let entry = NewEntry::new(Action::FlowCreate, Outcome::Success, Actor::System);
-            let made = store.create_flow(&flow, None, "ada@example.com", &entry).await.unwrap();
-            store.set_flow_enabled(made.id, true, &entry).await.unwrap();
+            let made = store.create_flow(&flow, None, &store.test_author("ada@example.com").await, &entry).await.unwrap();
+            store.set_flow_enabled(made.id, true, &store.test_author("ada@example.com").await, &entry).await.unwrap();
 
             // Ticks before the flow was turned on never fire.
             assert_eq!(fire_schedules(&store, Utc::now() - chrono::Duration::minutes(5), Utc::now() - chrono::Duration::minutes(1)).await.unwrap(), 0);
@@ -1908,8 +1937,8 @@ mod schedules {
             let mut daily = Flow::new("Daily in Paris", "trigger.scheduled");
             daily.trigger.options.insert("cron".into(), Binding::literal("0 9 * * *"));
             daily.trigger.options.insert("time_zone".into(), Binding::literal("Europe/Paris"));
-            let made = store.create_flow(&daily, None, "ada@example.com", &entry).await.unwrap();
-            store.set_flow_enabled(made.id, true, &entry).await.unwrap();
+            let made = store.create_flow(&daily, None, &store.test_author("ada@example.com").await, &entry).await.unwrap();
+            store.set_flow_enabled(made.id, true, &store.test_author("ada@example.com").await, &entry).await.unwrap();
             let tomorrow = (Utc::now() + chrono::Duration::days(1)).date_naive();
             let day = tomorrow.and_hms_opt(0, 0, 0).unwrap().and_utc();
             fire_schedules(&store, day, day + chrono::Duration::days(1)).await.unwrap();

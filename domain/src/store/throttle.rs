@@ -25,7 +25,8 @@ impl Store {
     }
 
     /// Reads the state under `key`, lets `next` compute the new one, and stores it, in one
-    /// transaction.
+    /// transaction that holds the key: of two updates at once, the second reads what the
+    /// first wrote (the row is locked on PostgreSQL; SQLite's writers take turns).
     pub async fn update_throttle(
         &self,
         key: &str,
@@ -34,6 +35,12 @@ impl Store {
         let state = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
+            if let super::Backend::Postgres(_) = &self.backend {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let current: Option<ThrottleState> = sqlx::query_as(
                 "SELECT failures, window_started_at, locked_until FROM sign_in_throttle WHERE key = $1",
             )

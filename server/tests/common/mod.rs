@@ -26,6 +26,12 @@ pub struct Options {
     /// Synchronous API calls run in the server's process as they arrive, as when it runs
     /// the engine (`AppState::inline`).
     pub inline: bool,
+    /// Rate limits per client address; tests that are not about them sign in far more
+    /// often than a person does, so by default they are out of reach.
+    pub rate_limits: idflow::hygiene::RateLimits,
+    /// `IDFLOW_TRUST_FORWARDED_FOR` and `IDFLOW_TRUSTED_PROXIES`.
+    pub trust_forwarded_for: bool,
+    pub trusted_proxies: &'static [&'static str],
 }
 
 impl Default for Options {
@@ -35,6 +41,12 @@ impl Default for Options {
             session_idle: std::time::Duration::from_secs(3600),
             secure: false,
             inline: false,
+            rate_limits: idflow::hygiene::RateLimits {
+                sign_in_per_minute: 100_000,
+                refused_per_minute: 100_000,
+            },
+            trust_forwarded_for: false,
+            trusted_proxies: &[],
         }
     }
 }
@@ -59,7 +71,13 @@ async fn start_inner(
         store: store.clone(),
         leptos_options: leptos_options(std::path::Path::new("../target/site"), addr),
         session_max_age: options.session_max_age,
-        trust_forwarded_for: false,
+        trust_forwarded_for: options.trust_forwarded_for,
+        trusted_proxies: options
+            .trusted_proxies
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect(),
+        limiters: std::sync::Arc::new(idflow::hygiene::Limiters::new(options.rate_limits)),
         public_url: format!("http://{addr}"),
         sso: idflow::oidc::Sso::new(&format!("http://{addr}"), sso),
         inline: options.inline.then(|| {

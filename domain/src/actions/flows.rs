@@ -1,0 +1,180 @@
+//! Changes to flows that decide what a flow may do: creating one, saving a version, turning
+//! it on or off. Whoever saves a flow or turns it on becomes the person it acts for, so
+//! each is refused when its cards need a right that person does not hold
+//! (`flows::needs`); editing needs the Editor grant on the flow's folder (or a role that
+//! edits every flow).
+
+use super::{Acting, ActionError};
+use crate::access::Permission;
+use crate::audit::{Action, Target};
+use crate::flows::Flow;
+use crate::flows::needs::beyond_rights;
+use crate::store::{Author, FlowSummary, Store};
+use uuid::Uuid;
+
+fn flow_target(id: impl ToString, name: &str) -> Target {
+    Target {
+        kind: "flow".into(),
+        id: id.to_string(),
+        display: name.trim().to_string(),
+    }
+}
+
+impl Acting {
+    /// Who a version they save names, and who the flow then acts for.
+    pub fn author(&self) -> Author {
+        Author {
+            id: self.person,
+            name: self.actor.id_and_display().1,
+        }
+    }
+}
+
+fn may_edit(acting: &Acting, folder: Option<Uuid>) -> Result<(), ActionError> {
+    if acting.rights.on_flow(Permission::EditFlows, folder) {
+        Ok(())
+    } else {
+        Err(ActionError::refused(
+            "not-allowed",
+            "building and changing flows here needs the Editor grant on this folder",
+        ))
+    }
+}
+
+/// Refused when `definition`'s cards need a right the one acting does not hold.
+fn within_rights(acting: &Acting, definition: &Flow) -> Result<(), ActionError> {
+    let reasons = beyond_rights(definition, &acting.rights);
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(ActionError::refused(
+            "beyond-rights",
+            format!("the flow would act for you, and {}", reasons.join("; ")),
+        ))
+    }
+}
+
+/// Refused when `definition` has no name or its name belongs to another flow than `own`.
+async fn name_is_free(
+    store: &Store,
+    definition: &Flow,
+    own: Option<&FlowSummary>,
+) -> Result<(), ActionError> {
+    let name = definition.name.trim();
+    if name.is_empty() {
+        return Err(ActionError::refused(
+            "import-no-name",
+            "name the flow before saving it",
+        ));
+    }
+    if own.is_some_and(|f| f.name.trim().eq_ignore_ascii_case(name)) {
+        return Ok(());
+    }
+    match store.flow_by_name(name).await? {
+        Some(other) if own.is_none_or(|f| f.id != other.id) => Err(ActionError::refused(
+            "taken",
+            format!("a flow named \"{name}\" already exists; choose another name"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The checks of [`create_flow`] that need no database, to check every flow of an import
+/// before any is made.
+pub fn check_create(
+    acting: &Acting,
+    definition: &Flow,
+    folder: Option<Uuid>,
+) -> Result<(), ActionError> {
+    may_edit(acting, folder)?;
+    within_rights(acting, definition)
+}
+
+/// Creates `definition` as a new flow (off) in `folder`, acting for the one creating it;
+/// `reason` goes into its System Log entry.
+pub async fn create_flow(
+    store: &Store,
+    acting: &Acting,
+    definition: &Flow,
+    folder: Option<Uuid>,
+    reason: Option<String>,
+) -> Result<FlowSummary, ActionError> {
+    check_create(acting, definition, folder)?;
+    name_is_free(store, definition, None).await?;
+    let mut entry = acting.entry(Action::FlowCreate, flow_target("", &definition.name));
+    if let Some(reason) = reason {
+        entry = entry.reason(reason);
+    }
+    Ok(store
+        .create_flow(definition, folder, &acting.author(), &entry)
+        .await?)
+}
+
+/// What saving a version did.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub flow: FlowSummary,
+    /// The flow was on and the new version has problems: it is off now.
+    pub turned_off: bool,
+}
+
+/// Saves `definition` as the next version of `flow`, edited from version `based_on`
+/// (refused as `PreconditionFailed` when someone saved a newer one meanwhile). `why`
+/// goes into its System Log entry.
+pub async fn save_version(
+    store: &Store,
+    acting: &Acting,
+    flow: &FlowSummary,
+    definition: &Flow,
+    based_on: i64,
+    why: String,
+) -> Result<Saved, ActionError> {
+    may_edit(acting, flow.folder)?;
+    name_is_free(store, definition, Some(flow)).await?;
+    within_rights(acting, definition)?;
+    let entry = acting
+        .entry(Action::FlowSave, flow_target(flow.id, &flow.name))
+        .reason(why);
+    let saved = store
+        .save_flow(flow.id, definition, based_on, &acting.author(), &entry)
+        .await?
+        .ok_or_else(|| ActionError::gone("flow", format!("the flow {} is gone", flow.name)))?;
+    Ok(Saved {
+        turned_off: flow.enabled && !saved.enabled,
+        flow: saved,
+    })
+}
+
+/// Turns `flow` on or off; whoever turns it on is who it acts for from then on. Whether
+/// anything changed.
+pub async fn set_enabled(
+    store: &Store,
+    acting: &Acting,
+    flow: &FlowSummary,
+    enabled: bool,
+) -> Result<bool, ActionError> {
+    may_edit(acting, flow.folder)?;
+    if enabled == flow.enabled {
+        return Ok(false);
+    }
+    if enabled && let Some(definition) = store.flow_definition(flow.id, flow.version).await? {
+        within_rights(acting, &definition)?;
+    }
+    let action = if enabled {
+        Action::FlowEnable
+    } else {
+        Action::FlowDisable
+    };
+    let entry = acting.entry(action, flow_target(flow.id, &flow.name));
+    if store
+        .set_flow_enabled(flow.id, enabled, &acting.author(), &entry)
+        .await?
+    {
+        Ok(true)
+    } else {
+        Err(ActionError::gone(
+            "flow",
+            format!("the flow {} is gone", flow.name),
+        ))
+    }
+}

@@ -1,0 +1,113 @@
+import { Page, TestInfo } from '@playwright/test';
+import { test, expect, TABS, expectHydration, jsEnabled, signIn, importFlow, drag, paletteCard } from './helpers';
+
+// The console as people get it. `make test` runs this suite against the release build
+// that `make run` serves: every page hydrates without a browser error (the fixture in
+// helpers.ts fails the test on any), every navigation link reaches its page, and the
+// builder takes a dragged card.
+
+/** Loads `path` directly and checks it rendered (and, with JavaScript, hydrated). */
+async function visit(page: Page, testInfo: TestInfo, path: string, heading: RegExp | string) {
+  const response = await page.goto(path);
+  expect(response?.status(), path).toBe(200);
+  await expectHydration(page, testInfo);
+  await expect(page.getByRole('heading', { level: 1, name: heading }).first(), path).toBeVisible();
+}
+
+test('every page loads directly and hydrates without a browser error', async ({ page }, testInfo) => {
+  test.setTimeout(90_000);
+  const tag = `${testInfo.project.name} ${Date.now()}`;
+  await signIn(page, testInfo);
+  await expect(page).toHaveURL(/\/$/);
+  await expectHydration(page, testInfo);
+  await expect(page.getByRole('heading', { name: 'Welcome to idflow' })).toBeVisible();
+
+  for (const tab of TABS) {
+    await visit(page, testInfo, tab.path, tab.heading);
+  }
+  await visit(page, testInfo, '/flows/new', /New flow|Flow/);
+
+  // Something behind each detail page: a flow run once, a table, a group, a user.
+  const name = `Shipped ${tag}`;
+  await page.goto('/flows');
+  await importFlow(page, {
+    name,
+    settings: { save_all_data: true },
+    trigger: { kind: 'trigger.manual' },
+    cards: [{ id: 1, kind: 'text.compose', inputs: { template: 'shipped' } }],
+  });
+  await expect(page.getByTestId('flash')).toContainText('The flow is imported');
+  const row = page.locator(`tr[data-flow="${name}"]`);
+  await row.getByRole('button', { name: `Turn on ${name}` }).click();
+  await expect(page.getByTestId('flash')).toContainText('The flow is on');
+  await row.getByText('Run', { exact: true }).click();
+  await row.getByRole('button', { name: 'Run now' }).click();
+  await expect(page).toHaveURL(/\/executions\/[0-9a-f-]+\?notice=flow-started/);
+  const execution = new URL(page.url()).pathname;
+  await visit(page, testInfo, execution, /Execution|Shipped/);
+
+  await page.goto('/flows');
+  const edit = await page.locator(`tr[data-flow="${name}"] a[href$="/edit"]`).first().getAttribute('href');
+  expect(edit).toBeTruthy();
+  const flowPath = edit!.replace(/\/edit$/, '');
+  await visit(page, testInfo, `${flowPath}/edit`, /Shipped|Flow/);
+  await visit(page, testInfo, `${flowPath}/versions`, /Versions|Shipped/);
+  await visit(page, testInfo, `${flowPath}/test`, /Test|Shipped/);
+
+  await page.goto('/tables');
+  const create = page.locator('details.create-table');
+  if ((await create.getAttribute('open')) === null) await create.locator('summary').click();
+  await page.getByLabel('Name', { exact: true }).fill(`shipped ${tag}`);
+  await page.getByLabel('Column 1 name').fill('email');
+  await page.getByRole('button', { name: 'Create table' }).click();
+  await expect(page.getByTestId('flash')).toContainText('The table is created');
+  await page.getByRole('link', { name: `shipped ${tag}`, exact: true }).click();
+  await expect(page).toHaveURL(/\/tables\/[0-9a-f-]+/);
+  await visit(page, testInfo, new URL(page.url()).pathname, `shipped ${tag}`);
+
+  await page.goto('/directory/users');
+  await page.getByRole('link', { name: 'admin@example.com' }).first().click();
+  await expect(page).toHaveURL(/\/directory\/users\/[0-9a-f-]+$/);
+  await visit(page, testInfo, new URL(page.url()).pathname, /admin@example.com|User/);
+
+  await page.goto('/directory/groups');
+  await page.getByLabel('Group name').fill(`Shipped ${tag}`);
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await expect(page).toHaveURL(/\/directory\/groups\/[0-9a-f-]+/);
+  await visit(page, testInfo, new URL(page.url()).pathname, `Shipped ${tag}`);
+
+  // An address nobody serves is a 404 page, still inside a working console.
+  const missing = await page.goto('/no-such-page');
+  expect(missing?.status()).toBe(404);
+});
+
+test('every navigation link reaches its page and is marked current', async ({ page }, testInfo) => {
+  await signIn(page, testInfo);
+  await expectHydration(page, testInfo);
+  const nav = page.getByRole('navigation', { name: 'Console' });
+  for (const tab of TABS) {
+    await nav.getByRole('link', { name: tab.label, exact: true }).click();
+    await expect(page).toHaveURL(new RegExp(`${tab.path}$`));
+    await expect(page.getByRole('heading', { level: 1, name: tab.heading })).toBeVisible();
+    await expect(nav.getByRole('link', { name: tab.label, exact: true })).toHaveAttribute('aria-current', 'page');
+  }
+  // Back goes back, in the page (JavaScript) or by loading it again (without).
+  await page.goBack();
+  await expect(page).toHaveURL(new RegExp(`${TABS[TABS.length - 2].path}$`));
+  await expect(page.getByRole('heading', { level: 1, name: TABS[TABS.length - 2].heading })).toBeVisible();
+});
+
+test('the builder takes a dragged card', async ({ page }, testInfo) => {
+  test.skip(!jsEnabled(testInfo), 'dragging needs JavaScript');
+  await signIn(page, testInfo);
+  await page.goto('/flows/new');
+  await expectHydration(page, testInfo);
+  const trigger = page.getByRole('region', { name: 'Trigger' });
+  await expect(trigger).toContainText('Drag a trigger here');
+  await drag(page, await paletteCard(page, 'Manual'), trigger);
+  await expect(trigger).toContainText('Manual');
+  await drag(page, await paletteCard(page, 'Compose'), page.locator('[data-drop="main:0"]'));
+  await expect(page.locator('.main-row > .flow-card[data-card]')).toHaveText([/Compose/]);
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await expect(page.locator('.main-row > .flow-card[data-card]')).toHaveCount(0);
+});
