@@ -111,15 +111,18 @@ pub async fn postgres() -> Option<TestDb> {
 }
 
 impl Store {
-    /// Tests: the Super Admin `user_name` (made the first time), as the author who saves
-    /// a flow or turns it on, so the flow acts for someone who may do what its cards do.
-    pub async fn test_author(&self, user_name: &str) -> super::Author {
-        let user = match self.user_by_name(user_name).await.expect("read a user") {
+    /// Tests: an author named `name` (as versions record it) who is a Super Admin, so a
+    /// flow they save acts for someone who may do what its cards do. Every such author is
+    /// the one user `flow.owner@tests.invalid`, made the first time, out of the way of the
+    /// users a test makes itself.
+    pub async fn test_author(&self, name: &str) -> super::Author {
+        const OWNER: &str = "flow.owner@tests.invalid";
+        let user = match self.user_by_name(OWNER).await.expect("read a user") {
             Some(user) => user,
             None => self
                 .create_user(
                     &super::NewUser {
-                        user_name: user_name.to_string(),
+                        user_name: OWNER.to_string(),
                         display_name: None,
                         email: None,
                         role: crate::access::Role::SuperAdmin,
@@ -130,7 +133,10 @@ impl Store {
                 .await
                 .expect("make the test author"),
         };
-        super::Author::user(&user)
+        super::Author {
+            id: Some(user.id),
+            name: name.to_string(),
+        }
     }
 }
 

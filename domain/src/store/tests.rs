@@ -304,7 +304,7 @@ mod assignments {
             let names: Vec<String> = store.folders().await.unwrap().into_iter().map(|f| f.name).collect();
             assert_eq!(names, vec!["Finance & Payroll", "HR"]);
             // A flow moves into a folder that exists, and back to the top level.
-            let flow = store.create_flow(&crate::flows::Flow::new("Onboard", "trigger.manual"), None, &store.test_author("admin").await, &NewEntry::new(Action::FlowCreate, Outcome::Success, Actor::System)).await.unwrap();
+            let flow = store.create_flow(&crate::flows::Flow::new("Onboard", "trigger.manual"), None, &Author::nobody("admin"), &NewEntry::new(Action::FlowCreate, Outcome::Success, Actor::System)).await.unwrap();
             let moved = NewEntry::new(Action::FlowMove, Outcome::Success, Actor::System);
             assert!(store.move_flow(flow.id, Some(folder), &moved).await.unwrap());
             assert_eq!(store.flow_summary(flow.id).await.unwrap().unwrap().folder, Some(folder));
