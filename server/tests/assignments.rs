@@ -65,7 +65,7 @@ domain::backend_tests! {
         assert_eq!(to, "/assignments?error=no-user");
         // An administrator cannot give Super Admin.
         let to = post(&admin, &server, "/assignments/users", &[("user_name", "ann@example.com"), ("role", "super_admin")]).await;
-        assert_eq!(to, "/assignments?error=super-admin");
+        assert!(to.starts_with("/assignments?error=super-admin&why="), "{to}");
         assert_eq!(user(&server, "ann@example.com").await.role, Role::UnassignedUser);
 
         let to = post(&admin, &server, "/assignments/users", &[("user_name", "ANN@example.com"), ("role", "workflows_auditor")]).await;
@@ -107,15 +107,15 @@ domain::backend_tests! {
         let root = server.client_as(Role::SuperAdmin).await;
         let me = user(&server, "super_admin@example.com").await;
         let to = post(&root, &server, &format!("/assignments/users/{}/role", me.id), &[("role", "workflows_administrator")]).await;
-        assert_eq!(to, "/assignments?error=last-super-admin");
+        assert!(to.starts_with("/assignments?error=last-super-admin&why="), "{to}");
         assert_eq!(user(&server, "super_admin@example.com").await.role, Role::SuperAdmin);
         // Suspending oneself is refused too.
         let to = post(&root, &server, &format!("/directory/users/{}/status", me.id), &[("status", "suspended")]).await;
-        assert_eq!(to, format!("/directory/users/{}?error=self", me.id));
+        assert!(to.starts_with(&format!("/directory/users/{}?error=self&why=", me.id)), "{to}");
         // An administrator cannot touch a Super Admin's account.
         let admin = server.client_as(Role::WorkflowsAdministrator).await;
         let to = post(&admin, &server, &format!("/directory/users/{}/status", me.id), &[("status", "suspended")]).await;
-        assert_eq!(to, format!("/directory/users/{}?error=super-admin", me.id));
+        assert!(to.starts_with(&format!("/directory/users/{}?error=super-admin&why=", me.id)), "{to}");
         assert_eq!(user(&server, "super_admin@example.com").await.status, UserStatus::Active);
     }
 
@@ -183,9 +183,9 @@ domain::backend_tests! {
         ).await.unwrap();
         let group = team.id.to_string();
         let to = post(&admin, &server, "/assignments/convert", &[("group_id", &group)]).await;
-        assert_eq!(to, "/assignments?error=none-chosen");
+        assert!(to.starts_with("/assignments?error=none-chosen"), "{to}");
         let to = post(&admin, &server, "/assignments/convert", &[("group_id", &group), ("user_id", &cy.id.to_string())]).await;
-        assert_eq!(to, "/assignments?error=group-unmapped");
+        assert!(to.starts_with("/assignments?error=group-unmapped&why="), "{to}");
         post(&admin, &server, "/assignments/groups", &[("group_id", &group), ("role", "workflows_auditor")]).await;
         let to = post(&admin, &server, "/assignments/convert", &[("group_id", &group), ("user_id", &cy.id.to_string())]).await;
         assert_eq!(to, "/assignments?notice=converted");

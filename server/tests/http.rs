@@ -389,9 +389,14 @@ mod settings {
     }
 
     domain::backend_tests! {
-        async fn an_admin_makes_a_token_sees_it_once_and_revokes_it(store) {
+        async fn a_super_admin_makes_a_token_sees_it_once_and_revokes_it(store) {
             let server = start(store, Options::default()).await;
-            let admin = server.client_as(Role::WorkflowsAdministrator).await;
+            // SCIM tokens carry the power to give Super Admin: only a Super Admin makes them.
+            let administrator = server.client_as(Role::WorkflowsAdministrator).await;
+            let response = administrator.post(server.url("/settings/scim-tokens")).form(&[("name", "Okta")]).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::FORBIDDEN);
+            assert!(!administrator.get(server.url("/settings")).send().await.unwrap().text().await.unwrap().contains("Create token"));
+            let admin = server.client_as(Role::SuperAdmin).await;
             let response = admin.post(server.url("/settings/scim-tokens")).form(&[("name", "Okta production")]).send().await.unwrap();
             assert_eq!(location(&response), "/settings");
             let page = admin.get(server.url("/settings")).send().await.unwrap().text().await.unwrap();
@@ -406,6 +411,9 @@ mod settings {
 
             let token = server.store.scim_tokens().await.unwrap().remove(0);
             assert!(token.last_used_at.is_some());
+            let maker = server.store.user_by_name("super_admin@example.com").await.unwrap().unwrap();
+            assert_eq!(token.created_by, Some(maker.id.0));
+            assert!(!token.created_by_operator);
             let response = admin.post(server.url(&format!("/settings/scim-tokens/{}/revoke", token.id))).send().await.unwrap();
             assert_eq!(location(&response), "/settings?notice=revoked");
             let refused = scim.get(server.url("/scim/v2/Users")).bearer_auth(&secret).send().await.unwrap();

@@ -403,6 +403,12 @@ pub async fn convert_assignments(
     group: GroupId,
     users: &[UserId],
 ) -> Result<usize, ActionError> {
+    if users.is_empty() {
+        return Err(ActionError::refused(
+            "none-chosen",
+            "choose at least one user",
+        ));
+    }
     let (name, mapped) = group_and_role(store, group).await?;
     let Some(mapped) = mapped else {
         return Err(ActionError::refused(
@@ -410,12 +416,6 @@ pub async fn convert_assignments(
             format!("{name} is not mapped to a role"),
         ));
     };
-    if users.is_empty() {
-        return Err(ActionError::refused(
-            "none-chosen",
-            "choose at least one user",
-        ));
-    }
     may_change_membership(&acting.rights, &name, Some(mapped))?;
     for id in users {
         let user = store
