@@ -303,7 +303,10 @@ mod tests {
         assert!(lookup("HEAD", "/auth/sign-in").is_none());
         assert!(lookup("OPTIONS", "/flows").is_none());
         assert_eq!(methods_at("/flows"), vec!["GET"]);
-        assert_eq!(methods_at("/scim/v2/Users/:x"), vec!["DELETE", "GET", "PATCH", "PUT"]);
+        assert_eq!(
+            methods_at("/scim/v2/Users/:x"),
+            vec!["DELETE", "GET", "PATCH", "PUT"]
+        );
         assert!(methods_at("/nowhere").is_empty());
     }
 

@@ -85,7 +85,12 @@ pub struct ExecutionView {
     /// While the guard holds it: the card waiting ("1 · Deactivate User") and the users
     /// it would act on ("Ada Lovelace (ada@example.com)").
     pub at_stake: Option<(String, Vec<String>)>,
+    /// Whom it acted for: its directory cards may do only what this person may do.
+    pub acted_for: String,
 }
+
+#[cfg(feature = "ssr")]
+pub use server::person;
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -94,6 +99,20 @@ mod server {
     use domain::flows::FlowId;
     use domain::store::{ExecutionRecord, FlowSummary};
     use std::collections::HashMap;
+
+    /// How the console names the person a flow or an execution acts for.
+    pub async fn person(
+        store: &domain::store::Store,
+        id: Option<domain::directory::UserId>,
+    ) -> Result<String, AppError> {
+        Ok(match id {
+            None => "nobody (it may not change the directory)".to_string(),
+            Some(id) => match store.user(id).await.map_err(AppError::from_store)? {
+                Some(user) => user.user_name,
+                None => "a user who no longer exists".to_string(),
+            },
+        })
+    }
 
     /// What the paused `execution` waits to do, and to whom (names looked up where the
     /// directory has them).
@@ -299,7 +318,9 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
         domain::engine::Status::Paused => server::at_stake(&store, &execution).await?,
         _ => None,
     };
+    let acted_for = server::person(&store, execution.acting_for).await?;
     Ok(ExecutionView {
+        acted_for,
         at_stake,
         parent,
         helpers,

@@ -30,6 +30,8 @@ pub struct FlowRow {
     pub can_run: bool,
     /// The folder it is in (id, name); none at the top level.
     pub folder: Option<(String, String)>,
+    /// Who it acts for: whoever last saved it or turned it on.
+    pub acts_for: String,
 }
 
 /// A folder as the Flows tab shows it.
@@ -143,6 +145,15 @@ pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<Flo
         Some(id) => f.folder.is_some_and(|x| x.to_string() == id),
     };
     let q = q.map(|q| q.trim().to_lowercase()).unwrap_or_default();
+    // The people the flows act for, each looked up once.
+    let mut owners: std::collections::HashMap<Option<domain::directory::UserId>, String> =
+        Default::default();
+    for f in &visible {
+        if !owners.contains_key(&f.owner) {
+            let name = crate::executions::person(&store, f.owner).await?;
+            owners.insert(f.owner, name);
+        }
+    }
     let flows = visible
         .into_iter()
         .filter_map(|f| {
@@ -173,6 +184,7 @@ pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<Flo
                 folder: f
                     .folder
                     .and_then(|id| folder_name(id).map(|name| (id.to_string(), name))),
+                acts_for: owners.get(&f.owner).cloned().unwrap_or_default(),
             })
         })
         .collect();

@@ -223,7 +223,9 @@ pub async fn sign_in(
         }
         return Ok(SsoOutcome::ConfirmLink(user));
     }
-    link(store, claims, &user, &email, origin).await.map(SsoOutcome::SignedIn)
+    link(store, claims, &user, &email, origin)
+        .await
+        .map(SsoOutcome::SignedIn)
 }
 
 /// Links `claims`' account to `user` (named by the verified `email`) and signs them in.
@@ -266,8 +268,14 @@ async fn link(
         Ok(()) => Ok(user.clone()),
         Err(StoreError::Conflict { .. }) => {
             let error = SsoError::LinkedElsewhere(user.user_name.clone());
-            let failure = entry(Action::SessionStart, Outcome::Failure, claims, Some(user), origin)
-                .reason(format!("{via}: {error}"));
+            let failure = entry(
+                Action::SessionStart,
+                Outcome::Failure,
+                claims,
+                Some(user),
+                origin,
+            )
+            .reason(format!("{via}: {error}"));
             refused(store, failure, error).await
         }
         Err(err) => Err(err.into()),

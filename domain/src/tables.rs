@@ -391,9 +391,10 @@ pub fn write_csv<'a>(
         .write_record(schema.columns.iter().map(|c| c.name.as_str()))
         .map_err(|e| e.to_string())?;
     for row in rows {
-        let cells = schema.columns.iter().map(|c| {
-            crate::spreadsheet::cell(&cell_text(row.get(&c.name))).into_owned()
-        });
+        let cells = schema
+            .columns
+            .iter()
+            .map(|c| crate::spreadsheet::cell(&cell_text(row.get(&c.name))).into_owned());
         writer.write_record(cells).map_err(|e| e.to_string())?;
     }
     let bytes = writer.into_inner().map_err(|e| e.to_string())?;

@@ -46,10 +46,21 @@ fn literal() -> impl Strategy<Value = String> {
 /// Filters as RFC 7644 writes them, nested a few levels.
 fn filter_text() -> impl Strategy<Value = String> {
     let leaf = prop_oneof![
-        (attribute(), prop_oneof![
-            Just("eq"), Just("ne"), Just("co"), Just("sw"), Just("ew"),
-            Just("gt"), Just("ge"), Just("lt"), Just("le")
-        ], literal())
+        (
+            attribute(),
+            prop_oneof![
+                Just("eq"),
+                Just("ne"),
+                Just("co"),
+                Just("sw"),
+                Just("ew"),
+                Just("gt"),
+                Just("ge"),
+                Just("lt"),
+                Just("le")
+            ],
+            literal()
+        )
             .prop_map(|(a, op, v)| format!("{a} {op} {v}")),
         attribute().prop_map(|a| format!("{a} pr")),
         (literal()).prop_map(|v| format!("emails[type eq {v}]")),

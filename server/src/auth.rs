@@ -182,8 +182,8 @@ pub async fn guard(
 ) -> Response {
     let path = request.uri().path().to_string();
     let method = request.method().as_str().to_string();
-    let reads = request.method() == axum::http::Method::GET
-        || request.method() == axum::http::Method::HEAD;
+    let reads =
+        request.method() == axum::http::Method::GET || request.method() == axum::http::Method::HEAD;
     let entry = entry_points::lookup(&method, &path);
     if entry.is_none() {
         let listed = entry_points::methods_at(&path);

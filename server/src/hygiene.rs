@@ -77,7 +77,9 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large(&path, limit);
     }
-    if declared == Some(0) || matches!(*request.method(), Method::GET | Method::HEAD) && declared.is_none() {
+    if declared == Some(0)
+        || matches!(*request.method(), Method::GET | Method::HEAD) && declared.is_none()
+    {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
@@ -90,10 +92,15 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
             if over {
                 return too_large(&path, limit);
             }
-            return (StatusCode::BAD_REQUEST, "The request's body could not be read.").into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                "The request's body could not be read.",
+            )
+                .into_response();
         }
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Refuses a state-changing request a browser sent from another site — a sibling
@@ -101,7 +108,10 @@ pub async fn limit_body(request: Request, next: Next) -> Response {
 /// without Fetch Metadata (SCIM clients, scripts) are let through: they carry no
 /// cookies a page could borrow, and their own tokens are checked.
 pub async fn same_origin(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
         return next.run(request).await;
     }
     let headers = request.headers();
@@ -115,7 +125,9 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         && headers
             .get(header::ORIGIN)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|origin| origin != "null" && !same_origin_as(origin, &state.public_url, headers));
+            .is_some_and(|origin| {
+                origin != "null" && !same_origin_as(origin, &state.public_url, headers)
+            });
     if foreign_site || foreign_origin {
         tracing::info!(path = %request.uri().path(), site = ?site, "a cross-origin post was refused");
         let mut response = error_response(AppError::BadRequest(
@@ -182,7 +194,14 @@ impl Limiters {
     pub fn new(limits: RateLimits) -> Limiters {
         Limiters {
             sign_in: DefaultKeyedRateLimiter::keyed(quota(limits.sign_in_per_minute)),
-            refused: DefaultKeyedRateLimiter::keyed(quota(limits.refused_per_minute)),
+            // The refusal that finds the budget spent marks the address; counting it in
+            // the burst lets exactly `refused_per_minute` through in a row.
+            refused: DefaultKeyedRateLimiter::keyed(
+                quota(limits.refused_per_minute).allow_burst(
+                    NonZeroU32::new(limits.refused_per_minute.saturating_sub(1).max(1))
+                        .unwrap_or(NonZeroU32::MIN),
+                ),
+            ),
             waiting: Mutex::new(HashMap::new()),
         }
     }
@@ -305,9 +324,25 @@ mod tests {
     fn sibling_origins_are_not_idflow() {
         let mut headers = axum::http::HeaderMap::new();
         headers.insert(header::HOST, HeaderValue::from_static("idflow.example.com"));
-        assert!(same_origin_as("https://idflow.example.com", "https://idflow.example.com", &headers));
-        assert!(same_origin_as("http://idflow.example.com", "http://other", &headers));
-        assert!(!same_origin_as("https://evil.example.com", "https://idflow.example.com", &headers));
-        assert!(!same_origin_as("https://idflow.example.com.evil.net", "https://idflow.example.com", &headers));
+        assert!(same_origin_as(
+            "https://idflow.example.com",
+            "https://idflow.example.com",
+            &headers
+        ));
+        assert!(same_origin_as(
+            "http://idflow.example.com",
+            "http://other",
+            &headers
+        ));
+        assert!(!same_origin_as(
+            "https://evil.example.com",
+            "https://idflow.example.com",
+            &headers
+        ));
+        assert!(!same_origin_as(
+            "https://idflow.example.com.evil.net",
+            "https://idflow.example.com",
+            &headers
+        ));
     }
 }

@@ -793,7 +793,11 @@ pub async fn confirm_link(
     if form.password.is_empty() {
         return again("missing");
     }
-    let user = match state.store.user(domain::directory::UserId(pending.user_id)).await {
+    let user = match state
+        .store
+        .user(domain::directory::UserId(pending.user_id))
+        .await
+    {
         Ok(Some(user)) => user,
         Ok(None) => return Redirect::to("/sign-in?error=sso-link-expired").into_response(),
         Err(err) => {

@@ -141,10 +141,49 @@ domain::backend_tests! {
                     Some(name) => server.client_of(name).await,
                     None => client(),
                 };
+                // The guard decides whatever the method: an unlisted one is refused, and
+                // HEAD is judged (and answered) as the GET it stands for.
+                let path = entry.path.replace(":id", "00000000-0000-0000-0000-000000000000");
+                let unlisted = ["PUT", "PATCH", "DELETE", "OPTIONS"]
+                    .into_iter()
+                    .find(|m| !app::entry_points::methods_at(entry.path).contains(m))
+                    .unwrap();
+                let other = client.request(unlisted.parse().unwrap(), server.url(&path)).send().await.unwrap();
+                let what = format!("{unlisted} {} as {who}", entry.path);
+                assert!(other.status().is_client_error(), "{what}: got {}", other.status());
+                if !entry.path.starts_with("/scim/") {
+                    assert_eq!(other.status(), StatusCode::METHOD_NOT_ALLOWED, "{what}");
+                }
+                let head = client.head(server.url(&path)).send().await.unwrap();
+                assert!(!head.status().is_server_error(), "HEAD {} as {who}: got {}", entry.path, head.status());
+                if !app::entry_points::methods_at(entry.path).contains(&"GET") && !entry.path.starts_with("/scim/") {
+                    assert_eq!(head.status(), StatusCode::METHOD_NOT_ALLOWED, "HEAD {} as {who}", entry.path);
+                }
                 let response = call(&server, &client, entry).await;
+                if entry.method == "GET" {
+                    assert_eq!(head.status(), response.status(), "HEAD {} as {who} answers as GET does", entry.path);
+                }
+                assert!(!response.status().is_server_error(), "{} {} as {who}: got {}", entry.method, entry.path, response.status());
                 check(entry, &who, entry.access.decide(rights.as_ref()), &response);
             }
         }
+    }
+
+    async fn head_never_runs_a_get_unchecked(store) {
+        let server = start(store, Options::default()).await;
+        let before = server.store.recent_audit(100).await.unwrap().len();
+        let anonymous = client();
+        for path in ["/assignments/access-review.csv", "/flows/00000000-0000-0000-0000-000000000000/export", "/settings"] {
+            let head = anonymous.head(server.url(path)).send().await.unwrap();
+            assert!(matches!(head.status(), StatusCode::UNAUTHORIZED | StatusCode::SEE_OTHER), "HEAD {path}: {}", head.status());
+        }
+        // Nothing ran: the export would have written its System Log entry.
+        assert_eq!(server.store.recent_audit(100).await.unwrap().len(), before);
+        let unknown = anonymous.post(server.url("/no/such/route")).send().await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        let api = anonymous.get(server.url("/api/flows/list")).send().await.unwrap();
+        assert_eq!(api.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(api.headers()["allow"], "POST");
     }
 
     async fn a_wrong_password_starts_no_session(store) {

@@ -423,6 +423,13 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
                 <dd>{trigger_label(&s.trigger)}</dd>
                 <dt>"Flow version"</dt>
                 <dd>{s.flow_version}</dd>
+                <dt>"Acted for"</dt>
+                <dd data-testid="acted-for">
+                    {view.acted_for.clone()}
+                    <span class="hint">
+                        " · its directory cards may do only what this person may do"
+                    </span>
+                </dd>
                 <dt>"Queued"</dt>
                 <dd>{when(Some(s.queued_at))}</dd>
                 <dt>"Started"</dt>

@@ -153,6 +153,7 @@ fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
                             <th scope="col">"On"</th>
                             <th scope="col">"Last run"</th>
                             <th scope="col">"Version"</th>
+                            <th scope="col">"Acts for"</th>
                             <th scope="col">"Actions"</th>
                         </tr>
                     </thead>
@@ -436,6 +437,7 @@ fn FlowRowView(flow: FlowRow, movable: Vec<(String, String)>, can_top: bool) -> 
             <td>{switch}</td>
             <td class="nowrap">{last_run}</td>
             <td>{flow.version}</td>
+            <td data-testid="acts-for">{flow.acts_for.clone()}</td>
             <td class="actions">
                 <a
                     href=format!("{base}/edit")

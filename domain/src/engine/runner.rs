@@ -1703,3 +1703,29 @@ pub async fn fire_schedules(
     }
     Ok(started)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_hold_no_internals() {
+        // What the database says stays in the server's log: a card (and an API caller
+        // waiting for the flow) reads a sentence about idflow, not SQL.
+        let refused =
+            sqlx::Error::Protocol("relation \"secret_table\" violates constraint xyz".into());
+        let card = CardError::from(StoreError::Database(refused));
+        assert!(card.retryable);
+        assert!(!card.message.contains("secret_table"), "{}", card.message);
+        assert!(card.message.contains("database"));
+        let corrupt = CardError::from(StoreError::Corrupt(
+            "row 7 column progress: bad json".into(),
+        ));
+        assert!(!corrupt.message.contains("row 7"), "{}", corrupt.message);
+        // What the person can act on is kept.
+        let taken = CardError::from(StoreError::Conflict {
+            what: "a row with the key \"ada\"".into(),
+        });
+        assert!(taken.message.contains("ada"));
+    }
+}

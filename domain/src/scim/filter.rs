@@ -207,9 +207,17 @@ mod short_errors {
 
     #[test]
     fn no_panic_from_input_and_short_filter_errors() {
-        let deep = format!("{}userName eq \"a\"{}", "(".repeat(40_000), ")".repeat(40_000));
+        let deep = format!(
+            "{}userName eq \"a\"{}",
+            "(".repeat(40_000),
+            ")".repeat(40_000)
+        );
         let err = parse(&deep).unwrap_err();
-        assert!(err.detail.chars().count() <= crate::scim::MAX_DETAIL + 1, "{}", err.detail.len());
+        assert!(
+            err.detail.chars().count() <= crate::scim::MAX_DETAIL + 1,
+            "{}",
+            err.detail.len()
+        );
         let err = parse(&format!("userName eq \"{}é", "x".repeat(100_000))).unwrap_err();
         assert!(err.detail.chars().count() <= crate::scim::MAX_DETAIL + 1);
     }

@@ -101,10 +101,22 @@ mod tests {
     #[test]
     fn no_panic_from_input_in_attribute_names() {
         let user = json!({"id": "1", "userName": "ada", "é": 1, "name": {"givenName": "Ada"}});
-        for names in ["aaaaaaaé.x", "é", "éé.x", "name.", "userNamé", "nam\u{e9}.givenName", ".", ""] {
+        for names in [
+            "aaaaaaaé.x",
+            "é",
+            "éé.x",
+            "name.",
+            "userNamé",
+            "nam\u{e9}.givenName",
+            ".",
+            "",
+        ] {
             let _ = project(user.clone(), Some(names), None);
             let _ = project(user.clone(), None, Some(names));
         }
-        assert_eq!(project(user.clone(), Some("é"), None), json!({"id": "1", "é": 1}));
+        assert_eq!(
+            project(user.clone(), Some("é"), None),
+            json!({"id": "1", "é": 1})
+        );
     }
 }
