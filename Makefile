@@ -45,7 +45,7 @@ build:
 test: 
 	@scripts/setup.sh test
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build-release
 	@$(MAKE) --no-print-directory postgres-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory scim-compliance
@@ -65,7 +65,7 @@ unit:
 
 # The public SCIM checker (PyPI scim2-tester) against the built server.
 scim-compliance:
-	scripts/scim-compliance.sh
+	IDFLOW_BINARY=target/server-release/idflow scripts/scim-compliance.sh
 
 e2e:
 	cd end2end && npx playwright test

@@ -1,6 +1,7 @@
 import { defineConfig } from '@playwright/test';
 
-// The e2e server: the debug build of idflow on a fresh SQLite database in .data/.
+// The e2e server: the release build of idflow that `make run` serves (the server binary
+// and the console in target/site), on a fresh SQLite database in .data/.
 export const PORT = Number(process.env.IDFLOW_E2E_PORT ?? 3117);
 export const ADMIN_EMAIL = 'admin@example.com';
 export const ADMIN_PASSWORD = 'e2e admin password 1';
@@ -10,7 +11,7 @@ export const IDP_NAME = 'Test IdP';
 const IDP_CLIENT_ID = 'idflow-e2e';
 const IDP_CLIENT_SECRET = 'e2e client secret';
 
-const binary = process.env.IDFLOW_E2E_BINARY ?? '../target/debug/idflow';
+const binary = process.env.IDFLOW_E2E_BINARY ?? '../target/server-release/idflow';
 
 export default defineConfig({
   testDir: './tests',
@@ -74,6 +75,8 @@ export default defineConfig({
         IDFLOW_ADMIN_EMAIL: ADMIN_EMAIL,
         IDFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD,
         IDFLOW_LOG: 'warn',
+        // The suite signs in far more often than a person does, all from 127.0.0.1.
+        IDFLOW_SIGN_IN_PER_MINUTE: '100000',
         IDFLOW_OIDC_ISSUER: `http://127.0.0.1:${IDP_PORT}`,
         IDFLOW_OIDC_CLIENT_ID: IDP_CLIENT_ID,
         IDFLOW_OIDC_CLIENT_SECRET: IDP_CLIENT_SECRET,

@@ -53,6 +53,15 @@ export const test = base.extend<{ browserErrors: void }>({
   browserErrors: [
     async ({ context }, use, testInfo) => {
       const errors: string[] = [];
+      // idflow's own pages: what another site shows on the way (the test identity
+      // provider's pages) is not ours to judge.
+      const ours = (page: Page) => {
+        try {
+          return new URL(page.url()).origin === new URL(String(testInfo.project.use.baseURL)).origin;
+        } catch {
+          return false;
+        }
+      };
       const watch = (page: Page) => {
         const where = () => {
           try {
@@ -61,9 +70,11 @@ export const test = base.extend<{ browserErrors: void }>({
             return page.url();
           }
         };
-        page.on('pageerror', (e) => errors.push(`${where()}: page error: ${e.message}`.slice(0, 800)));
+        page.on('pageerror', (e) => {
+          if (ours(page)) errors.push(`${where()}: page error: ${e.message}`.slice(0, 800));
+        });
         page.on('console', (m) => {
-          if (m.type() === 'error') errors.push(`${where()}: console error: ${m.text()}`.slice(0, 800));
+          if (m.type() === 'error' && ours(page)) errors.push(`${where()}: console error: ${m.text()}`.slice(0, 800));
         });
       };
       context.pages().forEach(watch);
