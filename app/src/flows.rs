@@ -149,9 +149,8 @@ pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<Flo
     let mut owners: std::collections::HashMap<Option<domain::directory::UserId>, String> =
         Default::default();
     for f in &visible {
-        if !owners.contains_key(&f.owner) {
-            let name = crate::executions::person(&store, f.owner).await?;
-            owners.insert(f.owner, name);
+        if let std::collections::hash_map::Entry::Vacant(slot) = owners.entry(f.owner) {
+            slot.insert(crate::executions::person(&store, f.owner).await?);
         }
     }
     let flows = visible

@@ -1076,47 +1076,133 @@ async fn the_environment_wins_over_settings(store: Store) {
 async fn linking_an_administrator_needs_their_password_once(store: Store) {
     let idp = FakeIdp::start(false).await;
     let server = start_with_sso(store, idp.provider()).await;
-    server.add_user("boss@example.com", Role::WorkflowsAdministrator).await;
-    let boss = server.store.user_by_name("boss@example.com").await.unwrap().unwrap();
+    server
+        .add_user("boss@example.com", Role::WorkflowsAdministrator)
+        .await;
+    let boss = server
+        .store
+        .user_by_name("boss@example.com")
+        .await
+        .unwrap()
+        .unwrap();
     let client = client();
-    let response = sign_on(&server, &idp, &client, "sub-boss", profile("sub-boss", "boss@example.com", true)).await;
+    let response = sign_on(
+        &server,
+        &idp,
+        &client,
+        "sub-boss",
+        profile("sub-boss", "boss@example.com", true),
+    )
+    .await;
     let to = location(&response);
-    assert!(to.starts_with("/sign-in?link=confirm&account=boss%40example.com&provider="), "{to}");
+    assert!(
+        to.starts_with("/sign-in?link=confirm&account=boss%40example.com&provider="),
+        "{to}"
+    );
     assert!(!signed_in(&server, &client).await);
-    assert!(server.store.sso_identities_of(boss.id).await.unwrap().is_empty());
-    let page = client.get(server.url(&to)).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("Confirm and sign in"), "the page asks for the password");
+    assert!(
+        server
+            .store
+            .sso_identities_of(boss.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let page = client
+        .get(server.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Confirm and sign in"),
+        "the page asks for the password"
+    );
 
     // A wrong password links nothing (and counts as a failed sign-in).
-    let wrong = client.post(server.url("/auth/oidc/link")).form(&[("password", "not it")]).send().await.unwrap();
-    assert!(location(&wrong).contains("link=confirm&error=invalid"), "{}", location(&wrong));
+    let wrong = client
+        .post(server.url("/auth/oidc/link"))
+        .form(&[("password", "not it")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(&wrong).contains("link=confirm&error=invalid"),
+        "{}",
+        location(&wrong)
+    );
     assert!(!signed_in(&server, &client).await);
-    assert!(server.store.sso_identities_of(boss.id).await.unwrap().is_empty());
+    assert!(
+        server
+            .store
+            .sso_identities_of(boss.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let log = server.store.recent_audit(1).await.unwrap();
     assert_eq!(log[0].reason.as_deref(), Some("wrong password"));
 
     // The right one links the account and signs in, where the sign-on was going.
-    let right = client.post(server.url("/auth/oidc/link")).form(&[("password", PASSWORD)]).send().await.unwrap();
+    let right = client
+        .post(server.url("/auth/oidc/link"))
+        .form(&[("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&right), "/system-log");
     assert!(signed_in(&server, &client).await);
-    assert_eq!(server.store.sso_identities_of(boss.id).await.unwrap().len(), 1);
+    assert_eq!(
+        server.store.sso_identities_of(boss.id).await.unwrap().len(),
+        1
+    );
     let log = server.store.recent_audit(2).await.unwrap();
     assert_eq!(log[1].action, "user.sso.link");
     // The link is used once: a second post finds nothing to confirm.
-    let again = client.post(server.url("/auth/oidc/link")).form(&[("password", PASSWORD)]).send().await.unwrap();
+    let again = client
+        .post(server.url("/auth/oidc/link"))
+        .form(&[("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(location(&again), "/sign-in?error=sso-link-expired");
     // From now on the provider alone signs them in.
     let later = common::client();
-    let response = sign_on(&server, &idp, &later, "sub-boss", profile("sub-boss", "boss@example.com", true)).await;
+    let response = sign_on(
+        &server,
+        &idp,
+        &later,
+        "sub-boss",
+        profile("sub-boss", "boss@example.com", true),
+    )
+    .await;
     assert_eq!(location(&response), "/system-log");
 
     // An administrator without a local password is not linked by email at all.
-    server.store.create_user(
-        &domain::store::NewUser { user_name: "nopw@example.com".into(), display_name: None, email: Some("nopw@example.com".into()), role: Role::SuperAdmin },
-        None,
-        None,
-    ).await.unwrap();
-    let response = sign_on(&server, &idp, &common::client(), "sub-nopw", profile("sub-nopw", "nopw@example.com", true)).await;
+    server
+        .store
+        .create_user(
+            &domain::store::NewUser {
+                user_name: "nopw@example.com".into(),
+                display_name: None,
+                email: Some("nopw@example.com".into()),
+                role: Role::SuperAdmin,
+            },
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let response = sign_on(
+        &server,
+        &idp,
+        &common::client(),
+        "sub-nopw",
+        profile("sub-nopw", "nopw@example.com", true),
+    )
+    .await;
     assert_eq!(location(&response), "/sign-in?error=sso-privileged");
 }
 
