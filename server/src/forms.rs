@@ -86,21 +86,7 @@ impl Origin {
     }
 }
 
-pub fn user_target(user: &User) -> Target {
-    Target {
-        kind: "user".into(),
-        id: user.id.to_string(),
-        display: user.user_name.clone(),
-    }
-}
-
-pub fn group_target(id: impl ToString, name: &str) -> Target {
-    Target {
-        kind: "group".into(),
-        id: id.to_string(),
-        display: name.to_string(),
-    }
-}
+pub use domain::actions::{group_target, user_target};
 
 /// The fields of a posted form, in order; a name may repeat (check boxes).
 pub struct Fields(Vec<(String, String)>);

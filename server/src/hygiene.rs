@@ -36,15 +36,12 @@ pub fn body_limit(path: &str) -> usize {
     }
 }
 
-/// The answer to a body over its limit, in the form the caller reads.
-fn too_large(path: &str, limit: usize) -> Response {
-    let message = format!(
-        "The request is larger than idflow accepts here ({} KB at most).",
-        limit >> 10
-    );
+/// A refusal with `status` and `message` in the form the caller reads: SCIM's error for
+/// SCIM, JSON for the API and server functions, a page for the browser.
+fn refuse(path: &str, status: StatusCode, message: String) -> Response {
     let mut response = if path.starts_with("/scim/") {
         let body = domain::scim::ScimError {
-            status: 413,
+            status: status.as_u16(),
             scim_type: None,
             detail: message,
         }
@@ -59,8 +56,17 @@ fn too_large(path: &str, limit: usize) -> Response {
     } else {
         error_page(AppError::BadRequest(message))
     };
-    *response.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    *response.status_mut() = status;
     response
+}
+
+/// The answer to a body over its limit.
+fn too_large(path: &str, limit: usize) -> Response {
+    let message = format!(
+        "The request is larger than idflow accepts here ({} KB at most).",
+        limit >> 10
+    );
+    refuse(path, StatusCode::PAYLOAD_TOO_LARGE, message)
 }
 
 /// Refuses a body over its route's limit with 413 — at once when `Content-Length` says
@@ -228,24 +234,7 @@ fn limited(method: &Method, path: &str) -> Limited {
 
 fn slow_down(path: &str, seconds: u64) -> Response {
     let message = format!("Too many requests from your address; try again in {seconds} s.");
-    let mut response = if path.starts_with("/scim/") {
-        let body = domain::scim::ScimError {
-            status: 429,
-            scim_type: None,
-            detail: message,
-        }
-        .body();
-        (
-            [(header::CONTENT_TYPE, "application/scim+json")],
-            body.to_string(),
-        )
-            .into_response()
-    } else if path.starts_with("/api/") {
-        error_response(AppError::BadRequest(message))
-    } else {
-        error_page(AppError::BadRequest(message))
-    };
-    *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    let mut response = refuse(path, StatusCode::TOO_MANY_REQUESTS, message);
     if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }

@@ -46,15 +46,9 @@ fn needs(rights: &Rights, permission: Permission, what: &str) -> Result<(), Refu
     }
 }
 
-/// May `rights` change the account of `user_name`, who holds `holds` (their direct role
-/// and every role mapped to their groups): edit it, suspend, deactivate, reactivate it,
-/// end its sessions, or change its groups?
-pub fn may_change_user(rights: &Rights, user_name: &str, holds: &[Role]) -> Result<(), Refusal> {
-    needs(
-        rights,
-        Permission::ManageDirectory,
-        &format!("changing {user_name}"),
-    )?;
+/// Refused when `user_name` holds (in `holds`: directly or through a group) a role beyond
+/// what `rights` may touch, whatever the change.
+pub fn may_touch(rights: &Rights, user_name: &str, holds: &[Role]) -> Result<(), Refusal> {
     match holds.iter().copied().filter(|r| beyond(rights, *r)).min() {
         Some(role) => Err(Refusal::new(
             "super-admin",
@@ -65,6 +59,18 @@ pub fn may_change_user(rights: &Rights, user_name: &str, holds: &[Role]) -> Resu
         )),
         None => Ok(()),
     }
+}
+
+/// May `rights` change the account of `user_name`, who holds `holds` (their direct role
+/// and every role mapped to their groups): edit it, suspend, deactivate, reactivate it,
+/// end its sessions, or change its groups?
+pub fn may_change_user(rights: &Rights, user_name: &str, holds: &[Role]) -> Result<(), Refusal> {
+    needs(
+        rights,
+        Permission::ManageDirectory,
+        &format!("changing {user_name}"),
+    )?;
+    may_touch(rights, user_name, holds)
 }
 
 /// May `rights` change the direct role of `user_name` from `from` to `to`?

@@ -31,22 +31,7 @@ async fn keep_a_super_admin(store: &Store, without: SuperAdminPath) -> Result<()
 /// Whether the one acting may touch `user` at all: not when the user holds a role above
 /// theirs (Super Admin, for anyone but a Super Admin), by any path.
 fn may_touch(acting: &Acting, user: &User, holds: &[Role]) -> Result<(), Refusal> {
-    match holds
-        .iter()
-        .copied()
-        .filter(|r| crate::access::changes::beyond(&acting.rights, *r))
-        .min()
-    {
-        Some(role) => Err(Refusal::new(
-            "super-admin",
-            format!(
-                "{} holds the {} role (directly or through a group), which is above what may be changed here",
-                user.user_name,
-                role.label()
-            ),
-        )),
-        None => Ok(()),
-    }
+    crate::access::changes::may_touch(&acting.rights, &user.user_name, holds)
 }
 
 /// Creates a user (from the console, an identity provider or a flow). Giving them a role

@@ -35,18 +35,30 @@ impl Store {
         let state = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            if let super::Backend::Postgres(_) = &self.backend {
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let current: Option<ThrottleState> = sqlx::query_as(
-                "SELECT failures, window_started_at, locked_until FROM sign_in_throttle WHERE key = $1",
+            // Writing first takes the key (PostgreSQL locks the row below; SQLite makes
+            // this a write transaction at once, so no other writer can slip in between
+            // the read and the write and fail it as "database is locked").
+            let created = sqlx::query(
+                "INSERT INTO sign_in_throttle (key, failures, window_started_at, locked_until) \
+                 VALUES ($1, 0, $2, NULL) ON CONFLICT (key) DO NOTHING",
             )
             .bind(key)
+            .bind(super::now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                > 0;
+            let lock = match &self.backend {
+                super::Backend::Postgres(_) => " FOR UPDATE",
+                super::Backend::Sqlite(_) => "",
+            };
+            let current: Option<ThrottleState> = sqlx::query_as(&format!(
+                "SELECT failures, window_started_at, locked_until FROM sign_in_throttle WHERE key = $1{lock}"
+            ))
+            .bind(key)
             .fetch_optional(&mut *tx)
-            .await?;
+            .await?
+            .filter(|_| !created);
             let state = next(current);
             sqlx::query(
                 "INSERT INTO sign_in_throttle (key, failures, window_started_at, locked_until) VALUES ($1, $2, $3, $4) \
