@@ -217,6 +217,14 @@ async fn flows_act_within_their_owners_rights(store: domain::store::Store) {
     .await;
     assert!(to.contains("error=beyond-rights"), "{to}");
     assert_eq!(flow_named(&server, "Greeting").await.unwrap().version, 1);
+    // Nor turn on such a flow an administrator made in the folder: it would act for them.
+    assert!(import(&server, &admin_client, &make_me_root("Admin's own"), Some(hr)).await.contains("notice=flow-imported"));
+    let admins_own = flow_named(&server, "Admin's own").await.unwrap();
+    let to = post(&server, &editor_client, &format!("/flows/{}/enabled", admins_own.id), &[("enabled", "true")]).await;
+    assert!(to.contains("error=beyond-rights"), "{to}");
+    let after = flow_named(&server, "Admin's own").await.unwrap();
+    assert!(!after.enabled);
+    assert_eq!(after.owner, Some(admin.id));
 
     // An administrator may save it, and the flow then acts for them: it may not do what
     // they may not (a group mapped to Super Admin), fails saying why, and changes nothing.
