@@ -107,10 +107,6 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::executions::LIST_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::DETAIL_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::PROGRESS_PATH, Requires(ViewExecutions)),
-    server_fn(crate::executions::RUN_PATH, Requires(RunFlows)),
-    server_fn(crate::executions::CANCEL_PATH, Requires(RunFlows)),
-    server_fn(crate::executions::RERUN_PATH, Requires(RunFlows)),
-    server_fn(crate::executions::APPROVE_PATH, Requires(ManageDirectory)),
     server_fn(
         crate::pages::system_log::RECENT_ENTRIES_PATH,
         Requires(ViewSystemLog),
@@ -410,10 +406,6 @@ SAAAFF POST /api/tables/grid
 SAAAFF POST /api/executions/list
 SAAAFF POST /api/executions/detail
 SAAAFF POST /api/executions/progress
-SAAFFF POST /api/executions/run
-SAAFFF POST /api/executions/cancel
-SAAFFF POST /api/executions/rerun
-SAAFFF POST /api/executions/approve
 SAAAFF POST /api/system-log/recent
 AAAAAA POST /auth/sign-in
 AAAAAA POST /auth/sign-out

@@ -10,10 +10,6 @@ use serde_json::Value;
 
 pub const LIST_PATH: &str = "/api/executions/list";
 pub const DETAIL_PATH: &str = "/api/executions/detail";
-pub const RUN_PATH: &str = "/api/executions/run";
-pub const CANCEL_PATH: &str = "/api/executions/cancel";
-pub const RERUN_PATH: &str = "/api/executions/rerun";
-pub const APPROVE_PATH: &str = "/api/executions/approve";
 pub const PROGRESS_PATH: &str = "/api/executions/progress";
 
 /// An execution as a list shows it.
@@ -351,86 +347,6 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
     })
 }
 
-/// Runs a flow started by the Manual trigger, with `input` (JSON; empty is nothing). The
-/// new execution's id.
-#[server(endpoint = "executions/run")]
-pub async fn run_flow(flow: String, input: Option<String>) -> Result<String, AppError> {
-    use domain::access::Permission;
-    use domain::flows::FlowId;
-    use domain::store::NewExecution;
-    let missing = || AppError::NotFound("There is no such flow.".into());
-    let id = FlowId(uuid::Uuid::parse_str(&flow).map_err(|_| missing())?);
-    let flows = server::flows_where(Permission::RunFlows).await?;
-    let summary = flows.get(&id).ok_or_else(missing)?;
-    if summary.trigger_kind != "trigger.manual" {
-        return Err(AppError::BadRequest(
-            "Only flows started by the Manual trigger can be run by hand.".into(),
-        ));
-    }
-    let input: Value = match input.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
-        Some(text) => serde_json::from_str(text)
-            .map_err(|e| AppError::BadRequest(format!("The input is not JSON: {e}")))?,
-        None => Value::Null,
-    };
-    let started = crate::session::store()?
-        .enqueue_execution(&NewExecution::by_hand(id, summary.version, input))
-        .await
-        .map_err(AppError::from_store)?
-        .ok_or_else(|| AppError::internal("a new execution was deduplicated"))?;
-    Ok(started.to_string())
-}
-
-/// Cancels an execution that has not ended (queued, running, or paused by the guard).
-#[server(endpoint = "executions/cancel")]
-pub async fn cancel_execution(id: String) -> Result<(), AppError> {
-    use domain::access::Permission;
-    let execution = server::execution_where(&id, Permission::RunFlows).await?;
-    let who = crate::session::request_user()
-        .map(|u| u.user_name)
-        .unwrap_or_default();
-    let cancelled = crate::session::store()?
-        .cancel_execution(execution.id, &format!("Cancelled by {who}"))
-        .await
-        .map_err(AppError::from_store)?;
-    if !cancelled {
-        return Err(AppError::BadRequest(format!(
-            "The execution already ended ({}).",
-            execution.status
-        )));
-    }
-    Ok(())
-}
-
-/// Runs an execution's input again, with the flow's current version. The new id.
-#[server(endpoint = "executions/rerun")]
-pub async fn rerun_execution(id: String) -> Result<String, AppError> {
-    use domain::access::Permission;
-    let execution = server::execution_where(&id, Permission::RunFlows).await?;
-    crate::session::store()?
-        .rerun_execution(execution.id)
-        .await
-        .map_err(AppError::from_store)?
-        .map(|id| id.to_string())
-        .ok_or_else(|| AppError::NotFound("The flow no longer exists.".into()))
-}
-
-/// Lets an execution the blast-radius guard paused go on. Only directory managers may.
-#[server(endpoint = "executions/approve")]
-pub async fn approve_execution(id: String) -> Result<(), AppError> {
-    use domain::access::Permission;
-    let execution = server::execution_where(&id, Permission::ViewExecutions).await?;
-    let approved = crate::session::store()?
-        .approve_execution(execution.id)
-        .await
-        .map_err(AppError::from_store)?;
-    if !approved {
-        return Err(AppError::BadRequest(format!(
-            "Only a paused execution can be approved; this one is {}.",
-            execution.status
-        )));
-    }
-    Ok(())
-}
 
 /// How far execution `id` is: its status and how many cards it has run. The execution's
 /// page asks this every two seconds while the execution has not ended, and reloads what

@@ -74,6 +74,8 @@ pub enum Action {
     FlowEnable,
     FlowDisable,
     FlowDelete,
+    /// Someone ran a Manual flow by hand, or tested a flow (the reason says which).
+    FlowRun,
     /// A table was created, deleted, or filled from a CSV file.
     TableCreate,
     TableDelete,
@@ -95,7 +97,8 @@ pub enum Action {
     ExecutionResume,
 }
 
-const ALL_ACTIONS: [Action; 55] = [
+const ALL_ACTIONS: [Action; 56] = [
+    Action::FlowRun,
     Action::FlowTokenCreate,
     Action::AccountLock,
     Action::ExecutionCancel,
@@ -197,6 +200,7 @@ impl Action {
             Action::FlowEnable => "flow.activate",
             Action::FlowDisable => "flow.deactivate",
             Action::FlowDelete => "flow.delete",
+            Action::FlowRun => "flow.run",
             Action::TableCreate => "table.create",
             Action::TableDelete => "table.delete",
             Action::TableImport => "table.import",
@@ -258,6 +262,7 @@ impl Action {
             Action::FlowEnable => "Flow turned on",
             Action::FlowDisable => "Flow turned off",
             Action::FlowDelete => "Flow deleted",
+            Action::FlowRun => "Flow run by hand or tested",
             Action::TableCreate => "Table created",
             Action::TableDelete => "Table deleted",
             Action::TableImport => "Rows imported into a table from CSV",

@@ -1,14 +1,14 @@
 //! Form posts from an execution's page: cancel it, run its input again, or approve it past
-//! the blast-radius guard. The entry-point table has let the caller through on the
-//! permission somewhere; here it must hold on this execution's flow (a folder Runner only
-//! in their folders), and an execution the caller may not see does not exist.
+//! the blast-radius guard (the domain's actions, which check the permission on the
+//! execution's flow); and its JSON export. An execution the caller may not see does not
+//! exist.
 
 use crate::AppState;
-use crate::forms::{Origin, attachment, done, refused, store_failed};
+use crate::forms::{Origin, action_failed, attachment, done, refused, store_failed};
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
-use domain::audit::{Action, Target};
+use domain::actions::{ActionError, executions};
 use domain::engine::ExecutionId;
 use domain::store::{ExecutionRecord, FlowSummary};
 
@@ -18,13 +18,12 @@ fn execution_page(id: ExecutionId) -> String {
     format!("{EXECUTIONS}/{id}")
 }
 
-/// The execution and its flow, when the caller holds `permission` on the flow; otherwise
-/// the answer to send (back to the list: there is no such execution for them).
+/// The execution and its flow, when the caller may see it; otherwise the answer to send
+/// (back to the list: there is no such execution for them).
 async fn load(
     state: &AppState,
     origin: &Origin,
     id: &str,
-    permission: Permission,
 ) -> Result<(ExecutionRecord, FlowSummary), Response> {
     let Ok(id) = uuid::Uuid::parse_str(id).map(ExecutionId) else {
         return Err(refused(EXECUTIONS, "no-execution"));
@@ -39,31 +38,13 @@ async fn load(
         Ok(None) => return Err(refused(EXECUTIONS, "no-execution")),
         Err(err) => return Err(store_failed(EXECUTIONS, err)),
     };
-    let rights = origin.rights();
-    if !rights.on_flow(Permission::ViewExecutions, flow.folder) {
+    if !origin
+        .rights()
+        .on_flow(Permission::ViewExecutions, flow.folder)
+    {
         return Err(refused(EXECUTIONS, "no-execution"));
     }
-    if !rights.on_flow(permission, flow.folder) {
-        return Err(refused(&execution_page(execution.id), "not-allowed"));
-    }
     Ok((execution, flow))
-}
-
-/// The System Log's target for an execution: its id, shown with its flow's name.
-fn target(execution: &ExecutionRecord, flow: &FlowSummary) -> Target {
-    Target {
-        kind: "execution".into(),
-        id: execution.id.to_string(),
-        display: format!("{} ({})", flow.name, execution.id),
-    }
-}
-
-/// Writes what the caller did to the System Log; the change itself already happened, so
-/// a log that cannot be written is reported in the server log only.
-async fn log(state: &AppState, entry: domain::audit::NewEntry) {
-    if let Err(err) = state.store.append_audit(&entry).await {
-        tracing::error!(error = %err, "an execution change could not be written to the System Log");
-    }
 }
 
 /// `POST /executions/{id}/cancel`: stops it before its next card (and the helper
@@ -74,27 +55,15 @@ pub async fn cancel(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let (execution, flow) = match load(&state, &origin, &id, Permission::RunFlows).await {
+    let (execution, flow) = match load(&state, &origin, &id).await {
         Ok(found) => found,
         Err(response) => return response,
     };
     let page = execution_page(execution.id);
-    let who = origin.user_name();
-    match state
-        .store
-        .cancel_execution(execution.id, &format!("Cancelled by {who}"))
-        .await
-    {
-        Ok(true) => {
-            log(
-                &state,
-                origin.entry(Action::ExecutionCancel, target(&execution, &flow)),
-            )
-            .await;
-            done(&page, "execution-cancelled")
-        }
-        Ok(false) => refused(&page, "execution-ended"),
-        Err(err) => store_failed(&page, err),
+    match executions::cancel(&state.store, &origin.acting(), &execution, &flow).await {
+        Ok(()) => done(&page, "execution-cancelled"),
+        Err(ActionError::Refused(r)) if r.code == "execution-ended" => refused(&page, r.code),
+        Err(err) => action_failed(&page, err),
     }
 }
 
@@ -106,20 +75,17 @@ pub async fn rerun(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let (execution, flow) = match load(&state, &origin, &id, Permission::RunFlows).await {
+    let (execution, flow) = match load(&state, &origin, &id).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    match state.store.rerun_execution(execution.id).await {
-        Ok(Some(new)) => {
-            let entry = origin
-                .entry(Action::ExecutionRerun, target(&execution, &flow))
-                .reason(format!("as execution {new}"));
-            log(&state, entry).await;
+    let page = execution_page(execution.id);
+    match executions::rerun(&state.store, &origin.acting(), &execution, &flow).await {
+        Ok(new) => {
             Redirect::to(&format!("{}?notice=execution-rerun", execution_page(new))).into_response()
         }
-        Ok(None) => refused(&execution_page(execution.id), "no-flow"),
-        Err(err) => store_failed(&execution_page(execution.id), err),
+        Err(ActionError::NotFound { .. }) => refused(&page, "no-flow"),
+        Err(err) => action_failed(&page, err),
     }
 }
 
@@ -131,22 +97,15 @@ pub async fn approve(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let (execution, flow) = match load(&state, &origin, &id, Permission::ManageDirectory).await {
+    let (execution, flow) = match load(&state, &origin, &id).await {
         Ok(found) => found,
         Err(response) => return response,
     };
     let page = execution_page(execution.id);
-    match state.store.approve_execution(execution.id).await {
-        Ok(true) => {
-            log(
-                &state,
-                origin.entry(Action::ExecutionApprove, target(&execution, &flow)),
-            )
-            .await;
-            done(&page, "execution-approved")
-        }
-        Ok(false) => refused(&page, "not-paused"),
-        Err(err) => store_failed(&page, err),
+    match executions::approve(&state.store, &origin.acting(), &execution, &flow).await {
+        Ok(()) => done(&page, "execution-approved"),
+        Err(ActionError::Refused(r)) if r.code == "not-paused" => refused(&page, r.code),
+        Err(err) => action_failed(&page, err),
     }
 }
 
@@ -159,7 +118,7 @@ pub async fn export(
     request: Request,
 ) -> Response {
     let origin = Origin::of(&state, &request);
-    let (execution, flow) = match load(&state, &origin, &id, Permission::ViewExecutions).await {
+    let (execution, flow) = match load(&state, &origin, &id).await {
         Ok(found) => found,
         Err(response) => return response,
     };

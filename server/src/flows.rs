@@ -10,10 +10,10 @@ use crate::forms::{
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
-use domain::actions::{ActionError, flows};
+use domain::actions::{ActionError, executions, flows};
 use domain::audit::{Action, Target};
 use domain::flows::{Flow, FlowId};
-use domain::store::{FlowSummary, NewExecution, StoreError};
+use domain::store::{FlowSummary, StoreError};
 
 const FLOWS: &str = "/flows";
 /// The largest flow JSON accepted, in bytes.
@@ -264,9 +264,6 @@ pub async fn run(
         Ok(flow) => flow,
         Err(response) => return response,
     };
-    if flow.trigger_kind != "trigger.manual" {
-        return refused(FLOWS, "not-manual");
-    }
     let fields = Fields::read(&state, request).await;
     let input = match fields.get("input") {
         "" => serde_json::Value::Null,
@@ -275,16 +272,12 @@ pub async fn run(
             Err(_) => return refused(FLOWS, "input-not-json"),
         },
     };
-    let started = state
-        .store
-        .enqueue_execution(&NewExecution::by_hand(flow.id, flow.version, input))
-        .await;
-    match started {
-        Ok(Some(execution)) => {
+    match executions::run_by_hand(&state.store, &origin.acting(), &flow, input).await {
+        Ok(execution) => {
             Redirect::to(&format!("/executions/{execution}?notice=flow-started")).into_response()
         }
-        Ok(None) => refused(FLOWS, "unavailable"),
-        Err(err) => store_failed(FLOWS, err),
+        Err(ActionError::Refused(r)) if r.code == "not-manual" => refused(FLOWS, r.code),
+        Err(err) => action_failed(FLOWS, err),
     }
 }
 
@@ -361,22 +354,11 @@ pub async fn test(
         Ok(input) => input,
         Err(reasons) => return refused_because(&page, "sample-invalid", &reasons.join("; ")),
     };
-    let started = state
-        .store
-        .enqueue_execution(&NewExecution::test(
-            flow.id,
-            flow.version,
-            &flow.trigger_kind,
-            input,
-            origin.user().map(|u| u.id),
-        ))
-        .await;
-    match started {
-        Ok(Some(execution)) => {
+    match executions::test(&state.store, &origin.acting(), &flow, input).await {
+        Ok(execution) => {
             Redirect::to(&format!("/executions/{execution}?notice=test-started")).into_response()
         }
-        Ok(None) => refused(&page, "unavailable"),
-        Err(err) => store_failed(&page, err),
+        Err(err) => action_failed(&page, err),
     }
 }
 

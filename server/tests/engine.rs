@@ -573,57 +573,41 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
         .await
         .unwrap();
     let admin = server.client_as(Role::WorkflowsAdministrator).await;
-    let call = |client: &reqwest::Client, path: &str, form: Vec<(&str, String)>| {
-        client.post(server.url(path)).form(&form).send()
+    let post = |client: &reqwest::Client, path: String, form: Vec<(&str, String)>| {
+        let request = client.post(server.url(&path)).form(&form);
+        async move { location(&request.send().await.unwrap()) }
     };
-    let run = call(
+    let to = post(
         &admin,
-        "/api/executions/run",
-        vec![
-            ("flow", made.id.to_string()),
-            ("input", "{\"n\": 1}".into()),
-        ],
+        format!("/flows/{}/run", made.id),
+        vec![("input", "{\"n\": 1}".into())],
     )
-    .await
-    .unwrap();
-    assert_eq!(run.status(), StatusCode::OK);
-    let id: String = run.json().await.unwrap();
-    let bad = call(
-        &admin,
-        "/api/executions/run",
-        vec![("flow", made.id.to_string()), ("input", "{n".into())],
-    )
-    .await
-    .unwrap();
-    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
-    assert!(bad.text().await.unwrap().contains("not JSON"));
+    .await;
+    assert!(to.ends_with("?notice=flow-started"), "{to}");
+    let id = to["/executions/".len()..to.find('?').unwrap()].to_string();
+    let bad = post(&admin, format!("/flows/{}/run", made.id), vec![("input", "{n".into())]).await;
+    assert_eq!(bad, "/flows?error=input-not-json");
+    let page = format!("/executions/{id}");
 
     // Auditors read history but run nothing.
     let auditor = server.client_as(Role::WorkflowsAuditor).await;
-    let refused = call(&auditor, "/api/executions/cancel", vec![("id", id.clone())])
+    let refused = auditor
+        .post(server.url(&format!("{page}/cancel")))
+        .send()
         .await
         .unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
-    let cancelled = call(&admin, "/api/executions/cancel", vec![("id", id.clone())])
-        .await
-        .unwrap();
-    assert_eq!(cancelled.status(), StatusCode::OK);
-    let again = call(&admin, "/api/executions/cancel", vec![("id", id.clone())])
-        .await
-        .unwrap();
-    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
-    assert!(again.text().await.unwrap().contains("already ended"));
-    let not_paused = call(&admin, "/api/executions/approve", vec![("id", id.clone())])
-        .await
-        .unwrap();
-    assert_eq!(not_paused.status(), StatusCode::BAD_REQUEST);
+    let cancelled = post(&admin, format!("{page}/cancel"), vec![]).await;
+    assert_eq!(cancelled, format!("{page}?notice=execution-cancelled"));
+    let again = post(&admin, format!("{page}/cancel"), vec![]).await;
+    assert_eq!(again, format!("{page}?error=execution-ended"));
+    let not_paused = post(&admin, format!("{page}/approve"), vec![]).await;
+    assert_eq!(not_paused, format!("{page}?error=not-paused"));
 
-    let rerun = call(&admin, "/api/executions/rerun", vec![("id", id.clone())])
-        .await
-        .unwrap();
-    assert_eq!(rerun.status(), StatusCode::OK);
-    let new_id: String = rerun.json().await.unwrap();
+    let rerun = post(&admin, format!("{page}/rerun"), vec![]).await;
+    assert!(rerun.ends_with("?notice=execution-rerun"), "{rerun}");
+    let new_id = &rerun["/executions/".len()..rerun.find('?').unwrap()];
     let new = server
         .store
         .execution(domain::engine::ExecutionId(new_id.parse().unwrap()))
@@ -634,14 +618,14 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
         (new.status, new.input),
         (Status::Queued, serde_json::json!({"input": {"n": 1}}))
     );
-    let gone = call(
-        &admin,
-        "/api/executions/rerun",
-        vec![("id", uuid::Uuid::nil().to_string())],
-    )
-    .await
-    .unwrap();
-    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let gone = post(&admin, format!("/executions/{}/rerun", uuid::Uuid::nil()), vec![]).await;
+    assert_eq!(gone, "/executions?error=no-execution");
+    // Each is in the System Log.
+    let log = server.store.recent_audit(10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    for action in ["flow.run", "execution.cancel", "execution.rerun"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
 }
 
 /// Close answers the API caller while the execution goes on to a Pause card, which

@@ -9,6 +9,7 @@
 //! the person who made it. Nobody gets more power than the person behind them.
 
 pub mod directory;
+pub mod executions;
 pub mod flows;
 
 use crate::access::Rights;
