@@ -83,22 +83,16 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::builder::SETUP_PATH, Requires(ViewFlows)),
     server_fn(crate::builder::CHECK_PATH, Requires(EditFlows)),
     server_fn(crate::builder::SAVE_PATH, Requires(EditFlows)),
-    server_fn(crate::pages::directory::USERS_PATH, Requires(ViewDirectory)),
-    server_fn(crate::pages::directory::USER_PATH, Requires(ViewDirectory)),
+    server_fn(crate::directory::USERS_PATH, Requires(ViewDirectory)),
+    server_fn(crate::directory::USER_PATH, Requires(ViewDirectory)),
+    server_fn(crate::directory::GROUPS_PATH, Requires(ViewDirectory)),
+    server_fn(crate::directory::GROUP_PATH, Requires(ViewDirectory)),
     server_fn(
-        crate::pages::directory::GROUPS_PATH,
-        Requires(ViewDirectory),
-    ),
-    server_fn(crate::pages::directory::GROUP_PATH, Requires(ViewDirectory)),
-    server_fn(
-        crate::pages::assignments::ASSIGNMENTS_PATH,
+        crate::assignments::ASSIGNMENTS_PATH,
         Requires(ViewAssignments),
     ),
-    server_fn(
-        crate::pages::settings::SCIM_TOKENS_PATH,
-        Requires(ViewSettings),
-    ),
-    server_fn(crate::pages::settings::SSO_PATH, Requires(ViewSettings)),
+    server_fn(crate::settings::SCIM_TOKENS_PATH, Requires(ViewSettings)),
+    server_fn(crate::settings::SSO_PATH, Requires(ViewSettings)),
     server_fn(crate::flows::LIST_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::VERSIONS_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::TEST_FORM_PATH, Requires(EditFlows)),
@@ -108,7 +102,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::executions::DETAIL_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::PROGRESS_PATH, Requires(ViewExecutions)),
     server_fn(
-        crate::pages::system_log::RECENT_ENTRIES_PATH,
+        crate::system_log::RECENT_ENTRIES_PATH,
         Requires(ViewSystemLog),
     ),
     // Routes

@@ -347,7 +347,6 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
     })
 }
 
-
 /// How far execution `id` is: its status and how many cards it has run. The execution's
 /// page asks this every two seconds while the execution has not ended, and reloads what
 /// it shows when the answer changes.

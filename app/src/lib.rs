@@ -8,14 +8,18 @@
 // builds) laying them out needs a deeper limit than the default.
 #![recursion_limit = "256"]
 
+pub mod assignments;
 pub mod builder;
 pub mod console;
+pub mod directory;
 pub mod entry_points;
 pub mod error;
 pub mod executions;
 pub mod flows;
 pub mod pages;
 pub mod session;
+pub mod settings;
+pub mod system_log;
 pub mod tables;
 
 use leptos::prelude::*;

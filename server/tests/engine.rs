@@ -585,7 +585,12 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
     .await;
     assert!(to.ends_with("?notice=flow-started"), "{to}");
     let id = to["/executions/".len()..to.find('?').unwrap()].to_string();
-    let bad = post(&admin, format!("/flows/{}/run", made.id), vec![("input", "{n".into())]).await;
+    let bad = post(
+        &admin,
+        format!("/flows/{}/run", made.id),
+        vec![("input", "{n".into())],
+    )
+    .await;
     assert_eq!(bad, "/flows?error=input-not-json");
     let page = format!("/executions/{id}");
 
@@ -618,7 +623,12 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
         (new.status, new.input),
         (Status::Queued, serde_json::json!({"input": {"n": 1}}))
     );
-    let gone = post(&admin, format!("/executions/{}/rerun", uuid::Uuid::nil()), vec![]).await;
+    let gone = post(
+        &admin,
+        format!("/executions/{}/rerun", uuid::Uuid::nil()),
+        vec![],
+    )
+    .await;
     assert_eq!(gone, "/executions?error=no-execution");
     // Each is in the System Log.
     let log = server.store.recent_audit(10).await.unwrap();

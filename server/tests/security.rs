@@ -218,9 +218,24 @@ async fn flows_act_within_their_owners_rights(store: domain::store::Store) {
     assert!(to.contains("error=beyond-rights"), "{to}");
     assert_eq!(flow_named(&server, "Greeting").await.unwrap().version, 1);
     // Nor turn on such a flow an administrator made in the folder: it would act for them.
-    assert!(import(&server, &admin_client, &make_me_root("Admin's own"), Some(hr)).await.contains("notice=flow-imported"));
+    assert!(
+        import(
+            &server,
+            &admin_client,
+            &make_me_root("Admin's own"),
+            Some(hr)
+        )
+        .await
+        .contains("notice=flow-imported")
+    );
     let admins_own = flow_named(&server, "Admin's own").await.unwrap();
-    let to = post(&server, &editor_client, &format!("/flows/{}/enabled", admins_own.id), &[("enabled", "true")]).await;
+    let to = post(
+        &server,
+        &editor_client,
+        &format!("/flows/{}/enabled", admins_own.id),
+        &[("enabled", "true")],
+    )
+    .await;
     assert!(to.contains("error=beyond-rights"), "{to}");
     let after = flow_named(&server, "Admin's own").await.unwrap();
     assert!(!after.enabled);

@@ -2,7 +2,7 @@
 //! cancel, re-run, approve past the blast-radius guard. Each needs its permission on the
 //! flow's folder (a folder Runner only in their folders) and is in the System Log.
 
-use super::{ActionError, Acting};
+use super::{Acting, ActionError};
 use crate::access::Permission;
 use crate::audit::{Action, NewEntry, Target};
 use crate::engine::ExecutionId;
@@ -15,7 +15,10 @@ fn may(acting: &Acting, permission: Permission, flow: &FlowSummary) -> Result<()
     } else {
         Err(ActionError::refused(
             "not-allowed",
-            format!("this needs a right on the flow {} that is not held", flow.name),
+            format!(
+                "this needs a right on the flow {} that is not held",
+                flow.name
+            ),
         ))
     }
 }

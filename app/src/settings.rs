@@ -1,0 +1,105 @@
+//! Settings' data as server functions: single sign-on as set up (never its secret) and
+//! the SCIM tokens (never their secrets).
+
+use crate::error::AppError;
+use crate::session::NewScimToken;
+use domain::scim::token::ScimToken;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+pub const SCIM_TOKENS_PATH: &str = "/api/settings/scim-tokens";
+pub const SSO_PATH: &str = "/api/settings/sso";
+
+/// Single sign-on as Settings shows it: never the client secret, only whether one is set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SsoSettingsView {
+    pub provider: Option<crate::session::SsoProviderView>,
+    /// Set by `IDFLOW_OIDC_*` on the server: Settings cannot change it.
+    pub from_environment: bool,
+    pub has_client_secret: bool,
+    pub changed: Option<(chrono::DateTime<chrono::Utc>, String)>,
+    pub redirect_uri: String,
+    pub signed_out_uri: String,
+    /// Whether the viewer may change it (Super Admins).
+    pub can_manage: bool,
+}
+
+#[server(endpoint = "settings/sso")]
+pub async fn load_sso_settings() -> Result<SsoSettingsView, AppError> {
+    use domain::access::Permission;
+    let viewer = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let environment = use_context::<crate::session::SsoEnvironment>()
+        .ok_or_else(|| AppError::internal("no single sign-on context"))?;
+    let can_manage = viewer.rights.allows(Permission::ManageSignIn);
+    if let Some(provider) = environment.provider {
+        return Ok(SsoSettingsView {
+            provider: Some(provider),
+            from_environment: true,
+            has_client_secret: false,
+            changed: None,
+            redirect_uri: environment.redirect_uri,
+            signed_out_uri: environment.signed_out_uri,
+            can_manage,
+        });
+    }
+    let stored = crate::session::store()?
+        .sso_settings()
+        .await
+        .map_err(AppError::from_store)?;
+    Ok(SsoSettingsView {
+        has_client_secret: stored.as_ref().is_some_and(|s| s.has_client_secret()),
+        changed: stored
+            .as_ref()
+            .map(|s| (s.updated_at, s.updated_by.clone())),
+        provider: stored.map(|s| crate::session::SsoProviderView {
+            display_name: s.display_name,
+            issuer: s.issuer,
+            client_id: s.client_id,
+        }),
+        from_environment: false,
+        redirect_uri: environment.redirect_uri,
+        signed_out_uri: environment.signed_out_uri,
+        can_manage,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimSettings {
+    /// The SCIM base URL an identity provider needs.
+    pub base_url: String,
+    pub tokens: Vec<ScimToken>,
+    /// A token made just now, shown this once.
+    pub new_token: Option<NewScimToken>,
+    /// Whether the viewer may make and revoke tokens.
+    pub can_manage: bool,
+}
+
+#[server(endpoint = "settings/scim-tokens")]
+pub async fn load_scim_settings() -> Result<ScimSettings, AppError> {
+    use domain::access::Permission;
+    let store = crate::session::store()?;
+    let viewer = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let base = use_context::<crate::session::PublicUrl>()
+        .map(|u| u.0)
+        .unwrap_or_default();
+    let tokens = store.scim_tokens().await.map_err(AppError::from_store)?;
+    let session = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<tower_sessions::Session>().cloned())
+        .ok_or_else(|| AppError::internal("no session in the request"))?;
+    let once = use_context::<crate::session::NewScimTokenOnce>().unwrap_or_default();
+    let mut taken = once.0.lock().await;
+    if taken.is_none() {
+        let token = session
+            .remove::<NewScimToken>(crate::session::NEW_SCIM_TOKEN_KEY)
+            .await
+            .map_err(AppError::internal)?;
+        *taken = Some(token);
+    }
+    let new_token = taken.clone().flatten();
+    Ok(ScimSettings {
+        base_url: format!("{base}/scim/v2"),
+        tokens,
+        new_token,
+        can_manage: viewer.rights.allows(Permission::ManageScimTokens),
+    })
+}
