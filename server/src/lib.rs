@@ -21,7 +21,6 @@ pub mod hygiene;
 pub mod invoke;
 pub mod oidc;
 pub mod scim;
-pub mod scim_schemas;
 pub mod sessions;
 pub mod settings;
 pub mod tables;

@@ -2,6 +2,7 @@
 //! `schemas` is accepted and ignored.
 
 use super::{ScimError, get_ci};
+use crate::directory::UserId;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -108,5 +109,83 @@ mod tests {
                 .scim_type,
             Some("invalidValue")
         );
+    }
+}
+
+/// The members a PATCH adds and removes, when that is all it does: operations `add`
+/// or `remove` (any case) on `members` with a value list, or `remove` on
+/// `members[value eq "…"]`. `None` for anything else, which takes the general path.
+pub fn member_changes(body: &Value) -> Option<(Vec<UserId>, Vec<UserId>)> {
+    let operations = body
+        .get("Operations")
+        .or_else(|| body.get("operations"))?
+        .as_array()?;
+    let ids = |value: &Value| -> Option<Vec<UserId>> {
+        value
+            .as_array()?
+            .iter()
+            .map(|m| {
+                m.get("value")?
+                    .as_str()
+                    .and_then(|v| Uuid::parse_str(v).ok())
+                    .map(UserId)
+            })
+            .collect()
+    };
+    let (mut add, mut remove) = (Vec::new(), Vec::new());
+    for op in operations {
+        let kind = op.get("op")?.as_str()?.to_ascii_lowercase();
+        let path = op.get("path")?.as_str()?.trim();
+        let lower = path.to_ascii_lowercase();
+        match (kind.as_str(), lower.as_str()) {
+            ("add", "members") => add.extend(ids(op.get("value")?)?),
+            ("remove", "members") => remove.extend(ids(op.get("value")?)?),
+            ("remove", _) if lower.starts_with("members[value eq \"") && lower.ends_with("\"]") => {
+                let inner = &path["members[value eq \"".len()..path.len() - 2];
+                remove.push(UserId(Uuid::parse_str(inner).ok()?));
+            }
+            _ => return None,
+        }
+    }
+    (!add.is_empty() || !remove.is_empty()).then_some((add, remove))
+}
+
+#[cfg(test)]
+mod member_change_tests {
+    use super::*;
+    use serde_json::json;
+
+    const A: &str = "0190aaaa-0000-7000-8000-000000000001";
+    const B: &str = "0190aaaa-0000-7000-8000-000000000002";
+
+    fn ids(list: &[&str]) -> Vec<UserId> {
+        list.iter()
+            .map(|s| UserId(Uuid::parse_str(s).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn okta_and_entra_member_forms_are_member_changes() {
+        let okta = json!({"Operations": [
+            {"op": "add", "path": "members", "value": [{"value": A, "display": "a"}]},
+            {"op": "remove", "path": format!("members[value eq \"{B}\"]")}
+        ]});
+        assert_eq!(member_changes(&okta), Some((ids(&[A]), ids(&[B]))));
+        let entra = json!({"Operations": [{"op": "Remove", "path": "members", "value": [{"value": A}, {"value": B}]}]});
+        assert_eq!(member_changes(&entra), Some((vec![], ids(&[A, B]))));
+    }
+
+    #[test]
+    fn anything_else_takes_the_general_path() {
+        for body in [
+            json!({"Operations": [{"op": "replace", "path": "displayName", "value": "x"}]}),
+            json!({"Operations": [{"op": "add", "path": "members", "value": [{"value": "not-a-uuid"}]}]}),
+            json!({"Operations": [{"op": "replace", "path": "members", "value": [{"value": A}]}]}),
+            json!({"Operations": [{"op": "remove", "path": "members"}]}),
+            json!({"Operations": []}),
+            json!({}),
+        ] {
+            assert_eq!(member_changes(&body), None, "{body}");
+        }
     }
 }

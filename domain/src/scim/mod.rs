@@ -11,6 +11,8 @@ pub mod patch;
 pub mod projection;
 pub mod token;
 pub mod user;
+#[cfg(feature = "server")]
+pub mod writes;
 
 use serde_json::{Map, Value};
 

@@ -1,0 +1,294 @@
+//! `/Groups`: list and search, read, create, replace, patch (the member-only PATCHes
+//! Okta and Entra ID send go straight to the membership) and delete groups.
+
+use super::{
+    Client, ListQuery, Projection, ScimResponse, body_json, if_match, page_of, scim_json,
+    search_query,
+};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::actions::directory as act;
+use domain::audit::{Action, NewEntry, Outcome, Target};
+use domain::directory::{Group, GroupId};
+use domain::scim::group::member_changes;
+use domain::scim::writes::{attempt, group_write, patch_retrying};
+use domain::scim::{self, ScimError};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub(super) fn render_group(group: &Group, base: &str) -> Value {
+    let mut object = group.attributes.clone();
+    object.insert("schemas".into(), json!([scim::CORE_GROUP]));
+    object.insert("id".into(), Value::String(group.id.to_string()));
+    if let Some(external) = &group.external_id {
+        object.insert("externalId".into(), Value::String(external.clone()));
+    }
+    object.insert(
+        "displayName".into(),
+        Value::String(group.display_name.clone()),
+    );
+    let members: Vec<Value> = group
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "value": m.user_id.to_string(),
+                "type": "User",
+                "$ref": format!("{base}/scim/v2/Users/{}", m.user_id),
+            })
+        })
+        .collect();
+    object.insert("members".into(), Value::Array(members));
+    object.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "Group",
+            "created": group.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "lastModified": group.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "location": format!("{base}/scim/v2/Groups/{}", group.id),
+            "version": format!("W/\"{}\"", group.version),
+        }),
+    );
+    Value::Object(object)
+}
+
+fn group_response(
+    status: StatusCode,
+    group: &Group,
+    base: &str,
+    projection: &Projection,
+) -> Response {
+    let body = scim::projection::project(
+        render_group(group, base),
+        projection.attributes.as_deref(),
+        projection.excluded_attributes.as_deref(),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(tag) = HeaderValue::from_str(&format!("W/\"{}\"", group.version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!("{base}/scim/v2/Groups/{}", group.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+fn parse_group_id(id: &str) -> Result<GroupId, ScimError> {
+    Uuid::parse_str(id)
+        .map(GroupId)
+        .map_err(|_| ScimError::not_found(format!("No group has the id {id:?}.")))
+}
+
+fn no_group(id: impl std::fmt::Display) -> ScimError {
+    ScimError::not_found(format!("No group has the id {id}."))
+}
+
+impl Client {
+    pub(crate) fn group_entry(&self, action: Action, group: &Group) -> NewEntry {
+        NewEntry::new(action, Outcome::Success, self.actor())
+            .target(Target {
+                kind: "group".into(),
+                id: group.id.to_string(),
+                display: group.display_name.clone(),
+            })
+            .from_request(self.address.clone(), self.request_id.clone())
+    }
+}
+
+pub(super) async fn list_groups(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ScimResponse> {
+    list_matching_groups(&state, query).await
+}
+
+pub(super) async fn search_groups(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    list_matching_groups(&state, search_query(&body)?).await
+}
+
+async fn list_matching_groups(
+    state: &AppState,
+    query: ListQuery,
+) -> Result<Response, ScimResponse> {
+    let (start, count, filter) = query.window()?;
+    let groups = match filter
+        .as_ref()
+        .and_then(|f| scim::filter::equality_on(f, "displayName"))
+    {
+        Some(name) => state.store.group_by_name(name).await?.into_iter().collect(),
+        None => state.store.all_groups().await?,
+    };
+    let matching: Vec<Value> = groups
+        .iter()
+        .map(|g| render_group(g, &state.public_url))
+        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
+        .collect();
+    page_of(matching, start, count, &query)
+}
+
+pub(super) async fn get_group(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(projection): Query<Projection>,
+) -> Result<Response, ScimResponse> {
+    let group = state
+        .store
+        .group(parse_group_id(&id)?)
+        .await?
+        .ok_or_else(|| no_group(&id))?;
+    Ok(group_response(
+        StatusCode::OK,
+        &group,
+        &state.public_url,
+        &projection,
+    ))
+}
+
+pub(super) async fn create_group(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let write = group_write(scim::group::parse(&body_json(&body)?)?);
+    let entry = NewEntry::new(Action::ScimGroupCreate, Outcome::Success, client.actor())
+        .from_request(client.address.clone(), client.request_id.clone());
+    let group = act::create_group(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &write,
+        &entry,
+    )
+    .await?;
+    Ok(group_response(
+        StatusCode::CREATED,
+        &group,
+        &state.public_url,
+        &Projection::default(),
+    ))
+}
+
+pub(super) async fn replace_group(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let id = parse_group_id(&id)?;
+    let write = group_write(scim::group::parse(&body_json(&body)?)?);
+    let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
+    let entry = client.group_entry(Action::ScimGroupUpdate, &current);
+    let (group, _) = act::update_group(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &current,
+        if_match(&headers)?,
+        &write,
+        &entry,
+    )
+    .await?
+    .ok_or_else(|| no_group(id))?;
+    Ok(group_response(
+        StatusCode::OK,
+        &group,
+        &state.public_url,
+        &Projection::default(),
+    ))
+}
+
+pub(super) async fn patch_group(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let id = parse_group_id(&id)?;
+    let body = body_json(&body)?;
+    let client_version = if_match(&headers)?;
+    let projected = uri
+        .query()
+        .is_some_and(|q| q.to_ascii_lowercase().contains("attributes="));
+    let acting = client.acting(&state.store).await?;
+    // Member additions and removals alone (Okta's push, Entra ID's member PATCHes) go
+    // straight to the membership table: no reading and rewriting the whole group, and
+    // no answer listing every member (204, as both expect).
+    if client_version.is_none()
+        && !projected
+        && let Some((add, remove)) = member_changes(&body)
+    {
+        act::change_members(
+            &state.store,
+            &acting,
+            id,
+            &add,
+            &remove,
+            Action::ScimGroupUpdate,
+            None,
+        )
+        .await?;
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let (state, body, acting) = (&state, &body, &acting);
+    let client = &client;
+    let patched = patch_retrying(|| async move {
+        let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
+        let mut resource = render_group(&current, &state.public_url);
+        scim::patch::apply(&mut resource, body)?;
+        let write = group_write(scim::group::parse(&resource)?);
+        let entry = client.group_entry(Action::ScimGroupUpdate, &current);
+        let written = act::update_group(
+            &state.store,
+            acting,
+            &current,
+            Some(client_version.unwrap_or(current.version)),
+            &write,
+            &entry,
+        )
+        .await;
+        Ok::<_, ScimResponse>(attempt(written, client_version.is_some())?)
+    })
+    .await?;
+    match patched {
+        // Okta and Entra ID expect 204 or the group; the group answers both.
+        Some(Some((group, _))) => Ok(group_response(
+            StatusCode::OK,
+            &group,
+            &state.public_url,
+            &Projection::default(),
+        )),
+        Some(None) => Err(no_group(id).into()),
+        None => Err(ScimError {
+            status: 409,
+            scim_type: None,
+            detail: "The group kept changing while this PATCH applied; send it again.".into(),
+        }
+        .into()),
+    }
+}
+
+pub(super) async fn delete_group(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+) -> Result<Response, ScimResponse> {
+    let id = parse_group_id(&id)?;
+    let current = state.store.group(id).await?.ok_or_else(|| no_group(id))?;
+    act::delete_group(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &current,
+        &client.group_entry(Action::ScimGroupDelete, &current),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

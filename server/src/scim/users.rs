@@ -1,0 +1,270 @@
+//! `/Users`: list and search (filters, paging, projection), read, create, replace, patch
+//! and delete users.
+
+use super::{
+    Client, ListQuery, Projection, ScimResponse, body_json, if_match, page_of, scim_json,
+    search_query,
+};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::actions::directory as act;
+use domain::audit::{Action, NewEntry, Outcome};
+use domain::directory::{User, UserId};
+use domain::scim::writes::{attempt, patch_retrying, user_write};
+use domain::scim::{self, ScimError};
+use domain::store::WriteOutcome;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A stored user as a SCIM User.
+pub(super) fn render(user: &User, base: &str) -> Value {
+    let mut object = scim::user::resource(user);
+    object.insert(
+        "meta".into(),
+        json!({
+            "resourceType": "User",
+            "created": user.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "lastModified": user.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "location": format!("{base}/scim/v2/Users/{}", user.id),
+            "version": etag(user),
+        }),
+    );
+    Value::Object(object)
+}
+
+fn etag(user: &User) -> String {
+    format!("W/\"{}\"", user.version)
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.9), on top-level and
+/// `parent.child` names; `id` and `schemas` are always returned.
+
+pub(super) async fn list_users(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ScimResponse> {
+    list_matching(&state, query).await
+}
+
+/// `POST /.search` and `POST /Users/.search` (RFC 7644 §3.4.3): a list query in a body.
+pub(super) async fn search(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    list_matching(&state, search_query(&body)?).await
+}
+
+/// `POST /.search` at the root: users and groups together.
+pub(super) async fn search_all(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let query = search_query(&body)?;
+    let (start, count, filter) = query.window()?;
+    let users = state.store.all_users().await?;
+    let groups = state.store.all_groups().await?;
+    let matching: Vec<Value> = users
+        .iter()
+        .map(|u| render(u, &state.public_url))
+        .chain(
+            groups
+                .iter()
+                .map(|g| super::groups::render_group(g, &state.public_url)),
+        )
+        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
+        .collect();
+    page_of(matching, start, count, &query)
+}
+
+async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, ScimResponse> {
+    let (start, count, filter) = query.window()?;
+
+    let users = match filter.as_ref().and_then(scim::filter::user_name_equality) {
+        Some(name) => state.store.user_by_name(name).await?.into_iter().collect(),
+        None => state.store.all_users().await?,
+    };
+    let matching: Vec<Value> = users
+        .iter()
+        .map(|u| render(u, &state.public_url))
+        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
+        .collect();
+    page_of(matching, start, count, &query)
+}
+
+fn no_user(id: impl std::fmt::Display) -> ScimError {
+    ScimError::not_found(format!("No user has the id {id}."))
+}
+
+fn parse_id(id: &str) -> Result<UserId, ScimError> {
+    Uuid::parse_str(id)
+        .map(UserId)
+        .map_err(|_| ScimError::not_found(format!("No user has the id {id:?}.")))
+}
+
+fn user_response(status: StatusCode, user: &User, base: &str, projection: &Projection) -> Response {
+    let body = scim::projection::project(
+        render(user, base),
+        projection.attributes.as_deref(),
+        projection.excluded_attributes.as_deref(),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(tag) = HeaderValue::from_str(&etag(user)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(location) = HeaderValue::from_str(&format!("{base}/scim/v2/Users/{}", user.id))
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+pub(super) async fn get_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(projection): Query<Projection>,
+) -> Result<Response, ScimResponse> {
+    let user = state
+        .store
+        .user(parse_id(&id)?)
+        .await?
+        .ok_or_else(|| ScimError::not_found(format!("No user has the id {id:?}.")))?;
+    Ok(user_response(
+        StatusCode::OK,
+        &user,
+        &state.public_url,
+        &projection,
+    ))
+}
+
+pub(super) async fn create_user(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let input = scim::user::parse(&body_json(&body)?)?;
+    let write = user_write(input, None, false);
+    // The store names the new user as the entry's target once it has an id.
+    let entry = NewEntry::new(Action::ScimUserCreate, Outcome::Success, client.actor())
+        .from_request(client.address.clone(), client.request_id.clone());
+    let user = act::create_user(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &write,
+        &entry,
+    )
+    .await?;
+    Ok(user_response(
+        StatusCode::CREATED,
+        &user,
+        &state.public_url,
+        &Projection::default(),
+    ))
+}
+
+pub(super) async fn replace_user(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let id = parse_id(&id)?;
+    let input = scim::user::parse(&body_json(&body)?)?;
+    let current = state.store.user(id).await?.ok_or_else(|| no_user(id))?;
+    let write = user_write(input, Some(&current), true);
+    let outcome = act::update_user(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &current,
+        &write,
+        if_match(&headers)?,
+        &client.entry(Action::ScimUserUpdate, &current),
+    )
+    .await?;
+    Ok(user_response(
+        StatusCode::OK,
+        outcome.user(),
+        &state.public_url,
+        &Projection::default(),
+    ))
+}
+
+pub(super) async fn patch_user(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimResponse> {
+    let id = parse_id(&id)?;
+    let body = body_json(&body)?;
+    let client_version = if_match(&headers)?;
+    let acting = client.acting(&state.store).await?;
+    let (state, body, client, acting) = (&state, &body, &client, &acting);
+    // Read, patch, write with the version read; a concurrent change makes the write
+    // fail, and the patch is applied again to the newer state.
+    let patched = patch_retrying(|| async move {
+        let current = state.store.user(id).await?.ok_or_else(|| no_user(id))?;
+        if let Some(v) = client_version
+            && v != current.version
+        {
+            return Err(domain::store::StoreError::PreconditionFailed {
+                current: current.version,
+            }
+            .into());
+        }
+        let mut resource = render(&current, &state.public_url);
+        scim::patch::apply(&mut resource, body)?;
+        let input = scim::user::parse(&resource)?;
+        let write = user_write(input, Some(&current), false);
+        let entry = client.entry(Action::ScimUserUpdate, &current);
+        let written = act::update_user(
+            &state.store,
+            acting,
+            &current,
+            &write,
+            Some(current.version),
+            &entry,
+        )
+        .await;
+        Ok::<_, ScimResponse>(attempt(written, client_version.is_some())?)
+    })
+    .await?;
+    match patched {
+        Some(WriteOutcome::Updated(user)) | Some(WriteOutcome::Unchanged(user)) => {
+            Ok(user_response(
+                StatusCode::OK,
+                &user,
+                &state.public_url,
+                &Projection::default(),
+            ))
+        }
+        None => Err(ScimError {
+            status: 409,
+            scim_type: None,
+            detail: "The user kept changing while this PATCH applied; send it again.".into(),
+        }
+        .into()),
+    }
+}
+
+pub(super) async fn delete_user(
+    State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<Client>,
+    Path(id): Path<String>,
+) -> Result<Response, ScimResponse> {
+    let id = parse_id(&id)?;
+    let current = state.store.user(id).await?.ok_or_else(|| no_user(id))?;
+    act::delete_user(
+        &state.store,
+        &client.acting(&state.store).await?,
+        &current,
+        &client.entry(Action::ScimUserDelete, &current),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
