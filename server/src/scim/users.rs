@@ -39,9 +39,7 @@ fn etag(user: &User) -> String {
     format!("W/\"{}\"", user.version)
 }
 
-/// `attributes` / `excludedAttributes` (RFC 7644 §3.9), on top-level and
-/// `parent.child` names; `id` and `schemas` are always returned.
-
+/// `GET /Users`: the users a filter matches, one page, projected.
 pub(super) async fn list_users(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
