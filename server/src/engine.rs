@@ -6,7 +6,9 @@
 //! taken over by another worker when its lease runs out).
 
 use domain::engine::BlastRadius;
-use domain::engine::runner::{Runner, dispatch_directory_events, fire_schedules};
+use domain::engine::runner::Runner;
+use domain::engine::schedules::fire_schedules;
+use domain::engine::triggers::dispatch_directory_events;
 use domain::store::Store;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1234,7 +1234,8 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
 /// The five reference use cases install from the Flows tab: tables made, helper flows on,
 /// the rest off; installed offboarding, turned on, runs when a user is deactivated.
 async fn templates_install_and_run(store: Store) {
-    use domain::engine::runner::{Runner, dispatch_directory_events};
+    use domain::engine::runner::Runner;
+    use domain::engine::triggers::dispatch_directory_events;
     let server = start(store, Options::default()).await;
     let admin = server.client_as(Role::WorkflowsAdministrator).await;
     let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();

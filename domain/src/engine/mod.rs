@@ -9,8 +9,12 @@
 //! This module decides; it does no I/O. Cards that touch the directory or tables run in
 //! [`runner`] (server only).
 
+pub mod control;
 #[cfg(feature = "server")]
 pub mod runner;
+pub mod schedules;
+#[cfg(feature = "server")]
+pub mod triggers;
 
 use crate::flows::{Binding, Card, CardId, Flow, OnError, Source, template};
 use serde::{Deserialize, Serialize};

@@ -1139,7 +1139,8 @@ mod engine {
 mod flows_and_the_directory {
     use super::*;
     use crate::engine::Status;
-    use crate::engine::runner::{LOOP_STOPPED, Runner, dispatch_directory_events};
+    use crate::engine::runner::Runner;
+    use crate::engine::triggers::{LOOP_STOPPED, dispatch_directory_events};
     use crate::flows::{Binding, Card, CardId, Flow, Source};
     use crate::store::{ExecutionFilter, GroupWrite, UserWrite};
     use crate::tables::{Column, ColumnType, Schema};
@@ -1415,7 +1416,9 @@ mod flows_and_the_directory {
 /// Members, and the last two reference use cases (MFA reminder, lockout → manager).
 mod helper_flows_and_use_cases {
     use super::*;
-    use crate::engine::runner::{Runner, dispatch_directory_events, fire_schedules};
+    use crate::engine::runner::Runner;
+    use crate::engine::schedules::fire_schedules;
+    use crate::engine::triggers::dispatch_directory_events;
     use crate::engine::{ExecutionId, Status, Waiting};
     use crate::flows::{Binding, Card, CardId, Flow, Lane, Source};
     use crate::store::{ExecutionFilter, GroupWrite, NewExecution, RowQuery, UserWrite};
@@ -1901,7 +1904,7 @@ mod helper_flows_and_use_cases {
 
 mod schedules {
     use super::*;
-    use crate::engine::runner::fire_schedules;
+    use crate::engine::schedules::fire_schedules;
     use crate::flows::{Binding, Flow};
     use crate::store::ExecutionFilter;
     use chrono::{TimeZone, Utc};

@@ -1,0 +1,708 @@
+//! The worker: claims an execution, runs its cards one after another, and stores each
+//! card's record with the progress after it. A card runs at most once after its
+//! completion is recorded; a card that was running when the worker died runs again
+//! (at-least-once for the card in flight, exactly once for recorded ones).
+
+pub(crate) mod directory;
+mod helpers;
+mod tables;
+
+use super::control::{self, CardError, Done, failure_reason};
+use super::{
+    AfterFailure, BlastRadius, ExecutionId, Progress, Status, Waiting, advance, after_failure,
+    card_at, enter_error_lane, enter_lane, inputs_of,
+};
+use crate::actions::{Acting, ActionError};
+use crate::audit::Actor;
+use crate::flows::Card;
+use crate::store::{ExecutionRecord, NewExecution, StepRecord, Store, StoreError};
+use chrono::{Duration, Utc};
+use serde_json::{Map, Value, json};
+
+/// How long a claim lasts without the worker writing; a worker that dies loses its
+/// executions to others after this.
+pub const LEASE: Duration = Duration::seconds(30);
+/// A card's default time limit.
+pub const CARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A directory change a card asked for and was refused (the person the flow acts for may
+/// not make it) fails the card with the reason; nothing was changed.
+impl From<ActionError> for CardError {
+    fn from(e: ActionError) -> Self {
+        match e {
+            ActionError::Refused(refusal) => CardError::fatal(format!(
+                "refused: {refusal} (a flow may do only what the person it acts for may do in the console)"
+            )),
+            ActionError::NotFound { detail, .. } => CardError::fatal(detail),
+            ActionError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// What one execution's cards act as and what they may reach, worked out when a card
+/// first needs it.
+struct Context<'a> {
+    actor: Actor,
+    execution: &'a ExecutionRecord,
+    /// The person the execution acts for, with their rights.
+    acting: tokio::sync::OnceCell<Acting>,
+    /// The folder of its flow.
+    folder: tokio::sync::OnceCell<Option<uuid::Uuid>>,
+}
+
+/// Where a name was looked for, for a card's error.
+fn where_(folder: Option<uuid::Uuid>) -> &'static str {
+    match folder {
+        Some(_) => "in this flow's folder",
+        None => "at the top level, where this flow is",
+    }
+}
+
+/// A card's store failure as its record (and an API caller) sees it: what the person can
+/// act on (a taken name, a value that does not fit), never the database's own words, which
+/// go to the server's log.
+impl From<StoreError> for CardError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(_) | StoreError::Conflict { .. } => CardError::fatal(e.to_string()),
+            StoreError::PreconditionFailed { .. } => CardError {
+                message: "what the card changes was changed by someone else at the same moment"
+                    .into(),
+                retryable: true,
+            },
+            StoreError::Database(_) | StoreError::Connect(_) => {
+                tracing::warn!(error = %e, "a card's database work failed");
+                CardError {
+                    message: "idflow's database did not complete the card's work (the server's log has the details)".into(),
+                    retryable: true,
+                }
+            }
+            other => {
+                tracing::error!(error = %other, "a card failed inside idflow");
+                CardError::fatal(
+                    "idflow could not complete the card (the server's log has the details)",
+                )
+            }
+        }
+    }
+}
+
+/// What of an execution is not stored yet: the records of cards that change nothing
+/// (stored with the next card's record, or the ending, in one transaction; a crash before
+/// then only runs them again) and, for an execution begun before it was stored, the
+/// execution itself.
+#[derive(Default)]
+struct Unstored {
+    steps: Vec<StepRecord>,
+    execution: bool,
+}
+
+impl Unstored {
+    fn execution() -> Unstored {
+        Unstored {
+            steps: Vec::new(),
+            execution: true,
+        }
+    }
+}
+
+/// Runs executions for one worker.
+pub struct Runner {
+    store: Store,
+    worker: String,
+    guard: BlastRadius,
+    /// The next claim goes straight to the write (work was found, or announced).
+    expecting: std::sync::atomic::AtomicBool,
+}
+
+impl Runner {
+    pub fn new(store: Store, worker: impl Into<String>) -> Runner {
+        Runner {
+            store,
+            worker: worker.into(),
+            guard: BlastRadius::default(),
+            expecting: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The same runner with another blast-radius guard.
+    pub fn with_guard(mut self, guard: BlastRadius) -> Runner {
+        self.guard = guard;
+        self
+    }
+
+    /// Whether the card under the cursor would pass the blast-radius guard; the reason to
+    /// pause when not.
+    async fn guard_holds(
+        &self,
+        flow: crate::flows::FlowId,
+        card: &Card,
+        progress: &Progress,
+    ) -> Result<Option<String>, StoreError> {
+        let catalog = crate::flows::catalog::catalog();
+        let destructive = catalog.get(&card.kind).is_some_and(|c| c.destructive);
+        if !destructive || progress.approved {
+            return Ok(None);
+        }
+        let kinds: Vec<&str> = catalog
+            .all()
+            .iter()
+            .filter(|c| c.destructive)
+            .map(|c| c.key)
+            .collect();
+        let since = Utc::now() - self.guard.window;
+        let done = self.store.flow_changes_since(flow, since, &kinds).await?;
+        let directory = self.store.count_users().await?;
+        if self.guard.allows(done, directory) {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "Paused by the blast-radius guard: this flow already deactivated, suspended or removed users {done} times in the last {} minutes (the limit is {} users or {}% of the directory). An admin can approve it to go on, or cancel it.",
+            self.guard.window.num_minutes(),
+            self.guard.max_users,
+            self.guard.max_percent
+        )))
+    }
+
+    /// Claims one due execution and runs it as far as it goes now (to its end, or to a
+    /// retry's or Wait's pause). `Ok(None)` when nothing was due.
+    pub async fn run_one(&self) -> Result<Option<ExecutionId>, StoreError> {
+        use std::sync::atomic::Ordering;
+        let look_first = !self.expecting.swap(false, Ordering::Relaxed);
+        let Some(execution) = self
+            .store
+            .claim(&self.worker, Utc::now() + LEASE, look_first)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.expecting.store(true, Ordering::Relaxed);
+        let id = execution.id;
+        self.run(execution).await?;
+        Ok(Some(id))
+    }
+
+    /// Work was announced (queued in this process): the next claim skips its look.
+    pub fn expect_work(&self) {
+        self.expecting
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Runs until nothing is due.
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut ran = 0;
+        while self.run_one().await?.is_some() {
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    async fn fail(&self, id: ExecutionId, reason: &str) -> Result<(), StoreError> {
+        self.store
+            .finish_execution(id, &self.worker, Status::Failed, None, Some(reason))
+            .await
+            .map(|_| ())
+    }
+
+    /// Fails an execution of `flow`, then starts the flow's error flow (a helper flow, if
+    /// the settings name one) with what failed.
+    async fn fail_flow(
+        &self,
+        execution: &ExecutionRecord,
+        flow: &crate::flows::Flow,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let ended = self
+            .store
+            .finish_execution(
+                execution.id,
+                &self.worker,
+                Status::Failed,
+                None,
+                Some(reason),
+            )
+            .await?;
+        let Some(error_flow) = flow.settings.error_flow.filter(|_| ended) else {
+            return Ok(());
+        };
+        let helper = match self.store.flow_summary(error_flow).await? {
+            Some(h) if h.enabled && h.trigger_kind == "trigger.helper" => h,
+            _ => {
+                tracing::warn!(flow = %execution.flow, error_flow = %error_flow,
+                    "the error flow is missing, off or not a helper flow; it was not started");
+                return Ok(());
+            }
+        };
+        self.store
+            .enqueue_execution(&NewExecution {
+                flow: helper.id,
+                flow_version: helper.version,
+                trigger_kind: "trigger.helper".into(),
+                input: json!({ "input": {
+                    "execution_id": execution.id.to_string(),
+                    "flow_id": execution.flow.to_string(),
+                    "flow_name": flow.name,
+                    "error": reason,
+                }}),
+                subject: execution.subject.clone(),
+                dedupe_key: Some(format!("error:{}", execution.id)),
+                causal_chain: execution.causal_chain.clone(),
+                parent: None,
+                test: false,
+                acting_for: execution.acting_for,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Runs an execution this process began without storing it (a synchronous API call):
+    /// the cards that change nothing outside it run first, and the execution is stored,
+    /// held by this worker, before the first card that changes something runs (or with
+    /// its end, when no card does). Until then, stopping loses nothing that happened.
+    pub async fn run_unstored(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
+        self.run_from(execution, Unstored::execution()).await
+    }
+
+    async fn run(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
+        self.run_from(execution, Unstored::default()).await
+    }
+
+    async fn run_from(
+        &self,
+        execution: ExecutionRecord,
+        mut pending: Unstored,
+    ) -> Result<(), StoreError> {
+        let id = execution.id;
+        let Some(flow) = self
+            .store
+            .flow_definition(execution.flow, execution.flow_version)
+            .await?
+        else {
+            if !self
+                .flush(&execution, &mut pending, &execution.progress)
+                .await?
+            {
+                return Ok(());
+            }
+            return self.fail(id, "its flow was deleted").await;
+        };
+        let context = Context {
+            actor: Actor::Flow {
+                flow: execution.flow.0,
+                execution: id.0,
+                name: flow.name.clone(),
+                chain: execution.causal_chain.clone(),
+            },
+            execution: &execution,
+            acting: Default::default(),
+            folder: Default::default(),
+        };
+        let mut progress = execution.progress.clone();
+        loop {
+            let Some(card) = card_at(&flow, &progress.cursor) else {
+                return self
+                    .end(
+                        &execution,
+                        &flow,
+                        &mut pending,
+                        &progress,
+                        Value::Null,
+                        None,
+                    )
+                    .await;
+            };
+            // Time spent at Pause cards does not count against the execution's limit.
+            let paused_now = match &progress.waiting {
+                Some(Waiting::Resume { since_ms, .. }) => Utc::now().timestamp_millis() - since_ms,
+                _ => 0,
+            };
+            let deadline = execution.started_at.unwrap_or_else(Utc::now)
+                + Duration::seconds(i64::from(flow.settings.timeout_seconds))
+                + Duration::milliseconds(progress.paused_ms + paused_now);
+            if Utc::now() > deadline {
+                let reason = format!(
+                    "timed out: the flow allows {} seconds per execution",
+                    flow.settings.timeout_seconds
+                );
+                if !self.flush(&execution, &mut pending, &progress).await? {
+                    return Ok(());
+                }
+                self.fail_flow(&execution, &flow, &reason).await?;
+                // Helpers it was waiting for are no use any more.
+                if matches!(progress.waiting, Some(Waiting::Children { .. })) {
+                    self.store
+                        .cancel_helpers(id, "the execution that started it timed out")
+                        .await?;
+                }
+                return Ok(());
+            }
+            if let Some(reason) = self.guard_holds(execution.flow, card, &progress).await? {
+                if !self.flush(&execution, &mut pending, &progress).await? {
+                    return Ok(());
+                }
+                self.store
+                    .pause_execution(id, &self.worker, &progress, &reason)
+                    .await?;
+                return Ok(());
+            }
+            let changes_nothing = crate::flows::catalog::catalog()
+                .get(&card.kind)
+                .is_some_and(|c| c.changes_nothing());
+            // A card that changes something runs only once its execution is stored.
+            if pending.execution
+                && !changes_nothing
+                && !self.flush(&execution, &mut pending, &progress).await?
+            {
+                return Ok(());
+            }
+            let started_at = Utc::now();
+            let inputs = inputs_of(card, &progress);
+            let result = match &inputs {
+                Ok(inputs) => {
+                    let limit = card
+                        .timeout_seconds
+                        .map(|s| std::time::Duration::from_secs(u64::from(s)))
+                        .unwrap_or(CARD_TIMEOUT);
+                    let timed_out = || CardError {
+                        message: format!("timed out after {} seconds", limit.as_secs()),
+                        retryable: true,
+                    };
+                    if limit.is_zero() {
+                        // No time at all: the card cannot start.
+                        Err(timed_out())
+                    } else {
+                        tokio::time::timeout(limit, self.execute(&context, card, inputs, &progress))
+                            .await
+                            .unwrap_or_else(|_| Err(timed_out()))
+                    }
+                }
+                Err(e) => Err(CardError::fatal(format!(
+                    "an input could not be filled: {e}"
+                ))),
+            };
+            let keep = flow.settings.save_all_data || execution.test;
+            let mut step = StepRecord {
+                card_id: card.id.0,
+                card_kind: card.kind.clone(),
+                status: "succeeded".into(),
+                attempt: progress.attempt + 1,
+                inputs: inputs.ok().filter(|_| keep).map(Value::Object),
+                outputs: None,
+                error: None,
+                started_at,
+                finished_at: Utc::now(),
+            };
+            // A card that waited (helper flows, Pause) is done waiting.
+            let waited = progress.waiting.take();
+            if !matches!(result, Ok(Done::Await(..))) {
+                progress.paused_ms += paused_now;
+            }
+            match result {
+                Ok(Done::Await(waiting, until)) => {
+                    let until = match waiting {
+                        Waiting::Resume { .. } => until,
+                        Waiting::Children { .. } => until.min(deadline),
+                    };
+                    if !self.flush(&execution, &mut pending, &progress).await? {
+                        return Ok(());
+                    }
+                    progress.waiting = Some(waiting);
+                    if waited.is_none() {
+                        tracing::debug!(execution = %id, card = %card.id, "waiting");
+                    }
+                    self.store
+                        .wait_execution(id, &self.worker, &progress, until)
+                        .await?;
+                    return Ok(());
+                }
+                Ok(done) => {
+                    progress.attempt = 0;
+                    let mut ending = None;
+                    let mut wait = None;
+                    match done {
+                        Done::Output(output) => {
+                            step.outputs = Some(output.clone()).filter(|_| keep);
+                            progress.outputs.insert(card.id.0, output);
+                            if !advance(&flow, &mut progress.cursor) {
+                                ending = Some((Value::Null, None));
+                            }
+                        }
+                        Done::Lane(lane) => {
+                            let name = lane.and_then(|l| card.lanes.get(l)).map(|l| l.name.clone());
+                            step.outputs = Some(json!({ "lane": name }));
+                            let entered =
+                                lane.is_some_and(|l| enter_lane(&flow, &mut progress.cursor, l));
+                            if !entered && !advance(&flow, &mut progress.cursor) {
+                                ending = Some((Value::Null, None));
+                            }
+                        }
+                        Done::Return(output) => {
+                            step.outputs = Some(output.clone()).filter(|_| keep);
+                            ending = Some((output, None));
+                        }
+                        Done::Stop(note) => {
+                            step.outputs = Some(json!({ "continued": false }));
+                            ending = Some((Value::Null, Some(note)));
+                        }
+                        Done::Wait(duration) => {
+                            if advance(&flow, &mut progress.cursor) {
+                                wait = Some(duration);
+                            } else {
+                                ending = Some((Value::Null, None));
+                            }
+                        }
+                        Done::Close(answer) => {
+                            step.outputs = Some(json!({ "closed": true }));
+                            progress.closed = Some(answer);
+                            if !advance(&flow, &mut progress.cursor) {
+                                ending = Some((Value::Null, None));
+                            }
+                        }
+                        Done::Await(..) => unreachable!("handled above"),
+                    }
+                    if changes_nothing
+                        && ending.is_none()
+                        && wait.is_none()
+                        && pending.steps.len() < 32
+                    {
+                        pending.steps.push(step);
+                        continue;
+                    }
+                    // The last cards' records and the ending go in one transaction.
+                    if let Some((output, note)) = ending {
+                        pending.steps.push(step);
+                        return self
+                            .end(&execution, &flow, &mut pending, &progress, output, note)
+                            .await;
+                    }
+                    if !self
+                        .record(&execution, &mut pending, step, &progress)
+                        .await?
+                    {
+                        return Ok(());
+                    }
+                    if card.kind == "flow.close" {
+                        self.store.signals().finished(
+                            id,
+                            crate::store::Ended {
+                                status: Status::Running,
+                                output: progress.closed.clone(),
+                                error: None,
+                            },
+                        );
+                    }
+                    if let Some(duration) = wait {
+                        self.store
+                            .postpone_execution(id, &self.worker, &progress, Utc::now() + duration)
+                            .await?;
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    let attempt = progress.attempt + 1;
+                    step.status = "failed".into();
+                    step.error = Some(error.message.clone());
+                    let jitter = rand::random::<f64>();
+                    match after_failure(card, attempt, error.retryable, jitter) {
+                        AfterFailure::RetryIn(ms) => {
+                            progress.attempt = attempt;
+                            if !self
+                                .record(&execution, &mut pending, step, &progress)
+                                .await?
+                            {
+                                return Ok(());
+                            }
+                            let at = Utc::now() + Duration::milliseconds(ms as i64);
+                            self.store
+                                .postpone_execution(id, &self.worker, &progress, at)
+                                .await?;
+                            return Ok(());
+                        }
+                        AfterFailure::Continue => {
+                            progress.attempt = 0;
+                            progress.outputs.insert(card.id.0, Value::Null);
+                            let more = advance(&flow, &mut progress.cursor);
+                            if !self
+                                .record(&execution, &mut pending, step, &progress)
+                                .await?
+                            {
+                                return Ok(());
+                            }
+                            if !more {
+                                return self
+                                    .end(
+                                        &execution,
+                                        &flow,
+                                        &mut pending,
+                                        &progress,
+                                        Value::Null,
+                                        None,
+                                    )
+                                    .await;
+                            }
+                        }
+                        AfterFailure::ErrorLane => {
+                            let reason = failure_reason(card, &error.message);
+                            progress.attempt = 0;
+                            // The lane's cards can read what went wrong as card_<n>.error.
+                            progress
+                                .outputs
+                                .insert(card.id.0, json!({ "error": error.message }));
+                            progress.failing = Some(reason);
+                            enter_error_lane(&flow, &mut progress.cursor);
+                            if !self
+                                .record(&execution, &mut pending, step, &progress)
+                                .await?
+                            {
+                                return Ok(());
+                            }
+                        }
+                        AfterFailure::Fail => {
+                            if !self
+                                .record(&execution, &mut pending, step, &progress)
+                                .await?
+                            {
+                                return Ok(());
+                            }
+                            let mut reason = failure_reason(card, &error.message);
+                            if let Some(first) = &progress.failing {
+                                reason = format!("{first}; then in its error lane, {reason}");
+                            }
+                            return self.fail_flow(&execution, &flow, &reason).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends an execution that ran out of cards (or returned), storing the records not
+    /// stored yet: succeeded, unless it ran an error lane, after which it fails with the
+    /// error the lane handled.
+    async fn end(
+        &self,
+        execution: &ExecutionRecord,
+        flow: &crate::flows::Flow,
+        pending: &mut Unstored,
+        progress: &Progress,
+        output: Value,
+        note: Option<String>,
+    ) -> Result<(), StoreError> {
+        if let Some(reason) = &progress.failing {
+            if !self.flush(execution, pending, progress).await? {
+                return Ok(());
+            }
+            return self.fail_flow(execution, flow, reason).await;
+        }
+        let ended = crate::store::Ended {
+            status: Status::Succeeded,
+            output: Some(output),
+            error: note,
+        };
+        if pending.execution {
+            // It ran to its end before anything of it was stored: all of it in one go.
+            self.store
+                .accept_finished(execution, &pending.steps, progress, &ended)
+                .await?;
+        } else {
+            self.store
+                .finish_with_steps(
+                    execution.id,
+                    &self.worker,
+                    (pending.steps.as_slice(), progress),
+                    ended.status,
+                    ended.output.as_ref(),
+                    ended.error.as_deref(),
+                )
+                .await?;
+        }
+        *pending = Unstored::default();
+        Ok(())
+    }
+
+    /// Stores `step` after the pending records, with the progress; `false` when this
+    /// worker no longer holds the execution.
+    async fn record(
+        &self,
+        execution: &ExecutionRecord,
+        pending: &mut Unstored,
+        step: StepRecord,
+        progress: &Progress,
+    ) -> Result<bool, StoreError> {
+        pending.steps.push(step);
+        self.flush(execution, pending, progress).await
+    }
+
+    /// Stores what is not stored yet (the execution itself, pending records) with the
+    /// progress; `false` when this worker no longer holds the execution.
+    async fn flush(
+        &self,
+        execution: &ExecutionRecord,
+        pending: &mut Unstored,
+        progress: &Progress,
+    ) -> Result<bool, StoreError> {
+        let lease = Utc::now() + LEASE;
+        let held = if pending.execution {
+            self.store
+                .accept_running(execution, &self.worker, lease, &pending.steps, progress)
+                .await?
+        } else if pending.steps.is_empty() {
+            return Ok(true);
+        } else {
+            self.store
+                .record_steps(execution.id, &self.worker, &pending.steps, progress, lease)
+                .await?
+        };
+        *pending = Unstored::default();
+        Ok(held)
+    }
+    async fn execute(
+        &self,
+        context: &Context<'_>,
+        card: &Card,
+        inputs: &Map<String, Value>,
+        progress: &Progress,
+    ) -> Result<Done, CardError> {
+        if let Some(done) = control::run(card, inputs, progress, Utc::now()) {
+            return done;
+        }
+        match card.kind.as_str() {
+            "flow.call_flow" | "flow.for_each" => {
+                self.helpers(context, card, inputs, progress).await
+            }
+            kind if kind.starts_with("directory.") => {
+                self.directory_card(kind, context, inputs).await
+            }
+            kind if kind.starts_with("tables.") => self.tables_card(kind, context, inputs).await,
+            kind => Err(CardError::fatal(format!(
+                "the {kind:?} card cannot run in this version of idflow yet"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_hold_no_internals() {
+        // What the database says stays in the server's log: a card (and an API caller
+        // waiting for the flow) reads a sentence about idflow, not SQL.
+        let refused =
+            sqlx::Error::Protocol("relation \"secret_table\" violates constraint xyz".into());
+        let card = CardError::from(StoreError::Database(refused));
+        assert!(card.retryable);
+        assert!(!card.message.contains("secret_table"), "{}", card.message);
+        assert!(card.message.contains("database"));
+        let corrupt = CardError::from(StoreError::Corrupt(
+            "row 7 column progress: bad json".into(),
+        ));
+        assert!(!corrupt.message.contains("row 7"), "{}", corrupt.message);
+        // What the person can act on is kept.
+        let taken = CardError::from(StoreError::Conflict {
+            what: "a row with the key \"ada\"".into(),
+        });
+        assert!(taken.message.contains("ada"));
+    }
+}

@@ -1,0 +1,137 @@
+//! The Tables app's cards: rows of the tables in the flow's own folder.
+
+use super::{Context, Runner, where_};
+use crate::engine::control::{CardError, Done};
+use crate::store::RowQuery;
+use crate::tables::Row;
+use serde_json::{Map, Value, json};
+
+impl Runner {
+    pub(super) async fn tables_card(
+        &self,
+        kind: &str,
+        context: &Context<'_>,
+        inputs: &Map<String, Value>,
+    ) -> Result<Done, CardError> {
+        let name = inputs
+            .get("table")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| CardError::fatal("table: has no value"))?;
+        let folder = self.folder_of(context).await?;
+        // Only a table in the flow's own folder (or, for a flow at the top level, at the
+        // top level): a name never reaches into a folder the flow's people may not see.
+        let table = self
+            .store
+            .table_by_name(name)
+            .await?
+            .filter(|t| t.folder == folder)
+            .ok_or_else(|| {
+                CardError::fatal(format!(
+                    "table: there is no table named {name:?} {}",
+                    where_(folder)
+                ))
+            })?;
+        let schema = &table.schema;
+        let object = |field: &str| -> Result<Row, CardError> {
+            match inputs.get(field) {
+                Some(Value::Object(o)) => Ok(o.clone()),
+                None | Some(Value::Null) => Ok(Row::new()),
+                Some(other) => Err(CardError::fatal(format!(
+                    "{field}: expects an object, got {other}"
+                ))),
+            }
+        };
+        let checked = |row: &Row| {
+            schema
+                .check_row(row)
+                .map_err(|reasons| CardError::fatal(reasons.join("; ")))
+        };
+        let key = || -> Result<String, CardError> {
+            inputs
+                .get("key")
+                .filter(|v| !v.is_null())
+                .map(crate::tables::key_text)
+                .ok_or_else(|| CardError::fatal("key: has no value"))
+        };
+        match kind {
+            "tables.create_row" => {
+                let row = checked(&object("row")?)?;
+                let record = self.store.insert_row(&table, &row, None).await?;
+                Ok(Done::Output(json!({ "row": record.data })))
+            }
+            "tables.read_row" => {
+                // No key names no row.
+                let found = match key() {
+                    Ok(key) => self.store.row_by_key(table.id, &key).await?,
+                    Err(_) => None,
+                };
+                Ok(Done::Output(
+                    json!({ "found": found.is_some(), "row": found.map(|r| r.data) }),
+                ))
+            }
+            "tables.update_row" => {
+                let found = self
+                    .store
+                    .row_by_key(table.id, &key()?)
+                    .await?
+                    .ok_or_else(|| {
+                        CardError::fatal(format!(
+                            "key: no row with the key {:?}",
+                            key().unwrap_or_default()
+                        ))
+                    })?;
+                let mut row = found.data.clone();
+                row.extend(object("row")?);
+                let row = checked(&row)?;
+                let updated = self
+                    .store
+                    .update_row(&table, found.id, &row, None)
+                    .await?
+                    .ok_or_else(|| CardError::fatal("the row was deleted meanwhile"))?;
+                Ok(Done::Output(json!({ "row": updated.data })))
+            }
+            "tables.delete_row" => {
+                let found = self.store.row_by_key(table.id, &key()?).await?;
+                let deleted = match found {
+                    Some(row) => self.store.delete_row(table.id, row.id, None).await?,
+                    None => false,
+                };
+                Ok(Done::Output(json!({ "deleted": deleted })))
+            }
+            "tables.find_or_create_row" => {
+                if let Some(found) = self.store.row_by_key(table.id, &key()?).await? {
+                    return Ok(Done::Output(json!({ "row": found.data, "created": false })));
+                }
+                let mut row = object("row")?;
+                if let Some(key_column) = &schema.key {
+                    row.insert(key_column.clone(), Value::String(key()?));
+                }
+                let record = self.store.insert_row(&table, &checked(&row)?, None).await?;
+                Ok(Done::Output(json!({ "row": record.data, "created": true })))
+            }
+            "tables.search_rows" | "tables.count_rows" => {
+                let equals = object("where")?.into_iter().next();
+                let limit = inputs.get("limit").and_then(Value::as_i64).unwrap_or(100);
+                let query = RowQuery {
+                    equals,
+                    limit: if kind == "tables.count_rows" {
+                        1
+                    } else {
+                        limit
+                    },
+                    ..RowQuery::default()
+                };
+                let (rows, total) = self.store.rows(&table, &query).await?;
+                if kind == "tables.count_rows" {
+                    return Ok(Done::Output(json!({ "output": total })));
+                }
+                let rows: Vec<Value> = rows.into_iter().map(|r| Value::Object(r.data)).collect();
+                Ok(Done::Output(json!({ "rows": rows, "count": total })))
+            }
+            other => Err(CardError::fatal(format!(
+                "the {other:?} card does not exist"
+            ))),
+        }
+    }
+}

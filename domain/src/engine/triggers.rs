@@ -1,0 +1,105 @@
+//! What starts flows from the directory: each directory event, once, starts the enabled
+//! flows its trigger names (those whose condition holds), unless the event came from a
+//! change the flow itself made (the loop guard).
+
+use super::runner::directory::user_value;
+use crate::directory::{DirectoryEvent, UserId};
+use crate::store::{NewExecution, Store, StoreError};
+use serde_json::{Map, Value, json};
+
+/// The loop guard's reason, on an execution that did not run.
+pub const LOOP_STOPPED: &str = "Stopped before it ran: the event came from a change this flow made \
+     (directly or through other flows), so running it would re-trigger itself";
+
+/// What a directory event gives a flow's trigger.
+async fn trigger_input(store: &Store, event: &DirectoryEvent) -> Result<Value, StoreError> {
+    let user = match event.subject_kind.as_str() {
+        "user" => store
+            .user(UserId(event.subject_id))
+            .await?
+            .map(|u| user_value(&u))
+            .unwrap_or_else(|| json!({ "id": event.subject_id.to_string() })),
+        _ => Value::Null,
+    };
+    let mut input = json!({
+        "user": user,
+        "event_id": event.id.to_string(),
+        "occurred_at": event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+        "actor": event.actor_display,
+        "changed": event.changes.iter().map(|c| c.attribute.clone()).collect::<Vec<_>>(),
+        "old_values": event.changes.iter().map(|c| (c.attribute.clone(), c.old.clone())).collect::<Map<_, _>>(),
+    });
+    if let Some(group) = event.changes.iter().find(|c| c.attribute == "group") {
+        let group = if group.new.is_null() {
+            &group.old
+        } else {
+            &group.new
+        };
+        input["group"] = json!({ "id": group.get("id"), "name": group.get("displayName") });
+    }
+    Ok(input)
+}
+
+/// Hands the directory's new events to the enabled flows they start, each accepted as an
+/// execution (deduplicated by event, so handing an event over twice starts nothing
+/// twice), then marks them handed over. A flow whose own change led to the event gets an
+/// execution that says it stopped, instead of running again. Returns how many
+/// executions were started.
+pub async fn dispatch_directory_events(store: &Store, limit: i64) -> Result<usize, StoreError> {
+    let mut started = 0;
+    for event in store.unprocessed_directory_events(limit).await? {
+        let trigger = format!("directory.{}", event.event_type.replace('.', "_"));
+        let flows = store.enabled_flows_for(&trigger).await?;
+        if !flows.is_empty() {
+            let input = trigger_input(store, &event).await?;
+            let mut chain = event.causal_chain.clone();
+            chain.push(event.id);
+            let behind = store.flows_behind(&chain).await?;
+            for flow in flows {
+                let new = NewExecution {
+                    flow: flow.flow,
+                    flow_version: flow.version,
+                    trigger_kind: trigger.clone(),
+                    input: input.clone(),
+                    subject: (event.subject_kind == "user").then(|| event.subject_id.to_string()),
+                    dedupe_key: Some(event.id.to_string()),
+                    causal_chain: chain.clone(),
+                    parent: None,
+                    test: false,
+                    acting_for: None,
+                };
+                if behind.contains(&flow.flow.0) {
+                    store.enqueue_stopped_execution(&new, LOOP_STOPPED).await?;
+                    continue;
+                }
+                match trigger_filter(&flow.definition, &input) {
+                    Ok(true) => {
+                        if store.enqueue_execution(&new).await?.is_some() {
+                            started += 1;
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(why) => {
+                        let reason =
+                            format!("Stopped before it ran: the trigger's condition {why}");
+                        store.enqueue_stopped_execution(&new, &reason).await?;
+                    }
+                }
+            }
+        }
+        store.mark_event_processed(event.id).await?;
+    }
+    Ok(started)
+}
+
+/// Whether a trigger's "Only when" condition lets `input` through (no condition: yes).
+fn trigger_filter(flow: &crate::flows::Flow, input: &Value) -> Result<bool, String> {
+    match flow.trigger.options.get("filter") {
+        Some(crate::flows::Binding::Literal {
+            value: Value::String(condition),
+        }) if !condition.trim().is_empty() => {
+            crate::flows::template::holds(condition, &json!({ "trigger": input }))
+        }
+        _ => Ok(true),
+    }
+}
