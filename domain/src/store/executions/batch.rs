@@ -1,0 +1,358 @@
+//! Executions' ends written together: whoever gets the turn writes every waiting end (and
+//! every execution that ran before it was stored) in one transaction, with multi-row
+//! inserts; one that fails is then written alone, so its problem stays its own.
+
+use super::*;
+
+/// An execution that ran before it was stored, ready to write: its row's values (JSON
+/// already serialized) and its cards' records.
+pub(crate) struct Ran {
+    id: Uuid,
+    flow: Uuid,
+    flow_version: i64,
+    trigger_kind: String,
+    input: Box<RawValue>,
+    subject: Option<String>,
+    causal_chain: Box<RawValue>,
+    progress: Box<RawValue>,
+    queued_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    parent: Option<Parent>,
+    test: bool,
+    acting_for: Option<Uuid>,
+    steps: Vec<StepRecord>,
+    left: Left,
+}
+
+/// How it is left: held by a worker until a time, or ended.
+enum Left {
+    Held(String, DateTime<Utc>),
+    Ended(Ended),
+}
+
+impl Ran {
+    fn new(
+        execution: &ExecutionRecord,
+        steps: &[StepRecord],
+        progress: &Progress,
+        left: Left,
+    ) -> Result<Ran, StoreError> {
+        Ok(Ran {
+            id: execution.id.0,
+            flow: execution.flow.0,
+            flow_version: execution.flow_version,
+            trigger_kind: execution.trigger_kind.clone(),
+            input: raw(&execution.input)?,
+            subject: execution.subject.clone(),
+            causal_chain: raw(&execution.causal_chain)?,
+            progress: raw(progress)?,
+            queued_at: execution.queued_at,
+            started_at: execution.started_at,
+            parent: execution.parent,
+            test: execution.test,
+            acting_for: execution.acting_for.map(|u| u.0),
+            steps: steps.to_vec(),
+            left,
+        })
+    }
+}
+
+/// `value` as JSON text, kept as is until it is written.
+fn raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, StoreError> {
+    serde_json::value::to_raw_value(value).map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
+/// An execution's end waiting to be written with others (see [`Store::write_ending`]).
+pub(crate) enum Ending {
+    /// An execution that ran to its end before anything of it was stored.
+    Ran(Ran),
+    /// A stored execution a worker holds, ending with its last cards' records and the
+    /// progress after them (if any).
+    Held {
+        id: Uuid,
+        worker: String,
+        steps: Vec<StepRecord>,
+        progress: Option<Box<RawValue>>,
+        ended: Ended,
+    },
+}
+
+impl Ending {
+    fn id(&self) -> Uuid {
+        match self {
+            Ending::Ran(ran) => ran.id,
+            Ending::Held { id, .. } => *id,
+        }
+    }
+
+    fn ended(&self) -> Option<&Ended> {
+        match self {
+            Ending::Ran(Ran {
+                left: Left::Ended(ended),
+                ..
+            })
+            | Ending::Held { ended, .. } => Some(ended),
+            Ending::Ran(_) => None,
+        }
+    }
+}
+
+/// Where a waiting writer hears whether its ending was written.
+type FinishedSender = tokio::sync::oneshot::Sender<Result<bool, StoreError>>;
+
+/// Executions' ends waiting to be written together.
+#[derive(Default)]
+pub struct FinishedQueue {
+    waiting: std::sync::Mutex<Vec<(Ending, FinishedSender)>>,
+    /// Held by whoever writes what is waiting.
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for FinishedQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FinishedQueue")
+    }
+}
+
+impl FinishedQueue {
+    fn push(&self, ending: Ending, done: FinishedSender) {
+        if let Ok(mut waiting) = self.waiting.lock() {
+            waiting.push((ending, done));
+        }
+    }
+
+    fn take(&self) -> Vec<(Ending, FinishedSender)> {
+        self.waiting
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
+}
+
+/// Inserts executions that ran before they were stored, with their cards' records, in
+/// the transaction `tx`; the ids of those inserted (not there already).
+macro_rules! insert_ran_in {
+    ($tx:expr, $rows:expr) => {{
+        let rows: &[&Ran] = $rows;
+        let mut inserted: Vec<Uuid> = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(EXECUTIONS_PER_STATEMENT) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, \
+                 causal_chain, progress, output, error, steps, queued_at, started_at, finished_at, run_after, \
+                 locked_by, locked_until, parent_id, parent_card, child_index, test, acting_for) ",
+            );
+            let at = now();
+            insert.push_values(chunk, |mut row, ran| {
+                let (status, locked_by, locked_until, output, error, finished_at) = match &ran.left {
+                    Left::Held(worker, until) => {
+                        (Status::Running, Some(worker.as_str()), Some(*until), None, None, None)
+                    }
+                    Left::Ended(ended) => (
+                        ended.status,
+                        None,
+                        None,
+                        ended.output.as_ref(),
+                        ended.error.as_deref(),
+                        Some(at),
+                    ),
+                };
+                row.push_bind(ran.id)
+                    .push_bind(ran.flow)
+                    .push_bind(ran.flow_version)
+                    .push_bind(status.as_str())
+                    .push_bind(&ran.trigger_kind)
+                    .push_bind(Json(&*ran.input))
+                    .push_bind(&ran.subject)
+                    .push_bind(Json(&*ran.causal_chain))
+                    .push_bind(Json(&*ran.progress))
+                    .push_bind(output.map(Json))
+                    .push_bind(error)
+                    .push_bind(ran.steps.len() as i64)
+                    .push_bind(ran.queued_at)
+                    .push_bind(ran.started_at)
+                    .push_bind(finished_at)
+                    .push_bind(ran.queued_at)
+                    .push_bind(locked_by)
+                    .push_bind(locked_until)
+                    .push_bind(ran.parent.map(|p| p.execution.0))
+                    .push_bind(ran.parent.map(|p| i64::from(p.card)))
+                    .push_bind(ran.parent.map(|p| p.index))
+                    .push_bind(ran.test)
+                    .push_bind(ran.acting_for);
+            });
+            insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+            let ids: Vec<Uuid> = insert.build_query_scalar().fetch_all(&mut *$tx).await?;
+            inserted.extend(ids);
+        }
+        let steps: Vec<(Uuid, i64, &StepRecord)> = rows
+            .iter()
+            .filter(|ran| inserted.contains(&ran.id))
+            .flat_map(|ran| (1i64..).zip(&ran.steps).map(|(seq, step)| (ran.id, seq, step)))
+            .collect();
+        insert_steps_in!($tx, &steps);
+        inserted
+    }};
+}
+
+impl Store {
+    /// Stores an execution this process took and began running without queueing it (a
+    /// synchronous API call), held by `worker` until `lease_until`, with the records of
+    /// the cards it ran so far and its progress, in one transaction. From here on it is
+    /// like any claimed execution: if this process dies, another worker takes it over
+    /// when the lease runs out. `false` when an execution with its id exists already.
+    pub async fn accept_running(
+        &self,
+        execution: &ExecutionRecord,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+        steps: &[StepRecord],
+        progress: &Progress,
+    ) -> Result<bool, StoreError> {
+        let ran = Ran::new(
+            execution,
+            steps,
+            progress,
+            Left::Held(worker.into(), lease_until),
+        )?;
+        let inserted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let inserted = insert_ran_in!(tx, &[&ran]);
+            tx.commit().await?;
+            !inserted.is_empty()
+        });
+        Ok(inserted)
+    }
+    /// Stores an execution that ran to its end before anything of it was stored (every
+    /// card it ran changes nothing outside it, so nothing was lost had it stopped midway):
+    /// the execution, its cards' records and its end, written with other executions'
+    /// ends (see [`Store::finish_with_steps`]). `false` when an execution with its id
+    /// exists already.
+    pub async fn accept_finished(
+        &self,
+        execution: &ExecutionRecord,
+        steps: &[StepRecord],
+        progress: &Progress,
+        ended: &Ended,
+    ) -> Result<bool, StoreError> {
+        let ran = Ran::new(execution, steps, progress, Left::Ended(ended.clone()))?;
+        self.write_ending(Ending::Ran(ran)).await
+    }
+    /// Executions that end together are written together: whoever gets the turn writes
+    /// every ending waiting, in one transaction (one commit for many); should that fail,
+    /// each is written alone, so one execution's problem stays its own.
+    pub(super) async fn write_ending(&self, ending: Ending) -> Result<bool, StoreError> {
+        let (done, mut answer) = tokio::sync::oneshot::channel();
+        self.finished.push(ending, done);
+        let _turn = self.finished.turn.lock().await;
+        if let Ok(written) = answer.try_recv() {
+            return written;
+        }
+        let batch = self.finished.take();
+        let written = match self.write_endings(&batch).await {
+            Ok(written) => written.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(_) if batch.len() > 1 => {
+                let mut each = Vec::with_capacity(batch.len());
+                for one in batch.chunks(1) {
+                    each.push(self.write_endings(one).await.map(|w| w[0]));
+                }
+                each
+            }
+            Err(e) => vec![Err(e)],
+        };
+        for ((ending, done), written) in batch.into_iter().zip(written) {
+            if let (Ok(true), Some(ended)) = (&written, ending.ended()) {
+                self.signals
+                    .finished(ExecutionId(ending.id()), ended.clone());
+            }
+            let _ = done.send(written);
+        }
+        answer
+            .try_recv()
+            .unwrap_or_else(|_| Err(StoreError::Invalid("the execution was not stored".into())))
+    }
+    /// Writes `batch` in one transaction; for each, whether it was written (an execution
+    /// that ran before it was stored: not there already; a held one: still held).
+    async fn write_endings(
+        &self,
+        batch: &[(Ending, FinishedSender)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let ran: Vec<&Ran> = batch
+            .iter()
+            .filter_map(|(ending, _)| match ending {
+                Ending::Ran(ran) => Some(ran),
+                Ending::Held { .. } => None,
+            })
+            .collect();
+        let (written, woke) = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin().await?;
+            let inserted = if ran.is_empty() { Vec::new() } else { insert_ran_in!(tx, &ran) };
+            let mut steps: Vec<(Uuid, i64, &StepRecord)> = Vec::new();
+            let mut written = Vec::with_capacity(batch.len());
+            let mut woke = false;
+            for (ending, _) in batch {
+                let Ending::Held { id, worker, steps: last, progress, ended } = ending else {
+                    written.push(inserted.contains(&ending.id()));
+                    continue;
+                };
+                let held: Option<(i64, Option<Uuid>)> = sqlx::query_as(
+                    "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, \
+                     locked_until = NULL, steps = steps + $7, progress = COALESCE($8, progress) \
+                     WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps, parent_id",
+                )
+                .bind(*id)
+                .bind(worker)
+                .bind(ended.status.as_str())
+                .bind(ended.output.as_ref().map(Json))
+                .bind(&ended.error)
+                .bind(now())
+                .bind(last.len() as i64)
+                .bind(progress.as_ref().map(|p| Json(&**p)))
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((seq, parent)) = held {
+                    let first = seq - last.len() as i64 + 1;
+                    steps.extend((first..).zip(last).map(|(seq, step)| (*id, seq, step)));
+                    if let Some(parent) = parent {
+                        woke |= wake_parent_in!(self, tx, parent);
+                    }
+                }
+                written.push(held.is_some());
+            }
+            insert_steps_in!(tx, &steps);
+            tx.commit().await?;
+            (written, woke)
+        });
+        if woke {
+            self.signals.queued.notify_waiters();
+        }
+        Ok(written)
+    }
+    /// Records the last cards' records and ends the execution, in one transaction,
+    /// written with other executions' ends (see [`Store::write_ending`]). `false` when
+    /// `worker` no longer holds it.
+    pub async fn finish_with_steps(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        last: (&[StepRecord], &Progress),
+        status: Status,
+        output: Option<&Value>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (steps, progress) = last;
+        self.write_ending(Ending::Held {
+            id: id.0,
+            worker: worker.to_string(),
+            steps: steps.to_vec(),
+            progress: Some(raw(progress)?),
+            ended: Ended {
+                status,
+                output: output.cloned(),
+                error: error.map(str::to_string),
+            },
+        })
+        .await
+    }
+}
