@@ -159,9 +159,9 @@ proptest! {
         ]
     ) {
         let context = json!({"trigger": {"user": {"email": "ada@example.com"}}, "card_1": {"output": [1, 2, 3]}});
-        let _ = domain::flows::template::render(&template, &context);
-        let _ = domain::flows::template::evaluate(&template, &context);
-        let _ = domain::flows::template::holds(&template, &context);
+        let _ = domain::flows::expressions::render(&template, &context);
+        let _ = domain::flows::expressions::evaluate(&template, &context);
+        let _ = domain::flows::expressions::holds(&template, &context);
     }
 }
 

@@ -51,7 +51,7 @@ fn peak_while(f: impl FnOnce()) -> isize {
 
 #[test]
 fn template_limits_bound_memory() {
-    use domain::flows::template::render;
+    use domain::flows::expressions::render;
     let context = serde_json::json!({ "trigger": { "text": "aaaaaaaaaa" } });
     let replace = "| replace('a', 'aaaaaaaaaa')".repeat(12);
     let hostile = [

@@ -16,7 +16,7 @@ pub mod schedules;
 #[cfg(feature = "server")]
 pub mod triggers;
 
-use crate::flows::{Binding, Card, CardId, Flow, OnError, Source, template};
+use crate::flows::{Binding, Card, CardId, Flow, OnError, Source, expressions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -354,8 +354,8 @@ pub fn bind(binding: &Binding, progress: &Progress) -> Result<Value, String> {
         }
         Binding::Template { template } => match single_expression(template) {
             // `{{ expr }}` alone keeps its value's type (a condition stays true/false).
-            Some(expression) => template::evaluate(expression, &progress.context()),
-            None => template::render(template, &progress.context()).map(Value::String),
+            Some(expression) => expressions::evaluate(expression, &progress.context()),
+            None => expressions::render(template, &progress.context()).map(Value::String),
         },
     }
 }

@@ -98,7 +98,7 @@ fn trigger_filter(flow: &crate::flows::Flow, input: &Value) -> Result<bool, Stri
         Some(crate::flows::Binding::Literal {
             value: Value::String(condition),
         }) if !condition.trim().is_empty() => {
-            crate::flows::template::holds(condition, &json!({ "trigger": input }))
+            crate::flows::expressions::holds(condition, &json!({ "trigger": input }))
         }
         _ => Ok(true),
     }

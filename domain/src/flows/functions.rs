@@ -161,7 +161,7 @@ pub fn run(kind: &str, inputs: &Inputs) -> Option<Result<Outputs, String>> {
             let mut kept = Vec::new();
             for item in i.list("list")? {
                 let context = json!({ "item": item });
-                if super::template::holds(&condition, &context)
+                if super::expressions::holds(&condition, &context)
                     .map_err(|e| format!("condition: {e}"))?
                 {
                     kept.push(item.clone());

@@ -11,10 +11,10 @@ pub mod bundle;
 pub mod catalog;
 pub mod compare;
 pub mod edit;
+pub mod expressions;
 pub mod functions;
 pub mod needs;
 pub mod sample;
-pub mod template;
 pub mod templates;
 pub mod validate;
 

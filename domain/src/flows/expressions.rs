@@ -1,5 +1,6 @@
-//! Templates and conditions: text with `{{ trigger.user.email }}` parts, and expressions
-//! such as `item.department == "Sales"`. MiniJinja evaluates them with limits: a bounded
+//! Expressions: templates (text with `{{ trigger.user.email }}` parts) and conditions
+//! (`item.department == "Sales"`) in cards' inputs. (The use-case flows installed from
+//! the Flows tab are `flows::templates`.) MiniJinja evaluates them with limits: a bounded
 //! amount of work (fuel), bounded nesting, bounded input and output, and a name that does
 //! not exist is an error, never an empty string. Nothing else runs: no user code, no I/O.
 
