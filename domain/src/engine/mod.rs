@@ -458,6 +458,9 @@ pub fn after_failure(card: &Card, attempt: u32, retryable: bool, jitter: f64) ->
     }
 }
 
+#[cfg(all(test, feature = "testing"))]
+mod tests_with_a_store;
+
 #[cfg(test)]
 mod tests {
     use super::*;
