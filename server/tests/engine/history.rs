@@ -1,0 +1,236 @@
+//! The execution history each caller may see, and running, cancelling, re-running
+//! by those allowed.
+
+use super::*;
+
+async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store) {
+    use domain::access::FolderRole;
+    use domain::assignments::Grantee;
+    use domain::engine::runner::Runner;
+    use domain::store::NewExecution;
+    let server = start(store, Options::default()).await;
+    // Before anything has run, the tab says where executions come from.
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let empty = admin
+        .get(server.url("/executions"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(empty.contains("No executions yet") && empty.contains("each time a flow runs"));
+    let hr = server
+        .store
+        .create_folder(
+            "HR",
+            &NewEntry::new(Action::FolderCreate, Outcome::Success, Actor::System),
+        )
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (name, folder) in [("In HR", Some(hr)), ("Elsewhere", None)] {
+        let mut flow = Flow::new(name, "trigger.manual");
+        flow.cards = vec![Card {
+            id: CardId(1),
+            kind: "text.trim".into(),
+            inputs: [(
+                "text".to_string(),
+                Binding::template(" {{ trigger.input.email }} "),
+            )]
+            .into(),
+            on_error: OnError::Stop,
+            timeout_seconds: None,
+            note: String::new(),
+            lanes: vec![],
+        }];
+        let made = server
+            .store
+            .create_flow(
+                &flow,
+                folder,
+                &server.store.test_author("admin@example.com").await,
+                &entry(Action::FlowCreate),
+            )
+            .await
+            .unwrap();
+        let id = server
+            .store
+            .enqueue_execution(&NewExecution {
+                flow: made.id,
+                flow_version: 1,
+                trigger_kind: "trigger.manual".into(),
+                input: serde_json::json!({"input": {"email": format!("{}@example.com", name.replace(' ', "."))}}),
+                subject: None,
+                dedupe_key: None,
+                causal_chain: vec![],
+                parent: None,
+                test: false,
+                acting_for: None,
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        ids.push(id);
+    }
+    Runner::new(server.store.clone(), "w")
+        .drain()
+        .await
+        .unwrap();
+
+    server
+        .add_user("runner@example.com", Role::UnassignedUser)
+        .await;
+    let runner = server
+        .store
+        .user_by_name("runner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    server
+        .store
+        .set_folder_grant(
+            hr,
+            &Grantee::User(runner.id),
+            Some(FolderRole::Runner),
+            &entry(Action::FolderGrant),
+        )
+        .await
+        .unwrap();
+    let list = |client: reqwest::Client, form: Vec<(&'static str, String)>| {
+        let url = server.url("/api/executions/list");
+        async move {
+            let response = client.post(url).form(&form).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let list: Vec<serde_json::Value> = response.json().await.unwrap();
+            list.iter()
+                .map(|e| e["flow_name"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let mut all = list(auditor.clone(), vec![]).await;
+    all.sort();
+    assert_eq!(all, ["Elsewhere", "In HR"]);
+    assert_eq!(
+        list(auditor.clone(), vec![("carried", "in.hr@example".into())]).await,
+        ["In HR"]
+    );
+    assert_eq!(
+        list(auditor.clone(), vec![("status", "failed".into())]).await,
+        Vec::<String>::new()
+    );
+    let folder_runner = server.client_of("runner@example.com").await;
+    assert_eq!(list(folder_runner.clone(), vec![]).await, ["In HR"]);
+
+    // The detail: every card's record; outside the caller's folders it does not exist.
+    let detail = |client: &reqwest::Client, id: &domain::engine::ExecutionId| {
+        client
+            .post(server.url("/api/executions/detail"))
+            .form(&[("id", id.to_string())])
+            .send()
+    };
+    let seen = detail(&folder_runner, &ids[0]).await.unwrap();
+    assert_eq!(seen.status(), StatusCode::OK);
+    let seen: serde_json::Value = seen.json().await.unwrap();
+    assert_eq!(seen["cards"][0]["card_name"], "Trim");
+    assert_eq!(seen["cards"][0]["outputs"]["output"], "In.HR@example.com");
+    let hidden = detail(&folder_runner, &ids[1]).await.unwrap();
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let bad = auditor
+        .post(server.url("/api/executions/list"))
+        .form(&[("status", "sleeping")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
+    let server = start(store, Options::default()).await;
+    let mut flow = Flow::new("By hand", "trigger.manual");
+    flow.cards = vec![Card::new(1, "flow.wait").with_inputs(&[("seconds", Binding::literal(600))])];
+    let made = server
+        .store
+        .create_flow(
+            &flow,
+            None,
+            &server.store.test_author("admin@example.com").await,
+            &entry(Action::FlowCreate),
+        )
+        .await
+        .unwrap();
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let post = |client: &reqwest::Client, path: String, form: Vec<(&str, String)>| {
+        let request = client.post(server.url(&path)).form(&form);
+        async move { location(&request.send().await.unwrap()) }
+    };
+    let to = post(
+        &admin,
+        format!("/flows/{}/run", made.id),
+        vec![("input", "{\"n\": 1}".into())],
+    )
+    .await;
+    assert!(to.ends_with("?notice=flow-started"), "{to}");
+    let id = to["/executions/".len()..to.find('?').unwrap()].to_string();
+    let bad = post(
+        &admin,
+        format!("/flows/{}/run", made.id),
+        vec![("input", "{n".into())],
+    )
+    .await;
+    assert_eq!(bad, "/flows?error=input-not-json");
+    let page = format!("/executions/{id}");
+
+    // Auditors read history but run nothing.
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let refused = auditor
+        .post(server.url(&format!("{page}/cancel")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+
+    let cancelled = post(&admin, format!("{page}/cancel"), vec![]).await;
+    assert_eq!(cancelled, format!("{page}?notice=execution-cancelled"));
+    let again = post(&admin, format!("{page}/cancel"), vec![]).await;
+    assert_eq!(again, format!("{page}?error=execution-ended"));
+    let not_paused = post(&admin, format!("{page}/approve"), vec![]).await;
+    assert_eq!(not_paused, format!("{page}?error=not-paused"));
+
+    let rerun = post(&admin, format!("{page}/rerun"), vec![]).await;
+    assert!(rerun.ends_with("?notice=execution-rerun"), "{rerun}");
+    let new_id = &rerun["/executions/".len()..rerun.find('?').unwrap()];
+    let new = server
+        .store
+        .execution(domain::engine::ExecutionId(new_id.parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (new.status, new.input),
+        (Status::Queued, serde_json::json!({"input": {"n": 1}}))
+    );
+    let gone = post(
+        &admin,
+        format!("/executions/{}/rerun", uuid::Uuid::nil()),
+        vec![],
+    )
+    .await;
+    assert_eq!(gone, "/executions?error=no-execution");
+    // Each is in the System Log.
+    let log = server.store.recent_audit(10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    for action in ["flow.run", "execution.cancel", "execution.rerun"] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+}
+
+domain::backend_tests! {
+    async fn engine_flows_are_run_cancelled_and_rerun_by_those_allowed(store) {
+        flows_are_run_cancelled_and_rerun_by_those_allowed(store).await;
+    }
+    async fn engine_the_history_shows_each_caller_the_executions_they_may_see(store) {
+        the_history_shows_each_caller_the_executions_they_may_see(store).await;
+    }
+}
