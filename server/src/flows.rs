@@ -27,15 +27,6 @@ fn flow_target(flow: &FlowSummary) -> Target {
     }
 }
 
-/// The System Log's target for something being created (it has no id yet).
-fn new_target(kind: &str, name: &str) -> Target {
-    Target {
-        kind: kind.into(),
-        id: String::new(),
-        display: name.to_string(),
-    }
-}
-
 /// The flow `id`, when the caller holds `permission` on it; otherwise the answer to send.
 async fn load(
     state: &AppState,
@@ -97,68 +88,13 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
             return refused_because(page, "import-not-a-flow", &why);
         }
     };
-    if bundle.flows.iter().any(|f| f.flow.name.trim().is_empty()) {
-        return refused(page, "import-no-name");
-    }
-    let existing = match state.store.flows().await {
-        Ok(flows) => flows,
-        Err(err) => return store_failed(page, err),
-    };
-    let taken: Vec<&str> = bundle
-        .flows
-        .iter()
-        .map(|f| f.flow.name.trim())
-        .filter(|name| {
-            existing
-                .iter()
-                .any(|e| e.name.trim().eq_ignore_ascii_case(name))
-        })
-        .collect();
-    if !taken.is_empty() {
-        return refused_because(page, "import-taken", &taken.join(", "));
-    }
-    for schema in &bundle.tables {
-        match state.store.table_by_name(&schema.name).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                let audit = origin.entry(Action::TableCreate, new_target("table", &schema.name));
-                if let Err(err) = state.store.create_table(schema, None, &audit).await {
-                    return store_failed(page, err);
-                }
-            }
-            Err(err) => return store_failed(page, err),
+    match flows::install(&state.store, &origin.acting(), &bundle, folder).await {
+        Ok(made) if made.len() > 1 => done(page, "flows-imported"),
+        Ok(_) => done(page, "flow-imported"),
+        Err(ActionError::Refused(r)) if r.code == "import-taken" => {
+            refused_because(page, r.code, &r.reason)
         }
-    }
-    let acting = origin.acting();
-    // Checked for every flow before any is made: nothing is half-imported.
-    for entry in &bundle.flows {
-        if let Err(err) = flows::check_create(&acting, &entry.flow, folder) {
-            return action_failed(page, err);
-        }
-    }
-    let mut made: Vec<(FlowId, FlowId)> = Vec::new();
-    for (n, error_flow) in bundle.creation_order() {
-        let mut flow = bundle.flows[n].flow.clone();
-        flow.settings.error_flow = error_flow.and_then(|old| {
-            made.iter()
-                .find(|(was, _)| *was == old)
-                .map(|(_, now)| *now)
-        });
-        let created = match flows::create_flow(&state.store, &acting, &flow, folder, None).await {
-            Ok(created) => created,
-            Err(err) => return action_failed(page, err),
-        };
-        made.push((bundle.flows[n].id, created.id));
-        if flow.trigger.kind == "trigger.helper"
-            && let Err(err) = flows::set_enabled(&state.store, &acting, &created, true).await
-        {
-            tracing::info!(flow = %created.id, error = %err, "an imported helper flow stays off");
-        }
-    }
-    if made.len() > 1 {
-        done(page, "flows-imported")
-    } else {
-        done(page, "flow-imported")
+        Err(err) => action_failed(page, err),
     }
 }
 
@@ -177,48 +113,13 @@ pub async fn install_template(
     let Some(template) = domain::flows::templates::template(&key) else {
         return refused(FLOWS, "no-template");
     };
-    let existing = match state.store.flows().await {
-        Ok(flows) => flows,
-        Err(err) => return store_failed(FLOWS, err),
-    };
-    if template.flows.iter().any(|f| {
-        existing
-            .iter()
-            .any(|e| e.name.eq_ignore_ascii_case(&f.name))
-    }) {
-        return refused(FLOWS, "template-taken");
-    }
-    for schema in &template.tables {
-        match state.store.table_by_name(&schema.name).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                let audit = origin.entry(Action::TableCreate, new_target("table", &schema.name));
-                if let Err(err) = state.store.create_table(schema, None, &audit).await {
-                    return store_failed(FLOWS, err);
-                }
-            }
-            Err(err) => return store_failed(FLOWS, err),
+    match flows::install(&state.store, &origin.acting(), &template.bundle(), None).await {
+        Ok(_) => done(FLOWS, "template-installed"),
+        Err(ActionError::Refused(r)) if r.code == "import-taken" => {
+            refused(FLOWS, "template-taken")
         }
+        Err(err) => action_failed(FLOWS, err),
     }
-    let acting = origin.acting();
-    for flow in &template.flows {
-        if let Err(err) = flows::check_create(&acting, flow, None) {
-            return action_failed(FLOWS, err);
-        }
-    }
-    for flow in &template.flows {
-        let made = match flows::create_flow(&state.store, &acting, flow, None, None).await {
-            Ok(made) => made,
-            Err(err) => return action_failed(FLOWS, err),
-        };
-        // Helper flows run only when called, and only when on.
-        if flow.trigger.kind == "trigger.helper"
-            && let Err(err) = flows::set_enabled(&state.store, &acting, &made, true).await
-        {
-            return action_failed(FLOWS, err);
-        }
-    }
-    done(FLOWS, "template-installed")
 }
 
 /// `POST /flows/{id}/enabled` with `enabled=true|false`. Turning on is refused while the

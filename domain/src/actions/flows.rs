@@ -178,3 +178,78 @@ pub async fn set_enabled(
         ))
     }
 }
+
+/// Installs `bundle` (an export, or a use case's template) in `folder`: the tables it
+/// names that `folder` does not hold yet, then its flows (off), each error flow pointed
+/// at the new copy of its helper, and its helper flows turned on. Refused, with nothing
+/// made, when one of the flows' names is taken or the one installing could not build or
+/// run them there. The flows made, in the bundle's order.
+pub async fn install(
+    store: &Store,
+    acting: &Acting,
+    bundle: &crate::flows::bundle::Bundle,
+    folder: Option<Uuid>,
+) -> Result<Vec<FlowSummary>, ActionError> {
+    for entry in &bundle.flows {
+        check_create(acting, &entry.flow, folder)?;
+        if entry.flow.name.trim().is_empty() {
+            return Err(ActionError::refused(
+                "import-no-name",
+                "every flow needs a name",
+            ));
+        }
+    }
+    let existing = store.flows().await?;
+    let taken: Vec<&str> = bundle
+        .flows
+        .iter()
+        .map(|f| f.flow.name.trim())
+        .filter(|name| {
+            existing
+                .iter()
+                .any(|e| e.name.trim().eq_ignore_ascii_case(name))
+        })
+        .collect();
+    if !taken.is_empty() {
+        return Err(ActionError::refused("import-taken", taken.join(", ")));
+    }
+    for schema in &bundle.tables {
+        // A table is found by its name (unique across idflow); one the flows' folder does
+        // not hold is made there, unless another folder has it already.
+        if store.table_by_name(&schema.name).await?.is_none() {
+            let entry = acting.entry(
+                Action::TableCreate,
+                Target {
+                    kind: "table".into(),
+                    id: String::new(),
+                    display: schema.name.clone(),
+                },
+            );
+            store.create_table(schema, folder, &entry).await?;
+        }
+    }
+    let mut made: Vec<(crate::flows::FlowId, FlowSummary)> = Vec::new();
+    for (n, error_flow) in bundle.creation_order() {
+        let mut flow = bundle.flows[n].flow.clone();
+        flow.settings.error_flow = error_flow.and_then(|old| {
+            made.iter()
+                .find(|(was, _)| *was == old)
+                .map(|(_, now)| now.id)
+        });
+        let created = create_flow(store, acting, &flow, folder, None).await?;
+        // Helper flows run only when called, and only when on.
+        if flow.trigger.kind == "trigger.helper"
+            && let Err(err) = set_enabled(store, acting, &created, true).await
+        {
+            tracing::info!(flow = %created.id, error = %err, "an installed helper flow stays off");
+        }
+        made.push((bundle.flows[n].id, created));
+    }
+    let mut in_order = Vec::with_capacity(made.len());
+    for entry in &bundle.flows {
+        if let Some((_, summary)) = made.iter().find(|(was, _)| *was == entry.id) {
+            in_order.push(summary.clone());
+        }
+    }
+    Ok(in_order)
+}

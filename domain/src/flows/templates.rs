@@ -22,6 +22,25 @@ pub struct Template {
     pub flows: Vec<Flow>,
 }
 
+impl Template {
+    /// The template as a bundle to install, like an export: its flows (each with a new
+    /// id) and the tables they use.
+    pub fn bundle(&self) -> super::bundle::Bundle {
+        super::bundle::Bundle {
+            format: super::bundle::FORMAT.to_string(),
+            flows: self
+                .flows
+                .iter()
+                .map(|flow| super::bundle::BundledFlow {
+                    id: super::FlowId::new(),
+                    flow: flow.clone(),
+                })
+                .collect(),
+            tables: self.tables.clone(),
+        }
+    }
+}
+
 fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
     Card::new(id, kind).with_inputs(inputs)
 }
