@@ -4,7 +4,9 @@
 //! exist.
 
 use crate::AppState;
-use crate::forms::{Origin, action_failed, attachment, done, refused, store_failed};
+use crate::forms::{
+    Finding, Origin, action_failed, attachment, done, in_folder, refused, store_failed,
+};
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
@@ -28,23 +30,23 @@ async fn load(
     let Ok(id) = uuid::Uuid::parse_str(id).map(ExecutionId) else {
         return Err(refused(EXECUTIONS, "no-execution"));
     };
-    let execution = match state.store.execution(id).await {
-        Ok(Some(execution)) => execution,
-        Ok(None) => return Err(refused(EXECUTIONS, "no-execution")),
-        Err(err) => return Err(store_failed(EXECUTIONS, err)),
+    let found = async {
+        let Some(execution) = state.store.execution(id).await? else {
+            return Ok(None);
+        };
+        Ok(state
+            .store
+            .flow_summary(execution.flow)
+            .await?
+            .map(|flow| (execution, flow)))
     };
-    let flow = match state.store.flow_summary(execution.flow).await {
-        Ok(Some(flow)) => flow,
-        Ok(None) => return Err(refused(EXECUTIONS, "no-execution")),
-        Err(err) => return Err(store_failed(EXECUTIONS, err)),
+    let finding = Finding {
+        page: EXECUTIONS,
+        missing: "no-execution",
+        view: Permission::ViewExecutions,
     };
-    if !origin
-        .rights()
-        .on_flow(Permission::ViewExecutions, flow.folder)
-    {
-        return Err(refused(EXECUTIONS, "no-execution"));
-    }
-    Ok((execution, flow))
+    let view = Permission::ViewExecutions;
+    in_folder(origin, found, |(_, flow)| flow.folder, finding, view).await
 }
 
 /// `POST /executions/{id}/cancel`: stops it before its next card (and the helper

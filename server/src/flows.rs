@@ -5,7 +5,8 @@
 
 use crate::AppState;
 use crate::forms::{
-    Fields, Origin, action_failed, attachment, done, refused, refused_because, store_failed,
+    Fields, Finding, Origin, action_failed, attachment, done, in_folder, refused, refused_because,
+    store_failed,
 };
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -37,19 +38,19 @@ async fn load(
     let Ok(id) = uuid::Uuid::parse_str(id).map(FlowId) else {
         return Err(refused(FLOWS, "no-flow-here"));
     };
-    let flow = match state.store.flow_summary(id).await {
-        Ok(Some(flow)) => flow,
-        Ok(None) => return Err(refused(FLOWS, "no-flow-here")),
-        Err(err) => return Err(store_failed(FLOWS, err)),
+    let finding = Finding {
+        page: FLOWS,
+        missing: "no-flow-here",
+        view: Permission::ViewFlows,
     };
-    let rights = origin.rights();
-    if !rights.on_flow(Permission::ViewFlows, flow.folder) {
-        return Err(refused(FLOWS, "no-flow-here"));
-    }
-    if !rights.on_flow(permission, flow.folder) {
-        return Err(refused(FLOWS, "not-allowed"));
-    }
-    Ok(flow)
+    in_folder(
+        origin,
+        state.store.flow_summary(id),
+        |f| f.folder,
+        finding,
+        permission,
+    )
+    .await
 }
 
 /// `POST /flows/import`: a flow's export (the flow with its helper flows and the

@@ -9,7 +9,7 @@ use app::session::{Caller, RequestUser};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::access::Rights;
+use domain::access::{Permission, Rights};
 use domain::actions::{Acting, ActionError};
 use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
 use domain::directory::{User, UserId};
@@ -202,6 +202,42 @@ pub fn action_failed(page: &str, err: ActionError) -> Response {
 fn with_param(page: &str, key: &str, value: &str) -> String {
     let separator = if page.contains('?') { '&' } else { '?' };
     format!("{page}{separator}{key}={}", urlencoding::encode(value))
+}
+
+/// Where a form post finds what it is about, and what it answers when it cannot.
+pub struct Finding<'a> {
+    /// The list to go back to.
+    pub page: &'a str,
+    /// The error code for "there is no such thing here".
+    pub missing: &'a str,
+    /// What the caller needs to see it at all: without it, it does not exist for them.
+    pub view: Permission,
+}
+
+/// What `found` found, when it is in a folder (`folder_of`) where the caller may see it
+/// and holds `permission`; otherwise the answer to send. The one place form posts check
+/// access to a thing in a folder.
+pub async fn in_folder<T>(
+    origin: &Origin,
+    found: impl std::future::Future<Output = Result<Option<T>, StoreError>>,
+    folder_of: impl Fn(&T) -> Option<uuid::Uuid>,
+    finding: Finding<'_>,
+    permission: Permission,
+) -> Result<T, Response> {
+    let thing = match found.await {
+        Ok(Some(thing)) => thing,
+        Ok(None) => return Err(refused(finding.page, finding.missing)),
+        Err(err) => return Err(store_failed(finding.page, err)),
+    };
+    let rights = origin.rights();
+    let folder = folder_of(&thing);
+    if !rights.on_flow(finding.view, folder) {
+        return Err(refused(finding.page, finding.missing));
+    }
+    if !rights.on_flow(permission, folder) {
+        return Err(refused(finding.page, "not-allowed"));
+    }
+    Ok(thing)
 }
 
 /// The user a form post is about, by the id in its path; a refusal back to `page` when

@@ -5,7 +5,9 @@
 //! exist. Every value is checked against its column before anything is written.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, attachment, done, refused, refused_because, store_failed};
+use crate::forms::{
+    Fields, Finding, Origin, attachment, done, in_folder, refused, refused_because, store_failed,
+};
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
@@ -41,19 +43,19 @@ async fn load(
     let Ok(id) = Uuid::parse_str(id).map(TableId) else {
         return Err(refused(TABLES, "no-table-here"));
     };
-    let table = match state.store.table(id).await {
-        Ok(Some(table)) => table,
-        Ok(None) => return Err(refused(TABLES, "no-table-here")),
-        Err(err) => return Err(store_failed(TABLES, err)),
+    let finding = Finding {
+        page: TABLES,
+        missing: "no-table-here",
+        view: Permission::ViewTables,
     };
-    let rights = origin.rights();
-    if !rights.on_flow(Permission::ViewTables, table.folder) {
-        return Err(refused(TABLES, "no-table-here"));
-    }
-    if !rights.on_flow(permission, table.folder) {
-        return Err(refused(TABLES, "not-allowed"));
-    }
-    Ok(table)
+    in_folder(
+        origin,
+        state.store.table(id),
+        |t| t.folder,
+        finding,
+        permission,
+    )
+    .await
 }
 
 /// The page to go back to: the grid as the caller left it (its search, sort and page),
