@@ -249,9 +249,7 @@ pub async fn save_flow(
     based_on: i64,
     definition: String,
 ) -> Result<Saved, AppError> {
-    use domain::access::Permission;
     use domain::actions::{ActionError, flows};
-    use domain::flows::FlowId;
     use domain::store::StoreError;
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let store = crate::session::store()?;
@@ -260,7 +258,7 @@ pub async fn save_flow(
     let Some(id) = id.filter(|id| !id.is_empty()) else {
         let made = flows::create_flow(&store, &acting, &flow, None, None)
             .await
-            .map_err(crate::session::action_error)?;
+            .map_err(crate::error::action_error)?;
         return Ok(Saved {
             flow_id: made.id.to_string(),
             version: made.version,
@@ -268,14 +266,7 @@ pub async fn save_flow(
             turned_off: false,
         });
     };
-    let missing = || AppError::NotFound("There is no such flow.".into());
-    let id = FlowId(uuid::Uuid::parse_str(&id).map_err(|_| missing())?);
-    let summary = store
-        .flow_summary(id)
-        .await
-        .map_err(AppError::from_store)?
-        .filter(|f| caller.rights.on_flow(Permission::ViewFlows, f.folder))
-        .ok_or_else(missing)?;
+    let summary = crate::session::visible_flow(&store, &caller, &id).await?;
     let why = format!("saved in the builder from version {based_on}");
     match flows::save_version(&store, &acting, &summary, &flow, based_on, why).await {
         Ok(saved) => Ok(Saved {
@@ -295,6 +286,6 @@ pub async fn save_flow(
             "A flow named \"{}\" already exists; choose another name.",
             flow.name.trim()
         ))),
-        Err(err) => Err(crate::session::action_error(err)),
+        Err(err) => Err(crate::error::action_error(err)),
     }
 }

@@ -81,7 +81,7 @@ pub fn set_response_status(code: u16) {
 impl AppError {
     /// Logs an internal failure with the request id and returns what the caller may see.
     pub fn internal(err: impl std::fmt::Display) -> AppError {
-        let reference = crate::session::request_id().unwrap_or_else(|| "unknown".to_string());
+        let reference = request_id().unwrap_or_else(|| "unknown".to_string());
         tracing::error!(request_id = %reference, error = %err, "internal error");
         AppError::Internal { reference }
     }
@@ -106,4 +106,41 @@ fn is_unavailable(err: &domain::store::SqlxError) -> bool {
         err,
         SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::Io(_)
     )
+}
+
+/// An action that did not happen, as the console's error: a refusal says why.
+#[cfg(feature = "ssr")]
+pub fn action_error(err: domain::actions::ActionError) -> AppError {
+    use domain::actions::ActionError;
+    match err {
+        ActionError::Refused(refusal) => AppError::BadRequest(sentence(&refusal.reason)),
+        ActionError::NotFound { detail, .. } => AppError::NotFound(sentence(&detail)),
+        ActionError::Store(err) => AppError::from_store(err),
+    }
+}
+
+/// `text` as a sentence: a capital first letter and a full stop.
+#[cfg(feature = "ssr")]
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+/// The id the server gave this request (`x-request-id`), for error references.
+#[cfg(feature = "ssr")]
+pub fn request_id() -> Option<String> {
+    leptos::prelude::use_context::<http::request::Parts>().and_then(|parts| {
+        parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    })
 }

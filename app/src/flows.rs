@@ -252,17 +252,11 @@ pub async fn versions_of_flow(
     b: Option<i64>,
 ) -> Result<VersionsView, AppError> {
     use domain::access::Permission;
-    use domain::flows::{Card, FlowId, OnError};
-    let missing = || AppError::NotFound("There is no such flow.".into());
+    use domain::flows::{Card, OnError};
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let store = crate::session::store()?;
-    let id = FlowId(uuid::Uuid::parse_str(&id).map_err(|_| missing())?);
-    let summary = store
-        .flow_summary(id)
-        .await
-        .map_err(AppError::from_store)?
-        .filter(|f| caller.rights.on_flow(Permission::ViewFlows, f.folder))
-        .ok_or_else(missing)?;
+    let summary = crate::session::visible_flow(&store, &caller, &id).await?;
+    let id = summary.id;
     let versions = store
         .flow_versions(id)
         .await
@@ -370,19 +364,12 @@ pub struct TestInput {
 #[server(endpoint = "flows/test-form")]
 pub async fn test_setup(id: String, from: Option<String>) -> Result<TestInput, AppError> {
     use domain::access::Permission;
-    use domain::flows::FlowId;
     use domain::flows::sample::{sample_fields, sample_value};
     use domain::store::ExecutionFilter;
-    let missing = || AppError::NotFound("There is no such flow.".into());
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let store = crate::session::store()?;
-    let id = FlowId(uuid::Uuid::parse_str(&id).map_err(|_| missing())?);
-    let summary = store
-        .flow_summary(id)
-        .await
-        .map_err(AppError::from_store)?
-        .filter(|f| caller.rights.on_flow(Permission::ViewFlows, f.folder))
-        .ok_or_else(missing)?;
+    let summary = crate::session::visible_flow(&store, &caller, &id).await?;
+    let id = summary.id;
     if !caller.rights.on_flow(Permission::EditFlows, summary.folder) {
         return Err(AppError::Forbidden);
     }
@@ -390,7 +377,7 @@ pub async fn test_setup(id: String, from: Option<String>) -> Result<TestInput, A
         .flow_definition(id, summary.version)
         .await
         .map_err(AppError::from_store)?
-        .ok_or_else(missing)?;
+        .ok_or_else(|| AppError::NotFound("There is no such flow.".into()))?;
     let catalog = domain::flows::catalog::catalog();
     let trigger = catalog.get(&definition.trigger.kind).ok_or_else(|| {
         AppError::BadRequest(format!(

@@ -104,47 +104,50 @@ pub fn acting(caller: &Caller) -> domain::actions::Acting {
     }
 }
 
-/// An action that did not happen, as the console's error: a refusal says why.
 #[cfg(feature = "ssr")]
-pub fn action_error(err: domain::actions::ActionError) -> AppError {
-    use domain::actions::ActionError;
-    match err {
-        ActionError::Refused(refusal) => AppError::BadRequest(sentence(&refusal.reason)),
-        ActionError::NotFound { detail, .. } => AppError::NotFound(sentence(&detail)),
-        ActionError::Store(err) => AppError::from_store(err),
-    }
-}
-
-/// `text` as a sentence: a capital first letter and a full stop.
-#[cfg(feature = "ssr")]
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default();
-    if !out.ends_with('.') {
-        out.push('.');
-    }
-    out
-}
-
-/// The id the server gave this request (`x-request-id`), for error references.
-#[cfg(feature = "ssr")]
-pub fn request_id() -> Option<String> {
-    use_context::<http::request::Parts>().and_then(|parts| {
-        parts
-            .headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    })
-}
+pub use crate::error::request_id;
 
 /// The database, provided by the server to every page render and server function.
 #[cfg(feature = "ssr")]
 pub fn store() -> Result<domain::store::Store, AppError> {
     use_context::<domain::store::Store>().ok_or_else(|| AppError::internal("no store in context"))
+}
+
+/// The flow `id`, when `caller` may see it; "no such flow" otherwise: a flow the caller
+/// may not see does not exist for them.
+#[cfg(feature = "ssr")]
+pub async fn visible_flow(
+    store: &domain::store::Store,
+    caller: &Caller,
+    id: &str,
+) -> Result<domain::store::FlowSummary, AppError> {
+    use domain::access::Permission;
+    let missing = || AppError::NotFound("There is no such flow.".into());
+    let id = domain::flows::FlowId(uuid::Uuid::parse_str(id).map_err(|_| missing())?);
+    store
+        .flow_summary(id)
+        .await
+        .map_err(AppError::from_store)?
+        .filter(|f| caller.rights.on_flow(Permission::ViewFlows, f.folder))
+        .ok_or_else(missing)
+}
+
+/// The table `id`, when `caller` may see it; "no such table" otherwise.
+#[cfg(feature = "ssr")]
+pub async fn visible_table(
+    store: &domain::store::Store,
+    caller: &Caller,
+    id: &str,
+) -> Result<domain::store::TableSummary, AppError> {
+    use domain::access::Permission;
+    let missing = || AppError::NotFound("There is no such table.".into());
+    let id = domain::tables::TableId(uuid::Uuid::parse_str(id).map_err(|_| missing())?);
+    store
+        .table(id)
+        .await
+        .map_err(AppError::from_store)?
+        .filter(|t| caller.rights.on_flow(Permission::ViewTables, t.folder))
+        .ok_or_else(missing)
 }
 
 /// Where people and identity providers reach this idflow (no trailing slash), provided

@@ -153,19 +153,11 @@ pub async fn table_grid(
     offset: Option<i64>,
     import: Option<String>,
 ) -> Result<GridPage, AppError> {
-    use domain::access::Permission;
     use domain::store::RowQuery;
-    use domain::tables::{TableId, cell_text};
-    let missing = || AppError::NotFound("There is no such table.".into());
+    use domain::tables::cell_text;
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let store = crate::session::store()?;
-    let id = TableId(uuid::Uuid::parse_str(&id).map_err(|_| missing())?);
-    let table = store
-        .table(id)
-        .await
-        .map_err(AppError::from_store)?
-        .filter(|t| caller.rights.on_flow(Permission::ViewTables, t.folder))
-        .ok_or_else(missing)?;
+    let table = crate::session::visible_table(&store, &caller, &id).await?;
     let sort = sort.filter(|s| !s.is_empty());
     if let Some(column) = &sort
         && table.schema.column(column).is_none()
@@ -203,7 +195,7 @@ pub async fn table_grid(
         .collect();
     let import = match import.and_then(|i| uuid::Uuid::parse_str(&i).ok()) {
         Some(import) => store
-            .table_import(id, import)
+            .table_import(table.id, import)
             .await
             .map_err(AppError::from_store)?
             .map(|report| ImportView {

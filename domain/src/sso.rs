@@ -11,6 +11,34 @@ use crate::auth::Origin;
 use crate::directory::{User, UserStatus};
 use crate::store::{NewUser, SsoIdentity, Store, StoreError};
 
+/// A name for the sign-in button when none is configured: the provider's product when
+/// the issuer says which, else the issuer's host.
+pub fn default_display_name(issuer: &str) -> String {
+    let host = url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| issuer.to_string());
+    if host.ends_with(".okta.com") || host.ends_with(".oktapreview.com") {
+        "Okta".into()
+    } else if host.ends_with("login.microsoftonline.com") {
+        "Microsoft Entra ID".into()
+    } else if host == "accounts.google.com" {
+        "Google".into()
+    } else {
+        host
+    }
+}
+
+/// Whether a URL points at this machine (where plain http is acceptable for an issuer).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// What a checked ID token (and the userinfo endpoint) said about the person.
 #[derive(Debug, Clone)]
 pub struct SsoClaims {

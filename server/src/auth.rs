@@ -8,8 +8,8 @@ use app::entry_points::{self, Kind};
 use app::error::AppError;
 use app::session::{Caller, RequestUser, is_safe_next, sign_in_url};
 use axum::Form;
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -19,54 +19,9 @@ use domain::auth::{AuthError, Origin};
 use domain::directory::{UserId, UserStatus};
 use secrecy::SecretString;
 use serde::Deserialize;
-use std::net::SocketAddr;
 use tower_sessions::Session;
 
-/// The client's address: the peer; or, behind proxies idflow trusts
-/// (`IDFLOW_TRUST_FORWARDED_FOR`), the right-most X-Forwarded-For address that is not one
-/// of the trusted proxies — the left-most hops are whatever the client claimed.
-pub fn client_address(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: Option<SocketAddr>,
-) -> Option<String> {
-    if state.trust_forwarded_for {
-        let hops: Vec<&str> = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .collect();
-        let trusted = |ip: &std::net::IpAddr| state.trusted_proxies.iter().any(|n| n.contains(ip));
-        for hop in hops.iter().rev() {
-            match hop.parse::<std::net::IpAddr>() {
-                Ok(ip) if trusted(&ip) => continue,
-                Ok(ip) => return Some(ip.to_string()),
-                // Not an address: whatever stands left of it cannot be trusted either.
-                Err(_) => break,
-            }
-        }
-    }
-    peer.map(|p| p.ip().to_string())
-}
-
-/// The address of the connection's other end, when the server recorded it.
-pub fn peer_address(request: &Request) -> Option<SocketAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0)
-}
-
-/// The id the request-id layer gave this request.
-pub fn request_id(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
+use crate::request::{client_address, peer_address, request_id};
 
 /// The user behind the session, if the session is still good. A session whose sign-in
 /// is older than the absolute limit, or older than the user's last "end all sessions",

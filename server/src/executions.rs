@@ -5,14 +5,14 @@
 
 use crate::AppState;
 use crate::forms::{
-    Finding, Origin, action_failed, attachment, done, in_folder, refused, store_failed,
+    Answer, Finding, InFolder, Origin, action_failed, attachment, load, refused, store_failed,
 };
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
 use domain::actions::{ActionError, executions};
 use domain::engine::ExecutionId;
-use domain::store::{ExecutionRecord, FlowSummary};
+use domain::store::{ExecutionRecord, FlowSummary, Store, StoreError};
 
 const EXECUTIONS: &str = "/executions";
 
@@ -20,95 +20,91 @@ fn execution_page(id: ExecutionId) -> String {
     format!("{EXECUTIONS}/{id}")
 }
 
-/// The execution and its flow, when the caller may see it; otherwise the answer to send
-/// (back to the list: there is no such execution for them).
-async fn load(
-    state: &AppState,
-    origin: &Origin,
-    id: &str,
-) -> Result<(ExecutionRecord, FlowSummary), Response> {
-    let Ok(id) = uuid::Uuid::parse_str(id).map(ExecutionId) else {
-        return Err(refused(EXECUTIONS, "no-execution"));
-    };
-    let found = async {
-        let Some(execution) = state.store.execution(id).await? else {
-            return Ok(None);
-        };
-        Ok(state
-            .store
-            .flow_summary(execution.flow)
-            .await?
-            .map(|flow| (execution, flow)))
-    };
-    let finding = Finding {
+/// An execution with its flow: seen, run and exported through its flow's folder.
+impl InFolder for (ExecutionRecord, FlowSummary) {
+    const FINDING: Finding = Finding {
         page: EXECUTIONS,
         missing: "no-execution",
         view: Permission::ViewExecutions,
     };
-    let view = Permission::ViewExecutions;
-    in_folder(origin, found, |(_, flow)| flow.folder, finding, view).await
+
+    fn folder(&self) -> Option<uuid::Uuid> {
+        self.1.folder
+    }
+
+    async fn find(store: &Store, id: uuid::Uuid) -> Result<Option<Self>, StoreError> {
+        let Some(execution) = store.execution(ExecutionId(id)).await? else {
+            return Ok(None);
+        };
+        Ok(store
+            .flow_summary(execution.flow)
+            .await?
+            .map(|flow| (execution, flow)))
+    }
+}
+
+/// The execution `id` with its flow, when the caller may see it; otherwise the answer to
+/// send (back to the list: there is no such execution for them).
+async fn found(
+    state: &AppState,
+    origin: &Origin,
+    id: &str,
+) -> Result<(ExecutionRecord, FlowSummary), Response> {
+    load(state, origin, id, Permission::ViewExecutions).await
+}
+
+/// What a person does to an execution from its page.
+enum Change {
+    Cancel,
+    Rerun,
+    Approve,
+}
+
+/// Calls the action for `change` on execution `id`; to the page it leads to (the new
+/// execution's, for a re-run), or back with the reason it did not happen.
+async fn change(state: AppState, id: String, request: Request, change: Change) -> Answer {
+    let origin = Origin::of(&state, &request);
+    let (execution, flow) = found(&state, &origin, &id).await?;
+    let page = execution_page(execution.id);
+    let (store, acting) = (&state.store, origin.acting());
+    let to = match change {
+        Change::Cancel => executions::cancel(store, &acting, &execution, &flow)
+            .await
+            .map(|()| format!("{page}?notice=execution-cancelled")),
+        Change::Rerun => executions::rerun(store, &acting, &execution, &flow)
+            .await
+            .map(|new| format!("{}?notice=execution-rerun", execution_page(new))),
+        Change::Approve => executions::approve(store, &acting, &execution, &flow)
+            .await
+            .map(|()| format!("{page}?notice=execution-approved")),
+    };
+    Ok(match to {
+        Ok(to) => Redirect::to(&to).into_response(),
+        // The page says these in a sentence of its own.
+        Err(ActionError::Refused(r)) if matches!(r.code, "execution-ended" | "not-paused") => {
+            refused(&page, r.code)
+        }
+        Err(ActionError::NotFound { kind: "flow", .. }) => refused(&page, "no-flow"),
+        Err(err) => action_failed(&page, err),
+    })
 }
 
 /// `POST /executions/{id}/cancel`: stops it before its next card (and the helper
 /// executions it started).
-pub async fn cancel(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let (execution, flow) = match load(&state, &origin, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let page = execution_page(execution.id);
-    match executions::cancel(&state.store, &origin.acting(), &execution, &flow).await {
-        Ok(()) => done(&page, "execution-cancelled"),
-        Err(ActionError::Refused(r)) if r.code == "execution-ended" => refused(&page, r.code),
-        Err(err) => action_failed(&page, err),
-    }
+pub async fn cancel(state: State<AppState>, id: Path<String>, request: Request) -> Answer {
+    change(state.0, id.0, request, Change::Cancel).await
 }
 
 /// `POST /executions/{id}/rerun`: its input again, through the flow's current version;
 /// to the new execution's page.
-pub async fn rerun(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let (execution, flow) = match load(&state, &origin, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let page = execution_page(execution.id);
-    match executions::rerun(&state.store, &origin.acting(), &execution, &flow).await {
-        Ok(new) => {
-            Redirect::to(&format!("{}?notice=execution-rerun", execution_page(new))).into_response()
-        }
-        Err(ActionError::NotFound { .. }) => refused(&page, "no-flow"),
-        Err(err) => action_failed(&page, err),
-    }
+pub async fn rerun(state: State<AppState>, id: Path<String>, request: Request) -> Answer {
+    change(state.0, id.0, request, Change::Rerun).await
 }
 
 /// `POST /executions/{id}/approve`: a directory manager lets an execution the
 /// blast-radius guard paused go on.
-pub async fn approve(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let (execution, flow) = match load(&state, &origin, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    let page = execution_page(execution.id);
-    match executions::approve(&state.store, &origin.acting(), &execution, &flow).await {
-        Ok(()) => done(&page, "execution-approved"),
-        Err(ActionError::Refused(r)) if r.code == "not-paused" => refused(&page, r.code),
-        Err(err) => action_failed(&page, err),
-    }
+pub async fn approve(state: State<AppState>, id: Path<String>, request: Request) -> Answer {
+    change(state.0, id.0, request, Change::Approve).await
 }
 
 /// `GET /executions/{id}/export`: the execution and what each card did, as JSON, to
@@ -118,15 +114,12 @@ pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let (execution, flow) = match load(&state, &origin, &id).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
+    let (execution, flow) = found(&state, &origin, &id).await?;
     let steps = match state.store.execution_steps(execution.id).await {
         Ok(steps) => steps,
-        Err(err) => return store_failed(&execution_page(execution.id), err),
+        Err(err) => return Err(store_failed(&execution_page(execution.id), err)),
     };
     let steps: Vec<serde_json::Value> = steps
         .iter()
@@ -164,10 +157,10 @@ pub async fn export(
     });
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');
-    attachment(
+    Ok(attachment(
         "application/json",
         &format!("execution-{}", execution.id),
         ".json",
         text,
-    )
+    ))
 }

@@ -5,59 +5,44 @@
 
 use crate::AppState;
 use crate::forms::{
-    Fields, Finding, Origin, action_failed, attachment, done, in_folder, refused, refused_because,
-    store_failed,
+    Answer, Fields, Finding, InFolder, Origin, action_failed, attachment, done, load, refused,
+    refused_because, store_failed,
 };
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
 use domain::actions::{ActionError, executions, flows};
-use domain::audit::{Action, Target};
 use domain::flows::{Flow, FlowId};
-use domain::store::{FlowSummary, StoreError};
+use domain::store::{FlowSummary, Store, StoreError};
 
 const FLOWS: &str = "/flows";
 /// The largest flow JSON accepted, in bytes.
 const MAX_DEFINITION: usize = 1 << 20;
 
-fn flow_target(flow: &FlowSummary) -> Target {
-    Target {
-        kind: "flow".into(),
-        id: flow.id.to_string(),
-        display: flow.name.clone(),
-    }
-}
-
-/// The flow `id`, when the caller holds `permission` on it; otherwise the answer to send.
-async fn load(
-    state: &AppState,
-    origin: &Origin,
-    id: &str,
-    permission: Permission,
-) -> Result<FlowSummary, Response> {
-    let Ok(id) = uuid::Uuid::parse_str(id).map(FlowId) else {
-        return Err(refused(FLOWS, "no-flow-here"));
-    };
-    let finding = Finding {
+impl InFolder for FlowSummary {
+    const FINDING: Finding = Finding {
         page: FLOWS,
         missing: "no-flow-here",
         view: Permission::ViewFlows,
     };
-    in_folder(
-        origin,
-        state.store.flow_summary(id),
-        |f| f.folder,
-        finding,
-        permission,
-    )
-    .await
+
+    fn folder(&self) -> Option<uuid::Uuid> {
+        self.folder
+    }
+
+    fn find(
+        store: &Store,
+        id: uuid::Uuid,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send {
+        store.flow_summary(FlowId(id))
+    }
 }
 
 /// `POST /flows/import`: a flow's export (the flow with its helper flows and the
 /// schemas of its tables, or a single flow's JSON), at the top level. Tables missing
 /// here are made (existing ones are used as they are); helper flows are turned on, the
 /// rest created off. Refused, with nothing made, when a flow's name is taken.
-pub async fn import(State(state): State<AppState>, request: Request) -> Response {
+pub async fn import(State(state): State<AppState>, request: Request) -> Answer {
     use domain::flows::bundle::Bundle;
     let origin = Origin::of(&state, &request);
     let fields = Fields::read(&state, request).await;
@@ -67,36 +52,38 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Response
         "" => None,
         id => match uuid::Uuid::parse_str(id) {
             Ok(id) if origin.rights().in_folder(id).is_some() => Some(id),
-            _ => return refused(FLOWS, "no-folder"),
+            _ => return Err(refused(FLOWS, "no-folder")),
         },
     };
     let page = folder.map_or_else(|| FLOWS.to_string(), |id| format!("{FLOWS}?folder={id}"));
     let page = page.as_str();
     if !origin.rights().on_flow(Permission::EditFlows, folder) {
-        return refused(page, "not-allowed");
+        return Err(refused(page, "not-allowed"));
     }
     let text = fields.get("definition");
     if text.is_empty() {
-        return refused(page, "import-empty");
+        return Err(refused(page, "import-empty"));
     }
     if text.len() > MAX_DEFINITION {
-        return refused(page, "import-too-large");
+        return Err(refused(page, "import-too-large"));
     }
     let bundle = match Bundle::read(text) {
         Ok(bundle) => bundle,
         Err(why) => {
             tracing::info!(%why, "a flow import was not a flow's JSON");
-            return refused_because(page, "import-not-a-flow", &why);
+            return Err(refused_because(page, "import-not-a-flow", &why));
         }
     };
-    match flows::install(&state.store, &origin.acting(), &bundle, folder).await {
-        Ok(made) if made.len() > 1 => done(page, "flows-imported"),
-        Ok(_) => done(page, "flow-imported"),
-        Err(ActionError::Refused(r)) if r.code == "import-taken" => {
-            refused_because(page, r.code, &r.reason)
-        }
-        Err(err) => action_failed(page, err),
-    }
+    Ok(
+        match flows::install(&state.store, &origin.acting(), &bundle, folder).await {
+            Ok(made) if made.len() > 1 => done(page, "flows-imported"),
+            Ok(_) => done(page, "flow-imported"),
+            Err(ActionError::Refused(r)) if r.code == "import-taken" => {
+                refused_because(page, r.code, &r.reason)
+            }
+            Err(err) => action_failed(page, err),
+        },
+    )
 }
 
 /// `POST /flows/templates/{key}`: a reference use case's tables (those missing) and
@@ -106,21 +93,23 @@ pub async fn install_template(
     State(state): State<AppState>,
     Path(key): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
     if !origin.rights().on_flow(Permission::EditFlows, None) {
-        return refused(FLOWS, "not-allowed");
+        return Err(refused(FLOWS, "not-allowed"));
     }
     let Some(template) = domain::flows::templates::template(&key) else {
-        return refused(FLOWS, "no-template");
+        return Err(refused(FLOWS, "no-template"));
     };
-    match flows::install(&state.store, &origin.acting(), &template.bundle(), None).await {
-        Ok(_) => done(FLOWS, "template-installed"),
-        Err(ActionError::Refused(r)) if r.code == "import-taken" => {
-            refused(FLOWS, "template-taken")
-        }
-        Err(err) => action_failed(FLOWS, err),
-    }
+    Ok(
+        match flows::install(&state.store, &origin.acting(), &template.bundle(), None).await {
+            Ok(_) => done(FLOWS, "template-installed"),
+            Err(ActionError::Refused(r)) if r.code == "import-taken" => {
+                refused(FLOWS, "template-taken")
+            }
+            Err(err) => action_failed(FLOWS, err),
+        },
+    )
 }
 
 /// `POST /flows/{id}/enabled` with `enabled=true|false`. Turning on is refused while the
@@ -129,29 +118,28 @@ pub async fn set_enabled(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     let fields = Fields::read(&state, request).await;
     let enabled = match fields.get("enabled") {
         "true" => true,
         "false" => false,
-        _ => return refused(FLOWS, "invalid"),
+        _ => return Err(refused(FLOWS, "invalid")),
     };
-    match flows::set_enabled(&state.store, &origin.acting(), &flow, enabled).await {
-        Ok(false) => done(FLOWS, "unchanged"),
-        Ok(true) if enabled => done(FLOWS, "flow-on"),
-        Ok(true) => done(FLOWS, "flow-off"),
-        Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
-        Err(ActionError::Store(StoreError::Invalid(reason))) => {
-            tracing::info!(flow = %flow.id, %reason, "a flow with problems was not turned on");
-            refused_because(FLOWS, "flow-has-problems", &reason)
-        }
-        Err(err) => action_failed(FLOWS, err),
-    }
+    Ok(
+        match flows::set_enabled(&state.store, &origin.acting(), &flow, enabled).await {
+            Ok(false) => done(FLOWS, "unchanged"),
+            Ok(true) if enabled => done(FLOWS, "flow-on"),
+            Ok(true) => done(FLOWS, "flow-off"),
+            Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
+            Err(ActionError::Store(StoreError::Invalid(reason))) => {
+                tracing::info!(flow = %flow.id, %reason, "a flow with problems was not turned on");
+                refused_because(FLOWS, "flow-has-problems", &reason)
+            }
+            Err(err) => action_failed(FLOWS, err),
+        },
+    )
 }
 
 /// `POST /flows/{id}/run` with `input` (JSON, may be empty): runs a Manual flow by hand;
@@ -160,27 +148,25 @@ pub async fn run(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let flow = match load(&state, &origin, &id, Permission::RunFlows).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::RunFlows).await?;
     let fields = Fields::read(&state, request).await;
     let input = match fields.get("input") {
         "" => serde_json::Value::Null,
         text => match serde_json::from_str(text) {
             Ok(value) => value,
-            Err(_) => return refused(FLOWS, "input-not-json"),
+            Err(_) => return Err(refused(FLOWS, "input-not-json")),
         },
     };
-    match executions::run_by_hand(&state.store, &origin.acting(), &flow, input).await {
-        Ok(execution) => {
-            Redirect::to(&format!("/executions/{execution}?notice=flow-started")).into_response()
-        }
-        Err(ActionError::Refused(r)) if r.code == "not-manual" => refused(FLOWS, r.code),
-        Err(err) => action_failed(FLOWS, err),
-    }
+    Ok(
+        match executions::run_by_hand(&state.store, &origin.acting(), &flow, input).await {
+            Ok(execution) => Redirect::to(&format!("/executions/{execution}?notice=flow-started"))
+                .into_response(),
+            Err(ActionError::Refused(r)) if r.code == "not-manual" => refused(FLOWS, r.code),
+            Err(err) => action_failed(FLOWS, err),
+        },
+    )
 }
 
 /// `POST /flows/{id}/clone`: a copy of the flow's current version, turned off, named
@@ -189,45 +175,19 @@ pub async fn clone(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
-    let mut definition = match state.store.flow_definition(flow.id, flow.version).await {
-        Ok(Some(definition)) => (*definition).clone(),
-        Ok(None) => return refused(FLOWS, "no-flow-here"),
-        Err(err) => return store_failed(FLOWS, err),
-    };
-    let existing = match state.store.flows().await {
-        Ok(flows) => flows,
-        Err(err) => return store_failed(FLOWS, err),
-    };
-    let taken = |name: &str| existing.iter().any(|f| f.name.eq_ignore_ascii_case(name));
-    let mut name = format!("{} (copy)", flow.name);
-    let mut n = 2;
-    while taken(&name) {
-        name = format!("{} (copy {n})", flow.name);
-        n += 1;
-    }
-    definition.name = name;
-    let reason = format!("copied from {}", flow.name);
-    match flows::create_flow(
-        &state.store,
-        &origin.acting(),
-        &definition,
-        flow.folder,
-        Some(reason),
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
+    Ok(
+        match flows::clone_flow(&state.store, &origin.acting(), &flow).await {
+            Ok(copy) => done(
+                &format!("{FLOWS}?q={}", urlencoding::encode(&copy.name)),
+                "flow-cloned",
+            ),
+            Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
+            Err(err) => action_failed(FLOWS, err),
+        },
     )
-    .await
-    {
-        Ok(_) => done(
-            &format!("{FLOWS}?q={}", urlencoding::encode(&definition.name)),
-            "flow-cloned",
-        ),
-        Err(err) => action_failed(FLOWS, err),
-    }
 }
 
 /// `POST /flows/{id}/test` with the sample form's fields (`s.<path>`): runs the flow's
@@ -237,16 +197,13 @@ pub async fn test(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     use domain::flows::sample::{build_sample, sample_fields};
     let origin = Origin::of(&state, &request);
-    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     let page = format!("{FLOWS}/{}/test", flow.id);
     let Some(trigger) = domain::flows::catalog::catalog().get(&flow.trigger_kind) else {
-        return refused(&page, "invalid");
+        return Err(refused(&page, "invalid"));
     };
     let fields = Fields::read(&state, request).await;
     let sample = build_sample(&sample_fields(trigger), |path| {
@@ -254,14 +211,21 @@ pub async fn test(
     });
     let input = match sample {
         Ok(input) => input,
-        Err(reasons) => return refused_because(&page, "sample-invalid", &reasons.join("; ")),
-    };
-    match executions::test(&state.store, &origin.acting(), &flow, input).await {
-        Ok(execution) => {
-            Redirect::to(&format!("/executions/{execution}?notice=test-started")).into_response()
+        Err(reasons) => {
+            return Err(refused_because(
+                &page,
+                "sample-invalid",
+                &reasons.join("; "),
+            ));
         }
-        Err(err) => action_failed(&page, err),
-    }
+    };
+    Ok(
+        match executions::test(&state.store, &origin.acting(), &flow, input).await {
+            Ok(execution) => Redirect::to(&format!("/executions/{execution}?notice=test-started"))
+                .into_response(),
+            Err(err) => action_failed(&page, err),
+        },
+    )
 }
 
 /// Saves `definition` as the next version of `flow`, which the caller based on version
@@ -300,27 +264,24 @@ pub async fn save(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     let page = format!("{FLOWS}/{}/versions", flow.id);
     let fields = Fields::read(&state, request).await;
     let text = fields.get("definition");
     if text.len() > MAX_DEFINITION {
-        return refused(&page, "import-too-large");
+        return Err(refused(&page, "import-too-large"));
     }
     let definition: Flow = match serde_json::from_str(text) {
         Ok(flow) => flow,
-        Err(e) => return refused_because(&page, "import-not-a-flow", &e.to_string()),
+        Err(e) => return Err(refused_because(&page, "import-not-a-flow", &e.to_string())),
     };
     let Ok(based_on) = fields.get("based_on").parse::<i64>() else {
-        return refused(&page, "invalid");
+        return Err(refused(&page, "invalid"));
     };
     let why = format!("saved as a new version from version {based_on}");
-    save_version(
+    Ok(save_version(
         &state,
         &origin,
         &flow,
@@ -329,7 +290,7 @@ pub async fn save(
         "version-saved",
         why,
     )
-    .await
+    .await)
 }
 
 /// `POST /flows/{id}/versions/{version}/restore`: an older version's definition saved
@@ -338,23 +299,20 @@ pub async fn restore(
     State(state): State<AppState>,
     Path((id, version)): Path<(String, String)>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     let page = format!("{FLOWS}/{}/versions", flow.id);
     let Ok(version) = version.parse::<i64>() else {
-        return refused(&page, "no-version");
+        return Err(refused(&page, "no-version"));
     };
     let definition = match state.store.flow_definition(flow.id, version).await {
         Ok(Some(definition)) => definition,
-        Ok(None) => return refused(&page, "no-version"),
-        Err(err) => return store_failed(&page, err),
+        Ok(None) => return Err(refused(&page, "no-version")),
+        Err(err) => return Err(store_failed(&page, err)),
     };
     let why = format!("restored version {version}");
-    save_version(
+    Ok(save_version(
         &state,
         &origin,
         &flow,
@@ -363,7 +321,7 @@ pub async fn restore(
         "version-restored",
         why,
     )
-    .await
+    .await)
 }
 
 /// `POST /flows/{id}/delete`: the flow, its versions and its history.
@@ -371,18 +329,16 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let flow = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
-    let audit = origin.entry(Action::FlowDelete, flow_target(&flow));
-    match state.store.delete_flow(flow.id, &audit).await {
-        Ok(true) => done(FLOWS, "flow-deleted"),
-        Ok(false) => refused(FLOWS, "no-flow-here"),
-        Err(err) => store_failed(FLOWS, err),
-    }
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
+    Ok(
+        match flows::delete_flow(&state.store, &origin.acting(), &flow).await {
+            Ok(()) => done(FLOWS, "flow-deleted"),
+            Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
+            Err(err) => action_failed(FLOWS, err),
+        },
+    )
 }
 
 /// `GET /flows/{id}/export`: the flow's current version with its helper flows and the
@@ -392,22 +348,19 @@ pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let flow = match load(&state, &origin, &id, Permission::ViewFlows).await {
-        Ok(flow) => flow,
-        Err(response) => return response,
-    };
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::ViewFlows).await?;
     let bundle = match bundle_of(&state, &origin.rights(), &[flow.id]).await {
         Ok(bundle) => bundle,
-        Err(err) => return store_failed(FLOWS, err),
+        Err(err) => return Err(store_failed(FLOWS, err)),
     };
-    attachment(
+    Ok(attachment(
         "application/json",
         &flow.name,
         ".flow.json",
         bundle.to_stable_json(),
-    )
+    ))
 }
 
 /// The export of the flows `mains` (current versions, in this order) with their helper

@@ -1,73 +1,50 @@
-//! Form posts from the Flows tab about folders: create one, rename one, share one (give a
-//! user or a group a Reader, Runner, Editor or Folder Manager grant on it, or take it
-//! away), and move a flow into or out of one. Administrators may do all of it; a Folder
-//! Manager may rename and share their folder; moving a flow needs Editor on both sides.
+//! Form posts from the Flows tab about folders: create one, rename one, share one, and
+//! move a flow into or out of one; and a folder's export. Each reads the form and calls
+//! the domain's action (`domain::actions::folders`), which checks who may do it.
 
 use crate::AppState;
-use crate::forms::{Fields, Origin, attachment, done, refused, refused_because, store_failed};
+use crate::forms::{
+    Answer, Fields, Origin, action_failed, action_failed_briefly, attachment, done, load, refused,
+    refused_because, store_failed,
+};
 use axum::extract::{Path, Request, State};
 use axum::response::Response;
 use domain::access::{FolderRole, Permission};
-use domain::assignments::Grantee;
-use domain::audit::{Action, Target};
+use domain::actions::ActionError;
+use domain::actions::folders::{self as actions, Whom};
 use domain::flows::FlowId;
-use domain::store::{Folder, StoreError};
+use domain::store::{FlowSummary, Folder};
 use uuid::Uuid;
 
 const FLOWS: &str = "/flows";
-
-fn folder_target(id: Uuid, name: &str) -> Target {
-    Target {
-        kind: "folder".into(),
-        id: id.to_string(),
-        display: name.to_string(),
-    }
-}
 
 fn folder_page(id: Uuid) -> String {
     format!("{FLOWS}?folder={id}")
 }
 
-/// The folder `id`, when the caller manages it; otherwise the answer to send.
-async fn managed(state: &AppState, origin: &Origin, id: &str) -> Result<Folder, Response> {
-    let folders = match state.store.folders().await {
-        Ok(folders) => folders,
-        Err(err) => return Err(store_failed(FLOWS, err)),
-    };
+/// The folder `id`, when the caller may see it (has any grant on it, or a role that sees
+/// every folder); otherwise the answer to send.
+async fn visible(state: &AppState, origin: &Origin, id: &str) -> Result<Folder, Response> {
+    let folders = state
+        .store
+        .folders()
+        .await
+        .map_err(|err| store_failed(FLOWS, err))?;
     let rights = origin.rights();
-    let Some(folder) = Uuid::parse_str(id)
+    Uuid::parse_str(id)
         .ok()
         .and_then(|id| folders.into_iter().find(|f| f.id == id))
         .filter(|f| rights.in_folder(f.id).is_some())
-    else {
-        return Err(refused(FLOWS, "no-folder"));
-    };
-    if rights.in_folder(folder.id) < Some(FolderRole::Manager) {
-        return Err(refused(&folder_page(folder.id), "not-allowed"));
-    }
-    Ok(folder)
+        .ok_or_else(|| refused(FLOWS, "no-folder"))
 }
 
 /// `POST /folders` with `name`: a new, empty folder.
 pub async fn create(State(state): State<AppState>, request: Request) -> Response {
     let origin = Origin::of(&state, &request);
-    if !origin.rights().on_flow(Permission::EditFlows, None) {
-        return refused(FLOWS, "not-allowed");
-    }
     let fields = Fields::read(&state, request).await;
-    let name = fields.get("name");
-    let audit = origin.entry(
-        Action::FolderCreate,
-        Target {
-            kind: "folder".into(),
-            id: String::new(),
-            display: name.to_string(),
-        },
-    );
-    match state.store.create_folder(name, &audit).await {
+    match actions::create_folder(&state.store, &origin.acting(), fields.get("name")).await {
         Ok(id) => done(&folder_page(id), "folder-created"),
-        Err(StoreError::Conflict { .. }) => refused(FLOWS, "folder-taken"),
-        Err(err) => store_failed(FLOWS, err),
+        Err(err) => action_failed_briefly(FLOWS, err),
     }
 }
 
@@ -76,27 +53,19 @@ pub async fn rename(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let folder = match managed(&state, &origin, &id).await {
-        Ok(folder) => folder,
-        Err(response) => return response,
-    };
+    let folder = visible(&state, &origin, &id).await?;
     let page = folder_page(folder.id);
     let fields = Fields::read(&state, request).await;
-    let audit = origin
-        .entry(Action::FolderRename, folder_target(folder.id, &folder.name))
-        .reason(format!("renamed to {:?}", fields.get("name")));
-    match state
-        .store
-        .rename_folder(folder.id, fields.get("name"), &audit)
-        .await
-    {
-        Ok(true) => done(&page, "folder-renamed"),
-        Ok(false) => refused(FLOWS, "no-folder"),
-        Err(StoreError::Conflict { .. }) => refused(&page, "folder-taken"),
-        Err(err) => store_failed(&page, err),
-    }
+    let acting = origin.acting();
+    Ok(
+        match actions::rename_folder(&state.store, &acting, &folder, fields.get("name")).await {
+            Ok(()) => done(&page, "folder-renamed"),
+            Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-folder"),
+            Err(err) => action_failed_briefly(&page, err),
+        },
+    )
 }
 
 /// `POST /folders/{id}/grants` with `kind` (`user` or `group`), `who` (a user name or a
@@ -106,56 +75,30 @@ pub async fn share(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let folder = match managed(&state, &origin, &id).await {
-        Ok(folder) => folder,
-        Err(response) => return response,
-    };
+    let folder = visible(&state, &origin, &id).await?;
     let page = folder_page(folder.id);
     let fields = Fields::read(&state, request).await;
     let who = fields.get("who");
-    let grantee = match fields.get("kind") {
-        "group" => match state.store.group_by_name(who).await {
-            Ok(Some(group)) => Grantee::Group {
-                id: group.id,
-                name: group.display_name,
-            },
-            Ok(None) => return refused_because(&page, "grantee-unknown", who),
-            Err(err) => return store_failed(&page, err),
-        },
-        _ => match state.store.user_by_name(who).await {
-            Ok(Some(user)) => Grantee::User(user.id),
-            Ok(None) => return refused_because(&page, "grantee-unknown", who),
-            Err(err) => return store_failed(&page, err),
-        },
+    let whom = match fields.get("kind") {
+        "group" => Whom::Group(who),
+        _ => Whom::User(who),
     };
     let grant = match fields.get("role") {
         "none" => None,
-        role => match role.parse::<FolderRole>() {
-            Ok(role) => Some(role),
-            Err(why) => return refused_because(&page, "invalid", &why),
+        role => Some(
+            role.parse::<FolderRole>()
+                .map_err(|why| refused_because(&page, "invalid", &why))?,
+        ),
+    };
+    Ok(
+        match actions::share(&state.store, &origin.acting(), &folder, whom, grant).await {
+            Ok(()) => done(&page, "folder-shared"),
+            Err(ActionError::Refused(r)) if r.code == "not-allowed" => refused(&page, r.code),
+            Err(err) => action_failed(&page, err),
         },
-    };
-    let action = if grant.is_some() {
-        Action::FolderGrant
-    } else {
-        Action::FolderGrantRevoke
-    };
-    let audit = origin
-        .entry(action, folder_target(folder.id, &folder.name))
-        .reason(match grant {
-            Some(role) => format!("{who} · {}", role.label()),
-            None => format!("{who} · no access"),
-        });
-    match state
-        .store
-        .set_folder_grant(folder.id, &grantee, grant, &audit)
-        .await
-    {
-        Ok(()) => done(&page, "folder-shared"),
-        Err(err) => store_failed(&page, err),
-    }
+    )
 }
 
 /// `POST /flows/{id}/move` with `folder` (a folder's id, or empty for the top level).
@@ -163,50 +106,23 @@ pub async fn move_flow(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let rights = origin.rights();
-    let Ok(id) = Uuid::parse_str(&id).map(FlowId) else {
-        return refused(FLOWS, "no-flow-here");
-    };
-    let flow = match state.store.flow_summary(id).await {
-        Ok(Some(flow)) if rights.on_flow(Permission::ViewFlows, flow.folder) => flow,
-        Ok(_) => return refused(FLOWS, "no-flow-here"),
-        Err(err) => return store_failed(FLOWS, err),
-    };
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::ViewFlows).await?;
     let fields = Fields::read(&state, request).await;
-    let target = match fields.get("folder") {
+    let to = match fields.get("folder") {
         "" => None,
-        text => match Uuid::parse_str(text) {
-            Ok(folder) => Some(folder),
-            Err(_) => return refused(FLOWS, "no-folder"),
-        },
+        text => Some(Uuid::parse_str(text).map_err(|_| refused(FLOWS, "no-folder"))?),
     };
-    if !rights.on_flow(Permission::EditFlows, flow.folder)
-        || !rights.on_flow(Permission::EditFlows, target)
-    {
-        return refused(FLOWS, "not-allowed");
-    }
-    let audit = origin
-        .entry(
-            Action::FlowMove,
-            Target {
-                kind: "flow".into(),
-                id: flow.id.to_string(),
-                display: flow.name.clone(),
-            },
-        )
-        .reason(match target {
-            Some(folder) => format!("to folder {folder}"),
-            None => "to the top level".to_string(),
-        });
-    let page = target.map_or_else(|| format!("{FLOWS}?folder=top"), folder_page);
-    match state.store.move_flow(flow.id, target, &audit).await {
-        Ok(true) => done(&page, "flow-moved"),
-        Ok(false) => refused(FLOWS, "no-flow-here"),
-        Err(StoreError::Invalid(_)) => refused(FLOWS, "no-folder"),
-        Err(err) => store_failed(FLOWS, err),
-    }
+    let page = to.map_or_else(|| format!("{FLOWS}?folder=top"), folder_page);
+    Ok(
+        match actions::move_flow(&state.store, &origin.acting(), &flow, to).await {
+            Ok(()) => done(&page, "flow-moved"),
+            Err(ActionError::NotFound { kind: "folder", .. }) => refused(FLOWS, "no-folder"),
+            Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
+            Err(err) => action_failed_briefly(FLOWS, err),
+        },
+    )
 }
 
 /// `GET /folders/{id}/export`: every flow of the folder the caller may see, with their

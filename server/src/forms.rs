@@ -4,7 +4,7 @@
 //! redirects, so every change works without JavaScript.
 
 use crate::AppState;
-use crate::auth::{client_address, peer_address};
+use crate::request::{client_address, peer_address, request_id};
 use app::session::{Caller, RequestUser};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -29,11 +29,7 @@ impl Origin {
             _ => None,
         };
         let address = client_address(state, request.headers(), peer_address(request));
-        let request_id = request
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let request_id = request_id(request.headers());
         Origin {
             caller,
             address,
@@ -199,38 +195,65 @@ pub fn action_failed(page: &str, err: ActionError) -> Response {
     }
 }
 
+/// As [`action_failed`], for pages whose sentence for a refusal's code already says all
+/// the reason would.
+pub fn action_failed_briefly(page: &str, err: ActionError) -> Response {
+    match err {
+        ActionError::Refused(refusal) => refused(page, refusal.code),
+        other => action_failed(page, other),
+    }
+}
+
 fn with_param(page: &str, key: &str, value: &str) -> String {
     let separator = if page.contains('?') { '&' } else { '?' };
     format!("{page}{separator}{key}={}", urlencoding::encode(value))
 }
 
+/// What a form post answers: `Err` is the refusal to send as it is, so a handler can
+/// say `load(...).await?`.
+pub type Answer = Result<Response, Response>;
+
 /// Where a form post finds what it is about, and what it answers when it cannot.
-pub struct Finding<'a> {
+pub struct Finding {
     /// The list to go back to.
-    pub page: &'a str,
+    pub page: &'static str,
     /// The error code for "there is no such thing here".
-    pub missing: &'a str,
+    pub missing: &'static str,
     /// What the caller needs to see it at all: without it, it does not exist for them.
     pub view: Permission,
 }
 
-/// What `found` found, when it is in a folder (`folder_of`) where the caller may see it
-/// and holds `permission`; otherwise the answer to send. The one place form posts check
-/// access to a thing in a folder.
-pub async fn in_folder<T>(
+/// Something form posts are about that lives in a folder (a flow, a table, an execution
+/// through its flow), found by the id in the path.
+pub trait InFolder: Sized + Send {
+    const FINDING: Finding;
+    fn folder(&self) -> Option<uuid::Uuid>;
+    fn find(
+        store: &domain::store::Store,
+        id: uuid::Uuid,
+    ) -> impl std::future::Future<Output = Result<Option<Self>, StoreError>> + Send;
+}
+
+/// The thing `id` of kind `T`, when it is in a folder where the caller may see it and
+/// holds `permission`; otherwise the answer to send. The one place form posts check
+/// access to a thing in a folder: one the caller may not see does not exist for them.
+pub async fn load<T: InFolder>(
+    state: &AppState,
     origin: &Origin,
-    found: impl std::future::Future<Output = Result<Option<T>, StoreError>>,
-    folder_of: impl Fn(&T) -> Option<uuid::Uuid>,
-    finding: Finding<'_>,
+    id: &str,
     permission: Permission,
 ) -> Result<T, Response> {
-    let thing = match found.await {
+    let finding = T::FINDING;
+    let Ok(id) = uuid::Uuid::parse_str(id) else {
+        return Err(refused(finding.page, finding.missing));
+    };
+    let thing = match T::find(&state.store, id).await {
         Ok(Some(thing)) => thing,
         Ok(None) => return Err(refused(finding.page, finding.missing)),
         Err(err) => return Err(store_failed(finding.page, err)),
     };
     let rights = origin.rights();
-    let folder = folder_of(&thing);
+    let folder = thing.folder();
     if !rights.on_flow(finding.view, folder) {
         return Err(refused(finding.page, finding.missing));
     }

@@ -5,7 +5,8 @@
 //! calls).
 
 use crate::AppState;
-use crate::auth::{client_address, error_page, error_response, peer_address};
+use crate::auth::{error_page, error_response};
+use crate::request::{client_address, peer_address};
 use app::error::AppError;
 use axum::body::Body;
 use axum::extract::{Request, State};

@@ -20,6 +20,7 @@ pub mod health;
 pub mod hygiene;
 pub mod invoke;
 pub mod oidc;
+pub mod request;
 pub mod scim;
 pub mod sessions;
 pub mod settings;

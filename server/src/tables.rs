@@ -1,18 +1,20 @@
 //! Form posts from the Tables tab: create a table, add, change and delete rows, import a
 //! CSV file (with a kept report of the rows it refused), delete a table; and the CSV
-//! export. The entry-point table has let the caller through on the permission somewhere;
-//! here it must hold on this table's folder, and a table the caller may not see does not
-//! exist. Every value is checked against its column before anything is written.
+//! export. Each reads the form and calls the domain's action (`domain::actions::tables`),
+//! which checks the caller edits the table's folder; a table the caller may not see does
+//! not exist.
 
 use crate::AppState;
 use crate::forms::{
-    Fields, Finding, Origin, attachment, done, in_folder, refused, refused_because, store_failed,
+    Answer, Fields, Finding, InFolder, Origin, action_failed, attachment, done, load, refused,
+    refused_because, store_failed,
 };
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
-use domain::audit::{Action, Target};
-use domain::store::{RowQuery, StoreError, TableSummary};
+use domain::actions::ActionError;
+use domain::actions::tables as actions;
+use domain::store::{RowQuery, Store, StoreError, TableSummary};
 use domain::tables::{Column, ColumnType, Row, Schema, TableId, parse_cell, read_csv, write_csv};
 use uuid::Uuid;
 
@@ -25,37 +27,27 @@ pub const MAX_CSV: usize = 10 << 20;
 const MAX_EXPORT: i64 = 100_000;
 const EXPORT_PAGE: i64 = 1000;
 
-fn table_target(table: &TableSummary) -> Target {
-    Target {
-        kind: "table".into(),
-        id: table.id.to_string(),
-        display: table.schema.name.clone(),
-    }
-}
-
-/// The table `id`, when the caller holds `permission` on it; otherwise the answer to send.
-async fn load(
-    state: &AppState,
-    origin: &Origin,
-    id: &str,
-    permission: Permission,
-) -> Result<TableSummary, Response> {
-    let Ok(id) = Uuid::parse_str(id).map(TableId) else {
-        return Err(refused(TABLES, "no-table-here"));
-    };
-    let finding = Finding {
+impl InFolder for TableSummary {
+    const FINDING: Finding = Finding {
         page: TABLES,
         missing: "no-table-here",
         view: Permission::ViewTables,
     };
-    in_folder(
-        origin,
-        state.store.table(id),
-        |t| t.folder,
-        finding,
-        permission,
-    )
-    .await
+
+    fn folder(&self) -> Option<Uuid> {
+        self.folder
+    }
+
+    fn find(
+        store: &Store,
+        id: Uuid,
+    ) -> impl Future<Output = Result<Option<Self>, StoreError>> + Send {
+        store.table(TableId(id))
+    }
+}
+
+fn table_page(table: &TableSummary) -> String {
+    format!("{TABLES}/{}", table.id)
 }
 
 /// The page to go back to: the grid as the caller left it (its search, sort and page),
@@ -84,9 +76,6 @@ fn back(table: &TableSummary, fields: &Fields) -> String {
 /// (`column_name_N`, `column_type_N`); blank rows are skipped.
 pub async fn create(State(state): State<AppState>, request: Request) -> Response {
     let origin = Origin::of(&state, &request);
-    if !origin.rights().on_flow(Permission::EditFlows, None) {
-        return refused(TABLES, "not-allowed");
-    }
     let fields = Fields::read(&state, request).await;
     let mut columns = Vec::new();
     for n in 0..MAX_FORM_COLUMNS {
@@ -110,22 +99,10 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Response
         columns,
         key: fields.optional("key"),
     };
-    let problems = schema.problems();
-    if !problems.is_empty() {
-        return refused_because(TABLES, "table-problems", &problems.join(" "));
-    }
-    let audit = origin.entry(
-        Action::TableCreate,
-        Target {
-            kind: "table".into(),
-            id: String::new(),
-            display: schema.name.clone(),
-        },
-    );
-    match state.store.create_table(&schema, None, &audit).await {
-        Ok(table) => done(&format!("{TABLES}/{}", table.id), "table-created"),
-        Err(StoreError::Conflict { .. }) => refused(TABLES, "table-taken"),
-        Err(err) => store_failed(TABLES, err),
+    match actions::create_table(&state.store, &origin.acting(), &schema, None).await {
+        Ok(table) => done(&table_page(&table), "table-created"),
+        Err(ActionError::Refused(r)) if r.code == "table-taken" => refused(TABLES, r.code),
+        Err(err) => action_failed(TABLES, err),
     }
 }
 
@@ -134,18 +111,15 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let table = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(table) => table,
-        Err(response) => return response,
-    };
-    let audit = origin.entry(Action::TableDelete, table_target(&table));
-    match state.store.delete_table(table.id, &audit).await {
-        Ok(true) => done(TABLES, "table-deleted"),
-        Ok(false) => refused(TABLES, "no-table-here"),
-        Err(err) => store_failed(TABLES, err),
-    }
+    let table: TableSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
+    Ok(
+        match actions::delete_table(&state.store, &origin.acting(), &table).await {
+            Ok(()) => done(TABLES, "table-deleted"),
+            Err(err) => action_failed(TABLES, err),
+        },
+    )
 }
 
 /// A row from the form's cells (`c0`, `c1`, … in column order), checked against the
@@ -168,13 +142,62 @@ fn row_from(table: &TableSummary, fields: &Fields) -> Result<Row, String> {
     table.schema.check_row(&row).map_err(|r| r.join("; "))
 }
 
-fn row_refused(page: &str, err: StoreError) -> Response {
-    match err {
-        StoreError::Conflict { what } => {
-            refused_because(page, "row-key-taken", &format!("({what} already exists.)"))
+/// A change to one row of a table.
+enum RowChange {
+    Add,
+    /// The row's id, as the path gives it.
+    Update(String),
+    Delete(String),
+}
+
+/// Reads the change to one row of table `id` and calls its action; back to the grid as
+/// the caller left it, or to the row being edited when what they typed does not fit.
+async fn row_change(state: &AppState, id: &str, request: Request, change: RowChange) -> Answer {
+    let origin = Origin::of(state, &request);
+    let table: TableSummary = load(state, &origin, id, Permission::EditFlows).await?;
+    let row_id = match &change {
+        RowChange::Add => Uuid::nil(),
+        RowChange::Update(row) | RowChange::Delete(row) => {
+            Uuid::parse_str(row).map_err(|_| refused(&table_page(&table), "no-row-here"))?
         }
-        other => store_failed(page, other),
-    }
+    };
+    let fields = Fields::read(state, request).await;
+    let page = back(&table, &fields);
+    let typed = || {
+        row_from(&table, &fields).map_err(|why| {
+            let page = match change {
+                // Back to the row being edited, so nothing typed is far away.
+                RowChange::Update(_) => format!(
+                    "{page}{}edit={row_id}",
+                    if page.contains('?') { '&' } else { '?' }
+                ),
+                _ => page.clone(),
+            };
+            refused_because(&page, "row-invalid", &why)
+        })
+    };
+    let (store, acting) = (&state.store, origin.acting());
+    let (result, notice) = match change {
+        RowChange::Add => {
+            let row = typed()?;
+            let added = actions::add_row(store, &acting, &table, &row).await;
+            (added.map(drop), "row-added")
+        }
+        RowChange::Update(_) => {
+            let row = typed()?;
+            let saved = actions::update_row(store, &acting, &table, row_id, &row).await;
+            (saved.map(drop), "row-saved")
+        }
+        RowChange::Delete(_) => (
+            actions::delete_row(store, &acting, &table, row_id).await,
+            "row-deleted",
+        ),
+    };
+    Ok(match result {
+        Ok(()) => done(&page, notice),
+        Err(ActionError::NotFound { .. }) => refused(&page, "no-row-here"),
+        Err(err) => action_failed(&page, err),
+    })
 }
 
 /// `POST /tables/{id}/rows`: adds a row.
@@ -182,31 +205,8 @@ pub async fn add_row(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let table = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(table) => table,
-        Err(response) => return response,
-    };
-    let fields = Fields::read(&state, request).await;
-    let page = back(&table, &fields);
-    let row = match row_from(&table, &fields) {
-        Ok(row) => row,
-        Err(why) => return refused_because(&page, "row-invalid", &why),
-    };
-    if row.is_empty() {
-        return refused(&page, "row-empty");
-    }
-    let audit = origin.entry(Action::TableRowCreate, table_target(&table));
-    match state.store.insert_row(&table, &row, Some(&audit)).await {
-        Ok(_) => done(&page, "row-added"),
-        Err(err) => row_refused(&page, err),
-    }
-}
-
-/// The refusal for a row that is not there.
-fn no_row(table: &TableSummary) -> Response {
-    refused(&format!("{TABLES}/{}", table.id), "no-row-here")
+) -> Answer {
+    row_change(&state, &id, request, RowChange::Add).await
 }
 
 /// `POST /tables/{id}/rows/{row}`: replaces a row's values.
@@ -214,38 +214,8 @@ pub async fn update_row(
     State(state): State<AppState>,
     Path((id, row)): Path<(String, String)>,
     request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let table = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(table) => table,
-        Err(response) => return response,
-    };
-    let Ok(row_id) = Uuid::parse_str(&row) else {
-        return no_row(&table);
-    };
-    let fields = Fields::read(&state, request).await;
-    let page = back(&table, &fields);
-    let row = match row_from(&table, &fields) {
-        Ok(row) => row,
-        Err(why) => {
-            // Back to the row being edited, so nothing typed is far away.
-            let page = format!(
-                "{page}{}edit={row_id}",
-                if page.contains('?') { '&' } else { '?' }
-            );
-            return refused_because(&page, "row-invalid", &why);
-        }
-    };
-    let audit = origin.entry(Action::TableRowUpdate, table_target(&table));
-    match state
-        .store
-        .update_row(&table, row_id, &row, Some(&audit))
-        .await
-    {
-        Ok(Some(_)) => done(&page, "row-saved"),
-        Ok(None) => refused(&page, "no-row-here"),
-        Err(err) => row_refused(&page, err),
-    }
+) -> Answer {
+    row_change(&state, &id, request, RowChange::Update(row)).await
 }
 
 /// `POST /tables/{id}/rows/{row}/delete`: deletes a row.
@@ -253,23 +223,8 @@ pub async fn delete_row(
     State(state): State<AppState>,
     Path((id, row)): Path<(String, String)>,
     request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let table = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(table) => table,
-        Err(response) => return response,
-    };
-    let Ok(row_id) = Uuid::parse_str(&row) else {
-        return no_row(&table);
-    };
-    let fields = Fields::read(&state, request).await;
-    let page = back(&table, &fields);
-    let audit = origin.entry(Action::TableRowDelete, table_target(&table));
-    match state.store.delete_row(table.id, row_id, Some(&audit)).await {
-        Ok(true) => done(&page, "row-deleted"),
-        Ok(false) => refused(&page, "no-row-here"),
-        Err(err) => store_failed(&page, err),
-    }
+) -> Answer {
+    row_change(&state, &id, request, RowChange::Delete(row)).await
 }
 
 /// The uploaded file of a multipart form: its name and bytes. `Err` carries the error
@@ -314,30 +269,22 @@ pub async fn import(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let table = match load(&state, &origin, &id, Permission::EditFlows).await {
-        Ok(table) => table,
-        Err(response) => return response,
-    };
-    let page = format!("{TABLES}/{}", table.id);
-    let (file_name, bytes) = match uploaded_file(&state, request).await {
-        Ok(file) => file,
-        Err(code) => return refused(&page, code),
-    };
-    let read = match read_csv(&table.schema, &bytes) {
-        Ok(read) => read,
-        Err(why) => return refused_because(&page, "csv-unreadable", &why),
-    };
-    let audit = origin.entry(Action::TableImport, table_target(&table));
-    match state
-        .store
-        .import_rows(&table, &file_name, &read, &audit)
+    let table: TableSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
+    let page = table_page(&table);
+    let (file_name, bytes) = uploaded_file(&state, request)
         .await
-    {
-        Ok(report) => Redirect::to(&format!("{page}?import={}", report.id)).into_response(),
-        Err(err) => store_failed(&page, err),
-    }
+        .map_err(|code| refused(&page, code))?;
+    let read = read_csv(&table.schema, &bytes)
+        .map_err(|why| refused_because(&page, "csv-unreadable", &why))?;
+    Ok(
+        match actions::import_rows(&state.store, &origin.acting(), &table, &file_name, &read).await
+        {
+            Ok(report) => Redirect::to(&format!("{page}?import={}", report.id)).into_response(),
+            Err(err) => action_failed(&page, err),
+        },
+    )
 }
 
 /// `GET /tables/{id}/export`: every row as CSV, the columns in order.
@@ -345,12 +292,9 @@ pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
     request: Request,
-) -> Response {
+) -> Answer {
     let origin = Origin::of(&state, &request);
-    let table = match load(&state, &origin, &id, Permission::ViewTables).await {
-        Ok(table) => table,
-        Err(response) => return response,
-    };
+    let table: TableSummary = load(&state, &origin, &id, Permission::ViewTables).await?;
     // Page by page, in the grid's order.
     let mut rows = Vec::new();
     loop {
@@ -367,15 +311,17 @@ pub async fn export(
                     break;
                 }
             }
-            Err(err) => return store_failed(TABLES, err),
+            Err(err) => return Err(store_failed(TABLES, err)),
         }
     }
-    let text = match write_csv(&table.schema, rows.iter().map(|r| &r.data)) {
-        Ok(text) => text,
-        Err(err) => {
-            tracing::error!(error = %err, "a table's CSV could not be written");
-            return refused(TABLES, "unavailable");
-        }
-    };
-    attachment("text/csv; charset=utf-8", &table.schema.name, ".csv", text)
+    let text = write_csv(&table.schema, rows.iter().map(|r| &r.data)).map_err(|err| {
+        tracing::error!(error = %err, "a table's CSV could not be written");
+        refused(TABLES, "unavailable")
+    })?;
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        &table.schema.name,
+        ".csv",
+        text,
+    ))
 }

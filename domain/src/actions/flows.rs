@@ -8,11 +8,12 @@ use super::{Acting, ActionError};
 use crate::access::Permission;
 use crate::audit::{Action, Target};
 use crate::flows::Flow;
+use crate::flows::FlowId;
 use crate::flows::needs::beyond_rights;
 use crate::store::{Author, FlowSummary, Store};
 use uuid::Uuid;
 
-fn flow_target(id: impl ToString, name: &str) -> Target {
+pub fn flow_target(id: impl ToString, name: &str) -> Target {
     Target {
         kind: "flow".into(),
         id: id.to_string(),
@@ -217,18 +218,10 @@ pub async fn install(
         // A table is found by its name (unique across idflow); one the flows' folder does
         // not hold is made there, unless another folder has it already.
         if store.table_by_name(&schema.name).await?.is_none() {
-            let entry = acting.entry(
-                Action::TableCreate,
-                Target {
-                    kind: "table".into(),
-                    id: String::new(),
-                    display: schema.name.clone(),
-                },
-            );
-            store.create_table(schema, folder, &entry).await?;
+            super::tables::create_table(store, acting, schema, folder).await?;
         }
     }
-    let mut made: Vec<(crate::flows::FlowId, FlowSummary)> = Vec::new();
+    let mut made: Vec<(FlowId, FlowSummary)> = Vec::new();
     for (n, error_flow) in bundle.creation_order() {
         let mut flow = bundle.flows[n].flow.clone();
         flow.settings.error_flow = error_flow.and_then(|old| {
@@ -252,4 +245,67 @@ pub async fn install(
         }
     }
     Ok(in_order)
+}
+
+/// Deletes `flow`, its versions and its history.
+pub async fn delete_flow(
+    store: &Store,
+    acting: &Acting,
+    flow: &FlowSummary,
+) -> Result<(), ActionError> {
+    may_edit(acting, flow.folder)?;
+    let entry = acting.entry(Action::FlowDelete, flow_target(flow.id, &flow.name));
+    if store.delete_flow(flow.id, &entry).await? {
+        Ok(())
+    } else {
+        Err(ActionError::gone(
+            "flow",
+            format!("the flow {} is gone", flow.name),
+        ))
+    }
+}
+
+/// The first of "NAME (copy)", "NAME (copy 2)", … that `taken` says is free.
+pub fn copy_name(name: &str, taken: impl Fn(&str) -> bool) -> String {
+    let mut copy = format!("{name} (copy)");
+    let mut n = 2;
+    while taken(&copy) {
+        copy = format!("{name} (copy {n})");
+        n += 1;
+    }
+    copy
+}
+
+/// A copy of `flow`'s current version, off, named "… (copy)" (or "… (copy 2)", … when
+/// that is taken), in the same folder, acting for the one copying it.
+pub async fn clone_flow(
+    store: &Store,
+    acting: &Acting,
+    flow: &FlowSummary,
+) -> Result<FlowSummary, ActionError> {
+    let gone = || ActionError::gone("flow", format!("the flow {} is gone", flow.name));
+    let mut definition = (*store
+        .flow_definition(flow.id, flow.version)
+        .await?
+        .ok_or_else(gone)?)
+    .clone();
+    let existing = store.flows().await?;
+    definition.name = copy_name(&flow.name, |name| {
+        existing.iter().any(|f| f.name.eq_ignore_ascii_case(name))
+    });
+    let reason = format!("copied from {}", flow.name);
+    create_flow(store, acting, &definition, flow.folder, Some(reason)).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_copy_takes_the_first_free_name() {
+        let taken = ["Onboard (copy)", "onboard (copy 2)"];
+        let name = super::copy_name("Onboard", |n| {
+            taken.iter().any(|t| t.eq_ignore_ascii_case(n))
+        });
+        assert_eq!(name, "Onboard (copy 3)");
+        assert_eq!(super::copy_name("Other", |_| false), "Other (copy)");
+    }
 }

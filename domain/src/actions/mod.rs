@@ -11,6 +11,9 @@
 pub mod directory;
 pub mod executions;
 pub mod flows;
+pub mod folders;
+pub mod settings;
+pub mod tables;
 
 use crate::access::Rights;
 use crate::access::changes::Refusal;

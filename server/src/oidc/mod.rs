@@ -21,7 +21,7 @@ pub use link::confirm_link;
 pub use relying_party::*;
 
 use crate::AppState;
-use crate::auth::{client_address, peer_address};
+use crate::request::{client_address, peer_address, request_id};
 use app::session::is_safe_next;
 use axum::Form;
 use axum::extract::{FromRequest, Query, Request, State};
@@ -72,7 +72,7 @@ const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(2);
 fn origin(state: &AppState, request: &Request) -> Origin {
     Origin {
         client_address: client_address(state, request.headers(), peer_address(request)),
-        request_id: crate::auth::request_id(request.headers()),
+        request_id: request_id(request.headers()),
     }
 }
 

@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::actions::directory as act;
-use domain::audit::{Action, NewEntry, Outcome, Target};
+use domain::audit::{Action, NewEntry};
 use domain::directory::{Group, GroupId};
 use domain::scim::group::member_changes;
 use domain::scim::writes::{attempt, group_write, patch_retrying};
@@ -90,13 +90,8 @@ fn no_group(id: impl std::fmt::Display) -> ScimError {
 
 impl Client {
     pub(crate) fn group_entry(&self, action: Action, group: &Group) -> NewEntry {
-        NewEntry::new(action, Outcome::Success, self.actor())
-            .target(Target {
-                kind: "group".into(),
-                id: group.id.to_string(),
-                display: group.display_name.clone(),
-            })
-            .from_request(self.address.clone(), self.request_id.clone())
+        self.new_entry(action)
+            .target(domain::actions::group_target(group.id, &group.display_name))
     }
 }
 
@@ -158,8 +153,7 @@ pub(super) async fn create_group(
     body: Bytes,
 ) -> Result<Response, ScimResponse> {
     let write = group_write(scim::group::parse(&body_json(&body)?)?);
-    let entry = NewEntry::new(Action::ScimGroupCreate, Outcome::Success, client.actor())
-        .from_request(client.address.clone(), client.request_id.clone());
+    let entry = client.new_entry(Action::ScimGroupCreate);
     let group = act::create_group(
         &state.store,
         &client.acting(&state.store).await?,

@@ -11,7 +11,7 @@ mod schemas;
 mod users;
 
 use crate::AppState;
-use crate::auth::{client_address, peer_address};
+use crate::request::{client_address, peer_address, request_id};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -190,14 +190,16 @@ impl Client {
         })
     }
 
-    pub(crate) fn entry(&self, action: Action, user: &User) -> NewEntry {
+    /// A successful System Log entry of `action` by this token, about nothing yet (the
+    /// store names what it makes once it has an id).
+    pub(crate) fn new_entry(&self, action: Action) -> NewEntry {
         NewEntry::new(action, Outcome::Success, self.actor())
-            .target(Target {
-                kind: "user".into(),
-                id: user.id.to_string(),
-                display: user.user_name.clone(),
-            })
             .from_request(self.address.clone(), self.request_id.clone())
+    }
+
+    pub(crate) fn entry(&self, action: Action, user: &User) -> NewEntry {
+        self.new_entry(action)
+            .target(domain::actions::user_target(user))
     }
 }
 
@@ -207,11 +209,7 @@ async fn require_token(
     next: Next,
 ) -> Response {
     let address = client_address(&state, request.headers(), peer_address(&request));
-    let request_id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let request_id = request_id(request.headers());
     let secret = request
         .headers()
         .get(header::AUTHORIZATION)

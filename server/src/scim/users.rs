@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::actions::directory as act;
-use domain::audit::{Action, NewEntry, Outcome};
+use domain::audit::Action;
 use domain::directory::{User, UserId};
 use domain::scim::writes::{attempt, patch_retrying, user_write};
 use domain::scim::{self, ScimError};
@@ -146,8 +146,7 @@ pub(super) async fn create_user(
     let input = scim::user::parse(&body_json(&body)?)?;
     let write = user_write(input, None, false);
     // The store names the new user as the entry's target once it has an id.
-    let entry = NewEntry::new(Action::ScimUserCreate, Outcome::Success, client.actor())
-        .from_request(client.address.clone(), client.request_id.clone());
+    let entry = client.new_entry(Action::ScimUserCreate);
     let user = act::create_user(
         &state.store,
         &client.acting(&state.store).await?,

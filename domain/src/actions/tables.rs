@@ -1,0 +1,257 @@
+//! Changes to tables and their rows from the console (and the coming API): create and
+//! delete a table, add, change and delete a row, import a CSV file's rows. Each needs the
+//! Editor grant on the table's folder (or a role that edits every flow and table), and
+//! every row is checked against the table's columns before anything is written.
+//!
+//! The Tables cards of a flow write rows of their own folder's tables through the store
+//! directly (`engine::runner::tables`): they are judged by the folder the flow is in, when
+//! the flow is saved, and keep no System Log entry per row.
+
+use super::{Acting, ActionError};
+use crate::access::Permission;
+use crate::audit::{Action, Target};
+use crate::store::{ImportReport, RowRecord, Store, StoreError, TableSummary};
+use crate::tables::{CsvRows, Row, Schema};
+use uuid::Uuid;
+
+pub fn table_target(id: impl ToString, name: &str) -> Target {
+    Target {
+        kind: "table".into(),
+        id: id.to_string(),
+        display: name.to_string(),
+    }
+}
+
+fn may_fill(acting: &Acting, folder: Option<Uuid>) -> Result<(), ActionError> {
+    if acting.rights.on_flow(Permission::EditFlows, folder) {
+        Ok(())
+    } else {
+        Err(ActionError::refused(
+            "not-allowed",
+            "creating and changing tables here needs the Editor grant on this folder",
+        ))
+    }
+}
+
+fn row_gone(table: &TableSummary) -> ActionError {
+    ActionError::gone(
+        "row",
+        format!("the row is no longer in {}", table.schema.name),
+    )
+}
+
+/// A key that is taken is the caller's to fix, with the value that clashed.
+fn key_taken(err: StoreError) -> ActionError {
+    match err {
+        StoreError::Conflict { what } => {
+            ActionError::refused("row-key-taken", format!("({what} already exists.)"))
+        }
+        other => ActionError::Store(other),
+    }
+}
+
+/// A new table with `schema` in `folder`; refused with every problem of the schema, or
+/// when its name is taken (table names are unique across idflow, so a card's name finds
+/// one table).
+pub async fn create_table(
+    store: &Store,
+    acting: &Acting,
+    schema: &Schema,
+    folder: Option<Uuid>,
+) -> Result<TableSummary, ActionError> {
+    may_fill(acting, folder)?;
+    let problems = schema.problems();
+    if !problems.is_empty() {
+        return Err(ActionError::refused("table-problems", problems.join(" ")));
+    }
+    let entry = acting.entry(Action::TableCreate, table_target("", &schema.name));
+    match store.create_table(schema, folder, &entry).await {
+        Err(StoreError::Conflict { .. }) => Err(ActionError::refused(
+            "table-taken",
+            format!(
+                "a table named \"{}\" already exists; choose another name",
+                schema.name.trim()
+            ),
+        )),
+        made => Ok(made?),
+    }
+}
+
+/// Deletes `table` and its rows.
+pub async fn delete_table(
+    store: &Store,
+    acting: &Acting,
+    table: &TableSummary,
+) -> Result<(), ActionError> {
+    may_fill(acting, table.folder)?;
+    let entry = acting.entry(
+        Action::TableDelete,
+        table_target(table.id, &table.schema.name),
+    );
+    if store.delete_table(table.id, &entry).await? {
+        Ok(())
+    } else {
+        Err(ActionError::gone(
+            "table",
+            format!("the table {} is gone", table.schema.name),
+        ))
+    }
+}
+
+/// `row` as `table`'s columns hold it (values coerced to their column's type); refused
+/// with every reason it does not fit.
+fn fits(table: &TableSummary, row: &Row) -> Result<Row, ActionError> {
+    table
+        .schema
+        .check_row(row)
+        .map_err(|reasons| ActionError::refused("row-invalid", reasons.join("; ")))
+}
+
+/// Adds `row` to `table`; refused when it is empty, does not fit, or its key is taken.
+pub async fn add_row(
+    store: &Store,
+    acting: &Acting,
+    table: &TableSummary,
+    row: &Row,
+) -> Result<RowRecord, ActionError> {
+    may_fill(acting, table.folder)?;
+    let row = fits(table, row)?;
+    if row.is_empty() {
+        return Err(ActionError::refused(
+            "row-empty",
+            "fill in at least one column",
+        ));
+    }
+    let entry = acting.entry(
+        Action::TableRowCreate,
+        table_target(table.id, &table.schema.name),
+    );
+    store
+        .insert_row(table, &row, Some(&entry))
+        .await
+        .map_err(key_taken)
+}
+
+/// Replaces the values of `table`'s row `id` with `row`.
+pub async fn update_row(
+    store: &Store,
+    acting: &Acting,
+    table: &TableSummary,
+    id: Uuid,
+    row: &Row,
+) -> Result<RowRecord, ActionError> {
+    may_fill(acting, table.folder)?;
+    let row = fits(table, row)?;
+    let entry = acting.entry(
+        Action::TableRowUpdate,
+        table_target(table.id, &table.schema.name),
+    );
+    store
+        .update_row(table, id, &row, Some(&entry))
+        .await
+        .map_err(key_taken)?
+        .ok_or_else(|| row_gone(table))
+}
+
+/// Deletes `table`'s row `id`.
+pub async fn delete_row(
+    store: &Store,
+    acting: &Acting,
+    table: &TableSummary,
+    id: Uuid,
+) -> Result<(), ActionError> {
+    may_fill(acting, table.folder)?;
+    let entry = acting.entry(
+        Action::TableRowDelete,
+        table_target(table.id, &table.schema.name),
+    );
+    if store.delete_row(table.id, id, Some(&entry)).await? {
+        Ok(())
+    } else {
+        Err(row_gone(table))
+    }
+}
+
+/// Adds the rows `read` from the CSV file `file_name` that fit (`read` holds those that
+/// did not, by line): one transaction, with a kept report of every row refused.
+pub async fn import_rows(
+    store: &Store,
+    acting: &Acting,
+    table: &TableSummary,
+    file_name: &str,
+    read: &CsvRows,
+) -> Result<ImportReport, ActionError> {
+    may_fill(acting, table.folder)?;
+    let entry = acting.entry(
+        Action::TableImport,
+        table_target(table.id, &table.schema.name),
+    );
+    Ok(store.import_rows(table, file_name, read, &entry).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{FolderRole, Rights, Role};
+    use crate::audit::Actor;
+    use crate::tables::{Column, ColumnType};
+
+    fn acting(rights: Rights) -> Acting {
+        Acting {
+            actor: Actor::System,
+            rights,
+            person: None,
+            client_address: None,
+            request_id: None,
+        }
+    }
+
+    fn table(folder: Option<Uuid>) -> TableSummary {
+        TableSummary {
+            id: crate::tables::TableId(Uuid::nil()),
+            schema: Schema {
+                name: "Hires".into(),
+                columns: vec![Column {
+                    name: "count".into(),
+                    ty: ColumnType::Number,
+                }],
+                key: None,
+            },
+            folder,
+            rows: None,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn only_editors_of_the_folder_fill_its_tables() {
+        let folder = Uuid::now_v7();
+        let reader = acting(Rights::new(vec![], vec![(folder, FolderRole::Reader)]));
+        let editor = acting(Rights::new(vec![], vec![(folder, FolderRole::Editor)]));
+        let admin = acting(Rights::new(vec![Role::WorkflowsAdministrator], vec![]));
+        assert!(may_fill(&reader, Some(folder)).is_err());
+        assert!(may_fill(&editor, Some(folder)).is_ok());
+        assert!(
+            may_fill(&editor, None).is_err(),
+            "the top level is not theirs"
+        );
+        assert!(may_fill(&admin, Some(folder)).is_ok());
+        assert!(may_fill(&admin, None).is_ok());
+    }
+
+    #[test]
+    fn a_row_that_does_not_fit_is_refused_with_its_reasons() {
+        let mut row = Row::new();
+        row.insert("count".into(), serde_json::json!("many"));
+        match fits(&table(None), &row) {
+            Err(ActionError::Refused(r)) => {
+                assert_eq!(r.code, "row-invalid");
+                assert!(r.reason.contains("count"), "{}", r.reason);
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        row.insert("count".into(), serde_json::json!(3));
+        assert!(fits(&table(None), &row).is_ok());
+    }
+}
