@@ -163,28 +163,26 @@ async fn row_change(state: &AppState, id: &str, request: Request, change: RowCha
     };
     let fields = Fields::read(state, request).await;
     let page = back(&table, &fields);
-    let typed = || {
-        row_from(&table, &fields).map_err(|why| {
-            let page = match change {
-                // Back to the row being edited, so nothing typed is far away.
-                RowChange::Update(_) => format!(
-                    "{page}{}edit={row_id}",
-                    if page.contains('?') { '&' } else { '?' }
-                ),
-                _ => page.clone(),
-            };
-            refused_because(&page, "row-invalid", &why)
-        })
+    let not_fitting = |why: String| {
+        let page = match change {
+            // Back to the row being edited, so nothing typed is far away.
+            RowChange::Update(_) => format!(
+                "{page}{}edit={row_id}",
+                if page.contains('?') { '&' } else { '?' }
+            ),
+            _ => page.clone(),
+        };
+        refused_because(&page, "row-invalid", &why)
     };
     let (store, acting) = (&state.store, origin.acting());
     let (result, notice) = match change {
         RowChange::Add => {
-            let row = typed()?;
+            let row = row_from(&table, &fields).map_err(not_fitting)?;
             let added = actions::add_row(store, &acting, &table, &row).await;
             (added.map(drop), "row-added")
         }
         RowChange::Update(_) => {
-            let row = typed()?;
+            let row = row_from(&table, &fields).map_err(not_fitting)?;
             let saved = actions::update_row(store, &acting, &table, row_id, &row).await;
             (saved.map(drop), "row-saved")
         }
