@@ -154,6 +154,36 @@ pub fn Forbidden(role: Role) -> impl IntoView {
     }
 }
 
+/// What a page shows of the data it loads: `loading` while it comes, the error page when
+/// it could not be had, else what `show` makes of it.
+#[component]
+pub fn Loaded<T, F, V>(
+    data: Resource<Result<T, AppError>>,
+    loading: &'static str,
+    show: F,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Suspense fallback=move || {
+            view! { <p class="loading">{loading}</p> }
+        }>
+            {move || {
+                let show = show.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(error) => view! { <ErrorPage error /> }.into_any(),
+                        Ok(value) => show(value).into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// An error a page could not get past, with the status it stands for.
 #[component]
 pub fn ErrorPage(error: AppError) -> impl IntoView {

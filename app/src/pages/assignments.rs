@@ -4,7 +4,7 @@
 //! JavaScript.
 
 use crate::assignments::{AssignmentsView, load_assignments};
-use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
+use crate::console::{Confirm, EmptyState, Flash, Loaded, PageHeader, when};
 use domain::access::Role;
 use domain::assignments::{AssignedUser, MappedGroup};
 use leptos::prelude::*;
@@ -66,16 +66,11 @@ pub fn AssignmentsPage() -> impl IntoView {
                 "Export access review (CSV)"
             </a>
         </p>
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading assignments…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match view_data.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(data) => view! { <AssignmentsBody data /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=view_data
+            loading="Loading assignments…"
+            show=|data| view! { <AssignmentsBody data /> }
+        />
     }
 }
 

@@ -3,7 +3,7 @@
 //! create, edit, suspend and deactivate users, and create groups and change their
 //! members, with plain form posts to the server's `directory` module.
 
-use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
+use crate::console::{Confirm, EmptyState, ErrorPage, Flash, Loaded, PageHeader, when};
 use crate::directory::{
     GroupView, Profile, UserDetail, UsersPage, all_groups, find_users, group_detail,
     load_user_detail,
@@ -263,16 +263,7 @@ pub fn UserDetailPage() -> impl IntoView {
     view! {
         <DirectoryTabs />
         <Flash />
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading the user…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(d) => view! { <UserDetailView d /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=detail loading="Loading the user…" show=|d| view! { <UserDetailView d /> } />
     }
 }
 
@@ -599,100 +590,93 @@ pub fn GroupDetailPage() -> impl IntoView {
     view! {
         <DirectoryTabs />
         <Flash />
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading the group…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match group.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(GroupView { group: g, can_manage }) => {
-                        let count = g.members.len();
-                        let id = g.id.clone();
-                        let members = g
-                            .members
-                            .into_iter()
-                            .map(|m| {
-                                let remove = can_manage
-                                    .then(|| {
-                                        view! {
-                                            <Confirm
-                                                label="Remove"
-                                                action=format!(
-                                                    "/directory/groups/{id}/members/{}/remove",
-                                                    m.user_id,
-                                                )
-                                                consequence=format!(
-                                                    "{} leaves {}{}.",
-                                                    m.user_name,
-                                                    g.name,
-                                                    g
-                                                        .role
-                                                        .map(|r| {
-                                                            format!(
-                                                                " and loses the role {} it gives (unless held another way)",
-                                                                r.label(),
-                                                            )
-                                                        })
-                                                        .unwrap_or_default(),
-                                                )
-                                                confirm="Yes, remove"
-                                            />
-                                        }
-                                    });
-                                let label = m.user_name.clone();
-                                view! {
-                                    <li data-member=m.user_name.clone()>
-                                        <A href=format!(
-                                            "/directory/users/{}",
-                                            m.user_id,
-                                        )>{label}</A>
-                                        {remove}
-                                    </li>
-                                }
-                            })
-                            .collect_view();
-                        let add = can_manage
-                            .then(|| {
-                                view! {
-                                    <form
-                                        method="post"
-                                        action=format!("/directory/groups/{id}/members")
-                                        class="inline-form"
-                                    >
-                                        <label for="add-member">"Add a member by user name"</label>
-                                        <input
-                                            id="add-member"
-                                            name="user_name"
-                                            required
-                                            placeholder="ann@example.com"
-                                            autocomplete="off"
-                                        />
-                                        <button type="submit" class="primary">
-                                            "Add member"
-                                        </button>
-                                    </form>
-                                }
-                            });
-                        let role = g
-                            .role
-                            .map(|r| format!("Members hold the console role {}.", r.label()))
-                            .unwrap_or_else(|| "This group gives no console role.".into());
-                        view! {
-                            <leptos_meta::Title text=g.name.clone() />
-                            <div class="page-header">
-                                <h1>{g.name.clone()}</h1>
-                                <p class="subtitle">{format!("{count} members · {role}")}</p>
-                            </div>
-                            <section class="panel">
-                                {add} <ul data-testid="group-members" class="member-list">
-                                    {members}
-                                </ul>
-                            </section>
-                        }
-                            .into_any()
-                    }
+        <Loaded
+            data=group
+            loading="Loading the group…"
+            show=|data| view! { <GroupDetailView data /> }
+        />
+    }
+}
+
+#[component]
+fn GroupDetailView(data: GroupView) -> impl IntoView {
+    let GroupView {
+        group: g,
+        can_manage,
+    } = data;
+    let count = g.members.len();
+    let id = g.id.clone();
+    let members = g
+        .members
+        .into_iter()
+        .map(|m| {
+            let remove = can_manage.then(|| {
+                view! {
+                    <Confirm
+                        label="Remove"
+                        action=format!("/directory/groups/{id}/members/{}/remove", m.user_id)
+                        consequence=format!(
+                            "{} leaves {}{}.",
+                            m.user_name,
+                            g.name,
+                            g
+                                .role
+                                .map(|r| {
+                                    format!(
+                                        " and loses the role {} it gives (unless held another way)",
+                                        r.label(),
+                                    )
+                                })
+                                .unwrap_or_default(),
+                        )
+                        confirm="Yes, remove"
+                    />
                 }
-            })}
-        </Suspense>
+            });
+            let label = m.user_name.clone();
+            view! {
+                <li data-member=m.user_name.clone()>
+                    <A href=format!("/directory/users/{}", m.user_id)>{label}</A>
+                    {remove}
+                </li>
+            }
+        })
+        .collect_view();
+    let add = can_manage.then(|| {
+        view! {
+            <form
+                method="post"
+                action=format!("/directory/groups/{id}/members")
+                class="inline-form"
+            >
+                <label for="add-member">"Add a member by user name"</label>
+                <input
+                    id="add-member"
+                    name="user_name"
+                    required
+                    placeholder="ann@example.com"
+                    autocomplete="off"
+                />
+                <button type="submit" class="primary">
+                    "Add member"
+                </button>
+            </form>
+        }
+    });
+    let role = g
+        .role
+        .map(|r| format!("Members hold the console role {}.", r.label()))
+        .unwrap_or_else(|| "This group gives no console role.".into());
+    view! {
+        <leptos_meta::Title text=g.name.clone() />
+        <div class="page-header">
+            <h1>{g.name.clone()}</h1>
+            <p class="subtitle">{format!("{count} members · {role}")}</p>
+        </div>
+        <section class="panel">
+            {add} <ul data-testid="group-members" class="member-list">
+                {members}
+            </ul>
+        </section>
     }
 }

@@ -4,7 +4,7 @@
 //! so the page works the same with and without JavaScript; a new token comes back through
 //! the session and is shown exactly once.
 
-use crate::console::{EmptyState, ErrorPage, PageHeader, when};
+use crate::console::{EmptyState, Loaded, PageHeader, when};
 use crate::settings::{ScimSettings, SsoSettingsView, load_scim_settings, load_sso_settings};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -70,26 +70,16 @@ pub fn SettingsPage() -> impl IntoView {
                     }
                 })
         }}
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading settings…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match sso.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(settings) => view! { <SsoSection settings /> }.into_any(),
-                }
-            })}
-        </Suspense>
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading settings…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match settings.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(settings) => view! { <ScimSection settings /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=sso
+            loading="Loading settings…"
+            show=|settings| view! { <SsoSection settings /> }
+        />
+        <Loaded
+            data=settings
+            loading="Loading settings…"
+            show=|settings| view! { <ScimSection settings /> }
+        />
     }
 }
 

@@ -1,7 +1,7 @@
 //! The System Log page: the most recent entries, newest first. Search and filters come
 //! with the System Log issue; what is shown here is the real log.
 
-use crate::console::{EmptyState, ErrorPage, PageHeader};
+use crate::console::{EmptyState, Loaded, PageHeader};
 use crate::system_log::recent_entries;
 use domain::audit::Entry;
 use leptos::prelude::*;
@@ -14,24 +14,21 @@ pub fn SystemLogPage() -> impl IntoView {
             title="System Log"
             subtitle="Every sign-in, sign-out and change, newest first."
         />
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading the log…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match entries.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(entries) if entries.is_empty() => {
-                        view! {
-                            <EmptyState title="The log is empty">
-                                <p>"Sign-ins, sign-outs and changes will be recorded here."</p>
-                            </EmptyState>
-                        }
-                            .into_any()
-                    }
-                    Ok(entries) => view! { <LogTable entries /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded data=entries loading="Loading the log…" show=log_or_empty />
+    }
+}
+
+/// The log's entries, or what an empty log means.
+fn log_or_empty(entries: Vec<Entry>) -> AnyView {
+    if entries.is_empty() {
+        view! {
+            <EmptyState title="The log is empty">
+                <p>"Sign-ins, sign-outs and changes will be recorded here."</p>
+            </EmptyState>
+        }
+        .into_any()
+    } else {
+        view! { <LogTable entries /> }.into_any()
     }
 }
 

@@ -4,7 +4,7 @@
 //! (with a report of every rejected row and why) and CSV export. Plain forms and links,
 //! so all of it works without JavaScript.
 
-use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
+use crate::console::{Confirm, EmptyState, Flash, Loaded, PageHeader, when};
 use crate::tables::{
     GridPage, GridRow, ImportView, PAGE_SIZE, TableItem, TableList, list_tables, table_grid,
 };
@@ -53,16 +53,11 @@ pub fn TablesPage() -> impl IntoView {
             subtitle="Small typed tables that flows read and write: who was offboarded when, which department gets which groups."
         />
         <Flash />
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading tables…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match tables.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(list) => view! { <TablesBody list columns=columns() /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=tables
+            loading="Loading tables…"
+            show=move |list| view! { <TablesBody list columns=columns() /> }
+        />
     }
 }
 
@@ -336,16 +331,11 @@ pub fn TablePage() -> impl IntoView {
             <A href="/tables">"← All tables"</A>
         </p>
         <Flash />
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading the table…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match grid.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(grid) => view! { <Grid grid place=place() /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=grid
+            loading="Loading the table…"
+            show=move |grid| view! { <Grid grid place=place() /> }
+        />
     }
 }
 

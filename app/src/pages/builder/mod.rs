@@ -14,7 +14,7 @@
 use crate::builder::{
     BuilderData, LastTest, ProblemView, Saved, TableColumns, builder_setup, check_flow, save_flow,
 };
-use crate::console::{ErrorPage, PageHeader};
+use crate::console::{Loaded, PageHeader};
 use domain::flows::catalog::{CardRole, CardSpec, FieldType, catalog};
 use domain::flows::edit::{self, Output, Row};
 use domain::flows::{Binding, Card, CardId, Flow, Lane, OnError, Source};
@@ -56,16 +56,11 @@ pub fn BuilderPage() -> impl IntoView {
         <p class="notice error needs-js">
             "The builder needs JavaScript to add, move and map cards. Without it, edit the flow's JSON on its Versions page."
         </p>
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading the builder…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match setup.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(setup) => view! { <Builder setup /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=setup
+            loading="Loading the builder…"
+            show=|setup| view! { <Builder setup /> }
+        />
     }
 }
 

@@ -10,7 +10,7 @@ mod versions;
 pub use test::TestPage;
 pub use versions::VersionsPage;
 
-use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
+use crate::console::{Confirm, EmptyState, Flash, Loaded, PageHeader, when};
 use crate::flows::{
     Comparison, FlowList, FlowRow, ShownVersion, TestInput, VersionsView, list_flows, test_setup,
     versions_of_flow,
@@ -61,19 +61,11 @@ pub fn FlowsPage() -> impl IntoView {
                 "Search"
             </button>
         </form>
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading flows…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match flows.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(list) => {
-                        view! { <FlowsBody list searched=!q().is_empty() folder=folder() /> }
-                            .into_any()
-                    }
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=flows
+            loading="Loading flows…"
+            show=move |list| view! { <FlowsBody list searched=!q().is_empty() folder=folder() /> }
+        />
     }
 }
 

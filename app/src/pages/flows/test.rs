@@ -20,16 +20,11 @@ pub fn TestPage() -> impl IntoView {
             <A href="/flows">"← All flows"</A>
         </p>
         <Flash />
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading the test form…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match form.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(form) => view! { <TestFormView form /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=form
+            loading="Loading the test form…"
+            show=|form| view! { <TestFormView form /> }
+        />
     }
 }
 

@@ -24,16 +24,11 @@ pub fn VersionsPage() -> impl IntoView {
             <A href="/flows">"← All flows"</A>
         </p>
         <Flash />
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading the versions…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match versions.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(versions) => view! { <VersionsBody versions /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=versions
+            loading="Loading the versions…"
+            show=|versions| view! { <VersionsBody versions /> }
+        />
     }
 }
 
