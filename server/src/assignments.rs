@@ -6,9 +6,10 @@
 
 use crate::AppState;
 use crate::forms::{
-    Fields, Origin, action_failed, done, load_user, refused, store_failed, user_target,
+    Answer, Fields, Origin, Post, action_failed, done, load_user, refused, store_failed,
+    user_target,
 };
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use domain::access::Role;
@@ -43,74 +44,68 @@ async fn change_role(
     }
 }
 
+/// The role a form names; refused when it names none (or, with `no_unassigned`, the
+/// Unassigned User role, which is no role to give).
+fn role_in(fields: &Fields, no_unassigned: bool) -> Result<Role, &'static str> {
+    parse_role(fields.get("role"))
+        .filter(|r| !(no_unassigned && *r == Role::UnassignedUser))
+        .ok_or("role")
+}
+
 /// `POST /assignments/users`: gives a user (by user name) a direct role.
-pub async fn assign_user(State(state): State<AppState>, request: Request) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
-    let Some(role) = parse_role(fields.get("role")).filter(|r| *r != Role::UnassignedUser) else {
-        return refused(PAGE, "role");
-    };
-    let user = match state.store.user_by_name(fields.get("user_name")).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return refused(PAGE, "no-user"),
-        Err(err) => return store_failed(PAGE, err),
-    };
-    change_role(&state, &origin, user, role, "assigned").await
+pub async fn assign_user(State(state): State<AppState>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
+    let role = role_in(&fields, true).map_err(|code| refused(PAGE, code))?;
+    let user = state
+        .store
+        .user_by_name(fields.get("user_name"))
+        .await
+        .map_err(|err| store_failed(PAGE, err))?
+        .ok_or_else(|| refused(PAGE, "no-user"))?;
+    Ok(change_role(&state, &origin, user, role, "assigned").await)
 }
 
 /// `POST /assignments/users/{id}/role`: changes a user's direct role.
 pub async fn change_user_role(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
-    let Some(role) = parse_role(fields.get("role")) else {
-        return refused(PAGE, "role");
-    };
-    let user = match load_user(&state, &id, PAGE).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    post: Post,
+) -> Answer {
+    let Post { origin, fields } = post;
+    let role = role_in(&fields, false).map_err(|code| refused(PAGE, code))?;
+    let user = load_user(&state, &id, PAGE).await?;
     let notice = if role == Role::UnassignedUser {
         "unassigned"
     } else {
         "role-changed"
     };
-    change_role(&state, &origin, user, role, notice).await
+    Ok(change_role(&state, &origin, user, role, notice).await)
 }
 
 /// `POST /assignments/users/{id}/unassign`: takes away a user's direct role.
 pub async fn unassign_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let user = match load_user(&state, &id, PAGE).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
-    change_role(&state, &origin, user, Role::UnassignedUser, "unassigned").await
+    origin: Origin,
+) -> Answer {
+    let user = load_user(&state, &id, PAGE).await?;
+    Ok(change_role(&state, &origin, user, Role::UnassignedUser, "unassigned").await)
 }
 
 /// `POST /assignments/users/{id}/provision`: sends the user's assignment again.
 pub async fn provision_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let user = match load_user(&state, &id, PAGE).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    origin: Origin,
+) -> Answer {
+    let user = load_user(&state, &id, PAGE).await?;
     let entry = origin.entry(Action::UserProvision, user_target(&user));
-    match act::provision_user(&state.store, &origin.acting(), &user, &entry).await {
-        Ok(_) => done(PAGE, "provisioned"),
-        Err(err) => action_failed(PAGE, err),
-    }
+    Ok(
+        match act::provision_user(&state.store, &origin.acting(), &user, &entry).await {
+            Ok(_) => done(PAGE, "provisioned"),
+            Err(err) => action_failed(PAGE, err),
+        },
+    )
 }
 
 async fn map_group(state: &AppState, origin: &Origin, group: &str, role: Option<Role>) -> Response {
@@ -126,50 +121,49 @@ async fn map_group(state: &AppState, origin: &Origin, group: &str, role: Option<
 }
 
 /// `POST /assignments/groups`: maps a group to a role; its members hold that role.
-pub async fn map_group_role(State(state): State<AppState>, request: Request) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
-    let Some(role) = parse_role(fields.get("role")).filter(|r| *r != Role::UnassignedUser) else {
-        return refused(PAGE, "role");
-    };
-    map_group(&state, &origin, fields.get("group_id"), Some(role)).await
+pub async fn map_group_role(State(state): State<AppState>, post: Post) -> Answer {
+    let role = role_in(&post.fields, true).map_err(|code| refused(PAGE, code))?;
+    Ok(map_group(
+        &state,
+        &post.origin,
+        post.fields.get("group_id"),
+        Some(role),
+    )
+    .await)
 }
 
 /// `POST /assignments/groups/{id}/unmap`: the group's members no longer hold its role.
 pub async fn unmap_group_role(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Response {
-    let origin = Origin::of(&state, &request);
     map_group(&state, &origin, &id, None).await
 }
 
 /// `POST /assignments/convert`: the chosen directly assigned users join a mapped group
 /// and lose their direct role.
-pub async fn convert_assignments(State(state): State<AppState>, request: Request) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
-    let Ok(group) = Uuid::parse_str(fields.get("group_id")).map(GroupId) else {
-        return refused(PAGE, "no-group");
-    };
-    let users: Result<Vec<UserId>, _> = fields
+pub async fn convert_assignments(State(state): State<AppState>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
+    let group = Uuid::parse_str(fields.get("group_id"))
+        .map(GroupId)
+        .map_err(|_| refused(PAGE, "no-group"))?;
+    let users = fields
         .all("user_id")
         .into_iter()
         .map(|u| Uuid::parse_str(u).map(UserId))
-        .collect();
-    let Ok(users) = users else {
-        return refused(PAGE, "gone");
-    };
-    match act::convert_assignments(&state.store, &origin.acting(), group, &users).await {
-        Ok(_) => done(PAGE, "converted"),
-        Err(err) => action_failed(PAGE, err),
-    }
+        .collect::<Result<Vec<UserId>, _>>()
+        .map_err(|_| refused(PAGE, "gone"))?;
+    Ok(
+        match act::convert_assignments(&state.store, &origin.acting(), group, &users).await {
+            Ok(_) => done(PAGE, "converted"),
+            Err(err) => action_failed(PAGE, err),
+        },
+    )
 }
 
 /// `GET /assignments/access-review.csv`: who has what, through which path.
-pub async fn access_review_csv(State(state): State<AppState>, request: Request) -> Response {
-    let origin = Origin::of(&state, &request);
+pub async fn access_review_csv(State(state): State<AppState>, origin: Origin) -> Response {
     let rows = match state.store.access_review().await {
         Ok(rows) => rows,
         Err(err) => return store_failed(PAGE, err),

@@ -6,17 +6,17 @@
 
 use crate::AppState;
 use crate::forms::{
-    Fields, Origin, action_failed, done, group_target, refused, save_user, store_failed,
-    user_target,
+    Answer, Fields, Origin, Post, action_failed, done, group_target, load_user, refused, save_user,
+    store_failed, user_target,
 };
-use axum::extract::{Path, Request, State};
-use axum::response::Response;
+use axum::extract::{Path, State};
 use domain::access::Role;
+use domain::actions::ActionError;
 use domain::actions::directory as act;
 use domain::audit::Action;
 use domain::directory::{GroupId, User, UserId, UserStatus};
 use domain::scim::ENTERPRISE_USER;
-use domain::store::{GroupWrite, UserWrite};
+use domain::store::{GroupWrite, StoreError, UserWrite};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -107,24 +107,27 @@ fn profile_write(fields: &Fields, base: Option<&User>) -> Result<UserWrite, &'st
 }
 
 /// `POST /directory/users`: a new user, active and without a role.
-pub async fn create_user(State(state): State<AppState>, request: Request) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
-    let write = match profile_write(&fields, None) {
-        Ok(write) => write,
-        Err(code) => return refused(USERS, code),
-    };
+pub async fn create_user(State(state): State<AppState>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
+    let write = profile_write(&fields, None).map_err(|code| refused(USERS, code))?;
     let entry = origin.entry(
         Action::ConsoleUserCreate,
-        domain::audit::Target {
-            kind: "user".into(),
-            id: String::new(),
-            display: write.user_name.clone(),
-        },
+        user_target_named(&write.user_name),
     );
-    match act::create_user(&state.store, &origin.acting(), &write, &entry).await {
-        Ok(user) => done(&user_page(user.id), "user-created"),
-        Err(err) => action_failed(USERS, err),
+    Ok(
+        match act::create_user(&state.store, &origin.acting(), &write, &entry).await {
+            Ok(user) => done(&user_page(user.id), "user-created"),
+            Err(err) => action_failed(USERS, err),
+        },
+    )
+}
+
+/// A user not made yet, named as the System Log shows them.
+fn user_target_named(user_name: &str) -> domain::audit::Target {
+    domain::audit::Target {
+        kind: "user".into(),
+        id: String::new(),
+        display: user_name.to_string(),
     }
 }
 
@@ -132,21 +135,14 @@ pub async fn create_user(State(state): State<AppState>, request: Request) -> Res
 pub async fn update_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
-    let user = match crate::forms::load_user(&state, &id, USERS).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    post: Post,
+) -> Answer {
+    let Post { origin, fields } = post;
+    let user = load_user(&state, &id, USERS).await?;
     let page = user_page(user.id);
-    let write = match profile_write(&fields, Some(&user)) {
-        Ok(write) => write,
-        Err(code) => return refused(&page, code),
-    };
+    let write = profile_write(&fields, Some(&user)).map_err(|code| refused(&page, code))?;
     let entry = origin.entry(Action::ConsoleUserUpdate, user_target(&user));
-    save_user(
+    Ok(save_user(
         &state,
         &origin,
         &user,
@@ -155,27 +151,24 @@ pub async fn update_user(
         &page,
         "user-updated",
     )
-    .await
+    .await)
 }
 
 /// `POST /directory/users/{id}/status`: suspend, unsuspend, deactivate or reactivate.
 pub async fn set_user_status(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
-    let user = match crate::forms::load_user(&state, &id, USERS).await {
-        Ok(user) => user,
-        Err(response) => return response,
-    };
+    post: Post,
+) -> Answer {
+    let Post { origin, fields } = post;
+    let user = load_user(&state, &id, USERS).await?;
     let page = user_page(user.id);
-    let Ok(status) = fields.get("status").parse::<UserStatus>() else {
-        return refused(&page, "status");
-    };
+    let status = fields
+        .get("status")
+        .parse::<UserStatus>()
+        .map_err(|_| refused(&page, "status"))?;
     let (action, notice) = match (user.status, status) {
-        (from, to) if from == to => return done(&page, "unchanged"),
+        (from, to) if from == to => return Ok(done(&page, "unchanged")),
         (_, UserStatus::Suspended) => (Action::ConsoleUserSuspend, "suspended"),
         (_, UserStatus::Deprovisioned) => (Action::ConsoleUserDeactivate, "deactivated"),
         (UserStatus::Suspended, UserStatus::Active) => {
@@ -188,16 +181,15 @@ pub async fn set_user_status(
         status,
         ..UserWrite::from(&user)
     };
-    save_user(&state, &origin, &user, &write, &entry, &page, notice).await
+    Ok(save_user(&state, &origin, &user, &write, &entry, &page, notice).await)
 }
 
 /// `POST /directory/groups`: a new, empty group.
-pub async fn create_group(State(state): State<AppState>, request: Request) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
+pub async fn create_group(State(state): State<AppState>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
     let name = fields.get("display_name");
     if name.is_empty() || name.chars().count() > 256 {
-        return refused(GROUPS, "group-name");
+        return Err(refused(GROUPS, "group-name"));
     }
     let mut attributes = Map::new();
     attributes.insert("displayName".into(), json!(name));
@@ -211,79 +203,70 @@ pub async fn create_group(State(state): State<AppState>, request: Request) -> Re
         members: vec![],
     };
     let entry = origin.entry(Action::ConsoleGroupCreate, group_target("", name));
-    match act::create_group(&state.store, &origin.acting(), &write, &entry).await {
-        Ok(group) => done(&group_page(group.id), "group-created"),
-        Err(err) => action_failed(GROUPS, err),
-    }
+    Ok(
+        match act::create_group(&state.store, &origin.acting(), &write, &entry).await {
+            Ok(group) => done(&group_page(group.id), "group-created"),
+            Err(err) => action_failed(GROUPS, err),
+        },
+    )
 }
 
 /// Adds or removes one member, leaving the rest of the group alone (the membership
-/// change SCIM's member PATCHes use too).
+/// change SCIM's member PATCHes use too). `user` is who, or the error code for a user
+/// that is not there.
 async fn change_member(
     state: &AppState,
     origin: &Origin,
     group: &str,
-    user: Result<User, &'static str>,
+    user: Result<Option<User>, StoreError>,
+    missing: &'static str,
     add: bool,
-) -> Response {
-    let Ok(group) = Uuid::parse_str(group).map(GroupId) else {
-        return refused(GROUPS, "no-group");
-    };
+) -> Answer {
+    let group = Uuid::parse_str(group)
+        .map(GroupId)
+        .map_err(|_| refused(GROUPS, "no-group"))?;
     let page = group_page(group);
-    let user = match user {
-        Ok(user) => user,
-        Err(code) => return refused(&page, code),
-    };
+    let user = user
+        .map_err(|err| store_failed(GROUPS, err))?
+        .ok_or_else(|| refused(&page, missing))?;
+    let acting = origin.acting();
     let changed = act::change_membership(
         &state.store,
-        &origin.acting(),
+        &acting,
         group,
         &user,
         add,
         Action::ConsoleGroupUpdate,
     )
     .await;
-    match changed {
+    Ok(match changed {
         Ok(true) if add => done(&page, "member-added"),
         Ok(true) => done(&page, "member-removed"),
         Ok(false) => done(&page, "unchanged"),
-        Err(domain::actions::ActionError::NotFound { kind: "group", .. }) => {
-            refused(GROUPS, "no-group")
-        }
+        Err(ActionError::NotFound { kind: "group", .. }) => refused(GROUPS, "no-group"),
         Err(err) => action_failed(&page, err),
-    }
+    })
 }
 
 /// `POST /directory/groups/{id}/members`: adds a user, by user name.
 pub async fn add_member(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
-    let user = match state.store.user_by_name(fields.get("user_name")).await {
-        Ok(Some(user)) => Ok(user),
-        Ok(None) => Err("no-user"),
-        Err(err) => return store_failed(GROUPS, err),
-    };
-    change_member(&state, &origin, &id, user, true).await
+    post: Post,
+) -> Answer {
+    let user = state.store.user_by_name(post.fields.get("user_name")).await;
+    change_member(&state, &post.origin, &id, user, "no-user", true).await
 }
 
 /// `POST /directory/groups/{id}/members/{user}/remove`.
 pub async fn remove_member(
     State(state): State<AppState>,
     Path((id, user)): Path<(String, String)>,
-    request: Request,
-) -> Response {
-    let origin = Origin::of(&state, &request);
-    let user = match Uuid::parse_str(&user).map(UserId) {
-        Ok(user) => match state.store.user(user).await {
-            Ok(Some(user)) => Ok(user),
-            Ok(None) => Err("gone"),
-            Err(err) => return store_failed(GROUPS, err),
-        },
-        Err(_) => Err("gone"),
+    origin: Origin,
+) -> Answer {
+    let user = match Uuid::parse_str(&user) {
+        Ok(user) => state.store.user(UserId(user)).await,
+        Err(_) => Ok(None),
     };
-    change_member(&state, &origin, &id, user, false).await
+    change_member(&state, &origin, &id, user, "gone", false).await
 }

@@ -7,7 +7,7 @@ use crate::AppState;
 use crate::forms::{
     Answer, Finding, InFolder, Origin, action_failed, attachment, load, refused, store_failed,
 };
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
 use domain::actions::{ActionError, executions};
@@ -62,8 +62,7 @@ enum Change {
 
 /// Calls the action for `change` on execution `id`; to the page it leads to (the new
 /// execution's, for a re-run), or back with the reason it did not happen.
-async fn change(state: AppState, id: String, request: Request, change: Change) -> Answer {
-    let origin = Origin::of(&state, &request);
+async fn change(state: AppState, id: String, origin: Origin, change: Change) -> Answer {
     let (execution, flow) = found(&state, &origin, &id).await?;
     let page = execution_page(execution.id);
     let (store, acting) = (&state.store, origin.acting());
@@ -91,20 +90,20 @@ async fn change(state: AppState, id: String, request: Request, change: Change) -
 
 /// `POST /executions/{id}/cancel`: stops it before its next card (and the helper
 /// executions it started).
-pub async fn cancel(state: State<AppState>, id: Path<String>, request: Request) -> Answer {
-    change(state.0, id.0, request, Change::Cancel).await
+pub async fn cancel(state: State<AppState>, id: Path<String>, origin: Origin) -> Answer {
+    change(state.0, id.0, origin, Change::Cancel).await
 }
 
 /// `POST /executions/{id}/rerun`: its input again, through the flow's current version;
 /// to the new execution's page.
-pub async fn rerun(state: State<AppState>, id: Path<String>, request: Request) -> Answer {
-    change(state.0, id.0, request, Change::Rerun).await
+pub async fn rerun(state: State<AppState>, id: Path<String>, origin: Origin) -> Answer {
+    change(state.0, id.0, origin, Change::Rerun).await
 }
 
 /// `POST /executions/{id}/approve`: a directory manager lets an execution the
 /// blast-radius guard paused go on.
-pub async fn approve(state: State<AppState>, id: Path<String>, request: Request) -> Answer {
-    change(state.0, id.0, request, Change::Approve).await
+pub async fn approve(state: State<AppState>, id: Path<String>, origin: Origin) -> Answer {
+    change(state.0, id.0, origin, Change::Approve).await
 }
 
 /// `GET /executions/{id}/export`: the execution and what each card did, as JSON, to
@@ -113,9 +112,8 @@ pub async fn approve(state: State<AppState>, id: Path<String>, request: Request)
 pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
     let (execution, flow) = found(&state, &origin, &id).await?;
     let steps = match state.store.execution_steps(execution.id).await {
         Ok(steps) => steps,

@@ -5,10 +5,10 @@
 
 use crate::AppState;
 use crate::forms::{
-    Answer, Fields, Finding, InFolder, Origin, action_failed, attachment, done, load, refused,
+    Answer, Finding, InFolder, Origin, Post, action_failed, attachment, done, load, refused,
     refused_because, store_failed,
 };
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::Permission;
 use domain::actions::{ActionError, executions, flows};
@@ -42,10 +42,9 @@ impl InFolder for FlowSummary {
 /// schemas of its tables, or a single flow's JSON), at the top level. Tables missing
 /// here are made (existing ones are used as they are); helper flows are turned on, the
 /// rest created off. Refused, with nothing made, when a flow's name is taken.
-pub async fn import(State(state): State<AppState>, request: Request) -> Answer {
+pub async fn import(State(state): State<AppState>, post: Post) -> Answer {
     use domain::flows::bundle::Bundle;
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
+    let Post { origin, fields } = post;
     // Into a folder (`folder`, its id) or at the top level; either way the caller edits
     // flows there.
     let folder = match fields.get("folder") {
@@ -92,9 +91,8 @@ pub async fn import(State(state): State<AppState>, request: Request) -> Answer {
 pub async fn install_template(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
     if !origin.rights().on_flow(Permission::EditFlows, None) {
         return Err(refused(FLOWS, "not-allowed"));
     }
@@ -117,11 +115,10 @@ pub async fn install_template(
 pub async fn set_enabled(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    post: Post,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
+    let Post { origin, fields } = post;
     let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
-    let fields = Fields::read(&state, request).await;
     let enabled = match fields.get("enabled") {
         "true" => true,
         "false" => false,
@@ -144,14 +141,9 @@ pub async fn set_enabled(
 
 /// `POST /flows/{id}/run` with `input` (JSON, may be empty): runs a Manual flow by hand;
 /// to the new execution's page.
-pub async fn run(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Answer {
-    let origin = Origin::of(&state, &request);
+pub async fn run(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
     let flow: FlowSummary = load(&state, &origin, &id, Permission::RunFlows).await?;
-    let fields = Fields::read(&state, request).await;
     let input = match fields.get("input") {
         "" => serde_json::Value::Null,
         text => match serde_json::from_str(text) {
@@ -174,9 +166,8 @@ pub async fn run(
 pub async fn clone(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
     let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     Ok(
         match flows::clone_flow(&state.store, &origin.acting(), &flow).await {
@@ -193,19 +184,14 @@ pub async fn clone(
 /// `POST /flows/{id}/test` with the sample form's fields (`s.<path>`): runs the flow's
 /// current version (on or off) with that input as its trigger would give it, keeping
 /// every card's inputs and outputs; to the execution's page.
-pub async fn test(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Answer {
+pub async fn test(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Answer {
     use domain::flows::sample::{build_sample, sample_fields};
-    let origin = Origin::of(&state, &request);
+    let Post { origin, fields } = post;
     let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     let page = format!("{FLOWS}/{}/test", flow.id);
     let Some(trigger) = domain::flows::catalog::catalog().get(&flow.trigger_kind) else {
         return Err(refused(&page, "invalid"));
     };
-    let fields = Fields::read(&state, request).await;
     let sample = build_sample(&sample_fields(trigger), |path| {
         fields.get(&format!("s.{path}")).to_string()
     });
@@ -260,15 +246,10 @@ async fn save_version(
 /// `POST /flows/{id}/versions` with `definition` (the flow's JSON) and `based_on` (the
 /// version it was edited from): a new version. Refused when someone saved another
 /// version meanwhile, so nobody's change is lost unseen.
-pub async fn save(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Answer {
-    let origin = Origin::of(&state, &request);
+pub async fn save(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
     let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     let page = format!("{FLOWS}/{}/versions", flow.id);
-    let fields = Fields::read(&state, request).await;
     let text = fields.get("definition");
     if text.len() > MAX_DEFINITION {
         return Err(refused(&page, "import-too-large"));
@@ -298,9 +279,8 @@ pub async fn save(
 pub async fn restore(
     State(state): State<AppState>,
     Path((id, version)): Path<(String, String)>,
-    request: Request,
+    origin: Origin,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
     let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     let page = format!("{FLOWS}/{}/versions", flow.id);
     let Ok(version) = version.parse::<i64>() else {
@@ -328,9 +308,8 @@ pub async fn restore(
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
     let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     Ok(
         match flows::delete_flow(&state.store, &origin.acting(), &flow).await {
@@ -347,9 +326,8 @@ pub async fn delete(
 pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
     let flow: FlowSummary = load(&state, &origin, &id, Permission::ViewFlows).await?;
     let bundle = match bundle_of(&state, &origin.rights(), &[flow.id]).await {
         Ok(bundle) => bundle,

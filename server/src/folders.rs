@@ -4,10 +4,10 @@
 
 use crate::AppState;
 use crate::forms::{
-    Answer, Fields, Origin, action_failed, action_failed_briefly, attachment, done, load, refused,
+    Answer, Origin, Post, action_failed, action_failed_briefly, attachment, done, load, refused,
     refused_because, store_failed,
 };
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use domain::access::{FolderRole, Permission};
 use domain::actions::ActionError;
@@ -39,9 +39,8 @@ async fn visible(state: &AppState, origin: &Origin, id: &str) -> Result<Folder, 
 }
 
 /// `POST /folders` with `name`: a new, empty folder.
-pub async fn create(State(state): State<AppState>, request: Request) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
+pub async fn create(State(state): State<AppState>, post: Post) -> Response {
+    let Post { origin, fields } = post;
     match actions::create_folder(&state.store, &origin.acting(), fields.get("name")).await {
         Ok(id) => done(&folder_page(id), "folder-created"),
         Err(err) => action_failed_briefly(FLOWS, err),
@@ -49,15 +48,10 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Response
 }
 
 /// `POST /folders/{id}/rename` with `name`.
-pub async fn rename(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Answer {
-    let origin = Origin::of(&state, &request);
+pub async fn rename(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
     let folder = visible(&state, &origin, &id).await?;
     let page = folder_page(folder.id);
-    let fields = Fields::read(&state, request).await;
     let acting = origin.acting();
     Ok(
         match actions::rename_folder(&state.store, &acting, &folder, fields.get("name")).await {
@@ -71,15 +65,10 @@ pub async fn rename(
 /// `POST /folders/{id}/grants` with `kind` (`user` or `group`), `who` (a user name or a
 /// group's name) and `role` (`reader`, `runner`, `editor`, `manager`, or `none` to take
 /// the grant away). Whoever it reaches signs in again.
-pub async fn share(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Answer {
-    let origin = Origin::of(&state, &request);
+pub async fn share(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
     let folder = visible(&state, &origin, &id).await?;
     let page = folder_page(folder.id);
-    let fields = Fields::read(&state, request).await;
     let who = fields.get("who");
     let whom = match fields.get("kind") {
         "group" => Whom::Group(who),
@@ -105,11 +94,10 @@ pub async fn share(
 pub async fn move_flow(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    post: Post,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
+    let Post { origin, fields } = post;
     let flow: FlowSummary = load(&state, &origin, &id, Permission::ViewFlows).await?;
-    let fields = Fields::read(&state, request).await;
     let to = match fields.get("folder") {
         "" => None,
         text => Some(Uuid::parse_str(text).map_err(|_| refused(FLOWS, "no-folder"))?),
@@ -131,9 +119,8 @@ pub async fn move_flow(
 pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Response {
-    let origin = Origin::of(&state, &request);
     let rights = origin.rights();
     let (folders, flows) = match tokio::try_join!(state.store.folders(), state.store.flows()) {
         Ok(both) => both,

@@ -4,10 +4,11 @@
 //! redirects, so every change works without JavaScript.
 
 use crate::AppState;
-use crate::request::{client_address, peer_address, request_id};
+use crate::request::{client_address, peer_in, request_id};
 use app::session::{Caller, RequestUser};
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::access::{Permission, Rights};
 use domain::actions::{Acting, ActionError};
@@ -24,16 +25,22 @@ pub struct Origin {
 
 impl Origin {
     pub fn of(state: &AppState, request: &Request) -> Origin {
-        let caller = match request.extensions().get::<RequestUser>() {
+        Origin::from_parts(state, request.headers(), request.extensions())
+    }
+
+    fn from_parts(
+        state: &AppState,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Origin {
+        let caller = match extensions.get::<RequestUser>() {
             Some(RequestUser(Some(caller))) => Some(caller.clone()),
             _ => None,
         };
-        let address = client_address(state, request.headers(), peer_address(request));
-        let request_id = request_id(request.headers());
         Origin {
             caller,
-            address,
-            request_id,
+            address: client_address(state, headers, peer_in(extensions)),
+            request_id: request_id(headers),
         }
     }
 
@@ -79,6 +86,33 @@ impl Origin {
             client_address: self.address.clone(),
             request_id: self.request_id.clone(),
         }
+    }
+}
+
+impl FromRequestParts<AppState> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Origin::from_parts(state, &parts.headers, &parts.extensions))
+    }
+}
+
+/// A form post as its handler takes it: who sent it, and its fields.
+pub struct Post {
+    pub origin: Origin,
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for Post {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let origin = Origin::of(state, &request);
+        let fields = Fields::read(state, request).await;
+        Ok(Post { origin, fields })
     }
 }
 

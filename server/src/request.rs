@@ -39,10 +39,12 @@ pub fn client_address(
 
 /// The address of the connection's other end, when the server recorded it.
 pub fn peer_address(request: &Request) -> Option<SocketAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0)
+    peer_in(request.extensions())
+}
+
+/// The peer's address among a request's extensions.
+pub fn peer_in(extensions: &axum::http::Extensions) -> Option<SocketAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
 }
 
 /// The id the request-id layer gave this request.

@@ -6,8 +6,8 @@
 
 use crate::AppState;
 use crate::forms::{
-    Answer, Fields, Finding, InFolder, Origin, action_failed, attachment, done, load, refused,
-    refused_because, store_failed,
+    Answer, Fields, Finding, InFolder, Origin, Post, action_failed, attachment, done, load,
+    refused, refused_because, store_failed,
 };
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -74,9 +74,8 @@ fn back(table: &TableSummary, fields: &Fields) -> String {
 
 /// `POST /tables`: a new table from its name, optional key column and the column rows
 /// (`column_name_N`, `column_type_N`); blank rows are skipped.
-pub async fn create(State(state): State<AppState>, request: Request) -> Response {
-    let origin = Origin::of(&state, &request);
-    let fields = Fields::read(&state, request).await;
+pub async fn create(State(state): State<AppState>, post: Post) -> Response {
+    let Post { origin, fields } = post;
     let mut columns = Vec::new();
     for n in 0..MAX_FORM_COLUMNS {
         let name = fields.get(&format!("column_name_{n}"));
@@ -110,9 +109,8 @@ pub async fn create(State(state): State<AppState>, request: Request) -> Response
 pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
     let table: TableSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
     Ok(
         match actions::delete_table(&state.store, &origin.acting(), &table).await {
@@ -152,8 +150,8 @@ enum RowChange {
 
 /// Reads the change to one row of table `id` and calls its action; back to the grid as
 /// the caller left it, or to the row being edited when what they typed does not fit.
-async fn row_change(state: &AppState, id: &str, request: Request, change: RowChange) -> Answer {
-    let origin = Origin::of(state, &request);
+async fn row_change(state: &AppState, id: &str, post: Post, change: RowChange) -> Answer {
+    let Post { origin, fields } = post;
     let table: TableSummary = load(state, &origin, id, Permission::EditFlows).await?;
     let row_id = match &change {
         RowChange::Add => Uuid::nil(),
@@ -161,7 +159,6 @@ async fn row_change(state: &AppState, id: &str, request: Request, change: RowCha
             Uuid::parse_str(row).map_err(|_| refused(&table_page(&table), "no-row-here"))?
         }
     };
-    let fields = Fields::read(state, request).await;
     let page = back(&table, &fields);
     let not_fitting = |why: String| {
         let page = match change {
@@ -199,30 +196,26 @@ async fn row_change(state: &AppState, id: &str, request: Request, change: RowCha
 }
 
 /// `POST /tables/{id}/rows`: adds a row.
-pub async fn add_row(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    request: Request,
-) -> Answer {
-    row_change(&state, &id, request, RowChange::Add).await
+pub async fn add_row(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Answer {
+    row_change(&state, &id, post, RowChange::Add).await
 }
 
 /// `POST /tables/{id}/rows/{row}`: replaces a row's values.
 pub async fn update_row(
     State(state): State<AppState>,
     Path((id, row)): Path<(String, String)>,
-    request: Request,
+    post: Post,
 ) -> Answer {
-    row_change(&state, &id, request, RowChange::Update(row)).await
+    row_change(&state, &id, post, RowChange::Update(row)).await
 }
 
 /// `POST /tables/{id}/rows/{row}/delete`: deletes a row.
 pub async fn delete_row(
     State(state): State<AppState>,
     Path((id, row)): Path<(String, String)>,
-    request: Request,
+    post: Post,
 ) -> Answer {
-    row_change(&state, &id, request, RowChange::Delete(row)).await
+    row_change(&state, &id, post, RowChange::Delete(row)).await
 }
 
 /// The uploaded file of a multipart form: its name and bytes. `Err` carries the error
@@ -289,9 +282,8 @@ pub async fn import(
 pub async fn export(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    request: Request,
+    origin: Origin,
 ) -> Answer {
-    let origin = Origin::of(&state, &request);
     let table: TableSummary = load(&state, &origin, &id, Permission::ViewTables).await?;
     // Page by page, in the grid's order.
     let mut rows = Vec::new();
