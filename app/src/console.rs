@@ -184,6 +184,37 @@ where
     }
 }
 
+/// A list as a table: a row of column headings over the rows (`children`), scrolling
+/// sideways on a narrow screen.
+#[component]
+pub fn DataTable(
+    /// The column headings, in order.
+    columns: Vec<&'static str>,
+    /// A last column only some callers see (the actions of those who may change things).
+    #[prop(default = None)]
+    last: Option<&'static str>,
+    /// What tests and scripts find the table by.
+    #[prop(optional)]
+    testid: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let headings = columns
+        .into_iter()
+        .chain(last)
+        .map(|c| view! { <th scope="col">{c}</th> })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table class="data-table" data-testid=testid>
+                <thead>
+                    <tr>{headings}</tr>
+                </thead>
+                <tbody>{children()}</tbody>
+            </table>
+        </div>
+    }
+}
+
 /// An error a page could not get past, with the status it stands for.
 #[component]
 pub fn ErrorPage(error: AppError) -> impl IntoView {

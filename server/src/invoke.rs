@@ -82,6 +82,19 @@ fn json_body(body: &Bytes) -> Result<Value, Refusal> {
     })
 }
 
+/// The secret a caller sent and the id in the path; why not, when either is missing or
+/// malformed (`unknown` for an id that cannot be one).
+fn secret_and_id(
+    headers: &HeaderMap,
+    id: &str,
+    unknown: &str,
+) -> Result<(String, uuid::Uuid), Refusal> {
+    let token = secret_of(headers)?;
+    let id =
+        uuid::Uuid::parse_str(id).map_err(|_| (StatusCode::UNAUTHORIZED, unknown.to_string()))?;
+    Ok((token, id))
+}
+
 pub async fn invoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -89,18 +102,11 @@ pub async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let token = match secret_of(&headers) {
-        Ok(token) => token,
+    const UNKNOWN: &str = "The secret is not this flow's, or there is no such flow.";
+    let unknown = || refuse(StatusCode::UNAUTHORIZED, UNKNOWN);
+    let (token, id) = match secret_and_id(&headers, &id, UNKNOWN) {
+        Ok(both) => both,
         Err((status, why)) => return refuse(status, &why),
-    };
-    let unknown = || {
-        refuse(
-            StatusCode::UNAUTHORIZED,
-            "The secret is not this flow's, or there is no such flow.",
-        )
-    };
-    let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return unknown();
     };
     let flow = match state.store.flow_for_invoke_token(FlowId(id), &token).await {
         Ok(Some(flow)) => flow,
@@ -294,18 +300,12 @@ pub async fn resume(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let token = match secret_of(&headers) {
-        Ok(token) => token,
+    const UNKNOWN: &str =
+        "The secret is not this execution's flow's, or there is no such execution.";
+    let unknown = || refuse(StatusCode::UNAUTHORIZED, UNKNOWN);
+    let (token, id) = match secret_and_id(&headers, &id, UNKNOWN) {
+        Ok(both) => both,
         Err((status, why)) => return refuse(status, &why),
-    };
-    let unknown = || {
-        refuse(
-            StatusCode::UNAUTHORIZED,
-            "The secret is not this execution's flow's, or there is no such execution.",
-        )
-    };
-    let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return unknown();
     };
     let id = ExecutionId(id);
     let unavailable = || {

@@ -4,7 +4,7 @@
 //! JavaScript.
 
 use crate::assignments::{AssignmentsView, load_assignments};
-use crate::console::{Confirm, EmptyState, Flash, Loaded, PageHeader, when};
+use crate::console::{Confirm, DataTable, EmptyState, Flash, Loaded, PageHeader, when};
 use domain::access::Role;
 use domain::assignments::{AssignedUser, MappedGroup};
 use leptos::prelude::*;
@@ -255,22 +255,13 @@ fn UsersTable(users: Vec<AssignedUser>, can_manage: bool, sa: bool) -> impl Into
     view! {
         <section class="panel">
             <h2>"Users"</h2>
-            <div class="table-scroll">
-                <table class="data-table" data-testid="assigned-users">
-                    <thead>
-                        <tr>
-                            <th scope="col">"User"</th>
-                            <th scope="col">"Role"</th>
-                            <th scope="col">"Source"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Last provisioned"</th>
-                            <th scope="col">"Last sign-in"</th>
-                            {can_manage.then(|| view! { <th scope="col">"Actions"</th> })}
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <DataTable
+                columns=vec!["User", "Role", "Source", "Status", "Last provisioned", "Last sign-in"]
+                last=can_manage.then_some("Actions")
+                testid="assigned-users"
+            >
+                {rows}
+            </DataTable>
         </section>
     }
 }
@@ -325,20 +316,13 @@ fn GroupsTable(groups: Vec<MappedGroup>, can_manage: bool, sa: bool) -> impl Int
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
-            <table class="data-table" data-testid="mapped-groups">
-                <thead>
-                    <tr>
-                        <th scope="col">"Group"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Members"</th>
-                        <th scope="col">"Mapped"</th>
-                        {can_manage.then(|| view! { <th scope="col">"Actions"</th> })}
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            columns=vec!["Group", "Role", "Members", "Mapped"]
+            last=can_manage.then_some("Actions")
+            testid="mapped-groups"
+        >
+            {rows}
+        </DataTable>
     }
 }
 

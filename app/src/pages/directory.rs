@@ -3,7 +3,7 @@
 //! create, edit, suspend and deactivate users, and create groups and change their
 //! members, with plain form posts to the server's `directory` module.
 
-use crate::console::{Confirm, EmptyState, ErrorPage, Flash, Loaded, PageHeader, when};
+use crate::console::{Confirm, DataTable, EmptyState, ErrorPage, Flash, Loaded, PageHeader, when};
 use crate::directory::{
     GroupView, Profile, UserDetail, UsersPage, all_groups, find_users, group_detail,
     load_user_detail,
@@ -217,21 +217,12 @@ fn UserTable(list: UsersPage, q: String, status: String) -> impl IntoView {
         <p class="subtitle">
             {format!("{} users · page {} of {}", list.total, list.page, list.pages)}
         </p>
-        <div class="table-scroll">
-            <table class="data-table" data-testid="users">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"userName"</th>
-                        <th scope="col">"Role"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Last sign-in"</th>
-                        <th scope="col">"Last provisioned"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            columns=vec!["Name", "userName", "Role", "Status", "Last sign-in", "Last provisioned"]
+            testid="users"
+        >
+            {rows}
+        </DataTable>
         <nav class="pager" aria-label="Pages">
             {prev
                 .map(|href| {
@@ -375,19 +366,9 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
         </section>
         <section class="panel">
             <h2>"Recent events"</h2>
-            <div class="table-scroll">
-                <table class="data-table" data-testid="user-events">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Time"</th>
-                            <th scope="col">"Event"</th>
-                            <th scope="col">"By"</th>
-                            <th scope="col">"Changes"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{events}</tbody>
-                </table>
-            </div>
+            <DataTable columns=vec!["Time", "Event", "By", "Changes"] testid="user-events">
+                {events}
+            </DataTable>
         </section>
         <section class="panel">
             <h2>"SCIM attributes"</h2>
@@ -534,17 +515,12 @@ pub fn GroupsPage() -> impl IntoView {
                         })
                         .collect_view();
                     view! {
-                        <table class="data-table" data-testid="groups">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Group"</th>
-                                    <th scope="col">"Members"</th>
-                                    <th scope="col">"Console role"</th>
-                                    <th scope="col">"External id"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
+                        <DataTable
+                            columns=vec!["Group", "Members", "Console role", "External id"]
+                            testid="groups"
+                        >
+                            {rows}
+                        </DataTable>
                     }
                         .into_any()
                 };

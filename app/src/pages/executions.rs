@@ -3,7 +3,7 @@
 //! with the helper executions it started, followed live while it runs (with JavaScript;
 //! without it, a Refresh link), with cancel, re-run, approve and export.
 
-use crate::console::{Confirm, EmptyState, ErrorPage, Flash, PageHeader, when};
+use crate::console::{Confirm, DataTable, EmptyState, ErrorPage, Flash, PageHeader, when};
 use crate::executions::{
     CardRecord, ExecutionSummary, ExecutionView, HelperLink, execution_detail, execution_progress,
     list_executions,
@@ -221,22 +221,12 @@ fn ExecutionTable(list: Vec<ExecutionSummary>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
-            <table class="data-table" data-testid="executions">
-                <thead>
-                    <tr>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Flow"</th>
-                        <th scope="col">"Trigger"</th>
-                        <th scope="col">"Started"</th>
-                        <th scope="col">"Took"</th>
-                        <th scope="col">"Cards"</th>
-                        <th scope="col">"Why it stopped"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            columns=vec!["Status", "Flow", "Trigger", "Started", "Took", "Cards", "Why it stopped"]
+            testid="executions"
+        >
+            {rows}
+        </DataTable>
         {(shown >= 200)
             .then(|| {
                 view! {

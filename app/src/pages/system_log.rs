@@ -1,7 +1,7 @@
 //! The System Log page: the most recent entries, newest first. Search and filters come
 //! with the System Log issue; what is shown here is the real log.
 
-use crate::console::{EmptyState, Loaded, PageHeader};
+use crate::console::{DataTable, EmptyState, Loaded, PageHeader};
 use crate::system_log::recent_entries;
 use domain::audit::Entry;
 use leptos::prelude::*;
@@ -59,21 +59,11 @@ fn LogTable(entries: Vec<Entry>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
-            <table class="data-table" data-testid="system-log">
-                <thead>
-                    <tr>
-                        <th scope="col">"Time"</th>
-                        <th scope="col">"Event"</th>
-                        <th scope="col">"Outcome"</th>
-                        <th scope="col">"Actor"</th>
-                        <th scope="col">"Target"</th>
-                        <th scope="col">"Client"</th>
-                        <th scope="col">"Reason"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            columns=vec!["Time", "Event", "Outcome", "Actor", "Target", "Client", "Reason"]
+            testid="system-log"
+        >
+            {rows}
+        </DataTable>
     }
 }

@@ -4,7 +4,7 @@
 //! (with a report of every rejected row and why) and CSV export. Plain forms and links,
 //! so all of it works without JavaScript.
 
-use crate::console::{Confirm, EmptyState, Flash, Loaded, PageHeader, when};
+use crate::console::{Confirm, DataTable, EmptyState, Flash, Loaded, PageHeader, when};
 use crate::tables::{
     GridPage, GridRow, ImportView, PAGE_SIZE, TableItem, TableList, list_tables, table_grid,
 };
@@ -83,21 +83,12 @@ fn TablesBody(list: TableList, columns: usize) -> impl IntoView {
             .map(|table| view! { <TableListRow table /> })
             .collect_view();
         view! {
-            <div class="table-scroll">
-                <table class="data-table" data-testid="tables">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Table"</th>
-                            <th scope="col">"Columns"</th>
-                            <th scope="col">"Rows"</th>
-                            <th scope="col">"Used by"</th>
-                            <th scope="col">"Changed"</th>
-                            <th scope="col">"Actions"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <DataTable
+                columns=vec!["Table", "Columns", "Rows", "Used by", "Changed", "Actions"]
+                testid="tables"
+            >
+                {rows}
+            </DataTable>
         }
         .into_any()
     };
@@ -659,15 +650,9 @@ fn ImportReport(report: ImportView) -> impl IntoView {
             })
             .collect_view();
         view! {
-            <table class="data-table" data-testid="rejects">
-                <thead>
-                    <tr>
-                        <th scope="col">"Line"</th>
-                        <th scope="col">"Why it was not imported"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
+            <DataTable columns=vec!["Line", "Why it was not imported"] testid="rejects">
+                {rows}
+            </DataTable>
             <p class="hint">
                 "Fix these lines and import just them again; the rows already imported stay."
             </p>

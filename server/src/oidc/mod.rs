@@ -147,12 +147,7 @@ pub async fn start(State(state): State<AppState>, session: Session, request: Req
         Ok(begun) => begun,
         Err(failure) => return refuse(&state, &session, &origin, failure).await,
     };
-    let mut attempts: Vec<Attempt> = session
-        .get(ATTEMPTS_KEY)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    let mut attempts = attempts_in(&session).await;
     let now = Utc::now();
     attempts.retain(|a| now - a.started_at < ATTEMPT_LIFETIME);
     attempts.push(attempt);
@@ -166,14 +161,19 @@ pub async fn start(State(state): State<AppState>, session: Session, request: Req
     Redirect::to(url.as_str()).into_response()
 }
 
-/// Takes the attempt `state` names out of the session: it can be used only once.
-async fn take_attempt(session: &Session, state: &str) -> Result<Attempt, Failure> {
-    let mut attempts: Vec<Attempt> = session
+/// The sign-in attempts this browser has under way (none when the session holds none).
+async fn attempts_in(session: &Session) -> Vec<Attempt> {
+    session
         .get(ATTEMPTS_KEY)
         .await
         .ok()
         .flatten()
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Takes the attempt `state` names out of the session: it can be used only once.
+async fn take_attempt(session: &Session, state: &str) -> Result<Attempt, Failure> {
+    let mut attempts = attempts_in(session).await;
     let now = Utc::now();
     let found = attempts
         .iter()

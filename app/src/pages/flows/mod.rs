@@ -10,7 +10,7 @@ mod versions;
 pub use test::TestPage;
 pub use versions::VersionsPage;
 
-use crate::console::{Confirm, EmptyState, Flash, Loaded, PageHeader, when};
+use crate::console::{Confirm, DataTable, EmptyState, Flash, Loaded, PageHeader, when};
 use crate::flows::{
     Comparison, FlowList, FlowRow, ShownVersion, TestInput, VersionsView, list_flows, test_setup,
     versions_of_flow,
@@ -141,22 +141,12 @@ fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
             .map(|flow| view! { <FlowRowView flow movable=movable.clone() can_top=list.can_import /> })
             .collect_view();
         view! {
-            <div class="table-scroll">
-                <table class="data-table" data-testid="flows">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Flow"</th>
-                            <th scope="col">"Trigger"</th>
-                            <th scope="col">"On"</th>
-                            <th scope="col">"Last run"</th>
-                            <th scope="col">"Version"</th>
-                            <th scope="col">"Acts for"</th>
-                            <th scope="col">"Actions"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <DataTable
+                columns=vec!["Flow", "Trigger", "On", "Last run", "Version", "Acts for", "Actions"]
+                testid="flows"
+            >
+                {rows}
+            </DataTable>
         }
         .into_any()
     };

@@ -160,20 +160,13 @@ fn VersionsBody(versions: VersionsView) -> impl IntoView {
             {problems}
             {compare_form}
             {compared}
-            <div class="table-scroll">
-                <table class="data-table">
-                    <thead>
-                        <tr>
-                            <th scope="col">"Version"</th>
-                            <th scope="col">"Saved by"</th>
-                            <th scope="col">"When"</th>
-                            <th scope="col">"Cards"</th>
-                            <th scope="col">"Actions"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <DataTable columns=vec![
+                "Version",
+                "Saved by",
+                "When",
+                "Cards",
+                "Actions",
+            ]>{rows}</DataTable>
             {shown}
             {edit}
         </section>
