@@ -217,46 +217,18 @@ async fn survives_twenty_kills(store: Store, url: String) {
         )
         .await
         .unwrap();
-    let api = store
-        .create_flow(
-            &api_flow(),
-            None,
-            &store.test_author("test").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
-    store
-        .set_flow_enabled(
-            api.id,
-            true,
-            &store.test_author("admin@example.com").await,
-            &entry(Action::FlowEnable),
-        )
-        .await
-        .unwrap();
-    let token = store
-        .new_flow_invoke_token(api.id, &entry(Action::FlowTokenCreate))
-        .await
-        .unwrap()
-        .unwrap();
+    let (api, token) = store.test_callable(&api_flow()).await;
     let next_call = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut accepted = Vec::new();
     for n in 0..EXECUTIONS {
         let id = store
-            .enqueue_execution(&NewExecution {
-                flow: made.id,
-                flow_version: made.version,
-                trigger_kind: "trigger.manual".into(),
-                input: json!({ "input": { "n": n } }),
-                subject: None,
-                dedupe_key: None,
-                causal_chain: vec![],
-                parent: None,
-                test: false,
-                acting_for: None,
-            })
+            .enqueue_execution(&NewExecution::new(
+                made.id,
+                made.version,
+                "trigger.manual",
+                json!({ "input": { "n": n } }),
+            ))
             .await
             .unwrap()
             .unwrap();

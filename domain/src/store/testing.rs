@@ -138,6 +138,34 @@ impl Store {
             name: name.to_string(),
         }
     }
+
+    /// Tests: `flow` made at the top level by the test author, and turned on.
+    pub async fn test_flow_on(&self, flow: &crate::flows::Flow) -> super::FlowSummary {
+        use crate::audit::{Action, Actor, NewEntry, Outcome};
+        let entry = |action| NewEntry::new(action, Outcome::Success, Actor::System);
+        let author = self.test_author("admin@example.com").await;
+        let made = self
+            .create_flow(flow, None, &author, &entry(Action::FlowCreate))
+            .await
+            .unwrap_or_else(|e| panic!("make {}: {e}", flow.name));
+        self.set_flow_enabled(made.id, true, &author, &entry(Action::FlowEnable))
+            .await
+            .unwrap_or_else(|e| panic!("turn on {}: {e}", flow.name));
+        made
+    }
+
+    /// Tests: `flow` made and turned on as [`Store::test_flow_on`], with its API secret.
+    pub async fn test_callable(&self, flow: &crate::flows::Flow) -> (super::FlowSummary, String) {
+        use crate::audit::{Action, Actor, NewEntry, Outcome};
+        let made = self.test_flow_on(flow).await;
+        let entry = NewEntry::new(Action::FlowTokenCreate, Outcome::Success, Actor::System);
+        let token = self
+            .new_flow_invoke_token(made.id, &entry)
+            .await
+            .expect("make an API secret")
+            .expect("the flow is there");
+        (made, token)
+    }
 }
 
 /// Writes each test twice: `sqlite::name` and `postgres::name`, each given a fresh

@@ -56,18 +56,7 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
             .unwrap();
         let id = server
             .store
-            .enqueue_execution(&NewExecution {
-                flow: made.id,
-                flow_version: 1,
-                trigger_kind: "trigger.manual".into(),
-                input: serde_json::json!({"input": {"email": format!("{}@example.com", name.replace(' ', "."))}}),
-                subject: None,
-                dedupe_key: None,
-                causal_chain: vec![],
-                parent: None,
-                test: false,
-                acting_for: None,
-            })
+            .enqueue_execution(&NewExecution::new(made.id, 1, "trigger.manual", serde_json::json!({"input": {"email": format!("{}@example.com", name.replace(' ', "."))}})))
             .await
             .unwrap()
             .unwrap();

@@ -48,28 +48,5 @@ pub(crate) fn api_flow(name: &str, synchronous: bool, max_per_minute: Option<u32
 
 /// Creates `flow`, turns it on and makes its API secret.
 pub(crate) async fn callable(store: &Store, flow: &Flow) -> (domain::store::FlowSummary, String) {
-    let made = store
-        .create_flow(
-            flow,
-            None,
-            &store.test_author("admin@example.com").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
-    store
-        .set_flow_enabled(
-            made.id,
-            true,
-            &store.test_author("admin@example.com").await,
-            &entry(Action::FlowEnable),
-        )
-        .await
-        .unwrap();
-    let token = store
-        .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
-        .await
-        .unwrap()
-        .unwrap();
-    (made, token)
+    store.test_callable(flow).await
 }

@@ -136,18 +136,12 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
     }
     let id = server
         .store
-        .enqueue_execution(&NewExecution {
-            flow: main_id.unwrap(),
-            flow_version: 1,
-            trigger_kind: "trigger.manual".into(),
-            input: serde_json::json!({"input": ["a", "b"]}),
-            subject: None,
-            dedupe_key: None,
-            causal_chain: vec![],
-            parent: None,
-            test: false,
-            acting_for: None,
-        })
+        .enqueue_execution(&NewExecution::new(
+            main_id.unwrap(),
+            1,
+            "trigger.manual",
+            serde_json::json!({"input": ["a", "b"]}),
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -372,18 +366,12 @@ async fn a_paused_execution_names_the_users_it_would_touch(store: Store) {
         server.add_user(&name, Role::UnassignedUser).await;
         let id = server
             .store
-            .enqueue_execution(&NewExecution {
-                flow: made.id,
-                flow_version: 1,
-                trigger_kind: "trigger.manual".into(),
-                input: serde_json::json!({"input": {"user": name}}),
-                subject: None,
-                dedupe_key: None,
-                causal_chain: vec![],
-                parent: None,
-                test: false,
-                acting_for: None,
-            })
+            .enqueue_execution(&NewExecution::new(
+                made.id,
+                1,
+                "trigger.manual",
+                serde_json::json!({"input": {"user": name}}),
+            ))
             .await
             .unwrap()
             .unwrap();

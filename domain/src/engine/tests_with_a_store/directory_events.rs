@@ -30,25 +30,7 @@ fn person(name: &str) -> UserWrite {
 }
 
 async fn turn_on(store: &Store, flow: &Flow) -> crate::flows::FlowId {
-    let made = store
-        .create_flow(
-            flow,
-            None,
-            &store.test_author("ada@example.com").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
-    store
-        .set_flow_enabled(
-            made.id,
-            true,
-            &store.test_author("ada@example.com").await,
-            &entry(Action::FlowEnable),
-        )
-        .await
-        .unwrap();
-    made.id
+    store.test_flow_on(flow).await.id
 }
 
 /// Dispatches and runs until nothing is left.

@@ -32,25 +32,7 @@ fn person(name: &str, attributes: Value) -> UserWrite {
 }
 
 async fn turn_on(store: &Store, flow: &Flow) -> crate::flows::FlowId {
-    let made = store
-        .create_flow(
-            flow,
-            None,
-            &store.test_author("ada@example.com").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
-    store
-        .set_flow_enabled(
-            made.id,
-            true,
-            &store.test_author("ada@example.com").await,
-            &entry(Action::FlowEnable),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{}: {e}", flow.name));
-    made.id
+    store.test_flow_on(flow).await.id
 }
 
 async fn start(store: &Store, flow: crate::flows::FlowId, input: Value) -> ExecutionId {
