@@ -444,6 +444,31 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
     })
 }
 
+/// The `id` in the page's address (empty when there is none), read reactively: what a
+/// page about one thing loads.
+pub fn path_id() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || params.read().get("id").unwrap_or_default()
+}
+
+/// The top of a page about one thing: its area's heading, the way back to the list, and
+/// the outcome of the last form post.
+#[component]
+pub fn DetailTop(
+    title: &'static str,
+    /// The list's address and what the link back says ("← All flows").
+    back: (&'static str, &'static str),
+) -> impl IntoView {
+    let (href, label) = back;
+    view! {
+        <PageHeader title />
+        <p>
+            <A href=href>{label}</A>
+        </p>
+        <Flash />
+    }
+}
+
 /// The outcome of the last form post, from the page's address.
 #[component]
 pub fn Flash() -> impl IntoView {

@@ -3,7 +3,9 @@
 //! create, edit, suspend and deactivate users, and create groups and change their
 //! members, with plain form posts to the server's `directory` module.
 
-use crate::console::{Confirm, DataTable, EmptyState, ErrorPage, Flash, Loaded, PageHeader, when};
+use crate::console::{
+    Confirm, DataTable, EmptyState, ErrorPage, Flash, Loaded, PageHeader, path_id, when,
+};
 use crate::directory::{
     GroupView, Profile, UserDetail, UsersPage, all_groups, find_users, group_detail,
     load_user_detail,
@@ -12,7 +14,7 @@ use domain::access::Role;
 use domain::directory::UserStatus;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 #[component]
 fn DirectoryTabs() -> impl IntoView {
@@ -246,11 +248,7 @@ fn UserTable(list: UsersPage, q: String, status: String) -> impl IntoView {
 
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let detail = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        load_user_detail,
-    );
+    let detail = Resource::new(path_id(), load_user_detail);
     view! {
         <DirectoryTabs />
         <Flash />
@@ -558,11 +556,7 @@ fn NewGroupForm() -> impl IntoView {
 
 #[component]
 pub fn GroupDetailPage() -> impl IntoView {
-    let params = use_params_map();
-    let group = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        group_detail,
-    );
+    let group = Resource::new(path_id(), group_detail);
     view! {
         <DirectoryTabs />
         <Flash />

@@ -3,14 +3,16 @@
 //! with the helper executions it started, followed live while it runs (with JavaScript;
 //! without it, a Refresh link), with cancel, re-run, approve and export.
 
-use crate::console::{Confirm, DataTable, EmptyState, ErrorPage, Flash, PageHeader, when};
+use crate::console::{
+    Confirm, DataTable, DetailTop, EmptyState, ErrorPage, PageHeader, path_id, when,
+};
 use crate::executions::{
     CardRecord, ExecutionSummary, ExecutionView, HelperLink, execution_detail, execution_progress,
     list_executions,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// The statuses an execution can have, with the words the page uses.
 const STATUSES: [(&str, &str); 7] = [
@@ -240,8 +242,7 @@ fn ExecutionTable(list: Vec<ExecutionSummary>) -> impl IntoView {
 
 #[component]
 pub fn ExecutionPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
+    let id = path_id();
     let execution = Resource::new(id, execution_detail);
     // Live progress (with JavaScript): while the execution has not ended, ask every two
     // seconds how far it is, and load it again when it has moved on.
@@ -273,11 +274,7 @@ pub fn ExecutionPage() -> impl IntoView {
         });
     });
     view! {
-        <PageHeader title="Execution" />
-        <p>
-            <A href="/executions">"← All executions"</A>
-        </p>
-        <Flash />
+        <DetailTop title="Execution" back=("/executions", "← All executions") />
         <Transition fallback=|| {
             view! { <p class="loading">"Loading the execution…"</p> }
         }>

@@ -4,7 +4,7 @@
 //! (with a report of every rejected row and why) and CSV export. Plain forms and links,
 //! so all of it works without JavaScript.
 
-use crate::console::{Confirm, DataTable, EmptyState, Flash, Loaded, PageHeader, when};
+use crate::console::{Confirm, DataTable, DetailTop, EmptyState, Flash, Loaded, PageHeader, when};
 use crate::tables::{
     GridPage, GridRow, ImportView, PAGE_SIZE, TableItem, TableList, list_tables, table_grid,
 };
@@ -317,11 +317,7 @@ pub fn TablePage() -> impl IntoView {
         )
     });
     view! {
-        <PageHeader title="Tables" />
-        <p>
-            <A href="/tables">"← All tables"</A>
-        </p>
-        <Flash />
+        <DetailTop title="Tables" back=("/tables", "← All tables") />
         <Loaded
             data=grid
             loading="Loading the table…"

@@ -2,13 +2,13 @@
 //! Okta and Entra ID send go straight to the membership) and delete groups.
 
 use super::{
-    Client, ListQuery, Projection, ScimResponse, body_json, if_match, page_of, scim_json,
-    search_query,
+    Client, ListQuery, Projection, ScimResponse, body_json, if_match, kept_changing, location,
+    matching_page, meta, resource_response, search_query,
 };
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::actions::directory as act;
 use domain::audit::{Action, NewEntry};
@@ -37,20 +37,20 @@ pub(super) fn render_group(group: &Group, base: &str) -> Value {
             json!({
                 "value": m.user_id.to_string(),
                 "type": "User",
-                "$ref": format!("{base}/scim/v2/Users/{}", m.user_id),
+                "$ref": location(base, "Users", m.user_id),
             })
         })
         .collect();
     object.insert("members".into(), Value::Array(members));
     object.insert(
         "meta".into(),
-        json!({
-            "resourceType": "Group",
-            "created": group.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "lastModified": group.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "location": format!("{base}/scim/v2/Groups/{}", group.id),
-            "version": format!("W/\"{}\"", group.version),
-        }),
+        meta(
+            "Group",
+            group.created_at,
+            group.updated_at,
+            location(base, "Groups", group.id),
+            group.version,
+        ),
     );
     Value::Object(object)
 }
@@ -61,21 +61,12 @@ fn group_response(
     base: &str,
     projection: &Projection,
 ) -> Response {
-    let body = scim::projection::project(
-        render_group(group, base),
-        projection.attributes.as_deref(),
-        projection.excluded_attributes.as_deref(),
-    );
-    let mut response = scim_json(status, &body);
-    if let Ok(tag) = HeaderValue::from_str(&format!("W/\"{}\"", group.version)) {
-        response.headers_mut().insert(header::ETAG, tag);
-    }
-    if status == StatusCode::CREATED
-        && let Ok(location) = HeaderValue::from_str(&format!("{base}/scim/v2/Groups/{}", group.id))
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    resource_response(status, render_group(group, base), group.version, projection)
+}
+
+/// The group a write left, as SCIM clients expect it back.
+fn written(status: StatusCode, group: &Group, state: &AppState) -> Response {
+    group_response(status, group, &state.public_url, &Projection::default())
 }
 
 fn parse_group_id(id: &str) -> Result<GroupId, ScimError> {
@@ -121,12 +112,8 @@ async fn list_matching_groups(
         Some(name) => state.store.group_by_name(name).await?.into_iter().collect(),
         None => state.store.all_groups().await?,
     };
-    let matching: Vec<Value> = groups
-        .iter()
-        .map(|g| render_group(g, &state.public_url))
-        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
-        .collect();
-    page_of(matching, start, count, &query)
+    let resources = groups.iter().map(|g| render_group(g, &state.public_url));
+    matching_page(resources, filter.as_ref(), start, count, &query)
 }
 
 pub(super) async fn get_group(
@@ -161,12 +148,7 @@ pub(super) async fn create_group(
         &entry,
     )
     .await?;
-    Ok(group_response(
-        StatusCode::CREATED,
-        &group,
-        &state.public_url,
-        &Projection::default(),
-    ))
+    Ok(written(StatusCode::CREATED, &group, &state))
 }
 
 pub(super) async fn replace_group(
@@ -190,12 +172,7 @@ pub(super) async fn replace_group(
     )
     .await?
     .ok_or_else(|| no_group(id))?;
-    Ok(group_response(
-        StatusCode::OK,
-        &group,
-        &state.public_url,
-        &Projection::default(),
-    ))
+    Ok(written(StatusCode::OK, &group, &state))
 }
 
 pub(super) async fn patch_group(
@@ -254,19 +231,9 @@ pub(super) async fn patch_group(
     .await?;
     match patched {
         // Okta and Entra ID expect 204 or the group; the group answers both.
-        Some(Some((group, _))) => Ok(group_response(
-            StatusCode::OK,
-            &group,
-            &state.public_url,
-            &Projection::default(),
-        )),
+        Some(Some((group, _))) => Ok(written(StatusCode::OK, &group, state)),
         Some(None) => Err(no_group(id).into()),
-        None => Err(ScimError {
-            status: 409,
-            scim_type: None,
-            detail: "The group kept changing while this PATCH applied; send it again.".into(),
-        }
-        .into()),
+        None => Err(kept_changing("group")),
     }
 }
 

@@ -417,6 +417,88 @@ pub(crate) fn search_query(body: &Bytes) -> Result<ListQuery, ScimError> {
     })
 }
 
+/// Where the resource `id` served at `/scim/v2/{endpoint}` lives.
+pub(crate) fn location(base: &str, endpoint: &str, id: impl std::fmt::Display) -> String {
+    format!("{base}/scim/v2/{endpoint}/{id}")
+}
+
+/// A resource's weak ETag: its version.
+pub(crate) fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// A resource's `meta`.
+pub(crate) fn meta(
+    resource_type: &str,
+    created: chrono::DateTime<chrono::Utc>,
+    modified: chrono::DateTime<chrono::Utc>,
+    location: String,
+    version: i64,
+) -> Value {
+    let time =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    json!({
+        "resourceType": resource_type,
+        "created": time(created),
+        "lastModified": time(modified),
+        "location": location,
+        "version": etag(version),
+    })
+}
+
+/// One resource answered: projected as the client asked, with its ETag, and with its
+/// `Location` when it was just made.
+pub(crate) fn resource_response(
+    status: StatusCode,
+    resource: Value,
+    version: i64,
+    projection: &Projection,
+) -> Response {
+    let location = resource
+        .pointer("/meta/location")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let body = scim::projection::project(
+        resource,
+        projection.attributes.as_deref(),
+        projection.excluded_attributes.as_deref(),
+    );
+    let mut response = scim_json(status, &body);
+    if let Ok(tag) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    if status == StatusCode::CREATED
+        && let Some(Ok(location)) = location.as_deref().map(HeaderValue::from_str)
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// The resources `filter` matches, one page of them as the query asks.
+pub(crate) fn matching_page(
+    resources: impl Iterator<Item = Value>,
+    filter: Option<&scim::filter::Parsed>,
+    start: usize,
+    count: usize,
+    query: &ListQuery,
+) -> Result<Response, ScimResponse> {
+    let matching = resources
+        .filter(|r| filter.is_none_or(|f| scim::filter::matches(f, r)))
+        .collect();
+    page_of(matching, start, count, query)
+}
+
+/// A PATCH that met a newer version of `what` each time it tried.
+pub(crate) fn kept_changing(what: &str) -> ScimResponse {
+    ScimError {
+        status: 409,
+        scim_type: None,
+        detail: format!("The {what} kept changing while this PATCH applied; send it again."),
+    }
+    .into()
+}
+
 /// One page of matching resources as a ListResponse, projected as the query asks.
 pub(crate) fn page_of(
     matching: Vec<Value>,

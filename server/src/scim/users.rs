@@ -2,13 +2,13 @@
 //! and delete users.
 
 use super::{
-    Client, ListQuery, Projection, ScimResponse, body_json, if_match, page_of, scim_json,
-    search_query,
+    Client, ListQuery, Projection, ScimResponse, body_json, if_match, kept_changing, location,
+    matching_page, meta, resource_response, search_query,
 };
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::actions::directory as act;
 use domain::audit::Action;
@@ -16,7 +16,7 @@ use domain::directory::{User, UserId};
 use domain::scim::writes::{attempt, patch_retrying, user_write};
 use domain::scim::{self, ScimError};
 use domain::store::WriteOutcome;
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 /// A stored user as a SCIM User.
@@ -24,19 +24,15 @@ pub(super) fn render(user: &User, base: &str) -> Value {
     let mut object = scim::user::resource(user);
     object.insert(
         "meta".into(),
-        json!({
-            "resourceType": "User",
-            "created": user.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "lastModified": user.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "location": format!("{base}/scim/v2/Users/{}", user.id),
-            "version": etag(user),
-        }),
+        meta(
+            "User",
+            user.created_at,
+            user.updated_at,
+            location(base, "Users", user.id),
+            user.version,
+        ),
     );
     Value::Object(object)
-}
-
-fn etag(user: &User) -> String {
-    format!("W/\"{}\"", user.version)
 }
 
 /// `GET /Users`: the users a filter matches, one page, projected.
@@ -64,17 +60,12 @@ pub(super) async fn search_all(
     let (start, count, filter) = query.window()?;
     let users = state.store.all_users().await?;
     let groups = state.store.all_groups().await?;
-    let matching: Vec<Value> = users
-        .iter()
-        .map(|u| render(u, &state.public_url))
-        .chain(
-            groups
-                .iter()
-                .map(|g| super::groups::render_group(g, &state.public_url)),
-        )
-        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
-        .collect();
-    page_of(matching, start, count, &query)
+    let resources = users.iter().map(|u| render(u, &state.public_url)).chain(
+        groups
+            .iter()
+            .map(|g| super::groups::render_group(g, &state.public_url)),
+    );
+    matching_page(resources, filter.as_ref(), start, count, &query)
 }
 
 async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, ScimResponse> {
@@ -84,12 +75,8 @@ async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, S
         Some(name) => state.store.user_by_name(name).await?.into_iter().collect(),
         None => state.store.all_users().await?,
     };
-    let matching: Vec<Value> = users
-        .iter()
-        .map(|u| render(u, &state.public_url))
-        .filter(|r| filter.as_ref().is_none_or(|f| scim::filter::matches(f, r)))
-        .collect();
-    page_of(matching, start, count, &query)
+    let resources = users.iter().map(|u| render(u, &state.public_url));
+    matching_page(resources, filter.as_ref(), start, count, &query)
 }
 
 fn no_user(id: impl std::fmt::Display) -> ScimError {
@@ -103,21 +90,12 @@ fn parse_id(id: &str) -> Result<UserId, ScimError> {
 }
 
 fn user_response(status: StatusCode, user: &User, base: &str, projection: &Projection) -> Response {
-    let body = scim::projection::project(
-        render(user, base),
-        projection.attributes.as_deref(),
-        projection.excluded_attributes.as_deref(),
-    );
-    let mut response = scim_json(status, &body);
-    if let Ok(tag) = HeaderValue::from_str(&etag(user)) {
-        response.headers_mut().insert(header::ETAG, tag);
-    }
-    if status == StatusCode::CREATED
-        && let Ok(location) = HeaderValue::from_str(&format!("{base}/scim/v2/Users/{}", user.id))
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    resource_response(status, render(user, base), user.version, projection)
+}
+
+/// The user a write left, as SCIM clients expect it back.
+fn written(status: StatusCode, user: &User, state: &AppState) -> Response {
+    user_response(status, user, &state.public_url, &Projection::default())
 }
 
 pub(super) async fn get_user(
@@ -154,12 +132,7 @@ pub(super) async fn create_user(
         &entry,
     )
     .await?;
-    Ok(user_response(
-        StatusCode::CREATED,
-        &user,
-        &state.public_url,
-        &Projection::default(),
-    ))
+    Ok(written(StatusCode::CREATED, &user, &state))
 }
 
 pub(super) async fn replace_user(
@@ -182,12 +155,7 @@ pub(super) async fn replace_user(
         &client.entry(Action::ScimUserUpdate, &current),
     )
     .await?;
-    Ok(user_response(
-        StatusCode::OK,
-        outcome.user(),
-        &state.public_url,
-        &Projection::default(),
-    ))
+    Ok(written(StatusCode::OK, outcome.user(), &state))
 }
 
 pub(super) async fn patch_user(
@@ -233,19 +201,9 @@ pub(super) async fn patch_user(
     .await?;
     match patched {
         Some(WriteOutcome::Updated(user)) | Some(WriteOutcome::Unchanged(user)) => {
-            Ok(user_response(
-                StatusCode::OK,
-                &user,
-                &state.public_url,
-                &Projection::default(),
-            ))
+            Ok(written(StatusCode::OK, &user, state))
         }
-        None => Err(ScimError {
-            status: 409,
-            scim_type: None,
-            detail: "The user kept changing while this PATCH applied; send it again.".into(),
-        }
-        .into()),
+        None => Err(kept_changing("user")),
     }
 }
 

@@ -10,7 +10,7 @@ mod versions;
 pub use test::TestPage;
 pub use versions::VersionsPage;
 
-use crate::console::{Confirm, DataTable, EmptyState, Flash, Loaded, PageHeader, when};
+use crate::console::{Confirm, DataTable, DetailTop, EmptyState, Flash, Loaded, PageHeader, when};
 use crate::flows::{
     Comparison, FlowList, FlowRow, ShownVersion, TestInput, VersionsView, list_flows, test_setup,
     versions_of_flow,

@@ -15,11 +15,7 @@ pub fn TestPage() -> impl IntoView {
     };
     let form = Resource::new(args, |(id, from)| test_setup(id, from));
     view! {
-        <PageHeader title="Flows" />
-        <p>
-            <A href="/flows">"← All flows"</A>
-        </p>
-        <Flash />
+        <DetailTop title="Flows" back=("/flows", "← All flows") />
         <Loaded
             data=form
             loading="Loading the test form…"

@@ -19,11 +19,7 @@ pub fn VersionsPage() -> impl IntoView {
     };
     let versions = Resource::new(args, |(id, view, a, b)| versions_of_flow(id, view, a, b));
     view! {
-        <PageHeader title="Flows" />
-        <p>
-            <A href="/flows">"← All flows"</A>
-        </p>
-        <Flash />
+        <DetailTop title="Flows" back=("/flows", "← All flows") />
         <Loaded
             data=versions
             loading="Loading the versions…"
