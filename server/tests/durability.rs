@@ -208,15 +208,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
         .create_table(&schema, None, &entry(Action::TableCreate))
         .await
         .unwrap();
-    let made = store
-        .create_flow(
-            &flow(),
-            None,
-            &store.test_author("test").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+    let made = store.test_flow(&flow(), None, "test").await;
     let (api, token) = store.test_callable(&api_flow()).await;
     let next_call = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -386,15 +378,7 @@ async fn two_servers_fire_each_tick_once() {
     flow.trigger
         .options
         .insert("cron".into(), Binding::literal("* * * * * *"));
-    let made = store
-        .create_flow(
-            &flow,
-            None,
-            &store.test_author("test").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+    let made = store.test_flow(&flow, None, "test").await;
     store
         .set_flow_enabled(
             made.id,

@@ -139,6 +139,20 @@ impl Store {
         }
     }
 
+    /// Tests: `flow` made (off) in `folder`, saved by the test author named `by`.
+    pub async fn test_flow(
+        &self,
+        flow: &crate::flows::Flow,
+        folder: Option<uuid::Uuid>,
+        by: &str,
+    ) -> super::FlowSummary {
+        use crate::audit::{Action, Actor, NewEntry, Outcome};
+        let entry = NewEntry::new(Action::FlowCreate, Outcome::Success, Actor::System);
+        self.create_flow(flow, folder, &self.test_author(by).await, &entry)
+            .await
+            .unwrap_or_else(|e| panic!("make {}: {e}", flow.name))
+    }
+
     /// Tests: `flow` made at the top level by the test author, and turned on.
     pub async fn test_flow_on(&self, flow: &crate::flows::Flow) -> super::FlowSummary {
         use crate::audit::{Action, Actor, NewEntry, Outcome};

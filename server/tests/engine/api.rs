@@ -138,14 +138,12 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
     let _engine = idflow::engine::spawn(server.store.clone(), 1);
     let made = server
         .store
-        .create_flow(
+        .test_flow(
             &api_flow("Greeter", true, Some(3)),
             None,
-            &server.store.test_author("admin@example.com").await,
-            &entry(Action::FlowCreate),
+            "admin@example.com",
         )
-        .await
-        .unwrap();
+        .await;
     let token = server
         .store
         .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))

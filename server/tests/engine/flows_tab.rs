@@ -360,16 +360,7 @@ async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
             Binding::mapping(Source::Card(CardId(1)), "output"),
         )]),
     ];
-    let shout = here
-        .store
-        .create_flow(
-            &shout,
-            None,
-            &here.store.test_author("admin").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+    let shout = here.store.test_flow(&shout, None, "admin").await;
     here.store
         .set_flow_enabled(
             shout.id,
@@ -384,16 +375,7 @@ async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
         Card::new(1, "text.compose")
             .with_inputs(&[("template", Binding::template("{{ trigger.input.error }}"))]),
     ];
-    let failures = here
-        .store
-        .create_flow(
-            &failures,
-            None,
-            &here.store.test_author("admin").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+    let failures = here.store.test_flow(&failures, None, "admin").await;
     let mut main = Flow::new("Greet and log", "trigger.manual");
     main.settings.error_flow = Some(failures.id);
     main.cards = vec![
@@ -414,16 +396,7 @@ async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
             Binding::mapping(Source::Card(CardId(1)), "output"),
         )]),
     ];
-    let main = here
-        .store
-        .create_flow(
-            &main,
-            None,
-            &here.store.test_author("admin").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+    let main = here.store.test_flow(&main, None, "admin").await;
     let admin = here.client_as(Role::WorkflowsAdministrator).await;
     let exported = admin
         .get(here.url(&format!("/flows/{}/export", main.id)))

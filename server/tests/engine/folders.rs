@@ -42,24 +42,12 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
 
     let onboarding = server
         .store
-        .create_flow(
-            &Flow::new("Onboarding", "trigger.manual"),
-            None,
-            &server.store.test_author("admin").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+        .test_flow(&Flow::new("Onboarding", "trigger.manual"), None, "admin")
+        .await;
     server
         .store
-        .create_flow(
-            &Flow::new("Payroll sync", "trigger.manual"),
-            None,
-            &server.store.test_author("admin").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+        .test_flow(&Flow::new("Payroll sync", "trigger.manual"), None, "admin")
+        .await;
     let moved = admin
         .post(server.url(&format!("/flows/{}/move", onboarding.id)))
         .form(&[("folder", hr.id.to_string())])

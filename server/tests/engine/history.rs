@@ -46,14 +46,8 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
         }];
         let made = server
             .store
-            .create_flow(
-                &flow,
-                folder,
-                &server.store.test_author("admin@example.com").await,
-                &entry(Action::FlowCreate),
-            )
-            .await
-            .unwrap();
+            .test_flow(&flow, folder, "admin@example.com")
+            .await;
         let id = server
             .store
             .enqueue_execution(&NewExecution::new(made.id, 1, "trigger.manual", serde_json::json!({"input": {"email": format!("{}@example.com", name.replace(' ', "."))}})))
@@ -141,14 +135,8 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
     flow.cards = vec![Card::new(1, "flow.wait").with_inputs(&[("seconds", Binding::literal(600))])];
     let made = server
         .store
-        .create_flow(
-            &flow,
-            None,
-            &server.store.test_author("admin@example.com").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+        .test_flow(&flow, None, "admin@example.com")
+        .await;
     let admin = server.client_as(Role::WorkflowsAdministrator).await;
     let post = |client: &reqwest::Client, path: String, form: Vec<(&str, String)>| {
         let request = client.post(server.url(&path)).form(&form);

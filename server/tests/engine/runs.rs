@@ -22,14 +22,8 @@ async fn a_deactivation_in_the_console_runs_the_offboarding_flow(store: Store) {
     }];
     let made = server
         .store
-        .create_flow(
-            &flow,
-            None,
-            &server.store.test_author("admin@example.com").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+        .test_flow(&flow, None, "admin@example.com")
+        .await;
     server
         .store
         .set_flow_enabled(
@@ -114,14 +108,8 @@ async fn the_detail_links_helper_executions_both_ways(store: Store) {
     for flow in [helper, main] {
         let made = server
             .store
-            .create_flow(
-                &flow,
-                None,
-                &server.store.test_author("admin@example.com").await,
-                &entry(Action::FlowCreate),
-            )
-            .await
-            .unwrap();
+            .test_flow(&flow, None, "admin@example.com")
+            .await;
         server
             .store
             .set_flow_enabled(
@@ -352,14 +340,8 @@ async fn a_paused_execution_names_the_users_it_would_touch(store: Store) {
     ];
     let made = server
         .store
-        .create_flow(
-            &flow,
-            None,
-            &server.store.test_author("admin@example.com").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+        .test_flow(&flow, None, "admin@example.com")
+        .await;
     let mut ids = Vec::new();
     for n in 0..3 {
         let name = format!("leaver{n}@example.com");

@@ -28,14 +28,8 @@ async fn versions_are_listed_compared_saved_and_restored(store: Store) {
     ];
     let made = server
         .store
-        .create_flow(
-            &first,
-            None,
-            &server.store.test_author("admin@example.com").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+        .test_flow(&first, None, "admin@example.com")
+        .await;
     assert!(
         server
             .store
@@ -242,14 +236,8 @@ async fn test_flow_runs_sample_input_and_keeps_every_card(store: Store) {
     flow.settings.save_all_data = false;
     let made = server
         .store
-        .create_flow(
-            &flow,
-            None,
-            &server.store.test_author("admin@example.com").await,
-            &entry(Action::FlowCreate),
-        )
-        .await
-        .unwrap();
+        .test_flow(&flow, None, "admin@example.com")
+        .await;
     let base = format!("/flows/{}/test", made.id);
 
     let form = page(&admin, base.clone()).await;
