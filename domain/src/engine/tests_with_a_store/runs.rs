@@ -123,7 +123,7 @@ async fn setup(store: &Store, flow: &Flow) -> FlowId {
         crate::flows::validate::validate(flow, crate::flows::catalog::catalog()),
         vec![]
     );
-    store.test_flow(&flow, None, "ada@example.com").await.id
+    store.test_flow(flow, None, "ada@example.com").await.id
 }
 
 async fn start(store: &Store, flow: FlowId, input: Value) -> ExecutionId {
