@@ -17,12 +17,7 @@ async fn post(
     path: &str,
     form: &[(&str, &str)],
 ) -> String {
-    let response = client
-        .post(server.url(path))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let response = server.post_form(client, path, form).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "POST {path}");
     location(&response)
 }

@@ -64,19 +64,11 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
         ("column_type_3", "boolean"),
         ("key", "email"),
     ];
-    let refused = auditor
-        .post(server.url("/tables"))
-        .form(&offboarded)
-        .send()
-        .await
-        .unwrap();
+    let refused = server.post_form(&auditor, "/tables", &offboarded).await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let no_columns = admin
-        .post(server.url("/tables"))
-        .form(&[("name", "empty"), ("key", "email")])
-        .send()
-        .await
-        .unwrap();
+    let no_columns = server
+        .post_form(&admin, "/tables", &[("name", "empty"), ("key", "email")])
+        .await;
     let at = location(&no_columns);
     assert_eq!(query_param(&at, "error").as_deref(), Some("table-problems"));
     let why = query_param(&at, "why").unwrap();
@@ -86,12 +78,7 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
     );
     assert!(server.store.tables().await.unwrap().is_empty());
 
-    let created = admin
-        .post(server.url("/tables"))
-        .form(&offboarded)
-        .send()
-        .await
-        .unwrap();
+    let created = server.post_form(&admin, "/tables", &offboarded).await;
     let table = server
         .store
         .table_by_name("offboarded")
@@ -100,12 +87,7 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
         .unwrap();
     let base = format!("/tables/{}", table.id);
     assert_eq!(location(&created), format!("{base}?notice=table-created"));
-    let again = admin
-        .post(server.url("/tables"))
-        .form(&offboarded)
-        .send()
-        .await
-        .unwrap();
+    let again = server.post_form(&admin, "/tables", &offboarded).await;
     assert_eq!(location(&again), "/tables?error=table-taken");
 
     // Add a row; values are read as their columns' types.
@@ -145,12 +127,13 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
     );
 
     // A value that does not fit is refused with the column and the reason; nothing lands.
-    let bad = admin
-        .post(server.url(&format!("{base}/rows")))
-        .form(&[("c0", "bob@example.com"), ("c2", "three")])
-        .send()
-        .await
-        .unwrap();
+    let bad = server
+        .post_form(
+            &admin,
+            &format!("{base}/rows"),
+            &[("c0", "bob@example.com"), ("c2", "three")],
+        )
+        .await;
     let at = location(&bad);
     assert_eq!(query_param(&at, "error").as_deref(), Some("row-invalid"));
     assert!(
@@ -158,23 +141,21 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
             .unwrap()
             .contains("count: \"three\" is not a number")
     );
-    let no_key = admin
-        .post(server.url(&format!("{base}/rows")))
-        .form(&[("c2", "4")])
-        .send()
-        .await
-        .unwrap();
+    let no_key = server
+        .post_form(&admin, &format!("{base}/rows"), &[("c2", "4")])
+        .await;
     assert!(
         query_param(&location(&no_key), "why")
             .unwrap()
             .contains("key column needs a value")
     );
-    let taken = admin
-        .post(server.url(&format!("{base}/rows")))
-        .form(&[("c0", "ada@example.com")])
-        .send()
-        .await
-        .unwrap();
+    let taken = server
+        .post_form(
+            &admin,
+            &format!("{base}/rows"),
+            &[("c0", "ada@example.com")],
+        )
+        .await;
     assert_eq!(
         query_param(&location(&taken), "error").as_deref(),
         Some("row-key-taken")
@@ -183,21 +164,23 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
 
     // Edit in place: a refusal goes back to the row being edited.
     let row_path = format!("{base}/rows/{}", ada.id);
-    let wrong = admin
-        .post(server.url(&row_path))
-        .form(&[("c0", "ada@example.com"), ("c3", "perhaps")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = server
+        .post_form(
+            &admin,
+            &row_path,
+            &[("c0", "ada@example.com"), ("c3", "perhaps")],
+        )
+        .await;
     let at = location(&wrong);
     assert_eq!(query_param(&at, "edit"), Some(ada.id.to_string()));
     assert_eq!(query_param(&at, "error").as_deref(), Some("row-invalid"));
-    let saved = admin
-        .post(server.url(&row_path))
-        .form(&[("c0", "ada@example.com"), ("c2", "4"), ("c3", "no")])
-        .send()
-        .await
-        .unwrap();
+    let saved = server
+        .post_form(
+            &admin,
+            &row_path,
+            &[("c0", "ada@example.com"), ("c2", "4"), ("c3", "no")],
+        )
+        .await;
     assert_eq!(location(&saved), format!("{base}?notice=row-saved"));
     let ada = server.store.row(table.id, ada.id).await.unwrap().unwrap();
     assert_eq!(ada.data["count"], 4);
@@ -211,12 +194,9 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
     let read_only = page(&auditor, format!("{base}?edit={}", ada.id)).await;
     assert!(read_only.contains("ada@example.com"));
     assert!(!read_only.contains("edit-row") && !read_only.contains("Add row"));
-    let refused = auditor
-        .post(server.url(&row_path))
-        .form(&[("c0", "eve@example.com")])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(&auditor, &row_path, &[("c0", "eve@example.com")])
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     // A CSV file: 100 rows, 3 of them bad (a number that is not, a true/false that is
@@ -273,12 +253,9 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
     let at = location(&unreadable);
     assert_eq!(query_param(&at, "error").as_deref(), Some("csv-unreadable"));
     assert!(query_param(&at, "why").unwrap().contains("\"shoe size\""));
-    let no_file = admin
-        .post(server.url(&format!("{base}/import")))
-        .form(&[("file", "")])
-        .send()
-        .await
-        .unwrap();
+    let no_file = server
+        .post_form(&admin, &format!("{base}/import"), &[("file", "")])
+        .await;
     assert_eq!(location(&no_file), format!("{base}?error=csv-no-file"));
     assert_eq!(rows(server.store.clone(), table.clone()).await.1, 98);
 
@@ -341,12 +318,13 @@ async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) 
     assert!(list.contains("These flows use it and their Tables cards will fail: Offboarding."));
     assert!(page(&admin, base.clone()).await.contains("Offboarding"));
 
-    let deleted = admin
-        .post(server.url(&format!("{row_path}/delete")))
-        .form(&[("back", base.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let deleted = server
+        .post_form(
+            &admin,
+            &format!("{row_path}/delete"),
+            &[("back", base.as_str())],
+        )
+        .await;
     assert_eq!(location(&deleted), format!("{base}?notice=row-deleted"));
     let gone = admin
         .post(server.url(&format!("{row_path}/delete")))

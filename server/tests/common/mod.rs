@@ -123,6 +123,37 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
+    /// `client` posts the form `fields` to `path`, as a browser would.
+    pub async fn post_form<T: serde::Serialize + ?Sized>(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        fields: &T,
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Calls flow `flow`'s API endpoint with its secret `token` and the JSON `body`.
+    pub async fn invoke(
+        &self,
+        flow: impl std::fmt::Display,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.url(&format!("/api/v1/flows/{flow}/invoke")))
+            .header("x-api-client-token", token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn add_user(&self, user_name: &str, role: Role) {
         let hash = hash_password(SecretString::from(PASSWORD)).await.unwrap();
         let new = NewUser {
@@ -144,12 +175,8 @@ impl TestServer {
         password: &str,
         next: &str,
     ) -> reqwest::Response {
-        client
-            .post(self.url("/auth/sign-in"))
-            .form(&[("email", user_name), ("password", password), ("next", next)])
-            .send()
-            .await
-            .unwrap()
+        let fields = [("email", user_name), ("password", password), ("next", next)];
+        self.post_form(client, "/auth/sign-in", &fields).await
     }
 
     /// A client signed in as a new user with `role`.

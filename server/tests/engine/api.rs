@@ -46,13 +46,9 @@ async fn a_synchronous_call_runs_in_the_process_that_took_it(store: Store) {
     ];
     let (made, token) = callable(&server.store, &flow).await;
     let http = reqwest::Client::new();
-    let answered = http
-        .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
-        .header("x-api-client-token", &token)
-        .json(&serde_json::json!({"name": "Ada"}))
-        .send()
-        .await
-        .unwrap();
+    let answered = server
+        .invoke(made.id, &token, &serde_json::json!({"name": "Ada"}))
+        .await;
     assert_eq!(answered.status(), StatusCode::OK);
     assert_eq!(
         answered.json::<serde_json::Value>().await.unwrap(),

@@ -37,31 +37,34 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
         .await
         .unwrap();
     assert!(empty.contains("No flows yet") && empty.contains("Import a flow"));
-    let refused = auditor
-        .post(server.url("/flows/import"))
-        .form(&[("definition", greet.to_stable_json())])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &auditor,
+            "/flows/import",
+            &[("definition", greet.to_stable_json())],
+        )
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let not_json = admin
-        .post(server.url("/flows/import"))
-        .form(&[("definition", "{\"name\": \"x\"}")])
-        .send()
-        .await
-        .unwrap();
+    let not_json = server
+        .post_form(
+            &admin,
+            "/flows/import",
+            &[("definition", "{\"name\": \"x\"}")],
+        )
+        .await;
     assert_eq!(
         location(&not_json),
         "/flows?error=import-not-a-flow&why=missing%20field%20%60trigger%60",
         "the reason names what is missing"
     );
     for flow in [&greet, &caller] {
-        let imported = admin
-            .post(server.url("/flows/import"))
-            .form(&[("definition", flow.to_stable_json())])
-            .send()
-            .await
-            .unwrap();
+        let imported = server
+            .post_form(
+                &admin,
+                "/flows/import",
+                &[("definition", flow.to_stable_json())],
+            )
+            .await;
         assert_eq!(location(&imported), "/flows?notice=flow-imported");
     }
     let flows = server.store.flows().await.unwrap();
@@ -107,12 +110,13 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
             && !auditor_list.contains("Import a flow")
     );
 
-    let on = admin
-        .post(server.url(&format!("/flows/{id}/enabled")))
-        .form(&[("enabled", "true")])
-        .send()
-        .await
-        .unwrap();
+    let on = server
+        .post_form(
+            &admin,
+            &format!("/flows/{id}/enabled"),
+            &[("enabled", "true")],
+        )
+        .await;
     assert_eq!(location(&on), "/flows?notice=flow-on");
     assert!(
         server
@@ -123,19 +127,17 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
             .unwrap()
             .enabled
     );
-    let bad_input = admin
-        .post(server.url(&format!("/flows/{id}/run")))
-        .form(&[("input", "{nope")])
-        .send()
-        .await
-        .unwrap();
+    let bad_input = server
+        .post_form(&admin, &format!("/flows/{id}/run"), &[("input", "{nope")])
+        .await;
     assert_eq!(location(&bad_input), "/flows?error=input-not-json");
-    let ran = admin
-        .post(server.url(&format!("/flows/{id}/run")))
-        .form(&[("input", "{\"name\": \"Ada\"}")])
-        .send()
-        .await
-        .unwrap();
+    let ran = server
+        .post_form(
+            &admin,
+            &format!("/flows/{id}/run"),
+            &[("input", "{\"name\": \"Ada\"}")],
+        )
+        .await;
     let to = location(&ran);
     assert!(
         to.starts_with("/executions/") && to.ends_with("?notice=flow-started"),
@@ -205,12 +207,13 @@ async fn the_flows_tab_imports_runs_exports_and_deletes(store: Store) {
         .unwrap();
     assert_eq!(location(&deleted), "/flows?notice=flow-deleted");
     assert!(server.store.flow_summary(id).await.unwrap().is_none());
-    let gone = admin
-        .post(server.url(&format!("/flows/{id}/enabled")))
-        .form(&[("enabled", "true")])
-        .send()
-        .await
-        .unwrap();
+    let gone = server
+        .post_form(
+            &admin,
+            &format!("/flows/{id}/enabled"),
+            &[("enabled", "true")],
+        )
+        .await;
     assert_eq!(location(&gone), "/flows?error=no-flow-here");
 }
 
@@ -282,12 +285,13 @@ async fn templates_install_and_run(store: Store) {
     }
 
     let offboarding = flows.iter().find(|f| f.name == "Offboarding").unwrap().id;
-    let on = admin
-        .post(server.url(&format!("/flows/{offboarding}/enabled")))
-        .form(&[("enabled", "true")])
-        .send()
-        .await
-        .unwrap();
+    let on = server
+        .post_form(
+            &admin,
+            &format!("/flows/{offboarding}/enabled"),
+            &[("enabled", "true")],
+        )
+        .await;
     assert_eq!(location(&on), "/flows?notice=flow-on");
     server
         .add_user("leaver@example.com", Role::WorkflowsAuditor)
@@ -298,12 +302,13 @@ async fn templates_install_and_run(store: Store) {
         .await
         .unwrap()
         .unwrap();
-    let deactivated = admin
-        .post(server.url(&format!("/directory/users/{}/status", leaver.id.0)))
-        .form(&[("status", "deprovisioned")])
-        .send()
-        .await
-        .unwrap();
+    let deactivated = server
+        .post_form(
+            &admin,
+            &format!("/directory/users/{}/status", leaver.id.0),
+            &[("status", "deprovisioned")],
+        )
+        .await;
     assert_eq!(deactivated.status(), StatusCode::SEE_OTHER);
     dispatch_directory_events(&server.store, 100).await.unwrap();
     Runner::new(server.store.clone(), "test")
@@ -457,19 +462,17 @@ async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
     let empty = domain::store::testing::sqlite().await;
     let there = start(empty.store.clone(), Options::default()).await;
     let admin_there = there.client_as(Role::WorkflowsAdministrator).await;
-    let imported = admin_there
-        .post(there.url("/flows/import"))
-        .form(&[("definition", exported.clone())])
-        .send()
-        .await
-        .unwrap();
+    let imported = there
+        .post_form(
+            &admin_there,
+            "/flows/import",
+            &[("definition", exported.clone())],
+        )
+        .await;
     assert_eq!(location(&imported), "/flows?notice=flows-imported");
-    let again = admin_there
-        .post(there.url("/flows/import"))
-        .form(&[("definition", exported)])
-        .send()
-        .await
-        .unwrap();
+    let again = there
+        .post_form(&admin_there, "/flows/import", &[("definition", exported)])
+        .await;
     assert!(
         location(&again).starts_with("/flows?error=import-taken&why="),
         "nothing is made twice"

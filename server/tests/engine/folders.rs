@@ -21,23 +21,17 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
                 .replace("<!>", "")
         }
     };
-    let made = admin
-        .post(server.url("/folders"))
-        .form(&[("name", "HR")])
-        .send()
-        .await
-        .unwrap();
+    let made = server
+        .post_form(&admin, "/folders", &[("name", "HR")])
+        .await;
     let hr = server.store.folders().await.unwrap().remove(0);
     assert_eq!(
         location(&made),
         format!("/flows?folder={}&notice=folder-created", hr.id)
     );
-    let again = admin
-        .post(server.url("/folders"))
-        .form(&[("name", "hr")])
-        .send()
-        .await
-        .unwrap();
+    let again = server
+        .post_form(&admin, "/folders", &[("name", "hr")])
+        .await;
     assert_eq!(location(&again), "/flows?error=folder-taken");
 
     let onboarding = server
@@ -48,12 +42,13 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
         .store
         .test_flow(&Flow::new("Payroll sync", "trigger.manual"), None, "admin")
         .await;
-    let moved = admin
-        .post(server.url(&format!("/flows/{}/move", onboarding.id)))
-        .form(&[("folder", hr.id.to_string())])
-        .send()
-        .await
-        .unwrap();
+    let moved = server
+        .post_form(
+            &admin,
+            &format!("/flows/{}/move", onboarding.id),
+            &[("folder", hr.id.to_string())],
+        )
+        .await;
     assert_eq!(
         location(&moved),
         format!("/flows?folder={}&notice=flow-moved", hr.id)
@@ -86,12 +81,13 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
         .to_stable_json()
         .replace("\"Onboarding\"", "\"Onboarding (copy)\"");
     let hr_id = hr.id.to_string();
-    let imported = admin
-        .post(server.url("/flows/import"))
-        .form(&[("definition", renamed.as_str()), ("folder", hr_id.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let imported = server
+        .post_form(
+            &admin,
+            "/flows/import",
+            &[("definition", renamed.as_str()), ("folder", hr_id.as_str())],
+        )
+        .await;
     assert_eq!(
         location(&imported),
         format!("/flows?folder={}&notice=flow-imported", hr.id)
@@ -118,12 +114,13 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
             .folder,
         Some(hr.id)
     );
-    let nowhere = admin
-        .post(server.url(&format!("/flows/{}/move", onboarding.id)))
-        .form(&[("folder", uuid::Uuid::now_v7().to_string())])
-        .send()
-        .await
-        .unwrap();
+    let nowhere = server
+        .post_form(
+            &admin,
+            &format!("/flows/{}/move", onboarding.id),
+            &[("folder", uuid::Uuid::now_v7().to_string())],
+        )
+        .await;
     assert_eq!(location(&nowhere), "/flows?error=no-folder");
 
     let listed = page(&admin, &format!("/flows?folder={}", hr.id)).await;
@@ -165,12 +162,13 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
         ("runner@example.com", "runner"),
         ("keeper@example.com", "manager"),
     ] {
-        let shared = admin
-            .post(server.url(&format!("/folders/{}/grants", hr.id)))
-            .form(&[("kind", "user"), ("who", who), ("role", role)])
-            .send()
-            .await
-            .unwrap();
+        let shared = server
+            .post_form(
+                &admin,
+                &format!("/folders/{}/grants", hr.id),
+                &[("kind", "user"), ("who", who), ("role", role)],
+            )
+            .await;
         assert_eq!(
             location(&shared),
             format!("/flows?folder={}&notice=folder-shared", hr.id)
@@ -186,12 +184,13 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
     let theirs = page(&runner, "/flows").await;
     assert!(theirs.contains("data-flow=\"Onboarding\"") && !theirs.contains("Payroll sync"));
     assert!(!theirs.contains("Create folder") && !theirs.contains("aria-label=\"Rename HR\""));
-    let refused = runner
-        .post(server.url(&format!("/flows/{}/move", onboarding.id)))
-        .form(&[("folder", "")])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(
+            &runner,
+            &format!("/flows/{}/move", onboarding.id),
+            &[("folder", "")],
+        )
+        .await;
     assert_eq!(
         refused.status(),
         StatusCode::FORBIDDEN,
@@ -199,34 +198,33 @@ async fn folders_are_made_shared_and_hold_flows(store: Store) {
     );
 
     let keeper = server.client_of("keeper@example.com").await;
-    let renamed = keeper
-        .post(server.url(&format!("/folders/{}/rename", hr.id)))
-        .form(&[("name", "People")])
-        .send()
-        .await
-        .unwrap();
+    let renamed = server
+        .post_form(
+            &keeper,
+            &format!("/folders/{}/rename", hr.id),
+            &[("name", "People")],
+        )
+        .await;
     assert_eq!(
         location(&renamed),
         format!("/flows?folder={}&notice=folder-renamed", hr.id)
     );
     assert_eq!(server.store.folders().await.unwrap()[0].name, "People");
-    let out = keeper
-        .post(server.url(&format!("/flows/{}/move", onboarding.id)))
-        .form(&[("folder", "")])
-        .send()
-        .await
-        .unwrap();
+    let out = server
+        .post_form(
+            &keeper,
+            &format!("/flows/{}/move", onboarding.id),
+            &[("folder", "")],
+        )
+        .await;
     assert_eq!(
         location(&out),
         "/flows?error=not-allowed",
         "nothing is theirs at the top level"
     );
-    let create = keeper
-        .post(server.url("/folders"))
-        .form(&[("name", "Mine")])
-        .send()
-        .await
-        .unwrap();
+    let create = server
+        .post_form(&keeper, "/folders", &[("name", "Mine")])
+        .await;
     assert_eq!(location(&create), "/flows?error=not-allowed");
     // Taking a grant away: the runner sees nothing after signing in again.
     let revoked = keeper

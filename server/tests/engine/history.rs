@@ -120,12 +120,9 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
     assert_eq!(seen["cards"][0]["outputs"]["output"], "In.HR@example.com");
     let hidden = detail(&folder_runner, &ids[1]).await.unwrap();
     assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
-    let bad = auditor
-        .post(server.url("/api/executions/list"))
-        .form(&[("status", "sleeping")])
-        .send()
-        .await
-        .unwrap();
+    let bad = server
+        .post_form(&auditor, "/api/executions/list", &[("status", "sleeping")])
+        .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 

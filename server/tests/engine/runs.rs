@@ -45,12 +45,13 @@ async fn a_deactivation_in_the_console_runs_the_offboarding_flow(store: Store) {
         .unwrap()
         .unwrap();
     let admin = server.client_as(Role::SuperAdmin).await;
-    let response = admin
-        .post(server.url(&format!("/directory/users/{}/status", leaver.id.0)))
-        .form(&[("status", "deprovisioned")])
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &admin,
+            &format!("/directory/users/{}/status", leaver.id.0),
+            &[("status", "deprovisioned")],
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     // The engine picks the event up on its own; wait for the execution to end (bounded).

@@ -80,12 +80,13 @@ async fn versions_are_listed_compared_saved_and_restored(store: Store) {
         format!("{base}?error=changed"),
         "a stale save is refused"
     );
-    let not_json = admin
-        .post(server.url(&base))
-        .form(&[("definition", "{".to_string()), ("based_on", "2".into())])
-        .send()
-        .await
-        .unwrap();
+    let not_json = server
+        .post_form(
+            &admin,
+            &base,
+            &[("definition", "{".to_string()), ("based_on", "2".into())],
+        )
+        .await;
     assert!(location(&not_json).starts_with(&format!("{base}?error=import-not-a-flow&why=")));
     let refused = auditor
         .post(server.url(&format!("{base}/1/restore")))
@@ -248,12 +249,9 @@ async fn test_flow_runs_sample_input_and_keeps_every_card(store: Store) {
     );
     let refused = auditor.get(server.url(&base)).send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    let refused = auditor
-        .post(server.url(&base))
-        .form(&[("s.user.email", "eve@example.com")])
-        .send()
-        .await
-        .unwrap();
+    let refused = server
+        .post_form(&auditor, &base, &[("s.user.email", "eve@example.com")])
+        .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
 
     let bad = admin

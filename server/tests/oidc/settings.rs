@@ -151,12 +151,13 @@ async fn the_environment_wins_over_settings(store: Store) {
     let idp = FakeIdp::start(false).await;
     let server = start_with_sso(store, idp.provider()).await;
     let admin = server.client_as(Role::SuperAdmin).await;
-    let response = admin
-        .post(server.url("/settings/sso"))
-        .form(&[("issuer", "https://other.example"), ("client_id", "x")])
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            &admin,
+            "/settings/sso",
+            &[("issuer", "https://other.example"), ("client_id", "x")],
+        )
+        .await;
     assert_eq!(location(&response), "/settings?error=sso-environment");
     let page = admin
         .get(server.url("/settings"))

@@ -283,12 +283,9 @@ async fn linking_an_administrator_needs_their_password_once(store: Store) {
     );
 
     // A wrong password links nothing (and counts as a failed sign-in).
-    let wrong = client
-        .post(server.url("/auth/oidc/link"))
-        .form(&[("password", "not it")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = server
+        .post_form(&client, "/auth/oidc/link", &[("password", "not it")])
+        .await;
     assert!(
         location(&wrong).contains("link=confirm&error=invalid"),
         "{}",
@@ -307,12 +304,9 @@ async fn linking_an_administrator_needs_their_password_once(store: Store) {
     assert_eq!(log[0].reason.as_deref(), Some("wrong password"));
 
     // The right one links the account and signs in, where the sign-on was going.
-    let right = client
-        .post(server.url("/auth/oidc/link"))
-        .form(&[("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let right = server
+        .post_form(&client, "/auth/oidc/link", &[("password", PASSWORD)])
+        .await;
     assert_eq!(location(&right), "/system-log");
     assert!(signed_in(&server, &client).await);
     assert_eq!(
@@ -322,12 +316,9 @@ async fn linking_an_administrator_needs_their_password_once(store: Store) {
     let log = server.store.recent_audit(2).await.unwrap();
     assert_eq!(log[1].action, "user.sso.link");
     // The link is used once: a second post finds nothing to confirm.
-    let again = client
-        .post(server.url("/auth/oidc/link"))
-        .form(&[("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let again = server
+        .post_form(&client, "/auth/oidc/link", &[("password", PASSWORD)])
+        .await;
     assert_eq!(location(&again), "/sign-in?error=sso-link-expired");
     // From now on the provider alone signs them in.
     let later = common::client();

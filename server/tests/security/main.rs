@@ -108,12 +108,13 @@ async fn import(
     folder: Option<Uuid>,
 ) -> String {
     let folder = folder.map(|f| f.to_string()).unwrap_or_default();
-    let response = client
-        .post(server.url("/flows/import"))
-        .form(&[("definition", definition.to_string()), ("folder", folder)])
-        .send()
-        .await
-        .unwrap();
+    let response = server
+        .post_form(
+            client,
+            "/flows/import",
+            &[("definition", definition.to_string()), ("folder", folder)],
+        )
+        .await;
     location(&response)
 }
 
@@ -127,12 +128,7 @@ pub(crate) async fn post(
     path: &str,
     form: &[(&str, &str)],
 ) -> String {
-    let response = client
-        .post(server.url(path))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
+    let response = server.post_form(client, path, form).await;
     location(&response)
 }
 
