@@ -105,7 +105,7 @@ pub fn acting(caller: &Caller) -> domain::actions::Acting {
 }
 
 #[cfg(feature = "ssr")]
-pub use crate::error::request_id;
+use crate::error::request_id;
 
 /// The database, provided by the server to every page render and server function.
 #[cfg(feature = "ssr")]

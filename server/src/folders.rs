@@ -69,6 +69,7 @@ pub async fn share(State(state): State<AppState>, Path(id): Path<String>, post: 
     let Post { origin, fields } = post;
     let folder = visible(&state, &origin, &id).await?;
     let page = folder_page(folder.id);
+    actions::may_manage(&origin.acting(), &folder).map_err(|e| action_failed_briefly(&page, e))?;
     let who = fields.get("who");
     let whom = match fields.get("kind") {
         "group" => Whom::Group(who),

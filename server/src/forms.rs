@@ -65,11 +65,6 @@ impl Origin {
         self.caller.as_ref().map(|c| &c.user)
     }
 
-    /// The caller's user name (who authored a version, who cancelled), empty for none.
-    pub fn user_name(&self) -> String {
-        self.user().map(|u| u.user_name.clone()).unwrap_or_default()
-    }
-
     /// A successful System Log entry by this caller about `target`.
     pub fn entry(&self, action: Action, target: Target) -> NewEntry {
         NewEntry::new(action, Outcome::Success, self.actor())
@@ -223,9 +218,20 @@ pub fn action_failed(page: &str, err: ActionError) -> Response {
             tracing::info!(reason = %refusal, "a console change was refused");
             refused_because(page, refusal.code, &refusal.reason)
         }
-        ActionError::NotFound { kind: "group", .. } => refused(page, "no-group"),
-        ActionError::NotFound { .. } => refused(page, "gone"),
+        ActionError::NotFound { kind, .. } => refused(page, missing_code(kind)),
         ActionError::Store(err) => store_failed(page, err),
+    }
+}
+
+/// The error code (and so the page's sentence) for a `kind` of thing that is gone.
+fn missing_code(kind: &str) -> &'static str {
+    match kind {
+        "group" => "no-group",
+        "flow" => "no-flow-here",
+        "table" => "no-table-here",
+        "row" => "no-row-here",
+        "folder" => "no-folder",
+        _ => "gone",
     }
 }
 
@@ -328,5 +334,20 @@ pub async fn save_user(
         Ok(WriteOutcome::Updated(_)) => done(page, notice),
         Ok(WriteOutcome::Unchanged(_)) => done(page, "unchanged"),
         Err(err) => action_failed(page, err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_thing_that_is_gone_is_named_by_its_kind() {
+        // Each code has the page's sentence for that kind ("That table does not exist…"),
+        // not the one for a user.
+        assert_eq!(super::missing_code("table"), "no-table-here");
+        assert_eq!(super::missing_code("flow"), "no-flow-here");
+        assert_eq!(super::missing_code("row"), "no-row-here");
+        assert_eq!(super::missing_code("folder"), "no-folder");
+        assert_eq!(super::missing_code("group"), "no-group");
+        assert_eq!(super::missing_code("user"), "gone");
     }
 }

@@ -109,6 +109,10 @@ pub async fn save_sso(State(state): State<AppState>, request: Request) -> Respon
         client_secret: form.client_secret,
         display_name: form.display_name,
     };
+    // Only someone who may set up sign-in makes idflow reach out to an address.
+    if let Err(err) = actions::may_set_up_sign_in(&origin.acting()) {
+        return failed(err);
+    }
     let input = match actions::check_sso(&input) {
         Ok(input) => input,
         Err(err) => return failed(err),

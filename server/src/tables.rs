@@ -120,8 +120,8 @@ pub async fn delete(
     )
 }
 
-/// A row from the form's cells (`c0`, `c1`, … in column order), checked against the
-/// columns; or every reason it does not fit, in a sentence.
+/// A row from the form's cells (`c0`, `c1`, … in column order), each read as its column's
+/// type; or every cell that cannot be, in a sentence. The action checks the row as a whole.
 fn row_from(table: &TableSummary, fields: &Fields) -> Result<Row, String> {
     let mut row = Row::new();
     let mut reasons = Vec::new();
@@ -134,10 +134,11 @@ fn row_from(table: &TableSummary, fields: &Fields) -> Result<Row, String> {
             Err(why) => reasons.push(format!("{}: {why}", column.name)),
         }
     }
-    if !reasons.is_empty() {
-        return Err(reasons.join("; "));
+    if reasons.is_empty() {
+        Ok(row)
+    } else {
+        Err(reasons.join("; "))
     }
-    table.schema.check_row(&row).map_err(|r| r.join("; "))
 }
 
 /// A change to one row of a table.
@@ -190,6 +191,7 @@ async fn row_change(state: &AppState, id: &str, post: Post, change: RowChange) -
     };
     Ok(match result {
         Ok(()) => done(&page, notice),
+        Err(ActionError::Refused(r)) if r.code == "row-invalid" => not_fitting(r.reason),
         Err(ActionError::NotFound { .. }) => refused(&page, "no-row-here"),
         Err(err) => action_failed(&page, err),
     })

@@ -29,6 +29,9 @@ pub fn SettingsPage() -> impl IntoView {
             Some("Give the token a name of 1 to 100 characters, such as \"Okta production\".")
         }
         Some("gone") => Some("That token was already revoked or does not exist."),
+        Some("not-allowed") => {
+            Some("Only a Super Admin changes SCIM tokens and single sign-on; nothing was changed.")
+        }
         Some("unavailable") => Some("idflow could not save that change. Try again in a moment."),
         Some("sso-issuer") => Some(
             "Enter the issuer as an https:// URL, such as https://example.okta.com (http only for localhost).",
@@ -72,12 +75,12 @@ pub fn SettingsPage() -> impl IntoView {
         }}
         <Loaded
             data=sso
-            loading="Loading settings…"
+            loading="Loading single sign-on…"
             show=|settings| view! { <SsoSection settings /> }
         />
         <Loaded
             data=settings
-            loading="Loading settings…"
+            loading="Loading SCIM tokens…"
             show=|settings| view! { <ScimSection settings /> }
         />
     }

@@ -145,7 +145,7 @@ fn provider_target(settings: &SsoSettings) -> Target {
     }
 }
 
-fn may_set_up_sign_in(acting: &Acting) -> Result<(), ActionError> {
+pub fn may_set_up_sign_in(acting: &Acting) -> Result<(), ActionError> {
     may(
         acting,
         Permission::ManageSignIn,
