@@ -143,6 +143,13 @@ impl Store {
         let moved = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
+            // Writing first takes the row (PostgreSQL) or the database (SQLite) for this
+            // transaction, so the folder read below cannot go stale before the move (SQLite
+            // would refuse the commit of a stale read as "database is locked").
+            sqlx::query("UPDATE flows SET folder_id = folder_id WHERE id = $1")
+                .bind(flow.0)
+                .execute(&mut *tx)
+                .await?;
             if let Some(folder) = folder {
                 let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM folders WHERE id = $1")
                     .bind(folder)
