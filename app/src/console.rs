@@ -155,32 +155,34 @@ pub fn Forbidden(role: Role) -> impl IntoView {
 }
 
 /// What a page shows of the data it loads: `loading` while it comes, the error page when
-/// it could not be had, else what `show` makes of it.
+/// it could not be had, else what `show` makes of it. With `keep_while_reloading`, a page
+/// that loads its data again (live progress) keeps showing what it had meanwhile.
 #[component]
 pub fn Loaded<T, F, V>(
     data: Resource<Result<T, AppError>>,
     loading: &'static str,
     show: F,
+    #[prop(optional)] keep_while_reloading: bool,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
     F: Fn(T) -> V + Clone + Send + Sync + 'static,
     V: IntoView + 'static,
 {
-    view! {
-        <Suspense fallback=move || {
-            view! { <p class="loading">{loading}</p> }
-        }>
-            {move || {
-                let show = show.clone();
-                Suspend::new(async move {
-                    match data.await {
-                        Err(error) => view! { <ErrorPage error /> }.into_any(),
-                        Ok(value) => show(value).into_any(),
-                    }
-                })
-            }}
-        </Suspense>
+    let fallback = move || view! { <p class="loading">{loading}</p> };
+    let shown = move || {
+        let show = show.clone();
+        Suspend::new(async move {
+            match data.await {
+                Err(error) => view! { <ErrorPage error /> }.into_any(),
+                Ok(value) => show(value).into_any(),
+            }
+        })
+    };
+    if keep_while_reloading {
+        view! { <Transition fallback>{shown}</Transition> }.into_any()
+    } else {
+        view! { <Suspense fallback>{shown}</Suspense> }.into_any()
     }
 }
 
@@ -535,4 +537,21 @@ pub fn Confirm(
             </form>
         </details>
     }
+}
+
+/// The options of a yes-or-no choice that may be left empty ("—"), with `selected`'s one
+/// chosen; the `<select>` around them is the caller's.
+#[component]
+pub fn BooleanOptions(selected: String) -> impl IntoView {
+    ["", "true", "false"]
+        .into_iter()
+        .map(|value| {
+            let label = if value.is_empty() { "—" } else { value };
+            view! {
+                <option value=value selected=selected == value>
+                    {label}
+                </option>
+            }
+        })
+        .collect_view()
 }

@@ -409,8 +409,9 @@ impl NewEntry {
     }
 }
 
-/// An entry as it was recorded.
+/// An entry as it was recorded (a row of the `audit_log` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(sqlx::FromRow))]
 pub struct Entry {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,

@@ -81,6 +81,21 @@ pub struct Schema {
 pub type Row = Map<String, Value>;
 
 impl Schema {
+    /// A table named `name` with `columns` (name and type, in order) and `key`, if any.
+    pub fn new(name: &str, columns: &[(&str, ColumnType)], key: Option<&str>) -> Schema {
+        Schema {
+            name: name.into(),
+            columns: columns
+                .iter()
+                .map(|(name, ty)| Column {
+                    name: (*name).into(),
+                    ty: *ty,
+                })
+                .collect(),
+            key: key.map(str::to_string),
+        }
+    }
+
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }

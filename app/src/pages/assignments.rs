@@ -181,6 +181,29 @@ fn source(u: &AssignedUser) -> String {
     paths.join(" · ")
 }
 
+/// A row's "Change role" form: a role picker (named `label` for screen readers), posted
+/// to `action` with the group's id when it is a group's.
+#[component]
+fn ChangeRole(
+    action: String,
+    #[prop(optional)] group_id: Option<String>,
+    select_id: String,
+    label: String,
+    selected: Role,
+    super_admin: bool,
+) -> impl IntoView {
+    view! {
+        <form method="post" action=action class="row-form">
+            {group_id.map(|id| view! { <input type="hidden" name="group_id" value=id /> })}
+            <label for=select_id.clone() class="visually-hidden">
+                {label}
+            </label>
+            <RoleSelect id=select_id selected super_admin />
+            <button type="submit">"Change role"</button>
+        </form>
+    }
+}
+
 #[component]
 fn UsersTable(users: Vec<AssignedUser>, can_manage: bool, sa: bool) -> impl IntoView {
     let rows = users
@@ -192,21 +215,13 @@ fn UsersTable(users: Vec<AssignedUser>, can_manage: bool, sa: bool) -> impl Into
                 .then(|| {
                     let direct = u.is_direct().then(|| {
                         view! {
-                            <form
-                                method="post"
+                            <ChangeRole
                                 action=format!("/assignments/users/{id}/role")
-                                class="row-form"
-                            >
-                                <label for=format!("role-{id}") class="visually-hidden">
-                                    {format!("Role of {}", u.user_name)}
-                                </label>
-                                <RoleSelect
-                                    id=format!("role-{id}")
-                                    selected=u.direct_role
-                                    super_admin=sa
-                                />
-                                <button type="submit">"Change role"</button>
-                            </form>
+                                select_id=format!("role-{id}")
+                                label=format!("Role of {}", u.user_name)
+                                selected=u.direct_role
+                                super_admin=sa
+                            />
                             <Confirm
                                 label="Unassign"
                                 action=format!("/assignments/users/{id}/unassign")
@@ -276,18 +291,14 @@ fn GroupsTable(groups: Vec<MappedGroup>, can_manage: bool, sa: bool) -> impl Int
             let actions = (can_manage && may_touch)
                 .then(|| {
                     view! {
-                        <form method="post" action="/assignments/groups" class="row-form">
-                            <input type="hidden" name="group_id" value=id.clone() />
-                            <label for=format!("group-role-{id}") class="visually-hidden">
-                                {format!("Role of group {}", g.name)}
-                            </label>
-                            <RoleSelect
-                                id=format!("group-role-{id}")
-                                selected=g.role
-                                super_admin=sa
-                            />
-                            <button type="submit">"Change role"</button>
-                        </form>
+                        <ChangeRole
+                            action="/assignments/groups".to_string()
+                            group_id=id.clone()
+                            select_id=format!("group-role-{id}")
+                            label=format!("Role of group {}", g.name)
+                            selected=g.role
+                            super_admin=sa
+                        />
                         <Confirm
                             label="Remove mapping"
                             action=format!("/assignments/groups/{id}/unmap")

@@ -3,11 +3,9 @@
 //! create, edit, suspend and deactivate users, and create groups and change their
 //! members, with plain form posts to the server's `directory` module.
 
-use crate::console::{
-    Confirm, DataTable, EmptyState, ErrorPage, Flash, Loaded, PageHeader, path_id, when,
-};
+use crate::console::{Confirm, DataTable, EmptyState, Flash, Loaded, PageHeader, path_id, when};
 use crate::directory::{
-    GroupView, Profile, UserDetail, UsersPage, all_groups, find_users, group_detail,
+    GroupView, GroupsList, Profile, UserDetail, UsersPage, all_groups, find_users, group_detail,
     load_user_detail,
 };
 use domain::access::Role;
@@ -81,41 +79,41 @@ pub fn UsersPage() -> impl IntoView {
                 "Search"
             </button>
         </form>
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading users…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                let list = match users.await {
-                    Err(error) => return view! { <ErrorPage error /> }.into_any(),
-                    Ok(list) => list,
-                };
-                let form = list.can_manage.then(|| view! { <NewUserForm /> });
-                let body = if list.total == 0 && q().is_empty() && status().is_empty() {
-                    view! {
-                        <EmptyState title="No users yet">
-                            <p>
-                                "Users appear here when your identity provider provisions them over SCIM (Settings → SCIM provisioning), or when an admin creates one here."
-                            </p>
-                        </EmptyState>
-                    }
-                        .into_any()
-                } else if list.total == 0 {
-                    view! {
-                        <EmptyState title="No users match">
-                            <p>"Try another name, or any status."</p>
-                        </EmptyState>
-                    }
-                        .into_any()
-                } else {
-                    view! { <UserTable list q=q() status=status() /> }.into_any()
-                };
-                view! {
-                    {form}
-                    {body}
-                }
-                    .into_any()
-            })}
-        </Suspense>
+        <Loaded
+            data=users
+            loading="Loading users…"
+            show=move |list| view! { <UsersBody list q=q() status=status() /> }
+        />
+    }
+}
+
+/// The users found, under the form for a new one (for those who may make one); an empty
+/// search says whether nothing is there yet or nothing matches.
+#[component]
+fn UsersBody(list: UsersPage, q: String, status: String) -> impl IntoView {
+    let form = list.can_manage.then(|| view! { <NewUserForm /> });
+    let body = if list.total == 0 && q.is_empty() && status.is_empty() {
+        view! {
+            <EmptyState title="No users yet">
+                <p>
+                    "Users appear here when your identity provider provisions them over SCIM (Settings → SCIM provisioning), or when an admin creates one here."
+                </p>
+            </EmptyState>
+        }
+            .into_any()
+    } else if list.total == 0 {
+        view! {
+            <EmptyState title="No users match">
+                <p>"Try another name, or any status."</p>
+            </EmptyState>
+        }
+        .into_any()
+    } else {
+        view! { <UserTable list q status /> }.into_any()
+    };
+    view! {
+        {form}
+        {body}
     }
 }
 
@@ -306,6 +304,7 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
             }
         })
         .collect_view();
+    let no_events = d.events.is_empty();
     let events = d
         .events
         .into_iter()
@@ -364,9 +363,21 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
         </section>
         <section class="panel">
             <h2>"Recent events"</h2>
-            <DataTable columns=vec!["Time", "Event", "By", "Changes"] testid="user-events">
-                {events}
-            </DataTable>
+            {if no_events {
+                view! {
+                    <p class="subtitle" data-testid="user-events-none">
+                        "No directory events about this user yet: one is recorded each time the user is created or changed, or joins or leaves a group."
+                    </p>
+                }
+                    .into_any()
+            } else {
+                view! {
+                    <DataTable columns=vec!["Time", "Event", "By", "Changes"] testid="user-events">
+                        {events}
+                    </DataTable>
+                }
+                    .into_any()
+            }}
         </section>
         <section class="panel">
             <h2>"SCIM attributes"</h2>
@@ -475,60 +486,59 @@ pub fn GroupsPage() -> impl IntoView {
         />
         <DirectoryTabs />
         <Flash />
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading groups…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                let list = match groups.await {
-                    Err(error) => return view! { <ErrorPage error /> }.into_any(),
-                    Ok(list) => list,
-                };
-                let form = list.can_manage.then(|| view! { <NewGroupForm /> });
-                let body = if list.groups.is_empty() {
-                    view! {
-                        <EmptyState title="No groups yet">
-                            <p>
-                                "Groups appear here when your identity provider pushes them over SCIM, or when an admin creates one here."
-                            </p>
-                        </EmptyState>
-                    }
-                        .into_any()
-                } else {
-                    let rows = list
-                        .groups
-                        .into_iter()
-                        .map(|g| {
-                            let href = format!("/directory/groups/{}", g.id);
-                            let label = g.name.clone();
-                            view! {
-                                <tr data-group=g.name.clone()>
-                                    <td>
-                                        <A href=href>{label}</A>
-                                    </td>
-                                    <td>{g.members.len()}</td>
-                                    <td>{g.role.map(Role::label).unwrap_or("—")}</td>
-                                    <td>{g.external_id.clone().unwrap_or_default()}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view();
-                    view! {
-                        <DataTable
-                            columns=vec!["Group", "Members", "Console role", "External id"]
-                            testid="groups"
-                        >
-                            {rows}
-                        </DataTable>
-                    }
-                        .into_any()
-                };
+        <Loaded
+            data=groups
+            loading="Loading groups…"
+            show=|list| view! { <GroupsBody list /> }
+        />
+    }
+}
+
+/// The groups, under the form for a new one (for those who may make one).
+#[component]
+fn GroupsBody(list: GroupsList) -> impl IntoView {
+    let form = list.can_manage.then(|| view! { <NewGroupForm /> });
+    let body = if list.groups.is_empty() {
+        view! {
+            <EmptyState title="No groups yet">
+                <p>
+                    "Groups appear here when your identity provider pushes them over SCIM, or when an admin creates one here."
+                </p>
+            </EmptyState>
+        }
+            .into_any()
+    } else {
+        let rows = list
+            .groups
+            .into_iter()
+            .map(|g| {
+                let href = format!("/directory/groups/{}", g.id);
+                let label = g.name.clone();
                 view! {
-                    {form}
-                    {body}
+                    <tr data-group=g.name.clone()>
+                        <td>
+                            <A href=href>{label}</A>
+                        </td>
+                        <td>{g.members.len()}</td>
+                        <td>{g.role.map(Role::label).unwrap_or("—")}</td>
+                        <td>{g.external_id.clone().unwrap_or_default()}</td>
+                    </tr>
                 }
-                    .into_any()
-            })}
-        </Suspense>
+            })
+            .collect_view();
+        view! {
+            <DataTable
+                columns=vec!["Group", "Members", "Console role", "External id"]
+                testid="groups"
+            >
+                {rows}
+            </DataTable>
+        }
+        .into_any()
+    };
+    view! {
+        {form}
+        {body}
     }
 }
 

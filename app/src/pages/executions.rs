@@ -4,7 +4,7 @@
 //! without it, a Refresh link), with cancel, re-run, approve and export.
 
 use crate::console::{
-    Confirm, DataTable, DetailTop, EmptyState, ErrorPage, PageHeader, path_id, when,
+    Confirm, DataTable, DetailTop, EmptyState, Loaded, PageHeader, path_id, when,
 };
 use crate::executions::{
     CardRecord, ExecutionSummary, ExecutionView, HelperLink, execution_detail, execution_progress,
@@ -79,6 +79,9 @@ pub fn ExecutionsPage() -> impl IntoView {
     let status = move || get("status");
     let carried = move || get("q");
     let period = move || get("since");
+    let filtered = move || {
+        !(flow().is_empty() && status().is_empty() && carried().is_empty() && period().is_empty())
+    };
     let executions = Resource::new(
         move || (flow(), status(), carried(), period()),
         |(flow, status, carried, period)| {
@@ -160,36 +163,36 @@ pub fn ExecutionsPage() -> impl IntoView {
                     })
             }}
         </form>
-        <Suspense fallback=|| {
-            view! { <p class="loading">"Loading executions…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                let filtered = !(flow().is_empty() && status().is_empty() && carried().is_empty()
-                    && period().is_empty());
-                match executions.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(list) if list.is_empty() && !filtered => {
-                        view! {
-                            <EmptyState title="No executions yet">
-                                <p>
-                                    "An execution appears here each time a flow runs: when its directory event happens, on its schedule, when its API endpoint is called, or when someone runs it."
-                                </p>
-                            </EmptyState>
-                        }
-                            .into_any()
-                    }
-                    Ok(list) if list.is_empty() => {
-                        view! {
-                            <EmptyState title="No executions match">
-                                <p>"Try another value, any status, or any time."</p>
-                            </EmptyState>
-                        }
-                            .into_any()
-                    }
-                    Ok(list) => view! { <ExecutionTable list /> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded
+            data=executions
+            loading="Loading executions…"
+            show=move |list| view! { <ExecutionsBody list filtered=filtered() /> }
+        />
+    }
+}
+
+/// The executions found; an empty list says whether nothing has run yet or nothing
+/// matches the search (`filtered`).
+#[component]
+fn ExecutionsBody(list: Vec<ExecutionSummary>, filtered: bool) -> impl IntoView {
+    if !list.is_empty() {
+        view! { <ExecutionTable list /> }.into_any()
+    } else if filtered {
+        view! {
+            <EmptyState title="No executions match">
+                <p>"Try another value, any status, or any time."</p>
+            </EmptyState>
+        }
+        .into_any()
+    } else {
+        view! {
+            <EmptyState title="No executions yet">
+                <p>
+                    "An execution appears here each time a flow runs: when its directory event happens, on its schedule, when its API endpoint is called, or when someone runs it."
+                </p>
+            </EmptyState>
+        }
+            .into_any()
     }
 }
 
@@ -275,16 +278,12 @@ pub fn ExecutionPage() -> impl IntoView {
     });
     view! {
         <DetailTop title="Execution" back=("/executions", "← All executions") />
-        <Transition fallback=|| {
-            view! { <p class="loading">"Loading the execution…"</p> }
-        }>
-            {move || Suspend::new(async move {
-                match execution.await {
-                    Err(error) => view! { <ErrorPage error /> }.into_any(),
-                    Ok(view) => view! { <ExecutionDetail view /> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded
+            data=execution
+            loading="Loading the execution…"
+            show=|view| view! { <ExecutionDetail view /> }
+            keep_while_reloading=true
+        />
     }
 }
 

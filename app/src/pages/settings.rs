@@ -4,7 +4,7 @@
 //! so the page works the same with and without JavaScript; a new token comes back through
 //! the session and is shown exactly once.
 
-use crate::console::{EmptyState, Loaded, PageHeader, when};
+use crate::console::{DataTable, EmptyState, Loaded, PageHeader, when};
 use crate::settings::{ScimSettings, SsoSettingsView, load_scim_settings, load_sso_settings};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -307,20 +307,13 @@ fn ScimSection(settings: ScimSettings) -> impl IntoView {
                 })}
             {if has_tokens {
                 view! {
-                    <table class="data-table" data-testid="scim-tokens">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Name"</th>
-                                <th scope="col">"Created"</th>
-                                <th scope="col">"Last used"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col">
-                                    <span class="visually-hidden">"Actions"</span>
-                                </th>
-                            </tr>
-                        </thead>
-                        <tbody>{rows}</tbody>
-                    </table>
+                    <DataTable
+                        columns=vec!["Name", "Created", "Last used", "Status"]
+                        last=Some("Actions")
+                        testid="scim-tokens"
+                    >
+                        {rows}
+                    </DataTable>
                 }
                     .into_any()
             } else {

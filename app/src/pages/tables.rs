@@ -4,14 +4,16 @@
 //! (with a report of every rejected row and why) and CSV export. Plain forms and links,
 //! so all of it works without JavaScript.
 
-use crate::console::{Confirm, DataTable, DetailTop, EmptyState, Flash, Loaded, PageHeader, when};
+use crate::console::{
+    Confirm, DataTable, DetailTop, EmptyState, Flash, Loaded, PageHeader, path_id, when,
+};
 use crate::tables::{
     GridPage, GridRow, ImportView, PAGE_SIZE, TableItem, TableList, list_tables, table_grid,
 };
 use domain::tables::{Column, ColumnType};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// Column rows the create form shows unless asked for more, and at most.
 const FORM_COLUMNS: usize = 6;
@@ -291,13 +293,13 @@ impl GridPlace {
 
 #[component]
 pub fn TablePage() -> impl IntoView {
-    let params = use_params_map();
+    let id = path_id();
     let query = use_query_map();
     let place = move || {
         let query = query.read();
         let get = |k: &str| query.get(k).unwrap_or_default();
         GridPlace {
-            id: params.read().get("id").unwrap_or_default(),
+            id: id(),
             q: get("q"),
             sort: get("sort"),
             desc: get("desc") == "true",

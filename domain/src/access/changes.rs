@@ -26,6 +26,12 @@ impl Refusal {
             reason: reason.into(),
         }
     }
+
+    /// Whether the refusal is about the rights of whoever acts (rather than about the
+    /// input or the state of things): more rights would have let the change through.
+    pub fn is_about_rights(&self) -> bool {
+        matches!(self.code, "not-allowed" | "super-admin" | "beyond-rights")
+    }
 }
 
 /// Whether `role` is beyond what `rights` may hand out or touch: a role above the
@@ -46,17 +52,21 @@ fn needs(rights: &Rights, permission: Permission, what: &str) -> Result<(), Refu
     }
 }
 
+/// A refusal because `role` is above what may be given, taken or touched; `says` words
+/// it with the role's name.
+fn above(role: Role, says: impl FnOnce(&str) -> String) -> Refusal {
+    Refusal::new("super-admin", says(role.label()))
+}
+
 /// Refused when `user_name` holds (in `holds`: directly or through a group) a role beyond
 /// what `rights` may touch, whatever the change.
 pub fn may_touch(rights: &Rights, user_name: &str, holds: &[Role]) -> Result<(), Refusal> {
     match holds.iter().copied().filter(|r| beyond(rights, *r)).min() {
-        Some(role) => Err(Refusal::new(
-            "super-admin",
+        Some(role) => Err(above(role, |label| {
             format!(
-                "{user_name} holds the {} role (directly or through a group), which is above what may be changed here",
-                role.label()
-            ),
-        )),
+                "{user_name} holds the {label} role (directly or through a group), which is above what may be changed here"
+            )
+        })),
         None => Ok(()),
     }
 }
@@ -90,13 +100,11 @@ pub fn may_give_role(
     )?;
     for (role, verb) in [(to, "give"), (from, "take away")] {
         if role != Role::UnassignedUser && beyond(rights, role) {
-            return Err(Refusal::new(
-                "super-admin",
+            return Err(above(role, |label| {
                 format!(
-                    "cannot {verb} the {} role ({user_name}): it is above what may be given or taken here",
-                    role.label()
-                ),
-            ));
+                    "cannot {verb} the {label} role ({user_name}): it is above what may be given or taken here"
+                )
+            }));
         }
     }
     Ok(())
@@ -115,13 +123,11 @@ pub fn may_change_membership(
         &format!("changing the members of {group_name}"),
     )?;
     match mapped {
-        Some(role) if beyond(rights, role) => Err(Refusal::new(
-            "super-admin",
+        Some(role) if beyond(rights, role) => Err(above(role, |label| {
             format!(
-                "the group {group_name} is mapped to the {} role: joining or leaving it gives or takes that role, which is above what may be given or taken here",
-                role.label()
-            ),
-        )),
+                "the group {group_name} is mapped to the {label} role: joining or leaving it gives or takes that role, which is above what may be given or taken here"
+            )
+        })),
         _ => Ok(()),
     }
 }
@@ -146,13 +152,9 @@ pub fn may_map_group(
         .flatten()
         .find(|r| beyond(rights, *r))
     {
-        Some(role) => Err(Refusal::new(
-            "super-admin",
-            format!(
-                "the {} role is above what may be given or taken here ({group_name})",
-                role.label()
-            ),
-        )),
+        Some(role) => Err(above(role, |label| {
+            format!("the {label} role is above what may be given or taken here ({group_name})")
+        })),
         None => Ok(()),
     }
 }

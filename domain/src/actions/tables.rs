@@ -3,13 +3,14 @@
 //! Editor grant on the table's folder (or a role that edits every flow and table), and
 //! every row is checked against the table's columns before anything is written.
 //!
-//! The Tables cards of a flow write rows of their own folder's tables through the store
-//! directly (`engine::runner::tables`): they are judged by the folder the flow is in, when
-//! the flow is saved, and keep no System Log entry per row.
+//! The Tables cards of a flow (`engine::runner::tables`) call the same row actions, for
+//! the person the flow acts for: a card writes only where that person may write in the
+//! console. A flow's row changes are kept in its execution's card records rather than as
+//! a System Log entry per row.
 
 use super::{Acting, ActionError};
 use crate::access::Permission;
-use crate::audit::{Action, Target};
+use crate::audit::{Action, Actor, NewEntry, Target};
 use crate::store::{ImportReport, RowRecord, Store, StoreError, TableSummary};
 use crate::tables::{CsvRows, Row, Schema};
 use uuid::Uuid;
@@ -30,6 +31,27 @@ fn may_fill(acting: &Acting, folder: Option<Uuid>) -> Result<(), ActionError> {
             "not-allowed",
             "creating and changing tables here needs the Editor grant on this folder",
         ))
+    }
+}
+
+/// Reading a table's rows (a flow's Tables cards) needs sight of the table in the console.
+pub fn may_read(acting: &Acting, folder: Option<Uuid>) -> Result<(), ActionError> {
+    if acting.rights.on_flow(Permission::ViewTables, folder) {
+        Ok(())
+    } else {
+        Err(ActionError::refused(
+            "not-allowed",
+            "reading this folder's tables needs a grant on the folder",
+        ))
+    }
+}
+
+/// The System Log entry of a change to `table`'s rows: none for a flow, whose card
+/// records keep its changes.
+fn row_entry(acting: &Acting, action: Action, table: &TableSummary) -> Option<NewEntry> {
+    match acting.actor {
+        Actor::Flow { .. } => None,
+        _ => Some(acting.entry(action, table_target(table.id, &table.schema.name))),
     }
 }
 
@@ -122,12 +144,9 @@ pub async fn add_row(
             "fill in at least one column",
         ));
     }
-    let entry = acting.entry(
-        Action::TableRowCreate,
-        table_target(table.id, &table.schema.name),
-    );
+    let entry = row_entry(acting, Action::TableRowCreate, table);
     store
-        .insert_row(table, &row, Some(&entry))
+        .insert_row(table, &row, entry.as_ref())
         .await
         .map_err(key_taken)
 }
@@ -142,12 +161,9 @@ pub async fn update_row(
 ) -> Result<RowRecord, ActionError> {
     may_fill(acting, table.folder)?;
     let row = fits(table, row)?;
-    let entry = acting.entry(
-        Action::TableRowUpdate,
-        table_target(table.id, &table.schema.name),
-    );
+    let entry = row_entry(acting, Action::TableRowUpdate, table);
     store
-        .update_row(table, id, &row, Some(&entry))
+        .update_row(table, id, &row, entry.as_ref())
         .await
         .map_err(key_taken)?
         .ok_or_else(|| row_gone(table))
@@ -161,11 +177,8 @@ pub async fn delete_row(
     id: Uuid,
 ) -> Result<(), ActionError> {
     may_fill(acting, table.folder)?;
-    let entry = acting.entry(
-        Action::TableRowDelete,
-        table_target(table.id, &table.schema.name),
-    );
-    if store.delete_row(table.id, id, Some(&entry)).await? {
+    let entry = row_entry(acting, Action::TableRowDelete, table);
+    if store.delete_row(table.id, id, entry.as_ref()).await? {
         Ok(())
     } else {
         Err(row_gone(table))

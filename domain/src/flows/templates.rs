@@ -6,7 +6,7 @@
 //! `notifications` table.
 
 use super::{Binding, Card, CardId, Flow, Lane, Source};
-use crate::tables::{Column, ColumnType, Schema};
+use crate::tables::{ColumnType, Schema};
 
 /// One installable use case.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,22 +53,8 @@ fn from(card: u32, path: &str) -> Binding {
     Binding::mapping(Source::Card(CardId(card)), path)
 }
 
-fn table(name: &str, columns: &[(&str, ColumnType)], key: Option<&str>) -> Schema {
-    Schema {
-        name: name.into(),
-        columns: columns
-            .iter()
-            .map(|(n, ty)| Column {
-                name: (*n).into(),
-                ty: *ty,
-            })
-            .collect(),
-        key: key.map(str::to_string),
-    }
-}
-
 fn notifications() -> Schema {
-    table(
+    Schema::new(
         "notifications",
         &[
             ("to", ColumnType::Text),
@@ -102,7 +88,7 @@ fn hire() -> Template {
         key: "hire-by-department",
         name: "Hire: role by department",
         description: "When a user is created, give them the role their department is mapped to in a table.",
-        tables: vec![table(
+        tables: vec![Schema::new(
             "department roles",
             &[("department", ColumnType::Text), ("role", ColumnType::Text)],
             Some("department"),
@@ -143,7 +129,7 @@ fn offboarding() -> Template {
         key: "offboarding",
         name: "Offboarding",
         description: "When a user is deactivated, remove them from all groups, end their sessions and log it in a table.",
-        tables: vec![table(
+        tables: vec![Schema::new(
             "offboarded",
             &[
                 ("email", ColumnType::Text),
@@ -259,7 +245,7 @@ fn mfa_reminder() -> Template {
         description: "Daily: remind users without MFA after three days, log who was reminded, stop once they enroll.",
         tables: vec![
             notifications(),
-            table(
+            Schema::new(
                 "mfa_reminders",
                 &[
                     ("email", ColumnType::Text),

@@ -1,7 +1,7 @@
 //! idflow's SCIM Group: what a client may send. Entra ID's ADSCIM schema URI in
 //! `schemas` is accepted and ignored.
 
-use super::{ScimError, get_ci};
+use super::{ScimError, get_ci, optional_string, required_string, resource_object};
 use crate::directory::UserId;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -16,22 +16,9 @@ pub struct GroupInput {
 }
 
 pub fn parse(body: &Value) -> Result<GroupInput, ScimError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("A Group must be a JSON object."))?;
-    let display_name = match get_ci(object, "displayName") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        _ => return Err(ScimError::invalid_value("displayName is required.")),
-    };
-    let external_id = match get_ci(object, "externalId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => {
-            return Err(ScimError::invalid_value(format!(
-                "externalId must be a string, not {other}"
-            )));
-        }
-    };
+    let object = resource_object(body, "Group")?;
+    let display_name = required_string(object, "displayName")?;
+    let external_id = optional_string(object, "externalId")?;
     let mut members = Vec::new();
     match get_ci(object, "members") {
         None | Some(Value::Null) => {}

@@ -111,6 +111,45 @@ pub fn get_ci<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Valu
         .map(|(_, v)| v)
 }
 
+/// A resource's body as an object; `kind` ("User", "Group") names it in the error.
+pub(crate) fn resource_object<'a>(
+    body: &'a Value,
+    kind: &str,
+) -> Result<&'a Map<String, Value>, ScimError> {
+    body.as_object()
+        .ok_or_else(|| ScimError::invalid_syntax(format!("A {kind} must be a JSON object.")))
+}
+
+/// The required, non-blank string attribute `name` of `object`, trimmed.
+pub(crate) fn required_string(
+    object: &Map<String, Value>,
+    name: &str,
+) -> Result<String, ScimError> {
+    match get_ci(object, name) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            Err(ScimError::invalid_value(format!("{name} is required.")))
+        }
+        Some(other) => Err(ScimError::invalid_value(format!(
+            "{name} must be a string, not {other}"
+        ))),
+    }
+}
+
+/// The optional string attribute `name` of `object`, as sent.
+pub(crate) fn optional_string(
+    object: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<String>, ScimError> {
+    match get_ci(object, name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ScimError::invalid_value(format!(
+            "{name} must be a string, not {other}"
+        ))),
+    }
+}
+
 /// The key under which `object` holds `name`, ignoring case, if any.
 pub fn key_ci(object: &Map<String, Value>, name: &str) -> Option<String> {
     object

@@ -1,6 +1,9 @@
 //! idflow's SCIM User: what a client may send, and how a stored user reads back.
 
-use super::{ENTERPRISE_USER, IDFLOW_USER, ScimError, USER_EXTENSIONS, get_ci, known_urn};
+use super::{
+    ENTERPRISE_USER, IDFLOW_USER, ScimError, USER_EXTENSIONS, get_ci, known_urn, optional_string,
+    required_string, resource_object,
+};
 use crate::access::Role;
 use serde_json::{Map, Value};
 
@@ -89,34 +92,14 @@ const READ_ONLY: [&str; 3] = ["schemas", "id", "meta"];
 pub const IGNORED: [&str; 1] = ["password"];
 
 pub fn parse(body: &Value) -> Result<UserInput, ScimError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("A User must be a JSON object."))?;
-    let user_name = match get_ci(object, "userName") {
-        Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            return Err(ScimError::invalid_value("userName is required."));
-        }
-        Some(other) => {
-            return Err(ScimError::invalid_value(format!(
-                "userName must be a string, not {other}"
-            )));
-        }
-    };
+    let object = resource_object(body, "User")?;
+    let user_name = required_string(object, "userName")?;
     if user_name.chars().count() > 256 {
         return Err(ScimError::invalid_value(
             "userName is longer than 256 characters.",
         ));
     }
-    let external_id = match get_ci(object, "externalId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => {
-            return Err(ScimError::invalid_value(format!(
-                "externalId must be a string, not {other}"
-            )));
-        }
-    };
+    let external_id = optional_string(object, "externalId")?;
     let active = match get_ci(object, "active") {
         None | Some(Value::Null) => None,
         Some(v) => Some(boolean(v, "active")?),

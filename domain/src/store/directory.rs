@@ -261,9 +261,7 @@ impl Store {
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;
         });
-        self.user(id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("user {id} vanished after insert")))
+        self.inserted_user(id).await
     }
 
     /// Sets the whole state of a user. `expected_version` (from If-Match) must match the

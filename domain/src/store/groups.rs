@@ -38,6 +38,63 @@ struct MemberRow {
     user_name: String,
 }
 
+/// Binds a group's `$id`, trimmed name, name key, external id, attributes and `$at`, as
+/// `$1` to `$6` of its INSERT and UPDATE.
+macro_rules! bind_group {
+    ($query:expr, $id:expr, $write:expr, $at:expr) => {
+        $query
+            .bind($id.0)
+            .bind($write.display_name.trim())
+            .bind(group_key(&$write.display_name))
+            .bind(&$write.external_id)
+            .bind(sqlx::types::Json(&$write.attributes))
+            .bind($at)
+    };
+}
+
+/// Adds `$user` to the group `$group` in `$tx`, with the `user.added_to_group` event when
+/// they were not a member yet; evaluates to whether they were added.
+macro_rules! join_in {
+    ($tx:expr, $group:expr, $user:expr, $at:expr, $actor:expr, $group_ref:expr) => {{
+        let done = sqlx::query(
+            "INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind($group)
+        .bind($user)
+        .bind($at)
+        .execute(&mut *$tx)
+        .await?;
+        let joined = done.rows_affected() > 0;
+        if joined {
+            let change = vec![Change { attribute: "group".into(), old: Value::Null, new: $group_ref.clone() }];
+            insert_event!($tx, "user.added_to_group", $user, $actor, &change)?;
+        }
+        joined
+    }};
+}
+
+/// Takes `$user` out of the group `$group` in `$tx`, with the `user.removed_from_group`
+/// event when they were a member; evaluates to whether they were removed.
+macro_rules! leave_in {
+    ($tx:expr, $group:expr, $user:expr, $actor:expr, $group_ref:expr) => {{
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind($group)
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?;
+        let left = done.rows_affected() > 0;
+        if left {
+            let change = vec![Change {
+                attribute: "group".into(),
+                old: $group_ref.clone(),
+                new: Value::Null,
+            }];
+            insert_event!($tx, "user.removed_from_group", $user, $actor, &change)?;
+        }
+        left
+    }};
+}
+
 fn group_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
@@ -135,26 +192,17 @@ impl Store {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
-            sqlx::query(
+            bind_group!(sqlx::query(
                 "INSERT INTO groups (id, display_name, display_name_key, external_id, attributes, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
-            )
-            .bind(id.0)
-            .bind(write.display_name.trim())
-            .bind(group_key(&write.display_name))
-            .bind(&write.external_id)
-            .bind(sqlx::types::Json(&write.attributes))
-            .bind(at)
+            ), id, write, at)
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, format!("a group named {:?}", write.display_name.trim())))?;
             check_members!(tx, &write.members);
             insert_event!(tx, "group", "group.created", id.0, actor, &created)?;
             for user in &members {
-                sqlx::query("INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3)")
-                    .bind(id.0).bind(user).bind(at).execute(&mut *tx).await?;
-                let change = vec![Change { attribute: "group".into(), old: Value::Null, new: added.clone() }];
-                insert_event!(tx, "user.added_to_group", *user, actor, &change)?;
+                join_in!(tx, id.0, *user, at, actor, added);
             }
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;
@@ -205,16 +253,10 @@ impl Store {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin().await?;
             // Writing first holds the row; the version check makes a concurrent change fail.
-            let done = sqlx::query(
+            let done = bind_group!(sqlx::query(
                 "UPDATE groups SET display_name = $2, display_name_key = $3, external_id = $4, attributes = $5, \
                  version = version + 1, updated_at = $6 WHERE id = $1 AND version = $7",
-            )
-            .bind(id.0)
-            .bind(write.display_name.trim())
-            .bind(group_key(&write.display_name))
-            .bind(&write.external_id)
-            .bind(sqlx::types::Json(&write.attributes))
-            .bind(at)
+            ), id, write, at)
             .bind(expected_version.unwrap_or(current.version))
             .execute(&mut *tx)
             .await
@@ -232,16 +274,10 @@ impl Store {
                 insert_event!(tx, "group", "group.updated", id.0, actor, &changes)?;
             }
             for user in &added {
-                sqlx::query("INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3)")
-                    .bind(id.0).bind(user).bind(at).execute(&mut *tx).await?;
-                let change = vec![Change { attribute: "group".into(), old: Value::Null, new: group_ref.clone() }];
-                insert_event!(tx, "user.added_to_group", *user, actor, &change)?;
+                join_in!(tx, id.0, *user, at, actor, group_ref);
             }
             for user in &removed {
-                sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
-                    .bind(id.0).bind(user).execute(&mut *tx).await?;
-                let change = vec![Change { attribute: "group".into(), old: group_ref.clone(), new: Value::Null }];
-                insert_event!(tx, "user.removed_from_group", *user, actor, &change)?;
+                leave_in!(tx, id.0, *user, actor, group_ref);
             }
             end_sessions_if_mapped!(tx, id, &touched, at);
             super::audit::append_in!(tx, audit)?;
@@ -282,22 +318,12 @@ impl Store {
             let group_ref = json!({"id": id.to_string(), "displayName": name});
             let mut touched: Vec<Uuid> = Vec::new();
             for user in add {
-                let done = sqlx::query(
-                    "INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(id.0).bind(user.0).bind(at).execute(&mut *tx).await?;
-                if done.rows_affected() > 0 {
-                    let change = vec![Change { attribute: "group".into(), old: Value::Null, new: group_ref.clone() }];
-                    insert_event!(tx, "user.added_to_group", user.0, actor, &change)?;
+                if join_in!(tx, id.0, user.0, at, actor, group_ref) {
                     touched.push(user.0);
                 }
             }
             for user in remove {
-                let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
-                    .bind(id.0).bind(user.0).execute(&mut *tx).await?;
-                if done.rows_affected() > 0 {
-                    let change = vec![Change { attribute: "group".into(), old: group_ref.clone(), new: Value::Null }];
-                    insert_event!(tx, "user.removed_from_group", user.0, actor, &change)?;
+                if leave_in!(tx, id.0, user.0, actor, group_ref) {
                     touched.push(user.0);
                 }
             }

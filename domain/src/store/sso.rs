@@ -156,9 +156,7 @@ impl Store {
             }
             tx.commit().await?;
         });
-        self.user(id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("user {id} vanished after insert")))
+        self.inserted_user(id).await
     }
 
     /// The identity-provider accounts linked to a user.

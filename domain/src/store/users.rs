@@ -118,6 +118,11 @@ impl Store {
             }
             tx.commit().await?;
         });
+        self.inserted_user(id).await
+    }
+
+    /// The user just inserted with `id`, read back as stored.
+    pub(crate) async fn inserted_user(&self, id: UserId) -> Result<User, StoreError> {
         self.user(id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("user {id} vanished after insert")))

@@ -94,13 +94,9 @@ async fn a_synchronous_call_runs_in_the_process_that_took_it(store: Store) {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     // A flow that fails answers 422 with the reason, and the failure is kept.
-    let again = http
-        .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "Ada"}))
-        .send()
-        .await
-        .unwrap();
+    let again = server
+        .invoke(made.id, &token, &serde_json::json!({"name": "Ada"}))
+        .await;
     assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: serde_json::Value = again.json().await.unwrap();
     assert_eq!(body["status"], "failed");
@@ -150,13 +146,9 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
     let http = reqwest::Client::new();
 
     // Off: refused with a reason; no secret or a wrong one: 401.
-    let off = http
-        .post(&url)
-        .header("x-api-client-token", &token)
-        .json(&serde_json::json!({"name": "Ada"}))
-        .send()
-        .await
-        .unwrap();
+    let off = server
+        .invoke(made.id, &token, &serde_json::json!({"name": "Ada"}))
+        .await;
     assert_eq!(off.status(), StatusCode::CONFLICT);
     server
         .store
@@ -194,13 +186,9 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 
     // Synchronous: the answer is what the flow returned; as Okta names the header, or as Bearer.
-    let hello = http
-        .post(&url)
-        .header("x-api-client-token", &token)
-        .json(&serde_json::json!({"name": "Ada"}))
-        .send()
-        .await
-        .unwrap();
+    let hello = server
+        .invoke(made.id, &token, &serde_json::json!({"name": "Ada"}))
+        .await;
     assert_eq!(hello.status(), StatusCode::OK);
     assert_eq!(
         hello.json::<serde_json::Value>().await.unwrap(),
@@ -219,33 +207,21 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
     );
 
     // Past three calls a minute (the bad-JSON call was refused before it counted): 429.
-    let third = http
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "Alan"}))
-        .send()
-        .await
-        .unwrap();
+    let third = server
+        .invoke(made.id, &token, &serde_json::json!({"name": "Alan"}))
+        .await;
     assert_eq!(third.status(), StatusCode::OK);
-    let fourth = http
-        .post(&url)
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "Edsger"}))
-        .send()
-        .await
-        .unwrap();
+    let fourth = server
+        .invoke(made.id, &token, &serde_json::json!({"name": "Edsger"}))
+        .await;
     assert_eq!(fourth.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(fourth.headers()["retry-after"], "60");
 
     // Asynchronous: 202 with the execution's id, which then runs.
     let (later, token) = callable(&server.store, &api_flow("Later", false, None)).await;
-    let accepted = http
-        .post(server.url(&format!("/api/v1/flows/{}/invoke", later.id)))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "Barbara"}))
-        .send()
-        .await
-        .unwrap();
+    let accepted = server
+        .invoke(later.id, &token, &serde_json::json!({"name": "Barbara"}))
+        .await;
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
     let body: serde_json::Value = accepted.json().await.unwrap();
     let id = domain::engine::ExecutionId(body["execution_id"].as_str().unwrap().parse().unwrap());
@@ -289,13 +265,9 @@ async fn close_answers_early_and_the_api_resumes_a_pause(store: Store, inline: b
     ];
     let (made, token) = callable(&server.store, &flow).await;
     let http = reqwest::Client::new();
-    let answered = http
-        .post(server.url(&format!("/api/v1/flows/{}/invoke", made.id)))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"name": "VPN"}))
-        .send()
-        .await
-        .unwrap();
+    let answered = server
+        .invoke(made.id, &token, &serde_json::json!({"name": "VPN"}))
+        .await;
     assert_eq!(answered.status(), StatusCode::OK);
     assert_eq!(
         answered.json::<serde_json::Value>().await.unwrap(),

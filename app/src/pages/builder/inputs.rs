@@ -191,15 +191,7 @@ pub(super) fn input_view(editor: Editor, flow: &Flow, card: &Card, input: InputS
             match input.ty {
                 FieldType::Boolean => view! {
                     <select aria-label=aria on:change=on_change>
-                        <option value="" selected=text.is_empty()>
-                            "—"
-                        </option>
-                        <option value="true" selected=text == "true">
-                            "true"
-                        </option>
-                        <option value="false" selected=text == "false">
-                            "false"
-                        </option>
+                        <BooleanOptions selected=text.clone() />
                     </select>
                 }
                 .into_any(),

@@ -14,14 +14,12 @@
 use crate::builder::{
     BuilderData, LastTest, ProblemView, Saved, TableColumns, builder_setup, check_flow, save_flow,
 };
-use crate::console::{Loaded, PageHeader};
+use crate::console::{BooleanOptions, DetailTop, Loaded, path_id};
 use domain::flows::catalog::{CardRole, CardSpec, FieldType, catalog};
 use domain::flows::edit::{self, Output, Row};
 use domain::flows::{Binding, Card, CardId, Flow, Lane, OnError, Source};
 use domain::tables::ColumnType;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use serde_json::Value;
 
 mod canvas;
@@ -44,15 +42,16 @@ pub(super) const DRAG_THRESHOLD: i32 = 5;
 
 #[component]
 pub fn BuilderPage() -> impl IntoView {
-    let params = use_params_map();
+    let path_id = path_id();
     // `/flows/new` has no id: an empty flow.
-    let id = move || params.read().get("id").unwrap_or_else(|| "new".into());
+    let id = move || {
+        Some(path_id())
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(|| "new".into())
+    };
     let setup = Resource::new(id, builder_setup);
     view! {
-        <PageHeader title="Flow builder" />
-        <p>
-            <A href="/flows">"← All flows"</A>
-        </p>
+        <DetailTop title="Flow builder" back=("/flows", "← All flows") />
         <p class="notice error needs-js">
             "The builder needs JavaScript to add, move and map cards. Without it, edit the flow's JSON on its Versions page."
         </p>

@@ -10,7 +10,10 @@ mod versions;
 pub use test::TestPage;
 pub use versions::VersionsPage;
 
-use crate::console::{Confirm, DataTable, DetailTop, EmptyState, Flash, Loaded, PageHeader, when};
+use crate::console::{
+    BooleanOptions, Confirm, DataTable, DetailTop, EmptyState, Flash, Loaded, PageHeader, path_id,
+    when,
+};
 use crate::flows::{
     Comparison, FlowList, FlowRow, ShownVersion, TestInput, VersionsView, list_flows, test_setup,
     versions_of_flow,
@@ -19,7 +22,7 @@ use domain::flows::compare::ChangeKind;
 use domain::flows::sample::SampleKind;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn FlowsPage() -> impl IntoView {

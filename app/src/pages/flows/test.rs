@@ -5,14 +5,9 @@ use super::*;
 
 #[component]
 pub fn TestPage() -> impl IntoView {
-    let params = use_params_map();
+    let id = path_id();
     let query = use_query_map();
-    let args = move || {
-        (
-            params.read().get("id").unwrap_or_default(),
-            query.read().get("from").filter(|f| !f.is_empty()),
-        )
-    };
+    let args = move || (id(), query.read().get("from").filter(|f| !f.is_empty()));
     let form = Resource::new(args, |(id, from)| test_setup(id, from));
     view! {
         <DetailTop title="Flows" back=("/flows", "← All flows") />
@@ -65,15 +60,7 @@ fn TestFormView(form: TestInput) -> impl IntoView {
                 SampleKind::Boolean => {
                     view! {
                         <select id=id.clone() name=name>
-                            <option value="" selected=value.is_empty()>
-                                "—"
-                            </option>
-                            <option value="true" selected=value == "true">
-                                "true"
-                            </option>
-                            <option value="false" selected=value == "false">
-                                "false"
-                            </option>
+                            <BooleanOptions selected=value.clone() />
                         </select>
                     }
                         .into_any()

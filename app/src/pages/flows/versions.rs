@@ -5,17 +5,12 @@ use super::*;
 
 #[component]
 pub fn VersionsPage() -> impl IntoView {
-    let params = use_params_map();
+    let id = path_id();
     let query = use_query_map();
     let args = move || {
         let query = query.read();
         let number = |k: &str| query.get(k).and_then(|v| v.parse::<i64>().ok());
-        (
-            params.read().get("id").unwrap_or_default(),
-            number("view"),
-            number("a"),
-            number("b"),
-        )
+        (id(), number("view"), number("a"), number("b"))
     };
     let versions = Resource::new(args, |(id, view, a, b)| versions_of_flow(id, view, a, b));
     view! {
@@ -84,20 +79,8 @@ fn VersionsBody(versions: VersionsView) -> impl IntoView {
         .versions
         .iter()
         .map(|v| {
-            let restore = (can_edit && v.version != current).then(|| {
-                view! {
-                    <Confirm
-                        label="Restore"
-                        action=format!("{base}/{}/restore", v.version)
-                        consequence=format!(
-                            "Version {}'s cards and settings become version {}, the newest; the versions between are kept.",
-                            v.version,
-                            current + 1,
-                        )
-                        confirm="Yes, restore this version"
-                    />
-                }
-            });
+            let restore = (can_edit && v.version != current)
+                .then(|| restore_button("Restore", &base, v.version, current));
             let compare = (v.version != current).then(|| {
                 view! { <a href=format!("{base}?a={}&b={current}", v.version)>"Compare with current"</a> }
             });
@@ -212,6 +195,21 @@ fn ComparisonView(comparison: Comparison) -> impl IntoView {
     }
 }
 
+/// Restores `version` as the newest (after `current`), once the admin confirms.
+fn restore_button(label: &'static str, base: &str, version: i64, current: i64) -> impl IntoView {
+    view! {
+        <Confirm
+            label=label
+            action=format!("{base}/{version}/restore")
+            consequence=format!(
+                "Version {version}'s cards and settings become version {}, the newest; the versions between are kept.",
+                current + 1,
+            )
+            confirm="Yes, restore this version"
+        />
+    }
+}
+
 #[component]
 fn ShownVersionView(
     shown: ShownVersion,
@@ -219,20 +217,8 @@ fn ShownVersionView(
     current: i64,
     can_edit: bool,
 ) -> impl IntoView {
-    let restore = (can_edit && shown.version != current).then(|| {
-        view! {
-            <Confirm
-                label="Restore this version"
-                action=format!("{base}/{}/restore", shown.version)
-                consequence=format!(
-                    "Version {}'s cards and settings become version {}, the newest; the versions between are kept.",
-                    shown.version,
-                    current + 1,
-                )
-                confirm="Yes, restore this version"
-            />
-        }
-    });
+    let restore = (can_edit && shown.version != current)
+        .then(|| restore_button("Restore this version", &base, shown.version, current));
     let cards = if shown.cards.is_empty() {
         "No cards yet.".to_string()
     } else {

@@ -7,7 +7,7 @@ use crate::audit::Action;
 use crate::directory::{GroupId, User, UserId, UserStatus};
 use crate::engine::control::{CardError, Done};
 use crate::scim::ENTERPRISE_USER;
-use crate::store::{StoreError, UserWrite};
+use crate::store::UserWrite;
 use serde_json::{Map, Value, json};
 
 /// A user as cards give it (the catalog's user object).
@@ -89,50 +89,6 @@ impl Runner {
             .await?
             .ok_or_else(|| CardError::fatal(format!("group: there is no group {key:?}")))?;
         Ok((group.id, group.display_name))
-    }
-
-    /// The person `context`'s execution acts for, as an [`Acting`] with their rights now:
-    /// nobody (no rights at all) when there is no such person or they are not active.
-    pub(super) async fn acting<'c>(
-        &self,
-        context: &'c Context<'_>,
-    ) -> Result<&'c Acting, CardError> {
-        Ok(context
-            .acting
-            .get_or_try_init(|| async {
-                let person = match context.execution.acting_for {
-                    Some(id) => self.store.user(id).await?,
-                    None => None,
-                };
-                let rights = match person {
-                    Some(user) if user.status == UserStatus::Active => {
-                        self.store.rights_of(&user).await?
-                    }
-                    _ => crate::access::Rights::default(),
-                };
-                Ok::<_, StoreError>(Acting {
-                    actor: context.actor.clone(),
-                    rights,
-                    person: context.execution.acting_for,
-                    client_address: None,
-                    request_id: None,
-                })
-            })
-            .await?)
-    }
-
-    /// The folder of `context`'s flow: the only place its cards reach by name.
-    pub(super) async fn folder_of(
-        &self,
-        context: &Context<'_>,
-    ) -> Result<Option<uuid::Uuid>, CardError> {
-        Ok(*context
-            .folder
-            .get_or_try_init(|| async {
-                let flow = self.store.recent_flow(context.execution.flow).await?;
-                Ok::<_, StoreError>(flow.and_then(|f| f.folder))
-            })
-            .await?)
     }
 
     pub(super) async fn directory_card(

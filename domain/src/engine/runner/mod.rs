@@ -14,6 +14,7 @@ use super::{
 };
 use crate::actions::{Acting, ActionError};
 use crate::audit::Actor;
+use crate::directory::UserStatus;
 use crate::flows::Card;
 use crate::store::{ExecutionRecord, NewExecution, StepRecord, Store, StoreError};
 use chrono::{Duration, Utc};
@@ -25,14 +26,17 @@ pub const LEASE: Duration = Duration::seconds(30);
 /// A card's default time limit.
 pub const CARD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// A directory change a card asked for and was refused (the person the flow acts for may
-/// not make it) fails the card with the reason; nothing was changed.
+/// A change a card asked for and was refused fails the card with the reason (and, when
+/// the person the flow acts for may not make it, says so); nothing was changed.
 impl From<ActionError> for CardError {
     fn from(e: ActionError) -> Self {
         match e {
-            ActionError::Refused(refusal) => CardError::fatal(format!(
-                "refused: {refusal} (a flow may do only what the person it acts for may do in the console)"
-            )),
+            ActionError::Refused(refusal) if refusal.is_about_rights() => {
+                CardError::fatal(format!(
+                    "refused: {refusal} (a flow may do only what the person it acts for may do in the console)"
+                ))
+            }
+            ActionError::Refused(refusal) => CardError::fatal(refusal.reason),
             ActionError::NotFound { detail, .. } => CardError::fatal(detail),
             ActionError::Store(e) => e.into(),
         }
@@ -48,6 +52,46 @@ struct Context<'a> {
     acting: tokio::sync::OnceCell<Acting>,
     /// The folder of its flow.
     folder: tokio::sync::OnceCell<Option<uuid::Uuid>>,
+}
+
+impl Runner {
+    /// The person `context`'s execution acts for, as an [`Acting`] with their rights now:
+    /// nobody (no rights at all) when there is no such person or they are not active.
+    async fn acting<'c>(&self, context: &'c Context<'_>) -> Result<&'c Acting, CardError> {
+        Ok(context
+            .acting
+            .get_or_try_init(|| async {
+                let person = match context.execution.acting_for {
+                    Some(id) => self.store.user(id).await?,
+                    None => None,
+                };
+                let rights = match person {
+                    Some(user) if user.status == UserStatus::Active => {
+                        self.store.rights_of(&user).await?
+                    }
+                    _ => crate::access::Rights::default(),
+                };
+                Ok::<_, StoreError>(Acting {
+                    actor: context.actor.clone(),
+                    rights,
+                    person: context.execution.acting_for,
+                    client_address: None,
+                    request_id: None,
+                })
+            })
+            .await?)
+    }
+
+    /// The folder of `context`'s flow: the only place its cards reach by name.
+    async fn folder_of(&self, context: &Context<'_>) -> Result<Option<uuid::Uuid>, CardError> {
+        Ok(*context
+            .folder
+            .get_or_try_init(|| async {
+                let flow = self.store.recent_flow(context.execution.flow).await?;
+                Ok::<_, StoreError>(flow.and_then(|f| f.folder))
+            })
+            .await?)
+    }
 }
 
 /// Where a name was looked for, for a card's error.

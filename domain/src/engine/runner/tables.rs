@@ -1,6 +1,8 @@
-//! The Tables app's cards: rows of the tables in the flow's own folder.
+//! The Tables app's cards: rows of the tables in the flow's own folder, read and written
+//! through the same actions as the console's, for the person the flow acts for.
 
 use super::{Context, Runner, where_};
+use crate::actions::{ActionError, tables as act};
 use crate::engine::control::{CardError, Done};
 use crate::store::RowQuery;
 use crate::tables::Row;
@@ -32,6 +34,8 @@ impl Runner {
                     where_(folder)
                 ))
             })?;
+        let acting = self.acting(context).await?;
+        act::may_read(acting, table.folder)?;
         let schema = &table.schema;
         let object = |field: &str| -> Result<Row, CardError> {
             match inputs.get(field) {
@@ -42,11 +46,6 @@ impl Runner {
                 ))),
             }
         };
-        let checked = |row: &Row| {
-            schema
-                .check_row(row)
-                .map_err(|reasons| CardError::fatal(reasons.join("; ")))
-        };
         let key = || -> Result<String, CardError> {
             inputs
                 .get("key")
@@ -56,8 +55,7 @@ impl Runner {
         };
         match kind {
             "tables.create_row" => {
-                let row = checked(&object("row")?)?;
-                let record = self.store.insert_row(&table, &row, None).await?;
+                let record = act::add_row(&self.store, acting, &table, &object("row")?).await?;
                 Ok(Done::Output(json!({ "row": record.data })))
             }
             "tables.read_row" => {
@@ -83,18 +81,18 @@ impl Runner {
                     })?;
                 let mut row = found.data.clone();
                 row.extend(object("row")?);
-                let row = checked(&row)?;
-                let updated = self
-                    .store
-                    .update_row(&table, found.id, &row, None)
-                    .await?
-                    .ok_or_else(|| CardError::fatal("the row was deleted meanwhile"))?;
+                let updated = act::update_row(&self.store, acting, &table, found.id, &row).await?;
                 Ok(Done::Output(json!({ "row": updated.data })))
             }
             "tables.delete_row" => {
                 let found = self.store.row_by_key(table.id, &key()?).await?;
                 let deleted = match found {
-                    Some(row) => self.store.delete_row(table.id, row.id, None).await?,
+                    Some(row) => match act::delete_row(&self.store, acting, &table, row.id).await {
+                        Ok(()) => true,
+                        // Deleted meanwhile: it is gone all the same.
+                        Err(ActionError::NotFound { .. }) => false,
+                        Err(other) => return Err(other.into()),
+                    },
                     None => false,
                 };
                 Ok(Done::Output(json!({ "deleted": deleted })))
@@ -107,7 +105,7 @@ impl Runner {
                 if let Some(key_column) = &schema.key {
                     row.insert(key_column.clone(), Value::String(key()?));
                 }
-                let record = self.store.insert_row(&table, &checked(&row)?, None).await?;
+                let record = act::add_row(&self.store, acting, &table, &row).await?;
                 Ok(Done::Output(json!({ "row": record.data, "created": true })))
             }
             "tables.search_rows" | "tables.count_rows" => {

@@ -3,19 +3,11 @@
 use super::*;
 use crate::engine::Status;
 use crate::engine::runner::Runner;
-use crate::engine::triggers::{LOOP_STOPPED, dispatch_directory_events};
-use crate::flows::{Binding, Card, CardId, Flow, Source};
+use crate::engine::triggers::LOOP_STOPPED;
+
 use crate::store::{ExecutionFilter, GroupWrite, UserWrite};
 use crate::tables::{Column, ColumnType, Schema};
 use serde_json::json;
-
-fn entry(action: Action) -> NewEntry {
-    NewEntry::new(action, Outcome::Success, Actor::System)
-}
-
-fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
-    Card::new(id, kind).with_inputs(inputs)
-}
 
 fn person(name: &str) -> UserWrite {
     UserWrite {
@@ -27,23 +19,6 @@ fn person(name: &str) -> UserWrite {
         email: Some(name.into()),
         attributes: serde_json::Map::new(),
     }
-}
-
-async fn turn_on(store: &Store, flow: &Flow) -> crate::flows::FlowId {
-    store.test_flow_on(flow).await.id
-}
-
-/// Dispatches and runs until nothing is left.
-async fn settle(store: &Store) {
-    let runner = Runner::new(store.clone(), "worker-1");
-    for _ in 0..10 {
-        let started = dispatch_directory_events(store, 100).await.unwrap();
-        let ran = runner.drain().await.unwrap();
-        if started == 0 && ran == 0 {
-            return;
-        }
-    }
-    panic!("the flows did not settle in ten rounds");
 }
 
 crate::backend_tests! {

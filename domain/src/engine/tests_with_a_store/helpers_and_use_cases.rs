@@ -4,20 +4,11 @@
 use super::*;
 use crate::engine::runner::Runner;
 use crate::engine::schedules::fire_schedules;
-use crate::engine::triggers::dispatch_directory_events;
-use crate::engine::{ExecutionId, Status, Waiting};
-use crate::flows::{Binding, Card, CardId, Flow, Lane, Source};
-use crate::store::{ExecutionFilter, GroupWrite, NewExecution, RowQuery, UserWrite};
-use crate::tables::{Column, ColumnType, Schema};
+use crate::engine::{Status, Waiting};
+use crate::flows::Lane;
+use crate::store::{ExecutionFilter, GroupWrite, RowQuery, UserWrite};
+use crate::tables::{ColumnType, Schema};
 use serde_json::{Value, json};
-
-fn entry(action: Action) -> NewEntry {
-    NewEntry::new(action, Outcome::Success, Actor::System)
-}
-
-fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
-    Card::new(id, kind).with_inputs(inputs)
-}
 
 fn person(name: &str, attributes: Value) -> UserWrite {
     UserWrite {
@@ -29,41 +20,6 @@ fn person(name: &str, attributes: Value) -> UserWrite {
         email: Some(name.into()),
         attributes: attributes.as_object().cloned().unwrap_or_default(),
     }
-}
-
-async fn turn_on(store: &Store, flow: &Flow) -> crate::flows::FlowId {
-    store.test_flow_on(flow).await.id
-}
-
-async fn start(store: &Store, flow: crate::flows::FlowId, input: Value) -> ExecutionId {
-    store
-        .enqueue_execution(&NewExecution {
-            flow,
-            flow_version: store.flow_summary(flow).await.unwrap().unwrap().version,
-            trigger_kind: "trigger.manual".into(),
-            input: json!({ "input": input }),
-            subject: None,
-            dedupe_key: None,
-            causal_chain: vec![],
-            parent: None,
-            test: false,
-            acting_for: None,
-        })
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-async fn settle(store: &Store) {
-    let runner = Runner::new(store.clone(), "worker-1");
-    for _ in 0..10 {
-        let started = dispatch_directory_events(store, 100).await.unwrap();
-        let ran = runner.drain().await.unwrap();
-        if started == 0 && ran == 0 {
-            return;
-        }
-    }
-    panic!("the flows did not settle in ten rounds");
 }
 
 /// "Greet": a helper flow that answers "Hello <item>", and fails for "bad".
@@ -123,20 +79,6 @@ fn greet() -> Flow {
         },
     ];
     flow
-}
-
-fn table(name: &str, columns: &[(&str, ColumnType)], key: Option<&str>) -> Schema {
-    Schema {
-        name: name.into(),
-        columns: columns
-            .iter()
-            .map(|(n, ty)| Column {
-                name: (*n).into(),
-                ty: *ty,
-            })
-            .collect(),
-        key: key.map(str::to_string),
-    }
 }
 
 async fn rows(store: &Store, name: &str) -> Vec<serde_json::Map<String, Value>> {
@@ -230,7 +172,7 @@ crate::backend_tests! {
     }
 
     async fn a_failed_execution_starts_its_error_flow(store) {
-        store.create_table(&table("failures", &[("flow", ColumnType::Text), ("error", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
+        store.create_table(&Schema::new("failures", &[("flow", ColumnType::Text), ("error", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
         let mut report = Flow::new("Report failures", "trigger.helper");
         report.cards = vec![card(1, "tables.create_row", &[("table", Binding::literal("failures")), ("row", Binding::template("{{ {'flow': trigger.input.flow_name, 'error': trigger.input.error} }}"))])];
         let report = turn_on(&store, &report).await;
@@ -372,8 +314,8 @@ crate::backend_tests! {
         // Reference use case: daily, find users without MFA whose account is older
         // than three days; remind each (a notification row until the email connector
         // exists) and log who was reminded in a table; stop once they enroll.
-        store.create_table(&table("notifications", &[("to", ColumnType::Text), ("channel", ColumnType::Text), ("message", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
-        store.create_table(&table("mfa_reminders", &[("email", ColumnType::Text), ("first_reminded", ColumnType::DateTime), ("times", ColumnType::Number)], Some("email")), None, &entry(Action::TableCreate)).await.unwrap();
+        store.create_table(&Schema::new("notifications", &[("to", ColumnType::Text), ("channel", ColumnType::Text), ("message", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
+        store.create_table(&Schema::new("mfa_reminders", &[("email", ColumnType::Text), ("first_reminded", ColumnType::DateTime), ("times", ColumnType::Number)], Some("email")), None, &entry(Action::TableCreate)).await.unwrap();
         let mut remind = Flow::new("Remind one user about MFA", "trigger.helper");
         remind.cards = vec![
             card(1, "text.compose", &[("template", Binding::template("Hi {{ trigger.item.display_name }}, please set up multi-factor authentication: https://idp.example.com/enroll"))]),
@@ -434,7 +376,7 @@ crate::backend_tests! {
     async fn use_case_lockout_notifies_the_manager(store) {
         // Reference use case: User Account Locked → read the manager → notify them
         // (a notification row until the Slack and email connectors exist).
-        store.create_table(&table("notifications", &[("to", ColumnType::Text), ("channel", ColumnType::Text), ("message", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
+        store.create_table(&Schema::new("notifications", &[("to", ColumnType::Text), ("channel", ColumnType::Text), ("message", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
         let mut flow = Flow::new("Tell the manager about a lockout", "directory.user_locked_out");
         flow.cards = vec![
             card(1, "directory.read_user", &[("user", Binding::mapping(Source::Trigger, "user.manager"))]),

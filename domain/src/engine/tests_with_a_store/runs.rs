@@ -4,22 +4,10 @@
 use super::*;
 use crate::engine::runner::Runner;
 use crate::engine::{ExecutionId, Status};
-use crate::flows::{Binding, Card, CardId, Flow, FlowId, Lane, OnError, Source};
+use crate::flows::{Lane, OnError};
 use crate::store::{ExecutionFilter, NewExecution};
 use crate::tables::{Column, ColumnType, Schema};
 use serde_json::{Value, json};
-
-fn entry(action: Action) -> NewEntry {
-    NewEntry::new(action, Outcome::Success, Actor::System)
-}
-
-fn card(id: u32, kind: &str, inputs: &[(&str, Binding)]) -> Card {
-    Card::new(id, kind).with_inputs(inputs)
-}
-
-fn from(id: u32, path: &str) -> Binding {
-    Binding::mapping(Source::Card(CardId(id)), path)
-}
 
 /// Eleven cards, ten of which run: text functions, an object built for a table row, a
 /// table write and read, a comparison, an If/Else whose Else lane is skipped, Return.
@@ -126,25 +114,6 @@ async fn setup(store: &Store, flow: &Flow) -> FlowId {
     store.test_flow(flow, None, "ada@example.com").await.id
 }
 
-async fn start(store: &Store, flow: FlowId, input: Value) -> ExecutionId {
-    store
-        .enqueue_execution(&NewExecution {
-            flow,
-            flow_version: store.flow_summary(flow).await.unwrap().unwrap().version,
-            trigger_kind: "trigger.manual".into(),
-            input: json!({ "input": input }),
-            subject: None,
-            dedupe_key: None,
-            causal_chain: vec![],
-            parent: None,
-            test: false,
-            acting_for: None,
-        })
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 crate::backend_tests! {
     async fn a_ten_card_flow_records_every_card(store) {
         let flow = setup(&store, &ten_cards()).await;
@@ -185,8 +154,10 @@ crate::backend_tests! {
     async fn an_execution_run_at_once_is_stored_before_its_first_change(store) {
         use crate::store::ExecutionRecord;
         let runner = Runner::new(store.clone(), "inline");
+        // As the API begins one: acting for the flow's owner.
+        let owner = store.test_author("ada@example.com").await.id;
         let begin = |flow: FlowId, input: Value| async move {
-            let new = NewExecution::new(flow, 1, "trigger.manual", json!({ "input": input }));
+            let new = NewExecution { acting_for: owner, ..NewExecution::by_hand(flow, 1, input) };
             ExecutionRecord::starting(ExecutionId::new(), new)
         };
 
@@ -460,5 +431,72 @@ crate::backend_tests! {
         let steps = store.execution_steps(id).await.unwrap();
         assert_eq!(steps.len(), 10, "each card once");
         assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Succeeded);
+    }
+
+    async fn tables_cards_write_only_where_the_owner_may(store) {
+        use crate::access::FolderRole;
+        use crate::assignments::Grantee;
+        let hr = store.create_folder("HR", &entry(Action::FolderCreate)).await.unwrap();
+        let hires = Schema {
+            name: "hires".into(),
+            columns: vec![Column { name: "email".into(), ty: ColumnType::Text }],
+            key: Some("email".into()),
+        };
+        store.create_table(&hires, Some(hr), &entry(Action::TableCreate)).await.unwrap();
+        let editor = store
+            .create_user(&NewUser { user_name: "editor@example.com".into(), display_name: None, email: None, role: Role::UnassignedUser }, None, None)
+            .await
+            .unwrap();
+        let grant = |role| {
+            let store = store.clone();
+            async move { store.set_folder_grant(hr, &Grantee::User(editor.id), role, &entry(Action::FolderGrant)).await.unwrap() }
+        };
+        grant(Some(FolderRole::Editor)).await;
+        let mut flow = Flow::new("Note the hire", "trigger.manual");
+        flow.cards = vec![
+            card(1, "tables.create_row", &[("table", Binding::literal("hires")), ("row", Binding::template("{{ {'email': trigger.input.email} }}"))]),
+            card(2, "tables.count_rows", &[("table", Binding::literal("hires"))]),
+        ];
+        let made = store.create_flow(&flow, Some(hr), &Author::user(&editor), &entry(Action::FlowCreate)).await.unwrap();
+        let runner = Runner::new(store.clone(), "worker-1");
+        let run = |email: &str| {
+            let (store, runner) = (store.clone(), &runner);
+            let input = json!({ "email": email });
+            async move {
+                let id = start(&store, made.id, input).await;
+                runner.drain().await.unwrap();
+                store.execution(id).await.unwrap().unwrap()
+            }
+        };
+
+        // The owner is an Editor of the folder: the card writes, and the row is in the
+        // execution's record, not in the System Log.
+        let done = run("ada@example.com").await;
+        assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+        assert_eq!(done.acting_for, Some(editor.id));
+        let table = store.table_by_name("hires").await.unwrap().unwrap();
+        assert!(store.row_by_key(table.id, "ada@example.com").await.unwrap().is_some());
+        let log = store.recent_audit(50).await.unwrap();
+        assert!(log.iter().all(|e| e.action != Action::TableRowCreate.as_str()), "a flow's rows are not System Log entries");
+
+        // Once they only read the folder, the flow may not write there either: it fails
+        // saying why, and writes nothing.
+        grant(Some(FolderRole::Reader)).await;
+        let refused = run("grace@example.com").await;
+        assert_eq!(refused.status, Status::Failed);
+        let error = refused.error.unwrap_or_default();
+        assert!(error.contains("refused") && error.contains("Editor grant"), "{error}");
+        assert!(store.row_by_key(table.id, "grace@example.com").await.unwrap().is_none());
+
+        // Without any grant it may not even read the folder's tables.
+        grant(None).await;
+        flow.cards.remove(0);
+        flow.name = "Count the hires".into();
+        let counting = store.create_flow(&flow, Some(hr), &Author::user(&editor), &entry(Action::FlowCreate)).await.unwrap();
+        let id = start(&store, counting.id, json!({})).await;
+        runner.drain().await.unwrap();
+        let refused = store.execution(id).await.unwrap().unwrap();
+        assert_eq!(refused.status, Status::Failed);
+        assert!(refused.error.unwrap_or_default().contains("reading this folder's tables"));
     }
 }

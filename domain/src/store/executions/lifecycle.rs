@@ -307,21 +307,8 @@ impl Store {
         progress: &Progress,
         run_after: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            sqlx::query(
-                "UPDATE executions SET status = 'queued', progress = $3, run_after = $4, locked_by = NULL, locked_until = NULL \
-                 WHERE id = $1 AND locked_by = $2 AND status = 'running'",
-            )
-            .bind(id.0)
-            .bind(worker)
-            .bind(Json(progress))
-            .bind(run_after)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(done > 0)
+        self.let_go(id, worker, Status::Queued, progress, Some(run_after), None)
+            .await
     }
     /// Cancels an execution that has not ended, and the helper executions it started;
     /// its worker stops before the next card. `false` when it had already ended or does
@@ -407,16 +394,34 @@ impl Store {
         progress: &Progress,
         reason: &str,
     ) -> Result<bool, StoreError> {
+        self.let_go(id, worker, Status::Paused, progress, None, Some(reason))
+            .await
+    }
+    /// Lets go of an execution `worker` holds while it runs: it becomes `status` with
+    /// `progress`, and `run_after` and `error` where given. `false` when `worker` no
+    /// longer holds it.
+    async fn let_go(
+        &self,
+        id: ExecutionId,
+        worker: &str,
+        status: Status,
+        progress: &Progress,
+        run_after: Option<DateTime<Utc>>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             sqlx::query(
-                "UPDATE executions SET status = 'paused', progress = $3, error = $4, locked_by = NULL, locked_until = NULL \
+                "UPDATE executions SET status = $3, progress = $4, run_after = COALESCE($5, run_after), \
+                 error = COALESCE($6, error), locked_by = NULL, locked_until = NULL \
                  WHERE id = $1 AND locked_by = $2 AND status = 'running'",
             )
             .bind(id.0)
             .bind(worker)
+            .bind(status.as_str())
             .bind(Json(progress))
-            .bind(reason)
+            .bind(run_after)
+            .bind(error)
             .execute(pool)
             .await?
             .rows_affected()
