@@ -486,11 +486,7 @@ pub fn GroupsPage() -> impl IntoView {
         />
         <DirectoryTabs />
         <Flash />
-        <Loaded
-            data=groups
-            loading="Loading groups…"
-            show=|list| view! { <GroupsBody list /> }
-        />
+        <Loaded data=groups loading="Loading groups…" show=|list| view! { <GroupsBody list /> } />
     }
 }
 
