@@ -71,6 +71,8 @@ export default defineConfig({
       env: {
         IDFLOW_LISTEN: `127.0.0.1:${PORT}`,
         IDFLOW_DATA_DIR: '.data',
+        // Connections' tests call this server itself, on loopback.
+        IDFLOW_OUTBOUND_ALLOW: '127.0.0.1',
         IDFLOW_SITE_DIR: '../target/site',
         IDFLOW_ADMIN_EMAIL: ADMIN_EMAIL,
         IDFLOW_ADMIN_PASSWORD: ADMIN_PASSWORD,

@@ -33,6 +33,8 @@ pub struct BuilderData {
     pub tables: Vec<TableColumns>,
     /// Names of the helper flows a Call Flow or For Each card may call.
     pub helpers: Vec<String>,
+    /// The connections a card may use: (id, name, kind).
+    pub connections: Vec<(String, String, String)>,
     /// The definition's problems as it opens.
     pub problems: Vec<ProblemView>,
     /// The newest Test Flow run, shown on each card (for those who may read history).
@@ -113,6 +115,13 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
                 .collect(),
         })
         .collect();
+    let connections = store
+        .connections()
+        .await
+        .map_err(AppError::from_store)?
+        .into_iter()
+        .map(|c| (c.id.to_string(), c.name, c.kind))
+        .collect();
     if id == "new" {
         if !rights.on_flow(Permission::EditFlows, None) {
             return Err(AppError::Forbidden);
@@ -128,6 +137,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
             last_test: None,
             tables,
             helpers,
+            connections,
         });
     }
     let missing = || AppError::NotFound("There is no such flow.".into());
@@ -156,6 +166,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
         can_edit: rights.on_flow(Permission::EditFlows, summary.folder),
         tables,
         helpers,
+        connections,
     })
 }
 

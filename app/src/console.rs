@@ -434,6 +434,21 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("error", "email") => "Enter an email address such as ann@example.com, or leave it empty.",
         ("error", "group-name") => "Enter a group name of 1 to 256 characters.",
         ("error", "status") => "Choose active, suspended or deactivated.",
+        ("notice", "connection-created") => {
+            "The connection is created. Test it, then pick it in a flow's HTTP Request card."
+        }
+        ("notice", "connection-saved") => "The connection is saved. Secrets left empty were kept.",
+        ("notice", "connection-works") => "The connection works.",
+        ("notice", "connection-deleted") => "The connection and its secrets are deleted.",
+        ("error", "connection-test-failed") => "The connection's test failed.",
+        ("error", "connection-problems") => "The connection was not saved: fix what is listed.",
+        ("error", "connection-taken") => "That connection name is already taken.",
+        ("error", "connection-in-use") => "Flows use this connection, so it was not deleted.",
+        ("error", "connection-changed") => {
+            "Someone changed this connection meanwhile; yours was not saved. Look again and retry."
+        }
+        ("error", "connection-kind") => "That kind of connection does not exist here.",
+        ("error", "no-connection") => "That connection no longer exists.",
         ("error", "taken") => {
             "That name is already taken (names are compared without regard to case)."
         }

@@ -75,6 +75,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/directory/groups/:id", Requires(ViewDirectory)),
     page("/assignments", Requires(ViewAssignments)),
     page("/connections", Requires(ViewConnections)),
+    page("/connections/:id", Requires(ViewConnections)),
     page("/system-log", Requires(ViewSystemLog)),
     page("/settings", Requires(ViewSettings)),
     // Server functions
@@ -96,6 +97,8 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::flows::LIST_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::VERSIONS_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::TEST_FORM_PATH, Requires(EditFlows)),
+    server_fn(crate::connections::LIST_PATH, Requires(ViewConnections)),
+    server_fn(crate::connections::DETAIL_PATH, Requires(ViewConnections)),
     server_fn(crate::tables::LIST_PATH, Requires(ViewTables)),
     server_fn(crate::tables::GRID_PATH, Requires(ViewTables)),
     server_fn(crate::executions::LIST_PATH, Requires(ViewExecutions)),
@@ -181,6 +184,14 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         "GET",
         "/assignments/access-review.csv",
         Requires(ViewAssignments),
+    ),
+    route("POST", "/connections", Requires(ManageConnections)),
+    route("POST", "/connections/:id", Requires(ManageConnections)),
+    route("POST", "/connections/:id/test", Requires(ManageConnections)),
+    route(
+        "POST",
+        "/connections/:id/delete",
+        Requires(ManageConnections),
     ),
     route("POST", "/directory/users", Requires(ManageDirectory)),
     route("POST", "/directory/users/:id", Requires(ManageDirectory)),
@@ -378,6 +389,7 @@ SAAAFF GET /directory/groups
 SAAAFF GET /directory/groups/:id
 SAAAFF GET /assignments
 SAAAAF GET /connections
+SAAAAF GET /connections/:id
 SAAAFF GET /system-log
 SAAAFF GET /settings
 AAAAAA POST /api/session/current_user
@@ -395,6 +407,8 @@ SAAAFF POST /api/settings/sso
 SAAAFF POST /api/flows/list
 SAAAFF POST /api/flows/versions
 SAAFFF POST /api/flows/test-form
+SAAAAF POST /api/connections/list
+SAAAAF POST /api/connections/detail
 SAAAFF POST /api/tables/list
 SAAAFF POST /api/tables/grid
 SAAAFF POST /api/executions/list
@@ -449,6 +463,10 @@ SAAFFF POST /assignments/groups
 SAAFFF POST /assignments/groups/:id/unmap
 SAAFFF POST /assignments/convert
 SAAAFF GET /assignments/access-review.csv
+SAAFAF POST /connections
+SAAFAF POST /connections/:id
+SAAFAF POST /connections/:id/test
+SAAFAF POST /connections/:id/delete
 SAAFFF POST /directory/users
 SAAFFF POST /directory/users/:id
 SAAFFF POST /directory/users/:id/status

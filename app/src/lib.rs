@@ -10,6 +10,7 @@
 
 pub mod assignments;
 pub mod builder;
+pub mod connections;
 pub mod console;
 pub mod directory;
 pub mod entry_points;
@@ -90,7 +91,8 @@ pub fn App() -> impl IntoView {
                         view=pages::directory::GroupDetailPage
                     />
                     <Route path=path!("assignments") view=pages::assignments::AssignmentsPage />
-                    <Route path=path!("connections") view=pages::areas::ConnectionsPage />
+                    <Route path=path!("connections") view=pages::connections::ConnectionsPage />
+                    <Route path=path!("connections/:id") view=pages::connections::ConnectionPage />
                     <Route path=path!("system-log") view=pages::system_log::SystemLogPage />
                     <Route path=path!("settings") view=pages::settings::SettingsPage />
                 </ParentRoute>

@@ -63,7 +63,7 @@ impl Role {
             (WorkflowsAdministrator, ManageSuperAdmins | ManageSignIn | ManageScimTokens) => false,
             (WorkflowsAdministrator, _) => true,
             (WorkflowsAuditor, p) => p.is_read_only(),
-            (ConnectionManager, ViewConnections) => true,
+            (ConnectionManager, ViewConnections | ManageConnections) => true,
             (ConnectionManager, _) => false,
             (UnassignedUser, _) => false,
         }
@@ -118,10 +118,12 @@ pub enum Permission {
     RunFlows,
     /// Build, import, turn on and off, and delete flows; create, fill and delete tables.
     EditFlows,
+    /// Create, change, test and delete connections.
+    ManageConnections,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::RunFlows,
         Permission::EditFlows,
         Permission::ManageScimTokens,
@@ -129,6 +131,7 @@ impl Permission {
         Permission::ManageDirectory,
         Permission::ManageAssignments,
         Permission::ManageSuperAdmins,
+        Permission::ManageConnections,
         Permission::ViewFlows,
         Permission::ViewTables,
         Permission::ViewExecutions,
@@ -377,11 +380,14 @@ mod tests {
     }
 
     #[test]
-    fn connection_manager_sees_only_connections() {
+    fn connection_manager_sees_and_manages_only_connections() {
         for p in Permission::ALL {
             assert_eq!(
                 Role::ConnectionManager.allows(p),
-                p == Permission::ViewConnections,
+                matches!(
+                    p,
+                    Permission::ViewConnections | Permission::ManageConnections
+                ),
                 "{p:?}"
             );
         }

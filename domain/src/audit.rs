@@ -95,9 +95,14 @@ pub enum Action {
     ExecutionRerun,
     ExecutionApprove,
     ExecutionResume,
+    /// A connection was created, changed (or renamed), tested or deleted.
+    ConnectionCreate,
+    ConnectionUpdate,
+    ConnectionTest,
+    ConnectionDelete,
 }
 
-const ALL_ACTIONS: [Action; 56] = [
+const ALL_ACTIONS: [Action; 60] = [
     Action::FlowRun,
     Action::FlowTokenCreate,
     Action::AccountLock,
@@ -154,6 +159,10 @@ const ALL_ACTIONS: [Action; 56] = [
     Action::FolderCreate,
     Action::FolderRename,
     Action::FlowMove,
+    Action::ConnectionCreate,
+    Action::ConnectionUpdate,
+    Action::ConnectionTest,
+    Action::ConnectionDelete,
 ];
 
 impl Action {
@@ -195,6 +204,10 @@ impl Action {
             Action::SsoLink => "user.sso.link",
             Action::SsoUserCreate => "user.sso.create",
             Action::SsoSettingsChange => "system.sso.update",
+            Action::ConnectionCreate => "connection.create",
+            Action::ConnectionUpdate => "connection.update",
+            Action::ConnectionTest => "connection.test",
+            Action::ConnectionDelete => "connection.delete",
             Action::FlowCreate => "flow.create",
             Action::FlowSave => "flow.save",
             Action::FlowEnable => "flow.activate",
@@ -257,6 +270,10 @@ impl Action {
             Action::SsoLink => "Identity provider account linked to a user",
             Action::SsoUserCreate => "User created at first single sign-on",
             Action::SsoSettingsChange => "Single sign-on settings changed",
+            Action::ConnectionCreate => "Connection created",
+            Action::ConnectionUpdate => "Connection changed",
+            Action::ConnectionTest => "Connection tested",
+            Action::ConnectionDelete => "Connection deleted",
             Action::FlowCreate => "Flow created",
             Action::FlowSave => "Flow saved as a new version",
             Action::FlowEnable => "Flow turned on",

@@ -8,6 +8,7 @@
 pub mod access;
 pub mod assignments;
 pub mod audit;
+pub mod connections;
 pub mod directory;
 pub mod engine;
 pub mod flows;
@@ -19,6 +20,12 @@ pub mod tables;
 pub mod actions;
 #[cfg(feature = "server")]
 pub mod auth;
+#[cfg(feature = "server")]
+pub mod connectors;
+#[cfg(feature = "server")]
+pub mod outbound;
+#[cfg(feature = "server")]
+pub mod secrets;
 #[cfg(feature = "server")]
 pub mod sso;
 #[cfg(feature = "server")]

@@ -85,6 +85,10 @@ fn secret(value: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(value.to_string()))
 }
 
+fn outbound_allow(value: &str) -> Result<domain::outbound::Allowed, String> {
+    domain::outbound::Allowed::parse(value)
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address and port to listen on.
@@ -182,6 +186,17 @@ pub struct Config {
     /// Blast-radius guard: …or more than this percent of a directory of 100 users or more.
     #[arg(long, env = "IDFLOW_BLAST_RADIUS_PERCENT", default_value_t = 10)]
     pub blast_radius_percent: u32,
+
+    /// The key secrets are sealed under at rest (64 hex characters, as `openssl rand
+    /// -hex 32` makes); by default the key file `secret.key` in the data folder, made at
+    /// first start. Back it up with the database: without it, kept secrets do not open.
+    #[arg(long = "secret-key", env = "IDFLOW_SECRET_KEY", hide_env_values = true, value_parser = secret)]
+    pub secret_key: Option<SecretString>,
+
+    /// Hosts and ranges flows may call although the outbound guard refuses them (your
+    /// internal services): comma-separated names, addresses or ranges (10.1.0.0/16).
+    #[arg(long, env = "IDFLOW_OUTBOUND_ALLOW", default_value = "", value_parser = outbound_allow)]
+    pub outbound_allow: domain::outbound::Allowed,
 
     /// Log format.
     #[arg(long, env = "IDFLOW_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]

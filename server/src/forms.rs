@@ -144,6 +144,11 @@ impl Fields {
         Some(self.get(name).to_string()).filter(|v| !v.is_empty())
     }
 
+    /// Every field as sent, in order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()
@@ -231,6 +236,7 @@ fn missing_code(kind: &str) -> &'static str {
         "table" => "no-table-here",
         "row" => "no-row-here",
         "folder" => "no-folder",
+        "connection" => "no-connection",
         _ => "gone",
     }
 }

@@ -10,6 +10,7 @@
 pub mod assignments;
 pub mod auth;
 pub mod config;
+pub mod connections;
 pub mod directory;
 pub mod engine;
 pub mod executions;
@@ -119,6 +120,10 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
         .route("/settings/sso", post(settings::save_sso))
         .route("/settings/sso/remove", post(settings::remove_sso))
+        .route("/connections", post(connections::create))
+        .route("/connections/{id}", post(connections::update))
+        .route("/connections/{id}/test", post(connections::test))
+        .route("/connections/{id}/delete", post(connections::delete))
         .route("/assignments/users", post(assignments::assign_user))
         .route("/assignments/users/{id}/role", post(assignments::change_user_role))
         .route("/assignments/users/{id}/unassign", post(assignments::unassign_user))
@@ -266,6 +271,21 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
     }
     let url = config.database_url();
     let store = Store::open(url.expose_secret()).await?;
+    if config.secret_key.is_none() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the data folder {} for the key file: {e}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let key = domain::secrets::SecretKey::load(config.secret_key.as_ref(), &config.data_dir)?;
+    tracing::info!(key = key.id(), "secrets at rest are sealed under this key");
+    store.use_secret_key(key);
+    store.allow_outbound(config.outbound_allow.clone());
+    if store.seal_plain_secrets().await? {
+        tracing::info!("sealed the single sign-on client secret that was kept in the clear");
+    }
     let session_store = DbSessionStore::for_store(&store).await?;
     let public_url = config
         .public_url()

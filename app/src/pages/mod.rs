@@ -1,8 +1,8 @@
 //! The console's pages, one module per area.
 
-pub mod areas;
 pub mod assignments;
 pub mod builder;
+pub mod connections;
 pub mod directory;
 pub mod executions;
 pub mod flows;

@@ -434,6 +434,25 @@ fn build() -> Vec<CardSpec> {
         Spec::new("tables.delete_row", "Tables", "Delete Row", Action).takes(vec![table(), required("key", "Key", Text)]).gives(vec![field("deleted", "Deleted", Boolean)]),
         Spec::new("tables.find_or_create_row", "Tables", "Find or Create Row", Action).takes(vec![table(), required("key", "Key", Text), required("row", "Row If New", object())]).gives(vec![row(), field("created", "Created", Boolean)]),
         Spec::new("tables.count_rows", "Tables", "Count Rows", Action).takes(vec![table(), field("where", "Where (column = value)", object())]).gives(number_out()),
+        // HTTP
+        Spec::new("http.request", "HTTP", "HTTP Request", Action)
+            .says("Calls an HTTP API, with a connection's base URL and credentials when one is chosen.")
+            .takes(vec![
+                field("connection", "Connection", Text),
+                field("method", "Method", Text),
+                required("url", "URL or path", Text),
+                field("query", "Query", object()),
+                field("headers", "Headers", object()),
+                field("body", "Body", Any),
+                field("body_type", "Body type (json, form, raw)", Text),
+                field("timeout_seconds", "Timeout (seconds)", Number),
+            ])
+            .gives(vec![
+                field("status", "Status", Number),
+                field("headers", "Headers", object()),
+                field("body", "Body", Any),
+                field("request", "Request", object()),
+            ]),
         // Flow control
         Spec::new("flow.if_else", "Flow control", "If/Else", Control)
             .says("Runs the Then lane when the condition holds, else the Else lane.")

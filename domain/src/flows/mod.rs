@@ -226,6 +226,13 @@ impl Flow {
 
     /// Every card of the flow, lanes and error lanes included, depth first in the order
     /// they run.
+    /// Whether a card of this flow uses the connection `id` (its `connection` input).
+    pub fn uses_connection(&self, id: &str) -> bool {
+        self.all_cards().iter().any(|card| {
+            matches!(card.inputs.get("connection"), Some(Binding::Literal { value }) if value.as_str() == Some(id))
+        })
+    }
+
     pub fn all_cards(&self) -> Vec<&Card> {
         fn walk<'a>(cards: &'a [Card], out: &mut Vec<&'a Card>) {
             for card in cards {

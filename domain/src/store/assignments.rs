@@ -2,6 +2,7 @@
 //! Assignments view's reads and writes. Every write appends its System Log entry and
 //! its directory events in the same transaction.
 
+use super::BeginWrite;
 use super::directory::{Change, insert_event};
 use super::users::{USER_COLUMNS, UserRow};
 use super::{Store, StoreError, now, with_pool};
@@ -196,7 +197,7 @@ impl Store {
         let at = now();
         let previous: Option<Option<String>> = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let exists: Option<Uuid> = sqlx::query_scalar("SELECT id FROM groups WHERE id = $1")
                 .bind(group.0)
                 .fetch_optional(&mut *tx)
@@ -276,7 +277,7 @@ impl Store {
         }];
         let found = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("UPDATE users SET last_provisioned_at = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(at)
@@ -316,7 +317,7 @@ impl Store {
         let at = now();
         let converted = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let mut converted = 0;
             for user in users {
                 let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")

@@ -1,5 +1,6 @@
 //! Appending to and reading the System Log.
 
+use super::BeginWrite;
 use super::{Store, StoreError, now, with_pool};
 use crate::audit::{Entry, NewEntry};
 use uuid::Uuid;
@@ -61,7 +62,7 @@ macro_rules! change_logged {
     ($store:expr, $audit:expr, $query:expr) => {{
         $crate::store::with_pool!($store, pool => {
             let _turn = $store.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = $crate::store::BeginWrite::begin_write(pool).await?;
             let changed = $query.execute(&mut *tx).await?.rows_affected() > 0;
             if changed {
                 $crate::store::audit::append_in!(tx, $audit)?;
@@ -78,7 +79,7 @@ impl Store {
     pub async fn append_audit(&self, entry: &NewEntry) -> Result<Uuid, StoreError> {
         let id = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id = append_in!(tx, entry)?;
             tx.commit().await?;
             id

@@ -2,6 +2,7 @@
 //! event (the outbox flows will read) and a System Log entry in the same transaction.
 //! An update that changes nothing writes neither.
 
+use super::BeginWrite;
 use super::users::{USER_COLUMNS, UserRow};
 use super::{Store, StoreError, now, with_pool};
 use crate::access::Role;
@@ -238,7 +239,7 @@ impl Store {
         });
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at, \
                  external_id, attributes, version, last_provisioned_at) \
@@ -279,7 +280,7 @@ impl Store {
         let at = now();
         let updated = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Writing first takes the row (PostgreSQL) or the database (SQLite) for this
             // transaction, so the read below cannot go stale before the update.
             let touched = sqlx::query("UPDATE users SET version = version WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
@@ -340,7 +341,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let deleted = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(false);
@@ -359,7 +360,7 @@ impl Store {
     pub async fn record_lockout(&self, user: &User, audit: &NewEntry) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             insert_event!(tx, "user.locked_out", user.id.0, Actor::System, Vec::<crate::directory::Change>::new())?;
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;

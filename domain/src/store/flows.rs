@@ -2,6 +2,7 @@
 //! changed afterwards); a save based on an older version than the current one is refused,
 //! so two editors never overwrite each other silently. Turning a flow on checks it first.
 
+use super::BeginWrite;
 use super::{Store, StoreError, now, with_pool};
 use crate::audit::NewEntry;
 use crate::directory::UserId;
@@ -131,7 +132,7 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO flows (id, name, folder_id, enabled, trigger_kind, current_version, created_at, updated_at, max_concurrent, owner_id) \
                  VALUES ($1, $2, $3, $4, $5, 1, $6, $6, $7, $8)",
@@ -179,7 +180,7 @@ impl Store {
         let valid = validate(definition, catalog()).is_empty();
         let saved = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let current: Option<i64> =
                 sqlx::query_scalar("SELECT current_version FROM flows WHERE id = $1")
                     .bind(id.0)

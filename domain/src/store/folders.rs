@@ -1,6 +1,7 @@
 //! Folders: they hold flows and tables, and grants on them (Folder Manager, Editor,
 //! Runner, Reader, to a user or a group). A folder's name is unique regardless of case.
 
+use super::BeginWrite;
 use super::assignments::parse_grant;
 use super::{Store, StoreError, now, with_pool};
 use crate::access::FolderRole;
@@ -74,7 +75,7 @@ impl Store {
         let name = folder_name(name)?;
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("INSERT INTO folders (id, name, name_key, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(id)
                 .bind(name)
@@ -113,7 +114,7 @@ impl Store {
         let name = folder_name(name)?;
         let renamed = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let renamed = sqlx::query("UPDATE folders SET name = $2, name_key = $3 WHERE id = $1")
                 .bind(id)
                 .bind(name)
@@ -142,7 +143,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let moved = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Writing first takes the row (PostgreSQL) or the database (SQLite) for this
             // transaction, so the folder read below cannot go stale before the move (SQLite
             // would refuse the commit of a stale read as "database is locked").
@@ -192,7 +193,7 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "DELETE FROM folder_grants WHERE folder_id = $1 AND (user_id = $2 OR group_id = $3)",
             )

@@ -2,6 +2,7 @@
 //! `group.updated`, `group.deleted`, and `user.added_to_group` /
 //! `user.removed_from_group` on each member whose membership changed.
 
+use super::BeginWrite;
 use super::directory::{Change, diff as diff_attributes, insert_event};
 use super::{Store, StoreError, now, with_pool};
 use crate::audit::{Actor, NewEntry, Target};
@@ -191,7 +192,7 @@ impl Store {
         let added = json!({"id": id.to_string(), "displayName": write.display_name});
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             bind_group!(sqlx::query(
                 "INSERT INTO groups (id, display_name, display_name_key, external_id, attributes, version, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
@@ -251,7 +252,7 @@ impl Store {
         let touched: Vec<Uuid> = added.iter().chain(&removed).copied().collect();
         let changed = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Writing first holds the row; the version check makes a concurrent change fail.
             let done = bind_group!(sqlx::query(
                 "UPDATE groups SET display_name = $2, display_name_key = $3, external_id = $4, attributes = $5, \
@@ -303,7 +304,7 @@ impl Store {
         let at = now();
         let changed = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Writing first holds the group (and, on SQLite, the database) for this change.
             let name: Option<String> = sqlx::query_scalar(
                 "UPDATE groups SET updated_at = updated_at WHERE id = $1 RETURNING display_name",
@@ -355,7 +356,7 @@ impl Store {
         let mapped = self.group_role(id).await?.is_some();
         let deleted = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("DELETE FROM groups WHERE id = $1").bind(id.0).execute(&mut *tx).await?;
             if done.rows_affected() == 0 {
                 return Ok(false);

@@ -8,6 +8,7 @@
 
 mod assignments;
 pub(crate) mod audit;
+mod connections;
 mod directory;
 mod executions;
 mod flows;
@@ -22,6 +23,7 @@ mod throttle;
 mod users;
 
 pub use assignments::SuperAdminPath;
+pub use connections::{Connection, ConnectionTest};
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
 pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, Parent, StepRecord};
 pub use flows::{Author, FlowSummary, FlowVersion};
@@ -57,6 +59,39 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Starting a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`), waiting its turn behind other writers (the busy timeout): a
+/// transaction that read first and then wrote would otherwise fail at once ("database is
+/// locked") whenever another connection — the session store — wrote in between.
+/// PostgreSQL locks rows as it goes and begins as usual.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
+        self.begin()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("DATABASE_URL must start with sqlite: or postgres:, got {0:?}")]
@@ -75,6 +110,13 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    /// A secret could not be sealed or opened.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+    #[error(
+        "no key for secrets at rest was set up; idflow seals secrets only with a key (IDFLOW_SECRET_KEY or the key file)"
+    )]
+    NoSecretKey,
 }
 
 impl StoreError {
@@ -131,6 +173,10 @@ pub struct Store {
     pub(crate) tables_by_name: std::sync::Arc<Recent<String, TableSummary>>,
     /// Flows the engine looked up lately (the folder its cards may reach): id → flow.
     pub(crate) flows_by_id: std::sync::Arc<Recent<crate::flows::FlowId, FlowSummary>>,
+    /// The key secrets are sealed under, set once at start (never from the database).
+    secret_key: std::sync::Arc<std::sync::OnceLock<crate::secrets::SecretKey>>,
+    /// The guarded client flows' outbound requests go through, set up once.
+    connectors: std::sync::Arc<std::sync::OnceLock<crate::connectors::Connectors>>,
 }
 
 /// What the hot paths read often and rarely changes (a flow's API secret, a table by
@@ -293,6 +339,45 @@ impl Store {
         &self.signals
     }
 
+    fn over(backend: Backend, write_gate: Option<std::sync::Arc<tokio::sync::Mutex<()>>>) -> Store {
+        Store {
+            backend,
+            write_gate,
+            signals: Default::default(),
+            definitions: Default::default(),
+            finished: Default::default(),
+            callers: Default::default(),
+            tables_by_name: Default::default(),
+            flows_by_id: Default::default(),
+            secret_key: Default::default(),
+            connectors: Default::default(),
+        }
+    }
+
+    /// Seals secrets under `key` from now on (set once, at start; a later call keeps the
+    /// first key).
+    pub fn use_secret_key(&self, key: crate::secrets::SecretKey) {
+        let _ = self.secret_key.set(key);
+    }
+
+    pub(crate) fn secret_key(&self) -> Result<&crate::secrets::SecretKey, StoreError> {
+        self.secret_key.get().ok_or(StoreError::NoSecretKey)
+    }
+
+    /// Lets flows' outbound requests reach `allowed` despite the guard's rules (set once,
+    /// at start; a later call keeps the first).
+    pub fn allow_outbound(&self, allowed: crate::outbound::Allowed) {
+        let _ = self
+            .connectors
+            .set(crate::connectors::Connectors::new(allowed));
+    }
+
+    /// The guarded outbound client, with nothing allowed beyond the rules unless
+    /// [`Store::allow_outbound`] said so first.
+    pub fn connectors(&self) -> &crate::connectors::Connectors {
+        self.connectors.get_or_init(Default::default)
+    }
+
     /// Opens the database named by `url` without running migrations.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
@@ -312,16 +397,7 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(StoreError::Connect)?;
-            Ok(Store {
-                backend: Backend::Sqlite(pool),
-                write_gate: Some(Default::default()),
-                signals: Default::default(),
-                definitions: Default::default(),
-                finished: Default::default(),
-                callers: Default::default(),
-                tables_by_name: Default::default(),
-                flows_by_id: Default::default(),
-            })
+            Ok(Store::over(Backend::Sqlite(pool), Some(Default::default())))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(StoreError::Connect)?;
             let pool = PgPoolOptions::new()
@@ -330,16 +406,7 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(StoreError::Connect)?;
-            Ok(Store {
-                backend: Backend::Postgres(pool),
-                write_gate: None,
-                signals: Default::default(),
-                definitions: Default::default(),
-                finished: Default::default(),
-                callers: Default::default(),
-                tables_by_name: Default::default(),
-                flows_by_id: Default::default(),
-            })
+            Ok(Store::over(Backend::Postgres(pool), None))
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }

@@ -1,6 +1,7 @@
 //! Bearer tokens for SCIM clients. Only a SHA-256 of each token is stored; the token is
 //! shown once, when it is made.
 
+use super::BeginWrite;
 use super::{Store, StoreError, now, with_pool};
 use crate::audit::NewEntry;
 use sha2::{Digest, Sha256};
@@ -41,7 +42,7 @@ impl Store {
         let id = Uuid::now_v7();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let (person, operator) = match maker {
                 TokenMaker::Person(user) => (Some(user.0), false),
                 TokenMaker::Operator => (None, true),
@@ -120,7 +121,7 @@ impl Store {
     pub async fn revoke_scim_token(&self, id: Uuid, audit: &NewEntry) -> Result<bool, StoreError> {
         let revoked = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("UPDATE scim_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id)
                 .bind(now())

@@ -1,6 +1,7 @@
 //! Single sign-on: identity-provider accounts linked to users, and the identity provider
 //! a Super Admin set up in Settings.
 
+use super::BeginWrite;
 use super::audit::append_in;
 use super::users::{USER_COLUMNS, UserRow, insert_user_in};
 use super::{NewUser, Store, StoreError, now, with_pool};
@@ -42,8 +43,14 @@ struct SettingsRow {
     issuer: String,
     client_id: String,
     client_secret: String,
+    client_secret_sealed: bool,
     updated_at: DateTime<Utc>,
     updated_by: String,
+}
+
+/// Where the SSO client secret is kept, as its sealing is bound.
+fn secret_place() -> String {
+    crate::secrets::place("sso_settings", 1, "client_secret")
 }
 
 impl Store {
@@ -89,7 +96,7 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let linked = sqlx::query(
                 "INSERT INTO sso_identities (issuer, subject, user_id, linked_at, last_sign_in_at) \
                  VALUES ($1, $2, $3, $4, $4) \
@@ -133,7 +140,7 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             insert_user_in!(tx, id, new, at)?;
             sqlx::query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
                 .bind(id.0)
@@ -177,20 +184,50 @@ impl Store {
     pub async fn sso_settings(&self) -> Result<Option<SsoSettings>, StoreError> {
         let row: Option<SettingsRow> = with_pool!(self, pool => {
             sqlx::query_as(
-                "SELECT display_name, issuer, client_id, client_secret, updated_at, updated_by \
+                "SELECT display_name, issuer, client_id, client_secret, client_secret_sealed, updated_at, updated_by \
                  FROM sso_settings WHERE id = 1",
             )
             .fetch_optional(pool)
             .await?
         });
-        Ok(row.map(|r| SsoSettings {
+        let Some(r) = row else { return Ok(None) };
+        let client_secret = if r.client_secret_sealed {
+            self.secret_key()?.open(&r.client_secret, &secret_place())?
+        } else {
+            // Kept before secrets were sealed; sealed at the next start.
+            SecretString::from(r.client_secret)
+        };
+        Ok(Some(SsoSettings {
             display_name: r.display_name,
             issuer: r.issuer,
             client_id: r.client_id,
-            client_secret: SecretString::from(r.client_secret),
+            client_secret,
             updated_at: r.updated_at,
             updated_by: r.updated_by,
         }))
+    }
+
+    /// Seals an SSO client secret kept in the clear (by a version before secrets were
+    /// sealed); whether there was one.
+    pub async fn seal_plain_secrets(&self) -> Result<bool, StoreError> {
+        use secrecy::ExposeSecret;
+        let plain: Option<String> = with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT client_secret FROM sso_settings WHERE id = 1 AND NOT client_secret_sealed")
+                .fetch_optional(pool)
+                .await?
+        });
+        let Some(plain) = plain else { return Ok(false) };
+        let sealed = self
+            .secret_key()?
+            .seal(SecretString::from(plain).expose_secret(), &secret_place());
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query("UPDATE sso_settings SET client_secret = $1, client_secret_sealed = TRUE WHERE id = 1 AND NOT client_secret_sealed")
+                .bind(sealed)
+                .execute(pool)
+                .await?;
+        });
+        Ok(true)
     }
 
     /// Sets (or with `None`, removes) the identity provider of Settings, logging `audit`
@@ -201,22 +238,29 @@ impl Store {
         audit: &NewEntry,
     ) -> Result<(), StoreError> {
         use secrecy::ExposeSecret;
+        let sealed = match settings {
+            Some(s) => Some(
+                self.secret_key()?
+                    .seal(s.client_secret.expose_secret(), &secret_place()),
+            ),
+            None => None,
+        };
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             match settings {
                 Some(s) => {
                     sqlx::query(
-                        "INSERT INTO sso_settings (id, display_name, issuer, client_id, client_secret, updated_at, updated_by) \
-                         VALUES (1, $1, $2, $3, $4, $5, $6) \
+                        "INSERT INTO sso_settings (id, display_name, issuer, client_id, client_secret, client_secret_sealed, updated_at, updated_by) \
+                         VALUES (1, $1, $2, $3, $4, TRUE, $5, $6) \
                          ON CONFLICT (id) DO UPDATE SET display_name = excluded.display_name, issuer = excluded.issuer, \
                          client_id = excluded.client_id, client_secret = excluded.client_secret, \
-                         updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+                         client_secret_sealed = TRUE, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
                     )
                     .bind(&s.display_name)
                     .bind(&s.issuer)
                     .bind(&s.client_id)
-                    .bind(s.client_secret.expose_secret())
+                    .bind(sealed.as_deref().unwrap_or_default())
                     .bind(s.updated_at)
                     .bind(&s.updated_by)
                     .execute(&mut *tx)

@@ -2,6 +2,7 @@
 //! ([`crate::tables::Schema::check_row`]); the store keeps keys unique and imports a CSV
 //! file's rows in one transaction, keeping a report of what each import refused.
 
+use super::BeginWrite;
 use super::{Backend, Store, StoreError, now, with_pool};
 use crate::audit::NewEntry;
 use crate::tables::{Column, ColumnType, CsvRows, Reject, Row, Schema, TableId, coerce};
@@ -163,7 +164,7 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO tables (id, name, name_key, folder_id, schema, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -261,7 +262,7 @@ impl Store {
             .bind(at);
             match audit {
                 Some(audit) => {
-                    let mut tx = pool.begin().await?;
+                    let mut tx = pool.begin_write().await?;
                     insert.execute(&mut *tx).await.map_err(conflict)?;
                     super::audit::append_in!(tx, audit)?;
                     tx.commit().await?;
@@ -293,7 +294,7 @@ impl Store {
         let key = table.schema.key_of(row);
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let done = sqlx::query("UPDATE table_rows SET row_key = $3, data = $4, updated_at = $5 WHERE table_id = $1 AND id = $2")
                 .bind(table.id.0)
                 .bind(id)
@@ -353,7 +354,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let deleted = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query("DELETE FROM table_rows WHERE table_id = $1 AND id = $2")
                 .bind(table.0)
                 .bind(id)
@@ -465,7 +466,7 @@ impl Store {
         };
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (line, row) in &read.rows {
                 let key = table.schema.key_of(row);
                 let done = sqlx::query(

@@ -54,6 +54,7 @@ pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}/idflow.db", dir.path().display());
     let store = Store::open(&url).await.expect("open SQLite test database");
+    store.use_secret_key(crate::secrets::SecretKey::generate());
     TestDb {
         store,
         url,
@@ -103,6 +104,7 @@ pub async fn postgres() -> Option<TestDb> {
     let store = Store::open(&url)
         .await
         .expect("open PostgreSQL test database");
+    store.use_secret_key(crate::secrets::SecretKey::generate());
     Some(TestDb {
         store,
         url,

@@ -3,6 +3,7 @@
 //! The policy (how many failures, for how long) lives in `auth`; this only keeps the
 //! numbers, so they hold across restarts and across servers.
 
+use super::BeginWrite;
 use super::{Store, StoreError, with_pool};
 use chrono::{DateTime, Utc};
 
@@ -34,7 +35,7 @@ impl Store {
     ) -> Result<ThrottleState, StoreError> {
         let state = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // Writing first takes the key (PostgreSQL locks the row below; SQLite makes
             // this a write transaction at once, so no other writer can slip in between
             // the read and the write and fail it as "database is locked").

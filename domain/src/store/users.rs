@@ -1,5 +1,6 @@
 //! Users and their local credentials.
 
+use super::BeginWrite;
 use super::{Store, StoreError, now, with_pool};
 use crate::access::Role;
 use crate::audit::NewEntry;
@@ -103,7 +104,7 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             insert_user_in!(tx, id, new, at)?;
             if let Some(hash) = password_hash {
                 sqlx::query("INSERT INTO local_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3)")
@@ -174,7 +175,7 @@ impl Store {
         let at = now();
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO local_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
@@ -198,7 +199,7 @@ impl Store {
     pub async fn record_sign_in(&self, id: UserId, audit: &NewEntry) -> Result<(), StoreError> {
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(now())

@@ -65,6 +65,9 @@ async fn start_inner(
     options: Options,
     sso: Option<idflow::oidc::Provider>,
 ) -> TestServer {
+    // Flows in tests call servers the tests start on loopback, as IDFLOW_OUTBOUND_ALLOW
+    // lets them in the browser tests.
+    store.allow_outbound(domain::outbound::Allowed::parse("127.0.0.1").unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = AppState {

@@ -252,6 +252,12 @@ pub(super) fn Builder(setup: BuilderData) -> impl IntoView {
         .iter()
         .map(|h| view! { <option value=h.clone()></option> })
         .collect_view();
+    // A connection is kept by its id; the list shows its name.
+    let connections = setup
+        .connections
+        .iter()
+        .map(|(id, name, _)| view! { <option value=id.clone() label=name.clone()></option> })
+        .collect_view();
     view! {
         {read_only}
         <div class="builder-bar">
@@ -297,6 +303,7 @@ pub(super) fn Builder(setup: BuilderData) -> impl IntoView {
         {notice}
         <datalist id="builder-tables">{tables}</datalist>
         <datalist id="builder-helpers">{helpers}</datalist>
+        <datalist id="builder-connections">{connections}</datalist>
         <div
             class="builder"
             class:dragging=move || editor.drag.with(|d| d.as_ref().is_some_and(|d| d.active))

@@ -5,6 +5,7 @@
 
 pub(crate) mod directory;
 mod helpers;
+mod http;
 mod tables;
 
 use super::control::{self, CardError, Done, failure_reason};
@@ -718,6 +719,7 @@ impl Runner {
                 self.directory_card(kind, context, inputs).await
             }
             kind if kind.starts_with("tables.") => self.tables_card(kind, context, inputs).await,
+            "http.request" => self.http_card(context, card.id.0, inputs).await,
             kind => Err(CardError::fatal(format!(
                 "the {kind:?} card cannot run in this version of idflow yet"
             ))),

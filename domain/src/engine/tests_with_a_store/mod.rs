@@ -11,6 +11,7 @@ use serde_json::Value;
 
 mod directory_events;
 mod helpers_and_use_cases;
+mod outbound;
 mod runs;
 mod schedules;
 

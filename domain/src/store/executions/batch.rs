@@ -3,6 +3,7 @@
 //! inserts; one that fails is then written alone, so its problem stays its own.
 
 use super::*;
+use crate::store::BeginWrite;
 
 /// An execution that ran before it was stored, ready to write: its row's values (JSON
 /// already serialized) and its cards' records.
@@ -216,7 +217,7 @@ impl Store {
         )?;
         let inserted = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let inserted = insert_ran_in!(tx, &[&ran]);
             tx.commit().await?;
             !inserted.is_empty()
@@ -286,7 +287,7 @@ impl Store {
             .collect();
         let (written, woke) = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let inserted = if ran.is_empty() { Vec::new() } else { insert_ran_in!(tx, &ran) };
             let mut steps: Vec<(Uuid, i64, &StepRecord)> = Vec::new();
             let mut written = Vec::with_capacity(batch.len());

@@ -3,6 +3,7 @@
 //! cancelled, ended, pruned.
 
 use super::*;
+use crate::store::BeginWrite;
 
 impl Store {
     /// Accepts an execution: once this returns, it will run (or has been deduplicated:
@@ -175,7 +176,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let held = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let last: Option<i64> = sqlx::query_scalar(
                 "UPDATE executions SET steps = steps + $5, progress = $3, locked_until = $4 \
                  WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps",
@@ -364,7 +365,7 @@ impl Store {
     async fn cancel_one(&self, id: ExecutionId, reason: &str) -> Result<bool, StoreError> {
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let ended: Option<Option<Uuid>> = sqlx::query_scalar(
                 "UPDATE executions SET status = 'cancelled', error = $2, finished_at = $3, locked_by = NULL, locked_until = NULL \
                  WHERE id = $1 AND status IN ('queued', 'running', 'paused', 'waiting') RETURNING parent_id",

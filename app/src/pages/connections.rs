@@ -1,0 +1,354 @@
+//! The Connections tab: the accounts flows use to reach services outside idflow. Those
+//! who manage connections create, change, test and delete them here; secrets are typed
+//! once and never shown again. Forms post to the server's `connections` module.
+
+use crate::connections::{
+    ConnectionItem, ConnectionList, ConnectionPageData, connection_detail, list_connections,
+};
+use crate::console::{
+    Confirm, DataTable, DetailTop, EmptyState, Flash, Loaded, PageHeader, path_id, when,
+};
+use domain::connections::{Field, Input, KINDS, Kind, REDACTED, kind};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use std::collections::BTreeMap;
+
+#[component]
+pub fn ConnectionsPage() -> impl IntoView {
+    let connections = Resource::new(|| (), |_| list_connections());
+    view! {
+        <PageHeader
+            title="Connections"
+            subtitle="Accounts that flows use to reach services outside idflow: HTTP APIs today; Slack, email and Okta to come."
+        />
+        <Flash />
+        <Loaded
+            data=connections
+            loading="Loading connections…"
+            show=|list| view! { <ConnectionsBody list /> }
+        />
+    }
+}
+
+fn kind_name(key: &str) -> &'static str {
+    kind(key).map_or("Unknown", |k| k.name)
+}
+
+fn last_test(test: Option<crate::connections::TestView>) -> impl IntoView {
+    match test {
+        None => view! { <span class="muted">"Not tested yet"</span> }.into_any(),
+        Some(t) => {
+            let (class, label) = if t.ok {
+                ("status status-active", "Works")
+            } else {
+                ("status status-suspended", "Failed")
+            };
+            view! {
+                <span class=class title=t.message.clone()>
+                    {label}
+                </span>
+                " "
+                <span class="muted">{when(Some(t.at))}</span>
+            }
+            .into_any()
+        }
+    }
+}
+
+fn used_by(names: &[String]) -> String {
+    if names.is_empty() {
+        "No flow".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[component]
+fn ConnectionsBody(list: ConnectionList) -> impl IntoView {
+    let forms = list.can_manage.then(|| {
+        KINDS
+            .iter()
+            .map(|k| {
+                view! {
+                    <details class="panel create">
+                        <summary>{format!("New {} connection", k.name)}</summary>
+                        <p class="hint">{k.description}</p>
+                        <form method="post" action="/connections" class="stacked-form">
+                            <input type="hidden" name="kind" value=k.key />
+                            <div class="field">
+                                <label for=format!("new-{}-name", k.key)>"Name"</label>
+                                <input
+                                    id=format!("new-{}-name", k.key)
+                                    name="name"
+                                    required
+                                    maxlength="100"
+                                />
+                            </div>
+                            <KindFields
+                                kind=*k
+                                prefix=format!("new-{}", k.key)
+                                settings=BTreeMap::new()
+                                held=vec![]
+                            />
+                            <button type="submit" class="primary">
+                                "Create connection"
+                            </button>
+                        </form>
+                    </details>
+                }
+            })
+            .collect_view()
+    });
+    let body = if list.connections.is_empty() {
+        let what = if list.can_manage {
+            "Create one above, then pick it in a flow's HTTP Request card."
+        } else {
+            "A Super Admin, Workflows Administrator or Connection Manager creates them."
+        };
+        view! {
+            <EmptyState title="No connections yet">
+                <p>{what}</p>
+            </EmptyState>
+        }
+        .into_any()
+    } else {
+        let rows = list.connections.into_iter().map(row).collect_view();
+        view! {
+            <DataTable
+                columns=vec!["Name", "Kind", "Used by", "Last test", "Changed by", "Changed"]
+                testid="connections"
+            >
+                {rows}
+            </DataTable>
+        }
+        .into_any()
+    };
+    view! {
+        {forms}
+        {body}
+    }
+}
+
+fn row(c: ConnectionItem) -> impl IntoView {
+    let name = c.name.clone();
+    view! {
+        <tr data-connection=c.name.clone()>
+            <td>
+                <A href=format!("/connections/{}", c.id)>{name}</A>
+            </td>
+            <td>{kind_name(&c.kind)}</td>
+            <td>{used_by(&c.used_by)}</td>
+            <td>{last_test(c.last_test)}</td>
+            <td>{c.updated_by}</td>
+            <td>{when(Some(c.updated_at))}</td>
+        </tr>
+    }
+}
+
+/// The inputs of `kind`'s fields, filled with `settings`; a secret in `held` is kept
+/// unless typed anew.
+#[component]
+fn KindFields(
+    kind: Kind,
+    prefix: String,
+    settings: BTreeMap<String, String>,
+    held: Vec<String>,
+) -> impl IntoView {
+    kind.fields
+        .iter()
+        .map(|field| {
+            let id = format!("{prefix}-{}", field.name);
+            let value = settings.get(field.name).cloned().unwrap_or_default();
+            let is_held = held.iter().any(|h| h == field.name);
+            view! {
+                <div class="field">
+                    <label for=id.clone()>{field.label}</label>
+                    {field_input(field, id, value, is_held)}
+                    <small>{hint(field)}</small>
+                </div>
+            }
+        })
+        .collect_view()
+}
+
+/// What a field's hint says, with when it applies.
+fn hint(field: &Field) -> String {
+    let applies = field.when.map(|(on, among)| {
+        let labels: Vec<&str> = kind_choice_labels(on, among);
+        format!("Only for {}.", labels.join(" or "))
+    });
+    [
+        Some(field.hint.to_string()).filter(|h| !h.is_empty()),
+        applies,
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// The labels of the choices `among` of the choice field `on`.
+fn kind_choice_labels(on: &str, among: &[&str]) -> Vec<&'static str> {
+    KINDS
+        .iter()
+        .flat_map(|k| k.fields.iter())
+        .filter(|f| f.name == on)
+        .filter_map(|f| match f.input {
+            Input::Choice(choices) => Some(choices),
+            _ => None,
+        })
+        .flat_map(|choices| choices.iter())
+        .filter(|(value, _)| among.contains(value))
+        .map(|(_, label)| *label)
+        .collect()
+}
+
+fn field_input(field: &Field, id: String, value: String, held: bool) -> impl IntoView {
+    match field.input {
+        Input::Choice(choices) => {
+            let options = choices
+                .iter()
+                .map(|(v, label)| {
+                    view! {
+                        <option value=*v selected=value == *v>
+                            {*label}
+                        </option>
+                    }
+                })
+                .collect_view();
+            view! {
+                <select id=id name=format!("s.{}", field.name)>
+                    {options}
+                </select>
+            }
+            .into_any()
+        }
+        Input::Secret => {
+            let placeholder = if held {
+                format!("{REDACTED} kept; type to replace")
+            } else {
+                String::new()
+            };
+            view! {
+                <input
+                    id=id
+                    name=format!("secret.{}", field.name)
+                    type="password"
+                    autocomplete="new-password"
+                    placeholder=placeholder
+                />
+            }
+            .into_any()
+        }
+        Input::Url => view! {
+            <input
+                id=id
+                name=format!("s.{}", field.name)
+                type="url"
+                value=value
+                placeholder="https://"
+            />
+        }
+        .into_any(),
+        Input::Text => {
+            view! { <input id=id name=format!("s.{}", field.name) value=value /> }.into_any()
+        }
+    }
+}
+
+#[component]
+pub fn ConnectionPage() -> impl IntoView {
+    let detail = Resource::new(path_id(), connection_detail);
+    view! {
+        <DetailTop title="Connections" back=("/connections", "← All connections") />
+        <Loaded
+            data=detail
+            loading="Loading the connection…"
+            show=|detail| view! { <ConnectionView detail /> }
+        />
+    }
+}
+
+#[component]
+fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
+    let ConnectionPageData {
+        item,
+        version,
+        settings,
+        secrets_held,
+        can_manage,
+    } = detail;
+    let base = format!("/connections/{}", item.id);
+    let spec = kind(&item.kind);
+    let manage = (can_manage && spec.is_some()).then(|| {
+        let spec = *spec.expect("checked above");
+        let in_use = !item.used_by.is_empty();
+        let consequence = if in_use {
+            format!(
+                "{} is used by {}: it cannot be deleted until those flows stop using it.",
+                item.name,
+                used_by(&item.used_by)
+            )
+        } else {
+            format!(
+                "{} is deleted with its secrets. No flow uses it.",
+                item.name
+            )
+        };
+        view! {
+            <section class="panel">
+                <h2>"Test"</h2>
+                <form method="post" action=format!("{base}/test") class="row-form">
+                    <button type="submit" class="primary">
+                        "Test connection"
+                    </button>
+                </form>
+            </section>
+            <section class="panel">
+                <h2>"Settings"</h2>
+                <form method="post" action=base.clone() class="stacked-form">
+                    <input type="hidden" name="version" value=version.to_string() />
+                    <div class="field">
+                        <label for="c-name">"Name"</label>
+                        <input
+                            id="c-name"
+                            name="name"
+                            required
+                            maxlength="100"
+                            value=item.name.clone()
+                        />
+                    </div>
+                    <KindFields kind=spec prefix="c".to_string() settings held=secrets_held />
+                    <button type="submit" class="primary">
+                        "Save connection"
+                    </button>
+                </form>
+            </section>
+            <Confirm
+                label="Delete connection"
+                action=format!("{base}/delete")
+                consequence
+                confirm="Yes, delete the connection"
+            />
+        }
+    });
+    view! {
+        <section class="panel">
+            <h2 data-testid="connection-name">{item.name.clone()}</h2>
+            <dl class="facts">
+                <dt>"Kind"</dt>
+                <dd>{kind_name(&item.kind)}</dd>
+                <dt>"Used by"</dt>
+                <dd data-testid="connection-used-by">{used_by(&item.used_by)}</dd>
+                <dt>"Last test"</dt>
+                <dd data-testid="connection-last-test">
+                    {item.last_test.as_ref().map(|t| t.message.clone()).unwrap_or_default()} " "
+                    {last_test(item.last_test.clone())}
+                </dd>
+                <dt>"Changed by"</dt>
+                <dd>{format!("{}, {}", item.updated_by, when(Some(item.updated_at)))}</dd>
+            </dl>
+        </section>
+        {manage}
+    }
+}

@@ -1,0 +1,232 @@
+//! Changes to connections: create, change (a secret left empty keeps the one kept),
+//! rename, test and delete. Super Admins, Workflows Administrators and Connection
+//! Managers manage connections. A connection that flows use is not deleted: the refusal
+//! names them. Every change is in the System Log, never with a secret.
+
+use super::{Acting, ActionError};
+use crate::access::Permission;
+use crate::audit::{Action, NewEntry, Outcome, Target};
+use crate::connections::{self as kinds, Values};
+use crate::store::{Connection, ConnectionTest, Store};
+use uuid::Uuid;
+
+pub fn connection_target(id: Uuid, name: &str) -> Target {
+    Target {
+        kind: "connection".into(),
+        id: id.to_string(),
+        display: name.trim().to_string(),
+    }
+}
+
+fn may_manage(acting: &Acting) -> Result<(), ActionError> {
+    if acting.rights.allows(Permission::ManageConnections) {
+        Ok(())
+    } else {
+        Err(ActionError::refused(
+            "not-allowed",
+            "managing connections needs the Super Admin, Workflows Administrator or Connection Manager role",
+        ))
+    }
+}
+
+fn problems(list: Vec<String>) -> ActionError {
+    ActionError::refused("connection-problems", list.join(" "))
+}
+
+fn name_taken(name: &str) -> impl FnOnce(crate::store::StoreError) -> ActionError + '_ {
+    move |err| match err {
+        crate::store::StoreError::Conflict { .. } => ActionError::refused(
+            "connection-taken",
+            format!(
+                "a connection named \"{}\" already exists; choose another name",
+                name.trim()
+            ),
+        ),
+        other => ActionError::Store(other),
+    }
+}
+
+/// A new connection named `name` of the kind `kind` with `values`.
+pub async fn create(
+    store: &Store,
+    acting: &Acting,
+    name: &str,
+    kind: &str,
+    values: &Values,
+) -> Result<Connection, ActionError> {
+    may_manage(acting)?;
+    let spec = kinds::kind(kind).ok_or_else(|| {
+        ActionError::refused(
+            "connection-kind",
+            format!("there is no {kind:?} kind of connection"),
+        )
+    })?;
+    let mut found: Vec<String> = kinds::name_problem(name).into_iter().collect();
+    let checked = match kinds::checked(spec, values, &[]) {
+        Ok(checked) => Some(checked),
+        Err(more) => {
+            found.extend(more);
+            None
+        }
+    };
+    let Some(checked) = checked.filter(|_| found.is_empty()) else {
+        return Err(problems(found));
+    };
+    let id = Uuid::now_v7();
+    let entry = acting.entry(Action::ConnectionCreate, connection_target(id, name));
+    store
+        .create_connection(
+            id,
+            name,
+            spec.key,
+            &checked,
+            &acting.actor.id_and_display().1,
+            &entry,
+        )
+        .await
+        .map_err(name_taken(name))
+}
+
+/// Changes `current` (as read at `version`) to `name` and `values`.
+pub async fn update(
+    store: &Store,
+    acting: &Acting,
+    current: &Connection,
+    version: i64,
+    name: &str,
+    values: &Values,
+) -> Result<Connection, ActionError> {
+    may_manage(acting)?;
+    let spec = kinds::kind(&current.kind).ok_or_else(|| {
+        ActionError::refused(
+            "connection-kind",
+            format!("this idflow does not know {:?} connections", current.kind),
+        )
+    })?;
+    let mut found: Vec<String> = kinds::name_problem(name).into_iter().collect();
+    let checked = match kinds::checked(spec, values, &current.secret_fields) {
+        Ok(checked) => Some(checked),
+        Err(more) => {
+            found.extend(more);
+            None
+        }
+    };
+    let Some(checked) = checked.filter(|_| found.is_empty()) else {
+        return Err(problems(found));
+    };
+    // Secrets kept: those that still apply and were not typed anew.
+    let keep: Vec<String> = spec
+        .fields
+        .iter()
+        .filter(|f| f.is_secret() && f.applies(&checked.settings))
+        .map(|f| f.name.to_string())
+        .collect();
+    let entry = acting.entry(
+        Action::ConnectionUpdate,
+        connection_target(current.id, name),
+    );
+    match store
+        .update_connection(
+            current.id,
+            version,
+            name,
+            &checked,
+            &keep,
+            &acting.actor.id_and_display().1,
+            &entry,
+        )
+        .await
+    {
+        Ok(Some(updated)) => Ok(updated),
+        Ok(None) => Err(gone(current)),
+        Err(crate::store::StoreError::PreconditionFailed { .. }) => Err(ActionError::refused(
+            "connection-changed",
+            "someone changed this connection meanwhile; your change was not saved — open it again",
+        )),
+        Err(other) => Err(name_taken(name)(other)),
+    }
+}
+
+fn gone(connection: &Connection) -> ActionError {
+    ActionError::gone(
+        "connection",
+        format!("the connection {} is gone", connection.name),
+    )
+}
+
+/// The names of the flows whose current version uses connection `id`.
+pub async fn used_by(store: &Store, id: Uuid) -> Result<Vec<String>, ActionError> {
+    let id = id.to_string();
+    let mut names: Vec<String> = Vec::new();
+    for (_, flow) in store.current_definitions().await? {
+        if flow.uses_connection(&id) {
+            names.push(flow.name.clone());
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// Deletes `connection`; refused, naming them, while flows use it.
+pub async fn delete(
+    store: &Store,
+    acting: &Acting,
+    connection: &Connection,
+) -> Result<(), ActionError> {
+    may_manage(acting)?;
+    let users = used_by(store, connection.id).await?;
+    if !users.is_empty() {
+        return Err(ActionError::refused(
+            "connection-in-use",
+            format!(
+                "{} is used by {}; change those flows first",
+                connection.name,
+                users.join(", ")
+            ),
+        ));
+    }
+    let entry = acting.entry(
+        Action::ConnectionDelete,
+        connection_target(connection.id, &connection.name),
+    );
+    if store.delete_connection(connection.id, &entry).await? {
+        Ok(())
+    } else {
+        Err(gone(connection))
+    }
+}
+
+/// Tests `connection` as its kind says (an HTTP connection: its base URL answers, with
+/// its credentials accepted), keeping and returning the outcome.
+pub async fn test(
+    store: &Store,
+    acting: &Acting,
+    connection: &Connection,
+) -> Result<ConnectionTest, ActionError> {
+    may_manage(acting)?;
+    let outcome = store.connectors().test(store, connection).await;
+    let (ok, message) = match outcome {
+        Ok(message) => (true, message),
+        Err(message) => (false, message),
+    };
+    let outcome = if ok {
+        Outcome::Success
+    } else {
+        Outcome::Failure
+    };
+    let entry = NewEntry::new(Action::ConnectionTest, outcome, acting.actor.clone())
+        .target(connection_target(connection.id, &connection.name))
+        .from_request(acting.client_address.clone(), acting.request_id.clone())
+        .reason(message.clone());
+    if !store
+        .record_connection_test(connection.id, ok, &message, &entry)
+        .await?
+    {
+        return Err(gone(connection));
+    }
+    Ok(ConnectionTest {
+        at: chrono::Utc::now(),
+        ok,
+        message,
+    })
+}

@@ -1,0 +1,367 @@
+//! Connections: the accounts flows use to reach services outside idflow. Each kind of
+//! connection is described once here — its fields, which of them are secret, which are
+//! needed when — and the console's forms, the checks and the cards read that description.
+//! Adding a kind is adding its description here and its cards' module to the engine.
+//!
+//! Pure: secrets are sealed by the store (`crate::secrets`), and never leave it except
+//! to a card that uses them.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How a field is entered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    Text,
+    /// An http or https address.
+    Url,
+    /// One of `(value, label)`, the first the default.
+    Choice(&'static [(&'static str, &'static str)]),
+    /// Write-only: kept sealed, never shown again.
+    Secret,
+}
+
+/// One field of a kind of connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub input: Input,
+    pub hint: &'static str,
+    /// Needed (and shown) only when the field `.0` holds one of `.1`; `None`: always.
+    pub when: Option<(&'static str, &'static [&'static str])>,
+    /// Must hold a value whenever it is needed.
+    pub required: bool,
+}
+
+impl Field {
+    pub fn is_secret(&self) -> bool {
+        self.input == Input::Secret
+    }
+
+    /// Whether the field applies, given the connection's other (non-secret) values.
+    pub fn applies(&self, values: &BTreeMap<String, String>) -> bool {
+        match self.when {
+            None => true,
+            Some((field, among)) => {
+                let value = values.get(field).map(String::as_str).unwrap_or_default();
+                among.contains(&value)
+            }
+        }
+    }
+}
+
+/// A kind of connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub fields: &'static [Field],
+}
+
+const HTTP_AUTH: &[(&str, &str)] = &[
+    ("none", "None"),
+    ("bearer", "Bearer token"),
+    ("basic", "Basic (user name and password)"),
+    ("api_key", "API key in a header"),
+    ("oauth2", "OAuth 2.0 client credentials"),
+];
+
+/// The HTTP connection: a base URL and how requests authenticate.
+pub const HTTP: Kind = Kind {
+    key: "http",
+    name: "HTTP",
+    description: "Any HTTP API: a base URL and how requests authenticate. HTTP Request cards send to it.",
+    fields: &[
+        Field {
+            name: "base_url",
+            label: "Base URL",
+            input: Input::Url,
+            hint: "Requests name a path under it (https://api.example.com/v2).",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "auth",
+            label: "Authentication",
+            input: Input::Choice(HTTP_AUTH),
+            hint: "",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "token",
+            label: "Token",
+            input: Input::Secret,
+            hint: "Sent as Authorization: Bearer ….",
+            when: Some(("auth", &["bearer"])),
+            required: true,
+        },
+        Field {
+            name: "username",
+            label: "User name",
+            input: Input::Text,
+            hint: "",
+            when: Some(("auth", &["basic"])),
+            required: true,
+        },
+        Field {
+            name: "password",
+            label: "Password",
+            input: Input::Secret,
+            hint: "",
+            when: Some(("auth", &["basic"])),
+            required: true,
+        },
+        Field {
+            name: "header",
+            label: "Header name",
+            input: Input::Text,
+            hint: "For example X-API-Key.",
+            when: Some(("auth", &["api_key"])),
+            required: true,
+        },
+        Field {
+            name: "api_key",
+            label: "API key",
+            input: Input::Secret,
+            hint: "",
+            when: Some(("auth", &["api_key"])),
+            required: true,
+        },
+        Field {
+            name: "token_url",
+            label: "Token URL",
+            input: Input::Url,
+            hint: "Where the client credentials are exchanged for an access token.",
+            when: Some(("auth", &["oauth2"])),
+            required: true,
+        },
+        Field {
+            name: "client_id",
+            label: "Client id",
+            input: Input::Text,
+            hint: "",
+            when: Some(("auth", &["oauth2"])),
+            required: true,
+        },
+        Field {
+            name: "client_secret",
+            label: "Client secret",
+            input: Input::Secret,
+            hint: "",
+            when: Some(("auth", &["oauth2"])),
+            required: true,
+        },
+        Field {
+            name: "scope",
+            label: "Scope",
+            input: Input::Text,
+            hint: "Space-separated; leave empty for the service's default.",
+            when: Some(("auth", &["oauth2"])),
+            required: false,
+        },
+    ],
+};
+
+/// Every kind of connection idflow has, in the order the console offers them.
+pub const KINDS: &[Kind] = &[HTTP];
+
+pub fn kind(key: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.key == key)
+}
+
+/// What a person sends to create or change a connection: the non-secret values, and the
+/// secrets they typed (a secret left empty when changing one keeps the one kept).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Values {
+    pub settings: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Display for Values {
+    /// Never shows a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:?} with secrets {:?}",
+            self.settings,
+            self.secrets.keys()
+        )
+    }
+}
+
+#[cfg(feature = "server")]
+/// `values` for `kind` as they are kept (choices defaulted, text trimmed, fields that do
+/// not apply dropped), or every problem, each a sentence; `kept` names the secrets the
+/// connection already holds.
+pub fn checked(kind: &Kind, values: &Values, kept: &[String]) -> Result<Values, Vec<String>> {
+    let mut settings = BTreeMap::new();
+    for field in kind.fields.iter().filter(|f| !f.is_secret()) {
+        let mut value = values
+            .settings
+            .get(field.name)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default();
+        if let Input::Choice(choices) = field.input
+            && value.is_empty()
+        {
+            value = choices[0].0.to_string();
+        }
+        settings.insert(field.name.to_string(), value);
+    }
+    let mut problems = Vec::new();
+    let mut out = Values::default();
+    for field in kind.fields {
+        if !field.applies(&settings) {
+            continue;
+        }
+        if field.is_secret() {
+            let typed = values
+                .secrets
+                .get(field.name)
+                .filter(|s| !s.is_empty())
+                .cloned();
+            if typed.is_none() && field.required && !kept.iter().any(|k| k == field.name) {
+                problems.push(format!("{} is needed.", field.label));
+            }
+            if let Some(secret) = typed {
+                out.secrets.insert(field.name.to_string(), secret);
+            }
+            continue;
+        }
+        let value = settings.get(field.name).cloned().unwrap_or_default();
+        match field.input {
+            _ if value.is_empty() && field.required => {
+                problems.push(format!("{} is needed.", field.label));
+            }
+            Input::Url if !value.is_empty() => match url::Url::parse(&value) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+                _ => problems.push(format!(
+                    "{} must be an http or https address, like https://api.example.com.",
+                    field.label
+                )),
+            },
+            Input::Choice(choices) if !choices.iter().any(|(v, _)| *v == value) => {
+                problems.push(format!("{} must be one of the choices.", field.label));
+            }
+            _ => {}
+        }
+        if field.name == "header" && !value.is_empty() && !is_header_name(&value) {
+            problems.push(format!("{value:?} is not a header name."));
+        }
+        out.settings.insert(field.name.to_string(), value);
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(feature = "server")]
+fn is_header_name(name: &str) -> bool {
+    name.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// A connection's name: 1 to 100 characters, kept trimmed.
+pub fn name_problem(name: &str) -> Option<String> {
+    let count = name.trim().chars().count();
+    (count == 0 || count > 100).then(|| "A connection needs a name of 1 to 100 characters.".into())
+}
+
+/// How a secret is shown: never its value.
+pub const REDACTED: &str = "••••";
+
+#[cfg(all(test, feature = "server"))]
+mod tests {
+    use super::*;
+
+    fn values(settings: &[(&str, &str)], secrets: &[(&str, &str)]) -> Values {
+        Values {
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            secrets: secrets
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_http_connection_needs_what_its_authentication_needs() {
+        let ok = checked(
+            &HTTP,
+            &values(&[("base_url", " https://api.example.com ")], &[]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(ok.settings["base_url"], "https://api.example.com");
+        assert_eq!(
+            ok.settings["auth"], "none",
+            "the first choice is the default"
+        );
+        assert!(
+            !ok.settings.contains_key("username"),
+            "fields that do not apply are dropped"
+        );
+
+        let problems = checked(
+            &HTTP,
+            &values(&[("base_url", "ftp://x"), ("auth", "basic")], &[]),
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                "Base URL must be an http or https address, like https://api.example.com."
+                    .to_string(),
+                "User name is needed.".to_string(),
+                "Password is needed.".to_string(),
+            ]
+        );
+
+        // A secret already kept need not be typed again.
+        let bearer = values(
+            &[("base_url", "https://a.example"), ("auth", "bearer")],
+            &[],
+        );
+        assert!(checked(&HTTP, &bearer, &[]).is_err());
+        assert!(checked(&HTTP, &bearer, &["token".into()]).is_ok());
+
+        let bad_header = values(
+            &[
+                ("base_url", "https://a.example"),
+                ("auth", "api_key"),
+                ("header", "X Key"),
+            ],
+            &[("api_key", "k")],
+        );
+        assert_eq!(
+            checked(&HTTP, &bad_header, &[]).unwrap_err(),
+            vec!["\"X Key\" is not a header name.".to_string()]
+        );
+        assert!(
+            checked(
+                &HTTP,
+                &values(
+                    &[("base_url", "https://a.example"), ("auth", "sideways")],
+                    &[]
+                ),
+                &[]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn values_never_show_their_secrets() {
+        let shown = values(&[("auth", "bearer")], &[("token", "s3cr3t-marker")]).to_string();
+        assert!(!shown.contains("s3cr3t-marker"), "{shown}");
+    }
+}

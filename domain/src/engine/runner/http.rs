@@ -1,0 +1,226 @@
+//! The HTTP app's card: HTTP Request, through the outbound guard, with a connection's
+//! base URL and credentials when it names one. 429 and 5xx answers are worth another try
+//! (the card's retry policy decides); other 4xx answers fail it. A write carries an
+//! `Idempotency-Key` made from the execution and the card, so the other side can tell a
+//! retry after a crash from a new request.
+
+use super::{Context, Runner};
+use crate::connectors::{BODY_CAP, DEFAULT_TIMEOUT, MAX_TIMEOUT, Opened};
+use crate::engine::control::{CardError, Done};
+use crate::outbound;
+use serde_json::{Map, Value, json};
+use std::time::{Duration, Instant};
+
+/// How much of a body a failed try's message quotes.
+const QUOTED: usize = 300;
+
+fn text<'i>(inputs: &'i Map<String, Value>, name: &str) -> &'i str {
+    inputs
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+}
+
+fn object<'i>(
+    inputs: &'i Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'i Map<String, Value>>, CardError> {
+    match inputs.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(o)) => Ok(Some(o)),
+        Some(other) => Err(CardError::fatal(format!(
+            "{name}: expects an object, got {other}"
+        ))),
+    }
+}
+
+/// A JSON value as a header or query value: text as it is, anything else as JSON.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The URL without anything that could be a credential: its query is left out.
+fn shown(url: &url::Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
+}
+
+impl Runner {
+    pub(super) async fn http_card(
+        &self,
+        context: &Context<'_>,
+        card_id: u32,
+        inputs: &Map<String, Value>,
+    ) -> Result<Done, CardError> {
+        let connectors = self.store.connectors();
+        let connection = match text(inputs, "connection") {
+            "" => None,
+            id => {
+                let id = uuid::Uuid::parse_str(id)
+                    .map_err(|_| CardError::fatal("connection: is not a connection's id"))?;
+                let connection =
+                    self.store.connection(id).await?.ok_or_else(|| {
+                        CardError::fatal("connection: the connection was deleted")
+                    })?;
+                if connection.kind != "http" {
+                    return Err(CardError::fatal(format!(
+                        "connection: {} is not an HTTP connection",
+                        connection.name
+                    )));
+                }
+                Some(connection)
+            }
+        };
+        let method = match text(inputs, "method") {
+            "" => "GET".to_string(),
+            m => m.to_ascii_uppercase(),
+        };
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|_| CardError::fatal(format!("method: {method:?} is not an HTTP method")))?;
+        let target = text(inputs, "url");
+        let mut url = match &connection {
+            Some(c) => {
+                let base = c.settings.get("base_url").map(String::as_str).unwrap_or_default();
+                if target.starts_with("http://") || target.starts_with("https://") {
+                    if !target.starts_with(base.trim_end_matches('/')) {
+                        return Err(CardError::fatal(format!(
+                            "url: {target} is not under the connection's base URL {base}; its credentials are sent only there"
+                        )));
+                    }
+                    url::Url::parse(target)
+                } else {
+                    url::Url::parse(&format!(
+                        "{}/{}",
+                        base.trim_end_matches('/'),
+                        target.trim_start_matches('/')
+                    ))
+                }
+            }
+            None => url::Url::parse(target),
+        }
+        .map_err(|e| CardError::fatal(format!("url: {target:?} is not an address ({e})")))?;
+        if let Some(query) = object(inputs, "query")? {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in query {
+                pairs.append_pair(name, &plain(value));
+            }
+        }
+        outbound::check_url(connectors.allowed(), &url)
+            .map_err(|e| CardError::fatal(e.to_string()))?;
+        let timeout = inputs
+            .get("timeout_seconds")
+            .and_then(Value::as_f64)
+            .filter(|s| *s > 0.0)
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64)
+            .min(MAX_TIMEOUT);
+        let mut request = connectors
+            .client()
+            .request(method.clone(), url.clone())
+            .timeout(timeout);
+        if let Some(headers) = object(inputs, "headers")? {
+            for (name, value) in headers {
+                request = request.header(name.as_str(), plain(value));
+            }
+        }
+        if !matches!(method, reqwest::Method::GET | reqwest::Method::HEAD) {
+            request = request.header(
+                "Idempotency-Key",
+                format!("idflow-{}-{card_id}", context.execution.id.0),
+            );
+        }
+        request = match (inputs.get("body"), text(inputs, "body_type")) {
+            (None | Some(Value::Null), _) => request,
+            (Some(body), "" | "json") => request.json(body),
+            (Some(Value::Object(fields)), "form") => {
+                let pairs: Vec<(String, String)> =
+                    fields.iter().map(|(k, v)| (k.clone(), plain(v))).collect();
+                request.form(&pairs)
+            }
+            (Some(_), "form") => {
+                return Err(CardError::fatal("body: a form body must be an object"));
+            }
+            (Some(body), "raw") => request.body(plain(body)),
+            (_, other) => {
+                return Err(CardError::fatal(format!(
+                    "body_type: {other:?} is not json, form or raw"
+                )));
+            }
+        };
+        if let Some(connection) = &connection {
+            let secrets = self.store.connection_secrets(connection.id).await?;
+            let opened = Opened {
+                connection,
+                secrets,
+            };
+            request = connectors
+                .authorize(request, &opened)
+                .await
+                .map_err(CardError::fatal)?;
+        }
+
+        let started = Instant::now();
+        let tried = |what: String| format!("{method} {} {what}", shown(&url));
+        let answer = request.send().await.map_err(|e| {
+            let why = outbound::describe(&e);
+            CardError {
+                // The guard's refusal stands however often it is asked again.
+                retryable: !why.starts_with("refused by the outbound guard"),
+                message: tried(why),
+            }
+        })?;
+        let status = answer.status();
+        let headers: Map<String, Value> = answer
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    Value::String(v.to_str().unwrap_or_default().to_string()),
+                )
+            })
+            .collect();
+        let json_body = answer
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.contains("json"));
+        let (bytes, cut) =
+            outbound::read_capped(answer, BODY_CAP)
+                .await
+                .map_err(|e| CardError {
+                    message: tried(outbound::describe(&e)),
+                    retryable: true,
+                })?;
+        let took = started.elapsed().as_millis();
+        let text_body = String::from_utf8_lossy(&bytes).to_string();
+        if status.as_u16() == 429 || status.is_server_error() || status.is_client_error() {
+            let quoted: String = text_body.chars().take(QUOTED).collect();
+            return Err(CardError {
+                message: tried(format!("answered {status} in {took} ms: {quoted}")),
+                retryable: status.as_u16() == 429 || status.is_server_error(),
+            });
+        }
+        let body = if json_body && !cut {
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(text_body))
+        } else {
+            Value::String(text_body)
+        };
+        Ok(Done::Output(json!({
+            "status": status.as_u16(),
+            "headers": headers,
+            "body": body,
+            "request": {
+                "method": method.as_str(),
+                "url": shown(&url),
+                "took_ms": took,
+                "body_cut": cut,
+            },
+        })))
+    }
+}

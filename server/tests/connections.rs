@@ -1,0 +1,535 @@
+//! The Connections tab and the HTTP Request card through the real router, on both
+//! backends: a connection is created, tested, used by a flow, changed, refused for
+//! deletion while used, then deleted; a Connection Manager does all of it and cannot edit
+//! flows; its secret is never seen again. The API the flow calls is a local server on
+//! 127.0.0.1 (the test server allows loopback, as `IDFLOW_OUTBOUND_ALLOW` would).
+
+mod common;
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::{get, post};
+use common::*;
+use domain::access::Role;
+use domain::engine::runner::Runner;
+use domain::flows::{Binding, Card, CardId, Flow, Source};
+use domain::store::{NewExecution, Store};
+use reqwest::StatusCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const MARKER: &str = "s3cr3t-token-MARKER-7f3a";
+
+/// A local API that wants `Authorization: Bearer MARKER`: `GET /v2` (the test),
+/// `GET /v2/hello?name=…`, `POST /v2/echo` (answers the body and its Idempotency-Key).
+async fn local_api() -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    fn authorised(headers: &HeaderMap) -> bool {
+        headers.get("authorization").and_then(|v| v.to_str().ok())
+            == Some(&format!("Bearer {MARKER}"))
+    }
+    let app = axum::Router::new()
+        .route(
+            "/v2",
+            get(
+                |State(hits): State<Arc<AtomicUsize>>, headers: HeaderMap| async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    if authorised(&headers) {
+                        AxumStatus::OK
+                    } else {
+                        AxumStatus::UNAUTHORIZED
+                    }
+                },
+            ),
+        )
+        .route(
+            "/v2/hello",
+            get(
+                |State(hits): State<Arc<AtomicUsize>>,
+                 headers: HeaderMap,
+                 Query(q): Query<std::collections::HashMap<String, String>>| async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    if !authorised(&headers) {
+                        return Err(AxumStatus::UNAUTHORIZED);
+                    }
+                    Ok(axum::Json(serde_json::json!({ "hello": q.get("name") })))
+                },
+            ),
+        )
+        .route(
+            "/v2/echo",
+            post(
+                |State(hits): State<Arc<AtomicUsize>>,
+                 headers: HeaderMap,
+                 axum::Json(body): axum::Json<serde_json::Value>| async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    let key = headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_string();
+                    axum::Json(serde_json::json!({ "got": body, "idempotency_key": key }))
+                },
+            ),
+        )
+        .with_state(hits.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), hits)
+}
+
+fn query_param(location: &str, name: &str) -> Option<String> {
+    let query = location.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn text(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
+/// A flow whose HTTP Request card calls `path` through the connection `id`.
+fn calling(name: &str, id: &str, card: Card) -> Flow {
+    let mut flow = Flow::new(name, "trigger.manual");
+    let mut card = card;
+    card.inputs
+        .insert("connection".into(), Binding::literal(id));
+    flow.cards = vec![
+        card,
+        Card::new(2, "flow.return")
+            .with_inputs(&[("output", Binding::mapping(Source::Card(CardId(1)), "body"))]),
+    ];
+    flow
+}
+
+async fn run(store: &Store, flow: &Flow) -> domain::store::ExecutionRecord {
+    let made = store.test_flow_on(flow).await;
+    let id = store
+        .enqueue_execution(&NewExecution::by_hand(
+            made.id,
+            made.version,
+            serde_json::json!({}),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    Runner::new(store.clone(), "test").drain().await.unwrap();
+    store.execution(id).await.unwrap().unwrap()
+}
+
+async fn connections_are_made_tested_used_changed_and_kept_while_used(store: Store) {
+    let server = start(store, Options::default()).await;
+    let (api, hits) = local_api().await;
+    let manager = server.client_as(Role::ConnectionManager).await;
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+
+    let empty = text(&manager, server.url("/connections")).await;
+    assert!(empty.contains("No connections yet"), "{empty}");
+
+    // Created with a problem: refused, saying what, nothing made.
+    let refused = server
+        .post_form(
+            &manager,
+            "/connections",
+            &[
+                ("kind", "http"),
+                ("name", "Payroll"),
+                ("s.base_url", "ftp://x"),
+                ("s.auth", "bearer"),
+            ],
+        )
+        .await;
+    let to = location(&refused);
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("connection-problems"),
+        "{to}"
+    );
+    assert!(
+        query_param(&to, "why").unwrap().contains("Token is needed"),
+        "{to}"
+    );
+    assert!(server.store.connections().await.unwrap().is_empty());
+
+    // Created: its page says who changed it; the secret is nowhere on it.
+    let made = server
+        .post_form(
+            &manager,
+            "/connections",
+            &[
+                ("kind", "http"),
+                ("name", "Payroll API"),
+                ("s.base_url", &format!("{api}/v2")),
+                ("s.auth", "bearer"),
+                ("secret.token", MARKER),
+            ],
+        )
+        .await;
+    let to = location(&made);
+    let connection = server.store.connections().await.unwrap().pop().unwrap();
+    assert_eq!(
+        to,
+        format!("/connections/{}?notice=connection-created", connection.id)
+    );
+    assert_eq!(connection.secret_fields, vec!["token".to_string()]);
+    let page = text(
+        &manager,
+        server.url(&format!("/connections/{}", connection.id)),
+    )
+    .await;
+    assert!(
+        page.contains("Payroll API") && page.contains("connection_manager@example.com"),
+        "{page}"
+    );
+    assert!(!page.contains(MARKER));
+
+    // Tested: it works.
+    let tested = server
+        .post_form(
+            &manager,
+            &format!("/connections/{}/test", connection.id),
+            &[("go", "")],
+        )
+        .await;
+    assert_eq!(
+        query_param(&location(&tested), "notice").as_deref(),
+        Some("connection-works")
+    );
+    let kept = server
+        .store
+        .connection(connection.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        kept.last_test.as_ref().is_some_and(|t| t.ok),
+        "{:?}",
+        kept.last_test
+    );
+
+    // Changed to a wrong token: the test fails, saying the credentials were refused.
+    let changed = server
+        .post_form(
+            &manager,
+            &format!("/connections/{}", connection.id),
+            &[
+                ("version", "1"),
+                ("name", "Payroll API"),
+                ("s.base_url", &format!("{api}/v2")),
+                ("s.auth", "bearer"),
+                ("secret.token", "wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        query_param(&location(&changed), "notice").as_deref(),
+        Some("connection-saved")
+    );
+    let failed = server
+        .post_form(
+            &manager,
+            &format!("/connections/{}/test", connection.id),
+            &[("go", "")],
+        )
+        .await;
+    let to = location(&failed);
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("connection-test-failed"),
+        "{to}"
+    );
+    assert!(
+        query_param(&to, "why")
+            .unwrap()
+            .contains("refused the credentials"),
+        "{to}"
+    );
+    // A stale form is refused rather than overwriting the newer change.
+    let stale = server
+        .post_form(
+            &manager,
+            &format!("/connections/{}", connection.id),
+            &[
+                ("version", "1"),
+                ("name", "Old"),
+                ("s.base_url", &format!("{api}/v2")),
+                ("s.auth", "bearer"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        query_param(&location(&stale), "error").as_deref(),
+        Some("connection-changed")
+    );
+    // Renamed with the right token again; an empty secret field later keeps it.
+    server
+        .post_form(
+            &manager,
+            &format!("/connections/{}", connection.id),
+            &[
+                ("version", "2"),
+                ("name", "Payroll"),
+                ("s.base_url", &format!("{api}/v2")),
+                ("s.auth", "bearer"),
+                ("secret.token", MARKER),
+            ],
+        )
+        .await;
+    server
+        .post_form(
+            &manager,
+            &format!("/connections/{}", connection.id),
+            &[
+                ("version", "3"),
+                ("name", "Payroll"),
+                ("s.base_url", &format!("{api}/v2")),
+                ("s.auth", "bearer"),
+                ("secret.token", ""),
+            ],
+        )
+        .await;
+    let renamed = server
+        .store
+        .connection(connection.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.version), ("Payroll", 4));
+    let tested = server
+        .post_form(
+            &manager,
+            &format!("/connections/{}/test", connection.id),
+            &[("go", "")],
+        )
+        .await;
+    assert_eq!(
+        query_param(&location(&tested), "notice").as_deref(),
+        Some("connection-works")
+    );
+
+    // Used by a flow: its HTTP Request card reaches the API with the connection's token.
+    let id = connection.id.to_string();
+    let hello = Card::new(1, "http.request").with_inputs(&[
+        ("url", Binding::literal("/hello")),
+        (
+            "query",
+            Binding::literal(serde_json::json!({ "name": "Ada" })),
+        ),
+    ]);
+    let done = run(&server.store, &calling("Greet payroll", &id, hello)).await;
+    assert_eq!(
+        done.status,
+        domain::engine::Status::Succeeded,
+        "{:?}",
+        done.error
+    );
+    assert_eq!(done.output, Some(serde_json::json!({ "hello": "Ada" })));
+    // A write carries an Idempotency-Key from the execution and the card.
+    let echo = Card::new(1, "http.request").with_inputs(&[
+        ("method", Binding::literal("POST")),
+        ("url", Binding::literal("/echo")),
+        (
+            "body",
+            Binding::literal(serde_json::json!({ "user": "ada" })),
+        ),
+    ]);
+    let done = run(&server.store, &calling("Echo payroll", &id, echo)).await;
+    let output = done.output.unwrap();
+    assert_eq!(output["got"], serde_json::json!({ "user": "ada" }));
+    assert_eq!(output["idempotency_key"], format!("idflow-{}-1", done.id.0));
+    // Credentials go only under the base URL.
+    let elsewhere = Card::new(1, "http.request")
+        .with_inputs(&[("url", Binding::literal(format!("{}/other", server.base)))]);
+    let failed = run(&server.store, &calling("Elsewhere", &id, elsewhere)).await;
+    assert!(
+        failed
+            .error
+            .unwrap_or_default()
+            .contains("not under the connection's base URL")
+    );
+
+    // The list says which flows use it; deleting it is refused, naming them.
+    let list = text(&manager, server.url("/connections")).await;
+    assert!(list.contains("Greet payroll"), "{list}");
+    let refused = server
+        .post_form(
+            &manager,
+            &format!("/connections/{id}/delete"),
+            &[("go", "")],
+        )
+        .await;
+    let to = location(&refused);
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("connection-in-use"),
+        "{to}"
+    );
+    assert!(
+        query_param(&to, "why").unwrap().contains("Greet payroll"),
+        "{to}"
+    );
+    assert!(
+        server
+            .store
+            .connection(connection.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // The Connection Manager cannot edit flows; the auditor sees connections, changes none.
+    let import = manager
+        .post(server.url("/flows/import"))
+        .form(&[("definition", "{}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(import.status(), StatusCode::FORBIDDEN);
+    assert!(
+        text(&auditor, server.url("/connections"))
+            .await
+            .contains("Payroll")
+    );
+    let create = auditor
+        .post(server.url("/connections"))
+        .form(&[("kind", "http"), ("name", "Mine")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), StatusCode::FORBIDDEN);
+
+    // Once no flow uses it, it is deleted.
+    for flow in server.store.flows().await.unwrap() {
+        server
+            .store
+            .delete_flow(
+                flow.id,
+                &domain::audit::NewEntry::new(
+                    domain::audit::Action::FlowDelete,
+                    domain::audit::Outcome::Success,
+                    domain::audit::Actor::System,
+                ),
+            )
+            .await
+            .unwrap();
+    }
+    let deleted = server
+        .post_form(
+            &manager,
+            &format!("/connections/{id}/delete"),
+            &[("go", "")],
+        )
+        .await;
+    assert_eq!(location(&deleted), "/connections?notice=connection-deleted");
+    assert!(server.store.connections().await.unwrap().is_empty());
+
+    // Every change is in the System Log, never with the secret.
+    let log = server.store.recent_audit(100).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "connection.create",
+        "connection.update",
+        "connection.test",
+        "connection.delete",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    assert!(!format!("{log:?}").contains(MARKER));
+    assert!(hits.load(Ordering::SeqCst) >= 5);
+}
+
+domain::backend_tests! {
+    async fn connections_tab_and_http_card(store) {
+        connections_are_made_tested_used_changed_and_kept_while_used(store).await;
+    }
+}
+
+/// The secret typed into a connection is nowhere else: not in the database files (the
+/// WAL included), a page, a server function's answer, the System Log or an execution's
+/// records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connections_secret_is_sealed_and_never_shown() {
+    let db = domain::store::testing::sqlite().await;
+    let server = start(db.store.clone(), Options::default()).await;
+    let (api, _) = local_api().await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    server
+        .post_form(
+            &admin,
+            "/connections",
+            &[
+                ("kind", "http"),
+                ("name", "Payroll"),
+                ("s.base_url", &format!("{api}/v2")),
+                ("s.auth", "bearer"),
+                ("secret.token", MARKER),
+            ],
+        )
+        .await;
+    let connection = server.store.connections().await.unwrap().pop().unwrap();
+    let id = connection.id.to_string();
+    let mut flow = calling(
+        "Greet",
+        &id,
+        Card::new(1, "http.request").with_inputs(&[("url", Binding::literal("/hello"))]),
+    );
+    flow.settings.save_all_data = true;
+    let done = run(&server.store, &flow).await;
+    assert_eq!(
+        done.status,
+        domain::engine::Status::Succeeded,
+        "{:?}",
+        done.error
+    );
+    let steps = server.store.execution_steps(done.id).await.unwrap();
+    assert!(!format!("{steps:?}").contains(MARKER));
+
+    for path in [
+        "/connections".to_string(),
+        format!("/connections/{id}"),
+        format!("/executions/{}", done.id),
+    ] {
+        assert!(
+            !text(&admin, server.url(&path)).await.contains(MARKER),
+            "{path}"
+        );
+    }
+    let detail = admin
+        .post(server.url(app::connections::DETAIL_PATH))
+        .form(&[("id", id.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains("token") && !detail.contains(MARKER),
+        "{detail}"
+    );
+    assert!(!format!("{:?}", server.store.recent_audit(100).await.unwrap()).contains(MARKER));
+
+    // The database files, WAL included, hold only the sealed value.
+    let folder = db
+        .url
+        .trim_start_matches("sqlite://")
+        .trim_end_matches("/idflow.db")
+        .to_string();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        files += 1;
+        assert!(!bytes.windows(MARKER.len()).any(|w| w == MARKER.as_bytes()));
+    }
+    assert!(files >= 2, "the database and its WAL were read");
+    // …and it still opens where it belongs.
+    let opened = server
+        .store
+        .connection_secrets(connection.id)
+        .await
+        .unwrap();
+    use secrecy::ExposeSecret;
+    assert_eq!(opened["token"].expose_secret(), MARKER);
+}
