@@ -237,6 +237,12 @@ pub fn checked(kind: &Kind, values: &Values, kept: &[String]) -> Result<Values, 
                 problems.push(format!("{} is needed.", field.label));
             }
             Input::Url if !value.is_empty() => match url::Url::parse(&value) {
+                Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                    problems.push(format!(
+                        "{} must not hold a user name or password: choose them under Authentication, where they are kept sealed.",
+                        field.label
+                    ));
+                }
                 Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
                 _ => problems.push(format!(
                     "{} must be an http or https address, like https://api.example.com.",
