@@ -165,8 +165,54 @@ pub const HTTP: Kind = Kind {
     ],
 };
 
+const SLACK_MODES: &[(&str, &str)] = &[
+    ("webhook", "Incoming webhook (one channel)"),
+    ("bot", "Bot token (any channel, direct messages)"),
+];
+
+/// The Slack connection: an incoming webhook, or a bot token for Slack's Web API.
+pub const SLACK: Kind = Kind {
+    key: "slack",
+    name: "Slack",
+    description: "Posts to Slack: an incoming webhook for one channel, or a bot token (chat:write, users:read.email, im:write) for any channel and direct messages.",
+    fields: &[
+        Field {
+            name: "mode",
+            label: "Connect with",
+            input: Input::Choice(SLACK_MODES),
+            hint: "",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "webhook_url",
+            label: "Webhook URL",
+            input: Input::Secret,
+            hint: "From the Slack app's Incoming Webhooks page (https://hooks.slack.com/services/…).",
+            when: Some(("mode", &["webhook"])),
+            required: true,
+        },
+        Field {
+            name: "bot_token",
+            label: "Bot token",
+            input: Input::Secret,
+            hint: "The app's Bot User OAuth Token (xoxb-…).",
+            when: Some(("mode", &["bot"])),
+            required: true,
+        },
+        Field {
+            name: "api_url",
+            label: "Web API URL",
+            input: Input::Url,
+            hint: "Leave as it is unless you use a Slack-compatible server.",
+            when: Some(("mode", &["bot"])),
+            required: false,
+        },
+    ],
+};
+
 /// Every kind of connection idflow has, in the order the console offers them.
-pub const KINDS: &[Kind] = &[HTTP];
+pub const KINDS: &[Kind] = &[HTTP, SLACK];
 
 pub fn kind(key: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.key == key)

@@ -132,11 +132,11 @@ impl Connectors {
             .timeout(DEFAULT_TIMEOUT)
             .send()
             .await
-            .map_err(|e| format!("the token URL: {}", outbound::describe(&e)))?;
+            .map_err(|e| format!("the token URL: {}", outbound::describe(e)))?;
         let status = answer.status();
         let (body, _) = outbound::read_capped(answer, 64 * 1024)
             .await
-            .map_err(|e| format!("the token URL: {}", outbound::describe(&e)))?;
+            .map_err(|e| format!("the token URL: {}", outbound::describe(e)))?;
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         if !status.is_success() {
             let why = json
@@ -177,6 +177,7 @@ impl Connectors {
         };
         match connection.kind.as_str() {
             "http" => self.test_http(&opened).await,
+            "slack" => self.test_slack(&opened).await,
             other => Err(format!("this idflow cannot test {other:?} connections")),
         }
     }
@@ -192,7 +193,7 @@ impl Connectors {
                 opened,
             )
             .await?;
-        let answer = request.send().await.map_err(|e| outbound::describe(&e))?;
+        let answer = request.send().await.map_err(outbound::describe)?;
         let status = answer.status();
         let took = started.elapsed().as_millis();
         match status.as_u16() {
@@ -203,6 +204,156 @@ impl Connectors {
                 "{url} answered with a server error ({status}, {took} ms)"
             )),
             _ => Ok(format!("{url} answered {status} in {took} ms")),
+        }
+    }
+}
+
+/// Why a connector's call failed, and whether another try may go better.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failed {
+    pub message: String,
+    pub retryable: bool,
+}
+
+impl Failed {
+    fn fatal(message: impl Into<String>) -> Failed {
+        Failed {
+            message: message.into(),
+            retryable: false,
+        }
+    }
+
+    /// A request that found no answer: the guard's refusal stands, anything else (a
+    /// timeout, a dropped connection) may go better next time.
+    fn unanswered(what: &str, error: reqwest::Error) -> Failed {
+        let why = outbound::describe(error);
+        Failed {
+            retryable: !why.starts_with("refused by the outbound guard"),
+            message: format!("{what}: {why}"),
+        }
+    }
+}
+
+impl From<String> for Failed {
+    fn from(message: String) -> Failed {
+        Failed::fatal(message)
+    }
+}
+
+const SLACK_API: &str = "https://slack.com/api";
+
+impl Connectors {
+    /// Calls the Slack Web API's `method` as the connection's bot: with `json` as the
+    /// body (POST) or `query` (GET). Slack's answer when it says `ok`.
+    pub async fn slack_api(
+        &self,
+        opened: &Opened<'_>,
+        method: &str,
+        json: Option<&serde_json::Value>,
+        query: &[(&str, &str)],
+    ) -> Result<serde_json::Value, Failed> {
+        let base = match opened.setting("api_url") {
+            "" => SLACK_API,
+            other => other,
+        };
+        let url = url::Url::parse(&format!("{}/{method}", base.trim_end_matches('/')))
+            .map_err(|e| format!("the Web API URL: {e}"))?;
+        outbound::check_url(&self.allowed, &url).map_err(|e| e.to_string())?;
+        let request = match json {
+            Some(body) => self.client.post(url).json(body),
+            None => self.client.get(url).query(query),
+        }
+        .bearer_auth(opened.secret("bot_token")?)
+        .timeout(DEFAULT_TIMEOUT);
+        let what = format!("Slack's {method}");
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| Failed::unanswered(&what, e))?;
+        let status = answer.status();
+        let wait = answer
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("a while")
+            .to_string();
+        let (body, _) = outbound::read_capped(answer, 256 * 1024)
+            .await
+            .map_err(|e| Failed::unanswered(&what, e))?;
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        if status.as_u16() == 429 {
+            return Err(Failed {
+                message: format!("{what}: rate limited, retry after {wait} s"),
+                retryable: true,
+            });
+        }
+        if status.is_server_error() {
+            return Err(Failed {
+                message: format!("{what}: Slack answered {status}"),
+                retryable: true,
+            });
+        }
+        if json.get("ok") == Some(&serde_json::Value::Bool(true)) {
+            Ok(json)
+        } else {
+            let why = json
+                .get("error")
+                .and_then(|e| e.as_str())
+                .unwrap_or("no reason given");
+            Err(Failed::fatal(format!("{what} refused: {why} ({status})")))
+        }
+    }
+
+    /// Posts `payload` to the connection's incoming webhook. Its URL is the secret: no
+    /// message names it.
+    pub async fn slack_webhook(
+        &self,
+        opened: &Opened<'_>,
+        payload: &serde_json::Value,
+    ) -> Result<(reqwest::StatusCode, String), Failed> {
+        let url = url::Url::parse(opened.secret("webhook_url")?)
+            .map_err(|_| "the webhook URL is not an address; enter it again".to_string())?;
+        outbound::check_url(&self.allowed, &url).map_err(|e| e.to_string())?;
+        let answer = self
+            .client
+            .post(url)
+            .json(payload)
+            .timeout(DEFAULT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| Failed::unanswered("the Slack webhook", e))?;
+        let status = answer.status();
+        let (body, _) = outbound::read_capped(answer, 64 * 1024)
+            .await
+            .map_err(|e| Failed::unanswered("the Slack webhook", e))?;
+        Ok((
+            status,
+            String::from_utf8_lossy(&body).chars().take(200).collect(),
+        ))
+    }
+
+    async fn test_slack(&self, opened: &Opened<'_>) -> Result<String, String> {
+        if opened.setting("mode") == "bot" {
+            let json = self
+                .slack_api(opened, "auth.test", Some(&serde_json::json!({})), &[])
+                .await
+                .map_err(|f| f.message)?;
+            let team = json.get("team").and_then(|t| t.as_str()).unwrap_or("?");
+            let user = json.get("user").and_then(|t| t.as_str()).unwrap_or("?");
+            return Ok(format!("Slack accepted the bot token: {user} in {team}"));
+        }
+        // An empty message posts nothing; Slack answers it "no_text" (or
+        // "invalid_payload") when the webhook is valid.
+        let (status, body) = self
+            .slack_webhook(opened, &serde_json::json!({}))
+            .await
+            .map_err(|f| f.message)?;
+        match (status.as_u16(), body.as_str()) {
+            (400, "no_text" | "invalid_payload" | "missing_text_or_fallback_or_attachments") => Ok(
+                "Slack knows the webhook (an empty test message was refused, as expected)".into(),
+            ),
+            (200, _) => Ok("Slack took the webhook's test".into()),
+            _ => Err(format!("Slack refused the webhook ({status}: {body})")),
         }
     }
 }

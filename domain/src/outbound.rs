@@ -268,9 +268,11 @@ pub fn client(allowed: Allowed, timeout: Duration) -> reqwest::Client {
         .expect("the outbound client's settings are valid")
 }
 
-/// Why an outbound request found no answer, as a card's record says it.
-pub fn describe(error: &reqwest::Error) -> String {
+/// Why an outbound request found no answer, as a card's record says it: never with the
+/// URL (a webhook's URL is its secret; a query may hold one).
+pub fn describe(error: reqwest::Error) -> String {
     use std::error::Error;
+    let error = error.without_url();
     let mut source = error.source();
     while let Some(cause) = source {
         if let Some(refused) = cause.downcast_ref::<Refused>() {

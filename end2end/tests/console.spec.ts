@@ -43,9 +43,10 @@ test('every tab loads from the navigation and from a deep link', async ({ page }
     await expect(page.getByRole('heading', { level: 1, name: tab.heading })).toBeVisible();
     await expect(page).toHaveTitle(`${tab.heading} · idflow`);
   }
-  // Areas not built yet say so instead of showing made-up data.
+  // Connections offers to make one of each kind.
   await page.goto('/connections');
-  await expect(page.getByTestId('empty-state')).toContainText('not available in this version yet');
+  await expect(page.getByText('New HTTP connection')).toBeVisible();
+  await expect(page.getByText('New Slack connection')).toBeVisible();
 });
 
 test('the System Log records the sign-in', async ({ page }, testInfo) => {

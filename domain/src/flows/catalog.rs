@@ -453,6 +453,34 @@ fn build() -> Vec<CardSpec> {
                 field("body", "Body", Any),
                 field("request", "Request", object()),
             ]),
+        // Slack
+        Spec::new("slack.send_message", "Slack", "Send Message", Action)
+            .says("Posts a message to a channel (a webhook posts to its own channel).")
+            .takes(vec![
+                required("connection", "Connection", Text),
+                field("channel", "Channel (bot token only)", Text),
+                required("text", "Text", Text),
+                field("blocks", "Blocks", list(object())),
+            ])
+            .gives(vec![
+                field("ok", "Sent", Boolean),
+                field("channel", "Channel", Text),
+                field("ts", "Message time stamp", Text),
+            ]),
+        Spec::new("slack.send_direct_message", "Slack", "Send Direct Message", Action)
+            .says("Finds a person in Slack by email and sends them a direct message (bot token).")
+            .takes(vec![
+                required("connection", "Connection", Text),
+                required("email", "Email", Text),
+                required("text", "Text", Text),
+                field("blocks", "Blocks", list(object())),
+            ])
+            .gives(vec![
+                field("ok", "Sent", Boolean),
+                field("user_id", "Slack user", Text),
+                field("channel", "Channel", Text),
+                field("ts", "Message time stamp", Text),
+            ]),
         // Flow control
         Spec::new("flow.if_else", "Flow control", "If/Else", Control)
             .says("Runs the Then lane when the condition holds, else the Else lane.")

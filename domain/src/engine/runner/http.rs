@@ -61,21 +61,7 @@ impl Runner {
         let connectors = self.store.connectors();
         let connection = match text(inputs, "connection") {
             "" => None,
-            id => {
-                let id = uuid::Uuid::parse_str(id)
-                    .map_err(|_| CardError::fatal("connection: is not a connection's id"))?;
-                let connection =
-                    self.store.connection(id).await?.ok_or_else(|| {
-                        CardError::fatal("connection: the connection was deleted")
-                    })?;
-                if connection.kind != "http" {
-                    return Err(CardError::fatal(format!(
-                        "connection: {} is not an HTTP connection",
-                        connection.name
-                    )));
-                }
-                Some(connection)
-            }
+            _ => Some(self.connection_of(inputs, "http").await?),
         };
         let method = match text(inputs, "method") {
             "" => "GET".to_string(),
@@ -167,7 +153,7 @@ impl Runner {
         let started = Instant::now();
         let tried = |what: String| format!("{method} {} {what}", shown(&url));
         let answer = request.send().await.map_err(|e| {
-            let why = outbound::describe(&e);
+            let why = outbound::describe(e);
             CardError {
                 // The guard's refusal stands however often it is asked again.
                 retryable: !why.starts_with("refused by the outbound guard"),
@@ -194,7 +180,7 @@ impl Runner {
             outbound::read_capped(answer, BODY_CAP)
                 .await
                 .map_err(|e| CardError {
-                    message: tried(outbound::describe(&e)),
+                    message: tried(outbound::describe(e)),
                     retryable: true,
                 })?;
         let took = started.elapsed().as_millis();

@@ -6,6 +6,7 @@
 pub(crate) mod directory;
 mod helpers;
 mod http;
+mod slack;
 mod tables;
 
 use super::control::{self, CardError, Done, failure_reason};
@@ -17,7 +18,7 @@ use crate::actions::{Acting, ActionError};
 use crate::audit::Actor;
 use crate::directory::UserStatus;
 use crate::flows::Card;
-use crate::store::{ExecutionRecord, NewExecution, StepRecord, Store, StoreError};
+use crate::store::{Connection, ExecutionRecord, NewExecution, StepRecord, Store, StoreError};
 use chrono::{Duration, Utc};
 use serde_json::{Map, Value, json};
 
@@ -81,6 +82,34 @@ impl Runner {
                 })
             })
             .await?)
+    }
+
+    /// The connection a card names in its `connection` input, of `kind`.
+    async fn connection_of(
+        &self,
+        inputs: &Map<String, Value>,
+        kind: &str,
+    ) -> Result<Connection, CardError> {
+        let id = inputs
+            .get("connection")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| CardError::fatal("connection: has no value"))?;
+        let id = uuid::Uuid::parse_str(id)
+            .map_err(|_| CardError::fatal("connection: is not a connection's id"))?;
+        let connection = self
+            .store
+            .connection(id)
+            .await?
+            .ok_or_else(|| CardError::fatal("connection: the connection was deleted"))?;
+        if connection.kind != kind {
+            return Err(CardError::fatal(format!(
+                "connection: {} is not a {kind} connection",
+                connection.name
+            )));
+        }
+        Ok(connection)
     }
 
     /// The folder of `context`'s flow: the only place its cards reach by name.
@@ -720,6 +749,7 @@ impl Runner {
             }
             kind if kind.starts_with("tables.") => self.tables_card(kind, context, inputs).await,
             "http.request" => self.http_card(context, card.id.0, inputs).await,
+            kind if kind.starts_with("slack.") => self.slack_card(kind, context, inputs).await,
             kind => Err(CardError::fatal(format!(
                 "the {kind:?} card cannot run in this version of idflow yet"
             ))),

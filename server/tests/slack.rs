@@ -1,0 +1,362 @@
+//! Slack connections and cards through the real router, on both backends, against a
+//! local Slack-shaped server that checks each request as Slack's Web API and incoming
+//! webhooks document them (methods, bearer token, JSON bodies) and keeps what arrived.
+
+mod common;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::routing::{get, post};
+use common::*;
+use domain::access::Role;
+use domain::engine::Status;
+use domain::engine::runner::Runner;
+use domain::flows::{Binding, Card, Flow};
+use domain::store::{NewExecution, Store};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+const BOT_TOKEN: &str = "xoxb-test-MARKER-41";
+const HOOK: &str = "/services/T000/B000/hookMARKER";
+
+/// What reached the Slack-shaped server: (where, what).
+type Arrived = Arc<Mutex<Vec<(String, Value)>>>;
+
+async fn slack() -> (String, Arrived) {
+    let arrived: Arrived = Arc::default();
+    fn bot(headers: &HeaderMap) -> bool {
+        headers.get("authorization").and_then(|v| v.to_str().ok())
+            == Some(&format!("Bearer {BOT_TOKEN}"))
+    }
+    fn json_body(headers: &HeaderMap) -> bool {
+        headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/json"))
+    }
+    async fn web_api(
+        State(arrived): State<Arrived>,
+        Path(method): Path<String>,
+        headers: HeaderMap,
+        body: Option<Json<Value>>,
+    ) -> Json<Value> {
+        if !bot(&headers) {
+            return Json(json!({ "ok": false, "error": "invalid_auth" }));
+        }
+        if !json_body(&headers) {
+            return Json(json!({ "ok": false, "error": "invalid_json" }));
+        }
+        let body = body.map(|Json(b)| b).unwrap_or_default();
+        arrived.lock().unwrap().push((method.clone(), body.clone()));
+        Json(match method.as_str() {
+            "auth.test" => json!({ "ok": true, "team": "Acme", "user": "idflow" }),
+            "chat.postMessage" => match (body["channel"].as_str(), body["text"].as_str()) {
+                (Some("#missing"), _) => json!({ "ok": false, "error": "channel_not_found" }),
+                (Some(channel), Some(_)) => {
+                    json!({ "ok": true, "channel": channel, "ts": "1700000000.000100" })
+                }
+                _ => json!({ "ok": false, "error": "invalid_arguments" }),
+            },
+            "conversations.open" => match body["users"].as_str() {
+                Some("U0ADA") => json!({ "ok": true, "channel": { "id": "D0ADA" } }),
+                _ => json!({ "ok": false, "error": "user_not_found" }),
+            },
+            _ => json!({ "ok": false, "error": "unknown_method" }),
+        })
+    }
+    async fn lookup(
+        State(arrived): State<Arrived>,
+        headers: HeaderMap,
+        Query(q): Query<HashMap<String, String>>,
+    ) -> Json<Value> {
+        if !bot(&headers) {
+            return Json(json!({ "ok": false, "error": "invalid_auth" }));
+        }
+        let email = q.get("email").cloned().unwrap_or_default();
+        arrived
+            .lock()
+            .unwrap()
+            .push(("users.lookupByEmail".into(), json!({ "email": email })));
+        Json(match email.as_str() {
+            "ada@example.com" => json!({ "ok": true, "user": { "id": "U0ADA" } }),
+            _ => json!({ "ok": false, "error": "users_not_found" }),
+        })
+    }
+    async fn webhook(
+        State(arrived): State<Arrived>,
+        Json(body): Json<Value>,
+    ) -> (AxumStatus, &'static str) {
+        if body
+            .get("text")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return (AxumStatus::BAD_REQUEST, "no_text");
+        }
+        arrived.lock().unwrap().push(("webhook".into(), body));
+        (AxumStatus::OK, "ok")
+    }
+    let app = axum::Router::new()
+        .route("/api/users.lookupByEmail", get(lookup))
+        .route("/api/{method}", post(web_api))
+        .route(HOOK, post(webhook))
+        .with_state(arrived.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), arrived)
+}
+
+fn query_param(location: &str, name: &str) -> Option<String> {
+    let query = location.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+async fn run(store: &Store, name: &str, card: Card) -> domain::store::ExecutionRecord {
+    let mut flow = Flow::new(name, "trigger.manual");
+    flow.cards = vec![card];
+    let made = store.test_flow_on(&flow).await;
+    let id = store
+        .enqueue_execution(&NewExecution::by_hand(made.id, made.version, json!({})))
+        .await
+        .unwrap()
+        .unwrap();
+    Runner::new(store.clone(), "test").drain().await.unwrap();
+    store.execution(id).await.unwrap().unwrap()
+}
+
+async fn slack_connections_post_as_slack_documents(store: Store) {
+    let server = start(store, Options::default()).await;
+    let (slack, arrived) = slack().await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let make = |fields: Vec<(&'static str, String)>| {
+        let (server, admin) = (&server, &admin);
+        async move {
+            let response = server.post_form(admin, "/connections", &fields).await;
+            let to = location(&response);
+            let id = to
+                .trim_start_matches("/connections/")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_string();
+            (to, id)
+        }
+    };
+
+    // A webhook: tested without posting anything, then used by Send Message.
+    let (to, hook) = make(vec![
+        ("kind", "slack".into()),
+        ("name", "IT channel".into()),
+        ("s.mode", "webhook".into()),
+        ("secret.webhook_url", format!("{slack}{HOOK}")),
+    ])
+    .await;
+    assert!(to.ends_with("notice=connection-created"), "{to}");
+    let tested = server
+        .post_form(&admin, &format!("/connections/{hook}/test"), &[("go", "")])
+        .await;
+    assert_eq!(
+        query_param(&location(&tested), "notice").as_deref(),
+        Some("connection-works")
+    );
+    assert!(
+        arrived.lock().unwrap().is_empty(),
+        "the test posted nothing"
+    );
+    let card = |kind: &str, connection: &str, inputs: &[(&str, Value)]| {
+        let mut card =
+            Card::new(1, kind).with_inputs(&[("connection", Binding::literal(connection))]);
+        for (name, value) in inputs {
+            card.inputs
+                .insert((*name).into(), Binding::literal(value.clone()));
+        }
+        card
+    };
+    let blocks = json!([{ "type": "section", "text": { "type": "mrkdwn", "text": "*Ada* left" } }]);
+    let done = run(
+        &server.store,
+        "Tell IT",
+        card(
+            "slack.send_message",
+            &hook,
+            &[("text", json!("Ada left")), ("blocks", blocks.clone())],
+        ),
+    )
+    .await;
+    assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+    assert_eq!(
+        arrived.lock().unwrap().pop(),
+        Some((
+            "webhook".into(),
+            json!({ "text": "Ada left", "blocks": blocks })
+        ))
+    );
+    let refused = run(
+        &server.store,
+        "DM by hook",
+        card(
+            "slack.send_direct_message",
+            &hook,
+            &[("email", json!("ada@example.com")), ("text", json!("hi"))],
+        ),
+    )
+    .await;
+    assert!(
+        refused
+            .error
+            .unwrap_or_default()
+            .contains("needs a bot token")
+    );
+
+    // A bot token: tested with auth.test, then a channel message and a direct message.
+    let (_, bot) = make(vec![
+        ("kind", "slack".into()),
+        ("name", "Acme Slack".into()),
+        ("s.mode", "bot".into()),
+        ("s.api_url", format!("{slack}/api")),
+        ("secret.bot_token", BOT_TOKEN.into()),
+    ])
+    .await;
+    let tested = server
+        .post_form(&admin, &format!("/connections/{bot}/test"), &[("go", "")])
+        .await;
+    assert_eq!(
+        query_param(&location(&tested), "notice").as_deref(),
+        Some("connection-works")
+    );
+    let kept = server
+        .store
+        .connection(bot.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(kept.last_test.unwrap().message.contains("idflow in Acme"));
+    let done = run(
+        &server.store,
+        "Post",
+        card(
+            "slack.send_message",
+            &bot,
+            &[("channel", json!("#it")), ("text", json!("Grace joined"))],
+        ),
+    )
+    .await;
+    assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+    assert_eq!(
+        arrived.lock().unwrap().last(),
+        Some(&(
+            "chat.postMessage".into(),
+            json!({ "channel": "#it", "text": "Grace joined" })
+        ))
+    );
+    let missing = run(
+        &server.store,
+        "Nowhere",
+        card(
+            "slack.send_message",
+            &bot,
+            &[("channel", json!("#missing")), ("text", json!("hi"))],
+        ),
+    )
+    .await;
+    assert_eq!(missing.status, Status::Failed);
+    assert!(
+        missing
+            .error
+            .unwrap_or_default()
+            .contains("channel_not_found")
+    );
+
+    arrived.lock().unwrap().clear();
+    let done = run(
+        &server.store,
+        "DM",
+        card(
+            "slack.send_direct_message",
+            &bot,
+            &[
+                ("email", json!("ada@example.com")),
+                ("text", json!("Your laptop is ready")),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+    assert_eq!(
+        *arrived.lock().unwrap(),
+        vec![
+            (
+                "users.lookupByEmail".to_string(),
+                json!({ "email": "ada@example.com" })
+            ),
+            (
+                "conversations.open".to_string(),
+                json!({ "users": "U0ADA" })
+            ),
+            (
+                "chat.postMessage".to_string(),
+                json!({ "channel": "D0ADA", "text": "Your laptop is ready" })
+            ),
+        ]
+    );
+    let unknown = run(
+        &server.store,
+        "DM nobody",
+        card(
+            "slack.send_direct_message",
+            &bot,
+            &[("email", json!("who@example.com")), ("text", json!("hi"))],
+        ),
+    )
+    .await;
+    assert!(
+        unknown
+            .error
+            .unwrap_or_default()
+            .contains("users_not_found")
+    );
+
+    // Neither secret is anywhere a person or the log can read.
+    let pages = [
+        format!("/connections/{hook}"),
+        format!("/connections/{bot}"),
+        "/connections".to_string(),
+    ];
+    for page in pages {
+        let html = admin
+            .get(server.url(&page))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!html.contains("MARKER"), "{page}");
+    }
+    let log = server.store.recent_audit(100).await.unwrap();
+    assert!(!format!("{log:?}").contains("MARKER"));
+    for execution in server
+        .store
+        .executions(&domain::store::ExecutionFilter {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    {
+        let steps = server.store.execution_steps(execution.id).await.unwrap();
+        let record = format!("{:?} {steps:?}", execution.error);
+        assert!(!record.contains("MARKER"), "{record}");
+    }
+}
+
+domain::backend_tests! {
+    async fn slack_connections_and_cards(store) {
+        slack_connections_post_as_slack_documents(store).await;
+    }
+}
