@@ -7,6 +7,8 @@ export const ADMIN_EMAIL = 'admin@example.com';
 export const ADMIN_PASSWORD = 'e2e admin password 1';
 // The test identity provider (end2end/idp/server.mjs: npm oidc-provider) and its client.
 export const IDP_PORT = Number(process.env.IDP_PORT ?? 3118);
+/** A real SMTP server (aiosmtpd, from PyPI; `scripts/setup.sh test` installs it) that the email tests send to. */
+export const SMTP_PORT = Number(process.env.IDFLOW_E2E_SMTP_PORT ?? 3119);
 export const IDP_NAME = 'Test IdP';
 const IDP_CLIENT_ID = 'idflow-e2e';
 const IDP_CLIENT_SECRET = 'e2e client secret';
@@ -47,6 +49,14 @@ export default defineConfig({
     { name: 'js-off', use: { javaScriptEnabled: false } },
   ],
   webServer: [
+    {
+      command: `exec ../target/smtp-venv/bin/python -m aiosmtpd -n -l 127.0.0.1:${SMTP_PORT}`,
+      port: SMTP_PORT,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
     {
       command: 'exec node idp/server.mjs',
       url: `http://127.0.0.1:${IDP_PORT}/.well-known/openid-configuration`,

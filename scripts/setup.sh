@@ -52,6 +52,12 @@ if [ "${1:-}" = "test" ]; then
     say "Installing leptosfmt $LEPTOSFMT_VERSION"
     quick_install leptosfmt --locked --version "$LEPTOSFMT_VERSION"
   fi
+  if [ ! -f target/smtp-venv/.installed ] || [ scripts/smtp-test-requirements.txt -nt target/smtp-venv/.installed ]; then
+    say "Installing aiosmtpd (PyPI), the SMTP server the email tests send to"
+    python3 -m venv target/smtp-venv
+    target/smtp-venv/bin/pip install --quiet --disable-pip-version-check -r scripts/smtp-test-requirements.txt
+    touch target/smtp-venv/.installed
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     say "Installing Chromium from Debian"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -17,6 +17,8 @@ pub enum Input {
     Url,
     /// One of `(value, label)`, the first the default.
     Choice(&'static [(&'static str, &'static str)]),
+    /// Text of several lines (a certificate).
+    LongText,
     /// Write-only: kept sealed, never shown again.
     Secret,
 }
@@ -211,8 +213,79 @@ pub const SLACK: Kind = Kind {
     ],
 };
 
+const SMTP_SECURITY: &[(&str, &str)] = &[
+    ("starttls", "STARTTLS (usually port 587)"),
+    ("tls", "Implicit TLS (usually port 465)"),
+    ("none", "None (only inside your own network)"),
+];
+
+/// The SMTP connection: a mail server that sends idflow's emails.
+pub const SMTP: Kind = Kind {
+    key: "smtp",
+    name: "Email (SMTP)",
+    description: "Sends email through your mail server. Send Email cards use it.",
+    fields: &[
+        Field {
+            name: "host",
+            label: "Server",
+            input: Input::Text,
+            hint: "The SMTP server's name (smtp.example.com).",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "security",
+            label: "Security",
+            input: Input::Choice(SMTP_SECURITY),
+            hint: "",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "port",
+            label: "Port",
+            input: Input::Text,
+            hint: "587 for STARTTLS, 465 for implicit TLS.",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "username",
+            label: "User name",
+            input: Input::Text,
+            hint: "Leave empty for a server that takes mail without signing in.",
+            when: None,
+            required: false,
+        },
+        Field {
+            name: "password",
+            label: "Password",
+            input: Input::Secret,
+            hint: "",
+            when: None,
+            required: false,
+        },
+        Field {
+            name: "from",
+            label: "From address",
+            input: Input::Text,
+            hint: "Who emails come from: it@example.com or IT <it@example.com>.",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "trust_certificate",
+            label: "Certificate to trust",
+            input: Input::LongText,
+            hint: "Only for a server with a certificate of its own: its certificate (PEM), trusted besides the public ones.",
+            when: None,
+            required: false,
+        },
+    ],
+};
+
 /// Every kind of connection idflow has, in the order the console offers them.
-pub const KINDS: &[Kind] = &[HTTP, SLACK];
+pub const KINDS: &[Kind] = &[HTTP, SLACK, SMTP];
 
 pub fn kind(key: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.key == key)
@@ -299,6 +372,9 @@ pub fn checked(kind: &Kind, values: &Values, kept: &[String]) -> Result<Values, 
                 problems.push(format!("{} must be one of the choices.", field.label));
             }
             _ => {}
+        }
+        if field.name == "port" && !value.is_empty() && value.parse::<u16>().is_err() {
+            problems.push(format!("{value:?} is not a port number (1 to 65535)."));
         }
         if field.name == "header" && !value.is_empty() && !is_header_name(&value) {
             problems.push(format!("{value:?} is not a header name."));

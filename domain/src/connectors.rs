@@ -178,6 +178,7 @@ impl Connectors {
         match connection.kind.as_str() {
             "http" => self.test_http(&opened).await,
             "slack" => self.test_slack(&opened).await,
+            "smtp" => self.test_smtp(&opened).await,
             other => Err(format!("this idflow cannot test {other:?} connections")),
         }
     }
@@ -354,6 +355,131 @@ impl Connectors {
             ),
             (200, _) => Ok("Slack took the webhook's test".into()),
             _ => Err(format!("Slack refused the webhook ({status}: {body})")),
+        }
+    }
+}
+
+/// An email as a Send Email card gives it.
+pub struct Email<'m> {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: &'m str,
+    pub text: &'m str,
+    pub html: Option<&'m str>,
+}
+
+impl Connectors {
+    /// A transport to the connection's SMTP server: its name resolved and checked by the
+    /// outbound guard, the connection made to that checked address, TLS verified for the
+    /// name (with the connection's own certificate trusted too, when it has one).
+    async fn smtp(
+        &self,
+        opened: &Opened<'_>,
+    ) -> Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>, String> {
+        use lettre::transport::smtp::authentication::Credentials;
+        use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+        let host = opened.setting("host");
+        let port: u16 = opened
+            .setting("port")
+            .parse()
+            .map_err(|_| format!("the port {:?} is not a port number", opened.setting("port")))?;
+        let address = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| format!("{host} could not be found: {e}"))?
+            .collect::<Vec<_>>();
+        let Some(first) = address.first() else {
+            return Err(format!("{host} has no address"));
+        };
+        for a in &address {
+            outbound::check_address(&self.allowed, host, a.ip()).map_err(|e| e.to_string())?;
+        }
+        let mut tls = TlsParameters::builder(host.to_string());
+        let trusted = opened.setting("trust_certificate");
+        if !trusted.is_empty() {
+            let certificate = Certificate::from_pem(trusted.as_bytes())
+                .map_err(|e| format!("the certificate to trust could not be read: {e}"))?;
+            tls = tls.add_root_certificate(certificate);
+        }
+        let tls = tls
+            .build_rustls()
+            .map_err(|e| format!("TLS for {host}: {e}"))?;
+        let mut builder = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
+            first.ip().to_string(),
+        )
+        .port(port)
+        .timeout(Some(DEFAULT_TIMEOUT))
+        .tls(match opened.setting("security") {
+            "tls" => Tls::Wrapper(tls),
+            "none" => Tls::None,
+            _ => Tls::Required(tls),
+        });
+        let user = opened.setting("username");
+        if !user.is_empty() {
+            let password = opened.secret("password")?;
+            builder = builder.credentials(Credentials::new(user.to_string(), password.to_string()));
+        }
+        Ok(builder.build())
+    }
+
+    async fn test_smtp(&self, opened: &Opened<'_>) -> Result<String, String> {
+        let transport = self.smtp(opened).await?;
+        let where_ = format!("{}:{}", opened.setting("host"), opened.setting("port"));
+        let answered = tokio::time::timeout(DEFAULT_TIMEOUT, transport.test_connection())
+            .await
+            .unwrap_or_else(|_| Ok(false));
+        match answered {
+            Ok(true) => Ok(format!("{where_} answered and took the sign-in")),
+            Ok(false) => Err(format!("{where_} did not answer as an SMTP server")),
+            Err(e) => Err(format!("{where_}: {e}")),
+        }
+    }
+
+    /// Sends `email` through the connection's server.
+    pub async fn send_email(
+        &self,
+        opened: &Opened<'_>,
+        email: &Email<'_>,
+    ) -> Result<String, Failed> {
+        use lettre::AsyncTransport;
+        use lettre::message::{Mailbox, MultiPart, header::ContentType};
+        let mailbox = |who: &str| {
+            who.parse::<Mailbox>()
+                .map_err(|e| Failed::fatal(format!("{who:?} is not an email address ({e})")))
+        };
+        let mut message = lettre::Message::builder()
+            .from(mailbox(opened.setting("from"))?)
+            .subject(email.subject);
+        for to in &email.to {
+            message = message.to(mailbox(to)?);
+        }
+        for cc in &email.cc {
+            message = message.cc(mailbox(cc)?);
+        }
+        let message = match email.html {
+            Some(html) => message.multipart(MultiPart::alternative_plain_html(
+                email.text.to_string(),
+                html.to_string(),
+            )),
+            None => message
+                .header(ContentType::TEXT_PLAIN)
+                .body(email.text.to_string()),
+        }
+        .map_err(|e| Failed::fatal(format!("the email could not be made: {e}")))?;
+        let transport = self.smtp(opened).await.map_err(Failed::fatal)?;
+        let sent = tokio::time::timeout(DEFAULT_TIMEOUT, transport.send(message))
+            .await
+            .map_err(|_| Failed {
+                message: "the mail server did not answer in time".into(),
+                retryable: true,
+            })?;
+        match sent {
+            Ok(response) => Ok(response.message().collect::<Vec<_>>().join(" ")),
+            Err(e) => Err(Failed {
+                // A refusal (5xx) stands; a server that did not answer, or said "later"
+                // (4xx), may take it on another try.
+                retryable: !e.is_permanent(),
+                message: format!("the mail server did not take the email: {e}"),
+            }),
         }
     }
 }

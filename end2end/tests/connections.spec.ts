@@ -1,4 +1,5 @@
-import { test, expect, signIn } from './helpers';
+import { test, expect, signIn, importFlow } from './helpers';
+import { SMTP_PORT } from '../playwright.config';
 
 test('an admin creates an HTTP connection, tests it, and deletes it after confirming', async ({ page }, testInfo) => {
   const name = `Status API ${testInfo.project.name} ${Date.now()}`;
@@ -8,12 +9,13 @@ test('an admin creates an HTTP connection, tests it, and deletes it after confir
   const origin = new URL(page.url()).origin;
 
   await page.getByText('New HTTP connection').click();
-  await page.getByLabel('Name', { exact: true }).fill(name);
+  const form = page.locator('details', { hasText: 'New HTTP connection' });
+  await form.getByLabel('Name', { exact: true }).fill(name);
   // idflow itself is the API: the test server allows loopback (IDFLOW_OUTBOUND_ALLOW).
-  await page.getByLabel('Base URL').fill(`${origin}/healthz`);
-  await page.getByLabel('Authentication').selectOption('bearer');
-  await page.getByLabel('Token', { exact: true }).fill(secret);
-  await page.getByRole('button', { name: 'Create connection' }).click();
+  await form.getByLabel('Base URL').fill(`${origin}/healthz`);
+  await form.getByLabel('Authentication').selectOption('bearer');
+  await form.getByLabel('Token', { exact: true }).fill(secret);
+  await form.getByRole('button', { name: 'Create connection' }).click();
   await expect(page.getByRole('status')).toContainText('The connection is created.');
   await expect(page.getByTestId('connection-name')).toHaveText(name);
   await expect(page.getByTestId('connection-used-by')).toHaveText('No flow');
@@ -36,4 +38,59 @@ test('an admin creates an HTTP connection, tests it, and deletes it after confir
   await page.getByRole('button', { name: 'Yes, delete the connection' }).click();
   await expect(page.getByRole('status')).toHaveText('The connection and its secrets are deleted.');
   await expect(page.locator(`tr[data-connection="${name}"]`)).toHaveCount(0);
+});
+
+test('an admin connects a mail server, tests it, and a flow sends an email through it', async ({ page }, testInfo) => {
+  const name = `Mail ${testInfo.project.name} ${Date.now()}`;
+  await signIn(page, testInfo);
+  await page.goto('/connections');
+  await page.getByText('New Email (SMTP) connection').click();
+  const form = page.locator('details', { hasText: 'New Email (SMTP) connection' });
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByLabel('Server').fill('127.0.0.1');
+  await form.getByLabel('Security').selectOption('none');
+  await form.getByLabel('Port').fill(String(SMTP_PORT));
+  await form.getByLabel('From address').fill('IT <it@example.com>');
+  await form.getByRole('button', { name: 'Create connection' }).click();
+  await expect(page.getByRole('status')).toContainText('The connection is created.');
+  const id = new URL(page.url()).pathname.split('/').pop();
+
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await expect(page.getByRole('status')).toHaveText('The connection works.');
+
+  // A flow's Send Email card uses it.
+  const flowName = `Welcome mail (${testInfo.project.name})`;
+  await page.goto('/flows');
+  await importFlow(page, {
+    name: flowName,
+    settings: { save_all_data: true },
+    trigger: { kind: 'trigger.manual' },
+    cards: [
+      {
+        id: 1,
+        kind: 'email.send',
+        inputs: {
+          connection: { type: 'literal', value: id },
+          to: { type: 'literal', value: 'ada@example.com' },
+          subject: { type: 'literal', value: 'Welcome' },
+          text: { type: 'literal', value: 'Your laptop is ready.' },
+        },
+      },
+    ],
+  });
+  const row = page.locator(`tr[data-flow="${flowName}"]`);
+  await row.getByRole('button', { name: `Turn on ${flowName}` }).click();
+  await expect(page.getByTestId('flash')).toContainText('The flow is on');
+  await row.getByText('Run', { exact: true }).click();
+  await row.getByRole('button', { name: 'Run now' }).click();
+  await expect(page).toHaveURL(/\/executions\/[0-9a-f-]+\?notice=flow-started/);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('execution')).toContainText('ada@example.com', { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  await expect(page.getByTestId('execution')).toContainText('1 · Send Email');
+
+  // The connection now names the flow that uses it.
+  await page.goto(`/connections/${id}`);
+  await expect(page.getByTestId('connection-used-by')).toHaveText(flowName);
 });

@@ -47,6 +47,7 @@ test('every tab loads from the navigation and from a deep link', async ({ page }
   await page.goto('/connections');
   await expect(page.getByText('New HTTP connection')).toBeVisible();
   await expect(page.getByText('New Slack connection')).toBeVisible();
+  await expect(page.getByText('New Email (SMTP) connection')).toBeVisible();
 });
 
 test('the System Log records the sign-in', async ({ page }, testInfo) => {

@@ -253,6 +253,12 @@ fn field_input(field: &Field, id: String, value: String, held: bool) -> impl Int
         Input::Text => {
             view! { <input id=id name=format!("s.{}", field.name) value=value /> }.into_any()
         }
+        Input::LongText => view! {
+            <textarea id=id name=format!("s.{}", field.name) rows="4">
+                {value}
+            </textarea>
+        }
+        .into_any(),
     }
 }
 

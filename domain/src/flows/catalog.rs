@@ -481,6 +481,23 @@ fn build() -> Vec<CardSpec> {
                 field("channel", "Channel", Text),
                 field("ts", "Message time stamp", Text),
             ]),
+        // Email
+        Spec::new("email.send", "Email", "Send Email", Action)
+            .says("Sends an email through an SMTP connection.")
+            .takes(vec![
+                required("connection", "Connection", Text),
+                required("to", "To (addresses, comma-separated)", Text),
+                field("cc", "Cc", Text),
+                required("subject", "Subject", Text),
+                required("text", "Text", Text),
+                field("html", "HTML (optional)", Text),
+            ])
+            .gives(vec![
+                field("sent", "Sent", Boolean),
+                field("to", "To", list(Text)),
+                field("cc", "Cc", list(Text)),
+                field("server", "Server's answer", Text),
+            ]),
         // Flow control
         Spec::new("flow.if_else", "Flow control", "If/Else", Control)
             .says("Runs the Then lane when the condition holds, else the Else lane.")

@@ -4,6 +4,7 @@
 //! (at-least-once for the card in flight, exactly once for recorded ones).
 
 pub(crate) mod directory;
+mod email;
 mod helpers;
 mod http;
 mod slack;
@@ -750,6 +751,7 @@ impl Runner {
             kind if kind.starts_with("tables.") => self.tables_card(kind, context, inputs).await,
             "http.request" => self.http_card(context, card.id.0, inputs).await,
             kind if kind.starts_with("slack.") => self.slack_card(kind, context, inputs).await,
+            "email.send" => self.email_card(context, inputs).await,
             kind => Err(CardError::fatal(format!(
                 "the {kind:?} card cannot run in this version of idflow yet"
             ))),
