@@ -533,3 +533,160 @@ async fn a_connections_secret_is_sealed_and_never_shown() {
     use secrecy::ExposeSecret;
     assert_eq!(opened["token"].expose_secret(), MARKER);
 }
+
+/// An API that takes each way an HTTP connection authenticates: `GET /bearer`, `/basic`,
+/// `/key` (header `X-Api-Key`), and `/oauth` with a token from `POST /token` (client
+/// credentials in Basic, as RFC 6749 §2.3.1 says). Counts the tokens it handed out.
+async fn authenticating_api() -> (String, Arc<AtomicUsize>) {
+    use base64::Engine;
+    let issued = Arc::new(AtomicUsize::new(0));
+    let header = |headers: &HeaderMap, name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("payroll:pw-MARKER")
+    );
+    let client = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("client-1:cs-MARKER")
+    );
+    let ok = |yes: bool| {
+        if yes {
+            AxumStatus::OK
+        } else {
+            AxumStatus::UNAUTHORIZED
+        }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/bearer",
+            get(move |h: HeaderMap| async move { ok(header(&h, "authorization") == "Bearer tk-MARKER") }),
+        )
+        .route(
+            "/basic",
+            get(move |h: HeaderMap| async move { ok(header(&h, "authorization") == basic) }),
+        )
+        .route(
+            "/key",
+            get(move |h: HeaderMap| async move { ok(header(&h, "x-api-key") == "key-MARKER") }),
+        )
+        .route(
+            "/token",
+            post(
+                move |State(issued): State<Arc<AtomicUsize>>, h: HeaderMap, body: String| async move {
+                    if header(&h, "authorization") != client || !body.contains("grant_type=client_credentials") {
+                        return Err((AxumStatus::UNAUTHORIZED, axum::Json(serde_json::json!({ "error": "invalid_client" }))));
+                    }
+                    issued.fetch_add(1, Ordering::SeqCst);
+                    Ok(axum::Json(serde_json::json!({ "access_token": "at-MARKER", "token_type": "Bearer", "expires_in": 3600 })))
+                },
+            ),
+        )
+        .route(
+            "/oauth",
+            get(move |h: HeaderMap| async move { ok(header(&h, "authorization") == "Bearer at-MARKER") }),
+        )
+        .with_state(issued.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), issued)
+}
+
+/// Each way an HTTP connection authenticates is sent as the service expects, and an
+/// OAuth 2.0 access token is fetched once and kept until it expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_http_authentication_reaches_its_service() {
+    let db = domain::store::testing::sqlite().await;
+    let server = start(db.store.clone(), Options::default()).await;
+    let (api, issued) = authenticating_api().await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let cases: [(&str, Vec<(&str, String)>); 4] = [
+        (
+            "bearer",
+            vec![
+                ("s.auth", "bearer".into()),
+                ("secret.token", "tk-MARKER".into()),
+            ],
+        ),
+        (
+            "basic",
+            vec![
+                ("s.auth", "basic".into()),
+                ("s.username", "payroll".into()),
+                ("secret.password", "pw-MARKER".into()),
+            ],
+        ),
+        (
+            "key",
+            vec![
+                ("s.auth", "api_key".into()),
+                ("s.header", "X-Api-Key".into()),
+                ("secret.api_key", "key-MARKER".into()),
+            ],
+        ),
+        (
+            "oauth",
+            vec![
+                ("s.auth", "oauth2".into()),
+                ("s.token_url", format!("{api}/token")),
+                ("s.client_id", "client-1".into()),
+                ("secret.client_secret", "cs-MARKER".into()),
+            ],
+        ),
+    ];
+    for (path, auth) in cases {
+        let mut fields = vec![
+            ("kind", "http".to_string()),
+            ("name", format!("API {path}")),
+            ("s.base_url", format!("{api}/{path}")),
+        ];
+        fields.extend(auth);
+        let made = server.post_form(&admin, "/connections", &fields).await;
+        let to = location(&made);
+        assert!(to.ends_with("notice=connection-created"), "{path}: {to}");
+        let id = to
+            .trim_start_matches("/connections/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let tested = server
+            .post_form(&admin, &format!("/connections/{id}/test"), &[("go", "")])
+            .await;
+        let to = location(&tested);
+        assert_eq!(
+            query_param(&to, "notice").as_deref(),
+            Some("connection-works"),
+            "{path}: {to}"
+        );
+        // The card too, with the same credentials.
+        let done = run(
+            &server.store,
+            &calling(
+                &format!("Call {path}"),
+                &id,
+                Card::new(1, "http.request").with_inputs(&[("url", Binding::literal(""))]),
+            ),
+        )
+        .await;
+        assert_eq!(
+            done.status,
+            domain::engine::Status::Succeeded,
+            "{path}: {:?}",
+            done.error
+        );
+    }
+    assert_eq!(
+        issued.load(Ordering::SeqCst),
+        1,
+        "the access token was kept for the card"
+    );
+    let page = text(&admin, server.url("/connections")).await;
+    assert!(!page.contains("MARKER"));
+}

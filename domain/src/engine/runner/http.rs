@@ -51,6 +51,21 @@ fn shown(url: &url::Url) -> String {
     url.to_string()
 }
 
+/// Whether `url` is at or below `base`: the same scheme, host and port, and a path
+/// that continues the base's at a `/`.
+fn under(url: &url::Url, base: &str) -> bool {
+    let Ok(base) = url::Url::parse(base) else {
+        return false;
+    };
+    let prefix = base.path().trim_end_matches('/');
+    url.scheme() == base.scheme()
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && (url.path() == prefix
+            || url.path().starts_with(&format!("{prefix}/"))
+            || prefix.is_empty())
+}
+
 impl Runner {
     pub(super) async fn http_card(
         &self,
@@ -73,13 +88,19 @@ impl Runner {
         let mut url = match &connection {
             Some(c) => {
                 let base = c.settings.get("base_url").map(String::as_str).unwrap_or_default();
-                if target.starts_with("http://") || target.starts_with("https://") {
-                    if !target.starts_with(base.trim_end_matches('/')) {
+                if target.is_empty() {
+                    url::Url::parse(base)
+                } else if target.starts_with("http://") || target.starts_with("https://") {
+                    let full = url::Url::parse(target).map_err(|e| {
+                        CardError::fatal(format!("url: {target:?} is not an address ({e})"))
+                    })?;
+                    if !under(&full, base) {
                         return Err(CardError::fatal(format!(
-                            "url: {target} is not under the connection's base URL {base}; its credentials are sent only there"
+                            "url: {} is not under the connection's base URL {base}; its credentials are sent only there",
+                            shown(&full)
                         )));
                     }
-                    url::Url::parse(target)
+                    Ok(full)
                 } else {
                     url::Url::parse(&format!(
                         "{}/{}",
@@ -208,5 +229,33 @@ impl Runner {
                 "body_cut": cut,
             },
         })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::under;
+
+    #[test]
+    fn credentials_go_only_under_the_base_url() {
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        let base = "https://api.example.com/v2";
+        assert!(under(&url("https://api.example.com/v2"), base));
+        assert!(under(&url("https://api.example.com/v2/users?x=1"), base));
+        assert!(under(&url("https://api.example.com:443/v2/users"), base));
+        for elsewhere in [
+            "https://api.example.com.evil.example/v2",
+            "https://api.example.com/v20",
+            "https://api.example.com/v1",
+            "http://api.example.com/v2",
+            "https://api.example.com:8443/v2",
+            "https://evil.example/https://api.example.com/v2",
+        ] {
+            assert!(!under(&url(elsewhere), base), "{elsewhere}");
+        }
+        assert!(under(
+            &url("https://api.example.com/anything"),
+            "https://api.example.com"
+        ));
     }
 }
