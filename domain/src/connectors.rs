@@ -305,6 +305,17 @@ impl Connectors {
         }
     }
 
+    /// Posts `message` (its channel, text and blocks) with `chat.postMessage`.
+    pub async fn slack_post(
+        &self,
+        opened: &Opened<'_>,
+        message: serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Value, Failed> {
+        let message = serde_json::Value::Object(message);
+        self.slack_api(opened, "chat.postMessage", Some(&message), &[])
+            .await
+    }
+
     /// Posts `payload` to the connection's incoming webhook. Its URL is the secret: no
     /// message names it.
     pub async fn slack_webhook(

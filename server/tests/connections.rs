@@ -11,9 +11,8 @@ use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::routing::{get, post};
 use common::*;
 use domain::access::Role;
-use domain::engine::runner::Runner;
 use domain::flows::{Binding, Card, CardId, Flow, Source};
-use domain::store::{NewExecution, Store};
+use domain::store::Store;
 use reqwest::StatusCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -79,13 +78,6 @@ async fn local_api() -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}"), hits)
 }
 
-fn query_param(location: &str, name: &str) -> Option<String> {
-    let query = location.split_once('?')?.1;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 async fn text(client: &reqwest::Client, url: String) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
 }
@@ -102,21 +94,6 @@ fn calling(name: &str, id: &str, card: Card) -> Flow {
             .with_inputs(&[("output", Binding::mapping(Source::Card(CardId(1)), "body"))]),
     ];
     flow
-}
-
-async fn run(store: &Store, flow: &Flow) -> domain::store::ExecutionRecord {
-    let made = store.test_flow_on(flow).await;
-    let id = store
-        .enqueue_execution(&NewExecution::by_hand(
-            made.id,
-            made.version,
-            serde_json::json!({}),
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    Runner::new(store.clone(), "test").drain().await.unwrap();
-    store.execution(id).await.unwrap().unwrap()
 }
 
 async fn connections_are_made_tested_used_changed_and_kept_while_used(store: Store) {
@@ -318,7 +295,7 @@ async fn connections_are_made_tested_used_changed_and_kept_while_used(store: Sto
             Binding::literal(serde_json::json!({ "name": "Ada" })),
         ),
     ]);
-    let done = run(&server.store, &calling("Greet payroll", &id, hello)).await;
+    let done = run_by_hand(&server.store, &calling("Greet payroll", &id, hello)).await;
     assert_eq!(
         done.status,
         domain::engine::Status::Succeeded,
@@ -335,14 +312,14 @@ async fn connections_are_made_tested_used_changed_and_kept_while_used(store: Sto
             Binding::literal(serde_json::json!({ "user": "ada" })),
         ),
     ]);
-    let done = run(&server.store, &calling("Echo payroll", &id, echo)).await;
+    let done = run_by_hand(&server.store, &calling("Echo payroll", &id, echo)).await;
     let output = done.output.unwrap();
     assert_eq!(output["got"], serde_json::json!({ "user": "ada" }));
     assert_eq!(output["idempotency_key"], format!("idflow-{}-1", done.id.0));
     // Credentials go only under the base URL.
     let elsewhere = Card::new(1, "http.request")
         .with_inputs(&[("url", Binding::literal(format!("{}/other", server.base)))]);
-    let failed = run(&server.store, &calling("Elsewhere", &id, elsewhere)).await;
+    let failed = run_by_hand(&server.store, &calling("Elsewhere", &id, elsewhere)).await;
     assert!(
         failed
             .error
@@ -476,7 +453,7 @@ async fn a_connections_secret_is_sealed_and_never_shown() {
         Card::new(1, "http.request").with_inputs(&[("url", Binding::literal("/hello"))]),
     );
     flow.settings.save_all_data = true;
-    let done = run(&server.store, &flow).await;
+    let done = run_by_hand(&server.store, &flow).await;
     assert_eq!(
         done.status,
         domain::engine::Status::Succeeded,
@@ -666,7 +643,7 @@ async fn each_http_authentication_reaches_its_service() {
             "{path}: {to}"
         );
         // The card too, with the same credentials.
-        let done = run(
+        let done = run_by_hand(
             &server.store,
             &calling(
                 &format!("Call {path}"),

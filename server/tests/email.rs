@@ -125,13 +125,6 @@ impl SmtpServer {
     }
 }
 
-fn query_param(location: &str, name: &str) -> Option<String> {
-    let query = location.split_once('?')?.1;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 async fn emails_arrive_at_a_real_smtp_server(store: Store) {
     let Some(smtp) = smtp_server().await else {
         return;

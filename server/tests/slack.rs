@@ -11,9 +11,8 @@ use axum::routing::{get, post};
 use common::*;
 use domain::access::Role;
 use domain::engine::Status;
-use domain::engine::runner::Runner;
 use domain::flows::{Binding, Card, Flow};
-use domain::store::{NewExecution, Store};
+use domain::store::Store;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -109,24 +108,10 @@ async fn slack() -> (String, Arrived) {
     (format!("http://{addr}"), arrived)
 }
 
-fn query_param(location: &str, name: &str) -> Option<String> {
-    let query = location.split_once('?')?.1;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 async fn run(store: &Store, name: &str, card: Card) -> domain::store::ExecutionRecord {
     let mut flow = Flow::new(name, "trigger.manual");
     flow.cards = vec![card];
-    let made = store.test_flow_on(&flow).await;
-    let id = store
-        .enqueue_execution(&NewExecution::by_hand(made.id, made.version, json!({})))
-        .await
-        .unwrap()
-        .unwrap();
-    Runner::new(store.clone(), "test").drain().await.unwrap();
-    store.execution(id).await.unwrap().unwrap()
+    run_by_hand(store, &flow).await
 }
 
 async fn slack_connections_post_as_slack_documents(store: Store) {

@@ -23,13 +23,6 @@ fn csv_upload(file_name: &str, text: &str) -> (String, Vec<u8>) {
     )
 }
 
-fn query_param(location: &str, name: &str) -> Option<String> {
-    let query = location.split_once('?')?.1;
-    url::form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.into_owned())
-}
-
 async fn the_tables_tab_creates_fills_imports_exports_and_deletes(store: Store) {
     let server = start(store, Options::default()).await;
     let admin = server.client_as(Role::WorkflowsAdministrator).await;

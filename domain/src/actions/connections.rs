@@ -29,8 +29,23 @@ fn may_manage(acting: &Acting) -> Result<(), ActionError> {
     }
 }
 
-fn problems(list: Vec<String>) -> ActionError {
-    ActionError::refused("connection-problems", list.join(" "))
+/// `values` as `spec` keeps them, or a refusal with every problem of them and of `name`;
+/// `kept` names the secrets the connection holds already.
+fn checked(
+    spec: &kinds::Kind,
+    name: &str,
+    values: &Values,
+    kept: &[String],
+) -> Result<Values, ActionError> {
+    let mut found: Vec<String> = kinds::name_problem(name).into_iter().collect();
+    match kinds::checked(spec, values, kept) {
+        Ok(checked) if found.is_empty() => Ok(checked),
+        Ok(_) => Err(ActionError::refused("connection-problems", found.join(" "))),
+        Err(more) => {
+            found.extend(more);
+            Err(ActionError::refused("connection-problems", found.join(" ")))
+        }
+    }
 }
 
 fn name_taken(name: &str) -> impl FnOnce(crate::store::StoreError) -> ActionError + '_ {
@@ -61,17 +76,7 @@ pub async fn create(
             format!("there is no {kind:?} kind of connection"),
         )
     })?;
-    let mut found: Vec<String> = kinds::name_problem(name).into_iter().collect();
-    let checked = match kinds::checked(spec, values, &[]) {
-        Ok(checked) => Some(checked),
-        Err(more) => {
-            found.extend(more);
-            None
-        }
-    };
-    let Some(checked) = checked.filter(|_| found.is_empty()) else {
-        return Err(problems(found));
-    };
+    let checked = checked(spec, name, values, &[])?;
     let id = Uuid::now_v7();
     let entry = acting.entry(Action::ConnectionCreate, connection_target(id, name));
     store
@@ -103,17 +108,7 @@ pub async fn update(
             format!("this idflow does not know {:?} connections", current.kind),
         )
     })?;
-    let mut found: Vec<String> = kinds::name_problem(name).into_iter().collect();
-    let checked = match kinds::checked(spec, values, &current.secret_fields) {
-        Ok(checked) => Some(checked),
-        Err(more) => {
-            found.extend(more);
-            None
-        }
-    };
-    let Some(checked) = checked.filter(|_| found.is_empty()) else {
-        return Err(problems(found));
-    };
+    let checked = checked(spec, name, values, &current.secret_fields)?;
     // Secrets kept: those that still apply and were not typed anew.
     let keep: Vec<String> = spec
         .fields

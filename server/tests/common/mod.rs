@@ -217,3 +217,34 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|c| c.starts_with("idflow_session="))
 }
+
+/// The value of `name` in a redirect's query (`?notice=…`, `?why=…`).
+pub fn query_param(location: &str, name: &str) -> Option<String> {
+    let query = location.split_once('?')?.1;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Turns `flow` on (made by the test author), runs it once by hand with no input, and
+/// gives the execution as it ended.
+pub async fn run_by_hand(
+    store: &Store,
+    flow: &domain::flows::Flow,
+) -> domain::store::ExecutionRecord {
+    let made = store.test_flow_on(flow).await;
+    let id = store
+        .enqueue_execution(&domain::store::NewExecution::by_hand(
+            made.id,
+            made.version,
+            serde_json::json!({}),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    domain::engine::runner::Runner::new(store.clone(), "test")
+        .drain()
+        .await
+        .unwrap();
+    store.execution(id).await.unwrap().unwrap()
+}

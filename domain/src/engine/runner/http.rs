@@ -4,7 +4,7 @@
 //! `Idempotency-Key` made from the execution and the card, so the other side can tell a
 //! retry after a crash from a new request.
 
-use super::{Context, Runner};
+use super::{Context, Runner, input_text as text};
 use crate::connectors::{BODY_CAP, DEFAULT_TIMEOUT, MAX_TIMEOUT, Opened};
 use crate::engine::control::{CardError, Done};
 use crate::outbound;
@@ -13,14 +13,6 @@ use std::time::{Duration, Instant};
 
 /// How much of a body a failed try's message quotes.
 const QUOTED: usize = 300;
-
-fn text<'i>(inputs: &'i Map<String, Value>, name: &str) -> &'i str {
-    inputs
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
-}
 
 fn object<'i>(
     inputs: &'i Map<String, Value>,

@@ -91,10 +91,7 @@ impl Runner {
         inputs: &Map<String, Value>,
         kind: &str,
     ) -> Result<Connection, CardError> {
-        let id = inputs
-            .get("connection")
-            .and_then(Value::as_str)
-            .map(str::trim)
+        let id = Some(input_text(inputs, "connection"))
             .filter(|id| !id.is_empty())
             .ok_or_else(|| CardError::fatal("connection: has no value"))?;
         let id = uuid::Uuid::parse_str(id)
@@ -123,6 +120,15 @@ impl Runner {
             })
             .await?)
     }
+}
+
+/// A card's text input `name`, trimmed; empty when it has none.
+fn input_text<'i>(inputs: &'i Map<String, Value>, name: &str) -> &'i str {
+    inputs
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
 }
 
 /// Where a name was looked for, for a card's error.

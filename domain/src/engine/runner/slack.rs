@@ -2,7 +2,7 @@
 //! Direct Message (to a person found by email, with a bot token), as Slack's Web API
 //! documents them: `chat.postMessage`, `users.lookupByEmail`, `conversations.open`.
 
-use super::{Context, Runner};
+use super::{Context, Runner, input_text as text};
 use crate::connectors::{Failed, Opened};
 use crate::engine::control::{CardError, Done};
 use serde_json::{Map, Value, json};
@@ -14,14 +14,6 @@ impl From<Failed> for CardError {
             retryable: failed.retryable,
         }
     }
-}
-
-fn text<'i>(inputs: &'i Map<String, Value>, name: &str) -> &'i str {
-    inputs
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .trim()
 }
 
 fn needed<'i>(inputs: &'i Map<String, Value>, name: &str) -> Result<&'i str, CardError> {
@@ -87,14 +79,7 @@ impl Runner {
                     "channel".into(),
                     Value::String(needed(inputs, "channel")?.to_string()),
                 );
-                let sent = connectors
-                    .slack_api(
-                        &opened,
-                        "chat.postMessage",
-                        Some(&Value::Object(message)),
-                        &[],
-                    )
-                    .await?;
+                let sent = connectors.slack_post(&opened, message).await?;
                 Ok(Done::Output(
                     json!({ "ok": true, "channel": sent["channel"], "ts": sent["ts"] }),
                 ))
@@ -119,14 +104,7 @@ impl Runner {
                     .await?;
                 let channel = opened_dm["channel"]["id"].clone();
                 message.insert("channel".into(), channel.clone());
-                let sent = connectors
-                    .slack_api(
-                        &opened,
-                        "chat.postMessage",
-                        Some(&Value::Object(message)),
-                        &[],
-                    )
-                    .await?;
+                let sent = connectors.slack_post(&opened, message).await?;
                 Ok(Done::Output(
                     json!({ "ok": true, "user_id": user, "channel": channel, "ts": sent["ts"] }),
                 ))
