@@ -73,16 +73,21 @@ fn may_manage(caller: &crate::session::Caller) -> bool {
 /// Every connection, by name.
 #[server(endpoint = "connections/list")]
 pub async fn list_connections() -> Result<ConnectionList, AppError> {
-    use domain::actions::connections::used_by;
+    use domain::actions::connections::users_of;
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let store = crate::session::store()?;
-    let mut connections = Vec::new();
-    for connection in store.connections().await.map_err(AppError::from_store)? {
-        let users = used_by(&store, connection.id)
-            .await
-            .map_err(crate::error::action_error)?;
-        connections.push(item(connection, users));
-    }
+    let all = store.connections().await.map_err(AppError::from_store)?;
+    let ids: Vec<uuid::Uuid> = all.iter().map(|c| c.id).collect();
+    let mut users = users_of(&store, &ids)
+        .await
+        .map_err(crate::error::action_error)?;
+    let connections = all
+        .into_iter()
+        .map(|c| {
+            let names = users.remove(&c.id).unwrap_or_default();
+            item(c, names)
+        })
+        .collect();
     Ok(ConnectionList {
         connections,
         can_manage: may_manage(&caller),

@@ -164,17 +164,29 @@ fn KindFields(
                 <div class="field">
                     <label for=id.clone()>{field.label}</label>
                     {field_input(field, id, value, is_held)}
-                    <small>{hint(field)}</small>
+                    <small>{hint(&kind, field)}</small>
                 </div>
             }
         })
         .collect_view()
 }
 
-/// What a field's hint says, with when it applies.
-fn hint(field: &Field) -> String {
+/// What a field of `kind` says under it, with when it applies (the labels of the
+/// choices of `kind`'s field it depends on).
+fn hint(kind: &Kind, field: &Field) -> String {
     let applies = field.when.map(|(on, among)| {
-        let labels: Vec<&str> = kind_choice_labels(on, among);
+        let labels: Vec<&str> = kind
+            .fields
+            .iter()
+            .filter(|f| f.name == on)
+            .filter_map(|f| match f.input {
+                Input::Choice(choices) => Some(choices),
+                _ => None,
+            })
+            .flat_map(|choices| choices.iter())
+            .filter(|(value, _)| among.contains(value))
+            .map(|(_, label)| *label)
+            .collect();
         format!("Only for {}.", labels.join(" or "))
     });
     [
@@ -185,22 +197,6 @@ fn hint(field: &Field) -> String {
     .flatten()
     .collect::<Vec<_>>()
     .join(" ")
-}
-
-/// The labels of the choices `among` of the choice field `on`.
-fn kind_choice_labels(on: &str, among: &[&str]) -> Vec<&'static str> {
-    KINDS
-        .iter()
-        .flat_map(|k| k.fields.iter())
-        .filter(|f| f.name == on)
-        .filter_map(|f| match f.input {
-            Input::Choice(choices) => Some(choices),
-            _ => None,
-        })
-        .flat_map(|choices| choices.iter())
-        .filter(|(value, _)| among.contains(value))
-        .map(|(_, label)| *label)
-        .collect()
 }
 
 fn field_input(field: &Field, id: String, value: String, held: bool) -> impl IntoView {

@@ -151,15 +151,32 @@ fn gone(connection: &Connection) -> ActionError {
 
 /// The names of the flows whose current version uses connection `id`.
 pub async fn used_by(store: &Store, id: Uuid) -> Result<Vec<String>, ActionError> {
-    let id = id.to_string();
-    let mut names: Vec<String> = Vec::new();
-    for (_, flow) in store.current_definitions().await? {
-        if flow.uses_connection(&id) {
-            names.push(flow.name.clone());
-        }
-    }
-    names.sort();
-    Ok(names)
+    Ok(users_of(store, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default())
+}
+
+/// For each of `ids`, the names of the flows whose current version uses it, sorted: the
+/// flows' definitions read once for all of them.
+pub async fn users_of(
+    store: &Store,
+    ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<String>>, ActionError> {
+    let definitions = store.current_definitions().await?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let key = id.to_string();
+            let mut names: Vec<String> = definitions
+                .iter()
+                .filter(|(_, flow)| flow.uses_connection(&key))
+                .map(|(_, flow)| flow.name.clone())
+                .collect();
+            names.sort();
+            (*id, names)
+        })
+        .collect())
 }
 
 /// Deletes `connection`; refused, naming them, while flows use it.
