@@ -115,13 +115,15 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
                 .collect(),
         })
         .collect();
-    let connections = store
-        .connections()
-        .await
-        .map_err(AppError::from_store)?
-        .into_iter()
-        .map(|c| (c.id.to_string(), c.name, c.kind))
-        .collect();
+    // Only the connections shared with the flow's folder: the others would be refused.
+    let all_connections = store.connections().await.map_err(AppError::from_store)?;
+    let connections_in = |folder: Option<uuid::Uuid>| -> Vec<(String, String, String)> {
+        all_connections
+            .iter()
+            .filter(|c| c.usable_in(folder))
+            .map(|c| (c.id.to_string(), c.name.clone(), c.kind.clone()))
+            .collect()
+    };
     if id == "new" {
         if !rights.on_flow(Permission::EditFlows, None) {
             return Err(AppError::Forbidden);
@@ -137,7 +139,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
             last_test: None,
             tables,
             helpers,
-            connections,
+            connections: connections_in(None),
         });
     }
     let missing = || AppError::NotFound("There is no such flow.".into());
@@ -166,7 +168,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
         can_edit: rights.on_flow(Permission::EditFlows, summary.folder),
         tables,
         helpers,
-        connections,
+        connections: connections_in(summary.folder),
     })
 }
 

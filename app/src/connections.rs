@@ -28,6 +28,8 @@ pub struct ConnectionItem {
     pub updated_by: String,
     pub updated_at: chrono::DateTime<chrono::Utc>,
     pub last_test: Option<TestView>,
+    /// The names of the folders whose flows may use it; `None`: every flow.
+    pub shared_with: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,11 +46,25 @@ pub struct ConnectionPageData {
     pub settings: std::collections::BTreeMap<String, String>,
     pub secrets_held: Vec<String>,
     pub can_manage: bool,
+    /// Every folder, (id, name), and whether the connection is shared with it.
+    pub folders: Vec<(String, String, bool)>,
 }
 
 #[cfg(feature = "ssr")]
-fn item(connection: domain::store::Connection, used_by: Vec<String>) -> ConnectionItem {
+fn item(
+    connection: domain::store::Connection,
+    used_by: Vec<String>,
+    folders: &[domain::store::Folder],
+) -> ConnectionItem {
+    let shared_with = connection.folders.as_ref().map(|ids| {
+        folders
+            .iter()
+            .filter(|f| ids.contains(&f.id))
+            .map(|f| f.name.clone())
+            .collect()
+    });
     ConnectionItem {
+        shared_with,
         id: connection.id.to_string(),
         name: connection.name,
         kind: connection.kind,
@@ -77,6 +93,7 @@ pub async fn list_connections() -> Result<ConnectionList, AppError> {
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
     let store = crate::session::store()?;
     let all = store.connections().await.map_err(AppError::from_store)?;
+    let folders = store.folders().await.map_err(AppError::from_store)?;
     let ids: Vec<uuid::Uuid> = all.iter().map(|c| c.id).collect();
     let mut users = users_of(&store, &ids)
         .await
@@ -85,7 +102,7 @@ pub async fn list_connections() -> Result<ConnectionList, AppError> {
         .into_iter()
         .map(|c| {
             let names = users.remove(&c.id).unwrap_or_default();
-            item(c, names)
+            item(c, names, &folders)
         })
         .collect();
     Ok(ConnectionList {
@@ -110,11 +127,23 @@ pub async fn connection_detail(id: String) -> Result<ConnectionPageData, AppErro
     let users = used_by(&store, id)
         .await
         .map_err(crate::error::action_error)?;
+    let folders = store.folders().await.map_err(AppError::from_store)?;
+    let choices = folders
+        .iter()
+        .map(|f| {
+            let shared = connection
+                .folders
+                .as_ref()
+                .is_some_and(|ids| ids.contains(&f.id));
+            (f.id.to_string(), f.name.clone(), shared)
+        })
+        .collect();
     Ok(ConnectionPageData {
+        folders: choices,
         version: connection.version,
         settings: connection.settings.clone(),
         secrets_held: connection.secret_fields.clone(),
-        item: item(connection, users),
+        item: item(connection, users, &folders),
         can_manage: may_manage(&caller),
     })
 }

@@ -327,6 +327,10 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "template-installed") => {
             "The template is installed: its tables are made and its flows are off (helper flows on). Adjust them, then turn them on."
         }
+        ("notice", "template-installed-unconnected") => {
+            "The template is installed, its flows off. No connection was chosen for their cards that send: pick one in each such card in the builder before turning the flows on. Missing:"
+        }
+        ("error", "template-connection") => "The template was not installed:",
         ("error", "no-template") => "There is no such template.",
         ("error", "template-taken") => {
             "A flow with one of the template's names already exists. Rename or delete it first."
@@ -440,6 +444,13 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "connection-saved") => "The connection is saved. Secrets left empty were kept.",
         ("notice", "connection-works") => "The connection works.",
         ("notice", "connection-deleted") => "The connection and its secrets are deleted.",
+        ("notice", "connection-shared") => "Who may use the connection is saved.",
+        ("notice", "connection-shared-stranded") => {
+            "Who may use the connection is saved. These flows use it outside those folders and will fail until it is shared with theirs:"
+        }
+        ("error", "connection-not-shared") => {
+            "The flow was not saved: a connection it uses is not shared with its folder."
+        }
         ("error", "connection-test-failed") => "The connection's test failed.",
         ("error", "connection-problems") => "The connection was not saved: fix what is listed.",
         ("error", "connection-taken") => "That connection name is already taken.",
@@ -505,6 +516,7 @@ pub fn Flash() -> impl IntoView {
                 .into_any(),
             )
         } else {
+            let why = query.get("why").filter(|w| !w.is_empty());
             query
                 .get("notice")
                 .and_then(|c| flash_message("notice", &c))
@@ -512,6 +524,7 @@ pub fn Flash() -> impl IntoView {
                     view! {
                         <p class="info" role="status" data-testid="flash">
                             {m}
+                            {why.map(|why| view! { <span class="why">" " {why}</span> })}
                         </p>
                     }
                     .into_any()

@@ -190,6 +190,11 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/connections/:id/test", Requires(ManageConnections)),
     route(
         "POST",
+        "/connections/:id/sharing",
+        Requires(ManageConnections),
+    ),
+    route(
+        "POST",
         "/connections/:id/delete",
         Requires(ManageConnections),
     ),
@@ -466,6 +471,7 @@ SAAAFF GET /assignments/access-review.csv
 SAAFAF POST /connections
 SAAFAF POST /connections/:id
 SAAFAF POST /connections/:id/test
+SAAFAF POST /connections/:id/sharing
 SAAFAF POST /connections/:id/delete
 SAAFFF POST /directory/users
 SAAFFF POST /directory/users/:id

@@ -58,6 +58,8 @@ pub struct FlowList {
     pub can_import: bool,
     /// The folders the caller may see, by name.
     pub folders: Vec<FolderItem>,
+    /// The connections a template installed at the top level may use: (id, name, kind).
+    pub connections: Vec<(String, String, String)>,
 }
 
 /// The flows the caller may see whose name, description or trigger contains `q`
@@ -187,11 +189,25 @@ pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<Flo
             })
         })
         .collect();
+    let can_import = rights.on_flow(Permission::EditFlows, None);
+    let connections = if can_import {
+        store
+            .connections()
+            .await
+            .map_err(AppError::from_store)?
+            .into_iter()
+            .filter(|c| c.usable_in(None))
+            .map(|c| (c.id.to_string(), c.name, c.kind))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(FlowList {
         flows,
         total,
-        can_import: rights.on_flow(Permission::EditFlows, None),
+        can_import,
         folders: folder_items,
+        connections,
     })
 }
 

@@ -100,9 +100,11 @@ pub enum Action {
     ConnectionUpdate,
     ConnectionTest,
     ConnectionDelete,
+    /// Every secret was re-sealed under a new key (`idflow admin rotate-key`).
+    SecretKeyRotate,
 }
 
-const ALL_ACTIONS: [Action; 60] = [
+const ALL_ACTIONS: [Action; 61] = [
     Action::FlowRun,
     Action::FlowTokenCreate,
     Action::AccountLock,
@@ -163,6 +165,7 @@ const ALL_ACTIONS: [Action; 60] = [
     Action::ConnectionUpdate,
     Action::ConnectionTest,
     Action::ConnectionDelete,
+    Action::SecretKeyRotate,
 ];
 
 impl Action {
@@ -208,6 +211,7 @@ impl Action {
             Action::ConnectionUpdate => "connection.update",
             Action::ConnectionTest => "connection.test",
             Action::ConnectionDelete => "connection.delete",
+            Action::SecretKeyRotate => "system.secret_key.rotate",
             Action::FlowCreate => "flow.create",
             Action::FlowSave => "flow.save",
             Action::FlowEnable => "flow.activate",
@@ -274,6 +278,7 @@ impl Action {
             Action::ConnectionUpdate => "Connection changed",
             Action::ConnectionTest => "Connection tested",
             Action::ConnectionDelete => "Connection deleted",
+            Action::SecretKeyRotate => "Secrets re-sealed under a new key",
             Action::FlowCreate => "Flow created",
             Action::FlowSave => "Flow saved as a new version",
             Action::FlowEnable => "Flow turned on",

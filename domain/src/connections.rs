@@ -291,6 +291,19 @@ pub fn kind(key: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.key == key)
 }
 
+/// The kind of connection a card of `card_kind` names in its `connection` input, if it
+/// uses one: each app's cards use their app's kind.
+pub fn kind_for_card(card_kind: &str) -> Option<&'static Kind> {
+    let app = card_kind.split('.').next().unwrap_or_default();
+    let key = match app {
+        "http" => HTTP.key,
+        "slack" => SLACK.key,
+        "email" => SMTP.key,
+        _ => return None,
+    };
+    kind(key)
+}
+
 /// What a person sends to create or change a connection: the non-secret values, and the
 /// secrets they typed (a secret left empty when changing one keeps the one kept).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,12 @@
 //! tampering.
 //!
 //! Text form: `v1.<key id, 8 hex>.<nonce and ciphertext, hex>`.
+//!
+//! `idflow admin rotate-key` re-seals everything under a new key in one transaction. With
+//! the key file, the new key is first written beside it as `secret.key.<id>.pending`;
+//! a key loaded from the folder also opens (never seals) with any pending key, so a
+//! rotation cut short after its transaction still opens every value; once done, the old
+//! key is kept as `secret.key.<id>.retired` for backups made before.
 
 use chacha20poly1305::aead::{Aead, Generate, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
@@ -53,6 +59,8 @@ pub enum SecretError {
 pub struct SecretKey {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// Other keys values may be sealed under (a rotation's pending key): they open, never seal.
+    openers: Vec<(String, XChaCha20Poly1305)>,
 }
 
 impl std::fmt::Debug for SecretKey {
@@ -69,12 +77,30 @@ impl SecretKey {
         SecretKey::from_bytes(&Key::generate())
     }
 
+    /// A new random key, and its text form for a key file or `IDFLOW_SECRET_KEY`.
+    pub fn generate_with_text() -> (SecretKey, SecretString) {
+        let key = Key::generate();
+        (
+            SecretKey::from_bytes(&key),
+            SecretString::from(SecretKey::to_hex(&key)),
+        )
+    }
+
     fn from_bytes(bytes: &Key) -> SecretKey {
         let id = hex::encode(&Sha256::digest(bytes.as_slice())[..4]);
         SecretKey {
             id,
             cipher: XChaCha20Poly1305::new(bytes),
+            openers: Vec::new(),
         }
+    }
+
+    /// This key, also opening what `other` sealed.
+    pub fn also_opening(mut self, other: &SecretKey) -> SecretKey {
+        if other.id != self.id && !self.openers.iter().any(|(id, _)| *id == other.id) {
+            self.openers.push((other.id.clone(), other.cipher.clone()));
+        }
+        self
     }
 
     /// The key written as 64 hex characters (`IDFLOW_SECRET_KEY`'s form).
@@ -96,7 +122,13 @@ impl SecretKey {
         let path = data_dir.join(KEY_FILE);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                SecretKey::from_hex(&text).map_err(|_| SecretError::BadKeyFile(path.clone()))
+                let mut key = SecretKey::from_hex(&text)
+                    .map_err(|_| SecretError::BadKeyFile(path.clone()))?;
+                for (pending, file) in pending_keys(data_dir) {
+                    tracing::warn!(file = %file.display(), "a key rotation was cut short: secrets sealed under its new key still open; run `idflow admin rotate-key` again to finish it");
+                    key = key.also_opening(&pending);
+                }
+                Ok(key)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = Key::generate();
@@ -142,17 +174,21 @@ impl SecretKey {
         else {
             return Err(SecretError::Damaged);
         };
-        if key_id != self.id {
-            return Err(SecretError::OtherKey(key_id.to_string()));
-        }
+        let cipher = if key_id == self.id {
+            &self.cipher
+        } else {
+            match self.openers.iter().find(|(id, _)| id == key_id) {
+                Some((_, cipher)) => cipher,
+                None => return Err(SecretError::OtherKey(key_id.to_string())),
+            }
+        };
         let blob = hex::decode(blob).map_err(|_| SecretError::Damaged)?;
         if blob.len() < NONCE_LEN {
             return Err(SecretError::Damaged);
         }
         let (nonce, ciphertext) = blob.split_at(NONCE_LEN);
         let nonce = XNonce::try_from(nonce).map_err(|_| SecretError::Damaged)?;
-        let plain = self
-            .cipher
+        let plain = cipher
             .decrypt(
                 &nonce,
                 Payload {
@@ -169,6 +205,68 @@ impl SecretKey {
     /// The key in the form `from_hex` reads, for a key file or `IDFLOW_SECRET_KEY`.
     fn to_hex(key: &Key) -> String {
         hex::encode(key.as_slice())
+    }
+}
+
+/// The pending keys of a rotation cut short in `data_dir`, with their files.
+fn pending_keys(data_dir: &Path) -> Vec<(SecretKey, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(data_dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&format!("{KEY_FILE}.")) && n.ends_with(".pending"))
+        })
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            Some((SecretKey::from_hex(&text).ok()?, p))
+        })
+        .collect()
+}
+
+/// The steps of a rotation of the key file in `data_dir`: [`KeyFileRotation::begin`]
+/// writes the new key as pending (before anything is sealed under it), `finish` makes
+/// it the key file once everything is, keeping the old one as retired.
+pub struct KeyFileRotation {
+    data_dir: PathBuf,
+    pending: PathBuf,
+    pub new_key: SecretKey,
+}
+
+impl KeyFileRotation {
+    pub fn begin(data_dir: &Path) -> Result<KeyFileRotation, SecretError> {
+        let key = Key::generate();
+        let new_key = SecretKey::from_bytes(&key);
+        let pending = data_dir.join(format!("{KEY_FILE}.{}.pending", new_key.id));
+        write_key_file(&pending, &key)?;
+        Ok(KeyFileRotation {
+            data_dir: data_dir.to_path_buf(),
+            pending,
+            new_key,
+        })
+    }
+
+    /// Makes the new key the key file; the old one (`old_id`) becomes
+    /// `secret.key.<old_id>.retired`, and pending keys of earlier rotations cut short are
+    /// removed (nothing is sealed under them any more). The retired key's path.
+    pub fn finish(self, old_id: &str) -> Result<PathBuf, SecretError> {
+        let current = self.data_dir.join(KEY_FILE);
+        let retired = self.data_dir.join(format!("{KEY_FILE}.{old_id}.retired"));
+        let failed = |path: &Path, source| SecretError::KeyFile {
+            path: path.to_path_buf(),
+            doing: "renamed",
+            source,
+        };
+        std::fs::rename(&current, &retired).map_err(|e| failed(&current, e))?;
+        std::fs::rename(&self.pending, &current).map_err(|e| failed(&self.pending, e))?;
+        for (_, stale) in pending_keys(&self.data_dir) {
+            let _ = std::fs::remove_file(stale);
+        }
+        Ok(retired)
     }
 }
 
@@ -268,5 +366,44 @@ mod tests {
             SecretKey::load(None, dir.path()),
             Err(SecretError::BadKeyFile(_))
         ));
+    }
+
+    #[test]
+    fn a_rotation_cut_short_still_opens_and_a_finished_one_retires_the_old_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = SecretKey::load(None, dir.path()).unwrap();
+        let rotation = KeyFileRotation::begin(dir.path()).unwrap();
+        let sealed_new = rotation.new_key.seal("new", "t/1/f");
+        let sealed_old = old.seal("old", "t/2/f");
+        // Cut short here: the key file is still the old key, and opens both.
+        let loaded = SecretKey::load(None, dir.path()).unwrap();
+        assert_eq!(loaded.id(), old.id(), "it still seals under the old key");
+        assert_eq!(
+            loaded.open(&sealed_new, "t/1/f").unwrap().expose_secret(),
+            "new"
+        );
+        assert_eq!(
+            loaded.open(&sealed_old, "t/2/f").unwrap().expose_secret(),
+            "old"
+        );
+        // Finished: the new key is the file; the old one is kept, retired.
+        let new_id = rotation.new_key.id().to_string();
+        let retired = rotation.finish(old.id()).unwrap();
+        assert!(retired.ends_with(format!("secret.key.{}.retired", old.id())));
+        let loaded = SecretKey::load(None, dir.path()).unwrap();
+        assert_eq!(loaded.id(), new_id);
+        assert!(matches!(
+            loaded.open(&sealed_old, "t/2/f"),
+            Err(SecretError::OtherKey(id)) if id == old.id()
+        ));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 }

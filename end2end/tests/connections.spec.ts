@@ -1,4 +1,4 @@
-import { test, expect, signIn, importFlow } from './helpers';
+import { test, expect, expectHydration, signIn, importFlow } from './helpers';
 import { SMTP_PORT } from '../playwright.config';
 
 test('an admin creates an HTTP connection, tests it, and deletes it after confirming', async ({ page }, testInfo) => {
@@ -93,4 +93,51 @@ test('an admin connects a mail server, tests it, and a flow sends an email throu
   // The connection now names the flow that uses it.
   await page.goto(`/connections/${id}`);
   await expect(page.getByTestId('connection-used-by')).toHaveText(flowName);
+});
+
+// The MFA reminder template installed with a mail connection: its helper emails one user
+// (run with Test Flow, as the daily flow would call it), and the execution shows the
+// email's record. Both projects share one server: whichever installs second is told the
+// names are taken and uses the flows the first installed (both connections reach the
+// same mail server).
+test('the MFA reminder template, installed with a mail connection, emails a user', async ({ page }, testInfo) => {
+  const name = `MFA mail ${testInfo.project.name} ${Date.now()}`;
+  const email = `ada.${testInfo.project.name}@example.com`;
+  await signIn(page, testInfo);
+  await page.goto('/connections');
+  await page.getByText('New Email (SMTP) connection').click();
+  const form = page.locator('details', { hasText: 'New Email (SMTP) connection' });
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByLabel('Server').fill('127.0.0.1');
+  await form.getByLabel('Security').selectOption('none');
+  await form.getByLabel('Port').fill(String(SMTP_PORT));
+  await form.getByLabel('From address').fill('IT <it@example.com>');
+  await form.getByRole('button', { name: 'Create connection' }).click();
+  await expect(page.getByRole('status')).toContainText('The connection is created.');
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await expect(page.getByRole('status')).toHaveText('The connection works.');
+
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  const template = page.locator('li[data-template="mfa-reminder"]');
+  await template.getByLabel('Email (SMTP) connection').selectOption({ label: name });
+  await template.getByRole('button', { name: 'Install MFA enrollment reminder' }).click();
+  await expect(page.getByTestId('flash')).toContainText(
+    /The template is installed: its tables are made|A flow with one of the template's names already exists/,
+  );
+
+  const helper = 'Remind one user about MFA';
+  await page.locator(`tr[data-flow="${helper}"]`).getByRole('link', { name: 'Test', exact: true }).click();
+  const test = page.getByTestId('test-flow');
+  await test.getByLabel('Item (For Each)').fill(JSON.stringify({ email, display_name: 'Ada' }));
+  await test.getByLabel('Input', { exact: true }).fill(JSON.stringify({ now: '2026-12-06T09:00:00Z' }));
+  await test.getByRole('button', { name: 'Run test' }).click();
+  await expect(page).toHaveURL(/\/executions\/[0-9a-f-]+\?notice=test-started/);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('execution')).toContainText('Succeeded', { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  const execution = page.getByTestId('execution');
+  await expect(execution).toContainText('2 · Send Email');
+  await expect(execution).toContainText(email);
 });

@@ -52,6 +52,15 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: ScimTokenCommand,
     },
+    /// Re-seal every secret (connections, the single sign-on client secret) under a new
+    /// key, in one transaction. With the key file, the new key replaces it and the old one
+    /// is kept as `secret.key.<id>.retired` for older backups; with IDFLOW_SECRET_KEY, the
+    /// new key is printed once, to set on every server. Stop idflow first (every server),
+    /// then start it with the new key.
+    RotateKey {
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,7 @@
 
 use crate::AppState;
 use crate::forms::{
-    Answer, Fields, Post, action_failed, done, refused, refused_because, store_failed,
+    Answer, Fields, Post, action_failed, done, done_because, refused, refused_because, store_failed,
 };
 use axum::extract::{Path, State};
 use domain::actions::connections as act;
@@ -94,6 +94,37 @@ pub async fn test(State(state): State<AppState>, Path(id): Path<String>, post: P
         match act::test(&state.store, &post.origin.acting(), &connection).await {
             Ok(outcome) if outcome.ok => done(&here, "connection-works"),
             Ok(outcome) => refused_because(&here, "connection-test-failed", &outcome.message),
+            Err(err) => action_failed(&here, err),
+        },
+    )
+}
+
+/// `POST /connections/{id}/sharing`: `who=every` (every flow may use it) or
+/// `who=folders` with a `folder` field for each folder whose flows may.
+pub async fn share(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Answer {
+    let Post { origin, fields } = post;
+    let connection = load(&state, &id).await?;
+    let here = page(connection.id);
+    let folders = match fields.get("who") {
+        "every" => None,
+        "folders" => {
+            let mut chosen = Vec::new();
+            for (name, value) in fields.pairs() {
+                if name == "folder" {
+                    let Ok(folder) = uuid::Uuid::parse_str(value.trim()) else {
+                        return Err(refused(&here, "invalid"));
+                    };
+                    chosen.push(folder);
+                }
+            }
+            Some(chosen)
+        }
+        _ => return Err(refused(&here, "invalid")),
+    };
+    Ok(
+        match act::share(&state.store, &origin.acting(), &connection, folders).await {
+            Ok(stranded) if stranded.is_empty() => done(&here, "connection-shared"),
+            Ok(stranded) => done_because(&here, "connection-shared-stranded", &stranded.join(", ")),
             Err(err) => action_failed(&here, err),
         },
     )

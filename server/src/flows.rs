@@ -86,22 +86,58 @@ pub async fn import(State(state): State<AppState>, post: Post) -> Answer {
 }
 
 /// `POST /flows/templates/{key}`: a reference use case's tables (those missing) and
-/// flows, its helper flows on and the rest off, for the admin to adjust and turn on.
-/// Refused when one of its flows' names is taken.
+/// flows, its helper flows on and the rest off, for the admin to adjust and turn on. The
+/// form names a connection for each kind its cards use (`connection.<kind>`); one left
+/// empty leaves those cards to be set in the builder, and the page says which. Refused
+/// when one of its flows' names is taken or a connection named is not of its kind.
 pub async fn install_template(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    origin: Origin,
+    post: Post,
 ) -> Answer {
+    let Post { origin, fields } = post;
     if !origin.rights().on_flow(Permission::EditFlows, None) {
         return Err(refused(FLOWS, "not-allowed"));
     }
     let Some(template) = domain::flows::templates::template(&key) else {
         return Err(refused(FLOWS, "no-template"));
     };
+    let mut chosen = std::collections::BTreeMap::new();
+    let mut unchosen = Vec::new();
+    for kind in template.connection_kinds() {
+        let id = fields.get(&format!("connection.{}", kind.key)).trim();
+        if id.is_empty() {
+            unchosen.push(kind.name);
+            continue;
+        }
+        let connection = match uuid::Uuid::parse_str(id) {
+            Ok(id) => state
+                .store
+                .connection(id)
+                .await
+                .map_err(|e| store_failed(FLOWS, e))?,
+            Err(_) => None,
+        };
+        match connection {
+            Some(c) if c.kind == kind.key => chosen.insert(kind.key.to_string(), id.to_string()),
+            _ => {
+                return Err(refused_because(
+                    FLOWS,
+                    "template-connection",
+                    &format!("choose a {} connection from the list", kind.name),
+                ));
+            }
+        };
+    }
+    let bundle = template.bundle(&chosen);
     Ok(
-        match flows::install(&state.store, &origin.acting(), &template.bundle(), None).await {
-            Ok(_) => done(FLOWS, "template-installed"),
+        match flows::install(&state.store, &origin.acting(), &bundle, None).await {
+            Ok(_) if unchosen.is_empty() => done(FLOWS, "template-installed"),
+            Ok(_) => crate::forms::done_because(
+                FLOWS,
+                "template-installed-unconnected",
+                &unchosen.join(", "),
+            ),
             Err(ActionError::Refused(r)) if r.code == "import-taken" => {
                 refused(FLOWS, "template-taken")
             }

@@ -109,6 +109,9 @@ pub async fn move_flow(
             Ok(()) => done(&page, "flow-moved"),
             Err(ActionError::NotFound { kind: "folder", .. }) => refused(FLOWS, "no-folder"),
             Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
+            Err(ActionError::Refused(r)) if r.code == "connection-not-shared" => {
+                refused_because(FLOWS, r.code, &r.reason)
+            }
             Err(err) => action_failed_briefly(FLOWS, err),
         },
     )

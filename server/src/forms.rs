@@ -184,6 +184,13 @@ pub fn done(page: &str, notice: &str) -> Response {
     Redirect::to(&with_param(page, "notice", notice)).into_response()
 }
 
+/// Back to `page` with a notice and what the change touched (the names it concerns).
+pub fn done_because(page: &str, notice: &str, why: &str) -> Response {
+    let page = with_param(page, "notice", notice);
+    let why: String = why.chars().take(600).collect();
+    Redirect::to(&with_param(&page, "why", &why)).into_response()
+}
+
 /// Back to `page` with an error code; nothing was changed.
 pub fn refused(page: &str, error: &str) -> Response {
     Redirect::to(&with_param(page, "error", error)).into_response()

@@ -123,6 +123,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/connections", post(connections::create))
         .route("/connections/{id}", post(connections::update))
         .route("/connections/{id}/test", post(connections::test))
+        .route("/connections/{id}/sharing", post(connections::share))
         .route("/connections/{id}/delete", post(connections::delete))
         .route("/assignments/users", post(assignments::assign_user))
         .route("/assignments/users/{id}/role", post(assignments::change_user_role))

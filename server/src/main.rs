@@ -21,6 +21,9 @@ async fn main() -> ExitCode {
                 AdminCommand::ScimToken {
                     command: ScimTokenCommand::Create { config, .. },
                 },
+        }
+        | Command::Admin {
+            command: AdminCommand::RotateKey { config },
         } => config.clone(),
     };
     init_logging(&config);
@@ -42,6 +45,9 @@ async fn main() -> ExitCode {
                     command: ScimTokenCommand::Create { name, config },
                 },
         } => create_scim_token(config, name).await,
+        Command::Admin {
+            command: AdminCommand::RotateKey { config },
+        } => rotate_key(config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -232,6 +238,52 @@ async fn reset_password(config: Config, email: String, password_stdin: bool) -> 
         println!("Password set for {}.", user.user_name);
     }
     println!("Their existing sessions have ended.");
+    Ok(())
+}
+
+async fn rotate_key(config: Config) -> anyhow::Result<()> {
+    use domain::audit::{Action, Actor, NewEntry, Outcome};
+    use domain::secrets::{KeyFileRotation, SecretKey};
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    let from_env = config.secret_key.as_ref();
+    if from_env.is_none() && !config.data_dir.join(domain::secrets::KEY_FILE).exists() {
+        anyhow::bail!(
+            "there is no key file in {} and IDFLOW_SECRET_KEY is not set: nothing was ever sealed here",
+            config.data_dir.display()
+        );
+    }
+    let current = SecretKey::load(from_env, &config.data_dir)?;
+    let old_id = current.id().to_string();
+    store.use_secret_key(current);
+    let entry = |new_id: &str| {
+        NewEntry::new(Action::SecretKeyRotate, Outcome::Success, Actor::System)
+            .reason(format!("from key {old_id} to key {new_id}"))
+    };
+    if from_env.is_some() {
+        let (new, text) = SecretKey::generate_with_text();
+        let count = store.reseal_secrets(&new, &entry(new.id())).await?;
+        println!(
+            "Re-sealed {count} secrets under the new key {}. Set IDFLOW_SECRET_KEY to it on every server before starting them (it is shown only this once):",
+            new.id()
+        );
+        println!("{}", text.expose_secret());
+    } else {
+        let rotation = KeyFileRotation::begin(&config.data_dir)?;
+        let new_id = rotation.new_key.id().to_string();
+        let count = store
+            .reseal_secrets(&rotation.new_key, &entry(&new_id))
+            .await?;
+        let retired = rotation.finish(&old_id)?;
+        println!(
+            "Re-sealed {count} secrets under the new key {new_id}, now in {}.",
+            config.data_dir.join(domain::secrets::KEY_FILE).display()
+        );
+        println!(
+            "The old key is kept as {}: it opens only backups made before now; delete it once they are gone.",
+            retired.display()
+        );
+    }
+    store.close().await;
     Ok(())
 }
 

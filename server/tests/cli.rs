@@ -244,3 +244,93 @@ fn scim_token_create_prints_the_token_alone_and_it_works() {
         assert_eq!(found.name, "Okta production");
     });
 }
+
+/// `idflow admin rotate-key` re-seals every secret under a new key: with the key file it
+/// replaces the file (the old key kept, retired); with `IDFLOW_SECRET_KEY` it prints the
+/// new key once. Either way the secret opens under the new key only.
+#[test]
+fn rotate_key_reseals_every_secret_under_a_new_key() {
+    use domain::audit::{Action, Actor, NewEntry, Outcome};
+    use domain::secrets::{KEY_FILE, SecretKey};
+    use secrecy::ExposeSecret;
+    const MARKER: &str = "rotate-MARKER-5150";
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let id = uuid::Uuid::now_v7();
+    let old = runtime.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let key = SecretKey::load(None, dir.path()).unwrap();
+        store.use_secret_key(key.clone());
+        let mut values = domain::connections::Values::default();
+        values
+            .settings
+            .insert("base_url".into(), "https://api.example.com".into());
+        values.settings.insert("auth".into(), "bearer".into());
+        values.secrets.insert("token".into(), MARKER.into());
+        store
+            .create_connection(
+                id,
+                "Payroll",
+                "http",
+                &values,
+                "root@example.com",
+                &NewEntry::new(Action::ConnectionCreate, Outcome::Success, Actor::System),
+            )
+            .await
+            .unwrap();
+        store.close().await;
+        key
+    });
+    let opens_under = |key: SecretKey| {
+        runtime.block_on(async {
+            let store = Store::open(&url).await.unwrap();
+            store.use_secret_key(key);
+            let opened = store.connection_secrets(id).await;
+            let log = store.recent_audit(5).await.unwrap();
+            store.close().await;
+            (opened.map(|s| s["token"].expose_secret().to_string()), log)
+        })
+    };
+
+    // With the key file.
+    let output = idflow()
+        .args(["admin", "rotate-key"])
+        .env("IDFLOW_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("Re-sealed 1 secrets"), "{stdout}");
+    let retired = dir.path().join(format!("{KEY_FILE}.{}.retired", old.id()));
+    assert!(retired.exists(), "{stdout}");
+    let new = SecretKey::load(None, dir.path()).unwrap();
+    assert_ne!(new.id(), old.id());
+    let (opened, log) = opens_under(new.clone());
+    assert_eq!(opened.unwrap(), MARKER);
+    assert!(log.iter().any(|e| e.action == "system.secret_key.rotate"));
+    assert!(
+        opens_under(old).0.is_err(),
+        "the old key no longer opens it"
+    );
+    assert!(!stdout.contains(MARKER));
+
+    // With IDFLOW_SECRET_KEY: the new key is printed once, the file left alone.
+    let current = std::fs::read_to_string(dir.path().join(KEY_FILE)).unwrap();
+    let output = idflow()
+        .args(["admin", "rotate-key"])
+        .env("IDFLOW_DATA_DIR", dir.path())
+        .env("IDFLOW_SECRET_KEY", current.trim())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let printed = stdout.lines().last().unwrap().trim().to_string();
+    let from_env = SecretKey::from_hex(&printed).unwrap();
+    assert_eq!(opens_under(from_env).0.unwrap(), MARKER);
+    assert!(opens_under(new).0.is_err());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(KEY_FILE)).unwrap(),
+        current
+    );
+}

@@ -71,6 +71,17 @@ async fn local_api() -> (String, Arc<AtomicUsize>) {
                 },
             ),
         )
+        .route(
+            "/v2/busy",
+            post(|State(hits): State<Arc<AtomicUsize>>| async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                (
+                    AxumStatus::TOO_MANY_REQUESTS,
+                    [("retry-after", "120")],
+                    "slow down",
+                )
+            }),
+        )
         .with_state(hits.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -316,6 +327,44 @@ async fn connections_are_made_tested_used_changed_and_kept_while_used(store: Sto
     let output = done.output.unwrap();
     assert_eq!(output["got"], serde_json::json!({ "user": "ada" }));
     assert_eq!(output["idempotency_key"], format!("idflow-{}-1", done.id.0));
+    // A 429 with Retry-After is retried, no sooner than asked: the execution waits, its
+    // record says so.
+    let mut busy = Card::new(1, "http.request").with_inputs(&[
+        ("method", Binding::literal("POST")),
+        ("url", Binding::literal("/busy")),
+    ]);
+    busy.on_error = domain::flows::OnError::Retry { times: 3 };
+    let waiting = run_by_hand(&server.store, &calling("Busy payroll", &id, busy)).await;
+    assert_eq!(
+        waiting.status,
+        domain::engine::Status::Queued,
+        "{waiting:?}"
+    );
+    let steps = server.store.execution_steps(waiting.id).await.unwrap();
+    assert_eq!(steps.len(), 1, "one try so far: {steps:?}");
+    let tried = steps[0].error.clone().unwrap_or_default();
+    assert!(
+        tried.contains("429")
+            && tried.contains("asked to retry after 120 s")
+            && tried.contains("slow down"),
+        "{tried}"
+    );
+    assert!(!tried.contains(MARKER));
+    // Nothing runs it again before then.
+    domain::engine::runner::Runner::new(server.store.clone(), "test")
+        .drain()
+        .await
+        .unwrap();
+    assert_eq!(
+        server
+            .store
+            .execution_steps(waiting.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
     // Credentials go only under the base URL.
     let elsewhere = Card::new(1, "http.request")
         .with_inputs(&[("url", Binding::literal(format!("{}/other", server.base)))]);
@@ -420,6 +469,10 @@ async fn connections_are_made_tested_used_changed_and_kept_while_used(store: Sto
 domain::backend_tests! {
     async fn connections_tab_and_http_card(store) {
         connections_are_made_tested_used_changed_and_kept_while_used(store).await;
+    }
+
+    async fn connections_are_shared_by_folder(store) {
+        a_connection_serves_only_the_folders_it_is_shared_with(store).await;
     }
 }
 
@@ -666,4 +719,191 @@ async fn each_http_authentication_reaches_its_service() {
     );
     let page = text(&admin, server.url("/connections")).await;
     assert!(!page.contains("MARKER"));
+}
+
+/// A connection shared with the folder HR only: a flow in IT cannot be saved with it,
+/// moved there, or (once the sharing changes under it) run it; the builder of an IT flow
+/// does not offer it; the change is logged and names the flows it strands.
+async fn a_connection_serves_only_the_folders_it_is_shared_with(store: Store) {
+    use domain::audit::{Action, Actor, NewEntry, Outcome};
+    let server = start(store, Options::default()).await;
+    let (api, _hits) = local_api().await;
+    let manager = server.client_as(Role::ConnectionManager).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let entry = NewEntry::new(Action::FolderCreate, Outcome::Success, Actor::System);
+    let hr = server.store.create_folder("HR", &entry).await.unwrap();
+    let it = server.store.create_folder("IT", &entry).await.unwrap();
+    server
+        .post_form(
+            &manager,
+            "/connections",
+            &[
+                ("kind", "http"),
+                ("name", "HR API"),
+                ("s.base_url", &format!("{api}/v2")),
+                ("s.auth", "bearer"),
+                ("secret.token", MARKER),
+            ],
+        )
+        .await;
+    let connection = server.store.connections().await.unwrap().pop().unwrap();
+    let id = connection.id.to_string();
+    assert!(connection.usable_in(None) && connection.usable_in(Some(it)));
+
+    // Shared with HR only.
+    let shared = server
+        .post_form(
+            &manager,
+            &format!("/connections/{id}/sharing"),
+            &[("who", "folders"), ("folder", &hr.to_string())],
+        )
+        .await;
+    assert_eq!(
+        query_param(&location(&shared), "notice").as_deref(),
+        Some("connection-shared")
+    );
+    let page = text(&manager, server.url(&format!("/connections/{id}"))).await;
+    assert!(page.contains("Flows in HR"), "{page}");
+
+    // A flow in IT using it is refused, naming the connection; in HR it is made.
+    let hello = Card::new(1, "http.request").with_inputs(&[
+        ("url", Binding::literal("/hello")),
+        (
+            "query",
+            Binding::literal(serde_json::json!({ "name": "Ada" })),
+        ),
+    ]);
+    let flow = calling("Greet from HR", &id, hello);
+    let import = |folder: uuid::Uuid| {
+        let definition = flow.to_stable_json();
+        let admin = admin.clone();
+        let url = server.url("/flows/import");
+        async move {
+            admin
+                .post(url)
+                .form(&[
+                    ("definition", definition.as_str()),
+                    ("folder", &folder.to_string()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = import(it).await;
+    let to = location(&refused);
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("connection-not-shared"),
+        "{to}"
+    );
+    assert!(query_param(&to, "why").unwrap().contains("HR API"), "{to}");
+    assert!(server.store.flows().await.unwrap().is_empty());
+    import(hr).await;
+    let made = server
+        .store
+        .flow_by_name("Greet from HR")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(made.folder, Some(hr));
+
+    // The builder of a flow in HR offers it; of a new flow at the top level, not.
+    let in_hr = text(&admin, server.url(&format!("/flows/{}/edit", made.id))).await;
+    assert!(in_hr.contains("HR API"), "builder in HR");
+    let new = text(&admin, server.url("/flows/new/edit")).await;
+    assert!(!new.contains("HR API"), "builder at the top level");
+
+    // Moving it to IT is refused.
+    let moved = server
+        .post_form(
+            &admin,
+            &format!("/flows/{}/move", made.id),
+            &[("folder", it.to_string())],
+        )
+        .await;
+    assert_eq!(
+        query_param(&location(&moved), "error").as_deref(),
+        Some("connection-not-shared"),
+        "{}",
+        location(&moved)
+    );
+    assert_eq!(
+        server
+            .store
+            .flow_by_name("Greet from HR")
+            .await
+            .unwrap()
+            .unwrap()
+            .folder,
+        Some(hr)
+    );
+
+    // Sharing it with IT only strands the HR flow: the answer names it, and its card
+    // fails saying why.
+    let strand = server
+        .post_form(
+            &manager,
+            &format!("/connections/{id}/sharing"),
+            &[("who", "folders"), ("folder", &it.to_string())],
+        )
+        .await;
+    let to = location(&strand);
+    assert_eq!(
+        query_param(&to, "notice").as_deref(),
+        Some("connection-shared-stranded"),
+        "{to}"
+    );
+    assert_eq!(query_param(&to, "why").as_deref(), Some("Greet from HR"));
+    let execution = server
+        .store
+        .enqueue_execution(&domain::store::NewExecution::by_hand(
+            made.id,
+            made.version,
+            serde_json::json!({}),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    domain::engine::runner::Runner::new(server.store.clone(), "test")
+        .drain()
+        .await
+        .unwrap();
+    let done = server.store.execution(execution).await.unwrap().unwrap();
+    assert_eq!(done.status, domain::engine::Status::Failed);
+    assert!(
+        done.error
+            .unwrap_or_default()
+            .contains("not shared with this flow's folder"),
+    );
+
+    // Shared with every flow again; only a manager may change it.
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let forbidden = auditor
+        .post(server.url(&format!("/connections/{id}/sharing")))
+        .form(&[("who", "every")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    server
+        .post_form(
+            &manager,
+            &format!("/connections/{id}/sharing"),
+            &[("who", "every")],
+        )
+        .await;
+    let kept = server
+        .store
+        .connection(connection.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.folders, None);
+    let log = server.store.recent_audit(20).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.reason.as_deref() == Some("usable by the flows in HR")),
+        "{log:?}"
+    );
 }

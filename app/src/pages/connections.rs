@@ -19,7 +19,7 @@ pub fn ConnectionsPage() -> impl IntoView {
     view! {
         <PageHeader
             title="Connections"
-            subtitle="Accounts that flows use to reach services outside idflow: HTTP APIs today; Slack, email and Okta to come."
+            subtitle="Accounts that flows use to reach services outside idflow: HTTP APIs, Slack and email. Each is shared with every flow or with the flows of chosen folders."
         />
         <Flash />
         <Loaded
@@ -52,6 +52,15 @@ fn last_test(test: Option<crate::connections::TestView>) -> impl IntoView {
             }
             .into_any()
         }
+    }
+}
+
+/// Who may use a connection, in words.
+fn shared_with(folders: &Option<Vec<String>>) -> String {
+    match folders {
+        None => "Every flow".into(),
+        Some(names) if names.is_empty() => "No flow (shared with no folder)".into(),
+        Some(names) => format!("Flows in {}", names.join(", ")),
     }
 }
 
@@ -101,7 +110,7 @@ fn ConnectionsBody(list: ConnectionList) -> impl IntoView {
     });
     let body = if list.connections.is_empty() {
         let what = if list.can_manage {
-            "Create one above, then pick it in a flow's HTTP Request card."
+            "Create one above, then pick it in a flow's HTTP Request, Slack or Send Email card."
         } else {
             "A Super Admin, Workflows Administrator or Connection Manager creates them."
         };
@@ -115,7 +124,7 @@ fn ConnectionsBody(list: ConnectionList) -> impl IntoView {
         let rows = list.connections.into_iter().map(row).collect_view();
         view! {
             <DataTable
-                columns=vec!["Name", "Kind", "Used by", "Last test", "Changed by", "Changed"]
+                columns=vec!["Name", "Kind", "Used by", "Usable by", "Last test", "Changed by", "Changed"]
                 testid="connections"
             >
                 {rows}
@@ -138,6 +147,7 @@ fn row(c: ConnectionItem) -> impl IntoView {
             </td>
             <td>{kind_name(&c.kind)}</td>
             <td>{used_by(&c.used_by)}</td>
+            <td>{shared_with(&c.shared_with)}</td>
             <td>{last_test(c.last_test)}</td>
             <td>{c.updated_by}</td>
             <td>{when(Some(c.updated_at))}</td>
@@ -279,6 +289,7 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
         settings,
         secrets_held,
         can_manage,
+        folders,
     } = detail;
     let base = format!("/connections/{}", item.id);
     let spec = kind(&item.kind);
@@ -306,6 +317,7 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
                     </button>
                 </form>
             </section>
+            <Sharing action=format!("{base}/sharing") every=item.shared_with.is_none() folders />
             <section class="panel">
                 <h2>"Settings"</h2>
                 <form method="post" action=base.clone() class="stacked-form">
@@ -342,6 +354,8 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
                 <dd>{kind_name(&item.kind)}</dd>
                 <dt>"Used by"</dt>
                 <dd data-testid="connection-used-by">{used_by(&item.used_by)}</dd>
+                <dt>"Usable by"</dt>
+                <dd data-testid="connection-shared-with">{shared_with(&item.shared_with)}</dd>
                 <dt>"Last test"</dt>
                 <dd data-testid="connection-last-test">
                     {item.last_test.as_ref().map(|t| t.message.clone()).unwrap_or_default()} " "
@@ -352,5 +366,52 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
             </dl>
         </section>
         {manage}
+    }
+}
+
+/// Who may use a connection: every flow, or the flows of the folders ticked.
+#[component]
+fn Sharing(action: String, every: bool, folders: Vec<(String, String, bool)>) -> impl IntoView {
+    let boxes = if folders.is_empty() {
+        view! { <p class="hint">"There are no folders yet: make one in the Flows tab."</p> }
+            .into_any()
+    } else {
+        folders
+            .into_iter()
+            .map(|(id, name, shared)| {
+                view! {
+                    <label class="check">
+                        <input type="checkbox" name="folder" value=id checked=shared />
+                        {name}
+                    </label>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <section class="panel">
+            <h2>"Who may use it"</h2>
+            <form method="post" action=action class="stacked-form">
+                <label class="check">
+                    <input type="radio" name="who" value="every" checked=every />
+                    "Every flow"
+                </label>
+                <label class="check">
+                    <input type="radio" name="who" value="folders" checked=!every />
+                    "Only the flows in these folders:"
+                </label>
+                <fieldset class="folders">
+                    <legend class="visually-hidden">"Folders"</legend>
+                    {boxes}
+                </fieldset>
+                <p class="hint">
+                    "Cards in other flows cannot pick it, saving such a flow is refused, and a flow moved elsewhere fails at the card. Flows at the top level use only connections shared with every flow."
+                </p>
+                <button type="submit" class="primary">
+                    "Save who may use it"
+                </button>
+            </form>
+        </section>
     }
 }

@@ -179,6 +179,105 @@ pub async fn users_of(
         .collect())
 }
 
+/// Shares `connection` with the flows of `folders` (`None`: every flow). Flows elsewhere
+/// that use it already are refused when they next run; the answer names them.
+pub async fn share(
+    store: &Store,
+    acting: &Acting,
+    connection: &Connection,
+    folders: Option<Vec<Uuid>>,
+) -> Result<Vec<String>, ActionError> {
+    may_manage(acting)?;
+    let mut names = Vec::new();
+    if let Some(folders) = &folders {
+        let all = store.folders().await?;
+        for id in folders {
+            let folder = all.iter().find(|f| f.id == *id).ok_or_else(|| {
+                ActionError::refused(
+                    "no-folder",
+                    "one of the folders chosen is gone; reload the page",
+                )
+            })?;
+            names.push(folder.name.clone());
+        }
+    }
+    let reason = match &folders {
+        None => "usable by every flow".to_string(),
+        Some(_) if names.is_empty() => "usable by no flow".to_string(),
+        Some(_) => format!("usable by the flows in {}", names.join(", ")),
+    };
+    let entry = acting
+        .entry(
+            Action::ConnectionUpdate,
+            connection_target(connection.id, &connection.name),
+        )
+        .reason(reason);
+    if !store
+        .share_connection(
+            connection.id,
+            folders.as_deref(),
+            &acting.actor.id_and_display().1,
+            &entry,
+        )
+        .await?
+    {
+        return Err(gone(connection));
+    }
+    let shared = Connection {
+        folders,
+        ..connection.clone()
+    };
+    let stranded = store
+        .flows()
+        .await?
+        .into_iter()
+        .filter(|f| !shared.usable_in(f.folder))
+        .map(|f| f.id)
+        .collect::<Vec<_>>();
+    let definitions = store.current_definitions().await?;
+    let key = connection.id.to_string();
+    let mut names: Vec<String> = definitions
+        .iter()
+        .filter(|(id, flow)| stranded.contains(id) && flow.uses_connection(&key))
+        .map(|(_, flow)| flow.name.clone())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Refused when a card of `definition`, a flow in `folder`, uses a connection that is
+/// not shared with that folder (or is gone): the refusal names them.
+pub async fn check_usable(
+    store: &Store,
+    definition: &crate::flows::Flow,
+    folder: Option<Uuid>,
+) -> Result<(), ActionError> {
+    let named = definition.connection_references();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let all = store.connections().await?;
+    let mut problems = Vec::new();
+    for id in named {
+        match all.iter().find(|c| c.id.to_string() == id) {
+            Some(c) if c.usable_in(folder) => {}
+            Some(c) => problems.push(format!(
+                "the connection {} is not shared with this flow's folder (a Connection Manager can share it on its page)",
+                c.name
+            )),
+            None => problems.push(format!("no connection has the id {id}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ActionError::refused(
+            "connection-not-shared",
+            problems.join("; "),
+        ))
+    }
+}
+
 /// Deletes `connection`; refused, naming them, while flows use it.
 pub async fn delete(
     store: &Store,

@@ -102,6 +102,7 @@ pub async fn create_flow(
 ) -> Result<FlowSummary, ActionError> {
     check_create(acting, definition, folder)?;
     name_is_free(store, definition, None).await?;
+    super::connections::check_usable(store, definition, folder).await?;
     let mut entry = acting.entry(Action::FlowCreate, flow_target("", &definition.name));
     if let Some(reason) = reason {
         entry = entry.reason(reason);
@@ -133,6 +134,7 @@ pub async fn save_version(
     may_edit(acting, flow.folder)?;
     name_is_free(store, definition, Some(flow)).await?;
     within_rights(acting, definition)?;
+    super::connections::check_usable(store, definition, flow.folder).await?;
     let entry = acting
         .entry(Action::FlowSave, flow_target(flow.id, &flow.name))
         .reason(why);
@@ -160,6 +162,7 @@ pub async fn set_enabled(
     }
     if enabled && let Some(definition) = store.flow_definition(flow.id, flow.version).await? {
         within_rights(acting, &definition)?;
+        super::connections::check_usable(store, &definition, flow.folder).await?;
     }
     let action = if enabled {
         Action::FlowEnable

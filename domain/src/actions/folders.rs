@@ -150,6 +150,9 @@ pub async fn move_flow(
             "moving a flow needs the Editor grant where it is and where it goes",
         ));
     }
+    if let Some(definition) = store.flow_definition(flow.id, flow.version).await? {
+        super::connections::check_usable(store, &definition, to).await?;
+    }
     let entry = acting
         .entry(
             Action::FlowMove,

@@ -35,9 +35,13 @@ pub const MAX_CALL_DEPTH: usize = 8;
 pub const MAX_FOR_EACH: usize = 10_000;
 
 /// Why a card failed, and whether trying again could help.
+#[derive(Debug, Clone)]
 pub struct CardError {
     pub message: String,
     pub retryable: bool,
+    /// How long the other side asked to be left alone (an HTTP `Retry-After`), in
+    /// milliseconds: a retry waits at least this long.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl CardError {
@@ -45,6 +49,7 @@ impl CardError {
         CardError {
             message: message.into(),
             retryable: false,
+            retry_after_ms: None,
         }
     }
 }

@@ -445,12 +445,26 @@ pub fn backoff_ms(attempt: u32, jitter: f64) -> u64 {
     capped + (capped as f64 * 0.25 * jitter.clamp(0.0, 1.0)) as u64
 }
 
+/// The longest a retry waits for a service that asked for more (`Retry-After`): one hour.
+pub const LONGEST_RETRY_AFTER_MS: u64 = 3_600_000;
+
 /// Decides what a failure of `card` leads to, given the attempts already made
-/// (`attempt`, counting this one) and whether the error could pass on retry.
-pub fn after_failure(card: &Card, attempt: u32, retryable: bool, jitter: f64) -> AfterFailure {
+/// (`attempt`, counting this one), whether the error could pass on retry, and how long
+/// the other side asked to be left alone (`retry_after_ms`: the retry waits at least that,
+/// up to [`LONGEST_RETRY_AFTER_MS`]).
+pub fn after_failure(
+    card: &Card,
+    attempt: u32,
+    error: &control::CardError,
+    jitter: f64,
+) -> AfterFailure {
     match &card.on_error {
-        OnError::Retry { times } if retryable && attempt <= *times => {
-            AfterFailure::RetryIn(backoff_ms(attempt, jitter))
+        OnError::Retry { times } if error.retryable && attempt <= *times => {
+            let asked = error
+                .retry_after_ms
+                .unwrap_or(0)
+                .min(LONGEST_RETRY_AFTER_MS);
+            AfterFailure::RetryIn(backoff_ms(attempt, jitter).max(asked))
         }
         OnError::Continue => AfterFailure::Continue,
         OnError::ErrorLane { cards } if !cards.is_empty() => AfterFailure::ErrorLane,
@@ -598,25 +612,49 @@ mod tests {
 
     #[test]
     fn failures_follow_the_card_policy() {
+        let passing = control::CardError {
+            message: "busy".into(),
+            retryable: true,
+            retry_after_ms: None,
+        };
+        let fatal = control::CardError::fatal("no");
         let mut c = card(1, "directory.read_user");
-        assert_eq!(after_failure(&c, 1, true, 0.0), AfterFailure::Fail);
+        assert_eq!(after_failure(&c, 1, &passing, 0.0), AfterFailure::Fail);
         c.on_error = OnError::Retry { times: 2 };
         assert_eq!(
-            after_failure(&c, 1, true, 0.0),
+            after_failure(&c, 1, &passing, 0.0),
             AfterFailure::RetryIn(1_000)
         );
         assert_eq!(
-            after_failure(&c, 2, true, 1.0),
+            after_failure(&c, 2, &passing, 1.0),
             AfterFailure::RetryIn(2_500)
         );
-        assert_eq!(after_failure(&c, 3, true, 0.0), AfterFailure::Fail);
+        assert_eq!(after_failure(&c, 3, &passing, 0.0), AfterFailure::Fail);
         assert_eq!(
-            after_failure(&c, 1, false, 0.0),
+            after_failure(&c, 1, &fatal, 0.0),
             AfterFailure::Fail,
             "a fatal error is not retried"
         );
+        // A service that asks for a longer wait gets it, up to an hour; a shorter ask
+        // does not shorten the backoff.
+        let asked = |ms| control::CardError {
+            retry_after_ms: Some(ms),
+            ..passing.clone()
+        };
+        assert_eq!(
+            after_failure(&c, 1, &asked(30_000), 0.0),
+            AfterFailure::RetryIn(30_000)
+        );
+        assert_eq!(
+            after_failure(&c, 2, &asked(10), 0.0),
+            AfterFailure::RetryIn(2_000)
+        );
+        assert_eq!(
+            after_failure(&c, 1, &asked(86_400_000), 0.0),
+            AfterFailure::RetryIn(LONGEST_RETRY_AFTER_MS)
+        );
         c.on_error = OnError::Continue;
-        assert_eq!(after_failure(&c, 1, false, 0.0), AfterFailure::Continue);
+        assert_eq!(after_failure(&c, 1, &fatal, 0.0), AfterFailure::Continue);
         assert_eq!(backoff_ms(30, 0.0), 300_000);
     }
 }

@@ -233,6 +233,20 @@ impl Flow {
         })
     }
 
+    /// The connection ids its cards name, each once, in the order the cards come.
+    pub fn connection_references(&self) -> Vec<String> {
+        let mut ids: Vec<String> = Vec::new();
+        for card in self.all_cards() {
+            if let Some(Binding::Literal { value }) = card.inputs.get("connection")
+                && let Some(id) = value.as_str().map(str::trim).filter(|id| !id.is_empty())
+                && !ids.iter().any(|known| known == id)
+            {
+                ids.push(id.to_string());
+            }
+        }
+        ids
+    }
+
     pub fn all_cards(&self) -> Vec<&Card> {
         fn walk<'a>(cards: &'a [Card], out: &mut Vec<&'a Card>) {
             for card in cards {

@@ -2,11 +2,14 @@
 //! MFA reminder, lockout → manager, title change → groups), installable from the Flows
 //! tab. Each names the tables and helper flows it needs; installing creates what is
 //! missing, turned off, for the admin to adjust (groups, departments, messages) and turn
-//! on. Until the Slack and email connectors exist, notifications are rows in the
-//! `notifications` table.
+//! on. Their messages go out through connections: installing one asks which connection
+//! of each kind its cards use (email, Slack); one left unchosen leaves those cards to be
+//! set in the builder, and the flows off until they are.
 
-use super::{Binding, Card, CardId, Flow, Lane, Source};
+use super::{Binding, Card, CardId, Flow, Lane, OnError, Source};
+use crate::connections::{Kind, kind_for_card};
 use crate::tables::{ColumnType, Schema};
+use std::collections::BTreeMap;
 
 /// One installable use case.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,20 +26,57 @@ pub struct Template {
 }
 
 impl Template {
+    /// The kinds of connection its cards use, each once, in the order they first come.
+    pub fn connection_kinds(&self) -> Vec<&'static Kind> {
+        let mut kinds: Vec<&'static Kind> = Vec::new();
+        for flow in &self.flows {
+            for card in flow.all_cards() {
+                if let Some(kind) = kind_for_card(&card.kind)
+                    && !kinds.iter().any(|k| k.key == kind.key)
+                {
+                    kinds.push(kind);
+                }
+            }
+        }
+        kinds
+    }
+
     /// The template as a bundle to install, like an export: its flows (each with a new
-    /// id) and the tables they use.
-    pub fn bundle(&self) -> super::bundle::Bundle {
+    /// id) and the tables they use; each card that uses a connection uses the one
+    /// `chosen` names for its kind (by the kind's key), or none when none was chosen.
+    pub fn bundle(&self, chosen: &BTreeMap<String, String>) -> super::bundle::Bundle {
         super::bundle::Bundle {
             format: super::bundle::FORMAT.to_string(),
             flows: self
                 .flows
                 .iter()
-                .map(|flow| super::bundle::BundledFlow {
-                    id: super::FlowId::new(),
-                    flow: flow.clone(),
+                .map(|flow| {
+                    let mut flow = flow.clone();
+                    choose_connections(&mut flow.cards, chosen);
+                    super::bundle::BundledFlow {
+                        id: super::FlowId::new(),
+                        flow,
+                    }
                 })
                 .collect(),
             tables: self.tables.clone(),
+        }
+    }
+}
+
+/// Points every card in `cards` (lanes and error lanes included) that uses a connection at
+/// the one `chosen` names for its kind.
+fn choose_connections(cards: &mut [Card], chosen: &BTreeMap<String, String>) {
+    for card in cards {
+        if let Some(id) = kind_for_card(&card.kind).and_then(|kind| chosen.get(kind.key)) {
+            card.inputs
+                .insert("connection".into(), Binding::literal(id.as_str()));
+        }
+        for lane in &mut card.lanes {
+            choose_connections(&mut lane.cards, chosen);
+        }
+        if let OnError::ErrorLane { cards } = &mut card.on_error {
+            choose_connections(cards, chosen);
         }
     }
 }
@@ -53,41 +93,82 @@ fn from(card: u32, path: &str) -> Binding {
     Binding::mapping(Source::Card(CardId(card)), path)
 }
 
-fn notifications() -> Schema {
-    Schema::new(
-        "notifications",
-        &[
-            ("to", ColumnType::Text),
-            ("channel", ColumnType::Text),
-            ("message", ColumnType::Text),
-        ],
-        None,
+fn literal(text: &str) -> Binding {
+    Binding::literal(text)
+}
+
+fn text(template: &str) -> Binding {
+    Binding::template(template)
+}
+
+/// A Send Email card (its connection chosen at install).
+fn email(id: u32, to: Binding, subject: &str, body: &str) -> Card {
+    card(
+        id,
+        "email.send",
+        &[("to", to), ("subject", text(subject)), ("text", text(body))],
+    )
+}
+
+/// Carries on only when the user the trigger names has a manager.
+fn has_manager(id: u32) -> Card {
+    card(
+        id,
+        "flow.continue_if",
+        &[(
+            "condition",
+            text("{{ (trigger.user.manager or '') != '' }}"),
+        )],
     )
 }
 
 fn hire() -> Template {
     let mut flow = Flow::new("Hire: role by department", "directory.user_created");
-    flow.description = "A new user gets the console role the `department roles` table gives their department; no row, nothing happens.".into();
+    flow.description = "A new user gets the console role the `department roles` table gives their department (no row: no role), and their manager gets an email.".into();
+    let mut role = card(2, "flow.if_else", &[("condition", from(1, "found"))]);
+    role.lanes = vec![
+        Lane {
+            name: "Then".into(),
+            condition: None,
+            cards: vec![card(
+                3,
+                "directory.assign_app",
+                &[("user", trigger("user.id")), ("role", from(1, "row.role"))],
+            )],
+        },
+        Lane {
+            name: "Else".into(),
+            condition: None,
+            cards: vec![],
+        },
+    ];
     flow.cards = vec![
         card(
             1,
             "tables.read_row",
             &[
-                ("table", Binding::literal("department roles")),
+                ("table", literal("department roles")),
                 ("key", trigger("user.department")),
             ],
         ),
-        card(2, "flow.continue_if", &[("condition", from(1, "found"))]),
+        role,
+        has_manager(4),
         card(
-            3,
-            "directory.assign_app",
-            &[("user", trigger("user.id")), ("role", from(1, "row.role"))],
+            5,
+            "directory.read_user",
+            &[("user", trigger("user.manager"))],
+        ),
+        email(
+            6,
+            from(5, "user.email"),
+            "{{ trigger.user.display_name }} joins your team",
+            "Hi {{ card_5.user.display_name }},\n\n{{ trigger.user.display_name }} ({{ trigger.user.email }}) has an account now and joins your team. Please welcome them.\n\nidflow",
         ),
     ];
     Template {
         key: "hire-by-department",
         name: "Hire: role by department",
-        description: "When a user is created, give them the role their department is mapped to in a table.",
+        description: "When a user is created, give them the role their department is mapped to in a table, and email their manager.",
         tables: vec![Schema::new(
             "department roles",
             &[("department", ColumnType::Text), ("role", ColumnType::Text)],
@@ -99,7 +180,7 @@ fn hire() -> Template {
 
 fn offboarding() -> Template {
     let mut flow = Flow::new("Offboarding", "directory.user_deactivated");
-    flow.description = "A deactivated user leaves every group and is signed out everywhere; the `offboarded` table records it.".into();
+    flow.description = "A deactivated user leaves every group and is signed out everywhere; the `offboarded` table records it and IT hears of it in Slack (#it-offboarding).".into();
     flow.cards = vec![
         card(
             1,
@@ -115,11 +196,24 @@ fn offboarding() -> Template {
             3,
             "tables.create_row",
             &[
-                ("table", Binding::literal("offboarded")),
+                ("table", literal("offboarded")),
                 (
                     "row",
-                    Binding::template(
+                    text(
                         "{{ {'email': trigger.user.email, 'when': trigger.occurred_at, 'groups': card_1.count} }}",
+                    ),
+                ),
+            ],
+        ),
+        card(
+            4,
+            "slack.send_message",
+            &[
+                ("channel", literal("#it-offboarding")),
+                (
+                    "text",
+                    text(
+                        "{{ trigger.user.display_name }} ({{ trigger.user.email }}) was deactivated: removed from {{ card_1.count }} groups and signed out everywhere.",
                     ),
                 ),
             ],
@@ -128,7 +222,7 @@ fn offboarding() -> Template {
     Template {
         key: "offboarding",
         name: "Offboarding",
-        description: "When a user is deactivated, remove them from all groups, end their sessions and log it in a table.",
+        description: "When a user is deactivated, remove them from all groups, end their sessions, log it in a table and tell IT in Slack.",
         tables: vec![Schema::new(
             "offboarded",
             &[
@@ -145,40 +239,33 @@ fn offboarding() -> Template {
 fn mfa_reminder() -> Template {
     let mut remind = Flow::new("Remind one user about MFA", "trigger.helper");
     remind.description =
-        "Helper of \"MFA enrollment reminder\": writes one reminder and counts it.".into();
+        "Helper of \"MFA enrollment reminder\": emails one reminder and counts it.".into();
     remind.cards = vec![
         card(
             1,
             "text.compose",
             &[(
                 "template",
-                Binding::template(
+                text(
                     "Hi {{ trigger.item.display_name }}, please set up multi-factor authentication.",
                 ),
             )],
         ),
-        card(
+        email(
             2,
-            "tables.create_row",
-            &[
-                ("table", Binding::literal("notifications")),
-                (
-                    "row",
-                    Binding::template(
-                        "{{ {'to': trigger.item.email, 'channel': 'email', 'message': card_1.output} }}",
-                    ),
-                ),
-            ],
+            trigger("item.email"),
+            "Please set up multi-factor authentication",
+            "{{ card_1.output }}\n\nUntil you do, you get this reminder every morning.\n\nIT",
         ),
         card(
             3,
             "tables.find_or_create_row",
             &[
-                ("table", Binding::literal("mfa_reminders")),
+                ("table", literal("mfa_reminders")),
                 ("key", trigger("item.email")),
                 (
                     "row",
-                    Binding::template("{{ {'first_reminded': trigger.input.now, 'times': 0} }}"),
+                    text("{{ {'first_reminded': trigger.input.now, 'times': 0} }}"),
                 ),
             ],
         ),
@@ -191,22 +278,22 @@ fn mfa_reminder() -> Template {
             5,
             "tables.update_row",
             &[
-                ("table", Binding::literal("mfa_reminders")),
+                ("table", literal("mfa_reminders")),
                 ("key", trigger("item.email")),
-                ("row", Binding::template("{{ {'times': card_4.output} }}")),
+                ("row", text("{{ {'times': card_4.output} }}")),
             ],
         ),
     ];
     let mut daily = Flow::new("MFA enrollment reminder", "trigger.scheduled");
-    daily.description = "Every morning, users without MFA whose account is older than three days get a reminder, until they enroll (attribute `mfaEnrolled`).".into();
+    daily.description = "Every morning, users without MFA whose account is older than three days get a reminder by email, until they enroll (attribute `mfaEnrolled`).".into();
     daily
         .trigger
         .options
-        .insert("cron".into(), Binding::literal("0 0 9 * * *"));
+        .insert("cron".into(), literal("0 0 9 * * *"));
     daily
         .trigger
         .options
-        .insert("time_zone".into(), Binding::literal("UTC"));
+        .insert("time_zone".into(), literal("UTC"));
     daily.cards = vec![
         card(1, "datetime.now", &[]),
         card(
@@ -215,7 +302,7 @@ fn mfa_reminder() -> Template {
             &[
                 ("date", from(1, "output")),
                 ("amount", Binding::literal(-3)),
-                ("unit", Binding::literal("days")),
+                ("unit", literal("days")),
             ],
         ),
         card(
@@ -223,7 +310,7 @@ fn mfa_reminder() -> Template {
             "text.compose",
             &[(
                 "template",
-                Binding::template(
+                text(
                     "not (mfaEnrolled eq true) and active eq true and meta.created lt \"{{ card_2.output }}\"",
                 ),
             )],
@@ -233,28 +320,25 @@ fn mfa_reminder() -> Template {
             5,
             "flow.for_each",
             &[
-                ("flow", Binding::literal("Remind one user about MFA")),
+                ("flow", literal("Remind one user about MFA")),
                 ("items", from(4, "users")),
-                ("input", Binding::template("{{ {'now': card_1.output} }}")),
+                ("input", text("{{ {'now': card_1.output} }}")),
             ],
         ),
     ];
     Template {
         key: "mfa-reminder",
         name: "MFA enrollment reminder",
-        description: "Daily: remind users without MFA after three days, log who was reminded, stop once they enroll.",
-        tables: vec![
-            notifications(),
-            Schema::new(
-                "mfa_reminders",
-                &[
-                    ("email", ColumnType::Text),
-                    ("first_reminded", ColumnType::DateTime),
-                    ("times", ColumnType::Number),
-                ],
-                Some("email"),
-            ),
-        ],
+        description: "Daily: email users without MFA after three days, log who was reminded, stop once they enroll.",
+        tables: vec![Schema::new(
+            "mfa_reminders",
+            &[
+                ("email", ColumnType::Text),
+                ("first_reminded", ColumnType::DateTime),
+                ("times", ColumnType::Number),
+            ],
+            Some("email"),
+        )],
         flows: vec![remind, daily],
     }
 }
@@ -264,89 +348,98 @@ fn lockout() -> Template {
         "Tell the manager about a lockout",
         "directory.user_locked_out",
     );
-    flow.description = "When a user is locked out, their manager gets a message (a row in `notifications` until the Slack and email connectors exist).".into();
+    flow.description =
+        "When a user is locked out, their manager gets an email (no manager: nothing is sent)."
+            .into();
     flow.cards = vec![
+        has_manager(1),
         card(
-            1,
+            2,
             "directory.read_user",
             &[("user", trigger("user.manager"))],
         ),
-        card(
-            2,
-            "text.compose",
-            &[(
-                "template",
-                Binding::template(
-                    "{{ trigger.user.display_name }} is locked out of their account. Ask them to call the IT desk.",
-                ),
-            )],
-        ),
-        card(
+        email(
             3,
-            "tables.create_row",
-            &[
-                ("table", Binding::literal("notifications")),
-                (
-                    "row",
-                    Binding::template(
-                        "{{ {'to': card_1.user.email, 'channel': 'slack', 'message': card_2.output} }}",
-                    ),
-                ),
-            ],
+            from(2, "user.email"),
+            "{{ trigger.user.display_name }} is locked out",
+            "Hi {{ card_2.user.display_name }},\n\n{{ trigger.user.display_name }} is locked out of their account after failed sign-ins. Ask them to call the IT desk.\n\nidflow",
         ),
     ];
     Template {
         key: "lockout-manager",
         name: "Lockout: tell the manager",
-        description: "When a user's account is locked, look up their manager and notify them.",
-        tables: vec![notifications()],
+        description: "When a user's account is locked, look up their manager and email them.",
+        tables: vec![],
         flows: vec![flow],
+    }
+}
+
+/// A lane of a Branch on a title: runs `card` when `when` holds.
+fn title_lane(name: &str, when: &str, card: Card) -> Lane {
+    Lane {
+        name: name.into(),
+        condition: Some(text(when)),
+        cards: vec![card],
     }
 }
 
 fn title_change() -> Template {
     let mut flow = Flow::new("Title change: groups", "directory.user_profile_updated");
-    flow.description = "When a user's title changes, add them to the group their new title calls for (groups `Engineering` and `Managers`; adjust the lanes).".into();
-    flow.trigger.options.insert(
-        "filter".into(),
-        Binding::literal("'title' in trigger.changed"),
-    );
-    let mut branch = card(1, "flow.branch", &[]);
-    branch.lanes = vec![
-        Lane {
-            name: "Engineers".into(),
-            condition: Some(Binding::template(
-                "{{ 'Engineer' in (trigger.user.title or '') }}",
-            )),
-            cards: vec![card(
-                2,
-                "directory.add_to_group",
-                &[
-                    ("user", trigger("user.id")),
-                    ("group", Binding::literal("Engineering")),
-                ],
-            )],
-        },
-        Lane {
-            name: "Managers".into(),
-            condition: Some(Binding::template(
-                "{{ 'Manager' in (trigger.user.title or '') }}",
-            )),
-            cards: vec![card(
-                3,
-                "directory.add_to_group",
-                &[
-                    ("user", trigger("user.id")),
-                    ("group", Binding::literal("Managers")),
-                ],
-            )],
-        },
+    flow.description = "When a user's title changes, they join the group their new title calls for and leave the one their old title did (groups `Engineering` and `Managers`; adjust the lanes), and IT hears of it in Slack (#it-identity).".into();
+    flow.trigger
+        .options
+        .insert("filter".into(), literal("'title' in trigger.changed"));
+    let group_card = |id: u32, kind: &str, group: &str| {
+        card(
+            id,
+            kind,
+            &[("user", trigger("user.id")), ("group", literal(group))],
+        )
+    };
+    let mut join = card(1, "flow.branch", &[]);
+    join.lanes = vec![
+        title_lane(
+            "Engineers",
+            "{{ 'Engineer' in (trigger.user.title or '') }}",
+            group_card(2, "directory.add_to_group", "Engineering"),
+        ),
+        title_lane(
+            "Managers",
+            "{{ 'Manager' in (trigger.user.title or '') }}",
+            group_card(3, "directory.add_to_group", "Managers"),
+        ),
     ];
-    flow.cards = vec![branch];
+    let mut leave = card(4, "flow.branch", &[]);
+    leave.lanes = vec![
+        title_lane(
+            "Was an engineer",
+            "{{ 'Engineer' in (trigger.old_values.title or '') and 'Engineer' not in (trigger.user.title or '') }}",
+            group_card(5, "directory.remove_from_group", "Engineering"),
+        ),
+        title_lane(
+            "Was a manager",
+            "{{ 'Manager' in (trigger.old_values.title or '') and 'Manager' not in (trigger.user.title or '') }}",
+            group_card(6, "directory.remove_from_group", "Managers"),
+        ),
+    ];
+    let tell = card(
+        7,
+        "slack.send_message",
+        &[
+            ("channel", literal("#it-identity")),
+            (
+                "text",
+                text(
+                    "{{ trigger.user.display_name }}'s title changed from \"{{ trigger.old_values.title or '' }}\" to \"{{ trigger.user.title or '' }}\"; their groups follow it.",
+                ),
+            ),
+        ],
+    );
+    flow.cards = vec![join, leave, tell];
     Template {
         key: "title-change-groups",
         name: "Title change: groups",
-        description: "When a user's title changes, put them in the group that goes with it.",
+        description: "When a user's title changes, put them in the group that goes with it, take them out of the old one, and tell IT in Slack.",
         tables: vec![],
         flows: vec![flow],
     }
@@ -377,7 +470,13 @@ mod tests {
     #[test]
     fn every_template_is_valid_and_its_tables_are_sound() {
         for template in templates() {
-            for flow in &template.flows {
+            // With a connection chosen for each kind its cards use.
+            let chosen = template
+                .connection_kinds()
+                .iter()
+                .map(|k| (k.key.to_string(), uuid::Uuid::nil().to_string()))
+                .collect();
+            for flow in template.bundle(&chosen).flows.iter().map(|f| &f.flow) {
                 let problems = validate(flow, catalog());
                 assert!(problems.is_empty(), "{}: {problems:?}", flow.name);
             }
@@ -387,6 +486,36 @@ mod tests {
         }
         assert_eq!(templates().len(), 5);
         assert!(template("offboarding").is_some());
+    }
+
+    #[test]
+    fn installing_points_each_card_at_the_connection_chosen_for_its_kind() {
+        let title = template("title-change-groups").unwrap();
+        let kinds: Vec<&str> = title.connection_kinds().iter().map(|k| k.key).collect();
+        assert_eq!(kinds, vec!["slack"]);
+        let mfa = template("mfa-reminder").unwrap();
+        let kinds: Vec<&str> = mfa.connection_kinds().iter().map(|k| k.key).collect();
+        assert_eq!(kinds, vec!["smtp"]);
+
+        // Chosen: every card of the kind names it, and only those.
+        let chosen = BTreeMap::from([("smtp".to_string(), "c-1".to_string())]);
+        let bundle = mfa.bundle(&chosen);
+        let remind = &bundle.flows[0].flow;
+        assert_eq!(remind.connection_references(), vec!["c-1".to_string()]);
+        assert!(
+            crate::flows::validate::validate(remind, catalog()).is_empty(),
+            "complete once chosen"
+        );
+        assert!(bundle.flows[1].flow.connection_references().is_empty());
+        // Not chosen: the card lacks its connection, which validation names.
+        let bare = mfa.bundle(&BTreeMap::new());
+        let problems = crate::flows::validate::validate(&bare.flows[0].flow, catalog());
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.input.as_deref() == Some("connection")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -36,6 +36,18 @@ pub struct Connection {
     /// Who changed it last, as the System Log names them.
     pub updated_by: String,
     pub last_test: Option<ConnectionTest>,
+    /// The folders whose flows may use it; `None`: every flow, wherever it is.
+    pub folders: Option<Vec<Uuid>>,
+}
+
+impl Connection {
+    /// Whether a flow in `folder` (`None`: at the top level) may use it.
+    pub fn usable_in(&self, folder: Option<Uuid>) -> bool {
+        match &self.folders {
+            None => true,
+            Some(shared) => folder.is_some_and(|f| shared.contains(&f)),
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -52,6 +64,7 @@ struct ConnectionRow {
     last_test_at: Option<DateTime<Utc>>,
     last_test_ok: Option<bool>,
     last_test_message: Option<String>,
+    folders: Option<Json<Vec<Uuid>>>,
 }
 
 impl From<ConnectionRow> for Connection {
@@ -74,12 +87,13 @@ impl From<ConnectionRow> for Connection {
                 }),
                 _ => None,
             },
+            folders: r.folders.map(|f| f.0),
         }
     }
 }
 
 const COLUMNS: &str = "id, name, kind, settings, secrets, version, created_at, updated_at, updated_by, \
-     last_test_at, last_test_ok, last_test_message";
+     last_test_at, last_test_ok, last_test_message, folders";
 
 fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
@@ -266,6 +280,29 @@ impl Store {
         Ok(changed)
     }
 
+    /// Shares connection `id` with the flows of `folders` (`None`: every flow), logging
+    /// `audit`; `false` when it is gone.
+    pub async fn share_connection(
+        &self,
+        id: Uuid,
+        folders: Option<&[Uuid]>,
+        by: &str,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        let changed = super::audit::change_logged!(
+            self,
+            audit,
+            sqlx::query(
+                "UPDATE connections SET folders = $2, version = version + 1, updated_at = $3, updated_by = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(folders.map(Json))
+            .bind(now())
+            .bind(by)
+        );
+        Ok(changed)
+    }
+
     /// Deletes connection `id`, logging `audit`; `false` when it was not there.
     pub async fn delete_connection(&self, id: Uuid, audit: &NewEntry) -> Result<bool, StoreError> {
         let deleted = super::audit::change_logged!(
@@ -274,5 +311,58 @@ impl Store {
             sqlx::query("DELETE FROM connections WHERE id = $1").bind(id)
         );
         Ok(deleted)
+    }
+
+    /// Re-seals every secret (connections' and the single sign-on client secret) under
+    /// `new`, in one transaction, logging `audit` in it: after it, only `new` opens them.
+    /// How many values were re-sealed.
+    pub async fn reseal_secrets(
+        &self,
+        new: &SecretKey,
+        audit: &NewEntry,
+    ) -> Result<usize, StoreError> {
+        use secrecy::ExposeSecret;
+        let current = self.secret_key()?;
+        let count = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin_write().await?;
+            let mut count = 0;
+            let rows: Vec<(Uuid, Json<BTreeMap<String, String>>)> =
+                sqlx::query_as("SELECT id, secrets FROM connections")
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (id, Json(secrets)) in rows {
+                let mut resealed = BTreeMap::new();
+                for (field, sealed) in secrets {
+                    let bound = place("connections", id, &field);
+                    let open = current.open(&sealed, &bound)?;
+                    resealed.insert(field, new.seal(open.expose_secret(), &bound));
+                    count += 1;
+                }
+                sqlx::query("UPDATE connections SET secrets = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(Json(&resealed))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let sso: Option<String> = sqlx::query_scalar(
+                "SELECT client_secret FROM sso_settings WHERE id = 1 AND client_secret_sealed",
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(sealed) = sso {
+                let bound = super::sso::secret_place();
+                let open = current.open(&sealed, &bound)?;
+                sqlx::query("UPDATE sso_settings SET client_secret = $1 WHERE id = 1")
+                    .bind(new.seal(open.expose_secret(), &bound))
+                    .execute(&mut *tx)
+                    .await?;
+                count += 1;
+            }
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+            count
+        });
+        Ok(count)
     }
 }

@@ -49,7 +49,7 @@ struct SettingsRow {
 }
 
 /// Where the SSO client secret is kept, as its sealing is bound.
-fn secret_place() -> String {
+pub(super) fn secret_place() -> String {
     crate::secrets::place("sso_settings", 1, "client_secret")
 }
 

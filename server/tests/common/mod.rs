@@ -1,6 +1,9 @@
 //! The test server: the real router on a real socket, and clients for it.
 #![allow(dead_code)]
 
+pub mod slack;
+pub mod smtp;
+
 use domain::access::Role;
 use domain::auth::hash_password;
 use domain::store::{NewUser, Store};

@@ -114,7 +114,8 @@ fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
         .iter()
         .find(|f| f.id == folder && f.can_edit)
         .map(|f| (f.id.clone(), f.name.clone()));
-    let templates = list.can_import.then(|| view! { <Templates /> });
+    let connections = list.connections.clone();
+    let templates = list.can_import.then(|| view! { <Templates connections /> });
     let import = (list.can_import || into.is_some()).then(|| {
         view! {
             {templates}
@@ -464,14 +465,20 @@ fn FlowRowView(flow: FlowRow, movable: Vec<(String, String)>, can_top: bool) -> 
     }
 }
 
-/// The reference use cases, ready to install.
+/// The reference use cases, ready to install; a template whose cards send asks which
+/// connection of each kind they use.
 #[component]
-fn Templates() -> impl IntoView {
+fn Templates(connections: Vec<(String, String, String)>) -> impl IntoView {
     let items = domain::flows::templates::templates()
         .into_iter()
         .map(|t| {
             let action = format!("/flows/templates/{}", t.key);
             let label = format!("Install {}", t.name);
+            let pickers = t
+                .connection_kinds()
+                .into_iter()
+                .map(|kind| connection_picker(t.key, kind, &connections))
+                .collect_view();
             view! {
                 <li data-template=t.key>
                     <form method="post" action=action>
@@ -479,6 +486,7 @@ fn Templates() -> impl IntoView {
                         " — "
                         {t.description}
                         " "
+                        {pickers}
                         <button type="submit" aria-label=label>
                             "Install"
                         </button>
@@ -492,6 +500,39 @@ fn Templates() -> impl IntoView {
             <h2>"Start from a template"</h2>
             <ul>{items}</ul>
         </section>
+    }
+}
+
+/// The choice of a `kind` connection for template `key`'s cards.
+fn connection_picker(
+    key: &'static str,
+    kind: &'static domain::connections::Kind,
+    connections: &[(String, String, String)],
+) -> impl IntoView {
+    let id = format!("template-{key}-{}", kind.key);
+    // The first connection of the kind is chosen unless the admin picks another.
+    let options = connections
+        .iter()
+        .filter(|(_, _, k)| k == kind.key)
+        .enumerate()
+        .map(|(n, (id, name, _))| {
+            view! {
+                <option value=id.clone() selected=n == 0>
+                    {name.clone()}
+                </option>
+            }
+        })
+        .collect_view();
+    view! {
+        <label for=id.clone() class="template-connection">
+            {format!("{} connection", kind.name)}
+        </label>
+        " "
+        <select id=id name=format!("connection.{}", kind.key)>
+            <option value="">"Choose later (flows stay off)"</option>
+            {options}
+        </select>
+        " "
     }
 }
 

@@ -32,10 +32,10 @@ fn text<'i>(inputs: &'i Map<String, Value>, name: &str) -> &'i str {
 impl Runner {
     pub(super) async fn email_card(
         &self,
-        _context: &Context<'_>,
+        context: &Context<'_>,
         inputs: &Map<String, Value>,
     ) -> Result<Done, CardError> {
-        let connection = self.connection_of(inputs, "smtp").await?;
+        let connection = self.connection_of(context, inputs, "smtp").await?;
         let to = addresses(inputs, "to");
         if to.is_empty() {
             return Err(CardError::fatal("to: has no address"));

@@ -68,7 +68,7 @@ impl Runner {
         let connectors = self.store.connectors();
         let connection = match text(inputs, "connection") {
             "" => None,
-            _ => Some(self.connection_of(inputs, "http").await?),
+            _ => Some(self.connection_of(context, inputs, "http").await?),
         };
         let method = match text(inputs, "method") {
             "" => "GET".to_string(),
@@ -170,10 +170,16 @@ impl Runner {
             CardError {
                 // The guard's refusal stands however often it is asked again.
                 retryable: !why.starts_with("refused by the outbound guard"),
+                retry_after_ms: None,
                 message: tried(why),
             }
         })?;
         let status = answer.status();
+        let retry_after_ms = answer
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after_ms(v, chrono::Utc::now()));
         let headers: Map<String, Value> = answer
             .headers()
             .iter()
@@ -195,14 +201,21 @@ impl Runner {
                 .map_err(|e| CardError {
                     message: tried(outbound::describe(e)),
                     retryable: true,
+                    retry_after_ms: None,
                 })?;
         let took = started.elapsed().as_millis();
         let text_body = String::from_utf8_lossy(&bytes).to_string();
         if status.as_u16() == 429 || status.is_server_error() || status.is_client_error() {
             let quoted: String = text_body.chars().take(QUOTED).collect();
+            let retryable = status.as_u16() == 429 || status.is_server_error();
+            let asked = match retry_after_ms.filter(|_| retryable) {
+                Some(ms) => format!(" (asked to retry after {} s)", ms.div_ceil(1000)),
+                None => String::new(),
+            };
             return Err(CardError {
-                message: tried(format!("answered {status} in {took} ms: {quoted}")),
-                retryable: status.as_u16() == 429 || status.is_server_error(),
+                message: tried(format!("answered {status} in {took} ms{asked}: {quoted}")),
+                retryable,
+                retry_after_ms: retry_after_ms.filter(|_| retryable),
             });
         }
         let body = if json_body && !cut {
@@ -224,8 +237,36 @@ impl Runner {
     }
 }
 
+/// The wait an HTTP `Retry-After` value asks for, in milliseconds: a number of seconds,
+/// or an HTTP date (a date already past asks for none). `None` when it is neither.
+pub(crate) fn retry_after_ms(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<u64> {
+    let value = value.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(seconds.saturating_mul(1000));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    Some(u64::try_from((at.with_timezone(&chrono::Utc) - now).num_milliseconds()).unwrap_or(0))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn retry_after_is_seconds_or_a_date() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(super::retry_after_ms("120", now), Some(120_000));
+        assert_eq!(
+            super::retry_after_ms("Sun, 06 Dec 2026 12:00:30 GMT", now),
+            Some(30_000)
+        );
+        assert_eq!(
+            super::retry_after_ms("Sun, 06 Dec 2026 11:00:00 GMT", now),
+            Some(0)
+        );
+        assert_eq!(super::retry_after_ms("soon", now), None);
+    }
+
     use super::under;
 
     #[test]

@@ -85,9 +85,11 @@ impl Runner {
             .await?)
     }
 
-    /// The connection a card names in its `connection` input, of `kind`.
+    /// The connection a card names in its `connection` input, of `kind`, if it is shared
+    /// with the folder of `context`'s flow.
     async fn connection_of(
         &self,
+        context: &Context<'_>,
         inputs: &Map<String, Value>,
         kind: &str,
     ) -> Result<Connection, CardError> {
@@ -104,6 +106,12 @@ impl Runner {
         if connection.kind != kind {
             return Err(CardError::fatal(format!(
                 "connection: {} is not a {kind} connection",
+                connection.name
+            )));
+        }
+        if !connection.usable_in(self.folder_of(context).await?) {
+            return Err(CardError::fatal(format!(
+                "connection: {} is not shared with this flow's folder (a Connection Manager can share it on its page)",
                 connection.name
             )));
         }
@@ -150,12 +158,14 @@ impl From<StoreError> for CardError {
                 message: "what the card changes was changed by someone else at the same moment"
                     .into(),
                 retryable: true,
+                retry_after_ms: None,
             },
             StoreError::Database(_) | StoreError::Connect(_) => {
                 tracing::warn!(error = %e, "a card's database work failed");
                 CardError {
                     message: "idflow's database did not complete the card's work (the server's log has the details)".into(),
                     retryable: true,
+                    retry_after_ms: None,
                 }
             }
             other => {
@@ -447,6 +457,7 @@ impl Runner {
                     let timed_out = || CardError {
                         message: format!("timed out after {} seconds", limit.as_secs()),
                         retryable: true,
+                        retry_after_ms: None,
                     };
                     if limit.is_zero() {
                         // No time at all: the card cannot start.
@@ -584,7 +595,7 @@ impl Runner {
                     step.status = "failed".into();
                     step.error = Some(error.message.clone());
                     let jitter = rand::random::<f64>();
-                    match after_failure(card, attempt, error.retryable, jitter) {
+                    match after_failure(card, attempt, &error, jitter) {
                         AfterFailure::RetryIn(ms) => {
                             progress.attempt = attempt;
                             if !self

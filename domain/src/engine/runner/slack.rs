@@ -12,6 +12,7 @@ impl From<Failed> for CardError {
         CardError {
             message: failed.message,
             retryable: failed.retryable,
+            retry_after_ms: None,
         }
     }
 }
@@ -47,10 +48,10 @@ impl Runner {
     pub(super) async fn slack_card(
         &self,
         kind: &str,
-        _context: &Context<'_>,
+        context: &Context<'_>,
         inputs: &Map<String, Value>,
     ) -> Result<Done, CardError> {
-        let connection = self.connection_of(inputs, "slack").await?;
+        let connection = self.connection_of(context, inputs, "slack").await?;
         let secrets = self.store.connection_secrets(connection.id).await?;
         let opened = Opened {
             connection: &connection,
@@ -68,6 +69,7 @@ impl Runner {
                     return Err(CardError {
                         message: format!("the Slack webhook answered {status}: {body}"),
                         retryable: status.as_u16() == 429 || status.is_server_error(),
+                        retry_after_ms: None,
                     });
                 }
                 Ok(Done::Output(

@@ -312,8 +312,9 @@ crate::backend_tests! {
 
     async fn use_case_mfa_enrollment_reminder_after_three_days(store) {
         // Reference use case: daily, find users without MFA whose account is older
-        // than three days; remind each (a notification row until the email connector
-        // exists) and log who was reminded in a table; stop once they enroll.
+        // than three days; remind each (here a row in a table, to count them without a
+        // mail server: the template emails them, `server/tests/templates.rs`) and log
+        // who was reminded in a table; stop once they enroll.
         store.create_table(&Schema::new("notifications", &[("to", ColumnType::Text), ("channel", ColumnType::Text), ("message", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
         store.create_table(&Schema::new("mfa_reminders", &[("email", ColumnType::Text), ("first_reminded", ColumnType::DateTime), ("times", ColumnType::Number)], Some("email")), None, &entry(Action::TableCreate)).await.unwrap();
         let mut remind = Flow::new("Remind one user about MFA", "trigger.helper");
@@ -375,7 +376,7 @@ crate::backend_tests! {
 
     async fn use_case_lockout_notifies_the_manager(store) {
         // Reference use case: User Account Locked → read the manager → notify them
-        // (a notification row until the Slack and email connectors exist).
+        // (here a row in a table; the template emails them, `server/tests/templates.rs`).
         store.create_table(&Schema::new("notifications", &[("to", ColumnType::Text), ("channel", ColumnType::Text), ("message", ColumnType::Text)], None), None, &entry(Action::TableCreate)).await.unwrap();
         let mut flow = Flow::new("Tell the manager about a lockout", "directory.user_locked_out");
         flow.cards = vec![
