@@ -94,6 +94,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     ),
     server_fn(crate::settings::SCIM_TOKENS_PATH, Requires(ViewSettings)),
     server_fn(crate::settings::SSO_PATH, Requires(ViewSettings)),
+    server_fn(crate::settings::OUTBOUND_PATH, Requires(ViewSettings)),
     server_fn(crate::flows::LIST_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::VERSIONS_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::TEST_FORM_PATH, Requires(EditFlows)),
@@ -122,6 +123,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),
     route("POST", "/settings/sso", Requires(ManageSignIn)),
     route("POST", "/settings/sso/remove", Requires(ManageSignIn)),
+    route("POST", "/settings/outbound", Requires(ManageOutbound)),
     route(
         "POST",
         "/settings/scim-tokens/:id/revoke",
@@ -409,6 +411,7 @@ SAAAFF POST /api/directory/group
 SAAAFF POST /api/assignments/list
 SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/settings/sso
+SAAAFF POST /api/settings/outbound
 SAAAFF POST /api/flows/list
 SAAAFF POST /api/flows/versions
 SAAFFF POST /api/flows/test-form
@@ -433,6 +436,7 @@ AAAAAA GET /readyz
 SAFFFF POST /settings/scim-tokens
 SAFFFF POST /settings/sso
 SAFFFF POST /settings/sso/remove
+SAFFFF POST /settings/outbound
 SAFFFF POST /settings/scim-tokens/:id/revoke
 SAAFFF POST /flows/import
 SAAFFF POST /flows/templates/:key

@@ -9,6 +9,39 @@ use serde::{Deserialize, Serialize};
 
 pub const SCIM_TOKENS_PATH: &str = "/api/settings/scim-tokens";
 pub const SSO_PATH: &str = "/api/settings/sso";
+pub const OUTBOUND_PATH: &str = "/api/settings/outbound";
+
+/// The outbound allow-list as Settings shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboundView {
+    /// This server's own list (`IDFLOW_OUTBOUND_ALLOW`), one item per line.
+    pub fixed: String,
+    /// The list kept in Settings, one item per line.
+    pub setting: String,
+    pub changed: Option<(chrono::DateTime<chrono::Utc>, String)>,
+    /// Whether the viewer may change it (Super Admins).
+    pub can_manage: bool,
+}
+
+#[server(endpoint = "settings/outbound")]
+pub async fn load_outbound_settings() -> Result<OutboundView, AppError> {
+    use domain::access::Permission;
+    let viewer = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let store = crate::session::store()?;
+    let setting = store
+        .outbound_setting()
+        .await
+        .map_err(AppError::from_store)?;
+    Ok(OutboundView {
+        fixed: store.connectors().fixed_allowed().to_string(),
+        setting: setting
+            .as_ref()
+            .map(|s| s.allow.clone())
+            .unwrap_or_default(),
+        changed: setting.map(|s| (s.updated_at, s.updated_by)),
+        can_manage: viewer.rights.allows(Permission::ManageOutbound),
+    })
+}
 
 /// Single sign-on as Settings shows it: never the client secret, only whether one is set.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

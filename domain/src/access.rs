@@ -60,7 +60,12 @@ impl Role {
             (SuperAdmin, _) => true,
             // Everything except what touches Super Admins: SCIM tokens carry the power to
             // give Super Admin, so only a Super Admin makes or revokes them.
-            (WorkflowsAdministrator, ManageSuperAdmins | ManageSignIn | ManageScimTokens) => false,
+            // Nor does an administrator open the outbound guard: that lets flows reach the
+            // private network.
+            (
+                WorkflowsAdministrator,
+                ManageSuperAdmins | ManageSignIn | ManageScimTokens | ManageOutbound,
+            ) => false,
             (WorkflowsAdministrator, _) => true,
             (WorkflowsAuditor, p) => p.is_read_only(),
             (ConnectionManager, ViewConnections | ManageConnections) => true,
@@ -120,10 +125,12 @@ pub enum Permission {
     EditFlows,
     /// Create, change, test and delete connections.
     ManageConnections,
+    /// Let flows reach hosts and ranges the outbound guard refuses (Settings).
+    ManageOutbound,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 17] = [
         Permission::RunFlows,
         Permission::EditFlows,
         Permission::ManageScimTokens,
@@ -132,6 +139,7 @@ impl Permission {
         Permission::ManageAssignments,
         Permission::ManageSuperAdmins,
         Permission::ManageConnections,
+        Permission::ManageOutbound,
         Permission::ViewFlows,
         Permission::ViewTables,
         Permission::ViewExecutions,
@@ -403,6 +411,7 @@ mod tests {
                     Permission::ManageSuperAdmins
                         | Permission::ManageSignIn
                         | Permission::ManageScimTokens
+                        | Permission::ManageOutbound
                 ),
                 "{p:?}"
             );

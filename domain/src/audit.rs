@@ -102,9 +102,11 @@ pub enum Action {
     ConnectionDelete,
     /// Every secret was re-sealed under a new key (`idflow admin rotate-key`).
     SecretKeyRotate,
+    /// The hosts and ranges flows may reach despite the outbound guard changed.
+    OutboundAllowChange,
 }
 
-const ALL_ACTIONS: [Action; 61] = [
+const ALL_ACTIONS: [Action; 62] = [
     Action::FlowRun,
     Action::FlowTokenCreate,
     Action::AccountLock,
@@ -166,6 +168,7 @@ const ALL_ACTIONS: [Action; 61] = [
     Action::ConnectionTest,
     Action::ConnectionDelete,
     Action::SecretKeyRotate,
+    Action::OutboundAllowChange,
 ];
 
 impl Action {
@@ -212,6 +215,7 @@ impl Action {
             Action::ConnectionTest => "connection.test",
             Action::ConnectionDelete => "connection.delete",
             Action::SecretKeyRotate => "system.secret_key.rotate",
+            Action::OutboundAllowChange => "system.outbound_allow.update",
             Action::FlowCreate => "flow.create",
             Action::FlowSave => "flow.save",
             Action::FlowEnable => "flow.activate",
@@ -279,6 +283,7 @@ impl Action {
             Action::ConnectionTest => "Connection tested",
             Action::ConnectionDelete => "Connection deleted",
             Action::SecretKeyRotate => "Secrets re-sealed under a new key",
+            Action::OutboundAllowChange => "Outbound allow-list changed",
             Action::FlowCreate => "Flow created",
             Action::FlowSave => "Flow saved as a new version",
             Action::FlowEnable => "Flow turned on",

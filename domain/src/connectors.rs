@@ -3,11 +3,11 @@
 //! cached until they expire, and each kind's test. The engine's connector cards and the
 //! Connections tab's Test button both come here.
 
-use crate::outbound::{self, Allowed};
+use crate::outbound::{self, AllowList, Allowed};
 use crate::store::{Connection, Store};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -20,7 +20,9 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The outbound side of connections, one per process (kept by the store).
 pub struct Connectors {
-    allowed: Allowed,
+    allowed: Arc<AllowList>,
+    /// When the Settings list was last read from the database.
+    refreshed: Mutex<Option<Instant>>,
     client: reqwest::Client,
     /// OAuth 2.0 access tokens: (connection, its version) → the token and when it ends.
     tokens: Mutex<HashMap<(Uuid, i64), (SecretString, Instant)>>,
@@ -70,15 +72,37 @@ impl Opened<'_> {
 
 impl Connectors {
     pub fn new(allowed: Allowed) -> Connectors {
+        let allowed = Arc::new(AllowList::new(allowed));
         Connectors {
             client: outbound::client(allowed.clone(), MAX_TIMEOUT),
             allowed,
+            refreshed: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn allowed(&self) -> &Allowed {
-        &self.allowed
+    /// What the guard lets through now beyond its rules.
+    pub fn allowed(&self) -> Arc<Allowed> {
+        self.allowed.get()
+    }
+
+    /// The list set at start (`IDFLOW_OUTBOUND_ALLOW`), which Settings cannot change.
+    pub fn fixed_allowed(&self) -> &Allowed {
+        self.allowed.fixed()
+    }
+
+    /// Allows, besides the list set at start, the list `setting` from Settings.
+    pub fn allow_setting(&self, setting: &Allowed) {
+        self.allowed.set(setting);
+        *self.refreshed.lock().expect("the refresh lock") = Some(Instant::now());
+    }
+
+    /// Whether the Settings list was read less than `fresh` ago.
+    pub fn is_fresh(&self, fresh: std::time::Duration) -> bool {
+        self.refreshed
+            .lock()
+            .expect("the refresh lock")
+            .is_some_and(|at| at.elapsed() < fresh)
     }
 
     pub fn client(&self) -> &reqwest::Client {
@@ -115,7 +139,7 @@ impl Connectors {
         }
         let token_url = url::Url::parse(opened.setting("token_url"))
             .map_err(|e| format!("the token URL: {e}"))?;
-        outbound::check_url(&self.allowed, &token_url).map_err(|e| e.to_string())?;
+        outbound::check_url(&self.allowed(), &token_url).map_err(|e| e.to_string())?;
         let mut form = vec![("grant_type", "client_credentials")];
         let scope = opened.setting("scope");
         if !scope.is_empty() {
@@ -186,7 +210,7 @@ impl Connectors {
     async fn test_http(&self, opened: &Opened<'_>) -> Result<String, String> {
         let url = url::Url::parse(opened.setting("base_url"))
             .map_err(|e| format!("the base URL: {e}"))?;
-        outbound::check_url(&self.allowed, &url).map_err(|e| e.to_string())?;
+        outbound::check_url(&self.allowed(), &url).map_err(|e| e.to_string())?;
         let started = Instant::now();
         let request = self
             .authorize(
@@ -259,7 +283,7 @@ impl Connectors {
         };
         let url = url::Url::parse(&format!("{}/{method}", base.trim_end_matches('/')))
             .map_err(|e| format!("the Web API URL: {e}"))?;
-        outbound::check_url(&self.allowed, &url).map_err(|e| e.to_string())?;
+        outbound::check_url(&self.allowed(), &url).map_err(|e| e.to_string())?;
         let request = match json {
             Some(body) => self.client.post(url).json(body),
             None => self.client.get(url).query(query),
@@ -325,7 +349,7 @@ impl Connectors {
     ) -> Result<(reqwest::StatusCode, String), Failed> {
         let url = url::Url::parse(opened.secret("webhook_url")?)
             .map_err(|_| "the webhook URL is not an address; enter it again".to_string())?;
-        outbound::check_url(&self.allowed, &url).map_err(|e| e.to_string())?;
+        outbound::check_url(&self.allowed(), &url).map_err(|e| e.to_string())?;
         let answer = self
             .client
             .post(url)
@@ -402,7 +426,7 @@ impl Connectors {
             return Err(format!("{host} has no address"));
         };
         for a in &address {
-            outbound::check_address(&self.allowed, host, a.ip()).map_err(|e| e.to_string())?;
+            outbound::check_address(&self.allowed(), host, a.ip()).map_err(|e| e.to_string())?;
         }
         let mut tls = TlsParameters::builder(host.to_string());
         let trusted = opened.setting("trust_certificate");

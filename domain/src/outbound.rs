@@ -61,6 +61,26 @@ impl Allowed {
         Ok(allowed)
     }
 
+    /// What `self` allows and what `more` allows.
+    pub fn with(&self, more: &Allowed) -> Allowed {
+        let mut both = self.clone();
+        for host in &more.hosts {
+            if !both.hosts.contains(host) {
+                both.hosts.push(host.clone());
+            }
+        }
+        for range in &more.ranges {
+            if !both.ranges.contains(range) {
+                both.ranges.push(*range);
+            }
+        }
+        both
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.ranges.is_empty()
+    }
+
     fn host(&self, host: &str) -> bool {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         self.hosts.contains(&host)
@@ -68,6 +88,58 @@ impl Allowed {
 
     fn address(&self, ip: IpAddr) -> bool {
         self.ranges.iter().any(|net| net.contains(&ip))
+    }
+}
+
+impl std::fmt::Display for Allowed {
+    /// The list as [`Allowed::parse`] reads it back: hosts, then ranges, one per line.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let items: Vec<String> =
+            self.hosts
+                .iter()
+                .cloned()
+                .chain(self.ranges.iter().map(|net| {
+                    match net.prefix_len() == net.max_prefix_len() {
+                        true => net.addr().to_string(),
+                        false => net.to_string(),
+                    }
+                }))
+                .collect();
+        f.write_str(&items.join("\n"))
+    }
+}
+
+/// What the guard lets through beyond its rules: the server's own list
+/// (`IDFLOW_OUTBOUND_ALLOW`, fixed at start) and the one a Super Admin keeps in Settings,
+/// which may change while idflow runs. Shared by the resolver, the redirect check and
+/// the cards.
+#[derive(Debug, Default)]
+pub struct AllowList {
+    fixed: Allowed,
+    now: std::sync::RwLock<Arc<Allowed>>,
+}
+
+impl AllowList {
+    pub fn new(fixed: Allowed) -> AllowList {
+        AllowList {
+            now: std::sync::RwLock::new(Arc::new(fixed.clone())),
+            fixed,
+        }
+    }
+
+    /// What is allowed now.
+    pub fn get(&self) -> Arc<Allowed> {
+        self.now.read().expect("the allow list's lock").clone()
+    }
+
+    /// The server's own list, which Settings cannot change.
+    pub fn fixed(&self) -> &Allowed {
+        &self.fixed
+    }
+
+    /// Allows the server's own list and `setting`.
+    pub fn set(&self, setting: &Allowed) {
+        *self.now.write().expect("the allow list's lock") = Arc::new(self.fixed.with(setting));
     }
 }
 
@@ -223,12 +295,12 @@ pub fn check_url(allowed: &Allowed, url: &url::Url) -> Result<(), Refused> {
 /// Resolves names for the guarded client, refusing a name any of whose addresses a rule
 /// refuses.
 struct GuardedResolver {
-    allowed: Arc<Allowed>,
+    allowed: Arc<AllowList>,
 }
 
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allowed = self.allowed.clone();
+        let allowed = self.allowed.get();
         Box::pin(async move {
             let host = name.as_str().to_string();
             let addresses: Vec<SocketAddr> =
@@ -246,8 +318,7 @@ impl reqwest::dns::Resolve for GuardedResolver {
 }
 
 /// A client for flows' outbound requests, guarded as this module says.
-pub fn client(allowed: Allowed, timeout: Duration) -> reqwest::Client {
-    let allowed = Arc::new(allowed);
+pub fn client(allowed: Arc<AllowList>, timeout: Duration) -> reqwest::Client {
     let on_redirect = allowed.clone();
     reqwest::Client::builder()
         .no_proxy()
@@ -255,7 +326,7 @@ pub fn client(allowed: Allowed, timeout: Duration) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= MAX_REDIRECTS {
                 attempt.error(Refused(format!("more than {MAX_REDIRECTS} redirects")))
-            } else if let Err(refused) = check_url(&on_redirect, attempt.url()) {
+            } else if let Err(refused) = check_url(&on_redirect.get(), attempt.url()) {
                 attempt.error(refused)
             } else {
                 attempt.follow()
@@ -441,7 +512,7 @@ mod tests {
     async fn a_name_resolving_to_a_refused_address_is_refused_in_the_resolver() {
         use reqwest::dns::Resolve;
         let resolver = GuardedResolver {
-            allowed: Arc::new(Allowed::default()),
+            allowed: Arc::new(AllowList::default()),
         };
         let name: reqwest::dns::Name = "localhost".parse().unwrap();
         let refused = match resolver.resolve(name).await {

@@ -120,6 +120,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
         .route("/settings/sso", post(settings::save_sso))
         .route("/settings/sso/remove", post(settings::remove_sso))
+        .route("/settings/outbound", post(settings::save_outbound))
         .route("/connections", post(connections::create))
         .route("/connections/{id}", post(connections::update))
         .route("/connections/{id}/test", post(connections::test))
@@ -284,6 +285,7 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
     tracing::info!(key = key.id(), "secrets at rest are sealed under this key");
     store.use_secret_key(key);
     store.allow_outbound(config.outbound_allow.clone());
+    store.refresh_outbound().await?;
     if store.seal_plain_secrets().await? {
         tracing::info!("sealed the single sign-on client secret that was kept in the clear");
     }

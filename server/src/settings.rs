@@ -1,5 +1,5 @@
 //! Form posts from the Settings page: make and revoke SCIM tokens, set up and remove
-//! single sign-on. Each reads the form, calls the domain's action
+//! single sign-on, keep the outbound allow-list. Each reads the form, calls the domain's action
 //! (`domain::actions::settings`, which checks the caller may) and answers with a redirect
 //! back to Settings, so the page works without JavaScript.
 
@@ -139,4 +139,17 @@ pub async fn remove_sso(State(state): State<AppState>, request: Request) -> Resp
     }
     state.sso.forget_metadata().await;
     back("notice=sso-removed")
+}
+
+/// `POST /settings/outbound`: the outbound allow-list (`allow`); a list that does not
+/// read is refused, saying which item, and nothing is kept.
+pub async fn save_outbound(State(state): State<AppState>, post: crate::forms::Post) -> Response {
+    let crate::forms::Post { origin, fields } = post;
+    match actions::save_outbound_allow(&state.store, &origin.acting(), fields.get("allow")).await {
+        Ok(_) => back("notice=outbound-saved"),
+        Err(ActionError::Refused(r)) if r.code == "outbound-allow" => {
+            crate::forms::refused_because("/settings", r.code, &r.reason)
+        }
+        Err(err) => failed(err),
+    }
 }

@@ -466,7 +466,105 @@ async fn connections_are_made_tested_used_changed_and_kept_while_used(store: Sto
     assert!(hits.load(Ordering::SeqCst) >= 5);
 }
 
+/// Settings' outbound allow-list: on a server that allows nothing beyond the guard's
+/// rules, a connection to a local API is refused before any request; a Super Admin
+/// allows 127.0.0.1 in Settings and the same test works; an administrator may not change
+/// the list, and a list that does not read is refused, naming the item.
+async fn the_outbound_allow_list_of_settings_opens_the_guard(store: Store) {
+    // First set wins: unlike the other tests, this server allows nothing itself.
+    store.allow_outbound(domain::outbound::Allowed::default());
+    let server = start(store, Options::default()).await;
+    let (api, hits) = local_api().await;
+    let root = server.client_as(Role::SuperAdmin).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    server
+        .post_form(
+            &root,
+            "/connections",
+            &[
+                ("kind", "http"),
+                ("name", "Intranet"),
+                ("s.base_url", &format!("{api}/v2")),
+                ("s.auth", "bearer"),
+                ("secret.token", MARKER),
+            ],
+        )
+        .await;
+    let id = server.store.connections().await.unwrap().pop().unwrap().id;
+    let test = || {
+        let (server, root) = (&server, &root);
+        async move {
+            location(
+                &server
+                    .post_form(root, &format!("/connections/{id}/test"), &[("go", "")])
+                    .await,
+            )
+        }
+    };
+    let to = test().await;
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("connection-test-failed"),
+        "{to}"
+    );
+    assert!(
+        query_param(&to, "why").unwrap().contains("loopback"),
+        "{to}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "refused before any request");
+
+    let page = text(&root, server.url("/settings")).await;
+    assert!(page.contains("Outbound allow-list"), "{page}");
+    let forbidden = admin
+        .post(server.url("/settings/outbound"))
+        .form(&[("allow", "127.0.0.1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+    let bad = server
+        .post_form(
+            &root,
+            "/settings/outbound",
+            &[("allow", "127.0.0.1, not a host!")],
+        )
+        .await;
+    let to = location(&bad);
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("outbound-allow"),
+        "{to}"
+    );
+    assert!(query_param(&to, "why").unwrap().contains("host!"), "{to}");
+    assert!(server.store.outbound_setting().await.unwrap().is_none());
+
+    let saved = server
+        .post_form(&root, "/settings/outbound", &[("allow", "127.0.0.1")])
+        .await;
+    assert_eq!(location(&saved), "/settings?notice=outbound-saved");
+    let to = test().await;
+    assert_eq!(
+        query_param(&to, "notice").as_deref(),
+        Some("connection-works"),
+        "{to}"
+    );
+    assert!(hits.load(Ordering::SeqCst) >= 1);
+    let page = text(&admin, server.url("/settings")).await;
+    assert!(page.contains("Also allowed: 127.0.0.1"), "{page}");
+    let log = server.store.recent_audit(20).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "system.outbound_allow.update"
+                && e.reason.as_deref() == Some("allowed: 127.0.0.1")),
+        "{log:?}"
+    );
+}
+
 domain::backend_tests! {
+    async fn settings_allow_list_opens_the_outbound_guard(store) {
+        the_outbound_allow_list_of_settings_opens_the_guard(store).await;
+    }
+
     async fn connections_tab_and_http_card(store) {
         connections_are_made_tested_used_changed_and_kept_while_used(store).await;
     }

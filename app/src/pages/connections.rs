@@ -124,7 +124,15 @@ fn ConnectionsBody(list: ConnectionList) -> impl IntoView {
         let rows = list.connections.into_iter().map(row).collect_view();
         view! {
             <DataTable
-                columns=vec!["Name", "Kind", "Used by", "Usable by", "Last test", "Changed by", "Changed"]
+                columns=vec![
+                    "Name",
+                    "Kind",
+                    "Used by",
+                    "Usable by",
+                    "Last test",
+                    "Changed by",
+                    "Changed",
+                ]
                 testid="connections"
             >
                 {rows}

@@ -1,11 +1,15 @@
-//! Settings: single sign-on (the identity provider admins sign in with) and SCIM
-//! provisioning (the base URL to give the identity provider, and its bearer tokens).
+//! Settings: single sign-on (the identity provider admins sign in with), SCIM
+//! provisioning (the base URL to give the identity provider, and its bearer tokens), and
+//! the outbound allow-list (what flows may reach despite the outbound guard).
 //! Changes are plain form posts to the server (`/settings/sso…`, `/settings/scim-tokens…`),
 //! so the page works the same with and without JavaScript; a new token comes back through
 //! the session and is shown exactly once.
 
 use crate::console::{DataTable, EmptyState, Loaded, PageHeader, when};
-use crate::settings::{ScimSettings, SsoSettingsView, load_scim_settings, load_sso_settings};
+use crate::settings::{
+    OutboundView, ScimSettings, SsoSettingsView, load_outbound_settings, load_scim_settings,
+    load_sso_settings,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -13,6 +17,7 @@ use leptos_router::hooks::use_query_map;
 pub fn SettingsPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| load_scim_settings());
     let sso = Resource::new(|| (), |_| load_sso_settings());
+    let outbound = Resource::new(|| (), |_| load_outbound_settings());
     let query = use_query_map();
     let notice = move || match query.read().get("notice").as_deref() {
         Some("revoked") => Some("The token is revoked. Requests that use it now get 401."),
@@ -22,6 +27,9 @@ pub fn SettingsPage() -> impl IntoView {
         Some("sso-removed") => {
             Some("Single sign-on is removed. People sign in with local passwords only.")
         }
+        Some("outbound-saved") => Some(
+            "The outbound allow-list is saved. Every server lets flows reach what it names within seconds.",
+        ),
         _ => None,
     };
     let error = move || match query.read().get("error").as_deref() {
@@ -46,8 +54,10 @@ pub fn SettingsPage() -> impl IntoView {
         Some("sso-environment") => Some(
             "Single sign-on is set by IDFLOW_OIDC_* on the server, so Settings cannot change it.",
         ),
+        Some("outbound-allow") => Some("The outbound allow-list was not saved:"),
         _ => None,
     };
+    let why = move || query.read().get("why").filter(|w| !w.is_empty());
     view! {
         <PageHeader
             title="Settings"
@@ -59,6 +69,7 @@ pub fn SettingsPage() -> impl IntoView {
                     view! {
                         <p class="alert" role="alert">
                             {m}
+                            {why().map(|why| view! { <span class="why">" " {why}</span> })}
                         </p>
                     }
                 })
@@ -83,6 +94,77 @@ pub fn SettingsPage() -> impl IntoView {
             loading="Loading SCIM tokens…"
             show=|settings| view! { <ScimSection settings /> }
         />
+        <Loaded
+            data=outbound
+            loading="Loading the outbound allow-list…"
+            show=|settings| view! { <OutboundSection settings /> }
+        />
+    }
+}
+
+/// What flows may reach despite the outbound guard: this server's own list, and the one
+/// a Super Admin keeps here.
+#[component]
+fn OutboundSection(settings: OutboundView) -> impl IntoView {
+    let OutboundView {
+        fixed,
+        setting,
+        changed,
+        can_manage,
+    } = settings;
+    let fixed = if fixed.is_empty() {
+        "Nothing (IDFLOW_OUTBOUND_ALLOW is not set on this server).".to_string()
+    } else {
+        format!(
+            "{} (IDFLOW_OUTBOUND_ALLOW on this server)",
+            fixed.replace('\n', ", ")
+        )
+    };
+    let changed = changed.map(
+        |(at, by)| view! { <p class="hint">{format!("Changed by {by}, {}", when(Some(at)))}</p> },
+    );
+    let body = if can_manage {
+        view! {
+            <form method="post" action="/settings/outbound" class="stacked-form">
+                <div class="field">
+                    <label for="outbound-allow">"Also allowed"</label>
+                    <textarea
+                        id="outbound-allow"
+                        name="allow"
+                        rows="4"
+                        placeholder="intranet.example.com\n10.20.0.0/16"
+                    >
+                        {setting}
+                    </textarea>
+                    <small>
+                        "Host names, addresses and ranges (CIDR), one per line or separated by commas. Leave it empty to allow nothing beyond the rules."
+                    </small>
+                </div>
+                <button type="submit" class="primary">
+                    "Save the allow-list"
+                </button>
+            </form>
+        }
+            .into_any()
+    } else {
+        let shown = if setting.is_empty() {
+            "Nothing.".to_string()
+        } else {
+            setting.replace('\n', ", ")
+        };
+        view! { <p data-testid="outbound-setting">{format!("Also allowed: {shown}")}</p> }
+            .into_any()
+    };
+    view! {
+        <section class="panel" aria-labelledby="outbound-heading">
+            <h2 id="outbound-heading">"Outbound allow-list"</h2>
+            <p>
+                "Flows' requests (HTTP, Slack, email) never reach loopback, private, link-local or other internal addresses, unless they are allowed here. Allow only the internal services flows must call."
+            </p>
+            <p data-testid="outbound-fixed">{format!("Allowed by the server: {fixed}")}</p>
+            {changed}
+            {body}
+        </section>
     }
 }
 

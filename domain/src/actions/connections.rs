@@ -315,6 +315,7 @@ pub async fn test(
     connection: &Connection,
 ) -> Result<ConnectionTest, ActionError> {
     may_manage(acting)?;
+    store.refresh_outbound().await?;
     let outcome = store.connectors().test(store, connection).await;
     let (ok, message) = match outcome {
         Ok(message) => (true, message),

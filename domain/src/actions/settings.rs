@@ -1,6 +1,7 @@
 //! Changes on the Settings page: make and revoke the SCIM tokens identity providers use
 //! (they carry the power to give Super Admin, so only a Super Admin does either), and set
-//! up or remove single sign-on.
+//! up or remove single sign-on, and keep the outbound allow-list (the hosts and ranges
+//! flows may reach despite the outbound guard; Super Admins only).
 
 use super::{Acting, ActionError};
 use crate::access::Permission;
@@ -199,6 +200,42 @@ pub async fn remove_sso(store: &Store, acting: &Acting) -> Result<bool, ActionEr
         .reason("removed");
     store.save_sso_settings(None, &entry).await?;
     Ok(true)
+}
+
+/// Keeps `list` (host names, addresses and ranges, separated by commas, spaces or lines)
+/// as the outbound allow-list of Settings; every server lets requests to them through
+/// within seconds. Refused, nothing kept, when an item does not read.
+pub async fn save_outbound_allow(
+    store: &Store,
+    acting: &Acting,
+    list: &str,
+) -> Result<crate::outbound::Allowed, ActionError> {
+    may(
+        acting,
+        Permission::ManageOutbound,
+        "only a Super Admin lets flows reach what the outbound guard refuses",
+    )?;
+    let allowed = crate::outbound::Allowed::parse(list)
+        .map_err(|why| ActionError::refused("outbound-allow", why))?;
+    let shown = allowed.to_string().replace('\n', ", ");
+    let entry = acting
+        .entry(
+            Action::OutboundAllowChange,
+            Target {
+                kind: "setting".into(),
+                id: "outbound_allow".into(),
+                display: "Outbound allow-list".into(),
+            },
+        )
+        .reason(if shown.is_empty() {
+            "nothing allowed beyond the rules".to_string()
+        } else {
+            format!("allowed: {shown}")
+        });
+    store
+        .save_outbound_setting(&allowed, &acting.actor.id_and_display().1, &entry)
+        .await?;
+    Ok(allowed)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ mod executions;
 mod flows;
 mod folders;
 mod groups;
+mod outbound;
 mod scim_tokens;
 mod sso;
 mod tables;
@@ -29,6 +30,7 @@ pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, Parent, Ste
 pub use flows::{Author, FlowSummary, FlowVersion};
 pub use folders::Folder;
 pub use groups::GroupWrite;
+pub use outbound::OutboundSetting;
 pub use scim_tokens::{ScimToken, TokenMaker};
 pub use sqlx::Error as SqlxError;
 pub use sso::{SsoIdentity, SsoSettings};

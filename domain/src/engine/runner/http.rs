@@ -110,7 +110,7 @@ impl Runner {
                 pairs.append_pair(name, &plain(value));
             }
         }
-        outbound::check_url(connectors.allowed(), &url)
+        outbound::check_url(&connectors.allowed(), &url)
             .map_err(|e| CardError::fatal(e.to_string()))?;
         let timeout = inputs
             .get("timeout_seconds")

@@ -748,6 +748,7 @@ impl Runner {
         *pending = Unstored::default();
         Ok(held)
     }
+
     async fn execute(
         &self,
         context: &Context<'_>,
@@ -757,6 +758,10 @@ impl Runner {
     ) -> Result<Done, CardError> {
         if let Some(done) = control::run(card, inputs, progress, Utc::now()) {
             return done;
+        }
+        if crate::connections::kind_for_card(&card.kind).is_some() {
+            // What Settings lets through may have changed on another server.
+            self.store.refresh_outbound().await?;
         }
         match card.kind.as_str() {
             "flow.call_flow" | "flow.for_each" => {
