@@ -102,7 +102,8 @@ test('an admin connects a mail server, tests it, and a flow sends an email throu
 // same mail server).
 test('the MFA reminder template, installed with a mail connection, emails a user', async ({ page }, testInfo) => {
   const name = `MFA mail ${testInfo.project.name} ${Date.now()}`;
-  const email = `ada.${testInfo.project.name}@example.com`;
+  // Not an address other specs search executions for.
+  const email = `mfa.reminded.${testInfo.project.name}@example.com`;
   await signIn(page, testInfo);
   await page.goto('/connections');
   await page.getByText('New Email (SMTP) connection').click();

@@ -618,6 +618,7 @@ async fn a_connections_secret_is_sealed_and_never_shown() {
         "/connections".to_string(),
         format!("/connections/{id}"),
         format!("/executions/{}", done.id),
+        format!("/flows/{}/export", done.flow),
     ] {
         assert!(
             !text(&admin, server.url(&path)).await.contains(MARKER),

@@ -140,6 +140,53 @@ async fn emails_arrive_at_a_real_smtp_server(store: Store) {
     ] {
         assert!(email.contains(part), "{part} in {email}");
     }
+    // Used by a flow: deleting it is refused, naming the flow; renamed, it stays in use.
+    let refused = server
+        .post_form(&admin, &format!("/connections/{id}/delete"), &[("go", "")])
+        .await;
+    let to = location(&refused);
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("connection-in-use"),
+        "{to}"
+    );
+    assert!(query_param(&to, "why").unwrap().contains("Welcome"), "{to}");
+    let mut renamed: Vec<(&str, String)> = fields("", &smtp.certificate)
+        .into_iter()
+        .filter(|(k, _)| *k != "name")
+        .collect();
+    renamed.push(("name", "IT mail".to_string()));
+    renamed.push(("version", version(4)));
+    let saved = server
+        .post_form(&admin, &format!("/connections/{id}"), &renamed)
+        .await;
+    assert_eq!(
+        query_param(&location(&saved), "notice").as_deref(),
+        Some("connection-saved")
+    );
+    let list = admin
+        .get(server.url("/connections"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("IT mail") && list.contains("Welcome"),
+        "{list}"
+    );
+    // The flow's export names the connection by id, never its password.
+    let export = admin
+        .get(server.url(&format!("/flows/{}/export", made.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(export.contains(id.as_str()) && !export.contains(PASSWORD_MARKER));
+
     // The password is nowhere to be read.
     let page = admin
         .get(server.url(&format!("/connections/{id}")))

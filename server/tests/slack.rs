@@ -210,6 +210,49 @@ async fn slack_connections_post_as_slack_documents(store: Store) {
             .contains("users_not_found")
     );
 
+    // Used by flows: deleting the bot connection is refused, naming them; renamed (its
+    // token left empty, so kept), the flows still post through it.
+    let refused = server
+        .post_form(&admin, &format!("/connections/{bot}/delete"), &[("go", "")])
+        .await;
+    let to = location(&refused);
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("connection-in-use"),
+        "{to}"
+    );
+    assert!(query_param(&to, "why").unwrap().contains("Post"), "{to}");
+    let renamed = server
+        .post_form(
+            &admin,
+            &format!("/connections/{bot}"),
+            &[
+                ("version", "1".to_string()),
+                ("name", "Acme Slack bot".to_string()),
+                ("s.mode", "bot".to_string()),
+                ("s.api_url", format!("{slack}/api")),
+                ("secret.bot_token", String::new()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        query_param(&location(&renamed), "notice").as_deref(),
+        Some("connection-saved"),
+        "{}",
+        location(&renamed)
+    );
+    let again = run(
+        &server.store,
+        "Post again",
+        card(
+            "slack.send_message",
+            &bot,
+            &[("channel", json!("#it")), ("text", json!("Still here"))],
+        ),
+    )
+    .await;
+    assert_eq!(again.status, Status::Succeeded, "{:?}", again.error);
+
     // Neither secret is anywhere a person or the log can read.
     let pages = [
         format!("/connections/{hook}"),
