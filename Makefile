@@ -18,31 +18,31 @@ export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
 .PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console
 
-help:
-	@echo "make run    build and start idflow on SQLite (./data), printing its URL"
-	@echo "make test   formatting, clippy, Rust tests on SQLite and PostgreSQL, Playwright"
+help: ## list these targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)$$/\1\t\2/' \
+		| awk -F'\t' '{ printf "make %-17s %s\n", $$1, $$2 }'
 
-setup:
+setup: ## install what building and running needs (skips what is there)
 	@scripts/setup.sh
 
-run: setup build-release
+run: setup build-release ## build and start idflow on SQLite (./data), printing its URL
 	@mkdir -p data
 	IDFLOW_SITE_DIR=target/site ./target/server-release/idflow serve
 
-build-release:
+build-release: ## build the release server and console (what make run serves)
 	cargo leptos build --release
 
 # Benchmarks print figures (no pass or fail).
-bench-engine:
+bench-engine: ## measure the engine against Node-RED (prints figures)
 	bench/engine.sh
 
-bench-console:
+bench-console: ## measure the console's pages (prints figures)
 	bench/console.sh
 
-build:
+build: ## a debug build of the server and console
 	cargo leptos build
 
-test: 
+test: ## formatting, clippy, Rust tests on SQLite and PostgreSQL, SCIM checker, Playwright
 	@scripts/setup.sh test
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory build-release
@@ -51,25 +51,25 @@ test:
 	@$(MAKE) --no-print-directory scim-compliance
 	@$(MAKE) --no-print-directory e2e
 
-lint:
+lint: ## cargo fmt, leptosfmt and clippy (server and WASM), all checks only
 	cargo fmt --all -- --check
 	leptosfmt --check app/src frontend/src
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
-postgres-check:
+postgres-check: ## check the PostgreSQL the tests use is reachable
 	@scripts/postgres-check.sh
 
-unit:
+unit: ## the Rust tests (nextest), each store test on SQLite and PostgreSQL
 	cargo nextest run --no-fail-fast
 
 # The public SCIM checker (PyPI scim2-tester) against the built server.
-scim-compliance:
+scim-compliance: ## the public SCIM checker (scim2-tester) against the release build
 	IDFLOW_BINARY=target/server-release/idflow scripts/scim-compliance.sh
 
-e2e:
+e2e: ## Playwright in headless Chromium against the release build
 	cd end2end && npx playwright test
 
-clean:
+clean: ## remove build output and test data
 	cargo clean
 	rm -rf end2end/.data end2end/test-results

@@ -26,6 +26,15 @@ pub enum Command {
     CheckConfig(Config),
     /// Apply pending database migrations and exit.
     Migrate(Config),
+    /// Copy the SQLite database, consistently, while idflow runs (PostgreSQL: pg_dump).
+    /// Back up the key file (or IDFLOW_SECRET_KEY) with it: without the key, the copy's
+    /// secrets cannot be opened.
+    Backup {
+        /// The copy to make (a new file).
+        file: PathBuf,
+        #[command(flatten)]
+        config: Config,
+    },
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]

@@ -295,6 +295,45 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
     }
 }
 
+/// The policy of every answer that is not a console page (which sets its own, with its
+/// nonce): nothing may load or frame it.
+const DEFAULT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Security headers on every answer: a Content-Security-Policy (a console page's own, or
+/// one that allows nothing), `nosniff`, no framing, no referrer beyond idflow, and HSTS
+/// when idflow is reached over https.
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DEFAULT_POLICY),
+        );
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if state.public_url.starts_with("https://") {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

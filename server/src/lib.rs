@@ -39,6 +39,7 @@ use sessions::DbSessionStore;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
@@ -182,6 +183,13 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .layer(axum::middleware::from_fn(hygiene::limit_body))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hygiene::security_headers))
+        // Pages and API answers compressed for clients that ask (brotli, gzip), at a level
+        // quick enough to do per request.
+        .layer(
+            CompressionLayer::new()
+                .quality(tower_http::CompressionLevel::Precise(4)),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request

@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match &cli.command {
         Command::Serve(c) | Command::CheckConfig(c) | Command::Migrate(c) => c.clone(),
+        Command::Backup { config, .. } => config.clone(),
         Command::Admin {
             command: AdminCommand::ResetPassword { config, .. },
         }
@@ -31,6 +32,7 @@ async fn main() -> ExitCode {
         Command::Serve(config) => serve(config).await,
         Command::CheckConfig(config) => check_config(config).await,
         Command::Migrate(config) => migrate(config).await,
+        Command::Backup { file, config } => backup(config, file).await,
         Command::Admin {
             command:
                 AdminCommand::ResetPassword {
@@ -238,6 +240,22 @@ async fn reset_password(config: Config, email: String, password_stdin: bool) -> 
         println!("Password set for {}.", user.user_name);
     }
     println!("Their existing sessions have ended.");
+    Ok(())
+}
+
+async fn backup(config: Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    store.backup_to(&file).await?;
+    store.close().await;
+    println!("Copied the database to {}.", file.display());
+    if config.secret_key.is_none() {
+        println!(
+            "Keep {} with it: the copy's secrets open only with that key.",
+            config.data_dir.join(domain::secrets::KEY_FILE).display()
+        );
+    } else {
+        println!("Keep IDFLOW_SECRET_KEY with it: the copy's secrets open only with that key.");
+    }
     Ok(())
 }
 

@@ -479,3 +479,84 @@ mod settings {
         }
     }
 }
+
+/// Every answer carries the security headers: a console page its own policy with the
+/// nonce its inline scripts carry, anything else a policy that allows nothing; pages and
+/// API answers are compressed for a client that asks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_are_compressed_and_carry_security_headers() {
+    use reqwest::header::{CONTENT_ENCODING, CONTENT_SECURITY_POLICY};
+    let db = domain::store::testing::sqlite().await;
+    let server = start(db.store.clone(), Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let hygienic = |response: &reqwest::Response| {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(headers["referrer-policy"], "same-origin");
+        let policy = headers[CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "not over https"
+        );
+        policy
+    };
+
+    // A page: its policy names the nonce its inline scripts carry, and no unsafe-inline
+    // script.
+    let page = admin.get(server.url("/flows")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = hygienic(&page);
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the page's policy")
+        .to_string();
+    let script_src = policy
+        .split(';')
+        .find(|d| d.trim().starts_with("script-src"))
+        .unwrap();
+    assert!(!script_src.contains("unsafe-inline"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "{html}");
+    let compressed = admin
+        .get(server.url("/flows"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(compressed.headers()[CONTENT_ENCODING], "br");
+    hygienic(&compressed);
+
+    // An API answer.
+    let api = admin
+        .post(server.url("/api/flows/list"))
+        .header("accept-encoding", "gzip")
+        .form(&[("q", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+    assert_eq!(api.headers()[CONTENT_ENCODING], "gzip");
+    assert_eq!(hygienic(&api), "default-src 'none'; frame-ancestors 'none'");
+
+    // Errors: a page that does not exist, and SCIM without a token.
+    let missing = admin.get(server.url("/no-such-page")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    hygienic(&missing);
+    let refused = reqwest::Client::new()
+        .get(server.url("/scim/v2/Users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        hygienic(&refused),
+        "default-src 'none'; frame-ancestors 'none'"
+    );
+}

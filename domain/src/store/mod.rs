@@ -492,6 +492,31 @@ impl Store {
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await);
     }
+
+    /// A consistent copy of the SQLite database, made while idflow runs (`VACUUM INTO`),
+    /// at `to`, a file that must not exist yet. PostgreSQL is backed up with `pg_dump`:
+    /// refused, saying so.
+    pub async fn backup_to(&self, to: &std::path::Path) -> Result<(), StoreError> {
+        let Backend::Sqlite(pool) = &self.backend else {
+            return Err(StoreError::Invalid(
+                "on PostgreSQL, back up with pg_dump (the README says how); idflow backup copies SQLite databases".into(),
+            ));
+        };
+        if to.exists() {
+            return Err(StoreError::Invalid(format!(
+                "{} exists already; name a new file",
+                to.display()
+            )));
+        }
+        let path = to.to_str().ok_or_else(|| {
+            StoreError::Invalid(format!("{} is not a path SQLite can take", to.display()))
+        })?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path)
+            .execute(pool)
+            .await?;
+        Ok(())
+    }
 }
 
 fn describe_migration_error(migrator: &Migrator, kind: BackendKind, err: &MigrateError) -> String {
