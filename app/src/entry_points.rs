@@ -119,6 +119,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/api/v1/flows/:id/invoke", BearerToken),
     route("POST", "/api/v1/executions/:id/resume", BearerToken),
     route("GET", "/healthz", Public),
+    route("GET", "/metrics", BearerToken),
     route("GET", "/readyz", Public),
     route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),
     route("POST", "/settings/sso", Requires(ManageSignIn)),
@@ -432,6 +433,7 @@ AAAAAA GET /auth/oidc/signed-out
 TTTTTT POST /api/v1/flows/:id/invoke
 TTTTTT POST /api/v1/executions/:id/resume
 AAAAAA GET /healthz
+TTTTTT GET /metrics
 AAAAAA GET /readyz
 SAFFFF POST /settings/scim-tokens
 SAFFFF POST /settings/sso

@@ -188,6 +188,14 @@ pub struct Config {
 
     /// How many executions this server runs at once; 0 leaves running flows to other
     /// servers on the same database.
+    /// `/metrics` answers (Prometheus text) to this bearer token; unset, it answers 404.
+    #[arg(long, env = "IDFLOW_METRICS_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub metrics_token: Option<SecretString>,
+
+    /// Also serve `/metrics`, without a token, on this address (keep it private).
+    #[arg(long, env = "IDFLOW_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     #[arg(long, env = "IDFLOW_WORKERS", default_value_t = 2)]
     pub workers: usize,
 

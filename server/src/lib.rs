@@ -20,6 +20,7 @@ pub mod forms;
 pub mod health;
 pub mod hygiene;
 pub mod invoke;
+pub mod metrics;
 pub mod oidc;
 pub mod request;
 pub mod scim;
@@ -65,6 +66,8 @@ pub struct AppState {
     /// Runs synchronous API calls' executions as they arrive, when this process runs the
     /// execution engine (see `engine::Engine::inline_runner`).
     pub inline: Option<Arc<domain::engine::runner::Runner>>,
+    /// `/metrics` answers with this bearer token (`IDFLOW_METRICS_TOKEN`); none: it does not.
+    pub metrics_token: Option<secrecy::SecretString>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -84,6 +87,7 @@ pub const SESSION_COOKIE: &str = "idflow_session";
 
 /// The whole HTTP surface of idflow.
 pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionSettings) -> Router {
+    metrics::handle();
     let routes = generate_route_list(App);
     let store = state.store.clone();
     let public_url = app::session::PublicUrl(state.public_url.clone());
@@ -110,6 +114,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
 
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::scrape))
         .route("/readyz", get(health::readyz))
         .route("/auth/sign-in", post(auth::sign_in))
         .route("/auth/sign-out", post(auth::sign_out))
@@ -181,6 +186,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .layer(axum::middleware::from_fn_with_state(state.clone(), hygiene::same_origin))
         .layer(axum::middleware::from_fn_with_state(state.clone(), hygiene::rate_limit))
         .layer(axum::middleware::from_fn(hygiene::limit_body))
+        .layer(axum::middleware::from_fn(metrics::count_requests))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn_with_state(state.clone(), hygiene::security_headers))
@@ -316,6 +322,7 @@ pub async fn prepare(config: &config::Config) -> anyhow::Result<Prepared> {
         sso: oidc::Sso::new(&public_url, config.oidc_provider()),
         public_url,
         inline: None,
+        metrics_token: config.metrics_token.clone(),
     };
     let settings = SessionSettings {
         idle: Duration::from_secs(config.session_idle_minutes as u64 * 60),

@@ -86,6 +86,8 @@ fn refuse_problems(config: &Config) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     refuse_problems(&config)?;
+    // Before anything records a metric.
+    idflow::metrics::handle();
     let prepared = idflow::prepare(&config).await?;
     let store = prepared.state.store.clone();
     tracing::info!(
@@ -138,6 +140,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         inline: engine.inline_runner(),
         ..prepared.state
     };
+    if let Some(address) = config.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+            anyhow::anyhow!("cannot listen on {address} (IDFLOW_METRICS_LISTEN): {e}")
+        })?;
+        let router = idflow::metrics::listener_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(metrics, router).await {
+                tracing::error!(error = %err, "the metrics address stopped");
+            }
+        });
+        tracing::info!(%address, "serving /metrics on its own address");
+    }
     let app = idflow::router(state, prepared.session_store, prepared.settings);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -493,6 +493,20 @@ impl Store {
         with_pool!(self, pool => pool.close().await);
     }
 
+    /// How many executions wait for a worker (queued, due or not).
+    pub async fn queue_depth(&self) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM executions WHERE status = 'queued'")
+                .fetch_one(pool)
+                .await?
+        }))
+    }
+
+    /// The database pool's connections: (open, of which idle).
+    pub fn pool_use(&self) -> (u32, u32) {
+        with_pool!(self, pool => (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX)))
+    }
+
     /// A consistent copy of the SQLite database, made while idflow runs (`VACUUM INTO`),
     /// at `to`, a file that must not exist yet. PostgreSQL is backed up with `pg_dump`:
     /// refused, saying so.

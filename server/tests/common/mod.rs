@@ -15,6 +15,8 @@ use secrecy::SecretString;
 use std::net::SocketAddr;
 
 pub const PASSWORD: &str = "a long test password";
+/// The bearer token `/metrics` answers to on a test server.
+pub const METRICS_TOKEN: &str = "metrics-test-token";
 
 pub struct TestServer {
     pub base: String,
@@ -92,6 +94,7 @@ async fn start_inner(
                 "test-server/inline",
             ))
         }),
+        metrics_token: Some(SecretString::from(METRICS_TOKEN)),
     };
     let sessions = DbSessionStore::for_store(&store).await.unwrap();
     let app = router(

@@ -130,6 +130,14 @@ impl Runner {
     }
 }
 
+/// Counts an execution of `flow` that ended with `outcome` (test runs are not counted).
+fn ended_metric(execution: &ExecutionRecord, flow: &crate::flows::Flow, outcome: &'static str) {
+    if !execution.test {
+        metrics::counter!("idflow_executions_ended_total", "flow" => flow.name.clone(), "outcome" => outcome)
+            .increment(1);
+    }
+}
+
 /// A card's text input `name`, trimmed; empty when it has none.
 fn input_text<'i>(inputs: &'i Map<String, Value>, name: &str) -> &'i str {
     inputs
@@ -313,6 +321,9 @@ impl Runner {
                 Some(reason),
             )
             .await?;
+        if ended {
+            ended_metric(execution, flow, "failed");
+        }
         let Some(error_flow) = flow.settings.error_flow.filter(|_| ended) else {
             return Ok(());
         };
@@ -377,6 +388,10 @@ impl Runner {
             }
             return self.fail(id, "its flow was deleted").await;
         };
+        if execution.steps == 0 && !execution.test {
+            metrics::counter!("idflow_executions_started_total", "flow" => flow.name.clone())
+                .increment(1);
+        }
         let context = Context {
             actor: Actor::Flow {
                 flow: execution.flow.0,
@@ -691,6 +706,7 @@ impl Runner {
             output: Some(output),
             error: note,
         };
+        ended_metric(execution, flow, "succeeded");
         if pending.execution {
             // It ran to its end before anything of it was stored: all of it in one go.
             self.store
@@ -756,12 +772,32 @@ impl Runner {
         inputs: &Map<String, Value>,
         progress: &Progress,
     ) -> Result<Done, CardError> {
-        if let Some(done) = control::run(card, inputs, progress, Utc::now()) {
-            return done;
-        }
-        if crate::connections::kind_for_card(&card.kind).is_some() {
+        let started = std::time::Instant::now();
+        let connector = crate::connections::kind_for_card(&card.kind);
+        if connector.is_some() {
             // What Settings lets through may have changed on another server.
             self.store.refresh_outbound().await?;
+        }
+        let done = self.execute_card(context, card, inputs, progress).await;
+        metrics::histogram!("idflow_card_duration_seconds", "kind" => card.kind.clone())
+            .record(started.elapsed().as_secs_f64());
+        if let Some(kind) = connector {
+            let outcome = if done.is_ok() { "ok" } else { "failed" };
+            metrics::counter!("idflow_outbound_requests_total", "connector" => kind.key, "outcome" => outcome)
+                .increment(1);
+        }
+        done
+    }
+
+    async fn execute_card(
+        &self,
+        context: &Context<'_>,
+        card: &Card,
+        inputs: &Map<String, Value>,
+        progress: &Progress,
+    ) -> Result<Done, CardError> {
+        if let Some(done) = control::run(card, inputs, progress, Utc::now()) {
+            return done;
         }
         match card.kind.as_str() {
             "flow.call_flow" | "flow.for_each" => {
