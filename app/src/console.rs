@@ -448,6 +448,7 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "connection-shared-stranded") => {
             "Who may use the connection is saved. These flows use it outside those folders and will fail until it is shared with theirs:"
         }
+        ("error", "connection-share-none") => "Who may use the connection was not changed:",
         ("error", "connection-not-shared") => {
             "The flow was not saved: a connection it uses is not shared with its folder."
         }

@@ -849,6 +849,26 @@ async fn a_connection_serves_only_the_folders_it_is_shared_with(store: Store) {
     let id = connection.id.to_string();
     assert!(connection.usable_in(None) && connection.usable_in(Some(it)));
 
+    // "Only these folders" with none ticked is refused, saying what to do.
+    let none = server
+        .post_form(
+            &manager,
+            &format!("/connections/{id}/sharing"),
+            &[("who", "folders")],
+        )
+        .await;
+    let to = location(&none);
+    assert_eq!(
+        query_param(&to, "error").as_deref(),
+        Some("connection-share-none"),
+        "{to}"
+    );
+    assert!(
+        query_param(&to, "why")
+            .unwrap()
+            .contains("at least one folder")
+    );
+
     // Shared with HR only.
     let shared = server
         .post_form(

@@ -59,7 +59,7 @@ fn last_test(test: Option<crate::connections::TestView>) -> impl IntoView {
 fn shared_with(folders: &Option<Vec<String>>) -> String {
     match folders {
         None => "Every flow".into(),
-        Some(names) if names.is_empty() => "No flow (shared with no folder)".into(),
+        Some(names) if names.is_empty() => "No flow (its folders are gone)".into(),
         Some(names) => format!("Flows in {}", names.join(", ")),
     }
 }
@@ -400,7 +400,7 @@ fn Sharing(action: String, every: bool, folders: Vec<(String, String, bool)>) ->
     view! {
         <section class="panel">
             <h2>"Who may use it"</h2>
-            <form method="post" action=action class="stacked-form">
+            <form method="post" action=action class="single-form">
                 <label class="check">
                     <input type="radio" name="who" value="every" checked=every />
                     "Every flow"

@@ -125,7 +125,7 @@ fn OutboundSection(settings: OutboundView) -> impl IntoView {
     );
     let body = if can_manage {
         view! {
-            <form method="post" action="/settings/outbound" class="stacked-form">
+            <form method="post" action="/settings/outbound" class="single-form">
                 <div class="field">
                     <label for="outbound-allow">"Also allowed"</label>
                     <textarea

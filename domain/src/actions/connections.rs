@@ -188,6 +188,12 @@ pub async fn share(
     folders: Option<Vec<Uuid>>,
 ) -> Result<Vec<String>, ActionError> {
     may_manage(acting)?;
+    if folders.as_ref().is_some_and(Vec::is_empty) {
+        return Err(ActionError::refused(
+            "connection-share-none",
+            "tick at least one folder, or choose Every flow",
+        ));
+    }
     let mut names = Vec::new();
     if let Some(folders) = &folders {
         let all = store.folders().await?;
@@ -203,7 +209,6 @@ pub async fn share(
     }
     let reason = match &folders {
         None => "usable by every flow".to_string(),
-        Some(_) if names.is_empty() => "usable by no flow".to_string(),
         Some(_) => format!("usable by the flows in {}", names.join(", ")),
     };
     let entry = acting
