@@ -16,7 +16,7 @@ export LEPTOS_OUTPUT_NAME := idflow
 # PostgreSQL for the store tests (the machine's server, trust auth).
 export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console
+.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console container-test
 
 help: ## list these targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)$$/\1\t\2/' \
@@ -69,6 +69,9 @@ scim-compliance: ## the public SCIM checker (scim2-tester) against the release b
 
 e2e: ## Playwright in headless Chromium against the release build
 	cd end2end && npx playwright test
+
+container-test: build-release ## the container image and compose.yaml (PostgreSQL, two servers) on loopback, with podman
+	scripts/container-test.sh
 
 clean: ## remove build output and test data
 	cargo clean
