@@ -245,12 +245,42 @@ fn scim_token_create_prints_the_token_alone_and_it_works() {
     });
 }
 
+/// A SQLite store in `dir` with its key file made there and an HTTP connection `id`
+/// whose token is `token`; the store and its key.
+async fn with_a_connection(
+    dir: &tempfile::TempDir,
+    id: uuid::Uuid,
+    token: &str,
+) -> (Store, domain::secrets::SecretKey) {
+    use domain::audit::{Action, Actor, NewEntry, Outcome};
+    let store = Store::open(&sqlite_url(dir)).await.unwrap();
+    let key = domain::secrets::SecretKey::load(None, dir.path()).unwrap();
+    store.use_secret_key(key.clone());
+    let mut values = domain::connections::Values::default();
+    values
+        .settings
+        .insert("base_url".into(), "https://api.example.com".into());
+    values.settings.insert("auth".into(), "bearer".into());
+    values.secrets.insert("token".into(), token.into());
+    store
+        .create_connection(
+            id,
+            "Payroll",
+            "http",
+            &values,
+            "root@example.com",
+            &NewEntry::new(Action::ConnectionCreate, Outcome::Success, Actor::System),
+        )
+        .await
+        .unwrap();
+    (store, key)
+}
+
 /// `idflow admin rotate-key` re-seals every secret under a new key: with the key file it
 /// replaces the file (the old key kept, retired); with `IDFLOW_SECRET_KEY` it prints the
 /// new key once. Either way the secret opens under the new key only.
 #[test]
 fn rotate_key_reseals_every_secret_under_a_new_key() {
-    use domain::audit::{Action, Actor, NewEntry, Outcome};
     use domain::secrets::{KEY_FILE, SecretKey};
     use secrecy::ExposeSecret;
     const MARKER: &str = "rotate-MARKER-5150";
@@ -259,26 +289,7 @@ fn rotate_key_reseals_every_secret_under_a_new_key() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let id = uuid::Uuid::now_v7();
     let old = runtime.block_on(async {
-        let store = Store::open(&url).await.unwrap();
-        let key = SecretKey::load(None, dir.path()).unwrap();
-        store.use_secret_key(key.clone());
-        let mut values = domain::connections::Values::default();
-        values
-            .settings
-            .insert("base_url".into(), "https://api.example.com".into());
-        values.settings.insert("auth".into(), "bearer".into());
-        values.secrets.insert("token".into(), MARKER.into());
-        store
-            .create_connection(
-                id,
-                "Payroll",
-                "http",
-                &values,
-                "root@example.com",
-                &NewEntry::new(Action::ConnectionCreate, Outcome::Success, Actor::System),
-            )
-            .await
-            .unwrap();
+        let (store, key) = with_a_connection(&dir, id, MARKER).await;
         store.close().await;
         key
     });
@@ -339,37 +350,12 @@ fn rotate_key_reseals_every_secret_under_a_new_key() {
 /// restores to a working idflow: it serves, and its secrets open.
 #[test]
 fn a_backup_restores_to_a_working_instance() {
-    use domain::audit::{Action, Actor, NewEntry, Outcome};
     use domain::secrets::{KEY_FILE, SecretKey};
     use secrecy::ExposeSecret;
     let dir = tempfile::tempdir().unwrap();
-    let url = sqlite_url(&dir);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let id = uuid::Uuid::now_v7();
-    let store = runtime.block_on(async {
-        let store = Store::open(&url).await.unwrap();
-        store.use_secret_key(SecretKey::load(None, dir.path()).unwrap());
-        let mut values = domain::connections::Values::default();
-        values
-            .settings
-            .insert("base_url".into(), "https://api.example.com".into());
-        values.settings.insert("auth".into(), "bearer".into());
-        values
-            .secrets
-            .insert("token".into(), "backed-up-token".into());
-        store
-            .create_connection(
-                id,
-                "Payroll",
-                "http",
-                &values,
-                "root@example.com",
-                &NewEntry::new(Action::ConnectionCreate, Outcome::Success, Actor::System),
-            )
-            .await
-            .unwrap();
-        store
-    });
+    let (store, _) = runtime.block_on(with_a_connection(&dir, id, "backed-up-token"));
 
     // Copied while the database is open (and could be written).
     let copies = tempfile::tempdir().unwrap();
