@@ -26,6 +26,25 @@ pub enum Command {
     CheckConfig(Config),
     /// Apply pending database migrations and exit.
     Migrate(Config),
+    /// Write everything people made (directory, roles and grants, folders, flows with
+    /// versions, tables with rows, connections, settings) to FILE, as JSON: with `import`,
+    /// the way from SQLite to PostgreSQL. Secrets stay sealed under the key.
+    Export {
+        /// The file to write (a new file).
+        file: PathBuf,
+        /// Leave connections' secrets and the single sign-on client secret out.
+        #[arg(long)]
+        without_secrets: bool,
+        #[command(flatten)]
+        config: Config,
+    },
+    /// Load an export into this configuration's database, which must be new and empty.
+    Import {
+        /// The file `idflow export` wrote.
+        file: PathBuf,
+        #[command(flatten)]
+        config: Config,
+    },
     /// Copy the SQLite database, consistently, while idflow runs (PostgreSQL: pg_dump).
     /// Back up the key file (or IDFLOW_SECRET_KEY) with it: without the key, the copy's
     /// secrets cannot be opened.

@@ -13,7 +13,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match &cli.command {
         Command::Serve(c) | Command::CheckConfig(c) | Command::Migrate(c) => c.clone(),
-        Command::Backup { config, .. } => config.clone(),
+        Command::Backup { config, .. }
+        | Command::Export { config, .. }
+        | Command::Import { config, .. } => config.clone(),
         Command::Admin {
             command: AdminCommand::ResetPassword { config, .. },
         }
@@ -33,6 +35,12 @@ async fn main() -> ExitCode {
         Command::CheckConfig(config) => check_config(config).await,
         Command::Migrate(config) => migrate(config).await,
         Command::Backup { file, config } => backup(config, file).await,
+        Command::Export {
+            file,
+            without_secrets,
+            config,
+        } => export(config, file, !without_secrets).await,
+        Command::Import { file, config } => import(config, file).await,
         Command::Admin {
             command:
                 AdminCommand::ResetPassword {
@@ -254,6 +262,52 @@ async fn reset_password(config: Config, email: String, password_stdin: bool) -> 
         println!("Password set for {}.", user.user_name);
     }
     println!("Their existing sessions have ended.");
+    Ok(())
+}
+
+async fn export(config: Config, file: std::path::PathBuf, secrets: bool) -> anyhow::Result<()> {
+    use std::io::Write;
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    let export = store.export_all(secrets).await?;
+    store.close().await;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&file)
+        .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", file.display()))?;
+    serde_json::to_writer(&mut out, &export)?;
+    out.flush()?;
+    for (table, rows) in export.counts() {
+        println!("{table}: {rows}");
+    }
+    println!("Exported to {}.", file.display());
+    if secrets {
+        println!(
+            "Its secrets are sealed: start the new idflow with the same key ({} or IDFLOW_SECRET_KEY).",
+            config.data_dir.join(domain::secrets::KEY_FILE).display()
+        );
+    } else {
+        println!("Connections' secrets were left out: enter them again on each connection's page.");
+    }
+    Ok(())
+}
+
+async fn import(config: Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let export: domain::store::Export = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not an idflow export: {e}", file.display()))?;
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    let counts = store.import_all(&export).await?;
+    store.close().await;
+    for (table, rows) in counts {
+        println!("{table}: {rows}");
+    }
+    println!(
+        "Imported {} into the {} database.",
+        file.display(),
+        store.kind().name()
+    );
     Ok(())
 }
 

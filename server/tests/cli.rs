@@ -397,3 +397,161 @@ fn a_backup_restores_to_a_working_instance() {
         store.close().await;
     });
 }
+
+/// The way from SQLite to PostgreSQL: `idflow export` of a populated SQLite idflow,
+/// `idflow import` into a new PostgreSQL database, and the same flow runs the same way
+/// there, its connection's secret opening under the same key; an import into a database
+/// that holds anything is refused.
+#[test]
+fn an_export_from_sqlite_imports_into_postgresql_and_runs_the_same() {
+    use domain::audit::{Action, Actor, NewEntry, Outcome};
+    use domain::flows::{Binding, Card, Flow};
+    use domain::tables::{ColumnType, Schema};
+    use secrecy::ExposeSecret;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(target) = runtime.block_on(domain::store::testing::postgres()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let id = uuid::Uuid::now_v7();
+    let entry = |action| NewEntry::new(action, Outcome::Success, Actor::System);
+    let mut flow = Flow::new("Greet from the table", "trigger.manual");
+    flow.cards = vec![
+        Card::new(1, "tables.read_row").with_inputs(&[
+            ("table", Binding::literal("people")),
+            ("key", Binding::literal("ada")),
+        ]),
+        Card::new(2, "flow.return")
+            .with_inputs(&[("output", Binding::template("Hello {{ card_1.row.name }}"))]),
+    ];
+    let run = |store: domain::store::Store, flow_id, version| async move {
+        let execution = store
+            .enqueue_execution(&domain::store::NewExecution::by_hand(
+                flow_id,
+                version,
+                serde_json::json!({}),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        domain::engine::runner::Runner::new(store.clone(), "test")
+            .drain()
+            .await
+            .unwrap();
+        store.execution(execution).await.unwrap().unwrap().output
+    };
+    let (flow_id, version, here) = runtime.block_on(async {
+        let (store, _) = with_a_connection(&dir, id, "moved-token").await;
+        let people = Schema::new(
+            "people",
+            &[("key", ColumnType::Text), ("name", ColumnType::Text)],
+            Some("key"),
+        );
+        let table = store
+            .create_table(&people, None, &entry(Action::TableCreate))
+            .await
+            .unwrap();
+        let row = people
+            .check_row(
+                serde_json::json!({ "key": "ada", "name": "Ada Lovelace" })
+                    .as_object()
+                    .unwrap(),
+            )
+            .unwrap();
+        store.insert_row(&table, &row, None).await.unwrap();
+        store
+            .create_folder("HR", &entry(Action::FolderCreate))
+            .await
+            .unwrap();
+        let made = store.test_flow_on(&flow).await;
+        let output = run(store.clone(), made.id, made.version).await;
+        store.close().await;
+        (made.id, made.version, output)
+    });
+    assert_eq!(here, Some(serde_json::json!("Hello Ada Lovelace")));
+
+    let moved = dir.path().join("idflow-export.json");
+    let output = idflow()
+        .arg("export")
+        .arg(&moved)
+        .env("IDFLOW_DATA_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        !std::fs::read_to_string(&moved)
+            .unwrap()
+            .contains("moved-token")
+    );
+    let output = idflow()
+        .arg("import")
+        .arg(&moved)
+        .env("DATABASE_URL", &target.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("flow_versions: 1") && stdout.contains("PostgreSQL"),
+        "{stdout}"
+    );
+
+    runtime.block_on(async {
+        let store = domain::store::Store::open(&target.url).await.unwrap();
+        store.use_secret_key(domain::secrets::SecretKey::load(None, dir.path()).unwrap());
+        let there = run(store.clone(), flow_id, version).await;
+        assert_eq!(there, here, "the same flow runs the same way");
+        let summary = store.flow_summary(flow_id).await.unwrap().unwrap();
+        assert!(summary.enabled && summary.owner.is_some());
+        assert_eq!(store.folders().await.unwrap()[0].name, "HR");
+        let secrets = store.connection_secrets(id).await.unwrap();
+        assert_eq!(secrets["token"].expose_secret(), "moved-token");
+        store.close().await;
+    });
+    // A database that holds anything is not imported into.
+    let again = idflow()
+        .arg("import")
+        .arg(&moved)
+        .env("DATABASE_URL", &target.url)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("empty"));
+
+    // And back, without secrets: PostgreSQL to a new SQLite, where the flow runs too and
+    // the connection holds no secret.
+    let back = dir.path().join("idflow-back.json");
+    let output = idflow()
+        .args(["export", "--without-secrets"])
+        .arg(&back)
+        .env("DATABASE_URL", &target.url)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let home = tempfile::tempdir().unwrap();
+    let output = idflow()
+        .arg("import")
+        .arg(&back)
+        .env("IDFLOW_DATA_DIR", home.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    runtime.block_on(async {
+        let store = domain::store::Store::open(&sqlite_url(&home))
+            .await
+            .unwrap();
+        store.use_secret_key(domain::secrets::SecretKey::load(None, home.path()).unwrap());
+        assert_eq!(run(store.clone(), flow_id, version).await, here);
+        assert!(store.connection_secrets(id).await.unwrap().is_empty());
+        assert!(
+            store
+                .connection(id)
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_fields
+                .is_empty()
+        );
+        store.close().await;
+    });
+}

@@ -14,6 +14,7 @@ mod executions;
 mod flows;
 mod folders;
 mod groups;
+mod moving;
 mod outbound;
 mod scim_tokens;
 mod sso;
@@ -30,6 +31,7 @@ pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, Parent, Ste
 pub use flows::{Author, FlowSummary, FlowVersion};
 pub use folders::Folder;
 pub use groups::GroupWrite;
+pub use moving::{Export, MOVE_FORMAT};
 pub use outbound::OutboundSetting;
 pub use scim_tokens::{ScimToken, TokenMaker};
 pub use sqlx::Error as SqlxError;
