@@ -96,7 +96,14 @@ pub fn error_page(error: AppError) -> Response {
     );
     (
         status,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            // Only the console's stylesheet loads; nothing runs.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'self'; frame-ancestors 'none'",
+            ),
+        ],
         body,
     )
         .into_response()

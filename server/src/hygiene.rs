@@ -299,6 +299,12 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
 /// nonce): nothing may load or frame it.
 const DEFAULT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
+/// The policy of an HTML answer that did not set its own: idflow's own files only, no
+/// inline script, no framing.
+const HTML_FALLBACK_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+     base-uri 'none'; frame-ancestors 'none'";
+
 /// Security headers on every answer: a Content-Security-Policy (a console page's own, or
 /// one that allows nothing), `nosniff`, no framing, no referrer beyond idflow, and HSTS
 /// when idflow is reached over https.
@@ -308,12 +314,26 @@ pub async fn security_headers(
     next: Next,
 ) -> Response {
     use axum::http::{HeaderValue, header};
+    let path = request.uri().path().to_string();
     let mut response = next.run(request).await;
+    let status = response.status();
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let html = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/html"));
+        let policy = if html {
+            // A page rendered without its own policy (it should not happen): idflow's own
+            // files still load, inline scripts do not run.
+            tracing::warn!(%path, %status, "a page was answered without its nonce policy");
+            HTML_FALLBACK_POLICY
+        } else {
+            DEFAULT_POLICY
+        };
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(DEFAULT_POLICY),
+            HeaderValue::from_static(policy),
         );
     }
     headers.insert(

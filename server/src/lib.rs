@@ -251,7 +251,13 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!(panic = detail, "a request panicked");
     (
         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; frame-ancestors 'none'",
+            ),
+        ],
         "<!DOCTYPE html><title>Something went wrong · idflow</title><h1>Something went wrong</h1>\
          <p>idflow could not finish this request. Try again; if it keeps happening, tell your administrator.</p>",
     )
