@@ -299,9 +299,12 @@ pub async fn rate_limit(State(state): State<AppState>, request: Request, next: N
 /// nonce): nothing may load or frame it.
 const DEFAULT_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
-/// The policy of an HTML answer that did not set its own: idflow's own files only, no
-/// inline script, no framing.
-const HTML_FALLBACK_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+/// The policy of an HTML answer that did not set its own (a console page rendered
+/// without its nonce policy: seen, rarely and under load, and logged as a warning so it
+/// can be found): only idflow's own origin, no framing, no plugins. Its inline scripts
+/// carry a nonce this answer cannot name, so they are allowed inline here; a page must
+/// not break for it.
+const HTML_FALLBACK_POLICY: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
      base-uri 'none'; frame-ancestors 'none'";
 
@@ -324,8 +327,7 @@ pub async fn security_headers(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("text/html"));
         let policy = if html {
-            // A page rendered without its own policy (it should not happen): idflow's own
-            // files still load, inline scripts do not run.
+            // A page rendered without its own policy (it should not happen).
             tracing::warn!(%path, %status, "a page was answered without its nonce policy");
             HTML_FALLBACK_POLICY
         } else {
