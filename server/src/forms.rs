@@ -186,9 +186,7 @@ pub fn done(page: &str, notice: &str) -> Response {
 
 /// Back to `page` with a notice and what the change touched (the names it concerns).
 pub fn done_because(page: &str, notice: &str, why: &str) -> Response {
-    let page = with_param(page, "notice", notice);
-    let why: String = why.chars().take(600).collect();
-    Redirect::to(&with_param(&page, "why", &why)).into_response()
+    back_with_why(page, "notice", notice, why)
 }
 
 /// Back to `page` with an error code; nothing was changed.
@@ -199,8 +197,13 @@ pub fn refused(page: &str, error: &str) -> Response {
 /// Back to `page` with an error code and the specific reason (which field, what is
 /// wrong with it), shown under the code's sentence; nothing was changed.
 pub fn refused_because(page: &str, error: &str, why: &str) -> Response {
-    let page = with_param(page, "error", error);
-    // Long lists of reasons are cut so the address stays a sensible length.
+    back_with_why(page, "error", error, why)
+}
+
+/// Back to `page` with `code` as its `kind` (notice or error) and `why`, cut so the
+/// address stays a sensible length.
+fn back_with_why(page: &str, kind: &str, code: &str, why: &str) -> Response {
+    let page = with_param(page, kind, code);
     let why: String = why.chars().take(600).collect();
     Redirect::to(&with_param(&page, "why", &why)).into_response()
 }

@@ -270,9 +270,12 @@ async fn export(config: Config, file: std::path::PathBuf, secrets: bool) -> anyh
     let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
     let export = store.export_all(secrets).await?;
     store.close().await;
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    // It holds password hashes and sealed secrets: readable by this user only.
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options
         .open(&file)
         .map_err(|e| anyhow::anyhow!("cannot make {}: {e}", file.display()))?;
     serde_json::to_writer(&mut out, &export)?;
@@ -315,6 +318,12 @@ async fn backup(config: Config, file: std::path::PathBuf) -> anyhow::Result<()> 
     let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
     store.backup_to(&file).await?;
     store.close().await;
+    // Like the database, the copy holds password hashes and sealed secrets.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+    }
     println!("Copied the database to {}.", file.display());
     if config.secret_key.is_none() {
         println!(

@@ -91,16 +91,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Counts SCIM requests by method and status, and hook deliveries (API endpoint flows'
-/// invocations) by status.
+/// invocations) by status; other requests pass untouched.
 pub async fn count_requests(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_string();
+    let path = request.uri().path();
+    let scim = path.starts_with("/scim/v2");
+    let hook = path.starts_with("/api/v1/flows/") && path.ends_with("/invoke");
+    if !scim && !hook {
+        return next.run(request).await;
+    }
     let method = request.method().to_string();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    if path.starts_with("/scim/v2") {
+    if scim {
         metrics::counter!("idflow_scim_requests_total", "method" => method, "status" => status)
             .increment(1);
-    } else if path.starts_with("/api/v1/flows/") && path.ends_with("/invoke") {
+    } else {
         metrics::counter!("idflow_hook_deliveries_total", "status" => status).increment(1);
     }
     response

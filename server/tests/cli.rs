@@ -372,6 +372,16 @@ fn a_backup_restores_to_a_working_instance() {
         stdout.contains("Keep") && stdout.contains(KEY_FILE),
         "{stdout}"
     );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the copy is readable by its owner only"
+        );
+    }
     // A file that exists is not overwritten.
     let again = idflow()
         .arg("backup")
@@ -478,6 +488,16 @@ fn an_export_from_sqlite_imports_into_postgresql_and_runs_the_same() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&moved).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the export is readable by its owner only"
+        );
+    }
     assert!(
         !std::fs::read_to_string(&moved)
             .unwrap()

@@ -42,14 +42,7 @@ async fn emails_arrive_at_a_real_smtp_server(store: Store) {
             &fields(PASSWORD_MARKER, &smtp.certificate),
         )
         .await;
-    let to = location(&made);
-    assert!(to.ends_with("notice=connection-created"), "{to}");
-    let id = to
-        .trim_start_matches("/connections/")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
+    let id = created_connection_id(&made);
     let test_path = format!("/connections/{id}/test");
     let test = || {
         let (server, admin, path) = (&server, &admin, &test_path);

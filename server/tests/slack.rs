@@ -26,14 +26,7 @@ async fn slack_connections_post_as_slack_documents(store: Store) {
         let (server, admin) = (&server, &admin);
         async move {
             let response = server.post_form(admin, "/connections", &fields).await;
-            let to = location(&response);
-            let id = to
-                .trim_start_matches("/connections/")
-                .split('?')
-                .next()
-                .unwrap()
-                .to_string();
-            (to, id)
+            (location(&response), created_connection_id(&response))
         }
     };
 

@@ -45,17 +45,6 @@ async fn settle(store: &Store) {
     panic!("the flows did not settle in ten rounds");
 }
 
-/// The id in a `/connections/{id}?notice=…` redirect.
-fn made_id(response: &reqwest::Response) -> String {
-    let to = location(response);
-    assert!(to.ends_with("notice=connection-created"), "{to}");
-    to.trim_start_matches("/connections/")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string()
-}
-
 /// The emails that arrived for `to` (the envelope's first line names the recipients),
 /// their quoted-printable soft line breaks undone.
 fn emails_to(smtp: &SmtpServer, to: &str) -> Vec<String> {
@@ -115,7 +104,7 @@ async fn the_five_templates_send_for_real(store: Store) {
     }
 
     let port = smtp.port.to_string();
-    let mail = made_id(
+    let mail = created_connection_id(
         &server
             .post_form(
                 &admin,
@@ -135,7 +124,7 @@ async fn the_five_templates_send_for_real(store: Store) {
             .await,
     );
     let api_url = format!("{slack_base}/api");
-    let chat = made_id(
+    let chat = created_connection_id(
         &server
             .post_form(
                 &admin,

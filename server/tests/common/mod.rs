@@ -207,6 +207,18 @@ impl TestServer {
     }
 }
 
+/// The id of the connection a `POST /connections` made, from its redirect to
+/// `/connections/{id}?notice=connection-created` (which it asserts).
+pub fn created_connection_id(response: &reqwest::Response) -> String {
+    let to = location(response);
+    assert!(to.ends_with("notice=connection-created"), "{to}");
+    to.trim_start_matches("/connections/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
 pub fn location(response: &reqwest::Response) -> String {
     response
         .headers()
