@@ -362,6 +362,11 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("error", "csv-unreadable") => {
             "Nothing was imported: the file cannot be read for this table."
         }
+        ("notice", "secret-revoked") => {
+            "Every secret of the flow is revoked: calls with them are refused. Make a new one to call it again."
+        }
+        ("error", "secret-grace") => "Choose how long the current secret keeps working:",
+        ("error", "secret-none") => "The flow has no secret to revoke.",
         ("notice", "flow-cloned") => "The copy is made, turned off. Change it, then turn it on.",
         ("notice", "test-started") => {
             "The test is running with your sample input; this page shows each card's inputs and outputs as it goes."

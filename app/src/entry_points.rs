@@ -64,6 +64,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/flows/:id/edit", Requires(ViewFlows)),
     page("/flows/:id/versions", Requires(ViewFlows)),
     page("/flows/:id/test", Requires(EditFlows)),
+    page("/flows/:id/api", Requires(ViewFlows)),
     page("/tables", Requires(ViewTables)),
     page("/tables/:id", Requires(ViewTables)),
     page("/executions", Requires(ViewExecutions)),
@@ -98,6 +99,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::flows::LIST_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::VERSIONS_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::TEST_FORM_PATH, Requires(EditFlows)),
+    server_fn(crate::flows::API_ACCESS_PATH, Requires(ViewFlows)),
     server_fn(crate::connections::LIST_PATH, Requires(ViewConnections)),
     server_fn(crate::connections::DETAIL_PATH, Requires(ViewConnections)),
     server_fn(crate::tables::LIST_PATH, Requires(ViewTables)),
@@ -135,6 +137,8 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/flows/:id/enabled", Requires(EditFlows)),
     route("POST", "/flows/:id/run", Requires(RunFlows)),
     route("POST", "/flows/:id/delete", Requires(EditFlows)),
+    route("POST", "/flows/:id/secret", Requires(EditFlows)),
+    route("POST", "/flows/:id/secret/revoke", Requires(EditFlows)),
     route("GET", "/flows/:id/export", Requires(ViewFlows)),
     route("POST", "/flows/:id/versions", Requires(EditFlows)),
     route(
@@ -386,6 +390,7 @@ SAAFFF GET /flows/new
 SAAAFF GET /flows/:id/edit
 SAAAFF GET /flows/:id/versions
 SAAFFF GET /flows/:id/test
+SAAAFF GET /flows/:id/api
 SAAAFF GET /tables
 SAAAFF GET /tables/:id
 SAAAFF GET /executions
@@ -416,6 +421,7 @@ SAAAFF POST /api/settings/outbound
 SAAAFF POST /api/flows/list
 SAAAFF POST /api/flows/versions
 SAAFFF POST /api/flows/test-form
+SAAAFF POST /api/flows/api-access
 SAAAAF POST /api/connections/list
 SAAAAF POST /api/connections/detail
 SAAAFF POST /api/tables/list
@@ -445,6 +451,8 @@ SAAFFF POST /flows/templates/:key
 SAAFFF POST /flows/:id/enabled
 SAAFFF POST /flows/:id/run
 SAAFFF POST /flows/:id/delete
+SAAFFF POST /flows/:id/secret
+SAAFFF POST /flows/:id/secret/revoke
 SAAAFF GET /flows/:id/export
 SAAFFF POST /flows/:id/versions
 SAAFFF POST /flows/:id/versions/:version/restore

@@ -17,6 +17,8 @@ pub struct FlowRow {
     /// The trigger's name ("User Deactivated").
     pub trigger: String,
     pub manual: bool,
+    /// Started by an API Endpoint trigger: other systems call it with a secret.
+    pub api: bool,
     pub enabled: bool,
     pub version: i64,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -173,6 +175,7 @@ pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<Flo
                 description: definition.description.clone(),
                 trigger,
                 manual: f.trigger_kind == "trigger.manual",
+                api: f.trigger_kind == "trigger.api_endpoint",
                 enabled: f.enabled,
                 version: f.version,
                 updated_at: f.updated_at,
@@ -352,6 +355,100 @@ pub async fn versions_of_flow(
                 cards: v.definition.all_cards().len(),
             })
             .collect(),
+    })
+}
+
+pub const API_ACCESS_PATH: &str = "/api/flows/api-access";
+
+/// How other systems call a flow: its invoke and resume URLs and its API secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiAccess {
+    pub id: String,
+    pub name: String,
+    pub enabled: bool,
+    /// It starts with an API Endpoint trigger (so it can be called).
+    pub api_trigger: bool,
+    /// Its API Endpoint answers with what the flow returns.
+    pub synchronous: bool,
+    /// It has a Pause card, resumed through the resume URL.
+    pub pauses: bool,
+    pub invoke_url: String,
+    /// The resume URL, with `{execution_id}` for the paused execution's id.
+    pub resume_url: String,
+    /// The secrets that work now, newest first.
+    pub secrets: Vec<SecretRow>,
+    /// A secret just made, shown this once.
+    pub new_secret: Option<String>,
+    /// The viewer may make and revoke secrets.
+    pub can_edit: bool,
+}
+
+/// One of a flow's API secrets (never the secret itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRow {
+    pub made_at: chrono::DateTime<chrono::Utc>,
+    /// Who made it, or empty.
+    pub made_by: String,
+    /// When a rotation's grace period ends it; `None`: until rotated or revoked.
+    pub valid_until: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The API page of flow `id`.
+#[server(endpoint = "flows/api-access")]
+pub async fn flow_api_access(id: String) -> Result<ApiAccess, AppError> {
+    use domain::access::Permission;
+    use domain::flows::Binding;
+    let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let store = crate::session::store()?;
+    let summary = crate::session::visible_flow(&store, &caller, &id).await?;
+    let definition = store
+        .flow_definition(summary.id, summary.version)
+        .await
+        .map_err(AppError::from_store)?
+        .ok_or_else(|| AppError::NotFound("There is no such flow.".into()))?;
+    let secrets = store
+        .flow_secrets(summary.id)
+        .await
+        .map_err(AppError::from_store)?
+        .into_iter()
+        .map(|secret| SecretRow {
+            made_at: secret.made_at,
+            made_by: secret.made_by,
+            valid_until: secret.valid_until,
+        })
+        .collect();
+    let can_edit = caller.rights.on_flow(Permission::EditFlows, summary.folder);
+    let new_secret = if can_edit {
+        crate::session::take_new_secret(&crate::session::flow_secret_about(summary.id))
+            .await?
+            .map(|shown| shown.secret)
+    } else {
+        None
+    };
+    let base = use_context::<crate::session::PublicUrl>()
+        .map(|u| u.0)
+        .unwrap_or_default();
+    let base = base.trim_end_matches('/');
+    Ok(ApiAccess {
+        id: summary.id.to_string(),
+        name: summary.name.clone(),
+        enabled: summary.enabled,
+        api_trigger: definition.trigger.kind == "trigger.api_endpoint",
+        synchronous: matches!(
+            definition.trigger.options.get("synchronous"),
+            Some(Binding::Literal {
+                value: serde_json::Value::Bool(true)
+            })
+        ),
+        pauses: definition
+            .all_cards()
+            .iter()
+            .any(|card| card.kind == "flow.pause"),
+        invoke_url: format!("{base}/api/v1/flows/{}/invoke", summary.id),
+        resume_url: format!("{base}/api/v1/executions/{{execution_id}}/resume"),
+        secrets,
+        new_secret,
+        can_edit,
     })
 }
 

@@ -98,6 +98,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("flows/:id/edit") view=pages::builder::BuilderPage />
                     <Route path=path!("flows/:id/versions") view=pages::flows::VersionsPage />
                     <Route path=path!("flows/:id/test") view=pages::flows::TestPage />
+                    <Route path=path!("flows/:id/api") view=pages::flows::ApiPage />
                     <Route path=path!("tables") view=pages::tables::TablesPage />
                     <Route path=path!("tables/:id") view=pages::tables::TablePage />
                     <Route path=path!("executions") view=pages::executions::ExecutionsPage />

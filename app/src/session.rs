@@ -200,21 +200,59 @@ pub async fn sign_in_options() -> Result<Option<String>, AppError> {
     Ok(sso_provider().await?.map(|p| p.display_name))
 }
 
-/// The session key under which a just-made SCIM token waits to be shown, once.
-pub const NEW_SCIM_TOKEN_KEY: &str = "new_scim_token";
+/// What a just-made SCIM token is about (see [`NewSecret::about`]).
+pub const SCIM_TOKEN_SECRET: &str = "scim-token";
 
-/// The just-made SCIM token taken from the session for this request. A page may render
-/// more than once while it waits for data; all of those passes must see the token that
-/// the first one took out of the session.
+/// What a flow's just-made API secret is about.
+pub fn flow_secret_about(flow: impl std::fmt::Display) -> String {
+    format!("flow:{flow}")
+}
+
+/// The session key under which a just-made secret (a SCIM token, a flow's API secret)
+/// waits to be shown, once.
+pub const NEW_SECRET_KEY: &str = "new_secret";
+
+/// The just-made secret taken from the session for this request. A page may render more
+/// than once while it waits for data; all of those passes must see the secret that the
+/// first one took out of the session.
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone, Default)]
-pub struct NewScimTokenOnce(pub std::sync::Arc<tokio::sync::Mutex<Option<Option<NewScimToken>>>>);
+pub struct NewSecretOnce(pub std::sync::Arc<tokio::sync::Mutex<Option<Option<NewSecret>>>>);
 
-/// A SCIM token just made, shown once.
+/// A secret just made, shown once, on the page of what it is `about`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewScimToken {
+pub struct NewSecret {
+    /// What it belongs to: `scim-token`, or `flow:<id>`.
+    pub about: String,
+    /// Its name, when it has one.
     pub name: String,
     pub secret: String,
+}
+
+/// The secret just made about `about`, taken out of the session: shown this once. One
+/// about something else stays for its own page.
+#[cfg(feature = "ssr")]
+pub async fn take_new_secret(about: &str) -> Result<Option<NewSecret>, AppError> {
+    let session = use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<tower_sessions::Session>().cloned())
+        .ok_or_else(|| AppError::internal("no session in the request"))?;
+    let once = use_context::<NewSecretOnce>().unwrap_or_default();
+    let mut taken = once.0.lock().await;
+    if taken.is_none() {
+        let waiting = session
+            .get::<NewSecret>(NEW_SECRET_KEY)
+            .await
+            .map_err(AppError::internal)?
+            .filter(|secret| secret.about == about);
+        if waiting.is_some() {
+            session
+                .remove_value(NEW_SECRET_KEY)
+                .await
+                .map_err(AppError::internal)?;
+        }
+        *taken = Some(waiting);
+    }
+    Ok(taken.clone().flatten())
 }
 
 pub const CURRENT_USER_PATH: &str = "/api/session/current_user";

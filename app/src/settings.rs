@@ -2,7 +2,7 @@
 //! the SCIM tokens (never their secrets).
 
 use crate::error::AppError;
-use crate::session::NewScimToken;
+use crate::session::NewSecret;
 use domain::scim::token::ScimToken;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -102,7 +102,7 @@ pub struct ScimSettings {
     pub base_url: String,
     pub tokens: Vec<ScimToken>,
     /// A token made just now, shown this once.
-    pub new_token: Option<NewScimToken>,
+    pub new_token: Option<NewSecret>,
     /// Whether the viewer may make and revoke tokens.
     pub can_manage: bool,
 }
@@ -116,19 +116,7 @@ pub async fn load_scim_settings() -> Result<ScimSettings, AppError> {
         .map(|u| u.0)
         .unwrap_or_default();
     let tokens = store.scim_tokens().await.map_err(AppError::from_store)?;
-    let session = use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<tower_sessions::Session>().cloned())
-        .ok_or_else(|| AppError::internal("no session in the request"))?;
-    let once = use_context::<crate::session::NewScimTokenOnce>().unwrap_or_default();
-    let mut taken = once.0.lock().await;
-    if taken.is_none() {
-        let token = session
-            .remove::<NewScimToken>(crate::session::NEW_SCIM_TOKEN_KEY)
-            .await
-            .map_err(AppError::internal)?;
-        *taken = Some(token);
-    }
-    let new_token = taken.clone().flatten();
+    let new_token = crate::session::take_new_secret(crate::session::SCIM_TOKEN_SECRET).await?;
     Ok(ScimSettings {
         base_url: format!("{base}/scim/v2"),
         tokens,

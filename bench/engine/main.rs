@@ -406,7 +406,7 @@ async fn prepare_idflow(url: &str) -> Result<Vec<(FlowId, String)>> {
             .await
             .with_context(|| format!("turning on {}", flow.name))?;
         let token = store
-            .new_flow_invoke_token(summary.id, &entry(Action::FlowTokenCreate))
+            .new_flow_secret(summary.id, "bench", None, &entry(Action::FlowTokenCreate))
             .await?
             .context("the flow's secret")?;
         made.push((summary.id, token));

@@ -90,6 +90,8 @@ pub enum Action {
     FlowGroupChange,
     /// A new secret was made for calling a flow's API endpoint.
     FlowTokenCreate,
+    /// A flow's API endpoint secrets were revoked.
+    FlowTokenRevoke,
     AccountLock,
     ExecutionCancel,
     ExecutionRerun,
@@ -106,9 +108,10 @@ pub enum Action {
     OutboundAllowChange,
 }
 
-const ALL_ACTIONS: [Action; 62] = [
+const ALL_ACTIONS: [Action; 63] = [
     Action::FlowRun,
     Action::FlowTokenCreate,
+    Action::FlowTokenRevoke,
     Action::AccountLock,
     Action::ExecutionCancel,
     Action::ExecutionRerun,
@@ -231,6 +234,7 @@ impl Action {
             Action::FlowUserChange => "flow.user.change",
             Action::FlowGroupChange => "flow.group.change",
             Action::FlowTokenCreate => "flow.token.create",
+            Action::FlowTokenRevoke => "flow.token.revoke",
             Action::AccountLock => "user.account.lock",
             Action::ExecutionCancel => "execution.cancel",
             Action::ExecutionRerun => "execution.rerun",
@@ -299,6 +303,7 @@ impl Action {
             Action::FlowUserChange => "User changed by a flow",
             Action::FlowGroupChange => "Group members changed by a flow",
             Action::FlowTokenCreate => "API endpoint secret made for a flow",
+            Action::FlowTokenRevoke => "API endpoint secrets of a flow revoked",
             Action::AccountLock => "Account locked after too many failed sign-ins",
             Action::ExecutionCancel => "Execution cancelled",
             Action::ExecutionRerun => "Execution run again with the same input",

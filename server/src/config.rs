@@ -59,6 +59,30 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Flows.
+    Flow {
+        #[command(subcommand)]
+        command: FlowCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowCommand {
+    /// Make a new API secret for FLOW (its id or name) and print it, alone, on standard
+    /// output: shown only this once, idflow keeps only its hash. The flow's other secrets
+    /// stop working at once, or after --grace-hours; --revoke revokes them all instead.
+    Secret {
+        /// The flow's id or its name.
+        flow: String,
+        /// Hours the flow's current secrets keep working (at most 720, 30 days).
+        #[arg(long, conflicts_with = "revoke")]
+        grace_hours: Option<u32>,
+        /// Revoke every secret of the flow; print nothing.
+        #[arg(long)]
+        revoke: bool,
+        #[command(flatten)]
+        config: Config,
+    },
 }
 
 #[derive(Debug, Subcommand)]

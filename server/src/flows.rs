@@ -340,6 +340,56 @@ pub async fn restore(
     .await)
 }
 
+/// `POST /flows/{id}/secret` with `grace` (hours the flow's current secrets keep working;
+/// empty or 0: they stop now): makes a new API secret and keeps it in the session until
+/// the flow's API page shows it, once.
+pub async fn make_secret(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    session: tower_sessions::Session,
+    post: Post,
+) -> Answer {
+    let Post { origin, fields } = post;
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
+    let page = format!("{FLOWS}/{}/api", flow.id);
+    let grace = match fields.get("grace") {
+        "" => None,
+        hours => match hours.parse::<u32>() {
+            Ok(hours) => Some(chrono::Duration::hours(i64::from(hours))),
+            Err(_) => return Err(refused(&page, "secret-grace")),
+        },
+    };
+    let secret = flows::make_secret(&state.store, &origin.acting(), &flow, grace)
+        .await
+        .map_err(|err| action_failed(&page, err))?;
+    let shown = app::session::NewSecret {
+        about: app::session::flow_secret_about(flow.id),
+        name: flow.name.clone(),
+        secret,
+    };
+    if let Err(err) = session.insert(app::session::NEW_SECRET_KEY, shown).await {
+        tracing::error!(error = %err, "a flow's new secret could not be kept to show");
+        return Err(refused(&page, "unavailable"));
+    }
+    Ok(Redirect::to(&page).into_response())
+}
+
+/// `POST /flows/{id}/secret/revoke`: revokes every API secret of the flow.
+pub async fn revoke_secret(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    origin: Origin,
+) -> Answer {
+    let flow: FlowSummary = load(&state, &origin, &id, Permission::EditFlows).await?;
+    let page = format!("{FLOWS}/{}/api", flow.id);
+    Ok(
+        match flows::revoke_secrets(&state.store, &origin.acting(), &flow).await {
+            Ok(()) => done(&page, "secret-revoked"),
+            Err(err) => action_failed(&page, err),
+        },
+    )
+}
+
 /// `POST /flows/{id}/delete`: the flow, its versions and its history.
 pub async fn delete(
     State(state): State<AppState>,

@@ -3,6 +3,9 @@
 //! `Authorization: Bearer`. The call is stored as an execution before anything answers;
 //! a synchronous flow answers with what it returned (waiting at most 30 seconds), any
 //! other with 202 and the execution's id. Past the flow's invocations per minute: 429.
+//! A call with an `Idempotency-Key` header is accepted once per key: a retry after a lost
+//! answer gets the first call's execution back (the key is stored with it, as its
+//! deduplication key), not a second execution.
 //! `POST /api/v1/executions/{id}/resume` resumes an execution waiting at a Pause card,
 //! with the same secret.
 
@@ -136,11 +139,26 @@ pub async fn invoke(
         Err((status, why)) => return refuse(status, &why),
     };
     let Ok(Some(definition)) = state.store.flow_definition(flow.id, flow.version).await else {
-        return refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "idflow cannot reach its database; try again shortly.",
-        );
+        return unavailable();
     };
+    let synchronous = matches!(
+        definition.trigger.options.get("synchronous"),
+        Some(Binding::Literal {
+            value: Value::Bool(true)
+        })
+    );
+    let idempotency = match idempotency_key(&headers) {
+        Ok(key) => key.map(|key| format!("idempotency:{key}")),
+        Err((status, why)) => return refuse(status, &why),
+    };
+    // A call again with a key already used: the first call's execution, not a second.
+    if let Some(key) = &idempotency {
+        match state.store.execution_by_dedupe_key(flow.id, key).await {
+            Ok(Some(earlier)) => return replay(&state, earlier, &payload, synchronous).await,
+            Ok(None) => {}
+            Err(_) => return unavailable(),
+        }
+    }
     let settings = &definition.settings;
     if let Some(limit) = settings.max_per_minute {
         let since = chrono::Utc::now() - chrono::Duration::minutes(1);
@@ -156,29 +174,23 @@ pub async fn invoke(
                 return response;
             }
             Ok(_) => {}
-            Err(_) => {
-                return refuse(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "idflow cannot reach its database; try again shortly.",
-                );
-            }
+            Err(_) => return unavailable(),
         }
     }
-    let synchronous = matches!(
-        definition.trigger.options.get("synchronous"),
-        Some(Binding::Literal {
-            value: Value::Bool(true)
-        })
-    );
     let input = json!({ "body": payload, "query": query, "headers": {} });
     let new = NewExecution {
         acting_for: flow.owner,
+        dedupe_key: idempotency.clone(),
         ..NewExecution::new(flow.id, flow.version, TRIGGER, input)
     };
     // Watching before it is queued: this process's engine may end it at once.
     let execution = ExecutionId::new();
     let watch = synchronous.then(|| state.store.signals().watch(execution));
-    let limited = settings.max_concurrent.is_some() || settings.max_per_minute.is_some();
+    // Run here at once only when nothing else must be checked first: limits, or a key
+    // that must be stored with the execution before it runs.
+    let limited = settings.max_concurrent.is_some()
+        || settings.max_per_minute.is_some()
+        || idempotency.is_some();
     if let (Some(runner), Some(watch), false) = (&state.inline, &watch, limited) {
         let answer = run_here(&state, runner.clone(), execution, new, watch).await;
         state.store.signals().forget(execution);
@@ -188,6 +200,14 @@ pub async fn invoke(
     let answer = match (accepted, watch) {
         (Ok(Some(_)), Some(watch)) => wait_for(&state, execution, &watch).await,
         (Ok(Some(_)), None) => queued(execution),
+        // Not accepted although stored fine: a call with the same key came first.
+        (Ok(None), _) if idempotency.is_some() => {
+            let key = idempotency.as_deref().unwrap_or_default();
+            match state.store.execution_by_dedupe_key(flow.id, key).await {
+                Ok(Some(earlier)) => replay(&state, earlier, &payload, synchronous).await,
+                _ => unavailable(),
+            }
+        }
         _ => refuse(
             StatusCode::SERVICE_UNAVAILABLE,
             "idflow could not accept the call; try again shortly.",
@@ -196,6 +216,73 @@ pub async fn invoke(
     if synchronous {
         state.store.signals().forget(execution);
     }
+    answer
+}
+
+fn unavailable() -> Response {
+    refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "idflow cannot reach its database; try again shortly.",
+    )
+}
+
+/// The longest `Idempotency-Key` accepted.
+const LONGEST_IDEMPOTENCY_KEY: usize = 255;
+
+/// The caller's `Idempotency-Key`, when it sent one: a retry with the same key gets the
+/// first call's execution back instead of starting another.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Refusal> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let bad = || {
+        (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "The Idempotency-Key header must be 1 to {LONGEST_IDEMPOTENCY_KEY} visible ASCII characters (a UUID is a good choice)."
+            ),
+        )
+    };
+    let key = value.to_str().map_err(|_| bad())?.trim();
+    if key.is_empty()
+        || key.len() > LONGEST_IDEMPOTENCY_KEY
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(bad());
+    }
+    Ok(Some(key.to_string()))
+}
+
+/// The answer to a call repeated with an `Idempotency-Key` already used: the first call's
+/// execution (its result, for a synchronous flow), marked `Idempotent-Replayed`; refused
+/// when the body differs from the first call's, as that is a different call.
+async fn replay(
+    state: &AppState,
+    earlier: ExecutionRecord,
+    payload: &Value,
+    synchronous: bool,
+) -> Response {
+    if earlier.input.get("body").unwrap_or(&Value::Null) != payload {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "This Idempotency-Key was used for a call with a different body; send a new key for a new call.",
+        );
+    }
+    let mut answer = if synchronous {
+        let watch = state.store.signals().watch(earlier.id);
+        let answer = wait_for(state, earlier.id, &watch).await;
+        state.store.signals().forget(earlier.id);
+        answer
+    } else {
+        answer(
+            StatusCode::ACCEPTED,
+            json!({ "execution_id": earlier.id.to_string(), "status": earlier.status.as_str() }),
+        )
+    };
+    answer.headers_mut().insert(
+        "idempotent-replayed",
+        header::HeaderValue::from_static("true"),
+    );
     answer
 }
 

@@ -96,7 +96,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         provide_context(store.clone());
         provide_context(public_url.clone());
         provide_context(sso.clone());
-        provide_context(app::session::NewScimTokenOnce::default());
+        provide_context(app::session::NewSecretOnce::default());
     };
 
     let sessions = SessionManagerLayer::new(session_store)
@@ -145,6 +145,8 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/flows/{id}/enabled", post(flows::set_enabled))
         .route("/flows/{id}/run", post(flows::run))
         .route("/flows/{id}/delete", post(flows::delete))
+        .route("/flows/{id}/secret", post(flows::make_secret))
+        .route("/flows/{id}/secret/revoke", post(flows::revoke_secret))
         .route("/flows/{id}/export", get(flows::export))
         .route("/flows/{id}/versions", post(flows::save))
         .route("/flows/{id}/versions/{version}/restore", post(flows::restore))

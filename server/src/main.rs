@@ -2,7 +2,9 @@
 
 use clap::Parser;
 use domain::auth::Bootstrap;
-use idflow::config::{AdminCommand, Cli, Command, Config, LogFormat, ScimTokenCommand};
+use idflow::config::{
+    AdminCommand, Cli, Command, Config, FlowCommand, LogFormat, ScimTokenCommand,
+};
 use secrecy::{ExposeSecret, SecretString};
 use std::io::Read;
 use std::net::SocketAddr;
@@ -27,6 +29,9 @@ async fn main() -> ExitCode {
         }
         | Command::Admin {
             command: AdminCommand::RotateKey { config },
+        }
+        | Command::Flow {
+            command: FlowCommand::Secret { config, .. },
         } => config.clone(),
     };
     init_logging(&config);
@@ -58,6 +63,15 @@ async fn main() -> ExitCode {
         Command::Admin {
             command: AdminCommand::RotateKey { config },
         } => rotate_key(config).await,
+        Command::Flow {
+            command:
+                FlowCommand::Secret {
+                    flow,
+                    grace_hours,
+                    revoke,
+                    config,
+                },
+        } => flow_secret(config, flow, grace_hours, revoke).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -379,6 +393,60 @@ async fn rotate_key(config: Config) -> anyhow::Result<()> {
         );
     }
     store.close().await;
+    Ok(())
+}
+
+/// `idflow flow secret FLOW`: a new API secret for the flow, printed alone (or, with
+/// `revoke`, every secret of it revoked). The operator acts, as with `admin scim-token`.
+async fn flow_secret(
+    config: Config,
+    flow: String,
+    grace_hours: Option<u32>,
+    revoke: bool,
+) -> anyhow::Result<()> {
+    use domain::audit::{Action, Actor, NewEntry, Outcome};
+    if config.uses_default_database() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    let by_id = match uuid::Uuid::parse_str(flow.trim()) {
+        Ok(id) => store.flow_summary(domain::flows::FlowId(id)).await?,
+        Err(_) => None,
+    };
+    let summary = match by_id {
+        Some(summary) => summary,
+        None => store
+            .flow_by_name(&flow.trim().to_lowercase())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("there is no flow with the id or name {flow:?}"))?,
+    };
+    let target = domain::actions::flows::flow_target(summary.id, &summary.name);
+    if revoke {
+        let entry = NewEntry::new(Action::FlowTokenRevoke, Outcome::Success, Actor::Operator)
+            .target(target);
+        if !store.revoke_flow_secrets(summary.id, &entry).await? {
+            anyhow::bail!("the flow {:?} has no secret to revoke", summary.name);
+        }
+        eprintln!("Every secret of {:?} is revoked.", summary.name);
+        return Ok(());
+    }
+    let grace = grace_hours.map(|hours| chrono::Duration::hours(i64::from(hours)));
+    if grace.is_some_and(|g| g > domain::actions::flows::LONGEST_SECRET_GRACE) {
+        anyhow::bail!("--grace-hours is at most 720 (30 days)");
+    }
+    let mut entry =
+        NewEntry::new(Action::FlowTokenCreate, Outcome::Success, Actor::Operator).target(target);
+    if let Some(hours) = grace_hours.filter(|h| *h > 0) {
+        entry = entry.reason(format!(
+            "the previous secret keeps working for {hours} hours"
+        ));
+    }
+    let secret = store
+        .new_flow_secret(summary.id, "operator", grace, &entry)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the flow {:?} is gone", summary.name))?;
+    // The secret alone, so scripts can capture it.
+    println!("{secret}");
     Ok(())
 }
 

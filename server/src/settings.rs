@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::forms::Origin;
-use app::session::{NEW_SCIM_TOKEN_KEY, NewScimToken};
+use app::session::{NEW_SECRET_KEY, NewSecret, SCIM_TOKEN_SECRET};
 use axum::Form;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -54,11 +54,12 @@ pub async fn create_scim_token(
             Ok(made) => made,
             Err(err) => return failed(err),
         };
-    let shown = NewScimToken {
+    let shown = NewSecret {
+        about: SCIM_TOKEN_SECRET.to_string(),
         name: token.name,
         secret,
     };
-    if let Err(err) = session.insert(NEW_SCIM_TOKEN_KEY, shown).await {
+    if let Err(err) = session.insert(NEW_SECRET_KEY, shown).await {
         tracing::error!(error = %err, "a new token's secret could not be kept to show");
         return back("error=unavailable");
     }

@@ -575,3 +575,74 @@ fn an_export_from_sqlite_imports_into_postgresql_and_runs_the_same() {
         store.close().await;
     });
 }
+
+#[test]
+fn flow_secret_prints_a_secret_that_calls_the_flow_and_revokes_it() {
+    use domain::flows::{Binding, Card, Flow};
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let flow = runtime.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        let mut flow = Flow::new("Greeter", "trigger.api_endpoint");
+        flow.cards = vec![
+            Card::new(1, "flow.return")
+                .with_inputs(&[("output", Binding::template("Hello {{ trigger.body.name }}"))]),
+        ];
+        store.test_flow_on(&flow).await
+    });
+    let secret_of = |args: &[&str]| {
+        let output = idflow()
+            .args(["flow", "secret"])
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        stdout.trim().to_string()
+    };
+    // By name, then by id with a grace period: both work for now.
+    let first = secret_of(&["greeter"]);
+    assert!(first.starts_with("idf_flow_"), "{first}");
+    let second = secret_of(&[&flow.id.to_string(), "--grace-hours", "2"]);
+    runtime.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        for secret in [&first, &second] {
+            let found = store.flow_for_invoke_token(flow.id, secret).await.unwrap();
+            assert_eq!(found.map(|f| f.name), Some("Greeter".to_string()));
+        }
+    });
+    let revoked = idflow()
+        .args(["flow", "secret", "Greeter", "--revoke"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert!(revoked.stdout.is_empty());
+    runtime.block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        assert!(store.flow_secrets(flow.id).await.unwrap().is_empty());
+        let log = store.recent_audit(10).await.unwrap();
+        assert!(
+            log.iter()
+                .any(|e| e.action == "flow.token.revoke" && e.actor_kind == "operator")
+        );
+    });
+    // A flow that is not there, and a grace too long: named failures.
+    let missing = idflow()
+        .args(["flow", "secret", "Nobody's flow"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no flow with the id or name"));
+    let long = idflow()
+        .args(["flow", "secret", "Greeter", "--grace-hours", "1000"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!long.status.success());
+    assert!(String::from_utf8_lossy(&long.stderr).contains("at most 720"));
+}

@@ -268,6 +268,58 @@ pub async fn delete_flow(
     }
 }
 
+/// The longest grace period a rotated-out secret may keep working.
+pub const LONGEST_SECRET_GRACE: chrono::Duration = chrono::Duration::days(30);
+
+/// Makes a new API secret for `flow` and returns it (shown once; only its hash is kept).
+/// Its other secrets stop working at once, or after `grace` (at most 30 days), so callers
+/// can move to the new one.
+pub async fn make_secret(
+    store: &Store,
+    acting: &Acting,
+    flow: &FlowSummary,
+    grace: Option<chrono::Duration>,
+) -> Result<String, ActionError> {
+    may_edit(acting, flow.folder)?;
+    let grace = grace.filter(|g| *g > chrono::Duration::zero());
+    if grace.is_some_and(|g| g > LONGEST_SECRET_GRACE) {
+        return Err(ActionError::refused(
+            "secret-grace",
+            "the old secret can keep working for at most 30 days",
+        ));
+    }
+    let mut entry = acting.entry(Action::FlowTokenCreate, flow_target(flow.id, &flow.name));
+    if let Some(grace) = grace {
+        let hours = grace.num_minutes() as f64 / 60.0;
+        entry = entry.reason(format!(
+            "the previous secret keeps working for {hours} hours"
+        ));
+    }
+    store
+        .new_flow_secret(flow.id, &acting.actor.id_and_display().1, grace, &entry)
+        .await?
+        .ok_or_else(|| ActionError::gone("flow", format!("the flow {} is gone", flow.name)))
+}
+
+/// Revokes every API secret of `flow`: no call reaches it, and no paused execution of it
+/// is resumed, until a new one is made.
+pub async fn revoke_secrets(
+    store: &Store,
+    acting: &Acting,
+    flow: &FlowSummary,
+) -> Result<(), ActionError> {
+    may_edit(acting, flow.folder)?;
+    let entry = acting.entry(Action::FlowTokenRevoke, flow_target(flow.id, &flow.name));
+    if store.revoke_flow_secrets(flow.id, &entry).await? {
+        Ok(())
+    } else {
+        Err(ActionError::refused(
+            "secret-none",
+            "the flow has no secret to revoke",
+        ))
+    }
+}
+
 /// The first of "NAME (copy)", "NAME (copy 2)", … that `taken` says is free.
 pub fn copy_name(name: &str, taken: impl Fn(&str) -> bool) -> String {
     let mut copy = format!("{name} (copy)");

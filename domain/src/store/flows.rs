@@ -56,6 +56,16 @@ pub struct FlowSummary {
     pub updated_at: DateTime<Utc>,
 }
 
+/// One of a flow's API secrets, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowSecret {
+    pub made_at: DateTime<Utc>,
+    /// Who made it (their user name), or empty when not known.
+    pub made_by: String,
+    /// When a rotation's grace period ends it; `None`: until rotated or revoked.
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
 /// One saved version of a flow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlowVersion {
@@ -444,23 +454,108 @@ impl Store {
         Ok(changed)
     }
 
-    /// Makes a new secret for calling the flow's API endpoint (the old one stops working)
-    /// and returns it; only its hash is kept. `None` when there is no such flow.
-    pub async fn new_flow_invoke_token(
+    /// Makes a new secret for calling the flow's API endpoint (and resuming its paused
+    /// executions) and returns it; only its hash is kept. The flow's other secrets stop
+    /// working at once, or — with a `grace` — at the end of it, so callers can move to
+    /// the new one. `None` when there is no such flow.
+    pub async fn new_flow_secret(
         &self,
         id: FlowId,
+        made_by: &str,
+        grace: Option<chrono::Duration>,
         audit: &NewEntry,
     ) -> Result<Option<String>, StoreError> {
         let token = super::scim_tokens::random_token("idf_flow_");
-        let done = super::audit::change_logged!(
-            self,
-            audit,
-            sqlx::query("UPDATE flows SET invoke_token_hash = $2 WHERE id = $1")
+        let at = now();
+        let made = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin_write().await?;
+            let there: Option<Uuid> = sqlx::query_scalar("SELECT id FROM flows WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if there.is_some() {
+                match grace.filter(|g| *g > chrono::Duration::zero()) {
+                    Some(grace) => {
+                        // Those already ending sooner keep their end; gone ones go.
+                        sqlx::query(
+                            "DELETE FROM flow_secrets WHERE flow_id = $1 AND valid_until IS NOT NULL AND valid_until <= $2",
+                        )
+                        .bind(id.0)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE flow_secrets SET valid_until = $2 WHERE flow_id = $1 \
+                             AND (valid_until IS NULL OR valid_until > $2)",
+                        )
+                        .bind(id.0)
+                        .bind(at + grace)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM flow_secrets WHERE flow_id = $1")
+                            .bind(id.0)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                sqlx::query(
+                    "INSERT INTO flow_secrets (id, flow_id, hash, made_at, made_by) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(Uuid::now_v7())
                 .bind(id.0)
                 .bind(super::scim_tokens::digest(&token))
+                .bind(at)
+                .bind(made_by)
+                .execute(&mut *tx)
+                .await?;
+                super::audit::append_in!(tx, audit)?;
+            }
+            tx.commit().await?;
+            there.is_some()
+        });
+        self.flows_changed();
+        Ok(made.then_some(token))
+    }
+
+    /// Revokes every secret of the flow: nobody can call it or resume its executions
+    /// until a new one is made. Whether there was one.
+    pub async fn revoke_flow_secrets(
+        &self,
+        id: FlowId,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        let revoked = super::audit::change_logged!(
+            self,
+            audit,
+            sqlx::query("DELETE FROM flow_secrets WHERE flow_id = $1").bind(id.0)
         );
         self.flows_changed();
-        Ok(done.then_some(token))
+        Ok(revoked)
+    }
+
+    /// The flow's secrets that still work, newest first (never the secrets themselves).
+    pub async fn flow_secrets(&self, id: FlowId) -> Result<Vec<FlowSecret>, StoreError> {
+        let rows: Vec<(DateTime<Utc>, String, Option<DateTime<Utc>>)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT made_at, made_by, valid_until FROM flow_secrets WHERE flow_id = $1 \
+                 AND (valid_until IS NULL OR valid_until > $2) ORDER BY made_at DESC",
+            )
+            .bind(id.0)
+            .bind(now())
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(made_at, made_by, valid_until)| FlowSecret {
+                made_at,
+                made_by,
+                valid_until,
+            })
+            .collect())
     }
 
     /// The flow `id` if `token` is its API endpoint secret. A secret that matched is
@@ -476,10 +571,17 @@ impl Store {
             return Ok(Some(known));
         }
         let generation = self.callers.generation();
-        let sql =
-            format!("SELECT {SUMMARY_COLUMNS} FROM flows WHERE id = $1 AND invoke_token_hash = $2");
+        let columns = SUMMARY_COLUMNS
+            .split(", ")
+            .map(|c| format!("f.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM flows f JOIN flow_secrets s ON s.flow_id = f.id \
+             WHERE f.id = $1 AND s.hash = $2 AND (s.valid_until IS NULL OR s.valid_until > $3)"
+        );
         let row: Option<SummaryRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(id.0).bind(&key.1).fetch_optional(pool).await?
+            sqlx::query_as(&sql).bind(id.0).bind(&key.1).bind(now()).fetch_optional(pool).await?
         });
         let found = row.map(FlowSummary::from);
         if let Some(summary) = &found {

@@ -28,7 +28,7 @@ pub use assignments::SuperAdminPath;
 pub use connections::{Connection, ConnectionTest};
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
 pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, Parent, StepRecord};
-pub use flows::{Author, FlowSummary, FlowVersion};
+pub use flows::{Author, FlowSecret, FlowSummary, FlowVersion};
 pub use folders::Folder;
 pub use groups::GroupWrite;
 pub use moving::{Export, MOVE_FORMAT};

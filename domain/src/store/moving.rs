@@ -31,6 +31,7 @@ const TABLES: &[&str] = &[
     "folder_grants",
     "flows",
     "flow_versions",
+    "flow_secrets",
     "tables",
     "table_rows",
     "connections",

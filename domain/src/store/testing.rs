@@ -176,7 +176,7 @@ impl Store {
         let made = self.test_flow_on(flow).await;
         let entry = NewEntry::new(Action::FlowTokenCreate, Outcome::Success, Actor::System);
         let token = self
-            .new_flow_invoke_token(made.id, &entry)
+            .new_flow_secret(made.id, "test", None, &entry)
             .await
             .expect("make an API secret")
             .expect("the flow is there");

@@ -138,7 +138,7 @@ async fn an_api_endpoint_flow_answers_its_caller(store: Store) {
         .await;
     let token = server
         .store
-        .new_flow_invoke_token(made.id, &entry(Action::FlowTokenCreate))
+        .new_flow_secret(made.id, "test", None, &entry(Action::FlowTokenCreate))
         .await
         .unwrap()
         .unwrap();

@@ -10,6 +10,7 @@ mod flows_tab;
 mod folders;
 mod history;
 mod runs;
+mod secrets;
 mod versions;
 
 use common::*;

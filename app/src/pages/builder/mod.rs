@@ -224,6 +224,8 @@ pub(super) fn Builder(setup: BuilderData) -> impl IntoView {
                 <a href=format!("/flows/{id}/versions")>"Versions"</a>
                 " "
                 <a href=format!("/flows/{id}/test")>"Test Flow"</a>
+                " "
+                <a href=format!("/flows/{id}/api")>"API"</a>
             }
         })
     };

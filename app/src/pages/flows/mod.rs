@@ -4,9 +4,11 @@
 //! forms, so all of it works without JavaScript. A flow's versions and Test Flow are in
 //! `versions` and `test`; the builder (`pages::builder`) opens from Edit and New flow.
 
+mod api;
 mod test;
 mod versions;
 
+pub use api::ApiPage;
 pub use test::TestPage;
 pub use versions::VersionsPage;
 
@@ -440,6 +442,19 @@ fn FlowRowView(flow: FlowRow, movable: Vec<(String, String)>, can_top: bool) -> 
                 <a href=format!("{base}/versions")>"Versions"</a>
                 " "
                 {flow.can_edit.then(|| view! { <a href=format!("{base}/test")>"Test"</a> })}
+                " "
+                {flow
+                    .api
+                    .then(|| {
+                        view! {
+                            <a
+                                href=format!("{base}/api")
+                                aria-label=format!("API access of {}", flow.name)
+                            >
+                                "API"
+                            </a>
+                        }
+                    })}
                 " "
                 {flow
                     .can_edit

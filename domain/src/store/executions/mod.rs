@@ -391,6 +391,21 @@ impl Store {
         });
         Ok(n)
     }
+    /// The execution of `flow` accepted with `dedupe_key` (an event's id, an API call's
+    /// `Idempotency-Key`), if there is one.
+    pub async fn execution_by_dedupe_key(
+        &self,
+        flow: FlowId,
+        dedupe_key: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE flow_id = $1 AND dedupe_key = $2"
+        );
+        let row: Option<ExecutionRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(flow.0).bind(dedupe_key).fetch_optional(pool).await?
+        });
+        row.map(ExecutionRecord::try_from).transpose()
+    }
     pub async fn execution(&self, id: ExecutionId) -> Result<Option<ExecutionRecord>, StoreError> {
         let sql = format!("SELECT {EXECUTION_COLUMNS} FROM executions WHERE id = $1");
         let row: Option<ExecutionRow> = with_pool!(self, pool => {
