@@ -8,6 +8,7 @@
 
 mod assignments;
 pub(crate) mod audit;
+pub use audit::{AuditPage, DEFAULT_LOG_RETENTION_DAYS};
 mod connections;
 mod directory;
 mod executions;

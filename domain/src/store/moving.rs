@@ -37,6 +37,7 @@ const TABLES: &[&str] = &[
     "connections",
     "sso_settings",
     "outbound_settings",
+    "log_settings",
 ];
 
 /// Everything an idflow holds that people made.

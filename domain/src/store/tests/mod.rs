@@ -159,6 +159,7 @@ fn entry() -> NewEntry {
 }
 
 mod assignments;
+mod audit_search;
 mod directory_writes;
 mod flows;
 mod sso;

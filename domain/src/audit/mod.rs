@@ -1,8 +1,10 @@
 //! The System Log: an append-only record of who did what, to what, and how it ended.
 //!
-//! Entries are only ever appended (the database refuses updates). Every feature that
-//! changes something or lets someone in appends here. Search arrives later; the shape of
-//! an entry is settled now so every later writer uses it.
+//! Entries are only ever appended (the database refuses updates); the retention setting
+//! deletes the oldest. Every feature that changes something or lets someone in appends
+//! here. [`search`] is how it is searched.
+
+pub mod search;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -92,6 +94,10 @@ pub enum Action {
     FlowTokenCreate,
     /// A flow's API endpoint secrets were revoked.
     FlowTokenRevoke,
+    /// A Super Admin changed how long the System Log keeps its entries.
+    LogRetentionChange,
+    /// The System Log's oldest entries were deleted, as its retention says.
+    LogPrune,
     AccountLock,
     ExecutionCancel,
     ExecutionRerun,
@@ -108,10 +114,12 @@ pub enum Action {
     OutboundAllowChange,
 }
 
-const ALL_ACTIONS: [Action; 63] = [
+const ALL_ACTIONS: [Action; 65] = [
     Action::FlowRun,
     Action::FlowTokenCreate,
     Action::FlowTokenRevoke,
+    Action::LogRetentionChange,
+    Action::LogPrune,
     Action::AccountLock,
     Action::ExecutionCancel,
     Action::ExecutionRerun,
@@ -235,6 +243,8 @@ impl Action {
             Action::FlowGroupChange => "flow.group.change",
             Action::FlowTokenCreate => "flow.token.create",
             Action::FlowTokenRevoke => "flow.token.revoke",
+            Action::LogRetentionChange => "system.log.retention.change",
+            Action::LogPrune => "system.log.prune",
             Action::AccountLock => "user.account.lock",
             Action::ExecutionCancel => "execution.cancel",
             Action::ExecutionRerun => "execution.rerun",
@@ -304,6 +314,8 @@ impl Action {
             Action::FlowGroupChange => "Group members changed by a flow",
             Action::FlowTokenCreate => "API endpoint secret made for a flow",
             Action::FlowTokenRevoke => "API endpoint secrets of a flow revoked",
+            Action::LogRetentionChange => "System Log retention changed",
+            Action::LogPrune => "System Log entries past their retention deleted",
             Action::AccountLock => "Account locked after too many failed sign-ins",
             Action::ExecutionCancel => "Execution cancelled",
             Action::ExecutionRerun => "Execution run again with the same input",
