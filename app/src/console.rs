@@ -362,6 +362,10 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("error", "csv-unreadable") => {
             "Nothing was imported: the file cannot be read for this table."
         }
+        ("notice", "log-retention-saved") => {
+            "The retention is saved. Entries older than it are deleted within the hour, on every server."
+        }
+        ("error", "log-retention") => "The retention was not changed:",
         ("notice", "secret-revoked") => {
             "Every secret of the flow is revoked: calls with them are refused. Make a new one to call it again."
         }

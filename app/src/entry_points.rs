@@ -107,10 +107,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::executions::LIST_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::DETAIL_PATH, Requires(ViewExecutions)),
     server_fn(crate::executions::PROGRESS_PATH, Requires(ViewExecutions)),
-    server_fn(
-        crate::system_log::RECENT_ENTRIES_PATH,
-        Requires(ViewSystemLog),
-    ),
+    server_fn(crate::system_log::SEARCH_PATH, Requires(ViewSystemLog)),
     // Routes
     route("POST", "/auth/sign-in", Public),
     route("POST", "/auth/sign-out", Public),
@@ -127,6 +124,8 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/settings/sso", Requires(ManageSignIn)),
     route("POST", "/settings/sso/remove", Requires(ManageSignIn)),
     route("POST", "/settings/outbound", Requires(ManageOutbound)),
+    route("POST", "/system-log/retention", Requires(ManageSystemLog)),
+    route("GET", "/system-log/export", Requires(ViewSystemLog)),
     route(
         "POST",
         "/settings/scim-tokens/:id/revoke",
@@ -429,7 +428,7 @@ SAAAFF POST /api/tables/grid
 SAAAFF POST /api/executions/list
 SAAAFF POST /api/executions/detail
 SAAAFF POST /api/executions/progress
-SAAAFF POST /api/system-log/recent
+SAAAFF POST /api/system-log/search
 AAAAAA POST /auth/sign-in
 AAAAAA POST /auth/sign-out
 AAAAAA GET /auth/oidc/start
@@ -445,6 +444,8 @@ SAFFFF POST /settings/scim-tokens
 SAFFFF POST /settings/sso
 SAFFFF POST /settings/sso/remove
 SAFFFF POST /settings/outbound
+SAFFFF POST /system-log/retention
+SAAAFF GET /system-log/export
 SAFFFF POST /settings/scim-tokens/:id/revoke
 SAAFFF POST /flows/import
 SAAFFF POST /flows/templates/:key

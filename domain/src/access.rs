@@ -60,11 +60,12 @@ impl Role {
             (SuperAdmin, _) => true,
             // Everything except what touches Super Admins: SCIM tokens carry the power to
             // give Super Admin, so only a Super Admin makes or revokes them.
-            // Nor does an administrator open the outbound guard: that lets flows reach the
-            // private network.
+            // Nor does an administrator open the outbound guard (that lets flows reach the
+            // private network) or shorten what the System Log keeps (that erases evidence).
             (
                 WorkflowsAdministrator,
-                ManageSuperAdmins | ManageSignIn | ManageScimTokens | ManageOutbound,
+                ManageSuperAdmins | ManageSignIn | ManageScimTokens | ManageOutbound
+                | ManageSystemLog,
             ) => false,
             (WorkflowsAdministrator, _) => true,
             (WorkflowsAuditor, p) => p.is_read_only(),
@@ -127,10 +128,12 @@ pub enum Permission {
     ManageConnections,
     /// Let flows reach hosts and ranges the outbound guard refuses (Settings).
     ManageOutbound,
+    /// Set how long the System Log keeps its entries.
+    ManageSystemLog,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::RunFlows,
         Permission::EditFlows,
         Permission::ManageScimTokens,
@@ -140,6 +143,7 @@ impl Permission {
         Permission::ManageSuperAdmins,
         Permission::ManageConnections,
         Permission::ManageOutbound,
+        Permission::ManageSystemLog,
         Permission::ViewFlows,
         Permission::ViewTables,
         Permission::ViewExecutions,
@@ -412,6 +416,7 @@ mod tests {
                         | Permission::ManageSignIn
                         | Permission::ManageScimTokens
                         | Permission::ManageOutbound
+                        | Permission::ManageSystemLog
                 ),
                 "{p:?}"
             );

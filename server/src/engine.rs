@@ -53,6 +53,36 @@ pub fn spawn(store: Store, workers: usize) -> Engine {
 
 /// Like [`spawn`], also deleting executions that ended more than `retention` ago (checked
 /// hourly), with the blast-radius guard `guard`.
+/// Deletes the System Log's entries older than its retention (Settings: days; 0 keeps
+/// them forever), a batch at a time, and says so in the log itself.
+pub async fn prune_system_log(store: &Store) {
+    use domain::audit::{Action, Actor, NewEntry, Outcome};
+    let days = match store.log_retention_days().await {
+        Ok(0) => return,
+        Ok(days) => days,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the System Log's retention");
+            return;
+        }
+    };
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+    match store.prune_audit(cutoff).await {
+        Ok(0) => {}
+        Ok(gone) => {
+            tracing::info!(gone, "old System Log entries deleted (retention)");
+            let entry =
+                NewEntry::new(Action::LogPrune, Outcome::Success, Actor::System).reason(format!(
+                    "{gone} entries older than {} deleted (kept for {days} days)",
+                    cutoff.format("%Y-%m-%d %H:%M UTC")
+                ));
+            if let Err(err) = store.append_audit(&entry).await {
+                tracing::warn!(error = %err, "could not record the System Log's pruning");
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "could not delete old System Log entries"),
+    }
+}
+
 pub fn spawn_with(
     store: Store,
     workers: usize,
@@ -114,6 +144,13 @@ pub fn spawn_with(
             }
         }));
     }
+    let log_pruner = store.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            prune_system_log(&log_pruner).await;
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    }));
     let process = uuid::Uuid::new_v4();
     for n in 0..workers {
         let runner = Runner::new(store.clone(), format!("{process}/{n}")).with_guard(guard);

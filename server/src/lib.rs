@@ -26,6 +26,7 @@ pub mod request;
 pub mod scim;
 pub mod sessions;
 pub mod settings;
+pub mod system_log;
 pub mod tables;
 
 use app::{App, shell};
@@ -127,6 +128,8 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/settings/sso", post(settings::save_sso))
         .route("/settings/sso/remove", post(settings::remove_sso))
         .route("/settings/outbound", post(settings::save_outbound))
+        .route("/system-log/retention", post(system_log::save_retention))
+        .route("/system-log/export", get(system_log::export))
         .route("/connections", post(connections::create))
         .route("/connections/{id}", post(connections::update))
         .route("/connections/{id}/test", post(connections::test))

@@ -238,6 +238,47 @@ pub async fn save_outbound_allow(
     Ok(allowed)
 }
 
+/// The longest retention the System Log may be given, in days (ten years).
+pub const LONGEST_LOG_RETENTION_DAYS: u32 = 3_650;
+
+/// Sets how many days the System Log keeps its entries (0: forever). Entries older than
+/// that are deleted within the hour, on every server.
+pub async fn save_log_retention(
+    store: &Store,
+    acting: &Acting,
+    days: u32,
+) -> Result<(), ActionError> {
+    may(
+        acting,
+        Permission::ManageSystemLog,
+        "only a Super Admin changes how long the System Log keeps its entries",
+    )?;
+    if days > LONGEST_LOG_RETENTION_DAYS {
+        return Err(ActionError::refused(
+            "log-retention",
+            format!(
+                "keep entries for 1 to {LONGEST_LOG_RETENTION_DAYS} days, or 0 to keep them forever"
+            ),
+        ));
+    }
+    let entry = acting
+        .entry(
+            Action::LogRetentionChange,
+            Target {
+                kind: "setting".into(),
+                id: "log_retention".into(),
+                display: "System Log retention".into(),
+            },
+        )
+        .reason(if days == 0 {
+            "entries are kept forever".to_string()
+        } else {
+            format!("entries are kept for {days} days")
+        });
+    store.set_log_retention_days(days, &entry).await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
