@@ -16,7 +16,7 @@ export LEPTOS_OUTPUT_NAME := idflow
 # PostgreSQL for the store tests (the machine's server, trust auth).
 export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console container-test
+.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console bench-log-search container-test
 
 help: ## list these targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)$$/\1\t\2/' \
@@ -38,6 +38,10 @@ bench-engine: ## measure the engine against Node-RED (prints figures)
 
 bench-console: ## measure the console's pages (prints figures)
 	bench/console.sh
+
+bench-log-search: ## measure System Log searches over 1,000,000 entries, SQLite and PostgreSQL (prints figures)
+	cargo build --quiet --profile server-release -p bench-engine --bin bench-log-search
+	target/server-release/bench-log-search
 
 build: ## a debug build of the server and console
 	cargo leptos build

@@ -176,9 +176,7 @@ fn Results(page: LogPage, search: SearchInput) -> impl IntoView {
         }
     });
     let first = (!search.after.is_empty()).then(|| {
-        view! {
-            <a href=format!("/system-log?{}", query_string(&search, &[]))>"← First page"</a>
-        }
+        view! { <a href=format!("/system-log?{}", query_string(&search, &[]))>"← First page"</a> }
     });
     let narrows = search.narrows();
     let body = if page.entries.is_empty() && page.problem.is_none() {

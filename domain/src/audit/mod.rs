@@ -141,6 +141,9 @@ pub enum Action {
     FlowTokenCreate,
     /// A flow's API endpoint secrets were revoked.
     FlowTokenRevoke,
+    /// An API token for the REST API was made or revoked.
+    ApiTokenCreate,
+    ApiTokenRevoke,
     /// A Super Admin changed how long the System Log keeps its entries.
     LogRetentionChange,
     /// The System Log's oldest entries were deleted, as its retention says.
@@ -161,10 +164,12 @@ pub enum Action {
     OutboundAllowChange,
 }
 
-const ALL_ACTIONS: [Action; 65] = [
+const ALL_ACTIONS: [Action; 67] = [
     Action::FlowRun,
     Action::FlowTokenCreate,
     Action::FlowTokenRevoke,
+    Action::ApiTokenCreate,
+    Action::ApiTokenRevoke,
     Action::LogRetentionChange,
     Action::LogPrune,
     Action::AccountLock,
@@ -290,6 +295,8 @@ impl Action {
             Action::FlowGroupChange => "flow.group.change",
             Action::FlowTokenCreate => "flow.token.create",
             Action::FlowTokenRevoke => "flow.token.revoke",
+            Action::ApiTokenCreate => "api.token.create",
+            Action::ApiTokenRevoke => "api.token.revoke",
             Action::LogRetentionChange => "system.log.retention.change",
             Action::LogPrune => "system.log.prune",
             Action::AccountLock => "user.account.lock",
@@ -361,6 +368,8 @@ impl Action {
             Action::FlowGroupChange => "Group members changed by a flow",
             Action::FlowTokenCreate => "API endpoint secret made for a flow",
             Action::FlowTokenRevoke => "API endpoint secrets of a flow revoked",
+            Action::ApiTokenCreate => "API token made",
+            Action::ApiTokenRevoke => "API token revoked",
             Action::LogRetentionChange => "System Log retention changed",
             Action::LogPrune => "System Log entries past their retention deleted",
             Action::AccountLock => "Account locked after too many failed sign-ins",
@@ -402,6 +411,8 @@ pub enum Actor {
     Operator,
     /// An identity provider, by the SCIM token it used.
     ScimClient { token_id: Uuid, name: String },
+    /// A script or a system calling the REST API, by the API token it used.
+    ApiToken { token_id: Uuid, name: String },
     /// A flow's execution; `chain` is the directory events that led to it, oldest first
     /// (the changes it makes carry them on, so a flow cannot re-trigger itself).
     Flow {
@@ -419,6 +430,7 @@ impl Actor {
             Actor::System => "system",
             Actor::Operator => "operator",
             Actor::ScimClient { .. } => "scim_client",
+            Actor::ApiToken { .. } => "api_token",
             Actor::Flow { .. } => "flow",
         }
     }
@@ -439,6 +451,9 @@ impl Actor {
             Actor::Operator => (None, "command line".to_string()),
             Actor::ScimClient { token_id, name } => {
                 (Some(token_id.to_string()), format!("SCIM: {name}"))
+            }
+            Actor::ApiToken { token_id, name } => {
+                (Some(token_id.to_string()), format!("API token: {name}"))
             }
             Actor::Flow { flow, name, .. } => (Some(flow.to_string()), format!("Flow: {name}")),
         }

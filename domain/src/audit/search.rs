@@ -545,7 +545,22 @@ impl Sql {
     }
 }
 
-/// The text a keyword is looked for in: the entry's text fields, lowercased.
+/// The database a search's SQL is for: they index keywords differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// Keywords of three letters or more through the `audit_text` trigram index (FTS5).
+    Sqlite,
+    /// Keywords through the trigram index (pg_trgm) on [`SEARCHED_TEXT`] itself.
+    Postgres,
+}
+
+/// A keyword as an FTS5 phrase: matched as a substring by the trigram index.
+fn fts_phrase(keyword: &str) -> String {
+    format!("\"{}\"", keyword.replace('"', "\"\""))
+}
+
+/// The text a keyword is looked for in: the entry's text fields, lowercased. PostgreSQL
+/// indexes this very expression (migration `log_search`); keep the two the same.
 pub const SEARCHED_TEXT: &str = "LOWER(action || ' ' || outcome || ' ' || actor_kind || ' ' || COALESCE(actor_id, '') || ' ' || COALESCE(actor_display, '') || ' ' || COALESCE(target_kind, '') || ' ' || COALESCE(target_id, '') || ' ' || COALESCE(target_display, '') || ' ' || COALESCE(client_address, '') || ' ' || COALESCE(request_id, '') || ' ' || COALESCE(reason, ''))";
 
 /// `%`, `_` and `\` escaped for `LIKE … ESCAPE '\'`.
@@ -566,12 +581,24 @@ fn like_escaped(text: &str) -> String {
 /// attribute too.
 fn compare(
     sql: &mut Sql,
+    dialect: Dialect,
     attribute: Attribute,
     op: Operator,
     value: &Value,
     negated: bool,
 ) -> String {
     let column = attribute.column();
+    // `co` and `sw` read every entry unless narrowed first: outside a `not`, a value of
+    // three letters or more is looked up in the keyword index too (an entry whose
+    // attribute holds it holds it in its text), then checked on the attribute.
+    let narrowed = match (op, value) {
+        (Operator::Co | Operator::Sw, Value::Text(text))
+            if !negated && text.chars().count() >= 3 =>
+        {
+            Some(keyword_match(sql, dialect, &text.to_lowercase()))
+        }
+        _ => None,
+    };
     let bound = match value {
         Value::Time(t) => Bind::Time(*t),
         Value::Text(t) => Bind::Text(match op {
@@ -589,32 +616,44 @@ fn compare(
         Operator::Lt => format!("{column} < {p}"),
         Operator::Co | Operator::Sw => format!("LOWER({column}) LIKE {p} ESCAPE '\\'"),
     };
-    if negated {
-        format!("COALESCE({plain}, FALSE)")
-    } else {
-        plain
+    match narrowed {
+        _ if negated => format!("COALESCE({plain}, FALSE)"),
+        Some(narrowed) => format!("({narrowed} AND {plain})"),
+        None => plain,
     }
 }
 
-fn expression(sql: &mut Sql, expr: &Expr, negated: bool) -> String {
+/// The condition that an entry's text holds `keyword` (lowercase), through the index
+/// where there is one.
+fn keyword_match(sql: &mut Sql, dialect: Dialect, keyword: &str) -> String {
+    if dialect == Dialect::Sqlite && keyword.chars().count() >= 3 {
+        let p = sql.bind(Bind::Text(fts_phrase(keyword)));
+        format!("seq IN (SELECT rowid FROM audit_text WHERE audit_text MATCH {p})")
+    } else {
+        let p = sql.bind(Bind::Text(format!("%{}%", like_escaped(keyword))));
+        format!("{SEARCHED_TEXT} LIKE {p} ESCAPE '\\'")
+    }
+}
+
+fn expression(sql: &mut Sql, dialect: Dialect, expr: &Expr, negated: bool) -> String {
     match expr {
         Expr::Compare {
             attribute,
             op,
             value,
-        } => compare(sql, *attribute, *op, value, negated),
+        } => compare(sql, dialect, *attribute, *op, value, negated),
         Expr::And(a, b) => {
-            let a = expression(sql, a, negated);
-            let b = expression(sql, b, negated);
+            let a = expression(sql, dialect, a, negated);
+            let b = expression(sql, dialect, b, negated);
             format!("({a} AND {b})")
         }
         Expr::Or(a, b) => {
-            let a = expression(sql, a, negated);
-            let b = expression(sql, b, negated);
+            let a = expression(sql, dialect, a, negated);
+            let b = expression(sql, dialect, b, negated);
             format!("({a} OR {b})")
         }
         Expr::Not(a) => {
-            let a = expression(sql, a, true);
+            let a = expression(sql, dialect, a, true);
             format!("(NOT {a})")
         }
     }
@@ -622,7 +661,7 @@ fn expression(sql: &mut Sql, expr: &Expr, negated: bool) -> String {
 
 impl Search {
     /// The search's `WHERE` clause over `audit_log`.
-    pub fn to_sql(&self) -> Sql {
+    pub fn to_sql(&self, dialect: Dialect) -> Sql {
         let mut sql = Sql::default();
         let mut parts = Vec::new();
         if let Some(since) = self.since {
@@ -646,11 +685,11 @@ impl Search {
             ));
         }
         for keyword in &self.keywords {
-            let p = sql.bind(Bind::Text(format!("%{}%", like_escaped(keyword))));
-            parts.push(format!("{SEARCHED_TEXT} LIKE {p} ESCAPE '\\'"));
+            let matched = keyword_match(&mut sql, dialect, keyword);
+            parts.push(matched);
         }
         if let Some(filter) = &self.filter {
-            parts.push(expression(&mut sql, filter, false));
+            parts.push(expression(&mut sql, dialect, filter, false));
         }
         sql.clause = if parts.is_empty() {
             "TRUE".to_string()
@@ -825,7 +864,7 @@ mod tests {
             ..SearchInput::default()
         })
         .unwrap();
-        let sql = search.to_sql();
+        let sql = search.to_sql(Dialect::Postgres);
         assert_eq!(sql.binds.len(), 4);
         assert_eq!(sql.binds[1], Bind::Text("%50\\%\\_off%".into()));
         assert_eq!(sql.binds[2], Bind::Text("failure".into()));
@@ -838,5 +877,11 @@ mod tests {
             !sql.clause.contains("FAILURE"),
             "values are bound, never inlined"
         );
+        // SQLite looks a keyword of three letters or more up in its trigram index; a
+        // quote inside a keyword stays inside the phrase.
+        let sql = search.to_sql(Dialect::Sqlite);
+        assert_eq!(sql.binds[1], Bind::Text("\"50%_off\"".into()));
+        assert!(sql.clause.contains("audit_text MATCH $2"));
+        assert_eq!(fts_phrase("say \"hi\""), "\"say \"\"hi\"\"\"");
     }
 }

@@ -2,7 +2,7 @@
 
 use super::BeginWrite;
 use super::{Store, StoreError, now, with_pool};
-use crate::audit::search::{Bind, Cursor, Search};
+use crate::audit::search::{Bind, Cursor, Dialect, Search};
 use crate::audit::{Entry, NewEntry};
 use uuid::Uuid;
 
@@ -105,7 +105,11 @@ impl Store {
     /// One page of the entries `search` finds, in its order, and the cursor of the next
     /// page when there is one.
     pub async fn search_audit(&self, search: &Search) -> Result<AuditPage, StoreError> {
-        let sql = search.to_sql();
+        let dialect = match self.kind() {
+            super::BackendKind::Sqlite => Dialect::Sqlite,
+            super::BackendKind::Postgres => Dialect::Postgres,
+        };
+        let sql = search.to_sql(dialect);
         let limit = search.limit.clamp(1, crate::audit::search::MOST_PER_PAGE);
         let text = format!(
             "SELECT {ENTRY_COLUMNS} FROM audit_log WHERE {} ORDER BY {} LIMIT {}",

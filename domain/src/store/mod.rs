@@ -18,6 +18,8 @@ mod groups;
 mod moving;
 mod outbound;
 mod scim_tokens;
+mod api_tokens;
+pub use api_tokens::NewApiToken;
 mod sso;
 mod tables;
 #[cfg(any(test, feature = "testing"))]
@@ -449,6 +451,15 @@ impl Store {
     }
 
     /// Whether the database answers and every migration this build knows is applied.
+    /// Refreshes the planner's statistics (after a bulk load: an import, a benchmark's
+    /// seeding), so searches pick their indexes.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        });
+        Ok(())
+    }
+
     pub async fn readiness(&self) -> Readiness {
         let reachable =
             with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok());

@@ -24,6 +24,7 @@ const TABLES: &[&str] = &[
     "local_credentials",
     "sso_identities",
     "scim_tokens",
+    "api_tokens",
     "groups",
     "group_members",
     "group_roles",

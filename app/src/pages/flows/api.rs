@@ -84,12 +84,7 @@ fn ApiBody(access: ApiAccess) -> impl IntoView {
                     <strong>"The new secret is made."</strong>
                     " Copy it now: idflow keeps only a hash and will not show it again."
                 </p>
-                <input
-                    class="copyable"
-                    readonly
-                    aria-label="New flow secret"
-                    value=secret
-                />
+                <input class="copyable" readonly aria-label="New flow secret" value=secret />
             </div>
         }
     });
@@ -116,7 +111,9 @@ fn ApiBody(access: ApiAccess) -> impl IntoView {
                     {answer}
                     " Send the secret in the x-api-client-token header (or as Authorization: Bearer). A caller that retries after a lost answer sends the same Idempotency-Key and gets the first call's execution back, not a second one."
                 </p>
-                <pre class="code" data-testid="curl-example">{example}</pre>
+                <pre class="code" data-testid="curl-example">
+                    {example}
+                </pre>
             }
         });
     let resume = (access.pauses || !access.api_trigger).then(|| {
@@ -124,16 +121,9 @@ fn ApiBody(access: ApiAccess) -> impl IntoView {
             <h3>"Resume a paused execution"</h3>
             <p>
                 <label for="resume-url">"Resume URL (POST, JSON body)"</label>
-                <input
-                    id="resume-url"
-                    class="copyable"
-                    readonly
-                    value=access.resume_url.clone()
-                />
+                <input id="resume-url" class="copyable" readonly value=access.resume_url.clone() />
             </p>
-            <p class="hint">
-                "Its body becomes the Pause card's input; send the same secret."
-            </p>
+            <p class="hint">"Its body becomes the Pause card's input; send the same secret."</p>
         }
     });
     let secrets = if has_secret {

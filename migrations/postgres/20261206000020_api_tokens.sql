@@ -1,0 +1,21 @@
+-- API tokens for the REST API (/api/v1). A personal token acts as its owner; a service
+-- token acts with its role while the person who made it (owner_id) still holds that
+-- role's rights. Scopes (names separated by spaces) narrow both. Only a SHA-256 of each
+-- token is kept; every token expires.
+
+CREATE TABLE api_tokens (
+    id           UUID PRIMARY KEY NOT NULL,
+    name         TEXT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('personal', 'service')),
+    owner_id     UUID NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    owner_name   TEXT NOT NULL,
+    role         TEXT,
+    scopes       TEXT NOT NULL,
+    token_hash   TEXT NOT NULL UNIQUE,
+    created_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL,
+    last_used_at TIMESTAMPTZ,
+    revoked_at   TIMESTAMPTZ
+);
+
+CREATE INDEX api_tokens_of_owner ON api_tokens (owner_id, created_at);
