@@ -96,6 +96,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::settings::SCIM_TOKENS_PATH, Requires(ViewSettings)),
     server_fn(crate::settings::SSO_PATH, Requires(ViewSettings)),
     server_fn(crate::settings::OUTBOUND_PATH, Requires(ViewSettings)),
+    server_fn(crate::settings::API_TOKENS_PATH, Requires(ViewSettings)),
     server_fn(crate::flows::LIST_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::VERSIONS_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::TEST_FORM_PATH, Requires(EditFlows)),
@@ -116,6 +117,17 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/auth/oidc/link", Public),
     route("GET", "/auth/oidc/signed-out", Public),
     route("POST", "/api/v1/flows/:id/invoke", BearerToken),
+    // The REST API: each route checks its API token, scope and rights
+    // (`server::api::ROUTES`).
+    route("GET", "/api/v1/me", BearerToken),
+    route("GET", "/api/v1/logs", BearerToken),
+    route("GET", "/api/v1/flows", BearerToken),
+    route("GET", "/api/v1/flows/:id", BearerToken),
+    route("POST", "/api/v1/flows/:id/enable", BearerToken),
+    route("POST", "/api/v1/flows/:id/disable", BearerToken),
+    route("GET", "/api/v1/executions", BearerToken),
+    route("GET", "/api/v1/executions/:id", BearerToken),
+    route("POST", "/api/v1/executions/:id/cancel", BearerToken),
     route("POST", "/api/v1/executions/:id/resume", BearerToken),
     route("GET", "/healthz", Public),
     route("GET", "/metrics", BearerToken),
@@ -124,6 +136,12 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/settings/sso", Requires(ManageSignIn)),
     route("POST", "/settings/sso/remove", Requires(ManageSignIn)),
     route("POST", "/settings/outbound", Requires(ManageOutbound)),
+    route("POST", "/settings/api-tokens", Requires(ViewSettings)),
+    route(
+        "POST",
+        "/settings/api-tokens/:id/revoke",
+        Requires(ViewSettings),
+    ),
     route("POST", "/system-log/retention", Requires(ManageSystemLog)),
     route("GET", "/system-log/export", Requires(ViewSystemLog)),
     route(
@@ -417,6 +435,7 @@ SAAAFF POST /api/assignments/list
 SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/settings/sso
 SAAAFF POST /api/settings/outbound
+SAAAFF POST /api/settings/api-tokens
 SAAAFF POST /api/flows/list
 SAAAFF POST /api/flows/versions
 SAAFFF POST /api/flows/test-form
@@ -436,6 +455,15 @@ AAAAAA GET /auth/oidc/callback
 AAAAAA POST /auth/oidc/link
 AAAAAA GET /auth/oidc/signed-out
 TTTTTT POST /api/v1/flows/:id/invoke
+TTTTTT GET /api/v1/me
+TTTTTT GET /api/v1/logs
+TTTTTT GET /api/v1/flows
+TTTTTT GET /api/v1/flows/:id
+TTTTTT POST /api/v1/flows/:id/enable
+TTTTTT POST /api/v1/flows/:id/disable
+TTTTTT GET /api/v1/executions
+TTTTTT GET /api/v1/executions/:id
+TTTTTT POST /api/v1/executions/:id/cancel
 TTTTTT POST /api/v1/executions/:id/resume
 AAAAAA GET /healthz
 TTTTTT GET /metrics
@@ -444,6 +472,8 @@ SAFFFF POST /settings/scim-tokens
 SAFFFF POST /settings/sso
 SAFFFF POST /settings/sso/remove
 SAFFFF POST /settings/outbound
+SAAAFF POST /settings/api-tokens
+SAAAFF POST /settings/api-tokens/:id/revoke
 SAFFFF POST /system-log/retention
 SAAAFF GET /system-log/export
 SAFFFF POST /settings/scim-tokens/:id/revoke

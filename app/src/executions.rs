@@ -249,6 +249,7 @@ pub async fn list_executions(
             }
             None => since,
         },
+        before: None,
         limit: 200,
     };
     let executions = crate::session::store()?

@@ -212,12 +212,15 @@ pub fn flow_secret_about(flow: impl std::fmt::Display) -> String {
 /// waits to be shown, once.
 pub const NEW_SECRET_KEY: &str = "new_secret";
 
-/// The just-made secret taken from the session for this request. A page may render more
-/// than once while it waits for data; all of those passes must see the secret that the
-/// first one took out of the session.
+/// The just-made secrets taken from the session for this request, by what they are
+/// about. A page may render more than once while it waits for data; all of those passes
+/// must see the secret that the first one took out of the session (and a page that shows
+/// two kinds, as Settings does, each its own).
 #[cfg(feature = "ssr")]
 #[derive(Debug, Clone, Default)]
-pub struct NewSecretOnce(pub std::sync::Arc<tokio::sync::Mutex<Option<Option<NewSecret>>>>);
+pub struct NewSecretOnce(
+    pub std::sync::Arc<tokio::sync::Mutex<std::collections::HashMap<String, Option<NewSecret>>>>,
+);
 
 /// A secret just made, shown once, on the page of what it is `about`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,21 +241,22 @@ pub async fn take_new_secret(about: &str) -> Result<Option<NewSecret>, AppError>
         .ok_or_else(|| AppError::internal("no session in the request"))?;
     let once = use_context::<NewSecretOnce>().unwrap_or_default();
     let mut taken = once.0.lock().await;
-    if taken.is_none() {
-        let waiting = session
-            .get::<NewSecret>(NEW_SECRET_KEY)
-            .await
-            .map_err(AppError::internal)?
-            .filter(|secret| secret.about == about);
-        if waiting.is_some() {
-            session
-                .remove_value(NEW_SECRET_KEY)
-                .await
-                .map_err(AppError::internal)?;
-        }
-        *taken = Some(waiting);
+    if let Some(seen) = taken.get(about) {
+        return Ok(seen.clone());
     }
-    Ok(taken.clone().flatten())
+    let waiting = session
+        .get::<NewSecret>(NEW_SECRET_KEY)
+        .await
+        .map_err(AppError::internal)?
+        .filter(|secret| secret.about == about);
+    if waiting.is_some() {
+        session
+            .remove_value(NEW_SECRET_KEY)
+            .await
+            .map_err(AppError::internal)?;
+    }
+    taken.insert(about.to_string(), waiting.clone());
+    Ok(waiting)
 }
 
 pub const CURRENT_USER_PATH: &str = "/api/session/current_user";

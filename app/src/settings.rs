@@ -10,6 +10,97 @@ use serde::{Deserialize, Serialize};
 pub const SCIM_TOKENS_PATH: &str = "/api/settings/scim-tokens";
 pub const SSO_PATH: &str = "/api/settings/sso";
 pub const OUTBOUND_PATH: &str = "/api/settings/outbound";
+pub const API_TOKENS_PATH: &str = "/api/settings/api-tokens";
+
+/// The session's `about` for a just-made API token.
+pub const API_TOKEN_SECRET: &str = "api-token";
+
+/// API tokens as Settings lists them (never their secrets).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiTokensView {
+    /// The viewer's tokens (and the service tokens they made); every token for a Super
+    /// Admin.
+    pub tokens: Vec<ApiTokenRow>,
+    /// A token made just now, shown this once.
+    pub new_token: Option<NewSecret>,
+    /// The roles the viewer may give a service token: value and label.
+    pub roles: Vec<(String, String)>,
+    /// Every scope's name.
+    pub scopes: Vec<String>,
+    /// The viewer sees every token.
+    pub all: bool,
+    /// The REST API's base URL.
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiTokenRow {
+    pub id: String,
+    pub name: String,
+    /// Personal or Service.
+    pub kind: String,
+    pub owner: String,
+    /// A service token's role, as people read it.
+    pub role: Option<String>,
+    pub scopes: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub last_used_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Active, Expired or Revoked.
+    pub status: String,
+}
+
+#[server(endpoint = "settings/api-tokens")]
+pub async fn load_api_tokens() -> Result<ApiTokensView, AppError> {
+    use domain::access::{Permission, Role};
+    use domain::api_tokens::Scope;
+    let store = crate::session::store()?;
+    let viewer = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let all = viewer.rights.allows(Permission::ManageSuperAdmins);
+    let tokens = store
+        .api_tokens((!all).then_some(viewer.user.id))
+        .await
+        .map_err(AppError::from_store)?;
+    let now = chrono::Utc::now();
+    let new_token = crate::session::take_new_secret(API_TOKEN_SECRET).await?;
+    let base = use_context::<crate::session::PublicUrl>()
+        .map(|u| u.0)
+        .unwrap_or_default();
+    Ok(ApiTokensView {
+        tokens: tokens
+            .iter()
+            .map(|t| ApiTokenRow {
+                id: t.id.to_string(),
+                name: t.name.clone(),
+                kind: match t.kind() {
+                    Some(domain::api_tokens::TokenKind::Service) => "Service".into(),
+                    _ => "Personal".into(),
+                },
+                owner: t.owner_name.clone(),
+                role: t.role().map(|r| r.label().to_string()),
+                scopes: t.scopes.clone(),
+                created_at: t.created_at,
+                expires_at: t.expires_at,
+                last_used_at: t.last_used_at,
+                status: t.status(now).to_string(),
+            })
+            .collect(),
+        new_token,
+        roles: Role::ALL
+            .into_iter()
+            .filter(|r| *r != Role::UnassignedUser)
+            .filter(|r| {
+                Permission::ALL
+                    .into_iter()
+                    .all(|p| !r.allows(p) || viewer.rights.allows(p))
+            })
+            .map(|r| (r.as_str().to_string(), r.label().to_string()))
+            .collect(),
+        scopes: Scope::all().iter().map(|s| s.name()).collect(),
+        all,
+        base_url: format!("{}/api/v1", base.trim_end_matches('/')),
+    })
+}
 
 /// The outbound allow-list as Settings shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -242,7 +242,11 @@ mod tests {
         assert!(Scope::write(Area::Flows).covers(Scope::read(Area::Flows)));
         assert!(!Scope::read(Area::Flows).covers(Scope::write(Area::Flows)));
         assert!(!Scope::write(Area::Flows).covers(Scope::read(Area::Tables)));
-        assert!(parse_scopes("logs:write").unwrap_err().contains("not a scope"));
+        assert!(
+            parse_scopes("logs:write")
+                .unwrap_err()
+                .contains("not a scope")
+        );
         assert!(parse_scopes("everything").is_err());
         assert_eq!(parse_scopes("").unwrap(), vec![]);
     }

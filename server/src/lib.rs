@@ -7,6 +7,7 @@
 // builds) proving them `Send` needs a deeper limit than the default.
 #![recursion_limit = "256"]
 
+pub mod api;
 pub mod assignments;
 pub mod auth;
 pub mod config;
@@ -125,6 +126,8 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route(oidc::SIGNED_OUT_PATH, get(oidc::signed_out))
         .route("/settings/scim-tokens", post(settings::create_scim_token))
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
+        .route("/settings/api-tokens", post(settings::create_api_token))
+        .route("/settings/api-tokens/{id}/revoke", post(settings::revoke_api_token))
         .route("/settings/sso", post(settings::save_sso))
         .route("/settings/sso/remove", post(settings::remove_sso))
         .route("/settings/outbound", post(settings::save_outbound))
@@ -179,6 +182,10 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/directory/groups/{id}/members/{user}/remove", post(directory::remove_member))
         .route("/api/v1/flows/{id}/invoke", post(invoke::invoke))
         .route("/api/v1/executions/{id}/resume", post(invoke::resume))
+        .merge(api::router().route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::authorize,
+        )))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .nest("/scim/v2", scim::routes(state.clone()))
         .leptos_routes_with_context(&state, routes, context.clone(), {

@@ -82,6 +82,109 @@ pub async fn revoke_scim_token(
     }
 }
 
+/// Back to Settings after an API token change was refused: its code and the reason.
+fn token_refused(err: ActionError) -> Response {
+    match err {
+        ActionError::Refused(refusal) => {
+            crate::forms::refused_because("/settings#api-tokens", refusal.code, &refusal.reason)
+        }
+        other => failed(other),
+    }
+}
+
+/// `POST /settings/api-tokens` with `name`, `kind` (personal or service), `role` (a
+/// service token's), `scope` (repeated) and `days`: makes a token for the person signed
+/// in and keeps its secret in the session until Settings shows it, once.
+pub async fn create_api_token(
+    State(state): State<AppState>,
+    session: Session,
+    post: crate::forms::Post,
+) -> Response {
+    use domain::actions::api_tokens::{TokenInput, create};
+    use domain::api_tokens::{Scope, TokenKind};
+    let crate::forms::Post { origin, fields } = post;
+    let Some(kind) = TokenKind::parse(fields.get("kind")) else {
+        return token_refused(ActionError::refused(
+            "token-kind",
+            "choose a personal or a service token",
+        ));
+    };
+    let role = match (kind, fields.get("role")) {
+        (TokenKind::Service, role) if !role.is_empty() => match role.parse() {
+            Ok(role) => Some(role),
+            Err(_) => {
+                return token_refused(ActionError::refused(
+                    "token-role",
+                    "choose a role from the list",
+                ));
+            }
+        },
+        _ => None,
+    };
+    let mut scopes = Vec::new();
+    for name in fields.all("scope") {
+        match Scope::parse(name) {
+            Some(scope) => scopes.push(scope),
+            None => {
+                return token_refused(ActionError::refused(
+                    "token-scopes",
+                    format!("{name:?} is not a scope"),
+                ));
+            }
+        }
+    }
+    let days = match fields.get("days") {
+        "" => None,
+        days => match days.parse::<u32>() {
+            Ok(days) => Some(days),
+            Err(_) => {
+                return token_refused(ActionError::refused(
+                    "token-days",
+                    "enter the days until the token expires as a whole number",
+                ));
+            }
+        },
+    };
+    let input = TokenInput {
+        name: fields.get("name").to_string(),
+        kind,
+        role,
+        scopes,
+        days,
+    };
+    let (token, secret) = match create(&state.store, &origin.acting(), &input).await {
+        Ok(made) => made,
+        Err(err) => return token_refused(err),
+    };
+    let shown = NewSecret {
+        about: app::settings::API_TOKEN_SECRET.to_string(),
+        name: token.name,
+        secret,
+    };
+    if let Err(err) = session.insert(NEW_SECRET_KEY, shown).await {
+        tracing::error!(error = %err, "a new API token could not be kept to show");
+        return back("error=unavailable");
+    }
+    Redirect::to("/settings#api-tokens").into_response()
+}
+
+/// `POST /settings/api-tokens/{id}/revoke`.
+pub async fn revoke_api_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    request: Request,
+) -> Response {
+    let origin = Origin::of(&state, &request);
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return back("error=gone");
+    };
+    match domain::actions::api_tokens::revoke(&state.store, &origin.acting(), id).await {
+        Ok(_) => back("notice=api-token-revoked#api-tokens"),
+        Err(ActionError::NotFound { .. }) => back("error=gone"),
+        Err(err) => token_refused(err),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct SsoForm {
     #[serde(default)]

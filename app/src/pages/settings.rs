@@ -1,14 +1,15 @@
 //! Settings: single sign-on (the identity provider admins sign in with), SCIM
 //! provisioning (the base URL to give the identity provider, and its bearer tokens), and
-//! the outbound allow-list (what flows may reach despite the outbound guard).
+//! API tokens for the REST API, and the outbound allow-list (what flows may reach despite
+//! the outbound guard).
 //! Changes are plain form posts to the server (`/settings/sso…`, `/settings/scim-tokens…`),
 //! so the page works the same with and without JavaScript; a new token comes back through
 //! the session and is shown exactly once.
 
-use crate::console::{DataTable, EmptyState, Loaded, PageHeader, when};
+use crate::console::{Confirm, DataTable, EmptyState, Loaded, PageHeader, when};
 use crate::settings::{
-    OutboundView, ScimSettings, SsoSettingsView, load_outbound_settings, load_scim_settings,
-    load_sso_settings,
+    ApiTokenRow, ApiTokensView, OutboundView, ScimSettings, SsoSettingsView, load_api_tokens,
+    load_outbound_settings, load_scim_settings, load_sso_settings,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -18,6 +19,7 @@ pub fn SettingsPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| load_scim_settings());
     let sso = Resource::new(|| (), |_| load_sso_settings());
     let outbound = Resource::new(|| (), |_| load_outbound_settings());
+    let api_tokens = Resource::new(|| (), |_| load_api_tokens());
     let query = use_query_map();
     let notice = move || match query.read().get("notice").as_deref() {
         Some("revoked") => Some("The token is revoked. Requests that use it now get 401."),
@@ -26,6 +28,9 @@ pub fn SettingsPage() -> impl IntoView {
         ),
         Some("sso-removed") => {
             Some("Single sign-on is removed. People sign in with local passwords only.")
+        }
+        Some("api-token-revoked") => {
+            Some("The API token is revoked. Requests that use it now get 401.")
         }
         Some("outbound-saved") => Some(
             "The outbound allow-list is saved. Every server lets flows reach what it names within seconds.",
@@ -55,6 +60,10 @@ pub fn SettingsPage() -> impl IntoView {
             "Single sign-on is set by IDFLOW_OIDC_* on the server, so Settings cannot change it.",
         ),
         Some("outbound-allow") => Some("The outbound allow-list was not saved:"),
+        Some(
+            "token-name" | "token-scopes" | "token-days" | "token-role" | "token-kind"
+            | "token-no-rights" | "token-person" | "token-revoked",
+        ) => Some("The API token was not changed:"),
         _ => None,
     };
     let why = move || query.read().get("why").filter(|w| !w.is_empty());
@@ -95,10 +104,179 @@ pub fn SettingsPage() -> impl IntoView {
             show=|settings| view! { <ScimSection settings /> }
         />
         <Loaded
+            data=api_tokens
+            loading="Loading API tokens…"
+            show=|tokens| view! { <ApiTokensSection tokens /> }
+        />
+        <Loaded
             data=outbound
             loading="Loading the outbound allow-list…"
             show=|settings| view! { <OutboundSection settings /> }
         />
+    }
+}
+
+fn api_token_row(token: ApiTokenRow) -> impl IntoView {
+    let revoke = (token.status == "Active").then(|| {
+        view! {
+            <Confirm
+                label="Revoke"
+                action=format!("/settings/api-tokens/{}/revoke", token.id)
+                consequence=format!(
+                    "Scripts using \"{}\" get 401 from now on. This cannot be undone.",
+                    token.name,
+                )
+                confirm="Yes, revoke the token"
+            />
+        }
+    });
+    let kind = match &token.role {
+        Some(role) => format!("{} ({role})", token.kind),
+        None => token.kind.clone(),
+    };
+    view! {
+        <tr data-api-token=token.name.clone()>
+            <td>{token.name.clone()}</td>
+            <td>{kind}</td>
+            <td>{token.owner.clone()}</td>
+            <td>
+                <code>{token.scopes.clone()}</code>
+            </td>
+            <td class="nowrap">{token.expires_at.format("%Y-%m-%d").to_string()}</td>
+            <td class="nowrap">
+                {token
+                    .last_used_at
+                    .map_or_else(
+                        || "never".to_string(),
+                        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    )}
+            </td>
+            <td>{token.status.clone()}</td>
+            <td class="actions">{revoke}</td>
+        </tr>
+    }
+}
+
+/// API tokens for the REST API: the viewer's own (every one for a Super Admin), a form to
+/// make one, and a token just made, shown once.
+#[component]
+fn ApiTokensSection(tokens: ApiTokensView) -> impl IntoView {
+    let new_token = tokens.new_token.clone().map(|t| {
+        view! {
+            <div class="new-secret" role="status" data-testid="new-api-token">
+                <p>
+                    <strong>{format!("API token \"{}\" made.", t.name)}</strong>
+                    " Copy it now: idflow keeps only a hash and will not show it again."
+                </p>
+                <input class="copyable" readonly aria-label="New API token" value=t.secret />
+            </div>
+        }
+    });
+    let scope_boxes = tokens
+        .scopes
+        .iter()
+        .map(|scope| {
+            let id = format!("scope-{}", scope.replace(':', "-"));
+            let label_for = id.clone();
+            view! {
+                <label for=label_for class="check">
+                    <input id=id type="checkbox" name="scope" value=scope.clone() />
+                    {scope.clone()}
+                </label>
+            }
+        })
+        .collect_view();
+    let role_options = tokens
+        .roles
+        .iter()
+        .map(|(value, label)| view! { <option value=value.clone()>{label.clone()}</option> })
+        .collect_view();
+    let rows = tokens
+        .tokens
+        .clone()
+        .into_iter()
+        .map(api_token_row)
+        .collect_view();
+    let list = if tokens.tokens.is_empty() {
+        view! {
+            <EmptyState title="No API tokens yet">
+                <p>
+                    "Make a token for a script or another system: a personal one acts as you, a service one as the role you choose. Choose only the scopes it needs."
+                </p>
+            </EmptyState>
+        }
+            .into_any()
+    } else {
+        view! {
+            <DataTable
+                columns=vec!["Name", "Kind", "Person", "Scopes", "Expires", "Last used", "Status"]
+                last=Some("Actions")
+                testid="api-tokens"
+            >
+                {rows}
+            </DataTable>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="panel" id="api-tokens" aria-labelledby="api-tokens-heading">
+            <h2 id="api-tokens-heading">"API tokens"</h2>
+            <p>
+                "Scripts call the REST API at " <code>{tokens.base_url.clone()}</code> " with "
+                <code>"Authorization: Bearer idf_api_…"</code>
+                ". A token never does more than the person behind it may."
+                {tokens
+                    .all
+                    .then(|| " As a Super Admin you see, and may revoke, everyone's tokens.")}
+            </p>
+            {new_token}
+            <details class="import">
+                <summary>"Make an API token"</summary>
+                <form method="post" action="/settings/api-tokens">
+                    <p>
+                        <label for="api-token-name">"Name"</label>
+                        <input
+                            id="api-token-name"
+                            name="name"
+                            required
+                            maxlength="100"
+                            placeholder="Nightly access review"
+                        />
+                    </p>
+                    <p>
+                        <label for="api-token-kind">"Kind"</label>
+                        <select id="api-token-kind" name="kind">
+                            <option value="personal">"Personal: acts as you"</option>
+                            <option value="service">"Service: acts as a role"</option>
+                        </select>
+                        <label for="api-token-role">"Role (service tokens)"</label>
+                        <select id="api-token-role" name="role">
+                            <option value="">"—"</option>
+                            {role_options}
+                        </select>
+                    </p>
+                    <fieldset>
+                        <legend>"Scopes (write includes read)"</legend>
+                        {scope_boxes}
+                    </fieldset>
+                    <p>
+                        <label for="api-token-days">"Expires after (days, 1 to 365)"</label>
+                        <input
+                            id="api-token-days"
+                            name="days"
+                            type="number"
+                            min="1"
+                            max="365"
+                            value="90"
+                        />
+                    </p>
+                    <button type="submit" class="primary">
+                        "Make token"
+                    </button>
+                </form>
+            </details>
+            {list}
+        </section>
     }
 }
 

@@ -8,6 +8,7 @@
 //! its owner (judged on the owner's rights when the card runs), or a SCIM token acting for
 //! the person who made it. Nobody gets more power than the person behind them.
 
+pub mod api_tokens;
 pub mod connections;
 pub mod directory;
 pub mod executions;

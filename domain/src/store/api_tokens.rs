@@ -148,9 +148,11 @@ impl Store {
         Ok(super::audit::change_logged!(
             self,
             audit,
-            sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-                .bind(id)
-                .bind(now())
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
+            )
+            .bind(id)
+            .bind(now())
         ))
     }
 }

@@ -9,6 +9,7 @@
 mod assignments;
 pub(crate) mod audit;
 pub use audit::{AuditPage, DEFAULT_LOG_RETENTION_DAYS};
+mod api_tokens;
 mod connections;
 mod directory;
 mod executions;
@@ -18,7 +19,6 @@ mod groups;
 mod moving;
 mod outbound;
 mod scim_tokens;
-mod api_tokens;
 pub use api_tokens::NewApiToken;
 mod sso;
 mod tables;

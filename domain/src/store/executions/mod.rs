@@ -244,6 +244,8 @@ pub struct ExecutionFilter {
     /// Executions whose input or outputs carry this text (a user id, an email).
     pub carried: Option<String>,
     pub since: Option<DateTime<Utc>>,
+    /// Only those queued before this execution (its time and id): the next page.
+    pub before: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,
 }
 
@@ -462,6 +464,7 @@ impl Store {
             "SELECT {EXECUTION_COLUMNS} FROM executions WHERE \
              ($1 IS NULL OR flow_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR subject = $3) \
              AND ($4 IS NULL OR {text} LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR queued_at >= $5) \
+             AND ($7 IS NULL OR queued_at < $7 OR (queued_at = $7 AND id < $8)) \
              ORDER BY queued_at DESC, id DESC LIMIT $6"
         );
         let rows: Vec<ExecutionRow> = match &self.backend {
@@ -473,6 +476,8 @@ impl Store {
                     .bind(&carried)
                     .bind(filter.since)
                     .bind(filter.limit.clamp(1, 1000))
+                    .bind(filter.before.map(|b| b.0))
+                    .bind(filter.before.map(|b| b.1))
                     .fetch_all(pool)
                     .await?
             }
@@ -482,7 +487,8 @@ impl Store {
                     .replace("$2 IS NULL", "$2::text IS NULL")
                     .replace("$3 IS NULL", "$3::text IS NULL")
                     .replace("$4 IS NULL", "$4::text IS NULL")
-                    .replace("$5 IS NULL", "$5::timestamptz IS NULL");
+                    .replace("$5 IS NULL", "$5::timestamptz IS NULL")
+                    .replace("$7 IS NULL", "$7::timestamptz IS NULL");
                 sqlx::query_as(&sql)
                     .bind(filter.flow.map(|f| f.0))
                     .bind(filter.status.map(Status::as_str))
@@ -490,6 +496,8 @@ impl Store {
                     .bind(&carried)
                     .bind(filter.since)
                     .bind(filter.limit.clamp(1, 1000))
+                    .bind(filter.before.map(|b| b.0))
+                    .bind(filter.before.map(|b| b.1))
                     .fetch_all(pool)
                     .await?
             }
