@@ -128,6 +128,26 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("GET", "/api/v1/executions", BearerToken),
     route("GET", "/api/v1/executions/:id", BearerToken),
     route("POST", "/api/v1/executions/:id/cancel", BearerToken),
+    route("POST", "/api/v1/flows", BearerToken),
+    route("DELETE", "/api/v1/flows/:id", BearerToken),
+    route("GET", "/api/v1/flows/:id/versions", BearerToken),
+    route("POST", "/api/v1/flows/:id/versions", BearerToken),
+    route("GET", "/api/v1/flows/:id/export", BearerToken),
+    route("POST", "/api/v1/executions/:id/rerun", BearerToken),
+    route("GET", "/api/v1/tables", BearerToken),
+    route("GET", "/api/v1/tables/:id", BearerToken),
+    route("GET", "/api/v1/tables/:id/rows", BearerToken),
+    route("POST", "/api/v1/tables/:id/rows", BearerToken),
+    route("PUT", "/api/v1/tables/:id/rows/:row", BearerToken),
+    route("DELETE", "/api/v1/tables/:id/rows/:row", BearerToken),
+    route("GET", "/api/v1/tables/:id/csv", BearerToken),
+    route("POST", "/api/v1/tables/:id/csv", BearerToken),
+    route("GET", "/api/v1/users", BearerToken),
+    route("GET", "/api/v1/users/:id", BearerToken),
+    route("GET", "/api/v1/groups", BearerToken),
+    route("GET", "/api/v1/groups/:id", BearerToken),
+    route("GET", "/api/v1/connections", BearerToken),
+    route("POST", "/api/v1/connections/:id/test", BearerToken),
     route("POST", "/api/v1/executions/:id/resume", BearerToken),
     route("GET", "/healthz", Public),
     route("GET", "/metrics", BearerToken),
@@ -464,6 +484,26 @@ TTTTTT POST /api/v1/flows/:id/disable
 TTTTTT GET /api/v1/executions
 TTTTTT GET /api/v1/executions/:id
 TTTTTT POST /api/v1/executions/:id/cancel
+TTTTTT POST /api/v1/flows
+TTTTTT DELETE /api/v1/flows/:id
+TTTTTT GET /api/v1/flows/:id/versions
+TTTTTT POST /api/v1/flows/:id/versions
+TTTTTT GET /api/v1/flows/:id/export
+TTTTTT POST /api/v1/executions/:id/rerun
+TTTTTT GET /api/v1/tables
+TTTTTT GET /api/v1/tables/:id
+TTTTTT GET /api/v1/tables/:id/rows
+TTTTTT POST /api/v1/tables/:id/rows
+TTTTTT PUT /api/v1/tables/:id/rows/:row
+TTTTTT DELETE /api/v1/tables/:id/rows/:row
+TTTTTT GET /api/v1/tables/:id/csv
+TTTTTT POST /api/v1/tables/:id/csv
+TTTTTT GET /api/v1/users
+TTTTTT GET /api/v1/users/:id
+TTTTTT GET /api/v1/groups
+TTTTTT GET /api/v1/groups/:id
+TTTTTT GET /api/v1/connections
+TTTTTT POST /api/v1/connections/:id/test
 TTTTTT POST /api/v1/executions/:id/resume
 AAAAAA GET /healthz
 TTTTTT GET /metrics

@@ -224,6 +224,35 @@ impl ApiToken {
     }
 }
 
+/// What a request is, for an `Idempotency-Key`: its method, path and body, hashed. A key
+/// used again for a different request is refused.
+#[cfg(feature = "server")]
+pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(method.as_bytes());
+    hash.update([0]);
+    hash.update(path.as_bytes());
+    hash.update([0]);
+    hash.update(body);
+    hex::encode(hash.finalize())
+}
+
+/// Where an `Idempotency-Key` stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Idempotency {
+    /// First seen now: the request runs.
+    Claimed,
+    /// Seen, its request still running.
+    Pending { fingerprint: String },
+    /// Seen, and answered with `status` and `body`.
+    Answered {
+        fingerprint: String,
+        status: u16,
+        body: String,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,3 +19,16 @@ CREATE TABLE api_tokens (
 );
 
 CREATE INDEX api_tokens_of_owner ON api_tokens (owner_id, created_at);
+
+-- A POST to the REST API with an Idempotency-Key: claimed before it runs, its answer kept
+-- when it succeeds, so a retry with the same key gets that answer instead of doing it
+-- twice. Kept a day.
+CREATE TABLE api_idempotency (
+    token_id    UUID NOT NULL REFERENCES api_tokens (id) ON DELETE CASCADE,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      BIGINT,
+    body        TEXT,
+    created_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (token_id, key)
+);

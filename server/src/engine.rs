@@ -148,6 +148,13 @@ pub fn spawn_with(
     tasks.push(tokio::spawn(async move {
         loop {
             prune_system_log(&log_pruner).await;
+            // REST API idempotency keys are kept a day.
+            if let Err(err) = log_pruner
+                .prune_idempotency(chrono::Utc::now() - chrono::Duration::days(1))
+                .await
+            {
+                tracing::warn!(error = %err, "could not forget old idempotency keys");
+            }
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }
     }));

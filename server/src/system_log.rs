@@ -33,8 +33,16 @@ pub async fn save_retention(State(state): State<AppState>, post: Post) -> Respon
 pub struct ExportQuery {
     #[serde(default)]
     format: String,
-    #[serde(flatten)]
-    search: SearchInput,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    filter: String,
+    #[serde(default)]
+    since: String,
+    #[serde(default)]
+    until: String,
+    #[serde(default, rename = "sortOrder")]
+    sort_order: String,
 }
 
 /// `GET /system-log/export?format=csv|json&q=…&filter=…&since=…&until=…&sortOrder=…`:
@@ -51,9 +59,13 @@ pub async fn export(
         other => return bad(format!("format {other:?} is neither csv nor json")),
     };
     let input = SearchInput {
+        q: query.q,
+        filter: query.filter,
+        since: query.since,
+        until: query.until,
+        sort_order: query.sort_order,
         limit: Some(domain::audit::search::MOST_PER_PAGE),
         after: String::new(),
-        ..query.search
     };
     let mut search = match Search::parse(&input) {
         Ok(search) => search,

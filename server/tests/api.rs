@@ -553,12 +553,21 @@ async fn every_api_route_with_every_role(store: Store) {
             &Scope::all(),
         )
         .await;
-        let scopeless = token_of(
+        // Tokens whose one scope is not the one a route needs.
+        let only_logs = token_of(
             &server.store,
             "root@example.com",
             TokenKind::Service,
             Some(role),
-            &[Scope::read(Area::Directory)],
+            &[Scope::read(Area::Logs)],
+        )
+        .await;
+        let only_flows = token_of(
+            &server.store,
+            "root@example.com",
+            TokenKind::Service,
+            Some(role),
+            &[Scope::read(Area::Flows)],
         )
         .await;
         for route in idflow::api::ROUTES {
@@ -592,8 +601,13 @@ async fn every_api_route_with_every_role(store: Store) {
                     route.method
                 );
             }
-            if route.scope.is_some() {
-                let (status, _, _) = call(&server, method, &path, Some(&scopeless)).await;
+            if let Some(scope) = route.scope {
+                let scopeless = if scope.area == Area::Logs {
+                    &only_flows
+                } else {
+                    &only_logs
+                };
+                let (status, _, _) = call(&server, method, &path, Some(scopeless)).await;
                 assert_eq!(
                     status,
                     StatusCode::FORBIDDEN,
@@ -605,7 +619,398 @@ async fn every_api_route_with_every_role(store: Store) {
     }
 }
 
+async fn send(
+    server: &TestServer,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    key: Option<&str>,
+    body: Option<reqwest::Body>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let mut request = reqwest::Client::new()
+        .request(method, server.url(path))
+        .bearer_auth(token);
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
+    }
+    let answer = request.send().await.unwrap();
+    let status = answer.status();
+    let headers = answer.headers().clone();
+    (status, headers, answer.text().await.unwrap())
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// Every resource of the API, as a script uses it, with an Idempotency-Key on creating.
+async fn every_resource_as_a_script_uses_it(store: Store) {
+    use domain::tables::{Column, ColumnType, Schema};
+    use reqwest::Method;
+    let server = start(store, Options::default()).await;
+    server.add_user("root@example.com", Role::SuperAdmin).await;
+    let token = token_of(
+        &server.store,
+        "root@example.com",
+        TokenKind::Personal,
+        None,
+        &Scope::all(),
+    )
+    .await;
+    let flow_json = |name: &str, text: &str| {
+        serde_json::json!({
+            "name": name,
+            "trigger": {"kind": "trigger.manual"},
+            "cards": [{"id": 1, "kind": "text.compose", "inputs": {"template": {"type": "template", "template": text}}}],
+        })
+        .to_string()
+    };
+
+    // Flows: created (once per Idempotency-Key), versions, export, delete.
+    let body = flow_json("Greeter", "Hello");
+    let (status, headers, made) = send(
+        &server,
+        Method::POST,
+        "/api/v1/flows",
+        &token,
+        Some("make-greeter"),
+        Some(body.clone().into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let made = json(&made);
+    let id = made["id"].as_str().unwrap().to_string();
+    assert_eq!(headers["location"], format!("/api/v1/flows/{id}"));
+    let (status, headers, again) = send(
+        &server,
+        Method::POST,
+        "/api/v1/flows",
+        &token,
+        Some("make-greeter"),
+        Some(body.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(json(&again)["id"], made["id"]);
+    assert_eq!(server.store.flows().await.unwrap().len(), 1, "made once");
+    let (status, _, other) = send(
+        &server,
+        Method::POST,
+        "/api/v1/flows",
+        &token,
+        Some("make-greeter"),
+        Some(flow_json("Other", "x").into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{other}");
+    let (status, _, taken) = send(
+        &server,
+        Method::POST,
+        "/api/v1/flows",
+        &token,
+        None,
+        Some(flow_json("greeter", "x").into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        json(&taken)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already exists")
+    );
+    let (status, _, bad) = send(
+        &server,
+        Method::POST,
+        "/api/v1/flows",
+        &token,
+        None,
+        Some("{\"name\": 3}".into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json(&bad)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a flow's JSON")
+    );
+
+    let next = serde_json::json!({"based_on": 1, "definition": json(&flow_json("Greeter", "Hello again"))}).to_string();
+    let (status, _, saved) = send(
+        &server,
+        Method::POST,
+        &format!("/api/v1/flows/{id}/versions"),
+        &token,
+        None,
+        Some(next.clone().into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    assert_eq!(json(&saved)["version"], 2);
+    let (status, _, stale) = send(
+        &server,
+        Method::POST,
+        &format!("/api/v1/flows/{id}/versions"),
+        &token,
+        None,
+        Some(next.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        json(&stale)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("saved meanwhile")
+    );
+    let (_, versions) = get(
+        &server,
+        &format!("/api/v1/flows/{id}/versions"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+    let (_, export) = get(&server, &format!("/api/v1/flows/{id}/export"), Some(&token)).await;
+    assert_eq!(export["flows"][0]["flow"]["name"], "Greeter");
+
+    // Executions: searched, read with their cards, run again, cancelled.
+    let run = run_by_hand(&server.store, &Flow::new("Runner", "trigger.manual")).await;
+    let (_, found) = get(
+        &server,
+        &format!("/api/v1/executions?flow={}", run.flow),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let (status, one) = get(
+        &server,
+        &format!("/api/v1/executions/{}", run.id),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["status"], "succeeded");
+    assert!(one["cards"].is_array());
+    let (status, _, again) = send(
+        &server,
+        Method::POST,
+        &format!("/api/v1/executions/{}/rerun", run.id),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    let again = json(&again)["execution_id"].as_str().unwrap().to_string();
+    let (status, _, cancelled) = send(
+        &server,
+        Method::POST,
+        &format!("/api/v1/executions/{again}/cancel"),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{cancelled}");
+    assert_eq!(json(&cancelled)["status"], "cancelled");
+    let (status, _, _) = send(
+        &server,
+        Method::POST,
+        &format!("/api/v1/executions/{again}/cancel"),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = get(&server, "/api/v1/executions?status=sideways", Some(&token)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Tables: rows added, refused, paged, replaced, deleted; CSV out and in.
+    let schema = Schema {
+        name: "Laptops".into(),
+        columns: vec![
+            Column {
+                name: "email".into(),
+                ty: ColumnType::Text,
+            },
+            Column {
+                name: "count".into(),
+                ty: ColumnType::Number,
+            },
+        ],
+        key: Some("email".into()),
+    };
+    let table = server
+        .store
+        .create_table(&schema, None, &entry(Action::TableCreate))
+        .await
+        .unwrap();
+    let rows = format!("/api/v1/tables/{}/rows", table.id.0);
+    let (status, _, ann) = send(
+        &server,
+        Method::POST,
+        &rows,
+        &token,
+        None,
+        Some(r#"{"email": "ann@example.com", "count": 1}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ann}");
+    let ann = json(&ann)["id"].as_str().unwrap().to_string();
+    let (status, _, _) = send(
+        &server,
+        Method::POST,
+        &rows,
+        &token,
+        None,
+        Some(r#"{"email": "ann@example.com"}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "the key is taken");
+    let (status, _, misfit) = send(
+        &server,
+        Method::POST,
+        &rows,
+        &token,
+        None,
+        Some(r#"{"email": "bob@example.com", "count": "many"}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        json(&misfit)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not fit")
+    );
+    send(
+        &server,
+        Method::POST,
+        &rows,
+        &token,
+        None,
+        Some(r#"{"email": "bob@example.com", "count": 2}"#.into()),
+    )
+    .await;
+    let (_, first) = get(&server, &format!("{rows}?limit=1"), Some(&token)).await;
+    assert_eq!(first["items"][0]["values"]["email"], "ann@example.com");
+    let after = first["next"].as_str().unwrap();
+    let (_, second) = get(
+        &server,
+        &format!("{rows}?limit=1&after={after}"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(second["items"][0]["values"]["email"], "bob@example.com");
+    assert!(second["next"].is_null());
+    let (status, _, replaced) = send(
+        &server,
+        Method::PUT,
+        &format!("{rows}/{ann}"),
+        &token,
+        None,
+        Some(r#"{"email": "ann@example.com", "count": 5}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{replaced}");
+    assert_eq!(json(&replaced)["values"]["count"], 5.0);
+    let (status, _, _) = send(
+        &server,
+        Method::DELETE,
+        &format!("{rows}/{ann}"),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, _) = send(
+        &server,
+        Method::DELETE,
+        &format!("{rows}/{ann}"),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let csv = format!("/api/v1/tables/{}/csv", table.id.0);
+    let (status, headers, out) = send(&server, Method::GET, &csv, &token, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(out.lines().next(), Some("email,count"));
+    let (status, _, report) = send(
+        &server,
+        Method::POST,
+        &csv,
+        &token,
+        None,
+        Some("email,count\ncarl@example.com,3\ndora@example.com,lots\n".into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let report = json(&report);
+    assert_eq!(report["added"], 1);
+    assert_eq!(report["rejected"][0]["line"], 3);
+    let (_, tables) = get(&server, "/api/v1/tables", Some(&token)).await;
+    assert_eq!(tables["items"][0]["name"], "Laptops");
+
+    // The directory, read; connections, listed.
+    let (_, users) = get(&server, "/api/v1/users", Some(&token)).await;
+    let root = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["user_name"] == "root@example.com")
+        .expect("root is listed")
+        .clone();
+    let (status, one) = get(
+        &server,
+        &format!("/api/v1/users/{}", root["id"].as_str().unwrap()),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(one["groups"].is_array());
+    let (status, groups) = get(&server, "/api/v1/groups", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(groups["items"].is_array());
+    let (status, connections) = get(&server, "/api/v1/connections", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(connections["items"], serde_json::json!([]));
+
+    // Deleted: gone.
+    let (status, _, _) = send(
+        &server,
+        Method::DELETE,
+        &format!("/api/v1/flows/{id}"),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = get(&server, &format!("/api/v1/flows/{id}"), Some(&token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 domain::backend_tests! {
+    async fn api_every_resource_as_a_script_uses_it(store) {
+        every_resource_as_a_script_uses_it(store).await;
+    }
     async fn api_every_route_with_every_role(store) {
         every_api_route_with_every_role(store).await;
     }

@@ -227,7 +227,7 @@ fn ApiTokensSection(tokens: ApiTokensView) -> impl IntoView {
                 ". A token never does more than the person behind it may."
                 {tokens
                     .all
-                    .then(|| " As a Super Admin you see, and may revoke, everyone's tokens.")}
+                    .then_some(" As a Super Admin you see, and may revoke, everyone's tokens.")}
             </p>
             {new_token}
             <details class="import">

@@ -4,7 +4,7 @@
 use super::BeginWrite;
 use super::scim_tokens::{digest, random_token};
 use super::{Store, StoreError, now, with_pool};
-use crate::api_tokens::{ApiToken, PREFIX, Scope, TokenKind};
+use crate::api_tokens::{ApiToken, Idempotency, PREFIX, Scope, TokenKind};
 use crate::audit::NewEntry;
 use crate::directory::UserId;
 use chrono::{DateTime, Utc};
@@ -154,5 +154,93 @@ impl Store {
             .bind(id)
             .bind(now())
         ))
+    }
+
+    /// Claims `key` for a request of `token` with `fingerprint`, or says how it was
+    /// claimed before.
+    pub async fn claim_idempotency(
+        &self,
+        token: Uuid,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<Idempotency, StoreError> {
+        let inserted = with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query(
+                "INSERT INTO api_idempotency (token_id, key, fingerprint, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(token)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(now())
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        if inserted > 0 {
+            return Ok(Idempotency::Claimed);
+        }
+        let row: Option<(String, Option<i64>, Option<String>)> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT fingerprint, status, body FROM api_idempotency WHERE token_id = $1 AND key = $2")
+                .bind(token)
+                .bind(key)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(match row {
+            Some((fingerprint, Some(status), Some(body))) => Idempotency::Answered {
+                fingerprint,
+                status: u16::try_from(status).unwrap_or(200),
+                body,
+            },
+            Some((fingerprint, _, _)) => Idempotency::Pending { fingerprint },
+            // Released between the two reads: as if still pending; the caller retries.
+            None => Idempotency::Pending {
+                fingerprint: fingerprint.to_string(),
+            },
+        })
+    }
+
+    /// Keeps the answer to a claimed key (`Some`), or releases the key (`None`: the
+    /// request failed, and may be retried with it).
+    pub async fn finish_idempotency(
+        &self,
+        token: Uuid,
+        key: &str,
+        answer: Option<(u16, &str)>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            match answer {
+                Some((status, body)) => sqlx::query(
+                    "UPDATE api_idempotency SET status = $3, body = $4 WHERE token_id = $1 AND key = $2",
+                )
+                .bind(token)
+                .bind(key)
+                .bind(i64::from(status))
+                .bind(body)
+                .execute(pool)
+                .await?,
+                None => sqlx::query("DELETE FROM api_idempotency WHERE token_id = $1 AND key = $2")
+                    .bind(token)
+                    .bind(key)
+                    .execute(pool)
+                    .await?,
+            };
+        });
+        Ok(())
+    }
+
+    /// Forgets idempotency keys claimed before `cutoff`.
+    pub async fn prune_idempotency(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            sqlx::query("DELETE FROM api_idempotency WHERE created_at < $1")
+                .bind(cutoff)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        }))
     }
 }

@@ -1,0 +1,282 @@
+//! `/api/v1/executions`: search, read with card records, cancel, run again.
+
+use super::flows::visible_flow;
+use super::{ApiCaller, ApiQuery, ApiResult, Page, Problem, page_size, paged, problem, uuid_of};
+use crate::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use domain::access::Permission;
+use domain::engine::ExecutionId;
+use domain::flows::FlowId;
+use domain::store::{ExecutionFilter, ExecutionRecord, FlowSummary};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// An execution as the API lists it.
+#[derive(Debug, Serialize)]
+struct ExecutionItem {
+    id: String,
+    flow: String,
+    flow_version: i64,
+    status: String,
+    trigger: String,
+    test: bool,
+    queued_at: chrono::DateTime<chrono::Utc>,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    error: Option<String>,
+}
+
+impl From<&ExecutionRecord> for ExecutionItem {
+    fn from(e: &ExecutionRecord) -> ExecutionItem {
+        ExecutionItem {
+            id: e.id.to_string(),
+            flow: e.flow.to_string(),
+            flow_version: e.flow_version,
+            status: e.status.as_str().to_string(),
+            trigger: e.trigger_kind.clone(),
+            test: e.test,
+            queued_at: e.queued_at,
+            started_at: e.started_at,
+            finished_at: e.finished_at,
+            error: e.error.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ExecutionQuery {
+    flow: Option<String>,
+    status: Option<String>,
+    /// Executions whose input or outputs carry this text (an email, a user id).
+    carried: Option<String>,
+    since: Option<String>,
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+/// A cursor over executions: the last one's time and id.
+fn execution_cursor(e: &ExecutionRecord) -> String {
+    format!("{}_{}", e.queued_at.timestamp_micros(), e.id.0.simple())
+}
+
+fn parse_execution_cursor(
+    text: &str,
+) -> Result<(chrono::DateTime<chrono::Utc>, uuid::Uuid), Problem> {
+    let bad = || {
+        problem(
+            StatusCode::BAD_REQUEST,
+            "after is not a cursor this API gave; start again without it.",
+        )
+    };
+    let (micros, id) = text.split_once('_').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    Ok((at, uuid::Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+/// `GET /api/v1/executions`: newest first, as the Executions tab searches (`flow`,
+/// `status`, `carried`, `since`), only those of flows the token's person may see.
+pub(super) async fn executions(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    ApiQuery(query): ApiQuery<ExecutionQuery>,
+) -> ApiResult {
+    let limit = page_size(query.limit)?;
+    let flow = match query.flow.as_deref().filter(|f| !f.is_empty()) {
+        Some(id) => Some(visible_flow(&state, &caller, id).await?.id),
+        None => None,
+    };
+    let status = match query.status.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            s.parse().map_err(|_: String| {
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "status {s:?} is not one; use queued, running, waiting, paused, succeeded, failed or cancelled."
+                    ),
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let since = match query.since.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(domain::audit::search::parse_time(s).ok_or_else(|| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "since {s:?} is not a time; write it as 2026-12-01T08:00:00Z or 2026-12-01."
+                ),
+            )
+        })?),
+        None => None,
+    };
+    let mut before = match query.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => Some(parse_execution_cursor(a)?),
+        None => None,
+    };
+    let folders: std::collections::HashMap<FlowId, Option<uuid::Uuid>> = state
+        .store
+        .flows()
+        .await?
+        .into_iter()
+        .map(|f| (f.id, f.folder))
+        .collect();
+    let seen = |e: &ExecutionRecord| {
+        folders.get(&e.flow).is_some_and(|folder| {
+            caller
+                .acting
+                .rights
+                .on_flow(Permission::ViewExecutions, *folder)
+        })
+    };
+    // Pages of the store's order, keeping what the person may see, until one is full.
+    let mut items = Vec::new();
+    let mut more = false;
+    loop {
+        let batch = state
+            .store
+            .executions(&ExecutionFilter {
+                flow,
+                status,
+                subject: None,
+                carried: query.carried.clone().filter(|c| !c.trim().is_empty()),
+                since,
+                before,
+                limit: 200,
+            })
+            .await?;
+        let last = batch.len() < 200;
+        before = batch.last().map(|e| (e.queued_at, e.id.0));
+        for execution in batch.into_iter().filter(|e| seen(e)) {
+            if items.len() as i64 == limit {
+                more = true;
+                break;
+            }
+            items.push(execution);
+        }
+        if more || last {
+            break;
+        }
+    }
+    let next = more.then(|| items.last().map(execution_cursor)).flatten();
+    let query_pairs = [
+        ("flow", query.flow.clone().unwrap_or_default()),
+        ("status", query.status.clone().unwrap_or_default()),
+        ("carried", query.carried.clone().unwrap_or_default()),
+        ("since", query.since.clone().unwrap_or_default()),
+        (
+            "limit",
+            query.limit.map(|l| l.to_string()).unwrap_or_default(),
+        ),
+    ];
+    Ok(paged(
+        "/api/v1/executions",
+        &query_pairs,
+        Page {
+            items: items.iter().map(ExecutionItem::from).collect(),
+            next,
+        },
+    ))
+}
+
+/// The execution `id` and its flow, if the token's person may see them.
+async fn visible_execution(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: &str,
+) -> Result<(ExecutionRecord, FlowSummary), Problem> {
+    let missing = || {
+        problem(
+            StatusCode::NOT_FOUND,
+            "There is no such execution, or it is not yours to see.",
+        )
+    };
+    let id = uuid_of(id, "execution").map_err(|_| missing())?;
+    let execution = state
+        .store
+        .execution(ExecutionId(id))
+        .await?
+        .ok_or_else(missing)?;
+    match state.store.flow_summary(execution.flow).await? {
+        Some(flow)
+            if caller
+                .acting
+                .rights
+                .on_flow(Permission::ViewExecutions, flow.folder) =>
+        {
+            Ok((execution, flow))
+        }
+        _ => Err(missing()),
+    }
+}
+
+/// `GET /api/v1/executions/{id}`: the execution, its input and output, and what each
+/// card did.
+pub(super) async fn execution(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let (execution, _) = visible_execution(&state, &caller, &id).await?;
+    let steps = state.store.execution_steps(execution.id).await?;
+    let mut body = serde_json::to_value(ExecutionItem::from(&execution)).unwrap_or(Value::Null);
+    body["input"] = execution.input.clone();
+    body["output"] = execution.output.clone().unwrap_or(Value::Null);
+    body["cards"] = steps
+        .iter()
+        .map(|s| {
+            json!({
+                "card": s.card_id,
+                "kind": s.card_kind,
+                "status": s.status,
+                "attempt": s.attempt,
+                "inputs": s.inputs,
+                "outputs": s.outputs,
+                "error": s.error,
+                "started_at": s.started_at,
+                "finished_at": s.finished_at,
+            })
+        })
+        .collect();
+    Ok(Json(body).into_response())
+}
+
+/// `POST /api/v1/executions/{id}/cancel`: cancels a queued, running or waiting
+/// execution; 409 when it had already ended.
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let (execution, flow) = visible_execution(&state, &caller, &id).await?;
+    domain::actions::executions::cancel(&state.store, &caller.acting, &execution, &flow).await?;
+    let execution = state
+        .store
+        .execution(execution.id)
+        .await?
+        .unwrap_or(execution);
+    Ok(Json(ExecutionItem::from(&execution)).into_response())
+}
+
+/// `POST /api/v1/executions/{id}/rerun`: runs the execution's flow again with the same
+/// input (its current version), acting for the flow's owner.
+pub(super) async fn rerun(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let (execution, flow) = visible_execution(&state, &caller, &id).await?;
+    let again =
+        domain::actions::executions::rerun(&state.store, &caller.acting, &execution, &flow).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "execution_id": again.to_string(), "status": "queued" })),
+    )
+        .into_response())
+}

@@ -1,0 +1,299 @@
+//! `/api/v1/flows`: list, read, create, save a version, turn on and off, export, delete.
+
+use super::{
+    ApiCaller, ApiQuery, ApiResult, ListQuery, Page, Problem, page_size, paged, problem, uuid_of,
+};
+use crate::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use domain::access::Permission;
+use domain::flows::FlowId;
+use domain::store::FlowSummary;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A flow as the API shows it.
+#[derive(Debug, Serialize)]
+struct FlowItem {
+    id: String,
+    name: String,
+    folder: Option<uuid::Uuid>,
+    enabled: bool,
+    trigger: String,
+    version: i64,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&FlowSummary> for FlowItem {
+    fn from(f: &FlowSummary) -> FlowItem {
+        FlowItem {
+            id: f.id.to_string(),
+            name: f.name.clone(),
+            folder: f.folder,
+            enabled: f.enabled,
+            trigger: f.trigger_kind.clone(),
+            version: f.version,
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+        }
+    }
+}
+
+/// `GET /api/v1/flows`: the flows the token's person may see, by id (oldest first).
+pub(super) async fn flows(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult {
+    let limit = page_size(query.limit)? as usize;
+    let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) => Some(uuid::Uuid::parse_str(a).map_err(|_| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                "after is not a cursor this API gave; start again without it.",
+            )
+        })?),
+        None => None,
+    };
+    let mut visible: Vec<FlowSummary> = state
+        .store
+        .flows()
+        .await?
+        .into_iter()
+        .filter(|f| {
+            caller
+                .acting
+                .rights
+                .on_flow(Permission::ViewFlows, f.folder)
+        })
+        .filter(|f| after.is_none_or(|a| f.id.0 > a))
+        .collect();
+    visible.sort_by_key(|f| f.id.0);
+    let more = visible.len() > limit;
+    visible.truncate(limit);
+    let next = more
+        .then(|| visible.last().map(|f| f.id.to_string()))
+        .flatten();
+    Ok(paged(
+        "/api/v1/flows",
+        &[(
+            "limit",
+            query.limit.map(|l| l.to_string()).unwrap_or_default(),
+        )],
+        Page {
+            items: visible.iter().map(FlowItem::from).collect(),
+            next,
+        },
+    ))
+}
+
+/// The flow `id` if the token's person may see it; 404 otherwise (as for none at all).
+pub(super) async fn visible_flow(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: &str,
+) -> Result<FlowSummary, Problem> {
+    let missing = || {
+        problem(
+            StatusCode::NOT_FOUND,
+            "There is no such flow, or it is not yours to see.",
+        )
+    };
+    let id = uuid_of(id, "flow").map_err(|_| missing())?;
+    match state.store.flow_summary(FlowId(id)).await? {
+        Some(flow)
+            if caller
+                .acting
+                .rights
+                .on_flow(Permission::ViewFlows, flow.folder) =>
+        {
+            Ok(flow)
+        }
+        _ => Err(missing()),
+    }
+}
+
+/// `GET /api/v1/flows/{id}`: the flow with its current version's definition.
+pub(super) async fn flow(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let flow = visible_flow(&state, &caller, &id).await?;
+    let definition = state.store.flow_definition(flow.id, flow.version).await?;
+    let mut body = serde_json::to_value(FlowItem::from(&flow)).unwrap_or(Value::Null);
+    body["definition"] = serde_json::to_value(definition.as_deref()).unwrap_or(Value::Null);
+    Ok(Json(body).into_response())
+}
+
+async fn set_enabled(state: AppState, caller: ApiCaller, id: String, enabled: bool) -> ApiResult {
+    let flow = visible_flow(&state, &caller, &id).await?;
+    domain::actions::flows::set_enabled(&state.store, &caller.acting, &flow, enabled).await?;
+    let flow = state.store.flow_summary(flow.id).await?.unwrap_or(flow);
+    Ok(Json(FlowItem::from(&flow)).into_response())
+}
+
+/// `POST /api/v1/flows/{id}/enable`: turns the flow on; it acts for the token's person
+/// from then on. Refused (409) with the reason when its problems or rights stop it.
+pub(super) async fn enable(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    set_enabled(state, caller, id, true).await
+}
+
+/// `POST /api/v1/flows/{id}/disable`: turns the flow off.
+pub(super) async fn disable(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    set_enabled(state, caller, id, false).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct FolderQuery {
+    /// The folder to create it in (its id); the top level when absent.
+    folder: Option<String>,
+}
+
+/// `POST /api/v1/flows?folder=ID` with a flow's JSON (as `GET …/export` or the builder
+/// gives it): created off, acting for the token's person.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    ApiQuery(into): ApiQuery<FolderQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let definition: domain::flows::Flow = super::json_body(&body, "a flow's JSON")?;
+    let folder = match into.folder.as_deref().filter(|f| !f.is_empty()) {
+        Some(id) => {
+            let id = uuid::Uuid::parse_str(id).map_err(|_| no_folder())?;
+            if caller.acting.rights.in_folder(id).is_none() {
+                return Err(no_folder());
+            }
+            Some(id)
+        }
+        None => None,
+    };
+    let made = domain::actions::flows::create_flow(
+        &state.store,
+        &caller.acting,
+        &definition,
+        folder,
+        Some("created through the REST API".into()),
+    )
+    .await?;
+    let mut response = (StatusCode::CREATED, Json(FlowItem::from(&made))).into_response();
+    if let Ok(location) = format!("/api/v1/flows/{}", made.id).parse() {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn no_folder() -> Problem {
+    problem(
+        StatusCode::NOT_FOUND,
+        "There is no such folder, or it is not yours to see.",
+    )
+}
+
+/// One saved version, as the API lists it.
+#[derive(Debug, Serialize)]
+struct VersionItem {
+    version: i64,
+    author: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    current: bool,
+}
+
+/// `GET /api/v1/flows/{id}/versions`: every saved version, newest first.
+pub(super) async fn versions(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let flow = visible_flow(&state, &caller, &id).await?;
+    let versions = state.store.flow_versions(flow.id).await?;
+    let items: Vec<VersionItem> = versions
+        .iter()
+        .map(|v| VersionItem {
+            version: v.version,
+            author: v.author.clone(),
+            created_at: v.created_at,
+            current: v.version == flow.version,
+        })
+        .collect();
+    Ok(Json(Page { items, next: None }).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct NewVersion {
+    /// The version this one was edited from: refused (409) when someone saved a newer
+    /// one meanwhile.
+    based_on: i64,
+    definition: domain::flows::Flow,
+}
+
+/// `POST /api/v1/flows/{id}/versions` with `{"based_on": N, "definition": {…}}`: saves
+/// the next version. A flow that was on and now has problems is turned off (`enabled`
+/// says so).
+pub(super) async fn save_version(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let flow = visible_flow(&state, &caller, &id).await?;
+    let new: NewVersion = super::json_body(&body, "{\"based_on\": N, \"definition\": {…}}")?;
+    let saved = domain::actions::flows::save_version(
+        &state.store,
+        &caller.acting,
+        &flow,
+        &new.definition,
+        new.based_on,
+        "saved through the REST API".into(),
+    )
+    .await
+    .map_err(|err| match err {
+        domain::actions::ActionError::Store(domain::store::StoreError::PreconditionFailed {
+            current,
+        }) => problem(
+            StatusCode::CONFLICT,
+            format!(
+                "Version {current} was saved meanwhile; read the flow again and base yours on it."
+            ),
+        ),
+        other => other.into(),
+    })?;
+    Ok((StatusCode::CREATED, Json(FlowItem::from(&saved.flow))).into_response())
+}
+
+/// `GET /api/v1/flows/{id}/export`: the flow with its helper flows and the schemas of
+/// the tables they name, as the console exports it.
+pub(super) async fn export(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let flow = visible_flow(&state, &caller, &id).await?;
+    let bundle = crate::flows::bundle_of(&state, &caller.acting.rights, &[flow.id]).await?;
+    Ok(Json(bundle).into_response())
+}
+
+/// `DELETE /api/v1/flows/{id}`: the flow, its versions and its history.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let flow = visible_flow(&state, &caller, &id).await?;
+    domain::actions::flows::delete_flow(&state.store, &caller.acting, &flow).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,322 @@
+//! `/api/v1/tables`: list and read tables; rows read, added, replaced and deleted; CSV
+//! out and in. Each table lives in a folder; a table the token's person may not see
+//! does not exist.
+
+use super::{ApiCaller, ApiQuery, ApiResult, Page, Problem, page_size, paged, problem};
+use crate::AppState;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use domain::access::Permission;
+use domain::store::{RowQuery, RowRecord, TableSummary};
+use domain::tables::{Row, TableId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Serialize)]
+struct TableItem {
+    id: String,
+    name: String,
+    folder: Option<uuid::Uuid>,
+    columns: Vec<domain::tables::Column>,
+    key: Option<String>,
+    rows: Option<i64>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&TableSummary> for TableItem {
+    fn from(t: &TableSummary) -> TableItem {
+        TableItem {
+            id: t.id.0.to_string(),
+            name: t.schema.name.clone(),
+            folder: t.folder,
+            columns: t.schema.columns.clone(),
+            key: t.schema.key.clone(),
+            rows: t.rows,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct RowItem {
+    id: String,
+    values: Row,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&RowRecord> for RowItem {
+    fn from(r: &RowRecord) -> RowItem {
+        RowItem {
+            id: r.id.to_string(),
+            values: r.data.clone(),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// `GET /api/v1/tables`: the tables the token's person may see, by name.
+pub(super) async fn tables(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+) -> ApiResult {
+    let mut tables: Vec<TableSummary> = state
+        .store
+        .tables()
+        .await?
+        .into_iter()
+        .filter(|t| {
+            caller
+                .acting
+                .rights
+                .on_flow(Permission::ViewTables, t.folder)
+        })
+        .collect();
+    tables.sort_by_key(|t| t.schema.name.to_lowercase());
+    Ok(Json(Page {
+        items: tables.iter().map(TableItem::from).collect(),
+        next: None,
+    })
+    .into_response())
+}
+
+async fn visible_table(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: &str,
+) -> Result<TableSummary, Problem> {
+    let missing = || {
+        problem(
+            StatusCode::NOT_FOUND,
+            "There is no such table, or it is not yours to see.",
+        )
+    };
+    let id = uuid::Uuid::parse_str(id).map_err(|_| missing())?;
+    match state.store.table(TableId(id)).await? {
+        Some(table)
+            if caller
+                .acting
+                .rights
+                .on_flow(Permission::ViewTables, table.folder) =>
+        {
+            Ok(table)
+        }
+        _ => Err(missing()),
+    }
+}
+
+/// `GET /api/v1/tables/{id}`: its columns, key and row count.
+pub(super) async fn table(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let table = visible_table(&state, &caller, &id).await?;
+    Ok(Json(TableItem::from(&table)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct RowsQuery {
+    /// Rows whose values contain this text, ignoring case.
+    search: Option<String>,
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/tables/{id}/rows`: rows in the order they were added.
+pub(super) async fn rows(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<RowsQuery>,
+) -> ApiResult {
+    let table = visible_table(&state, &caller, &id).await?;
+    let limit = page_size(query.limit)?;
+    let offset = match query.after.as_deref().filter(|a| !a.is_empty()) {
+        Some(after) => after
+            .strip_prefix('o')
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    "after is not a cursor this API gave; start again without it.",
+                )
+            })?,
+        None => 0,
+    };
+    let (found, total) = state
+        .store
+        .rows(
+            &table,
+            &RowQuery {
+                search: query.search.clone().filter(|s| !s.trim().is_empty()),
+                limit,
+                offset,
+                ..RowQuery::default()
+            },
+        )
+        .await?;
+    let next = (offset + (found.len() as i64) < total).then(|| format!("o{}", offset + limit));
+    Ok(paged(
+        &format!("/api/v1/tables/{}/rows", table.id.0),
+        &[
+            ("search", query.search.clone().unwrap_or_default()),
+            (
+                "limit",
+                query.limit.map(|l| l.to_string()).unwrap_or_default(),
+            ),
+        ],
+        Page {
+            items: found.iter().map(RowItem::from).collect(),
+            next,
+        },
+    ))
+}
+
+/// `POST /api/v1/tables/{id}/rows` with `{"column": value, …}`: adds a row; 409 when
+/// its key is taken, 400 when a value does not fit its column.
+pub(super) async fn add_row(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let table = visible_table(&state, &caller, &id).await?;
+    let row: Row = super::json_body(&body, "a JSON object of column names and values")?;
+    let made = domain::actions::tables::add_row(&state.store, &caller.acting, &table, &row)
+        .await
+        .map_err(row_refusal)?;
+    Ok((StatusCode::CREATED, Json(RowItem::from(&made))).into_response())
+}
+
+/// A refused row: 400 when it does not fit, 409 when its key is taken.
+fn row_refusal(err: domain::actions::ActionError) -> Problem {
+    match err {
+        domain::actions::ActionError::Refused(refusal)
+            if matches!(refusal.code, "row-invalid" | "row-empty") =>
+        {
+            problem(
+                StatusCode::BAD_REQUEST,
+                format!("The row does not fit: {}.", refusal.reason),
+            )
+        }
+        other => other.into(),
+    }
+}
+
+fn row_id(id: &str) -> Result<uuid::Uuid, Problem> {
+    uuid::Uuid::parse_str(id)
+        .map_err(|_| problem(StatusCode::NOT_FOUND, "There is no such row in the table."))
+}
+
+/// `PUT /api/v1/tables/{id}/rows/{row}` with the row's new values.
+pub(super) async fn replace_row(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path((id, row)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let table = visible_table(&state, &caller, &id).await?;
+    let values: Row = super::json_body(&body, "a JSON object of column names and values")?;
+    let saved = domain::actions::tables::update_row(
+        &state.store,
+        &caller.acting,
+        &table,
+        row_id(&row)?,
+        &values,
+    )
+    .await
+    .map_err(row_refusal)?;
+    Ok(Json(RowItem::from(&saved)).into_response())
+}
+
+/// `DELETE /api/v1/tables/{id}/rows/{row}`.
+pub(super) async fn delete_row(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path((id, row)): Path<(String, String)>,
+) -> ApiResult {
+    let table = visible_table(&state, &caller, &id).await?;
+    domain::actions::tables::delete_row(&state.store, &caller.acting, &table, row_id(&row)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The most rows one CSV export holds.
+const MOST_EXPORTED: i64 = 100_000;
+
+/// `GET /api/v1/tables/{id}/csv`: every row as CSV (cells a spreadsheet would read as
+/// formulas start with `'`).
+pub(super) async fn csv_out(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let table = visible_table(&state, &caller, &id).await?;
+    let mut rows = Vec::new();
+    loop {
+        let (page, total) = state
+            .store
+            .rows(
+                &table,
+                &RowQuery {
+                    limit: 1_000,
+                    offset: rows.len() as i64,
+                    ..RowQuery::default()
+                },
+            )
+            .await?;
+        let last = page.len() < 1_000 || rows.len() as i64 + page.len() as i64 >= total;
+        rows.extend(page);
+        if last || rows.len() as i64 >= MOST_EXPORTED {
+            break;
+        }
+    }
+    let text =
+        domain::tables::write_csv(&table.schema, rows.iter().map(|r| &r.data)).map_err(|e| {
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("The CSV could not be written: {e}."),
+            )
+        })?;
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], text).into_response())
+}
+
+/// `POST /api/v1/tables/{id}/csv` with a CSV file as the body (its header names the
+/// columns): adds the rows that fit, in one transaction, and answers with the report of
+/// those that did not.
+pub(super) async fn csv_in(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let table = visible_table(&state, &caller, &id).await?;
+    let read = domain::tables::read_csv(&table.schema, &body).map_err(|e| {
+        problem(
+            StatusCode::BAD_REQUEST,
+            format!("The CSV cannot be read for this table: {e}."),
+        )
+    })?;
+    let report = domain::actions::tables::import_rows(
+        &state.store,
+        &caller.acting,
+        &table,
+        "REST API",
+        &read,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "added": report.rows,
+        "rejected": report.rejects.iter().map(|r| serde_json::json!({
+            "line": r.line,
+            "reasons": r.reasons,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
