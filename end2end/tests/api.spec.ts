@@ -101,3 +101,38 @@ test('the System Log is searched with keywords and a filter, paged and exported'
   const times = await page.getByTestId('system-log').locator('time').evaluateAll((ts) => ts.map((t) => t.getAttribute('datetime') ?? ''));
   expect([...times].sort()).toEqual(times);
 });
+
+test('an admin makes an API token in Settings, a script uses it, and the admin revokes it', async ({ page, request }, testInfo) => {
+  const name = `Report script ${testInfo.project.name} ${Date.now()}`;
+  await signIn(page, testInfo);
+  await page.goto('/settings');
+  await expectHydration(page, testInfo);
+  await page.getByText('Make an API token').click();
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('flows:read').check();
+  await page.getByLabel('logs:read').check();
+  await page.getByLabel('Expires after (days, 1 to 365)').fill('7');
+  await page.getByRole('button', { name: 'Make token' }).click();
+  const token = await page.getByLabel('New API token').inputValue();
+  expect(token).toMatch(/^idf_api_/);
+  const row = page.locator(`tr[data-api-token="${name}"]`);
+  await expect(row).toContainText('flows:read logs:read');
+  await expect(row).toContainText('Active');
+
+  const flows = await request.get('/api/v1/flows', { headers: { Authorization: `Bearer ${token}` } });
+  expect(flows.status()).toBe(200);
+  expect(Array.isArray((await flows.json()).items)).toBeTruthy();
+  const outside = await request.get('/api/v1/executions', { headers: { Authorization: `Bearer ${token}` } });
+  expect(outside.status()).toBe(403);
+  expect(outside.headers()['content-type']).toContain('application/problem+json');
+
+  // Shown once; revoked after confirming.
+  await page.reload();
+  await expect(page.getByLabel('New API token')).toHaveCount(0);
+  await row.getByText('Revoke', { exact: true }).click();
+  await row.getByRole('button', { name: 'Yes, revoke the token' }).click();
+  await expect(page.getByRole('status')).toContainText('The API token is revoked');
+  await expect(page.locator(`tr[data-api-token="${name}"]`)).toContainText('Revoked');
+  const after = await request.get('/api/v1/flows', { headers: { Authorization: `Bearer ${token}` } });
+  expect(after.status()).toBe(401);
+});
