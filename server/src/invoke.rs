@@ -7,7 +7,7 @@
 //! answer gets the first call's execution back (the key is stored with it, as its
 //! deduplication key), not a second execution.
 //! `POST /api/v1/executions/{id}/resume` resumes an execution waiting at a Pause card,
-//! with the same secret.
+//! with the same secret (or an API token with `executions:write`, see `api`).
 
 use crate::AppState;
 use axum::body::Bytes;
@@ -384,9 +384,23 @@ async fn wait_for(state: &AppState, execution: ExecutionId, watch: &Watch) -> Re
 pub async fn resume(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    request: axum::extract::Request,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY + 1).await else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "The body could not be read; send it again.",
+        );
+    };
+    // An API token (a script with executions:write) instead of the flow's secret.
+    if token_of(&parts.headers).is_some_and(|t| t.starts_with(domain::api_tokens::PREFIX)) {
+        return match json_body(&body) {
+            Ok(input) => crate::api::resume_with_token(&state, &parts, &id, input).await,
+            Err((status, why)) => crate::api::problem(status, why).into_response(),
+        };
+    }
+    let headers = parts.headers;
     const UNKNOWN: &str =
         "The secret is not this execution's flow's, or there is no such execution.";
     let unknown = || refuse(StatusCode::UNAUTHORIZED, UNKNOWN);

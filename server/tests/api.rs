@@ -1007,7 +1007,92 @@ async fn every_resource_as_a_script_uses_it(store: Store) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A paused execution resumed with an API token (the same route takes the flow's secret).
+async fn a_paused_execution_is_resumed_with_an_api_token(store: Store) {
+    use domain::flows::{Binding, Card, CardId, Source};
+    let server = start(store, Options::default()).await;
+    server.add_user("root@example.com", Role::SuperAdmin).await;
+    server
+        .add_user("audrey@example.com", Role::WorkflowsAuditor)
+        .await;
+    let mut flow = Flow::new("Waits for a decision", "trigger.manual");
+    flow.cards = vec![
+        Card::new(1, "flow.pause"),
+        Card::new(2, "flow.return").with_inputs(&[(
+            "output",
+            Binding::mapping(Source::Card(CardId(1)), "input.decision"),
+        )]),
+    ];
+    let paused = run_by_hand(&server.store, &flow).await;
+    assert_eq!(paused.status.as_str(), "waiting");
+    let path = format!("/api/v1/executions/{}/resume", paused.id);
+    let post = |token: String, body: &'static str| {
+        let url = server.url(&path);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // An auditor's token may not; a token without executions:write may not.
+    let audrey = token_of(
+        &server.store,
+        "audrey@example.com",
+        TokenKind::Personal,
+        None,
+        &Scope::all(),
+    )
+    .await;
+    assert_eq!(post(audrey, "{}").await.status(), StatusCode::FORBIDDEN);
+    let reader = token_of(
+        &server.store,
+        "root@example.com",
+        TokenKind::Personal,
+        None,
+        &[Scope::read(Area::Executions)],
+    )
+    .await;
+    assert_eq!(post(reader, "{}").await.status(), StatusCode::FORBIDDEN);
+    let root = token_of(
+        &server.store,
+        "root@example.com",
+        TokenKind::Personal,
+        None,
+        &[Scope::write(Area::Executions)],
+    )
+    .await;
+    let bad = post(root.clone(), "{not json").await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    let resumed = post(root.clone(), r#"{"decision": "approved"}"#).await;
+    assert_eq!(resumed.status(), StatusCode::ACCEPTED);
+    domain::engine::runner::Runner::new(server.store.clone(), "test")
+        .drain()
+        .await
+        .unwrap();
+    let ended = server.store.execution(paused.id).await.unwrap().unwrap();
+    assert_eq!(ended.status.as_str(), "succeeded");
+    assert_eq!(ended.output, Some(serde_json::json!("approved")));
+    let again = post(root, "{}").await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    let log = server.store.recent_audit(10).await.unwrap();
+    assert!(log.iter().any(|e| {
+        e.action == "execution.resume"
+            && e.actor_display
+                .as_deref()
+                .is_some_and(|a| a.starts_with("API token:"))
+    }));
+}
+
 domain::backend_tests! {
+    async fn api_a_paused_execution_is_resumed_with_an_api_token(store) {
+        a_paused_execution_is_resumed_with_an_api_token(store).await;
+    }
     async fn api_every_resource_as_a_script_uses_it(store) {
         every_resource_as_a_script_uses_it(store).await;
     }

@@ -146,6 +146,32 @@ pub async fn rerun(
     Ok(new)
 }
 
+/// Resumes `execution`, waiting at a Pause card, with `input` as the card's `input`.
+pub async fn resume(
+    store: &Store,
+    acting: &Acting,
+    execution: &ExecutionRecord,
+    flow: &FlowSummary,
+    input: serde_json::Value,
+) -> Result<(), ActionError> {
+    may(acting, Permission::RunFlows, flow)?;
+    if !store.resume_execution(execution.id, input).await? {
+        return Err(ActionError::refused(
+            "not-paused",
+            format!(
+                "the execution is not waiting at a Pause card (it is {})",
+                execution.status
+            ),
+        ));
+    }
+    log(
+        store,
+        acting.entry(Action::ExecutionResume, target(execution.id, flow)),
+    )
+    .await;
+    Ok(())
+}
+
 /// Lets `execution`, paused by the blast-radius guard, go on: for those who manage the
 /// directory it is about to change.
 pub async fn approve(

@@ -280,3 +280,20 @@ pub(super) async fn rerun(
     )
         .into_response())
 }
+
+/// Resumes the execution `id` for `caller` (see `super::resume_with_token`).
+pub(super) async fn resume(
+    state: &AppState,
+    caller: &ApiCaller,
+    id: &str,
+    input: Value,
+) -> ApiResult {
+    let (execution, flow) = visible_execution(state, caller, id).await?;
+    domain::actions::executions::resume(&state.store, &caller.acting, &execution, &flow, input)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "execution_id": execution.id.to_string(), "status": "queued" })),
+    )
+        .into_response())
+}

@@ -151,6 +151,12 @@ pub const ROUTES: &[Route] = &[
     ),
     route(
         "POST",
+        "/api/v1/executions/{id}/resume",
+        write(Area::Executions),
+        Some(Permission::RunFlows),
+    ),
+    route(
+        "POST",
         "/api/v1/executions/{id}/rerun",
         write(Area::Executions),
         Some(Permission::RunFlows),
@@ -378,7 +384,12 @@ pub async fn authorize(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let asked = Asked::of(&state, &request);
+    let asked = Asked::of(
+        &state,
+        request.method(),
+        request.headers(),
+        request.extensions(),
+    );
     let caller = match caller_of(&state, asked).await {
         Ok(caller) => caller,
         Err(refused) => return refused.into_response(),
@@ -506,21 +517,24 @@ struct Asked {
 }
 
 impl Asked {
-    fn of(state: &AppState, request: &Request) -> Asked {
-        let method = if request.method() == Method::HEAD {
+    fn of(
+        state: &AppState,
+        method: &Method,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Asked {
+        let method = if method == Method::HEAD {
             "GET".to_string()
         } else {
-            request.method().as_str().to_string()
+            method.as_str().to_string()
         };
         Asked {
-            matched: request
-                .extensions()
+            matched: extensions
                 .get::<MatchedPath>()
                 .map(|m| m.as_str().to_string())
                 .unwrap_or_default(),
             method,
-            bearer: request
-                .headers()
+            bearer: headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
@@ -528,10 +542,10 @@ impl Asked {
                 .filter(|t| !t.is_empty()),
             address: crate::request::client_address(
                 state,
-                request.headers(),
-                crate::request::peer_in(request.extensions()),
+                headers,
+                crate::request::peer_in(extensions),
             ),
-            request_id: crate::request::request_id(request.headers()),
+            request_id: crate::request::request_id(headers),
         }
     }
 }
@@ -591,6 +605,26 @@ async fn caller_of(state: &AppState, asked: Asked) -> Result<ApiCaller, Problem>
         ));
     }
     Ok(ApiCaller { token, acting })
+}
+
+/// `POST /api/v1/executions/{id}/resume` with an API token (the same route takes the
+/// flow's secret, `invoke::resume`): resumes an execution waiting at a Pause card with
+/// the JSON body as the card's `input`.
+pub async fn resume_with_token(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    id: &str,
+    input: serde_json::Value,
+) -> Response {
+    let asked = Asked::of(state, &parts.method, &parts.headers, &parts.extensions);
+    let answer = async {
+        let caller = caller_of(state, asked).await?;
+        executions::resume(state, &caller, id, input).await
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(refused) => refused.into_response(),
+    }
 }
 
 /// A page of a list: its items, and the cursor of the next page when there is one.
