@@ -79,6 +79,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     page("/connections/:id", Requires(ViewConnections)),
     page("/system-log", Requires(ViewSystemLog)),
     page("/settings", Requires(ViewSettings)),
+    page("/api-reference", SignedIn),
     // Server functions
     server_fn(crate::session::CURRENT_USER_PATH, Public),
     server_fn(crate::session::SIGN_IN_OPTIONS_PATH, Public),
@@ -97,6 +98,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::settings::SSO_PATH, Requires(ViewSettings)),
     server_fn(crate::settings::OUTBOUND_PATH, Requires(ViewSettings)),
     server_fn(crate::settings::API_TOKENS_PATH, Requires(ViewSettings)),
+    server_fn(crate::api_reference::REFERENCE_PATH, SignedIn),
     server_fn(crate::flows::LIST_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::VERSIONS_PATH, Requires(ViewFlows)),
     server_fn(crate::flows::TEST_FORM_PATH, Requires(EditFlows)),
@@ -119,6 +121,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/api/v1/flows/:id/invoke", BearerToken),
     // The REST API: each route checks its API token, scope and rights
     // (`server::api::ROUTES`).
+    route("GET", "/api/v1/openapi.json", Public),
     route("GET", "/api/v1/me", BearerToken),
     route("GET", "/api/v1/logs", BearerToken),
     route("GET", "/api/v1/flows", BearerToken),
@@ -442,6 +445,7 @@ SAAAAF GET /connections
 SAAAAF GET /connections/:id
 SAAAFF GET /system-log
 SAAAFF GET /settings
+SAAAAA GET /api-reference
 AAAAAA POST /api/session/current_user
 AAAAAA POST /api/session/sign_in_options
 SAAAFF POST /api/builder/setup
@@ -456,6 +460,7 @@ SAAAFF POST /api/settings/scim-tokens
 SAAAFF POST /api/settings/sso
 SAAAFF POST /api/settings/outbound
 SAAAFF POST /api/settings/api-tokens
+SAAAAA POST /api/api-reference
 SAAAFF POST /api/flows/list
 SAAAFF POST /api/flows/versions
 SAAFFF POST /api/flows/test-form
@@ -475,6 +480,7 @@ AAAAAA GET /auth/oidc/callback
 AAAAAA POST /auth/oidc/link
 AAAAAA GET /auth/oidc/signed-out
 TTTTTT POST /api/v1/flows/:id/invoke
+AAAAAA GET /api/v1/openapi.json
 TTTTTT GET /api/v1/me
 TTTTTT GET /api/v1/logs
 TTTTTT GET /api/v1/flows

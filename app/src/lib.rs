@@ -8,6 +8,7 @@
 // builds) laying them out needs a deeper limit than the default.
 #![recursion_limit = "256"]
 
+pub mod api_reference;
 pub mod assignments;
 pub mod builder;
 pub mod connections;
@@ -119,6 +120,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("connections/:id") view=pages::connections::ConnectionPage />
                     <Route path=path!("system-log") view=pages::system_log::SystemLogPage />
                     <Route path=path!("settings") view=pages::settings::SettingsPage />
+                    <Route
+                        path=path!("api-reference")
+                        view=pages::api_reference::ApiReferencePage
+                    />
                 </ParentRoute>
             </Routes>
         </Router>

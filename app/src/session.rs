@@ -150,6 +150,10 @@ pub async fn visible_table(
         .ok_or_else(missing)
 }
 
+/// The REST API's OpenAPI document (JSON), provided by the server, which generates it.
+#[derive(Debug, Clone)]
+pub struct ApiDocument(pub std::sync::Arc<String>);
+
 /// Where people and identity providers reach this idflow (no trailing slash), provided
 /// by the server to pages and server functions.
 #[derive(Debug, Clone)]

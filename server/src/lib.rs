@@ -94,8 +94,10 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
     let store = state.store.clone();
     let public_url = app::session::PublicUrl(state.public_url.clone());
     let sso = sso_context(&state);
+    let api_doc = api_document();
     let context = move || {
         provide_context(store.clone());
+        provide_context(api_doc.clone());
         provide_context(public_url.clone());
         provide_context(sso.clone());
         provide_context(app::session::NewSecretOnce::default());
@@ -182,6 +184,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/directory/groups/{id}/members/{user}/remove", post(directory::remove_member))
         .route("/api/v1/flows/{id}/invoke", post(invoke::invoke))
         .route("/api/v1/executions/{id}/resume", post(invoke::resume))
+        .route("/api/v1/openapi.json", get(api::openapi::serve))
         .merge(api::router().route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::authorize,
@@ -221,13 +224,25 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .with_state(state)
 }
 
+/// The REST API's OpenAPI document, made once per process.
+fn api_document() -> app::session::ApiDocument {
+    static DOCUMENT: std::sync::OnceLock<std::sync::Arc<String>> = std::sync::OnceLock::new();
+    app::session::ApiDocument(
+        DOCUMENT
+            .get_or_init(|| std::sync::Arc::new(api::openapi::document()))
+            .clone(),
+    )
+}
+
 async fn server_fn(State(state): State<AppState>, request: Request) -> impl IntoResponse {
     let store = state.store.clone();
     let public_url = app::session::PublicUrl(state.public_url.clone());
     let sso = sso_context(&state);
+    let api_doc = api_document();
     handle_server_fns_with_context(
         move || {
             provide_context(store.clone());
+            provide_context(api_doc.clone());
             provide_context(public_url.clone());
             provide_context(sso.clone());
         },

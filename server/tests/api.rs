@@ -1089,7 +1089,55 @@ async fn a_paused_execution_is_resumed_with_an_api_token(store: Store) {
     }));
 }
 
+/// The OpenAPI document is public; the reference page reads it for anyone signed in.
+async fn the_api_is_described_and_its_reference_shown(store: Store) {
+    let server = start(store, Options::default()).await;
+    let doc = reqwest::get(server.url("/api/v1/openapi.json"))
+        .await
+        .unwrap();
+    assert_eq!(doc.status(), StatusCode::OK);
+    let doc: serde_json::Value = doc.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for route in idflow::api::ROUTES {
+        let item = &paths[route.path];
+        assert!(
+            item.get(route.method.to_lowercase()).is_some(),
+            "{} {}",
+            route.method,
+            route.path
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let page = auditor
+        .get(server.url("/api-reference"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains("/api/v1/tables/{id}/rows/{row}"),
+        "every operation is listed"
+    );
+    assert!(page.contains("Page_FlowItem"));
+    assert!(page.contains("Download the OpenAPI document"));
+    let anonymous = client()
+        .get(server.url("/api-reference"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER, "signed in only");
+}
+
 domain::backend_tests! {
+    async fn api_is_described_and_its_reference_shown(store) {
+        the_api_is_described_and_its_reference_shown(store).await;
+    }
     async fn api_a_paused_execution_is_resumed_with_an_api_token(store) {
         a_paused_execution_is_resumed_with_an_api_token(store).await;
     }

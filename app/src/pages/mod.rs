@@ -1,5 +1,6 @@
 //! The console's pages, one module per area.
 
+pub mod api_reference;
 pub mod assignments;
 pub mod builder;
 pub mod connections;

@@ -224,7 +224,8 @@ fn ApiTokensSection(tokens: ApiTokensView) -> impl IntoView {
             <p>
                 "Scripts call the REST API at " <code>{tokens.base_url.clone()}</code> " with "
                 <code>"Authorization: Bearer idf_api_…"</code>
-                ". A token never does more than the person behind it may."
+                ". A token never does more than the person behind it may. "
+                <a href="/api-reference">"API reference"</a>
                 {tokens
                     .all
                     .then_some(" As a Super Admin you see, and may revoke, everyone's tokens.")}

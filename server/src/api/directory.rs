@@ -10,8 +10,9 @@ use axum::response::IntoResponse;
 use domain::directory::{Group, GroupId, User, UserId};
 use serde::Serialize;
 
-#[derive(Debug, Serialize)]
-struct UserItem {
+/// A user as the API shows them.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct UserItem {
     id: String,
     user_name: String,
     display_name: Option<String>,
@@ -19,10 +20,22 @@ struct UserItem {
     role: String,
     status: String,
     external_id: Option<String>,
+    /// Every other SCIM attribute, as provisioned.
+    #[schema(value_type = Object)]
     attributes: serde_json::Map<String, serde_json::Value>,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
     last_sign_in_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The groups they are in (when one user is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<Vec<GroupRef>>,
+}
+
+/// A group a user is in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct GroupRef {
+    id: String,
+    display_name: String,
 }
 
 impl From<&User> for UserItem {
@@ -39,6 +52,7 @@ impl From<&User> for UserItem {
             created_at: u.created_at,
             updated_at: u.updated_at,
             last_sign_in_at: u.last_sign_in_at,
+            groups: None,
         }
     }
 }
@@ -51,6 +65,13 @@ fn bad_cursor() -> Problem {
 }
 
 /// `GET /api/v1/users`: every user, by id.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "directory",
+    params(super::ListQuery),
+    responses((status = 200, description = "A page of users", body = super::Page<UserItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn users(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -87,25 +108,45 @@ pub(super) async fn users(
 }
 
 /// `GET /api/v1/users/{id}`: the user, with the groups they are in.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "directory",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The user with their groups", body = UserItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let missing = || problem(StatusCode::NOT_FOUND, "There is no such user.");
     let id = uuid::Uuid::parse_str(&id).map_err(|_| missing())?;
     let user = state.store.user(UserId(id)).await?.ok_or_else(missing)?;
     let groups = state.store.groups_of(user.id).await?;
-    let mut body = serde_json::to_value(UserItem::from(&user)).unwrap_or_default();
-    body["groups"] = groups
-        .iter()
-        .map(|(id, name)| serde_json::json!({ "id": id.to_string(), "display_name": name }))
-        .collect();
-    Ok(Json(body).into_response())
+    let item = UserItem {
+        groups: Some(
+            groups
+                .iter()
+                .map(|(id, name)| GroupRef {
+                    id: id.to_string(),
+                    display_name: name.clone(),
+                })
+                .collect(),
+        ),
+        ..UserItem::from(&user)
+    };
+    Ok(Json(item).into_response())
 }
 
-#[derive(Debug, Serialize)]
-struct GroupItem {
+/// A group as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct GroupItem {
     id: String,
     display_name: String,
     external_id: Option<String>,
-    members: usize,
+    /// How many members it has.
+    member_count: usize,
+    /// Its members (when one group is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    members: Option<Vec<domain::directory::Member>>,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -116,7 +157,8 @@ impl From<&Group> for GroupItem {
             id: g.id.to_string(),
             display_name: g.display_name.clone(),
             external_id: g.external_id.clone(),
-            members: g.members.len(),
+            member_count: g.members.len(),
+            members: None,
             created_at: g.created_at,
             updated_at: g.updated_at,
         }
@@ -124,6 +166,13 @@ impl From<&Group> for GroupItem {
 }
 
 /// `GET /api/v1/groups`: every group, by id, with its member count.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups",
+    tag = "directory",
+    params(super::ListQuery),
+    responses((status = 200, description = "A page of groups", body = super::Page<GroupItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn groups(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
@@ -160,17 +209,27 @@ pub(super) async fn groups(
 }
 
 /// `GET /api/v1/groups/{id}`: the group with its members.
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{id}",
+    tag = "directory",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The group with its members", body = GroupItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn group(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let missing = || problem(StatusCode::NOT_FOUND, "There is no such group.");
     let id = uuid::Uuid::parse_str(&id).map_err(|_| missing())?;
     let group = state.store.group(GroupId(id)).await?.ok_or_else(missing)?;
-    let mut body = serde_json::to_value(GroupItem::from(&group)).unwrap_or_default();
-    body["members"] = serde_json::to_value(&group.members).unwrap_or_default();
-    Ok(Json(body).into_response())
+    let item = GroupItem {
+        members: Some(group.members.clone()),
+        ..GroupItem::from(&group)
+    };
+    Ok(Json(item).into_response())
 }
 
-#[derive(Debug, Serialize)]
-struct ConnectionItem {
+/// A connection as the API shows it: never a secret.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ConnectionItem {
     id: String,
     name: String,
     kind: String,
@@ -179,6 +238,8 @@ struct ConnectionItem {
     secret_fields: Vec<String>,
     /// The folders whose flows may use it; absent: every flow.
     folders: Option<Vec<uuid::Uuid>>,
+    /// The last test's `at`, `ok` and `message`.
+    #[schema(value_type = Option<Object>)]
     last_test: Option<serde_json::Value>,
     updated_at: chrono::DateTime<chrono::Utc>,
     updated_by: String,
@@ -204,6 +265,12 @@ impl From<&domain::store::Connection> for ConnectionItem {
 }
 
 /// `GET /api/v1/connections`: every connection, by name, without its secrets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/connections",
+    tag = "connections",
+    responses((status = 200, description = "Every connection, without its secrets", body = super::Page<ConnectionItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn connections(State(state): State<AppState>) -> ApiResult {
     let mut all = state.store.connections().await?;
     all.sort_by_key(|c| c.name.to_lowercase());
@@ -216,6 +283,13 @@ pub(super) async fn connections(State(state): State<AppState>) -> ApiResult {
 
 /// `POST /api/v1/connections/{id}/test`: tests the connection as its kind says, keeps
 /// the outcome and answers with it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/connections/{id}/test",
+    tag = "connections",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The outcome of the test", body = TestBody), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn test_connection(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -226,10 +300,18 @@ pub(super) async fn test_connection(
     let connection = state.store.connection(id).await?.ok_or_else(missing)?;
     let outcome =
         domain::actions::connections::test(&state.store, &caller.acting, &connection).await?;
-    Ok(Json(serde_json::json!({
-        "ok": outcome.ok,
-        "message": outcome.message,
-        "at": outcome.at,
-    }))
+    Ok(Json(TestBody {
+        ok: outcome.ok,
+        message: outcome.message,
+        at: outcome.at,
+    })
     .into_response())
+}
+
+/// A connection test's outcome.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct TestBody {
+    ok: bool,
+    message: String,
+    at: chrono::DateTime<chrono::Utc>,
 }

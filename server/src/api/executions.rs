@@ -12,21 +12,59 @@ use domain::engine::ExecutionId;
 use domain::flows::FlowId;
 use domain::store::{ExecutionFilter, ExecutionRecord, FlowSummary};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// An execution as the API lists it.
-#[derive(Debug, Serialize)]
-struct ExecutionItem {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ExecutionItem {
     id: String,
     flow: String,
     flow_version: i64,
+    /// `queued`, `running`, `waiting`, `paused`, `succeeded`, `failed` or `cancelled`.
     status: String,
     trigger: String,
+    /// Started by Test Flow.
     test: bool,
     queued_at: chrono::DateTime<chrono::Utc>,
     started_at: Option<chrono::DateTime<chrono::Utc>>,
     finished_at: Option<chrono::DateTime<chrono::Utc>>,
     error: Option<String>,
+    /// What started it (when one execution is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    input: Option<Value>,
+    /// What it returned (when one execution is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    output: Option<Value>,
+    /// What each card did (when one execution is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cards: Option<Vec<CardRecord>>,
+}
+
+/// What one card did in an execution.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct CardRecord {
+    card: u32,
+    kind: String,
+    /// `succeeded`, `failed` or `skipped`.
+    status: String,
+    attempt: u32,
+    /// Kept only when the flow saves all data.
+    #[schema(value_type = Option<Object>)]
+    inputs: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    outputs: Option<Value>,
+    error: Option<String>,
+    started_at: chrono::DateTime<chrono::Utc>,
+    finished_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An execution queued.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Queued {
+    execution_id: String,
+    status: String,
 }
 
 impl From<&ExecutionRecord> for ExecutionItem {
@@ -42,11 +80,15 @@ impl From<&ExecutionRecord> for ExecutionItem {
             started_at: e.started_at,
             finished_at: e.finished_at,
             error: e.error.clone(),
+            input: None,
+            output: None,
+            cards: None,
         }
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ExecutionQuery {
     flow: Option<String>,
     status: Option<String>,
@@ -82,6 +124,13 @@ fn parse_execution_cursor(
 
 /// `GET /api/v1/executions`: newest first, as the Executions tab searches (`flow`,
 /// `status`, `carried`, `since`), only those of flows the token's person may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/executions",
+    tag = "executions",
+    params(ExecutionQuery),
+    responses((status = 200, description = "A page of executions, newest first", body = super::Page<ExecutionItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn executions(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -218,6 +267,13 @@ async fn visible_execution(
 
 /// `GET /api/v1/executions/{id}`: the execution, its input and output, and what each
 /// card did.
+#[utoipa::path(
+    get,
+    path = "/api/v1/executions/{id}",
+    tag = "executions",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The execution with its input, output and card records", body = ExecutionItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn execution(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -225,30 +281,39 @@ pub(super) async fn execution(
 ) -> ApiResult {
     let (execution, _) = visible_execution(&state, &caller, &id).await?;
     let steps = state.store.execution_steps(execution.id).await?;
-    let mut body = serde_json::to_value(ExecutionItem::from(&execution)).unwrap_or(Value::Null);
-    body["input"] = execution.input.clone();
-    body["output"] = execution.output.clone().unwrap_or(Value::Null);
-    body["cards"] = steps
-        .iter()
-        .map(|s| {
-            json!({
-                "card": s.card_id,
-                "kind": s.card_kind,
-                "status": s.status,
-                "attempt": s.attempt,
-                "inputs": s.inputs,
-                "outputs": s.outputs,
-                "error": s.error,
-                "started_at": s.started_at,
-                "finished_at": s.finished_at,
-            })
-        })
-        .collect();
-    Ok(Json(body).into_response())
+    let item = ExecutionItem {
+        input: Some(execution.input.clone()),
+        output: Some(execution.output.clone().unwrap_or(Value::Null)),
+        cards: Some(
+            steps
+                .iter()
+                .map(|s| CardRecord {
+                    card: s.card_id,
+                    kind: s.card_kind.clone(),
+                    status: s.status.clone(),
+                    attempt: s.attempt,
+                    inputs: s.inputs.clone(),
+                    outputs: s.outputs.clone(),
+                    error: s.error.clone(),
+                    started_at: s.started_at,
+                    finished_at: s.finished_at,
+                })
+                .collect(),
+        ),
+        ..ExecutionItem::from(&execution)
+    };
+    Ok(Json(item).into_response())
 }
 
 /// `POST /api/v1/executions/{id}/cancel`: cancels a queued, running or waiting
 /// execution; 409 when it had already ended.
+#[utoipa::path(
+    post,
+    path = "/api/v1/executions/{id}/cancel",
+    tag = "executions",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The execution, cancelled", body = ExecutionItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn cancel(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -266,6 +331,13 @@ pub(super) async fn cancel(
 
 /// `POST /api/v1/executions/{id}/rerun`: runs the execution's flow again with the same
 /// input (its current version), acting for the flow's owner.
+#[utoipa::path(
+    post,
+    path = "/api/v1/executions/{id}/rerun",
+    tag = "executions",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 201, description = "The new execution, queued", body = Queued), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn rerun(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -276,7 +348,10 @@ pub(super) async fn rerun(
         domain::actions::executions::rerun(&state.store, &caller.acting, &execution, &flow).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "execution_id": again.to_string(), "status": "queued" })),
+        Json(Queued {
+            execution_id: again.to_string(),
+            status: "queued".into(),
+        }),
     )
         .into_response())
 }
@@ -293,7 +368,26 @@ pub(super) async fn resume(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "execution_id": execution.id.to_string(), "status": "queued" })),
+        Json(Queued {
+            execution_id: execution.id.to_string(),
+            status: "queued".into(),
+        }),
     )
         .into_response())
 }
+
+/// The resume route as documentation: it is served by `invoke::resume`, which takes an
+/// API token (`executions:write`) or the flow's secret.
+#[utoipa::path(
+    post,
+    path = "/api/v1/executions/{id}/resume",
+    tag = "executions",
+    params(("id" = String, Path, description = "Its id")),
+    request_body(content = Object, description = "The Pause card's `input`"),
+    responses(
+        (status = 202, description = "Resumed: queued to go on", body = Queued),
+        (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+#[allow(dead_code)]
+pub(super) async fn resume_doc() {}

@@ -15,16 +15,23 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A flow as the API shows it.
-#[derive(Debug, Serialize)]
-struct FlowItem {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct FlowItem {
     id: String,
     name: String,
+    /// The folder it is in; the top level when absent.
     folder: Option<uuid::Uuid>,
     enabled: bool,
+    /// Its trigger's kind, such as `directory.user_deactivated`.
     trigger: String,
+    /// Its current version.
     version: i64,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
+    /// The current version's definition (when one flow is read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    definition: Option<Value>,
 }
 
 impl From<&FlowSummary> for FlowItem {
@@ -38,11 +45,19 @@ impl From<&FlowSummary> for FlowItem {
             version: f.version,
             created_at: f.created_at,
             updated_at: f.updated_at,
+            definition: None,
         }
     }
 }
 
 /// `GET /api/v1/flows`: the flows the token's person may see, by id (oldest first).
+#[utoipa::path(
+    get,
+    path = "/api/v1/flows",
+    tag = "flows",
+    params(super::ListQuery),
+    responses((status = 200, description = "A page of the flows the token's person may see", body = super::Page<FlowItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn flows(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -117,6 +132,13 @@ pub(super) async fn visible_flow(
 }
 
 /// `GET /api/v1/flows/{id}`: the flow with its current version's definition.
+#[utoipa::path(
+    get,
+    path = "/api/v1/flows/{id}",
+    tag = "flows",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The flow with its current definition", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn flow(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -124,9 +146,11 @@ pub(super) async fn flow(
 ) -> ApiResult {
     let flow = visible_flow(&state, &caller, &id).await?;
     let definition = state.store.flow_definition(flow.id, flow.version).await?;
-    let mut body = serde_json::to_value(FlowItem::from(&flow)).unwrap_or(Value::Null);
-    body["definition"] = serde_json::to_value(definition.as_deref()).unwrap_or(Value::Null);
-    Ok(Json(body).into_response())
+    let item = FlowItem {
+        definition: Some(serde_json::to_value(definition.as_deref()).unwrap_or(Value::Null)),
+        ..FlowItem::from(&flow)
+    };
+    Ok(Json(item).into_response())
 }
 
 async fn set_enabled(state: AppState, caller: ApiCaller, id: String, enabled: bool) -> ApiResult {
@@ -138,6 +162,13 @@ async fn set_enabled(state: AppState, caller: ApiCaller, id: String, enabled: bo
 
 /// `POST /api/v1/flows/{id}/enable`: turns the flow on; it acts for the token's person
 /// from then on. Refused (409) with the reason when its problems or rights stop it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/flows/{id}/enable",
+    tag = "flows",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The flow, on", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn enable(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -147,6 +178,13 @@ pub(super) async fn enable(
 }
 
 /// `POST /api/v1/flows/{id}/disable`: turns the flow off.
+#[utoipa::path(
+    post,
+    path = "/api/v1/flows/{id}/disable",
+    tag = "flows",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The flow, off", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn disable(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -155,7 +193,8 @@ pub(super) async fn disable(
     set_enabled(state, caller, id, false).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct FolderQuery {
     /// The folder to create it in (its id); the top level when absent.
     folder: Option<String>,
@@ -163,6 +202,14 @@ pub(super) struct FolderQuery {
 
 /// `POST /api/v1/flows?folder=ID` with a flow's JSON (as `GET …/export` or the builder
 /// gives it): created off, acting for the token's person.
+#[utoipa::path(
+    post,
+    path = "/api/v1/flows",
+    tag = "flows",
+    params(FolderQuery),
+    request_body(content = Object, description = "A flow's JSON, as an export or the builder gives it"),
+    responses((status = 201, description = "The flow, created off", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn create(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -205,8 +252,8 @@ fn no_folder() -> Problem {
 }
 
 /// One saved version, as the API lists it.
-#[derive(Debug, Serialize)]
-struct VersionItem {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct VersionItem {
     version: i64,
     author: String,
     created_at: chrono::DateTime<chrono::Utc>,
@@ -214,6 +261,13 @@ struct VersionItem {
 }
 
 /// `GET /api/v1/flows/{id}/versions`: every saved version, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/flows/{id}/versions",
+    tag = "flows",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "Every saved version, newest first", body = super::Page<VersionItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn versions(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -233,17 +287,28 @@ pub(super) async fn versions(
     Ok(Json(Page { items, next: None }).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-struct NewVersion {
+/// A new version of a flow.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct NewVersion {
     /// The version this one was edited from: refused (409) when someone saved a newer
     /// one meanwhile.
     based_on: i64,
+    /// The flow's JSON.
+    #[schema(value_type = Object)]
     definition: domain::flows::Flow,
 }
 
 /// `POST /api/v1/flows/{id}/versions` with `{"based_on": N, "definition": {…}}`: saves
 /// the next version. A flow that was on and now has problems is turned off (`enabled`
 /// says so).
+#[utoipa::path(
+    post,
+    path = "/api/v1/flows/{id}/versions",
+    tag = "flows",
+    params(("id" = String, Path, description = "Its id")),
+    request_body(content = NewVersion),
+    responses((status = 201, description = "The flow with its new version", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn save_version(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -277,6 +342,13 @@ pub(super) async fn save_version(
 
 /// `GET /api/v1/flows/{id}/export`: the flow with its helper flows and the schemas of
 /// the tables they name, as the console exports it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/flows/{id}/export",
+    tag = "flows",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The flow with its helper flows and the schemas of its tables", body = Object), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn export(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -288,6 +360,13 @@ pub(super) async fn export(
 }
 
 /// `DELETE /api/v1/flows/{id}`: the flow, its versions and its history.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/flows/{id}",
+    tag = "flows",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 204, description = "Deleted, with its versions and history"), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn delete(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,

@@ -12,6 +12,7 @@
 mod directory;
 mod executions;
 mod flows;
+pub mod openapi;
 mod tables;
 
 use crate::AppState;
@@ -628,10 +629,22 @@ pub async fn resume_with_token(
 }
 
 /// A page of a list: its items, and the cursor of the next page when there is one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `after` for the next page; `null` on the last.
     pub next: Option<String>,
+}
+
+/// A refusal or failure (RFC 9457): `detail` says what to change.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ProblemBody {
+    #[serde(rename = "type")]
+    #[schema(rename = "type")]
+    kind: String,
+    title: String,
+    status: u16,
+    detail: String,
 }
 
 /// `page` as JSON, with `Link: <path?…&after=next>; rel="next"` when there is more.
@@ -690,9 +703,12 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 /// The paging of a list: where to start (a cursor a page gave) and how many.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    /// The cursor of the next page, as a page gave it.
     pub(super) after: Option<String>,
+    /// Items per page, 1 to 200 (50 by default).
     pub(super) limit: Option<i64>,
 }
 
@@ -713,32 +729,160 @@ pub(super) fn uuid_of(id: &str, what: &str) -> Result<uuid::Uuid, Problem> {
         .map_err(|_| problem(StatusCode::NOT_FOUND, format!("There is no such {what}.")))
 }
 
+/// The token behind a request and who it acts as.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Me {
+    token: TokenInfo,
+    /// How the System Log names what the token does.
+    actor: String,
+    /// The person behind the token (its owner, or a service token's maker).
+    person: String,
+    /// The roles whose rights the token acts with.
+    roles: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct TokenInfo {
+    id: uuid::Uuid,
+    name: String,
+    /// `personal` or `service`.
+    kind: String,
+    /// A service token's role.
+    role: Option<String>,
+    scopes: Vec<String>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// `GET /api/v1/me`: the token and who it acts as.
-async fn me(axum::Extension(caller): axum::Extension<ApiCaller>) -> ApiResult {
-    let (_, acting_as) = caller.acting.actor.id_and_display();
-    Ok(Json(json!({
-        "token": {
-            "id": caller.token.id,
-            "name": caller.token.name,
-            "kind": caller.token.kind,
-            "role": caller.token.role,
-            "scopes": caller.token.scopes().iter().map(|s| s.name()).collect::<Vec<_>>(),
-            "expires_at": caller.token.expires_at,
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "token",
+    responses(
+        (status = 200, description = "The token and who it acts as", body = Me),
+        (status = "4XX", description = "Refused: the problem says why", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn me(axum::Extension(caller): axum::Extension<ApiCaller>) -> ApiResult {
+    let (_, actor) = caller.acting.actor.id_and_display();
+    Ok(Json(Me {
+        token: TokenInfo {
+            id: caller.token.id,
+            name: caller.token.name.clone(),
+            kind: caller.token.kind.clone(),
+            role: caller.token.role.clone(),
+            scopes: caller.token.scopes().iter().map(|s| s.name()).collect(),
+            expires_at: caller.token.expires_at,
         },
-        "actor": acting_as,
-        "person": caller.token.owner_name,
-        "roles": caller.acting.rights.roles().iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-    }))
+        actor,
+        person: caller.token.owner_name.clone(),
+        roles: caller
+            .acting
+            .rights
+            .roles()
+            .iter()
+            .map(|r| r.as_str().to_string())
+            .collect(),
+    })
     .into_response())
+}
+
+/// A System Log entry as the API gives it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct LogItem {
+    id: uuid::Uuid,
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    /// The event type (Okta's `eventType`), such as `user.session.start`.
+    action: String,
+    /// What the event type means, in a sentence.
+    display_message: String,
+    /// `success` or `failure`.
+    outcome: String,
+    actor_kind: String,
+    actor_id: Option<String>,
+    actor_display: Option<String>,
+    target_kind: Option<String>,
+    target_id: Option<String>,
+    target_display: Option<String>,
+    client_address: Option<String>,
+    request_id: Option<String>,
+    reason: Option<String>,
+}
+
+impl From<domain::audit::Entry> for LogItem {
+    fn from(e: domain::audit::Entry) -> LogItem {
+        LogItem {
+            display_message: e.action_label().to_string(),
+            id: e.id,
+            occurred_at: e.occurred_at,
+            action: e.action,
+            outcome: e.outcome,
+            actor_kind: e.actor_kind,
+            actor_id: e.actor_id,
+            actor_display: e.actor_display,
+            target_kind: e.target_kind,
+            target_id: e.target_id,
+            target_display: e.target_display,
+            client_address: e.client_address,
+            request_id: e.request_id,
+            reason: e.reason,
+        }
+    }
+}
+
+/// A System Log search, as Okta's System Log takes it.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct LogQuery {
+    /// Keywords, every one matched (case-insensitively) somewhere in the entry.
+    #[serde(default)]
+    q: String,
+    /// A filter expression: `eventType eq "user.session.start" and outcome.result eq "FAILURE"`.
+    #[serde(default)]
+    filter: String,
+    /// Entries at or after this time (`2026-12-01` or `2026-12-01T08:00:00Z`).
+    #[serde(default)]
+    since: String,
+    /// Entries before this time.
+    #[serde(default)]
+    until: String,
+    /// `ASCENDING` or `DESCENDING` (the default).
+    #[serde(default, rename = "sortOrder")]
+    #[param(rename = "sortOrder")]
+    sort_order: String,
+    /// The cursor of the next page, as a page gave it.
+    #[serde(default)]
+    after: String,
+    /// Entries per page, 1 to 1000 (100 by default).
+    limit: Option<i64>,
 }
 
 /// `GET /api/v1/logs`: a System Log search (`q`, `filter`, `since`, `until`,
 /// `sortOrder`, `after`, `limit`), as the System Log tab searches.
-async fn logs(
+#[utoipa::path(
+    get,
+    path = "/api/v1/logs",
+    tag = "logs",
+    params(LogQuery),
+    responses(
+        (status = 200, description = "A page of the entries the search finds", body = Page<LogItem>),
+        (status = "4XX", description = "Refused: the problem says why", body = ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn logs(
     State(state): State<AppState>,
-    ApiQuery(input): ApiQuery<domain::audit::search::SearchInput>,
+    ApiQuery(query): ApiQuery<LogQuery>,
 ) -> ApiResult {
-    use domain::audit::search::Search;
+    use domain::audit::search::{Search, SearchInput};
+    let input = SearchInput {
+        q: query.q,
+        filter: query.filter,
+        since: query.since,
+        until: query.until,
+        sort_order: query.sort_order,
+        after: query.after,
+        limit: query.limit,
+    };
     let search = Search::parse(&input).map_err(|e| {
         problem(
             StatusCode::BAD_REQUEST,
@@ -761,7 +905,7 @@ async fn logs(
         "/api/v1/logs",
         &query,
         Page {
-            items: page.entries,
+            items: page.entries.into_iter().map(LogItem::from).collect(),
             next: page.next.map(|c| c.encode()),
         },
     ))

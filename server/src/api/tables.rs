@@ -13,11 +13,14 @@ use domain::store::{RowQuery, RowRecord, TableSummary};
 use domain::tables::{Row, TableId};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Serialize)]
-struct TableItem {
+/// A table as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct TableItem {
     id: String,
     name: String,
     folder: Option<uuid::Uuid>,
+    /// Each column's `name` and `type` (text, number, boolean, datetime, json).
+    #[schema(value_type = Vec<Object>)]
     columns: Vec<domain::tables::Column>,
     key: Option<String>,
     rows: Option<i64>,
@@ -40,9 +43,12 @@ impl From<&TableSummary> for TableItem {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct RowItem {
+/// A row as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct RowItem {
     id: String,
+    /// Its values by column name.
+    #[schema(value_type = Object)]
     values: Row,
     created_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
@@ -60,6 +66,12 @@ impl From<&RowRecord> for RowItem {
 }
 
 /// `GET /api/v1/tables`: the tables the token's person may see, by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tables",
+    tag = "tables",
+    responses((status = 200, description = "The tables the token's person may see", body = super::Page<TableItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn tables(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -110,6 +122,13 @@ async fn visible_table(
 }
 
 /// `GET /api/v1/tables/{id}`: its columns, key and row count.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tables/{id}",
+    tag = "tables",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "The table's columns, key and row count", body = TableItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn table(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -119,7 +138,8 @@ pub(super) async fn table(
     Ok(Json(TableItem::from(&table)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct RowsQuery {
     /// Rows whose values contain this text, ignoring case.
     search: Option<String>,
@@ -128,6 +148,13 @@ pub(super) struct RowsQuery {
 }
 
 /// `GET /api/v1/tables/{id}/rows`: rows in the order they were added.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tables/{id}/rows",
+    tag = "tables",
+    params(("id" = String, Path, description = "Its id"), RowsQuery),
+    responses((status = 200, description = "A page of rows, in the order they were added", body = super::Page<RowItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn rows(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -180,6 +207,14 @@ pub(super) async fn rows(
 
 /// `POST /api/v1/tables/{id}/rows` with `{"column": value, …}`: adds a row; 409 when
 /// its key is taken, 400 when a value does not fit its column.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tables/{id}/rows",
+    tag = "tables",
+    params(("id" = String, Path, description = "Its id")),
+    request_body(content = Object, description = "Column names and values"),
+    responses((status = 201, description = "The row, added", body = RowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn add_row(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -215,6 +250,14 @@ fn row_id(id: &str) -> Result<uuid::Uuid, Problem> {
 }
 
 /// `PUT /api/v1/tables/{id}/rows/{row}` with the row's new values.
+#[utoipa::path(
+    put,
+    path = "/api/v1/tables/{id}/rows/{row}",
+    tag = "tables",
+    params(("id" = String, Path, description = "The table's id"), ("row" = String, Path, description = "The row's id")),
+    request_body(content = Object, description = "Column names and values"),
+    responses((status = 200, description = "The row, replaced", body = RowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn replace_row(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -236,6 +279,13 @@ pub(super) async fn replace_row(
 }
 
 /// `DELETE /api/v1/tables/{id}/rows/{row}`.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tables/{id}/rows/{row}",
+    tag = "tables",
+    params(("id" = String, Path, description = "The table's id"), ("row" = String, Path, description = "The row's id")),
+    responses((status = 204, description = "Deleted"), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn delete_row(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -252,6 +302,13 @@ const MOST_EXPORTED: i64 = 100_000;
 
 /// `GET /api/v1/tables/{id}/csv`: every row as CSV (cells a spreadsheet would read as
 /// formulas start with `'`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tables/{id}/csv",
+    tag = "tables",
+    params(("id" = String, Path, description = "Its id")),
+    responses((status = 200, description = "Every row as CSV", body = String, content_type = "text/csv"), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn csv_out(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -290,6 +347,14 @@ pub(super) async fn csv_out(
 /// `POST /api/v1/tables/{id}/csv` with a CSV file as the body (its header names the
 /// columns): adds the rows that fit, in one transaction, and answers with the report of
 /// those that did not.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tables/{id}/csv",
+    tag = "tables",
+    params(("id" = String, Path, description = "Its id")),
+    request_body(content = String, content_type = "text/csv", description = "A CSV file whose header names the columns"),
+    responses((status = 200, description = "What was added and what was not", body = ImportBody), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
+)]
 pub(super) async fn csv_in(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
@@ -311,12 +376,31 @@ pub(super) async fn csv_in(
         &read,
     )
     .await?;
-    Ok(Json(serde_json::json!({
-        "added": report.rows,
-        "rejected": report.rejects.iter().map(|r| serde_json::json!({
-            "line": r.line,
-            "reasons": r.reasons,
-        })).collect::<Vec<_>>(),
-    }))
+    Ok(Json(ImportBody {
+        added: report.rows,
+        rejected: report
+            .rejects
+            .iter()
+            .map(|r| Rejected {
+                line: r.line,
+                reasons: r.reasons.clone(),
+            })
+            .collect(),
+    })
     .into_response())
+}
+
+/// What a CSV import did.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct ImportBody {
+    /// How many rows were added.
+    added: i64,
+    /// The rows not added, by line (the header is line 1), with why.
+    rejected: Vec<Rejected>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(super) struct Rejected {
+    line: u64,
+    reasons: Vec<String>,
 }
