@@ -16,7 +16,7 @@ export LEPTOS_OUTPUT_NAME := idflow
 # PostgreSQL for the store tests (the machine's server, trust auth).
 export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console bench-log-search container-test
+.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console bench-log-search api-conformance container-test
 
 help: ## list these targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)$$/\1\t\2/' \
@@ -46,13 +46,14 @@ bench-log-search: ## measure System Log searches over 1,000,000 entries, SQLite 
 build: ## a debug build of the server and console
 	cargo leptos build
 
-test: ## formatting, clippy, Rust tests on SQLite and PostgreSQL, SCIM checker, Playwright
+test: ## formatting, clippy, Rust tests on SQLite and PostgreSQL, SCIM checker, schemathesis, Playwright
 	@scripts/setup.sh test
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory build-release
 	@$(MAKE) --no-print-directory postgres-check
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory scim-compliance
+	@$(MAKE) --no-print-directory api-conformance
 	@$(MAKE) --no-print-directory e2e
 
 lint: ## cargo fmt, leptosfmt and clippy (server and WASM), all checks only
@@ -70,6 +71,9 @@ unit: ## the Rust tests (nextest), each store test on SQLite and PostgreSQL
 # The public SCIM checker (PyPI scim2-tester) against the built server.
 scim-compliance: ## the public SCIM checker (scim2-tester) against the release build
 	IDFLOW_BINARY=target/server-release/idflow scripts/scim-compliance.sh
+
+api-conformance: ## schemathesis: the REST API against its OpenAPI document (release build)
+	IDFLOW_BINARY=target/server-release/idflow scripts/api-conformance.sh
 
 e2e: ## Playwright in headless Chromium against the release build
 	cd end2end && npx playwright test

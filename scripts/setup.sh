@@ -58,6 +58,12 @@ if [ "${1:-}" = "test" ]; then
     target/smtp-venv/bin/pip install --quiet --disable-pip-version-check -r scripts/smtp-test-requirements.txt
     touch target/smtp-venv/.installed
   fi
+  if [ ! -f target/schemathesis-venv/.installed ] || [ scripts/schemathesis-requirements.txt -nt target/schemathesis-venv/.installed ]; then
+    say "Installing schemathesis (PyPI), which tests the REST API against its OpenAPI document"
+    python3 -m venv target/schemathesis-venv
+    target/schemathesis-venv/bin/pip install --quiet --disable-pip-version-check -r scripts/schemathesis-requirements.txt
+    touch target/schemathesis-venv/.installed
+  fi
   if [ ! -x /usr/bin/chromium ]; then
     say "Installing Chromium from Debian"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

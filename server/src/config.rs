@@ -104,6 +104,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: ScimTokenCommand,
     },
+    /// API tokens for the REST API.
+    ApiToken {
+        #[command(subcommand)]
+        command: ApiTokenCommand,
+    },
     /// Re-seal every secret (connections, the single sign-on client secret) under a new
     /// key, in one transaction. With the key file, the new key replaces it and the old one
     /// is kept as `secret.key.<id>.retired` for older backups; with IDFLOW_SECRET_KEY, the
@@ -122,6 +127,27 @@ pub enum ScimTokenCommand {
     Create {
         /// A name that says which identity provider uses the token ("Okta production").
         name: String,
+        #[command(flatten)]
+        config: Config,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiTokenCommand {
+    /// Make a personal API token for a user and print it, alone, on standard output. It
+    /// acts with that user's rights, narrowed by its scopes; it is shown only this once.
+    Create {
+        /// A name that says what uses the token ("Nightly report").
+        name: String,
+        /// The user it acts as (their userName).
+        #[arg(long)]
+        user: String,
+        /// Its scopes, separated by spaces or commas (`flows:read logs:read`), or `all`.
+        #[arg(long)]
+        scopes: String,
+        /// Days until it expires (1 to 365).
+        #[arg(long, default_value_t = 90)]
+        days: u32,
         #[command(flatten)]
         config: Config,
     },

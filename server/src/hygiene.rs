@@ -38,7 +38,7 @@ pub fn body_limit(path: &str) -> usize {
 }
 
 /// A refusal with `status` and `message` in the form the caller reads: SCIM's error for
-/// SCIM, JSON for the API and server functions, a page for the browser.
+/// SCIM, problem+json for the REST API, JSON for server functions, a page for the browser.
 fn refuse(path: &str, status: StatusCode, message: String) -> Response {
     let mut response = if path.starts_with("/scim/") {
         let body = domain::scim::ScimError {
@@ -52,6 +52,8 @@ fn refuse(path: &str, status: StatusCode, message: String) -> Response {
             body.to_string(),
         )
             .into_response()
+    } else if path.starts_with("/api/v1/") {
+        crate::api::problem(status, message).into_response()
     } else if path.starts_with("/api/") {
         error_response(AppError::BadRequest(message))
     } else {

@@ -32,8 +32,9 @@ fn answer(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// A refusal, as problem+json like the rest of `/api/v1`.
 fn refuse(status: StatusCode, message: &str) -> Response {
-    answer(status, json!({ "error": message }))
+    crate::api::problem(status, message).into_response()
 }
 
 fn token_of(headers: &HeaderMap) -> Option<String> {

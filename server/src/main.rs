@@ -3,7 +3,7 @@
 use clap::Parser;
 use domain::auth::Bootstrap;
 use idflow::config::{
-    AdminCommand, Cli, Command, Config, FlowCommand, LogFormat, ScimTokenCommand,
+    AdminCommand, ApiTokenCommand, Cli, Command, Config, FlowCommand, LogFormat, ScimTokenCommand,
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::io::Read;
@@ -32,6 +32,12 @@ async fn main() -> ExitCode {
         }
         | Command::Flow {
             command: FlowCommand::Secret { config, .. },
+        }
+        | Command::Admin {
+            command:
+                AdminCommand::ApiToken {
+                    command: ApiTokenCommand::Create { config, .. },
+                },
         } => config.clone(),
     };
     init_logging(&config);
@@ -63,6 +69,19 @@ async fn main() -> ExitCode {
         Command::Admin {
             command: AdminCommand::RotateKey { config },
         } => rotate_key(config).await,
+        Command::Admin {
+            command:
+                AdminCommand::ApiToken {
+                    command:
+                        ApiTokenCommand::Create {
+                            name,
+                            user,
+                            scopes,
+                            days,
+                            config,
+                        },
+                },
+        } => create_api_token(config, name, user, scopes, days).await,
         Command::Flow {
             command:
                 FlowCommand::Secret {
@@ -393,6 +412,68 @@ async fn rotate_key(config: Config) -> anyhow::Result<()> {
         );
     }
     store.close().await;
+    Ok(())
+}
+
+/// `idflow admin api-token create NAME --user EMAIL --scopes …`: a personal API token
+/// for that user, printed alone. The operator makes it; it acts as the user.
+async fn create_api_token(
+    config: Config,
+    name: String,
+    user: String,
+    scopes: String,
+    days: u32,
+) -> anyhow::Result<()> {
+    use domain::api_tokens::{LONGEST_DAYS, Scope, TokenKind, parse_scopes};
+    use domain::audit::{Action, Actor, NewEntry, Outcome, Target};
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        anyhow::bail!("the token name must be 1 to 100 characters long");
+    }
+    if !(1..=LONGEST_DAYS).contains(&days) {
+        anyhow::bail!("--days is 1 to {LONGEST_DAYS}");
+    }
+    let scopes = if scopes.trim() == "all" {
+        Scope::all()
+    } else {
+        parse_scopes(&scopes).map_err(|why| anyhow::anyhow!("--scopes: {why}"))?
+    };
+    if scopes.is_empty() {
+        anyhow::bail!("--scopes names at least one scope, or all");
+    }
+    if config.uses_default_database() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store = domain::store::Store::open(config.database_url().expose_secret()).await?;
+    let person = store
+        .user_by_name(user.trim())
+        .await?
+        .filter(|u| u.status == domain::directory::UserStatus::Active)
+        .ok_or_else(|| anyhow::anyhow!("there is no active user {user:?}"))?;
+    let new = domain::store::NewApiToken {
+        name: name.to_string(),
+        kind: TokenKind::Personal,
+        owner: person.id,
+        owner_name: person.user_name.clone(),
+        role: None,
+        scopes: scopes.clone(),
+        expires_at: chrono::Utc::now() + chrono::Duration::days(i64::from(days)),
+    };
+    let names: Vec<String> = scopes.iter().map(|s| s.name()).collect();
+    let entry = NewEntry::new(Action::ApiTokenCreate, Outcome::Success, Actor::Operator)
+        .target(Target {
+            kind: "api_token".into(),
+            id: String::new(),
+            display: name.to_string(),
+        })
+        .reason(format!(
+            "personal token for {}; scopes {}; {days} days",
+            person.user_name,
+            names.join(" ")
+        ));
+    let (_, secret) = store.create_api_token(&new, &entry).await?;
+    // The token alone, so scripts can capture it.
+    println!("{secret}");
     Ok(())
 }
 

@@ -112,7 +112,7 @@ pub(super) async fn users(
     get,
     path = "/api/v1/users/{id}",
     tag = "directory",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The user with their groups", body = UserItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn user(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -213,7 +213,7 @@ pub(super) async fn groups(
     get,
     path = "/api/v1/groups/{id}",
     tag = "directory",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The group with its members", body = GroupItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn group(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -287,7 +287,7 @@ pub(super) async fn connections(State(state): State<AppState>) -> ApiResult {
     post,
     path = "/api/v1/connections/{id}/test",
     tag = "connections",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The outcome of the test", body = TestBody), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn test_connection(

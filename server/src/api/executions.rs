@@ -90,12 +90,25 @@ impl From<&ExecutionRecord> for ExecutionItem {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct ExecutionQuery {
+    /// Only this flow's executions.
+    #[param(value_type = Option<uuid::Uuid>)]
     flow: Option<String>,
+    /// Only those in this state.
+    #[param(
+        value_type = Option<String>,
+        pattern = "^(queued|running|waiting|paused|succeeded|failed|cancelled)$"
+    )]
     status: Option<String>,
     /// Executions whose input or outputs carry this text (an email, a user id).
     carried: Option<String>,
+    /// Only those queued at or after this time.
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     since: Option<String>,
+    /// The cursor of the next page, as a page gave it.
+    #[param(value_type = Option<String>, pattern = "^-?[0-9]+_[0-9a-f]{32}$")]
     after: Option<String>,
+    /// Items per page, 1 to 200 (50 by default).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -271,7 +284,7 @@ async fn visible_execution(
     get,
     path = "/api/v1/executions/{id}",
     tag = "executions",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The execution with its input, output and card records", body = ExecutionItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn execution(
@@ -311,7 +324,7 @@ pub(super) async fn execution(
     post,
     path = "/api/v1/executions/{id}/cancel",
     tag = "executions",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The execution, cancelled", body = ExecutionItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn cancel(
@@ -335,7 +348,7 @@ pub(super) async fn cancel(
     post,
     path = "/api/v1/executions/{id}/rerun",
     tag = "executions",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 201, description = "The new execution, queued", body = Queued), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn rerun(
@@ -382,7 +395,7 @@ pub(super) async fn resume(
     post,
     path = "/api/v1/executions/{id}/resume",
     tag = "executions",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     request_body(content = Object, description = "The Pause card's `input`"),
     responses(
         (status = 202, description = "Resumed: queued to go on", body = Queued),

@@ -136,7 +136,7 @@ pub(super) async fn visible_flow(
     get,
     path = "/api/v1/flows/{id}",
     tag = "flows",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The flow with its current definition", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn flow(
@@ -166,7 +166,7 @@ async fn set_enabled(state: AppState, caller: ApiCaller, id: String, enabled: bo
     post,
     path = "/api/v1/flows/{id}/enable",
     tag = "flows",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The flow, on", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn enable(
@@ -182,7 +182,7 @@ pub(super) async fn enable(
     post,
     path = "/api/v1/flows/{id}/disable",
     tag = "flows",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The flow, off", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn disable(
@@ -265,7 +265,7 @@ pub(super) struct VersionItem {
     get,
     path = "/api/v1/flows/{id}/versions",
     tag = "flows",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "Every saved version, newest first", body = super::Page<VersionItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn versions(
@@ -305,7 +305,7 @@ pub(super) struct NewVersion {
     post,
     path = "/api/v1/flows/{id}/versions",
     tag = "flows",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     request_body(content = NewVersion),
     responses((status = 201, description = "The flow with its new version", body = FlowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
@@ -346,7 +346,7 @@ pub(super) async fn save_version(
     get,
     path = "/api/v1/flows/{id}/export",
     tag = "flows",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The flow with its helper flows and the schemas of its tables", body = Object), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn export(
@@ -364,7 +364,7 @@ pub(super) async fn export(
     delete,
     path = "/api/v1/flows/{id}",
     tag = "flows",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 204, description = "Deleted, with its versions and history"), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn delete(

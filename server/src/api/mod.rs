@@ -679,6 +679,20 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        // A parameter given empty is a mistake, not an absent one: say so.
+        let raw = parts.uri.query().unwrap_or_default();
+        if let Some((name, _)) = raw
+            .split('&')
+            .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+            .find(|(name, value)| !name.is_empty() && value.is_empty())
+        {
+            let name =
+                urlencoding::decode(name).map_or_else(|_| name.to_string(), |n| n.into_owned());
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                format!("The query parameter {name:?} is empty; leave it out or give it a value."),
+            ));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
             Err(rejection) => Err(problem(
@@ -707,8 +721,10 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(
 #[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
     /// The cursor of the next page, as a page gave it.
+    #[param(value_type = Option<uuid::Uuid>)]
     pub(super) after: Option<String>,
     /// Items per page, 1 to 200 (50 by default).
+    #[param(minimum = 1, maximum = 200)]
     pub(super) limit: Option<i64>,
 }
 
@@ -840,20 +856,24 @@ pub(super) struct LogQuery {
     /// A filter expression: `eventType eq "user.session.start" and outcome.result eq "FAILURE"`.
     #[serde(default)]
     filter: String,
-    /// Entries at or after this time (`2026-12-01` or `2026-12-01T08:00:00Z`).
+    /// Entries at or after this time (`2026-12-01T08:00:00Z`; a date alone is taken too).
     #[serde(default)]
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     since: String,
     /// Entries before this time.
     #[serde(default)]
+    #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]
     until: String,
     /// `ASCENDING` or `DESCENDING` (the default).
     #[serde(default, rename = "sortOrder")]
-    #[param(rename = "sortOrder")]
+    #[param(rename = "sortOrder", value_type = Option<String>, pattern = "^(ASCENDING|DESCENDING)$")]
     sort_order: String,
     /// The cursor of the next page, as a page gave it.
     #[serde(default)]
+    #[param(value_type = Option<String>, pattern = "^-?[0-9]+_[0-9a-f]{32}$")]
     after: String,
     /// Entries per page, 1 to 1000 (100 by default).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 

@@ -126,7 +126,7 @@ async fn visible_table(
     get,
     path = "/api/v1/tables/{id}",
     tag = "tables",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "The table's columns, key and row count", body = TableItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn table(
@@ -143,7 +143,11 @@ pub(super) async fn table(
 pub(super) struct RowsQuery {
     /// Rows whose values contain this text, ignoring case.
     search: Option<String>,
+    /// The cursor of the next page, as a page gave it.
+    #[param(value_type = Option<String>, pattern = "^o[0-9]+$")]
     after: Option<String>,
+    /// Items per page, 1 to 200 (50 by default).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
@@ -152,7 +156,7 @@ pub(super) struct RowsQuery {
     get,
     path = "/api/v1/tables/{id}/rows",
     tag = "tables",
-    params(("id" = String, Path, description = "Its id"), RowsQuery),
+    params(("id" = uuid::Uuid, Path, description = "Its id"), RowsQuery),
     responses((status = 200, description = "A page of rows, in the order they were added", body = super::Page<RowItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn rows(
@@ -211,7 +215,7 @@ pub(super) async fn rows(
     post,
     path = "/api/v1/tables/{id}/rows",
     tag = "tables",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     request_body(content = Object, description = "Column names and values"),
     responses((status = 201, description = "The row, added", body = RowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
@@ -254,7 +258,7 @@ fn row_id(id: &str) -> Result<uuid::Uuid, Problem> {
     put,
     path = "/api/v1/tables/{id}/rows/{row}",
     tag = "tables",
-    params(("id" = String, Path, description = "The table's id"), ("row" = String, Path, description = "The row's id")),
+    params(("id" = uuid::Uuid, Path, description = "The table's id"), ("row" = uuid::Uuid, Path, description = "The row's id")),
     request_body(content = Object, description = "Column names and values"),
     responses((status = 200, description = "The row, replaced", body = RowItem), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
@@ -283,7 +287,7 @@ pub(super) async fn replace_row(
     delete,
     path = "/api/v1/tables/{id}/rows/{row}",
     tag = "tables",
-    params(("id" = String, Path, description = "The table's id"), ("row" = String, Path, description = "The row's id")),
+    params(("id" = uuid::Uuid, Path, description = "The table's id"), ("row" = uuid::Uuid, Path, description = "The row's id")),
     responses((status = 204, description = "Deleted"), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn delete_row(
@@ -306,7 +310,7 @@ const MOST_EXPORTED: i64 = 100_000;
     get,
     path = "/api/v1/tables/{id}/csv",
     tag = "tables",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     responses((status = 200, description = "Every row as CSV", body = String, content_type = "text/csv"), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn csv_out(
@@ -351,7 +355,7 @@ pub(super) async fn csv_out(
     post,
     path = "/api/v1/tables/{id}/csv",
     tag = "tables",
-    params(("id" = String, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
     request_body(content = String, content_type = "text/csv", description = "A CSV file whose header names the columns"),
     responses((status = 200, description = "What was added and what was not", body = ImportBody), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]

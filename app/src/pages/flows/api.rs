@@ -12,7 +12,6 @@ pub fn ApiPage() -> impl IntoView {
     let access = Resource::new(id, flow_api_access);
     view! {
         <DetailTop title="Flows" back=("/flows", "← All flows") />
-        <Flash />
         <Loaded
             data=access
             loading="Loading the flow's API access…"
