@@ -2,12 +2,12 @@
 //! Okta and Entra ID send go straight to the membership) and delete groups.
 
 use super::{
-    Client, ListQuery, Projection, ScimResponse, body_json, if_match, kept_changing, location,
-    matching_page, meta, resource_response, search_query,
+    Client, ListQuery, Projection, ScimQuery, ScimResponse, body_json, if_match, kept_changing,
+    location, matching_page, meta, resource_response, search_query,
 };
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::actions::directory as act;
@@ -88,7 +88,7 @@ impl Client {
 
 pub(super) async fn list_groups(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    ScimQuery(query): ScimQuery<ListQuery>,
 ) -> Result<Response, ScimResponse> {
     list_matching_groups(&state, query).await
 }
@@ -119,7 +119,7 @@ async fn list_matching_groups(
 pub(super) async fn get_group(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(projection): Query<Projection>,
+    ScimQuery(projection): ScimQuery<Projection>,
 ) -> Result<Response, ScimResponse> {
     let group = state
         .store

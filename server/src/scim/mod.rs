@@ -73,6 +73,31 @@ pub fn routes(state: AppState) -> Router<AppState> {
 /// A SCIM error as a response.
 pub struct ScimResponse(pub(crate) ScimError);
 
+/// A query string of type `T`, or SCIM's `invalidValue` error saying what does not read
+/// (never axum's plain-text rejection).
+pub(crate) struct ScimQuery<T>(pub(crate) T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ScimQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ScimResponse;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ScimQuery(value)),
+            Err(rejection) => Err(ScimResponse(ScimError::invalid_value(format!(
+                "The query string does not read: {}.",
+                rejection.body_text()
+            )))),
+        }
+    }
+}
+
 impl From<ScimError> for ScimResponse {
     fn from(e: ScimError) -> Self {
         ScimResponse(e)

@@ -2,12 +2,12 @@
 //! and delete users.
 
 use super::{
-    Client, ListQuery, Projection, ScimResponse, body_json, if_match, kept_changing, location,
-    matching_page, meta, resource_response, search_query,
+    Client, ListQuery, Projection, ScimQuery, ScimResponse, body_json, if_match, kept_changing,
+    location, matching_page, meta, resource_response, search_query,
 };
 use crate::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::actions::directory as act;
@@ -38,7 +38,7 @@ pub(super) fn render(user: &User, base: &str) -> Value {
 /// `GET /Users`: the users a filter matches, one page, projected.
 pub(super) async fn list_users(
     State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
+    ScimQuery(query): ScimQuery<ListQuery>,
 ) -> Result<Response, ScimResponse> {
     list_matching(&state, query).await
 }
@@ -101,7 +101,7 @@ fn written(status: StatusCode, user: &User, state: &AppState) -> Response {
 pub(super) async fn get_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(projection): Query<Projection>,
+    ScimQuery(projection): ScimQuery<Projection>,
 ) -> Result<Response, ScimResponse> {
     let user = state
         .store
