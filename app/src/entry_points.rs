@@ -139,6 +139,8 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/api/v1/executions/:id/rerun", BearerToken),
     route("GET", "/api/v1/tables", BearerToken),
     route("GET", "/api/v1/tables/:id", BearerToken),
+    route("POST", "/api/v1/tables", BearerToken),
+    route("DELETE", "/api/v1/tables/:id", BearerToken),
     route("GET", "/api/v1/tables/:id/rows", BearerToken),
     route("POST", "/api/v1/tables/:id/rows", BearerToken),
     route("PUT", "/api/v1/tables/:id/rows/:row", BearerToken),
@@ -498,6 +500,8 @@ TTTTTT GET /api/v1/flows/:id/export
 TTTTTT POST /api/v1/executions/:id/rerun
 TTTTTT GET /api/v1/tables
 TTTTTT GET /api/v1/tables/:id
+TTTTTT POST /api/v1/tables
+TTTTTT DELETE /api/v1/tables/:id
 TTTTTT GET /api/v1/tables/:id/rows
 TTTTTT POST /api/v1/tables/:id/rows
 TTTTTT PUT /api/v1/tables/:id/rows/:row

@@ -848,12 +848,28 @@ async fn every_resource_as_a_script_uses_it(store: Store) {
         ],
         key: Some("email".into()),
     };
-    let table = server
-        .store
-        .create_table(&schema, None, &entry(Action::TableCreate))
-        .await
-        .unwrap();
-    let rows = format!("/api/v1/tables/{}/rows", table.id.0);
+    let (status, _, made) = send(
+        &server,
+        Method::POST,
+        "/api/v1/tables",
+        &token,
+        None,
+        Some(serde_json::to_string(&schema).unwrap().into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let table_id = json(&made)["id"].as_str().unwrap().to_string();
+    let (status, _, bad) = send(
+        &server,
+        Method::POST,
+        "/api/v1/tables",
+        &token,
+        None,
+        Some(r#"{"name": "", "columns": []}"#.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    let rows = format!("/api/v1/tables/{table_id}/rows");
     let (status, _, ann) = send(
         &server,
         Method::POST,
@@ -942,7 +958,7 @@ async fn every_resource_as_a_script_uses_it(store: Store) {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let csv = format!("/api/v1/tables/{}/csv", table.id.0);
+    let csv = format!("/api/v1/tables/{table_id}/csv");
     let (status, headers, out) = send(&server, Method::GET, &csv, &token, None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -967,6 +983,18 @@ async fn every_resource_as_a_script_uses_it(store: Store) {
     assert_eq!(report["rejected"][0]["line"], 3);
     let (_, tables) = get(&server, "/api/v1/tables", Some(&token)).await;
     assert_eq!(tables["items"][0]["name"], "Laptops");
+    let (status, _, _) = send(
+        &server,
+        Method::DELETE,
+        &format!("/api/v1/tables/{table_id}"),
+        &token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = get(&server, &format!("/api/v1/tables/{table_id}"), Some(&token)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     // The directory, read; connections, listed.
     let (_, users) = get(&server, "/api/v1/users", Some(&token)).await;

@@ -4,8 +4,9 @@
 //! whose completion was recorded ran again (each card appears once in each execution's
 //! record). Meanwhile a caller keeps calling a synchronous API Endpoint flow, which each
 //! server runs in its own process: every call answered 200 has its execution stored and
-//! succeeded, and every such execution stored ends. Bounded in time: the test gives up,
-//! failing, after two minutes.
+//! succeeded, and every such execution stored ends; half the calls carry an
+//! `Idempotency-Key` and are retried until answered, and no call makes two executions.
+//! Bounded in time: the test gives up, failing, after two minutes.
 
 use domain::audit::{Action, Actor, NewEntry, Outcome};
 use domain::engine::Status;
@@ -97,25 +98,38 @@ fn api_flow() -> Flow {
 }
 
 /// Calls the API flow at `base` until stopped, from `next` on; the `n` of each call
-/// answered 200 with its own `n`.
+/// answered 200 with its own `n`. Even calls carry an `Idempotency-Key` and are retried
+/// until answered — across kills too: `pending` keeps the call in flight for the next
+/// caller — as a careful client does; odd calls are made once, so the process that takes
+/// one runs it at once.
 async fn call_until_stopped(
     base: String,
     flow: domain::flows::FlowId,
     token: String,
     next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pending: std::sync::Arc<std::sync::Mutex<Option<u64>>>,
+    retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     answered: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
 ) {
+    use std::sync::atomic::Ordering::Relaxed;
     let http = reqwest::Client::new();
     let url = format!("{}api/v1/flows/{flow}/invoke", base);
     loop {
-        let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Ok(response) = http
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&json!({ "n": n }))
-            .send()
-            .await
-        else {
+        let taken = pending.lock().unwrap().take();
+        let n = match taken {
+            Some(n) => {
+                retries.fetch_add(1, Relaxed);
+                n
+            }
+            None => next.fetch_add(1, Relaxed),
+        };
+        let keyed = n % 2 == 0;
+        let mut request = http.post(&url).bearer_auth(&token).json(&json!({ "n": n }));
+        if keyed {
+            *pending.lock().unwrap() = Some(n);
+            request = request.header("idempotency-key", format!("call-{n}"));
+        }
+        let Ok(response) = request.send().await else {
             tokio::time::sleep(Duration::from_millis(5)).await;
             continue;
         };
@@ -123,6 +137,11 @@ async fn call_until_stopped(
             && response.json::<serde_json::Value>().await.ok() == Some(json!(n))
         {
             answered.lock().unwrap().push(n);
+            if keyed {
+                pending.lock().unwrap().take();
+            }
+        } else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
@@ -211,6 +230,8 @@ async fn survives_twenty_kills(store: Store, url: String) {
     let made = store.test_flow(&flow(), None, "test").await;
     let (api, token) = store.test_callable(&api_flow()).await;
     let next_call = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let pending = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let retries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut accepted = Vec::new();
     for n in 0..EXECUTIONS {
@@ -243,6 +264,8 @@ async fn survives_twenty_kills(store: Store, url: String) {
             api.id,
             token.clone(),
             next_call.clone(),
+            pending.clone(),
+            retries.clone(),
             answered.clone(),
         ));
         tokio::time::sleep(Duration::from_millis(moments.next_ms(0, 300))).await;
@@ -294,6 +317,21 @@ async fn survives_twenty_kills(store: Store, url: String) {
         if call.status != Status::Succeeded {
             assert!(call.error.is_some(), "{}: ended without a reason", call.id);
         }
+    }
+    // A call retried with its Idempotency-Key, after a kill or a refusal, got its first
+    // execution back: no call made two.
+    let mut per_call = std::collections::BTreeMap::<u64, usize>::new();
+    for call in &calls {
+        if let Some(n) = call.input["body"]["n"].as_u64() {
+            *per_call.entry(n).or_default() += 1;
+        }
+    }
+    println!(
+        "{} retries with an Idempotency-Key",
+        retries.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    for (n, made) in per_call {
+        assert_eq!(made, 1, "call {n} made {made} executions");
     }
     let mut answered_keys = Vec::new();
     for n in answered {

@@ -175,6 +175,18 @@ pub const ROUTES: &[Route] = &[
         Some(Permission::ViewTables),
     ),
     route(
+        "POST",
+        "/api/v1/tables",
+        write(Area::Tables),
+        Some(Permission::EditFlows),
+    ),
+    route(
+        "DELETE",
+        "/api/v1/tables/{id}",
+        write(Area::Tables),
+        Some(Permission::EditFlows),
+    ),
+    route(
         "GET",
         "/api/v1/tables/{id}/rows",
         read(Area::Tables),
@@ -267,8 +279,11 @@ pub fn router() -> axum::Router<AppState> {
         .route("/api/v1/executions/{id}", get(executions::execution))
         .route("/api/v1/executions/{id}/cancel", post(executions::cancel))
         .route("/api/v1/executions/{id}/rerun", post(executions::rerun))
-        .route("/api/v1/tables", get(tables::tables))
-        .route("/api/v1/tables/{id}", get(tables::table))
+        .route("/api/v1/tables", get(tables::tables).post(tables::create))
+        .route(
+            "/api/v1/tables/{id}",
+            get(tables::table).delete(tables::delete),
+        )
         .route(
             "/api/v1/tables/{id}/rows",
             get(tables::rows).post(tables::add_row),

@@ -408,3 +408,84 @@ pub(super) struct Rejected {
     line: u64,
     reasons: Vec<String>,
 }
+
+/// A new table.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(super) struct NewTable {
+    name: String,
+    /// Each column's `name` and `type` (text, number, boolean, datetime, json).
+    #[schema(value_type = Vec<Object>)]
+    columns: Vec<domain::tables::Column>,
+    /// The column whose values are unique, if one is.
+    key: Option<String>,
+    /// The folder to create it in (its id); the top level when absent.
+    folder: Option<uuid::Uuid>,
+}
+
+/// `POST /api/v1/tables` with `{"name", "columns": [{"name", "type"}], "key", "folder"}`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tables",
+    tag = "tables",
+    request_body(content = NewTable),
+    responses(
+        (status = 201, description = "The table, created", body = TableItem),
+        (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn create(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let new: NewTable = super::json_body(&body, "a table: its name, columns and key")?;
+    if let Some(folder) = new.folder
+        && caller.acting.rights.in_folder(folder).is_none()
+    {
+        return Err(problem(
+            StatusCode::NOT_FOUND,
+            "There is no such folder, or it is not yours to see.",
+        ));
+    }
+    let schema = domain::tables::Schema {
+        name: new.name,
+        columns: new.columns,
+        key: new.key,
+    };
+    let made =
+        domain::actions::tables::create_table(&state.store, &caller.acting, &schema, new.folder)
+            .await
+            .map_err(|err| match err {
+                domain::actions::ActionError::Refused(refusal)
+                    if refusal.code == "table-problems" =>
+                {
+                    problem(
+                        StatusCode::BAD_REQUEST,
+                        format!("The table cannot be made: {}", refusal.reason),
+                    )
+                }
+                other => other.into(),
+            })?;
+    Ok((StatusCode::CREATED, Json(TableItem::from(&made))).into_response())
+}
+
+/// `DELETE /api/v1/tables/{id}`: the table and its rows.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tables/{id}",
+    tag = "tables",
+    params(("id" = uuid::Uuid, Path, description = "Its id")),
+    responses(
+        (status = 204, description = "Deleted, with its rows"),
+        (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"),
+    )
+)]
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    axum::Extension(caller): axum::Extension<ApiCaller>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let table = visible_table(&state, &caller, &id).await?;
+    domain::actions::tables::delete_table(&state.store, &caller.acting, &table).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
