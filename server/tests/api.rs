@@ -777,6 +777,25 @@ async fn every_resource_as_a_script_uses_it(store: Store) {
     )
     .await;
     assert_eq!(versions["items"].as_array().unwrap().len(), 2);
+    let (_, newest) = get(
+        &server,
+        &format!("/api/v1/flows/{id}/versions?limit=1"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(newest["items"][0]["version"], 2);
+    assert_eq!(newest["items"][0]["current"], true);
+    let (_, older) = get(
+        &server,
+        &format!(
+            "/api/v1/flows/{id}/versions?limit=1&after={}",
+            newest["next"].as_str().unwrap()
+        ),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(older["items"][0]["version"], 1);
+    assert!(older["next"].is_null());
     let (_, export) = get(&server, &format!("/api/v1/flows/{id}/export"), Some(&token)).await;
     assert_eq!(export["flows"][0]["flow"]["name"], "Greeter");
 

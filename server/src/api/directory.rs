@@ -1,7 +1,7 @@
 //! `/api/v1/users`, `/api/v1/groups` (read; the directory changes through SCIM and the
 //! console) and `/api/v1/connections` (list, test; never a secret).
 
-use super::{ApiCaller, ApiQuery, ApiResult, ListQuery, Page, Problem, page_size, paged, problem};
+use super::{ApiCaller, ApiQuery, ApiResult, ListQuery, problem};
 use crate::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -57,13 +57,6 @@ impl From<&User> for UserItem {
     }
 }
 
-fn bad_cursor() -> Problem {
-    problem(
-        StatusCode::BAD_REQUEST,
-        "after is not a cursor this API gave; start again without it.",
-    )
-}
-
 /// `GET /api/v1/users`: every user, by id.
 #[utoipa::path(
     get,
@@ -76,35 +69,14 @@ pub(super) async fn users(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult {
-    let limit = page_size(query.limit)? as usize;
-    let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => Some(uuid::Uuid::parse_str(a).map_err(|_| bad_cursor())?),
-        None => None,
-    };
-    let mut users: Vec<User> = state
-        .store
-        .all_users()
-        .await?
-        .into_iter()
-        .filter(|u| after.is_none_or(|a| u.id.0 > a))
-        .collect();
-    users.sort_by_key(|u| u.id.0);
-    let more = users.len() > limit;
-    users.truncate(limit);
-    let next = more
-        .then(|| users.last().map(|u| u.id.to_string()))
-        .flatten();
-    Ok(paged(
+    let users: Vec<User> = state.store.all_users().await?;
+    super::page_by_id(
         "/api/v1/users",
-        &[(
-            "limit",
-            query.limit.map(|l| l.to_string()).unwrap_or_default(),
-        )],
-        Page {
-            items: users.iter().map(UserItem::from).collect(),
-            next,
-        },
-    ))
+        users,
+        |u| u.id.0,
+        |u| UserItem::from(u),
+        &query,
+    )
 }
 
 /// `GET /api/v1/users/{id}`: the user, with the groups they are in.
@@ -177,35 +149,14 @@ pub(super) async fn groups(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult {
-    let limit = page_size(query.limit)? as usize;
-    let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => Some(uuid::Uuid::parse_str(a).map_err(|_| bad_cursor())?),
-        None => None,
-    };
-    let mut groups: Vec<Group> = state
-        .store
-        .all_groups()
-        .await?
-        .into_iter()
-        .filter(|g| after.is_none_or(|a| g.id.0 > a))
-        .collect();
-    groups.sort_by_key(|g| g.id.0);
-    let more = groups.len() > limit;
-    groups.truncate(limit);
-    let next = more
-        .then(|| groups.last().map(|g| g.id.to_string()))
-        .flatten();
-    Ok(paged(
+    let groups: Vec<Group> = state.store.all_groups().await?;
+    super::page_by_id(
         "/api/v1/groups",
-        &[(
-            "limit",
-            query.limit.map(|l| l.to_string()).unwrap_or_default(),
-        )],
-        Page {
-            items: groups.iter().map(GroupItem::from).collect(),
-            next,
-        },
-    ))
+        groups,
+        |g| g.id.0,
+        |x| GroupItem::from(x),
+        &query,
+    )
 }
 
 /// `GET /api/v1/groups/{id}`: the group with its members.
@@ -264,21 +215,26 @@ impl From<&domain::store::Connection> for ConnectionItem {
     }
 }
 
-/// `GET /api/v1/connections`: every connection, by name, without its secrets.
+/// `GET /api/v1/connections`: every connection, oldest first, without its secrets.
 #[utoipa::path(
     get,
     path = "/api/v1/connections",
     tag = "connections",
+    params(super::ListQuery),
     responses((status = 200, description = "Every connection, without its secrets", body = super::Page<ConnectionItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
-pub(super) async fn connections(State(state): State<AppState>) -> ApiResult {
-    let mut all = state.store.connections().await?;
-    all.sort_by_key(|c| c.name.to_lowercase());
-    Ok(Json(Page {
-        items: all.iter().map(ConnectionItem::from).collect(),
-        next: None,
-    })
-    .into_response())
+pub(super) async fn connections(
+    State(state): State<AppState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> ApiResult {
+    let all = state.store.connections().await?;
+    super::page_by_id(
+        "/api/v1/connections",
+        all,
+        |c| c.id,
+        |x| ConnectionItem::from(x),
+        &query,
+    )
 }
 
 /// `POST /api/v1/connections/{id}/test`: tests the connection as its kind says, keeps

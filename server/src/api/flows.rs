@@ -1,8 +1,6 @@
 //! `/api/v1/flows`: list, read, create, save a version, turn on and off, export, delete.
 
-use super::{
-    ApiCaller, ApiQuery, ApiResult, ListQuery, Page, Problem, page_size, paged, problem, uuid_of,
-};
+use super::{ApiCaller, ApiQuery, ApiResult, ListQuery, Page, Problem, problem, uuid_of};
 use crate::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -63,17 +61,7 @@ pub(super) async fn flows(
     axum::Extension(caller): axum::Extension<ApiCaller>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult {
-    let limit = page_size(query.limit)? as usize;
-    let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
-        Some(a) => Some(uuid::Uuid::parse_str(a).map_err(|_| {
-            problem(
-                StatusCode::BAD_REQUEST,
-                "after is not a cursor this API gave; start again without it.",
-            )
-        })?),
-        None => None,
-    };
-    let mut visible: Vec<FlowSummary> = state
+    let visible: Vec<FlowSummary> = state
         .store
         .flows()
         .await?
@@ -84,25 +72,14 @@ pub(super) async fn flows(
                 .rights
                 .on_flow(Permission::ViewFlows, f.folder)
         })
-        .filter(|f| after.is_none_or(|a| f.id.0 > a))
         .collect();
-    visible.sort_by_key(|f| f.id.0);
-    let more = visible.len() > limit;
-    visible.truncate(limit);
-    let next = more
-        .then(|| visible.last().map(|f| f.id.to_string()))
-        .flatten();
-    Ok(paged(
+    super::page_by_id(
         "/api/v1/flows",
-        &[(
-            "limit",
-            query.limit.map(|l| l.to_string()).unwrap_or_default(),
-        )],
-        Page {
-            items: visible.iter().map(FlowItem::from).collect(),
-            next,
-        },
-    ))
+        visible,
+        |f| f.id.0,
+        |f| FlowItem::from(f),
+        &query,
+    )
 }
 
 /// The flow `id` if the token's person may see it; 404 otherwise (as for none at all).
@@ -260,23 +237,40 @@ pub(super) struct VersionItem {
     current: bool,
 }
 
+/// Paging through a flow's versions, newest first.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct VersionsQuery {
+    /// The versions older than this one (the cursor a page gave).
+    #[param(minimum = 1)]
+    after: Option<i64>,
+    /// Versions per page, 1 to 200 (50 by default).
+    #[param(minimum = 1, maximum = 200)]
+    limit: Option<i64>,
+}
+
 /// `GET /api/v1/flows/{id}/versions`: every saved version, newest first.
 #[utoipa::path(
     get,
     path = "/api/v1/flows/{id}/versions",
     tag = "flows",
-    params(("id" = uuid::Uuid, Path, description = "Its id")),
+    params(("id" = uuid::Uuid, Path, description = "Its id"), VersionsQuery),
     responses((status = 200, description = "Every saved version, newest first", body = super::Page<VersionItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn versions(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
     Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<VersionsQuery>,
 ) -> ApiResult {
     let flow = visible_flow(&state, &caller, &id).await?;
-    let versions = state.store.flow_versions(flow.id).await?;
-    let items: Vec<VersionItem> = versions
+    let limit = super::page_size(query.limit)? as usize;
+    let mut versions: Vec<VersionItem> = state
+        .store
+        .flow_versions(flow.id)
+        .await?
         .iter()
+        .filter(|v| query.after.is_none_or(|after| v.version < after))
         .map(|v| VersionItem {
             version: v.version,
             author: v.author.clone(),
@@ -284,7 +278,23 @@ pub(super) async fn versions(
             current: v.version == flow.version,
         })
         .collect();
-    Ok(Json(Page { items, next: None }).into_response())
+    versions.sort_by_key(|v| std::cmp::Reverse(v.version));
+    let more = versions.len() > limit;
+    versions.truncate(limit);
+    let next = more
+        .then(|| versions.last().map(|v| v.version.to_string()))
+        .flatten();
+    Ok(super::paged(
+        &format!("/api/v1/flows/{}/versions", flow.id),
+        &[(
+            "limit",
+            query.limit.map(|l| l.to_string()).unwrap_or_default(),
+        )],
+        Page {
+            items: versions,
+            next,
+        },
+    ))
 }
 
 /// A new version of a flow.

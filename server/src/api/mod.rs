@@ -743,6 +743,45 @@ pub(super) struct ListQuery {
     pub(super) limit: Option<i64>,
 }
 
+/// One page of `items` ordered by their ids (UUIDv7: oldest first), after the cursor
+/// `query.after`, as the answer at `path`.
+pub(super) fn page_by_id<T, I: Serialize>(
+    path: &str,
+    mut items: Vec<T>,
+    id: impl Fn(&T) -> uuid::Uuid,
+    item: impl Fn(&T) -> I,
+    query: &ListQuery,
+) -> ApiResult {
+    let limit = page_size(query.limit)? as usize;
+    let after = match query.after.as_deref() {
+        Some(a) => Some(uuid::Uuid::parse_str(a).map_err(|_| {
+            problem(
+                StatusCode::BAD_REQUEST,
+                "after is not a cursor this API gave; start again without it.",
+            )
+        })?),
+        None => None,
+    };
+    items.retain(|t| after.is_none_or(|a| id(t) > a));
+    items.sort_by_key(|t| id(t));
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = more
+        .then(|| items.last().map(|t| id(t).to_string()))
+        .flatten();
+    Ok(paged(
+        path,
+        &[(
+            "limit",
+            query.limit.map(|l| l.to_string()).unwrap_or_default(),
+        )],
+        Page {
+            items: items.iter().map(item).collect(),
+            next,
+        },
+    ))
+}
+
 /// A page size from `limit`: 1 to 200, 50 unless asked.
 pub(super) fn page_size(limit: Option<i64>) -> Result<i64, Problem> {
     match limit {

@@ -65,18 +65,20 @@ impl From<&RowRecord> for RowItem {
     }
 }
 
-/// `GET /api/v1/tables`: the tables the token's person may see, by name.
+/// `GET /api/v1/tables`: the tables the token's person may see, oldest first.
 #[utoipa::path(
     get,
     path = "/api/v1/tables",
     tag = "tables",
+    params(super::ListQuery),
     responses((status = 200, description = "The tables the token's person may see", body = super::Page<TableItem>), (status = "4XX", description = "Refused: the problem says why", body = super::ProblemBody, content_type = "application/problem+json"))
 )]
 pub(super) async fn tables(
     State(state): State<AppState>,
     axum::Extension(caller): axum::Extension<ApiCaller>,
+    ApiQuery(query): ApiQuery<super::ListQuery>,
 ) -> ApiResult {
-    let mut tables: Vec<TableSummary> = state
+    let tables: Vec<TableSummary> = state
         .store
         .tables()
         .await?
@@ -88,12 +90,13 @@ pub(super) async fn tables(
                 .on_flow(Permission::ViewTables, t.folder)
         })
         .collect();
-    tables.sort_by_key(|t| t.schema.name.to_lowercase());
-    Ok(Json(Page {
-        items: tables.iter().map(TableItem::from).collect(),
-        next: None,
-    })
-    .into_response())
+    super::page_by_id(
+        "/api/v1/tables",
+        tables,
+        |t| t.id.0,
+        |x| TableItem::from(x),
+        &query,
+    )
 }
 
 async fn visible_table(
