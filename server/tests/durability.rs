@@ -97,36 +97,38 @@ fn api_flow() -> Flow {
     flow
 }
 
-/// Calls the API flow at `base` until stopped, from `next` on; the `n` of each call
-/// answered 200 with its own `n`. Even calls carry an `Idempotency-Key` and are retried
-/// until answered — across kills too: `pending` keeps the call in flight for the next
-/// caller — as a careful client does; odd calls are made once, so the process that takes
-/// one runs it at once.
+/// Calls the API flow at `base` until stopped, taking each call's `n` from `next`; the
+/// `n` of each call answered 200 with its own `n`. A `keyed` caller sends each call with
+/// an `Idempotency-Key` and retries it until answered — across kills too: `pending` keeps
+/// the call in flight for the next caller — as a careful client does; the other makes
+/// each call once, so the process that takes it runs it at once.
 async fn call_until_stopped(
     base: String,
     flow: domain::flows::FlowId,
     token: String,
-    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    pending: std::sync::Arc<std::sync::Mutex<Option<u64>>>,
-    retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    answered: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
+    calls: Callers,
+    keyed: bool,
 ) {
     use std::sync::atomic::Ordering::Relaxed;
     let http = reqwest::Client::new();
     let url = format!("{}api/v1/flows/{flow}/invoke", base);
     loop {
-        let taken = pending.lock().unwrap().take();
+        let taken = if keyed {
+            calls.pending.lock().unwrap().take()
+        } else {
+            None
+        };
         let n = match taken {
             Some(n) => {
-                retries.fetch_add(1, Relaxed);
+                calls.retries.fetch_add(1, Relaxed);
                 n
             }
-            None => next.fetch_add(1, Relaxed),
+            // Keyed calls are even, the others odd.
+            None => 2 * calls.next.fetch_add(1, Relaxed) + u64::from(!keyed),
         };
-        let keyed = n % 2 == 0;
         let mut request = http.post(&url).bearer_auth(&token).json(&json!({ "n": n }));
         if keyed {
-            *pending.lock().unwrap() = Some(n);
+            *calls.pending.lock().unwrap() = Some(n);
             request = request.header("idempotency-key", format!("call-{n}"));
         }
         let Ok(response) = request.send().await else {
@@ -136,14 +138,23 @@ async fn call_until_stopped(
         if response.status().is_success()
             && response.json::<serde_json::Value>().await.ok() == Some(json!(n))
         {
-            answered.lock().unwrap().push(n);
+            calls.answered.lock().unwrap().push(n);
             if keyed {
-                pending.lock().unwrap().take();
+                calls.pending.lock().unwrap().take();
             }
         } else {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
+}
+
+/// What the API callers share across servers.
+#[derive(Clone, Default)]
+struct Callers {
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    pending: std::sync::Arc<std::sync::Mutex<Option<u64>>>,
+    retries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    answered: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
 }
 
 fn start_server(url: &str, data: &std::path::Path) -> Child {
@@ -229,10 +240,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
         .unwrap();
     let made = store.test_flow(&flow(), None, "test").await;
     let (api, token) = store.test_callable(&api_flow()).await;
-    let next_call = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let pending = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let retries = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let callers = Callers::default();
     let mut accepted = Vec::new();
     for n in 0..EXECUTIONS {
         let id = store
@@ -259,19 +267,25 @@ async fn survives_twenty_kills(store: Store, url: String) {
     let mut server = start_server(&url, data.path());
     for kill in 0..KILLS {
         let base = wait_until_running(&mut server);
-        let caller = tokio::spawn(call_until_stopped(
+        let once = tokio::spawn(call_until_stopped(
+            base.clone(),
+            api.id,
+            token.clone(),
+            callers.clone(),
+            false,
+        ));
+        let keyed = tokio::spawn(call_until_stopped(
             base,
             api.id,
             token.clone(),
-            next_call.clone(),
-            pending.clone(),
-            retries.clone(),
-            answered.clone(),
+            callers.clone(),
+            true,
         ));
         tokio::time::sleep(Duration::from_millis(moments.next_ms(0, 300))).await;
         server.kill().expect("SIGKILL the server");
         server.wait().unwrap();
-        caller.abort();
+        once.abort();
+        keyed.abort();
         let (_, ended) = counts(&store, made.id).await;
         println!("kill {}: {ended} of {EXECUTIONS} ended", kill + 1);
         server = start_server(&url, data.path());
@@ -298,7 +312,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
 
     // Every call answered 200 was stored and succeeded, each card recorded once; every
     // call's execution that was stored has ended with a status, a failure with a reason.
-    let answered = answered.lock().unwrap().clone();
+    let answered = callers.answered.lock().unwrap().clone();
     println!(
         "{} API calls answered while the servers were killed",
         answered.len()
@@ -328,7 +342,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
     }
     println!(
         "{} retries with an Idempotency-Key",
-        retries.load(std::sync::atomic::Ordering::Relaxed)
+        callers.retries.load(std::sync::atomic::Ordering::Relaxed)
     );
     for (n, made) in per_call {
         assert_eq!(made, 1, "call {n} made {made} executions");
