@@ -89,11 +89,7 @@ pub async fn load_api_tokens() -> Result<ApiTokensView, AppError> {
         roles: Role::ALL
             .into_iter()
             .filter(|r| *r != Role::UnassignedUser)
-            .filter(|r| {
-                Permission::ALL
-                    .into_iter()
-                    .all(|p| !r.allows(p) || viewer.rights.allows(p))
-            })
+            .filter(|r| domain::actions::api_tokens::holds_all_of(&viewer.rights, *r))
             .map(|r| (r.as_str().to_string(), r.label().to_string()))
             .collect(),
         scopes: Scope::all().iter().map(|s| s.name()).collect(),

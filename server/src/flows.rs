@@ -367,10 +367,7 @@ pub async fn make_secret(
         name: flow.name.clone(),
         secret,
     };
-    if let Err(err) = session.insert(app::session::NEW_SECRET_KEY, shown).await {
-        tracing::error!(error = %err, "a flow's new secret could not be kept to show");
-        return Err(refused(&page, "unavailable"));
-    }
+    crate::forms::keep_to_show(&session, shown, &page).await?;
     Ok(Redirect::to(&page).into_response())
 }
 

@@ -189,6 +189,22 @@ pub fn done_because(page: &str, notice: &str, why: &str) -> Response {
     back_with_why(page, "notice", notice, why)
 }
 
+/// Keeps a just-made secret in the session until the page it belongs to shows it, once;
+/// the refusal to answer with (back to `page`, "unavailable") when it cannot be kept.
+pub async fn keep_to_show(
+    session: &tower_sessions::Session,
+    shown: app::session::NewSecret,
+    page: &str,
+) -> Result<(), Response> {
+    session
+        .insert(app::session::NEW_SECRET_KEY, shown)
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "a new secret could not be kept to show");
+            refused(page, "unavailable")
+        })
+}
+
 /// Back to `page` with an error code; nothing was changed.
 pub fn refused(page: &str, error: &str) -> Response {
     Redirect::to(&with_param(page, "error", error)).into_response()

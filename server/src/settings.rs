@@ -5,7 +5,7 @@
 
 use crate::AppState;
 use crate::forms::Origin;
-use app::session::{NEW_SECRET_KEY, NewSecret, SCIM_TOKEN_SECRET};
+use app::session::{NewSecret, SCIM_TOKEN_SECRET};
 use axum::Form;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -59,9 +59,8 @@ pub async fn create_scim_token(
         name: token.name,
         secret,
     };
-    if let Err(err) = session.insert(NEW_SECRET_KEY, shown).await {
-        tracing::error!(error = %err, "a new token's secret could not be kept to show");
-        return back("error=unavailable");
+    if let Err(refused) = crate::forms::keep_to_show(&session, shown, "/settings").await {
+        return refused;
     }
     Redirect::to("/settings").into_response()
 }
@@ -161,9 +160,8 @@ pub async fn create_api_token(
         name: token.name,
         secret,
     };
-    if let Err(err) = session.insert(NEW_SECRET_KEY, shown).await {
-        tracing::error!(error = %err, "a new API token could not be kept to show");
-        return back("error=unavailable");
+    if let Err(refused) = crate::forms::keep_to_show(&session, shown, "/settings").await {
+        return refused;
     }
     Redirect::to("/settings#api-tokens").into_response()
 }

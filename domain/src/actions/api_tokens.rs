@@ -30,11 +30,12 @@ fn token_target(id: impl ToString, name: &str) -> Target {
     }
 }
 
-/// Whether `rights` hold every right `role` gives.
-fn holds_all_of(rights: &Rights, role: Role) -> bool {
+/// Whether `rights` hold every right `role` gives, through roles: a role's rights reach
+/// every folder, so a grant on some folders never stands in for one.
+pub fn holds_all_of(rights: &Rights, role: Role) -> bool {
     Permission::ALL
         .into_iter()
-        .all(|p| !role.allows(p) || rights.allows(p))
+        .all(|p| !role.allows(p) || rights.roles().iter().any(|held| held.allows(p)))
 }
 
 /// Makes a token for the person acting; returns it with its secret (shown once).
@@ -183,4 +184,30 @@ pub async fn acting_for(
         client_address,
         request_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::FolderRole;
+
+    #[test]
+    fn a_role_is_held_through_roles_never_through_folder_grants() {
+        let editor_here = Rights::new([], [(Uuid::now_v7(), FolderRole::Editor)]);
+        assert!(editor_here.allows(Permission::EditFlows));
+        for role in [
+            Role::WorkflowsAuditor,
+            Role::WorkflowsAdministrator,
+            Role::ConnectionManager,
+        ] {
+            assert!(!holds_all_of(&editor_here, role), "{role:?}");
+        }
+        let admin = Rights::of(Role::WorkflowsAdministrator);
+        assert!(holds_all_of(&admin, Role::WorkflowsAuditor));
+        assert!(!holds_all_of(&admin, Role::SuperAdmin));
+        assert!(holds_all_of(
+            &Rights::of(Role::SuperAdmin),
+            Role::SuperAdmin
+        ));
+    }
 }

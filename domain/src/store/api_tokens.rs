@@ -106,20 +106,9 @@ impl Store {
         let Some(mut token) = token else {
             return Ok(None);
         };
-        if token
-            .last_used_at
-            .is_none_or(|last| at - last > chrono::Duration::seconds(60))
-        {
-            let _turn = self.write_turn().await;
-            with_pool!(self, pool => {
-                sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE id = $1")
-                    .bind(token.id)
-                    .bind(at)
-                    .execute(pool)
-                    .await?;
-            });
-            token.last_used_at = Some(at);
-        }
+        token.last_used_at = self
+            .note_token_use("api_tokens", token.id, token.last_used_at)
+            .await?;
         Ok(Some(token))
     }
 

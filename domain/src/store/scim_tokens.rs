@@ -88,24 +88,31 @@ impl Store {
         let Some(mut token) = token else {
             return Ok(None);
         };
-        // "Last used" is kept to the minute: a write on every request would cost more
-        // than the request itself during a provisioning burst.
-        let at = now();
-        if token
-            .last_used_at
-            .is_none_or(|last| at - last > chrono::Duration::seconds(60))
-        {
-            let _turn = self.write_turn().await;
-            with_pool!(self, pool => {
-                sqlx::query("UPDATE scim_tokens SET last_used_at = $2 WHERE id = $1")
-                    .bind(token.id)
-                    .bind(at)
-                    .execute(pool)
-                    .await?;
-            });
-            token.last_used_at = Some(at);
-        }
+        token.last_used_at = self
+            .note_token_use("scim_tokens", token.id, token.last_used_at)
+            .await?;
         Ok(Some(token))
+    }
+
+    /// Notes that the token `id` of `table` (`scim_tokens`, `api_tokens`) was used now;
+    /// its last use as it stands after. Kept to the minute: a write on every request would
+    /// cost more than the request itself during a burst.
+    pub(crate) async fn note_token_use(
+        &self,
+        table: &'static str,
+        id: Uuid,
+        last: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+        let at = now();
+        if last.is_some_and(|last| at - last <= chrono::Duration::seconds(60)) {
+            return Ok(last);
+        }
+        let sql = format!("UPDATE {table} SET last_used_at = $2 WHERE id = $1");
+        let _turn = self.write_turn().await;
+        with_pool!(self, pool => {
+            sqlx::query(&sql).bind(id).bind(at).execute(pool).await?;
+        });
+        Ok(Some(at))
     }
 
     pub async fn scim_tokens(&self) -> Result<Vec<ScimToken>, StoreError> {
