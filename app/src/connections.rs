@@ -38,6 +38,30 @@ pub struct ConnectionList {
     pub can_manage: bool,
 }
 
+/// An accepted Event Hook delivery, as the Okta connection's page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryView {
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub events: i64,
+    pub new_events: i64,
+    pub event_types: String,
+}
+
+/// An Okta connection's Event Hook: what to enter at Okta, and what arrived.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OktaHookView {
+    /// The endpoint URL to enter at Okta.
+    pub url: String,
+    /// The authentication field to enter at Okta.
+    pub header: String,
+    /// Whether its secret is set (deliveries are refused until it is).
+    pub secret_set: bool,
+    /// The event types to subscribe to, with the trigger each starts.
+    pub event_types: Vec<(String, String)>,
+    /// The newest deliveries, newest first.
+    pub deliveries: Vec<DeliveryView>,
+}
+
 /// One connection: its settings by field, the secrets it holds by field name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionPageData {
@@ -48,6 +72,50 @@ pub struct ConnectionPageData {
     pub can_manage: bool,
     /// Every folder, (id, name), and whether the connection is shared with it.
     pub folders: Vec<(String, String, bool)>,
+    /// An Okta connection's Event Hook.
+    pub okta_hook: Option<OktaHookView>,
+}
+
+/// How many deliveries an Okta connection's page lists.
+pub const DELIVERIES_SHOWN: i64 = 20;
+
+#[cfg(feature = "ssr")]
+async fn okta_hook(
+    store: &domain::store::Store,
+    connection: &domain::store::Connection,
+) -> Result<OktaHookView, AppError> {
+    let base = use_context::<crate::session::PublicUrl>()
+        .map(|u| u.0)
+        .unwrap_or_default();
+    let deliveries = store
+        .okta_hook_deliveries(connection.id, DELIVERIES_SHOWN)
+        .await
+        .map_err(AppError::from_store)?
+        .into_iter()
+        .map(|d| DeliveryView {
+            received_at: d.received_at,
+            events: d.events,
+            new_events: d.new_events,
+            event_types: d.event_types,
+        })
+        .collect();
+    Ok(OktaHookView {
+        url: format!(
+            "{}/hooks/okta/{}",
+            base.trim_end_matches('/'),
+            connection.id
+        ),
+        header: match connection.settings.get("hook_header").map(String::as_str) {
+            None | Some("") => "Authorization".to_string(),
+            Some(named) => named.to_string(),
+        },
+        secret_set: connection.secret_fields.iter().any(|f| f == "hook_secret"),
+        event_types: domain::okta::EVENT_TRIGGERS
+            .iter()
+            .map(|t| (t.event_type.to_string(), t.name.to_string()))
+            .collect(),
+        deliveries,
+    })
 }
 
 #[cfg(feature = "ssr")]
@@ -138,7 +206,13 @@ pub async fn connection_detail(id: String) -> Result<ConnectionPageData, AppErro
             (f.id.to_string(), f.name.clone(), shared)
         })
         .collect();
+    let okta_hook = if connection.kind == domain::connections::OKTA.key {
+        Some(okta_hook(&store, &connection).await?)
+    } else {
+        None
+    };
     Ok(ConnectionPageData {
+        okta_hook,
         folders: choices,
         version: connection.version,
         settings: connection.settings.clone(),

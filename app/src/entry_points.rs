@@ -119,6 +119,9 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("POST", "/auth/oidc/link", Public),
     route("GET", "/auth/oidc/signed-out", Public),
     route("POST", "/api/v1/flows/:id/invoke", BearerToken),
+    // An Okta connection's Event Hook: its own header and secret (`server::hooks`).
+    route("GET", "/hooks/okta/:id", BearerToken),
+    route("POST", "/hooks/okta/:id", BearerToken),
     // The REST API: each route checks its API token, scope and rights
     // (`server::api::ROUTES`).
     route("GET", "/api/v1/openapi.json", Public),
@@ -482,6 +485,8 @@ AAAAAA GET /auth/oidc/callback
 AAAAAA POST /auth/oidc/link
 AAAAAA GET /auth/oidc/signed-out
 TTTTTT POST /api/v1/flows/:id/invoke
+TTTTTT GET /hooks/okta/:id
+TTTTTT POST /hooks/okta/:id
 AAAAAA GET /api/v1/openapi.json
 TTTTTT GET /api/v1/me
 TTTTTT GET /api/v1/logs

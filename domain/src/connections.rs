@@ -284,8 +284,85 @@ pub const SMTP: Kind = Kind {
     ],
 };
 
+const OKTA_MODES: &[(&str, &str)] = &[
+    (
+        "service",
+        "Service app: client credentials with a private key (private_key_jwt) and DPoP",
+    ),
+    (
+        "authorization_code",
+        "An Okta admin authorizes it (authorization code with PKCE)",
+    ),
+];
+
+/// The Okta connection: an org, the OAuth 2.0 app flows call Okta's API through, and
+/// the Event Hook Okta sends its events to.
+pub const OKTA: Kind = Kind {
+    key: "okta",
+    name: "Okta",
+    description: "An Okta org: Okta cards act on it through an OAuth 2.0 app, and its Event Hook starts flows on Okta events.",
+    fields: &[
+        Field {
+            name: "domain",
+            label: "Okta domain",
+            input: Input::Text,
+            hint: "The org's domain without https://, not the admin console's: dev-123456.okta.com.",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "mode",
+            label: "Connect with",
+            input: Input::Choice(OKTA_MODES),
+            hint: "",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "client_id",
+            label: "Client ID",
+            input: Input::Text,
+            hint: "The Client ID of the OAuth app made for idflow in Okta.",
+            when: None,
+            required: true,
+        },
+        Field {
+            name: "client_secret",
+            label: "Client secret",
+            input: Input::Secret,
+            hint: "The app's client secret.",
+            when: Some(("mode", &["authorization_code"])),
+            required: true,
+        },
+        Field {
+            name: "scopes",
+            label: "Scopes",
+            input: Input::Text,
+            hint: "Space-separated Okta scopes the flows need (okta.users.manage okta.groups.manage …); okta.users.read and okta.groups.read are always asked for.",
+            when: None,
+            required: false,
+        },
+        Field {
+            name: "hook_header",
+            label: "Event Hook header",
+            input: Input::Text,
+            hint: "The Event Hook's authentication field at Okta; Authorization when empty.",
+            when: None,
+            required: false,
+        },
+        Field {
+            name: "hook_secret",
+            label: "Event Hook secret",
+            input: Input::Secret,
+            hint: "The Event Hook's authentication secret: the same value as at Okta. Deliveries are refused until it is set.",
+            when: None,
+            required: false,
+        },
+    ],
+};
+
 /// Every kind of connection idflow has, in the order the console offers them.
-pub const KINDS: &[Kind] = &[HTTP, SLACK, SMTP];
+pub const KINDS: &[Kind] = &[HTTP, SLACK, SMTP, OKTA];
 
 pub fn kind(key: &str) -> Option<&'static Kind> {
     KINDS.iter().find(|k| k.key == key)
@@ -299,6 +376,7 @@ pub fn kind_for_card(card_kind: &str) -> Option<&'static Kind> {
         "http" => HTTP.key,
         "slack" => SLACK.key,
         "email" => SMTP.key,
+        "okta" => OKTA.key,
         _ => return None,
     };
     kind(key)
@@ -389,7 +467,20 @@ pub fn checked(kind: &Kind, values: &Values, kept: &[String]) -> Result<Values, 
         if field.name == "port" && !value.is_empty() && value.parse::<u16>().is_err() {
             problems.push(format!("{value:?} is not a port number (1 to 65535)."));
         }
-        if field.name == "header" && !value.is_empty() && !is_header_name(&value) {
+        let value = match (kind.key, field.name) {
+            ("okta", "domain") if !value.is_empty() => match crate::okta::check_domain(&value) {
+                Ok(domain) => domain,
+                Err(problem) => {
+                    problems.push(problem);
+                    value
+                }
+            },
+            _ => value,
+        };
+        if matches!(field.name, "header" | "hook_header")
+            && !value.is_empty()
+            && !is_header_name(&value)
+        {
             problems.push(format!("{value:?} is not a header name."));
         }
         out.settings.insert(field.name.to_string(), value);

@@ -13,6 +13,7 @@ pub mod connections;
 pub mod directory;
 pub mod engine;
 pub mod flows;
+pub mod okta;
 pub mod scim;
 pub mod spreadsheet;
 pub mod tables;

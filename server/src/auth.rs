@@ -162,9 +162,14 @@ pub async fn guard(
             return error_response(AppError::NotFound(format!("There is no {method} {path}.")));
         }
     }
-    // Health checks and SCIM (bearer tokens, no cookies) have no session to resolve;
-    // SCIM's own router answers methods and paths it does not serve.
-    if path == "/healthz" || path == "/readyz" || path.starts_with("/scim/") {
+    // Health checks, SCIM (bearer tokens, no cookies) and Event Hooks (their own secret)
+    // have no session to resolve; SCIM's own router answers methods and paths it does
+    // not serve.
+    if path == "/healthz"
+        || path == "/readyz"
+        || path.starts_with("/scim/")
+        || (entry.is_some() && path.starts_with("/hooks/"))
+    {
         return next.run(request).await;
     }
     let user = match session_user(&state, &session).await {

@@ -8,7 +8,9 @@
 use domain::engine::BlastRadius;
 use domain::engine::runner::Runner;
 use domain::engine::schedules::fire_schedules;
-use domain::engine::triggers::dispatch_directory_events;
+use domain::engine::triggers::{
+    OKTA_REORDER_WINDOW, dispatch_directory_events, dispatch_okta_events,
+};
 use domain::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -100,9 +102,21 @@ pub fn spawn_with(
     let dispatcher = store.clone();
     tasks.push(tokio::spawn(async move {
         loop {
+            let settled = chrono::Utc::now() - OKTA_REORDER_WINDOW;
+            let okta = match dispatch_okta_events(&dispatcher, settled, EVENTS_PER_ROUND).await {
+                Ok(started) => started,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not hand Okta events to flows");
+                    0
+                }
+            };
             match dispatch_directory_events(&dispatcher, EVENTS_PER_ROUND).await {
-                Ok(0) => tokio::time::sleep(IDLE).await,
-                Ok(started) => tracing::debug!(started, "executions started by directory events"),
+                Ok(0) if okta == 0 => tokio::time::sleep(IDLE).await,
+                Ok(started) => tracing::debug!(
+                    started,
+                    okta,
+                    "executions started by directory and Okta events"
+                ),
                 Err(err) => {
                     tracing::warn!(error = %err, "could not hand directory events to flows");
                     tokio::time::sleep(AFTER_ERROR).await;

@@ -19,6 +19,7 @@ pub mod flows;
 pub mod folders;
 pub mod forms;
 pub mod health;
+pub mod hooks;
 pub mod hygiene;
 pub mod invoke;
 pub mod metrics;
@@ -182,6 +183,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/directory/groups", post(directory::create_group))
         .route("/directory/groups/{id}/members", post(directory::add_member))
         .route("/directory/groups/{id}/members/{user}/remove", post(directory::remove_member))
+        .route("/hooks/okta/{id}", get(hooks::verify).post(hooks::deliver))
         .route("/api/v1/flows/{id}/invoke", post(invoke::invoke))
         .route("/api/v1/executions/{id}/resume", post(invoke::resume))
         .route("/api/v1/openapi.json", get(api::openapi::serve))

@@ -298,7 +298,9 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
         secrets_held,
         can_manage,
         folders,
+        okta_hook,
     } = detail;
+    let okta_hook = okta_hook.map(|hook| view! { <OktaHook hook /> });
     let base = format!("/connections/{}", item.id);
     let spec = kind(&item.kind);
     let manage = (can_manage && spec.is_some()).then(|| {
@@ -373,7 +375,118 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
                 <dd>{format!("{}, {}", item.updated_by, when(Some(item.updated_at)))}</dd>
             </dl>
         </section>
+        {okta_hook}
         {manage}
+    }
+}
+
+/// An Okta connection's Event Hook: what to enter at Okta, then what it delivered.
+#[component]
+fn OktaHook(hook: crate::connections::OktaHookView) -> impl IntoView {
+    let secret = if hook.secret_set {
+        "Set (kept sealed). Enter the same value at Okta."
+    } else {
+        "Not set: deliveries are refused until it is. Choose a long random value, enter it below under Event Hook secret and at Okta."
+    };
+    let types = hook
+        .event_types
+        .iter()
+        .map(|(t, _)| t.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let subscriptions = hook
+        .event_types
+        .into_iter()
+        .map(|(event_type, trigger)| {
+            view! {
+                <tr>
+                    <td>
+                        <code>{event_type}</code>
+                    </td>
+                    <td>{trigger}</td>
+                </tr>
+            }
+        })
+        .collect::<Vec<_>>();
+    let deliveries = if hook.deliveries.is_empty() {
+        view! {
+            <p class="empty" data-testid="okta-no-deliveries">
+                "Nothing delivered yet. Once the Event Hook is created and verified at Okta, its deliveries are listed here."
+            </p>
+        }
+            .into_any()
+    } else {
+        let rows = hook
+            .deliveries
+            .into_iter()
+            .map(|d| {
+                let repeated = d.events - d.new_events;
+                view! {
+                    <tr>
+                        <td>{when(Some(d.received_at))}</td>
+                        <td>{d.events}</td>
+                        <td>{d.new_events}</td>
+                        <td>{repeated}</td>
+                        <td>{d.event_types}</td>
+                    </tr>
+                }
+            })
+            .collect::<Vec<_>>();
+        view! {
+            <div class="table-scroll">
+                <table data-testid="okta-deliveries">
+                    <thead>
+                        <tr>
+                            <th>"Received"</th>
+                            <th>"Events"</th>
+                            <th>"New"</th>
+                            <th>"Repeats (ignored)"</th>
+                            <th>"Event types"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <section class="panel" data-testid="okta-hook">
+            <h2>"Event Hook"</h2>
+            <p>
+                "In the Okta Admin Console, under Workflow → Event Hooks, create an Event Hook with these values, subscribe it to the event types below, and verify it. Flows on Okta triggers then start on each event."
+            </p>
+            <dl class="facts">
+                <dt>"Endpoint URL"</dt>
+                <dd>
+                    <code data-testid="okta-hook-url">{hook.url}</code>
+                </dd>
+                <dt>"Authentication field"</dt>
+                <dd>
+                    <code>{hook.header}</code>
+                </dd>
+                <dt>"Authentication secret"</dt>
+                <dd data-testid="okta-hook-secret">{secret}</dd>
+                <dt>"Event types"</dt>
+                <dd>
+                    <code data-testid="okta-hook-types">{types}</code>
+                </dd>
+            </dl>
+            <details>
+                <summary>"What each event type starts"</summary>
+                <table>
+                    <thead>
+                        <tr>
+                            <th>"Okta event type"</th>
+                            <th>"Trigger"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{subscriptions}</tbody>
+                </table>
+            </details>
+            <h3>"Recent deliveries"</h3>
+            {deliveries}
+        </section>
     }
 }
 

@@ -331,6 +331,49 @@ fn directory_trigger(key: &'static str, name: &'static str, says: &'static str) 
         ])
 }
 
+/// Who or what an Okta event names: id, login and name.
+fn okta_party_type() -> FieldType {
+    use FieldType::*;
+    FieldType::Object {
+        fields: vec![
+            field("id", "ID", Text),
+            field("login", "Login", Text),
+            field("name", "Name", Text),
+            field("type", "Type", Text),
+        ],
+    }
+}
+
+/// An Okta group or application an event names.
+fn okta_named_type() -> FieldType {
+    use FieldType::*;
+    FieldType::Object {
+        fields: vec![field("id", "ID", Text), field("name", "Name", Text)],
+    }
+}
+
+/// The trigger an Okta Event Hook event starts (see `crate::okta::EVENT_TRIGGERS`).
+fn okta_trigger(on: &crate::okta::EventTrigger) -> Spec {
+    use FieldType::*;
+    Spec::new(on.key, "Okta", on.name, CardRole::Trigger)
+        .says(on.says)
+        .takes(vec![
+            field("connection", "Okta connection (empty: any)", Text),
+            field("filter", "Only when (condition)", Text),
+        ])
+        .gives(vec![
+            field("user", "User", okta_party_type()),
+            field("actor", "Done by", okta_party_type()),
+            field("group", "Group", okta_named_type()),
+            field("app", "Application", okta_named_type()),
+            field("event_type", "Event Type", Text),
+            field("uuid", "Event ID", Text),
+            field("published", "Time", DateTime),
+            field("message", "Message", Text),
+            field("event", "Raw Event", object()),
+        ])
+}
+
 fn build() -> Vec<CardSpec> {
     use CardRole::*;
     use FieldType::*;
@@ -571,7 +614,8 @@ fn build() -> Vec<CardSpec> {
         Spec::new("json.stringify", "JSON", "Stringify", Function).takes(vec![required("value", "Value", Any)]).gives(text_out()),
         Spec::new("json.query", "JSON", "Query", Function).says("A JSONPath query (RFC 9535).").takes(vec![required("value", "Value", Any), required("query", "JSONPath", Text)]).gives(vec![field("output", "Output", any_list())]),
     ];
-    specs.into_iter().map(|s| s.0).collect()
+    let okta = crate::okta::EVENT_TRIGGERS.iter().map(okta_trigger);
+    specs.into_iter().chain(okta).map(|s| s.0).collect()
 }
 
 #[cfg(test)]

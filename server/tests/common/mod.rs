@@ -1,6 +1,7 @@
 //! The test server: the real router on a real socket, and clients for it.
 #![allow(dead_code)]
 
+pub mod okta;
 pub mod slack;
 pub mod smtp;
 

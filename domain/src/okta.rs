@@ -1,0 +1,374 @@
+//! Okta: the pure parts of the Okta connection. Its org domain, checked as Okta's own
+//! guidance asks (no `https://`, never the `-admin` console's domain); the Event Hook
+//! events idflow turns into triggers, and what each gives a flow; and the shape of an
+//! Event Hook delivery.
+//!
+//! No I/O here: the hook endpoint is the server's, the queue of received events the
+//! store's, and handing them to flows the engine's (`engine::triggers`).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+/// An Okta event that starts flows: its Okta `eventType`, and the trigger it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventTrigger {
+    /// Okta's event type (`user.lifecycle.deactivate`), as registered on the Event Hook.
+    pub event_type: &'static str,
+    /// The trigger's key in the card catalog (`okta.user_deactivated`).
+    pub key: &'static str,
+    pub name: &'static str,
+    pub says: &'static str,
+}
+
+const fn on(
+    event_type: &'static str,
+    key: &'static str,
+    name: &'static str,
+    says: &'static str,
+) -> EventTrigger {
+    EventTrigger {
+        event_type,
+        key,
+        name,
+        says,
+    }
+}
+
+/// Every Okta event idflow listens for, in the order the palette shows them. Register
+/// these event types on the Event Hook at Okta.
+pub const EVENT_TRIGGERS: &[EventTrigger] = &[
+    on(
+        "user.lifecycle.create",
+        "okta.user_created",
+        "Okta User Created",
+        "A user was created in Okta.",
+    ),
+    on(
+        "user.lifecycle.activate",
+        "okta.user_activated",
+        "Okta User Activated",
+        "A user was activated in Okta.",
+    ),
+    on(
+        "user.lifecycle.deactivate",
+        "okta.user_deactivated",
+        "Okta User Deactivated",
+        "A user was deactivated in Okta.",
+    ),
+    on(
+        "user.lifecycle.suspend",
+        "okta.user_suspended",
+        "Okta User Suspended",
+        "A user was suspended in Okta.",
+    ),
+    on(
+        "user.lifecycle.unsuspend",
+        "okta.user_unsuspended",
+        "Okta User Unsuspended",
+        "A suspended Okta user is active again.",
+    ),
+    on(
+        "user.account.lock",
+        "okta.user_locked_out",
+        "Okta User Locked Out",
+        "Okta locked a user out after failed sign-ins.",
+    ),
+    on(
+        "user.account.update_profile",
+        "okta.user_profile_updated",
+        "Okta User Profile Updated",
+        "A user's Okta profile changed.",
+    ),
+    on(
+        "group.user_membership.add",
+        "okta.user_added_to_group",
+        "Okta User Added to Group",
+        "A user was added to an Okta group.",
+    ),
+    on(
+        "group.user_membership.remove",
+        "okta.user_removed_from_group",
+        "Okta User Removed from Group",
+        "A user was removed from an Okta group.",
+    ),
+    on(
+        "application.user_membership.add",
+        "okta.user_assigned_to_app",
+        "Okta User Assigned to App",
+        "A user was assigned to an application in Okta.",
+    ),
+    on(
+        "application.user_membership.remove",
+        "okta.user_unassigned_from_app",
+        "Okta User Unassigned from App",
+        "A user was unassigned from an application in Okta.",
+    ),
+    on(
+        "user.mfa.factor.activate",
+        "okta.factor_enrolled",
+        "Okta MFA Factor Enrolled",
+        "A user enrolled (activated) an MFA factor in Okta.",
+    ),
+];
+
+/// The trigger an Okta event type starts, if idflow listens for it.
+pub fn trigger_for(event_type: &str) -> Option<&'static EventTrigger> {
+    EVENT_TRIGGERS.iter().find(|t| t.event_type == event_type)
+}
+
+/// An org's domain as it is kept (trimmed, lower case), or why it is not one. Okta's
+/// guidance: the domain alone (`dev-123456.okta.com`), without `https://`, and never
+/// the admin console's (`dev-123456-admin.okta.com`).
+pub fn check_domain(domain: &str) -> Result<String, String> {
+    let domain = domain.trim().trim_end_matches('/').to_ascii_lowercase();
+    if domain.is_empty() {
+        return Err("Okta domain is needed (for example dev-123456.okta.com).".into());
+    }
+    if domain.contains("://") {
+        return Err(format!(
+            "Enter the Okta domain without its scheme: {} rather than {domain}.",
+            domain.split("://").nth(1).unwrap_or_default()
+        ));
+    }
+    if domain.contains("-admin.") {
+        return Err(format!(
+            "{domain} is the admin console's domain; enter the org's own ({}).",
+            domain.replacen("-admin.", ".", 1)
+        ));
+    }
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (domain.as_str(), None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if !host_ok || !port_ok {
+        return Err(format!(
+            "{domain:?} is not a domain (for example dev-123456.okta.com)."
+        ));
+    }
+    Ok(domain)
+}
+
+/// Whether `domain` names this machine (`127.0.0.1:8443`, `localhost:8443`): only a
+/// local, Okta-shaped test org lives there.
+pub fn is_loopback(domain: &str) -> bool {
+    let host = domain.rsplit_once(':').map_or(domain, |(h, _)| h);
+    host == "localhost" || host == "127.0.0.1"
+}
+
+/// The org's base address: `https://` and the domain; plain `http://` only for a test
+/// org on this machine, whose traffic never leaves it.
+pub fn base_url(domain: &str) -> String {
+    if is_loopback(domain) {
+        format!("http://{domain}")
+    } else {
+        format!("https://{domain}")
+    }
+}
+
+/// One event of an Event Hook delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookEvent {
+    /// Okta's id of the event: a delivery sent twice repeats it.
+    pub uuid: String,
+    pub event_type: String,
+    pub published: DateTime<Utc>,
+    /// The event as Okta sent it.
+    pub event: Value,
+}
+
+/// The events of an Event Hook delivery (`data.events`), or why the body is not one.
+pub fn delivery_events(body: &Value) -> Result<Vec<HookEvent>, String> {
+    let events = body
+        .pointer("/data/events")
+        .and_then(Value::as_array)
+        .ok_or("the body is not an Okta Event Hook delivery: it has no data.events list")?;
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, event)| {
+            let text = |name: &str| {
+                event
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| format!("event {i} has no {name}"))
+            };
+            let uuid = text("uuid")?;
+            if uuid.len() > 100 {
+                return Err(format!("event {i}'s uuid is longer than 100 characters"));
+            }
+            let published = DateTime::parse_from_rfc3339(text("published")?)
+                .map_err(|e| format!("event {i}'s published is not a time ({e})"))?
+                .with_timezone(&Utc);
+            Ok(HookEvent {
+                uuid: uuid.to_string(),
+                event_type: text("eventType")?.to_string(),
+                published,
+                event: event.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Someone or something an event names: its id, login (Okta's `alternateId`) and name.
+fn party(value: &Value) -> Value {
+    json!({
+        "id": value.get("id").cloned().unwrap_or(Value::Null),
+        "login": value.get("alternateId").cloned().unwrap_or(Value::Null),
+        "name": value.get("displayName").cloned().unwrap_or(Value::Null),
+        "type": value.get("type").cloned().unwrap_or(Value::Null),
+    })
+}
+
+/// What an Okta event gives a flow's trigger: the actor, the target user, group and
+/// application (each `null` when the event names none), and the raw event.
+pub fn trigger_input(event: &HookEvent) -> Value {
+    let targets = event
+        .event
+        .get("target")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let target = |kind: &str| {
+        targets
+            .iter()
+            .find(|t| t.get("type").and_then(Value::as_str) == Some(kind))
+            .map(party)
+            .unwrap_or(Value::Null)
+    };
+    let group = target("UserGroup");
+    let app = target("AppInstance");
+    json!({
+        "event_type": event.event_type,
+        "uuid": event.uuid,
+        "published": event.published.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "message": event.event.get("displayMessage").cloned().unwrap_or(Value::Null),
+        "actor": event.event.get("actor").map(party).unwrap_or(Value::Null),
+        "user": target("User"),
+        "group": if group.is_null() { group } else { json!({ "id": group["id"], "name": group["name"] }) },
+        "app": if app.is_null() { app } else { json!({ "id": app["id"], "name": app["name"] }) },
+        "event": event.event,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_domain_is_the_org_alone() {
+        assert_eq!(
+            check_domain(" Dev-123456.okta.com/ ").unwrap(),
+            "dev-123456.okta.com"
+        );
+        assert!(
+            check_domain("https://dev-123456.okta.com")
+                .unwrap_err()
+                .contains("without its scheme: dev-123456.okta.com")
+        );
+        assert!(
+            check_domain("dev-123456-admin.okta.com")
+                .unwrap_err()
+                .contains("enter the org's own (dev-123456.okta.com)")
+        );
+        assert!(check_domain("").is_err());
+        assert!(check_domain("acme.okta.com/api").is_err());
+        assert!(check_domain("acme .okta.com").is_err());
+        assert!(check_domain("-acme.okta.com").is_err());
+        assert!(check_domain("127.0.0.1:99999").is_err());
+        assert_eq!(check_domain("127.0.0.1:8443").unwrap(), "127.0.0.1:8443");
+        assert_eq!(base_url("127.0.0.1:8443"), "http://127.0.0.1:8443");
+        assert_eq!(base_url("acme.okta.com"), "https://acme.okta.com");
+        assert_eq!(
+            base_url("localhost.evil.example"),
+            "https://localhost.evil.example"
+        );
+    }
+
+    #[test]
+    fn each_trigger_is_one_event_type() {
+        for (i, a) in EVENT_TRIGGERS.iter().enumerate() {
+            assert!(a.key.starts_with("okta."), "{}", a.key);
+            for b in &EVENT_TRIGGERS[i + 1..] {
+                assert_ne!(a.event_type, b.event_type);
+                assert_ne!(a.key, b.key);
+            }
+        }
+        assert_eq!(
+            trigger_for("user.lifecycle.deactivate").unwrap().key,
+            "okta.user_deactivated"
+        );
+        assert!(trigger_for("user.session.start").is_none());
+    }
+
+    fn delivery() -> Value {
+        json!({
+            "eventType": "com.okta.event_hook",
+            "eventTypeVersion": "1.0",
+            "data": { "events": [{
+                "uuid": "1a2b3c",
+                "published": "2026-12-06T10:00:00.123Z",
+                "eventType": "group.user_membership.add",
+                "displayMessage": "Add user to group membership",
+                "actor": { "id": "00uadmin", "type": "User", "alternateId": "admin@acme.com", "displayName": "Ada Admin" },
+                "target": [
+                    { "id": "00ubob", "type": "User", "alternateId": "bob@acme.com", "displayName": "Bob Lee" },
+                    { "id": "00gsales", "type": "UserGroup", "alternateId": "unknown", "displayName": "Sales" }
+                ]
+            }]}
+        })
+    }
+
+    #[test]
+    fn a_delivery_gives_each_event_with_its_parties() {
+        let events = delivery_events(&delivery()).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].uuid, "1a2b3c");
+        assert_eq!(events[0].event_type, "group.user_membership.add");
+        let input = trigger_input(&events[0]);
+        assert_eq!(input["user"]["login"], "bob@acme.com");
+        assert_eq!(input["user"]["name"], "Bob Lee");
+        assert_eq!(input["actor"]["login"], "admin@acme.com");
+        assert_eq!(input["group"], json!({ "id": "00gsales", "name": "Sales" }));
+        assert_eq!(input["app"], Value::Null);
+        assert_eq!(input["published"], "2026-12-06T10:00:00.123Z");
+        assert_eq!(input["event"]["uuid"], "1a2b3c");
+    }
+
+    #[test]
+    fn a_malformed_delivery_is_named() {
+        assert!(
+            delivery_events(&json!({ "data": {} }))
+                .unwrap_err()
+                .contains("no data.events")
+        );
+        let mut no_time = delivery();
+        no_time["data"]["events"][0]["published"] = json!("yesterday");
+        assert!(
+            delivery_events(&no_time)
+                .unwrap_err()
+                .contains("published is not a time")
+        );
+        let mut no_uuid = delivery();
+        no_uuid["data"]["events"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("uuid");
+        assert_eq!(
+            delivery_events(&no_uuid).unwrap_err(),
+            "event 0 has no uuid"
+        );
+    }
+}
