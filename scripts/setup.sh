@@ -58,6 +58,12 @@ if [ "${1:-}" = "test" ]; then
     target/smtp-venv/bin/pip install --quiet --disable-pip-version-check -r scripts/smtp-test-requirements.txt
     touch target/smtp-venv/.installed
   fi
+  if [ ! -f target/okta-venv/.installed ] || [ scripts/okta-test-org-requirements.txt -nt target/okta-venv/.installed ]; then
+    say "Installing cryptography (PyPI), which the Okta-shaped test org checks signed tokens with"
+    python3 -m venv target/okta-venv
+    target/okta-venv/bin/pip install --quiet --disable-pip-version-check -r scripts/okta-test-org-requirements.txt
+    touch target/okta-venv/.installed
+  fi
   if [ ! -f target/schemathesis-venv/.installed ] || [ scripts/schemathesis-requirements.txt -nt target/schemathesis-venv/.installed ]; then
     say "Installing schemathesis (PyPI), which tests the REST API against its OpenAPI document"
     python3 -m venv target/schemathesis-venv

@@ -74,6 +74,10 @@ pub struct ConnectionPageData {
     pub folders: Vec<(String, String, bool)>,
     /// An Okta connection's Event Hook.
     pub okta_hook: Option<OktaHookView>,
+    /// An Okta service app's public key (a JWK) to paste into Okta.
+    pub okta_public_jwk: Option<String>,
+    /// The Okta org's rate-limit budget as it last answered this server.
+    pub okta_rate: Option<String>,
 }
 
 /// How many deliveries an Okta connection's page lists.
@@ -206,13 +210,35 @@ pub async fn connection_detail(id: String) -> Result<ConnectionPageData, AppErro
             (f.id.to_string(), f.name.clone(), shared)
         })
         .collect();
-    let okta_hook = if connection.kind == domain::connections::OKTA.key {
+    let is_okta = connection.kind == domain::connections::OKTA.key;
+    let okta_hook = if is_okta {
         Some(okta_hook(&store, &connection).await?)
     } else {
         None
     };
+    let okta_public_jwk = if is_okta {
+        let secrets = store
+            .connection_secrets(connection.id)
+            .await
+            .map_err(AppError::from_store)?;
+        domain::connectors::okta::public_jwk_of(&secrets)
+            .map(|jwk| serde_json::to_string_pretty(&jwk).unwrap_or_default())
+    } else {
+        None
+    };
+    let okta_rate = store.connectors().okta().rate(connection.id).map(|r| {
+        let reset = chrono::DateTime::from_timestamp(r.reset, 0)
+            .map(|t| t.format("%H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        format!(
+            "{} of {} requests left; the budget resets at {reset}",
+            r.remaining, r.limit
+        )
+    });
     Ok(ConnectionPageData {
         okta_hook,
+        okta_public_jwk,
+        okta_rate,
         folders: choices,
         version: connection.version,
         settings: connection.settings.clone(),

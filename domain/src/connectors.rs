@@ -3,6 +3,8 @@
 //! cached until they expire, and each kind's test. The engine's connector cards and the
 //! Connections tab's Test button both come here.
 
+pub mod okta;
+
 use crate::outbound::{self, AllowList, Allowed};
 use crate::store::{Connection, Store};
 use secrecy::{ExposeSecret, SecretString};
@@ -26,6 +28,7 @@ pub struct Connectors {
     client: reqwest::Client,
     /// OAuth 2.0 access tokens: (connection, its version) → the token and when it ends.
     tokens: Mutex<HashMap<(Uuid, i64), (SecretString, Instant)>>,
+    okta: okta::OktaState,
 }
 
 impl std::fmt::Debug for Connectors {
@@ -78,6 +81,7 @@ impl Connectors {
             allowed,
             refreshed: Mutex::new(None),
             tokens: Mutex::new(HashMap::new()),
+            okta: okta::OktaState::default(),
         }
     }
 
@@ -203,6 +207,7 @@ impl Connectors {
             "http" => self.test_http(&opened).await,
             "slack" => self.test_slack(&opened).await,
             "smtp" => self.test_smtp(&opened).await,
+            "okta" => self.test_okta(&opened).await,
             other => Err(format!("this idflow cannot test {other:?} connections")),
         }
     }

@@ -116,6 +116,278 @@ pub fn trigger_for(event_type: &str) -> Option<&'static EventTrigger> {
     EVENT_TRIGGERS.iter().find(|t| t.event_type == event_type)
 }
 
+/// What an Okta card gives back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gives {
+    /// One user (`user`).
+    User,
+    /// One page of users (`users`, `count`, `next`).
+    Users,
+    /// One group (`group`).
+    Group,
+    /// One page of System Log events (`events`, `count`, `next`).
+    Events,
+    /// Nothing but that it was done.
+    Done,
+    /// The answer as it came (`status`, `body`): the Custom API Action.
+    Answer,
+}
+
+/// An Okta card: the request it makes, the scope that request takes, and what it gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OktaCard {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub says: &'static str,
+    pub method: &'static str,
+    /// The path under the org; `{user}`, `{group}` and `{app}` are the card's inputs.
+    pub path: &'static str,
+    pub scope: &'static str,
+    pub gives: Gives,
+    /// Deactivates, suspends or removes: the blast-radius guard counts it.
+    pub destructive: bool,
+}
+
+const fn card(
+    key: &'static str,
+    name: &'static str,
+    says: &'static str,
+    (method, path): (&'static str, &'static str),
+    scope: &'static str,
+    gives: Gives,
+    destructive: bool,
+) -> OktaCard {
+    OktaCard {
+        key,
+        name,
+        says,
+        method,
+        path,
+        scope,
+        gives,
+        destructive,
+    }
+}
+
+const READ_USERS: &str = "okta.users.read";
+const MANAGE_USERS: &str = "okta.users.manage";
+
+/// Every Okta card, in the order the palette lists them (Okta's own card names).
+pub const CARDS: &[OktaCard] = &[
+    card(
+        "okta.read_user",
+        "Read User",
+        "Reads an Okta user by id or login.",
+        ("GET", "/api/v1/users/{user}"),
+        READ_USERS,
+        Gives::User,
+        false,
+    ),
+    card(
+        "okta.search_users",
+        "Search Users",
+        "The first 200 users matching a search expression (search) or a filter (filter).",
+        ("GET", "/api/v1/users"),
+        READ_USERS,
+        Gives::Users,
+        false,
+    ),
+    card(
+        "okta.list_users",
+        "List Users",
+        "The first 200 users of the org.",
+        ("GET", "/api/v1/users"),
+        READ_USERS,
+        Gives::Users,
+        false,
+    ),
+    card(
+        "okta.list_group_members",
+        "List Group Members",
+        "The first 200 members of a group.",
+        ("GET", "/api/v1/groups/{group}/users"),
+        "okta.groups.read",
+        Gives::Users,
+        false,
+    ),
+    card(
+        "okta.create_user",
+        "Create User",
+        "Creates a user with a profile (login, email, firstName, lastName …), active or staged.",
+        ("POST", "/api/v1/users"),
+        MANAGE_USERS,
+        Gives::User,
+        false,
+    ),
+    card(
+        "okta.update_profile",
+        "Update User Profile",
+        "Sets the given profile attributes; others keep their value.",
+        ("POST", "/api/v1/users/{user}"),
+        MANAGE_USERS,
+        Gives::User,
+        false,
+    ),
+    card(
+        "okta.activate_user",
+        "Activate User",
+        "Activates a staged or deactivated user (no email sent).",
+        (
+            "POST",
+            "/api/v1/users/{user}/lifecycle/activate?sendEmail=false",
+        ),
+        MANAGE_USERS,
+        Gives::Done,
+        false,
+    ),
+    card(
+        "okta.deactivate_user",
+        "Deactivate User",
+        "Deactivates a user.",
+        ("POST", "/api/v1/users/{user}/lifecycle/deactivate"),
+        MANAGE_USERS,
+        Gives::Done,
+        true,
+    ),
+    card(
+        "okta.suspend_user",
+        "Suspend User",
+        "Suspends an active user.",
+        ("POST", "/api/v1/users/{user}/lifecycle/suspend"),
+        MANAGE_USERS,
+        Gives::Done,
+        true,
+    ),
+    card(
+        "okta.unsuspend_user",
+        "Unsuspend User",
+        "Returns a suspended user to active.",
+        ("POST", "/api/v1/users/{user}/lifecycle/unsuspend"),
+        MANAGE_USERS,
+        Gives::Done,
+        false,
+    ),
+    card(
+        "okta.unlock_user",
+        "Unlock User",
+        "Unlocks a locked-out user.",
+        ("POST", "/api/v1/users/{user}/lifecycle/unlock"),
+        MANAGE_USERS,
+        Gives::Done,
+        false,
+    ),
+    card(
+        "okta.reset_factors",
+        "Reset Factors",
+        "Resets every MFA factor the user enrolled.",
+        ("POST", "/api/v1/users/{user}/lifecycle/reset_factors"),
+        MANAGE_USERS,
+        Gives::Done,
+        false,
+    ),
+    card(
+        "okta.clear_sessions",
+        "Clear User Sessions",
+        "Ends every Okta session of the user.",
+        ("DELETE", "/api/v1/users/{user}/sessions"),
+        MANAGE_USERS,
+        Gives::Done,
+        false,
+    ),
+    card(
+        "okta.add_to_group",
+        "Add User to Group",
+        "Adds a user to a group.",
+        ("PUT", "/api/v1/groups/{group}/users/{user}"),
+        "okta.groups.manage",
+        Gives::Done,
+        false,
+    ),
+    card(
+        "okta.remove_from_group",
+        "Remove User from Group",
+        "Removes a user from a group.",
+        ("DELETE", "/api/v1/groups/{group}/users/{user}"),
+        "okta.groups.manage",
+        Gives::Done,
+        true,
+    ),
+    card(
+        "okta.assign_app",
+        "Assign User to Application",
+        "Assigns an application to a user.",
+        ("POST", "/api/v1/apps/{app}/users"),
+        "okta.apps.manage",
+        Gives::Done,
+        false,
+    ),
+    card(
+        "okta.unassign_app",
+        "Unassign User from Application",
+        "Unassigns an application from a user.",
+        ("DELETE", "/api/v1/apps/{app}/users/{user}"),
+        "okta.apps.manage",
+        Gives::Done,
+        true,
+    ),
+    card(
+        "okta.read_group",
+        "Read Group",
+        "Reads a group by id.",
+        ("GET", "/api/v1/groups/{group}"),
+        "okta.groups.read",
+        Gives::Group,
+        false,
+    ),
+    card(
+        "okta.search_system_log",
+        "Search System Log",
+        "The first 200 System Log events matching a time range, keywords (q), key/value pairs (each eq, joined with and) and a custom filter (joined with and).",
+        ("GET", "/api/v1/logs"),
+        "okta.logs.read",
+        Gives::Events,
+        false,
+    ),
+    card(
+        "okta.custom_api_action",
+        "Custom API Action",
+        "Any request to the org's API: method, path under the org, query and body.",
+        ("GET", ""),
+        "",
+        Gives::Answer,
+        false,
+    ),
+];
+
+/// The Okta card `key`.
+pub fn okta_card(key: &str) -> Option<&'static OktaCard> {
+    CARDS.iter().find(|c| c.key == key)
+}
+
+/// The System Log filter a Search System Log card sends: each key/value pair as
+/// `key eq "value"`, joined with `and`, and the custom filter joined to them with `and`
+/// (as Okta Workflows' card builds it).
+pub fn system_log_filter(pairs: &[(String, String)], custom: &str) -> Option<String> {
+    let mut parts: Vec<String> = pairs
+        .iter()
+        .map(|(key, value)| {
+            format!(
+                "{key} eq \"{}\"",
+                value.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        })
+        .collect();
+    let custom = custom.trim();
+    if !custom.is_empty() {
+        parts.push(if parts.is_empty() {
+            custom.to_string()
+        } else {
+            format!("({custom})")
+        });
+    }
+    (!parts.is_empty()).then(|| parts.join(" and "))
+}
+
 /// An org's domain as it is kept (trimmed, lower case), or why it is not one. Okta's
 /// guidance: the domain alone (`dev-123456.okta.com`), without `https://`, and never
 /// the admin console's (`dev-123456-admin.okta.com`).
@@ -266,6 +538,32 @@ pub fn trigger_input(event: &HookEvent) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_system_log_filter_joins_pairs_with_eq_and_and() {
+        let pairs = vec![
+            ("eventType".to_string(), "user.session.start".to_string()),
+            ("actor.alternateId".to_string(), "ada@acme.com".to_string()),
+        ];
+        assert_eq!(
+            system_log_filter(&pairs, "outcome.result ne \"SUCCESS\"").unwrap(),
+            "eventType eq \"user.session.start\" and actor.alternateId eq \"ada@acme.com\" and (outcome.result ne \"SUCCESS\")"
+        );
+        assert_eq!(
+            system_log_filter(&[], " severity eq \"WARN\" ").unwrap(),
+            "severity eq \"WARN\""
+        );
+        assert_eq!(system_log_filter(&[], ""), None);
+        let quoted = vec![("target.displayName".to_string(), "a \"b\"".to_string())];
+        assert_eq!(
+            system_log_filter(&quoted, "").unwrap(),
+            "target.displayName eq \"a \\\"b\\\"\""
+        );
+        for card in CARDS {
+            assert!(card.key.starts_with("okta."));
+            assert_eq!(okta_card(card.key), Some(card));
+        }
+    }
 
     #[test]
     fn a_domain_is_the_org_alone() {

@@ -251,8 +251,420 @@ async fn okta_event_hooks_start_flows_once_in_order(store: Store) {
     assert!(page.contains("user.lifecycle.create"));
 }
 
+const ALL_SCOPES: &[&str] = &[
+    "okta.users.read",
+    "okta.users.manage",
+    "okta.groups.read",
+    "okta.groups.manage",
+    "okta.apps.manage",
+    "okta.logs.read",
+];
+
+/// A service-app Okta connection to `org` asking for `scopes`; its id.
+async fn service_connection(
+    server: &TestServer,
+    admin: &reqwest::Client,
+    org: &OktaOrg,
+    name: &str,
+    scopes: &str,
+) -> String {
+    let made = server
+        .post_form(
+            admin,
+            "/connections",
+            &[
+                ("kind", "okta".to_string()),
+                ("name", name.to_string()),
+                ("s.domain", org.domain()),
+                ("s.mode", "service".to_string()),
+                ("s.client_id", format!("0oa-{name}")),
+                ("s.scopes", scopes.to_string()),
+            ],
+        )
+        .await;
+    created_connection_id(&made)
+}
+
+/// The public JWK idflow made for connection `id` (the page shows the same).
+async fn public_jwk(store: &Store, id: &str) -> Value {
+    let secrets = store.connection_secrets(id.parse().unwrap()).await.unwrap();
+    domain::connectors::okta::public_jwk_of(&secrets).expect("a service app has a key")
+}
+
+async fn test_connection(server: &TestServer, admin: &reqwest::Client, id: &str) -> (bool, String) {
+    server
+        .post_form(admin, &format!("/connections/{id}/test"), &[("go", "")])
+        .await;
+    let tested = server
+        .store
+        .connection(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .last_test
+        .unwrap();
+    (tested.ok, tested.message)
+}
+
+fn okta_card(id: u32, kind: &str, connection: &str, inputs: Value) -> domain::flows::Card {
+    let mut card = domain::flows::Card::new(id, kind)
+        .with_inputs(&[("connection", Binding::literal(connection))]);
+    for (name, value) in inputs.as_object().unwrap() {
+        card.inputs
+            .insert(name.clone(), Binding::literal(value.clone()));
+    }
+    card
+}
+
+async fn okta_cards_act_on_the_org_as_okta_documents(store: Store) {
+    let org = OktaOrg::start();
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let scopes = "okta.users.manage okta.groups.manage okta.apps.manage okta.logs.read";
+    let acme = service_connection(&server, &admin, &org, "acme", scopes).await;
+    let jwk = public_jwk(&server.store, &acme).await;
+    assert_eq!(jwk["kty"], "EC");
+    let page = admin
+        .get(server.url(&format!("/connections/{acme}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("okta-public-jwk"),
+        "the page shows the public key"
+    );
+    assert!(page.contains(jwk["x"].as_str().unwrap()));
+
+    // Not registered at the org yet: the test names the client as the problem.
+    let (ok, said) = test_connection(&server, &admin, &acme).await;
+    assert!(!ok);
+    assert!(
+        said.contains("invalid_client") || said.contains("client_id"),
+        "{said}"
+    );
+
+    // Registered without one scope the connection asks for: the test names it.
+    let without_apps: Vec<&str> = ALL_SCOPES
+        .iter()
+        .copied()
+        .filter(|s| *s != "okta.apps.manage")
+        .collect();
+    org.register_client("0oa-acme", &jwk, &without_apps).await;
+    let (ok, said) = test_connection(&server, &admin, &acme).await;
+    assert!(!ok);
+    assert!(said.contains("okta.apps.manage"), "{said}");
+
+    // Every scope granted: a token (private_key_jwt, DPoP with Okta's nonce), a user read.
+    org.register_client("0oa-acme", &jwk, ALL_SCOPES).await;
+    let (ok, said) = test_connection(&server, &admin, &acme).await;
+    assert!(ok, "{said}");
+    let page = admin
+        .get(server.url(&format!("/connections/{acme}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("requests left"),
+        "the rate-limit budget is shown"
+    );
+
+    org.seed_users(json!([
+        { "id": "00uada", "login": "ada@acme.example", "email": "ada@acme.example", "firstName": "Ada", "lastName": "Lovelace", "department": "Sales", "managerId": "00uboss" },
+        { "id": "00ubob", "status": "LOCKED_OUT", "login": "bob@acme.example", "email": "bob@acme.example", "firstName": "Bob", "lastName": "Lee", "department": "IT" },
+        { "id": "00uboss", "login": "boss@acme.example", "email": "boss@acme.example", "firstName": "Grace", "lastName": "Hopper", "department": "Sales" },
+    ]))
+    .await;
+    org.seed_group("00gsales", "Sales", &["00uada"]).await;
+    org.seed_logs(json!([
+        { "type": "user.lifecycle.deactivate", "published": "2026-12-02T10:00:00.000Z", "user": { "id": "00ux", "login": "x@acme.example" } },
+        { "type": "user.session.start", "published": "2026-12-03T10:00:00.000Z", "user": { "id": "00uada", "login": "ada@acme.example" } },
+    ]))
+    .await;
+
+    let mut flow = Flow::new("Every Okta card", "trigger.manual");
+    flow.cards = vec![
+        okta_card(
+            1,
+            "okta.read_user",
+            &acme,
+            json!({ "user": "ada@acme.example" }),
+        ),
+        okta_card(
+            2,
+            "okta.search_users",
+            &acme,
+            json!({ "search": "profile.department eq \"Sales\"" }),
+        ),
+        okta_card(
+            3,
+            "okta.update_profile",
+            &acme,
+            json!({ "user": "00uada", "profile": { "title": "Lead" } }),
+        ),
+        okta_card(
+            4,
+            "okta.create_user",
+            &acme,
+            json!({ "profile": { "login": "cara@acme.example", "email": "cara@acme.example", "firstName": "Cara", "lastName": "Diaz" } }),
+        ),
+        okta_card(5, "okta.suspend_user", &acme, json!({ "user": "00uada" })),
+        okta_card(6, "okta.unsuspend_user", &acme, json!({ "user": "00uada" })),
+        okta_card(
+            7,
+            "okta.unlock_user",
+            &acme,
+            json!({ "user": "bob@acme.example" }),
+        ),
+        okta_card(8, "okta.reset_factors", &acme, json!({ "user": "00uada" })),
+        okta_card(9, "okta.clear_sessions", &acme, json!({ "user": "00uada" })),
+        okta_card(
+            10,
+            "okta.add_to_group",
+            &acme,
+            json!({ "user": "cara@acme.example", "group": "00gsales" }),
+        ),
+        okta_card(
+            11,
+            "okta.remove_from_group",
+            &acme,
+            json!({ "user": "00uada", "group": "00gsales" }),
+        ),
+        okta_card(
+            12,
+            "okta.assign_app",
+            &acme,
+            json!({ "user": "00ubob", "app": "0oaslack" }),
+        ),
+        okta_card(
+            13,
+            "okta.assign_app",
+            &acme,
+            json!({ "user": "00uada", "app": "0oaslack" }),
+        ),
+        okta_card(
+            14,
+            "okta.unassign_app",
+            &acme,
+            json!({ "user": "00uada", "app": "0oaslack" }),
+        ),
+        okta_card(15, "okta.read_group", &acme, json!({ "group": "00gsales" })),
+        okta_card(
+            16,
+            "okta.list_group_members",
+            &acme,
+            json!({ "group": "00gsales" }),
+        ),
+        okta_card(17, "okta.list_users", &acme, json!({ "limit": 2 })),
+        okta_card(
+            18,
+            "okta.deactivate_user",
+            &acme,
+            json!({ "user": "00ubob" }),
+        ),
+        okta_card(19, "okta.activate_user", &acme, json!({ "user": "00ubob" })),
+        okta_card(
+            20,
+            "okta.search_system_log",
+            &acme,
+            json!({
+                "since": "2026-12-01T00:00:00Z",
+                "keyword": "deactivate",
+                "pairs": { "eventType": "user.lifecycle.deactivate" },
+                "custom_filter": "outcome.result eq \"SUCCESS\"",
+            }),
+        ),
+        okta_card(
+            21,
+            "okta.custom_api_action",
+            &acme,
+            json!({ "method": "GET", "path": "/api/v1/users/00uboss" }),
+        ),
+    ];
+    let done = run_by_hand(&server.store, &flow).await;
+    assert_eq!(
+        done.status,
+        domain::engine::Status::Succeeded,
+        "{:?}",
+        done.error
+    );
+    let steps = server.store.execution_steps(done.id).await.unwrap();
+    let out = |card: u32| {
+        steps
+            .iter()
+            .find(|s| s.card_id == card)
+            .and_then(|s| s.outputs.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(out(1)["user"]["login"], "ada@acme.example");
+    assert_eq!(out(1)["user"]["manager_id"], "00uboss");
+    assert!(out(1)["request_id"].as_str().unwrap().starts_with("req"));
+    assert_eq!(out(2)["count"], 2, "{}", out(2));
+    assert_eq!(out(3)["user"]["profile"]["title"], "Lead");
+    assert_eq!(out(4)["user"]["status"], "ACTIVE");
+    assert_eq!(out(15)["group"]["name"], "Sales");
+    assert_eq!(out(16)["count"], 1);
+    assert_eq!(out(17)["count"], 2);
+    assert!(
+        out(17)["next"].as_str().unwrap().contains("after="),
+        "{}",
+        out(17)
+    );
+    assert_eq!(out(20)["count"], 1, "{}", out(20));
+    assert_eq!(out(21)["status"], 200);
+    assert_eq!(out(21)["body"]["profile"]["firstName"], "Grace");
+
+    // What the org holds now, and the System Log query as Okta Workflows builds it.
+    let state = org.state().await;
+    let status_of = |login: &str| {
+        state["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["profile"]["login"] == login)
+            .map(|u| u["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(status_of("ada@acme.example"), "ACTIVE");
+    assert_eq!(status_of("bob@acme.example"), "ACTIVE");
+    assert_eq!(status_of("cara@acme.example"), "ACTIVE");
+    let cara = state["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["profile"]["login"] == "cara@acme.example")
+        .unwrap()["id"]
+        .clone();
+    assert_eq!(state["groups"]["00gsales"], json!([cara]));
+    assert_eq!(state["assignments"], json!([["0oaslack", "00ubob"]]));
+    let calls = org.calls().await;
+    let log = calls.iter().find(|c| c["path"] == "/api/v1/logs").unwrap();
+    assert_eq!(
+        log["query"],
+        json!({
+            "since": "2026-12-01T00:00:00.000Z",
+            "q": "deactivate",
+            "filter": "eventType eq \"user.lifecycle.deactivate\" and (outcome.result eq \"SUCCESS\")",
+            "limit": "200",
+        })
+    );
+    let lifecycle: Vec<String> = calls
+        .iter()
+        .filter(|c| c["path"].as_str().unwrap().contains("/lifecycle/"))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["method"].as_str().unwrap(),
+                c["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        lifecycle,
+        [
+            "POST /api/v1/users/00uada/lifecycle/suspend",
+            "POST /api/v1/users/00uada/lifecycle/unsuspend",
+            "POST /api/v1/users/bob%40acme.example/lifecycle/unlock",
+            "POST /api/v1/users/00uada/lifecycle/reset_factors",
+            "POST /api/v1/users/00ubob/lifecycle/deactivate",
+            "POST /api/v1/users/00ubob/lifecycle/activate",
+        ]
+    );
+
+    // Without saving all data, a card's record keeps only Okta's request id.
+    let mut quiet = Flow::new("Quiet read", "trigger.manual");
+    quiet.cards = vec![okta_card(
+        1,
+        "okta.read_user",
+        &acme,
+        json!({ "user": "00uada" }),
+    )];
+    quiet.settings.save_all_data = false;
+    let done = run_by_hand(&server.store, &quiet).await;
+    let steps = server.store.execution_steps(done.id).await.unwrap();
+    let kept = steps[0].outputs.clone().unwrap();
+    assert_eq!(kept.as_object().unwrap().len(), 1, "{kept}");
+    assert!(kept["request_id"].as_str().unwrap().starts_with("req"));
+
+    // A token without a card's scope: the card names it.
+    let narrow = service_connection(&server, &admin, &org, "narrow", "").await;
+    org.register_client(
+        "0oa-narrow",
+        &public_jwk(&server.store, &narrow).await,
+        ALL_SCOPES,
+    )
+    .await;
+    let mut needs_logs = Flow::new("Needs logs", "trigger.manual");
+    needs_logs.cards = vec![okta_card(1, "okta.search_system_log", &narrow, json!({}))];
+    let failed = run_by_hand(&server.store, &needs_logs).await;
+    assert_eq!(failed.status, domain::engine::Status::Failed);
+    let why = failed.error.unwrap_or_default();
+    assert!(why.contains("missing scope okta.logs.read"), "{why}");
+
+    // A 429 waits until the budget resets (holding no worker), then the card runs.
+    org.throttle(1, 2).await;
+    let waits = server.store.test_flow_on(&quiet).await;
+    let id = server
+        .store
+        .enqueue_execution(&domain::store::NewExecution::by_hand(
+            waits.id,
+            waits.version,
+            json!({}),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let runner = domain::engine::runner::Runner::new(server.store.clone(), "test");
+    runner.drain().await.unwrap();
+    let waiting = server.store.execution(id).await.unwrap().unwrap();
+    assert!(
+        !waiting.status.is_final(),
+        "{:?} {:?} {:?}",
+        waiting.status,
+        waiting.error,
+        server.store.execution_steps(id).await.unwrap()
+    );
+    let steps = server.store.execution_steps(id).await.unwrap();
+    assert_eq!(steps[0].status, "rate_limited");
+    assert!(
+        steps[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("rate limit is spent")
+    );
+    let mut ended = None;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        runner.drain().await.unwrap();
+        let now = server.store.execution(id).await.unwrap().unwrap();
+        if now.status.is_final() {
+            ended = Some(now);
+            break;
+        }
+    }
+    let ended = ended.expect("the execution ran once the budget reset");
+    assert_eq!(
+        ended.status,
+        domain::engine::Status::Succeeded,
+        "{:?}",
+        ended.error
+    );
+    let steps = server.store.execution_steps(id).await.unwrap();
+    assert_eq!(steps.last().unwrap().attempt, 1, "waiting spent no retry");
+}
+
 domain::backend_tests! {
     async fn okta_event_hooks(store) {
         okta_event_hooks_start_flows_once_in_order(store).await;
+    }
+
+    async fn okta_cards(store) {
+        okta_cards_act_on_the_org_as_okta_documents(store).await;
     }
 }

@@ -299,8 +299,12 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
         can_manage,
         folders,
         okta_hook,
+        okta_public_jwk,
+        okta_rate,
     } = detail;
     let okta_hook = okta_hook.map(|hook| view! { <OktaHook hook /> });
+    let okta_app =
+        (item.kind == "okta").then(|| view! { <OktaApp jwk=okta_public_jwk rate=okta_rate /> });
     let base = format!("/connections/{}", item.id);
     let spec = kind(&item.kind);
     let manage = (can_manage && spec.is_some()).then(|| {
@@ -375,8 +379,73 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
                 <dd>{format!("{}, {}", item.updated_by, when(Some(item.updated_at)))}</dd>
             </dl>
         </section>
+        {okta_app}
         {okta_hook}
         {manage}
+    }
+}
+
+/// An Okta connection's OAuth app: the public key to paste into Okta, the scopes each
+/// card needs, and the org's rate-limit budget.
+#[component]
+fn OktaApp(jwk: Option<String>, rate: Option<String>) -> impl IntoView {
+    let key = match jwk {
+        Some(jwk) => view! {
+            <p>
+                "In the Okta Admin Console, open the API Services app made for idflow: under Client Credentials choose Public key / Private key, add this public key, and require DPoP. Grant the scopes the flows' cards need on the Okta API Scopes tab."
+            </p>
+            <pre class="json" data-testid="okta-public-jwk">
+                {jwk}
+            </pre>
+        }
+            .into_any(),
+        None => view! {
+            <p>
+                "This connection is authorised by an Okta admin (authorization code); this idflow cannot complete that yet. Choose the service app mode to connect."
+            </p>
+        }
+            .into_any(),
+    };
+    let scopes = domain::okta::CARDS
+        .iter()
+        .filter(|c| !c.scope.is_empty())
+        .map(|c| {
+            view! {
+                <tr>
+                    <td>{c.name}</td>
+                    <td>
+                        <code>{c.scope}</code>
+                    </td>
+                </tr>
+            }
+        })
+        .collect::<Vec<_>>();
+    view! {
+        <section class="panel" data-testid="okta-app">
+            <h2>"Okta app"</h2>
+            {key}
+            <dl class="facts">
+                <dt>"Rate limit"</dt>
+                <dd data-testid="okta-rate">
+                    {rate
+                        .unwrap_or_else(|| {
+                            "Not known yet: shown after the first request to Okta.".into()
+                        })}
+                </dd>
+            </dl>
+            <details>
+                <summary>"The scope each card needs"</summary>
+                <table>
+                    <thead>
+                        <tr>
+                            <th>"Card"</th>
+                            <th>"Scope"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{scopes}</tbody>
+                </table>
+            </details>
+        </section>
     }
 }
 

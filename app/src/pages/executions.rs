@@ -483,7 +483,7 @@ fn CardView(card: CardRecord, helpers: Vec<HelperLink>) -> impl IntoView {
         <li class="card-record" data-card=card.card_id>
             <h4>
                 {format!("{} · {}", card.card_id, card.card_name)} " "
-                <span class=status_class>{card.status.clone()}</span>
+                <span class=status_class>{card.status.replace('_', " ")}</span>
                 <span class="hint">{format!(" {took} ms")} {attempt}</span>
             </h4>
             {card.error.map(|e| view! { <p class="reason">{e}</p> })}

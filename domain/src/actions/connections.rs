@@ -76,7 +76,9 @@ pub async fn create(
             format!("there is no {kind:?} kind of connection"),
         )
     })?;
-    let checked = checked(spec, name, values, &[])?;
+    let mut checked = checked(spec, name, values, &[])?;
+    crate::connectors::okta::make_keys(spec, &mut checked, &[])
+        .map_err(|e| ActionError::refused("connection-problems", e))?;
     let id = Uuid::now_v7();
     let entry = acting.entry(Action::ConnectionCreate, connection_target(id, name));
     store
@@ -108,14 +110,18 @@ pub async fn update(
             format!("this idflow does not know {:?} connections", current.kind),
         )
     })?;
-    let checked = checked(spec, name, values, &current.secret_fields)?;
-    // Secrets kept: those that still apply and were not typed anew.
-    let keep: Vec<String> = spec
+    let mut checked = checked(spec, name, values, &current.secret_fields)?;
+    // Secrets kept: those that still apply and were not typed anew, and those idflow made.
+    let mut keep: Vec<String> = spec
         .fields
         .iter()
         .filter(|f| f.is_secret() && f.applies(&checked.settings))
         .map(|f| f.name.to_string())
         .collect();
+    keep.extend(
+        crate::connectors::okta::make_keys(spec, &mut checked, &current.secret_fields)
+            .map_err(|e| ActionError::refused("connection-problems", e))?,
+    );
     let entry = acting.entry(
         Action::ConnectionUpdate,
         connection_target(current.id, name),

@@ -25,6 +25,10 @@ pub enum Done {
     Await(Waiting, chrono::DateTime<Utc>),
     /// Close: answer the API caller with this, and go on.
     Close(Value),
+    /// The card could not run yet (the service's rate limit is spent, saying why): run
+    /// it again at this time, without counting an attempt. The execution sleeps
+    /// meanwhile, holding no worker.
+    Later(chrono::DateTime<Utc>, String),
 }
 
 /// The longest a Pause card waits.

@@ -148,6 +148,12 @@ const READ_ONLY: &[&str] = &[
     "tables.read_row",
     "tables.search_rows",
     "tables.count_rows",
+    "okta.read_user",
+    "okta.search_users",
+    "okta.list_users",
+    "okta.list_group_members",
+    "okta.read_group",
+    "okta.search_system_log",
 ];
 
 impl CardSpec {
@@ -372,6 +378,112 @@ fn okta_trigger(on: &crate::okta::EventTrigger) -> Spec {
             field("message", "Message", Text),
             field("event", "Raw Event", object()),
         ])
+}
+
+/// An Okta user as Okta cards give it.
+fn okta_user_type() -> FieldType {
+    use FieldType::*;
+    FieldType::Object {
+        fields: vec![
+            field("id", "ID", Text),
+            field("status", "Status", Text),
+            field("login", "Login", Text),
+            field("email", "Email", Text),
+            field("first_name", "First Name", Text),
+            field("last_name", "Last Name", Text),
+            field("manager_id", "Manager ID", Text),
+            field("profile", "Profile", object()),
+        ],
+    }
+}
+
+/// An Okta card (see `crate::okta::CARDS`): its connection, the inputs its request
+/// takes, and what it gives, with Okta's request id.
+fn okta_card(card: &crate::okta::OktaCard) -> Spec {
+    use crate::okta::Gives;
+    use FieldType::*;
+    let mut inputs = vec![required("connection", "Okta connection", Text)];
+    if card.path.contains("{user}") || card.key == "okta.assign_app" {
+        inputs.push(required("user", "User ID or login", Text));
+    }
+    if card.path.contains("{group}") {
+        inputs.push(required("group", "Group ID", Text));
+    }
+    if card.path.contains("{app}") {
+        inputs.push(required("app", "Application ID", Text));
+    }
+    match card.key {
+        "okta.search_users" => inputs.extend([
+            field("search", "Search (search expression)", Text),
+            field("filter", "Filter (filter expression)", Text),
+        ]),
+        "okta.create_user" => inputs.extend([
+            required("profile", "Profile", object()),
+            field("activate", "Activate", Boolean),
+        ]),
+        "okta.update_profile" => inputs.push(required("profile", "Profile", object())),
+        "okta.search_system_log" => inputs.extend([
+            field("since", "Since", DateTime),
+            field("until", "Until", DateTime),
+            field("keyword", "Keyword (q)", Text),
+            field(
+                "pairs",
+                "Key/value pairs (each eq, joined with and)",
+                object(),
+            ),
+            field("custom_filter", "Custom Filter", Text),
+            field("sort_order", "Sort Order (ASCENDING or DESCENDING)", Text),
+        ]),
+        "okta.custom_api_action" => inputs.extend([
+            field("method", "Method", Text),
+            required("path", "Path (under the org, /api/v1/…)", Text),
+            field("query", "Query", object()),
+            field("body", "Body", Any),
+        ]),
+        _ => {}
+    }
+    if matches!(card.gives, Gives::Users | Gives::Events) {
+        inputs.push(field("limit", "Limit (at most 200)", Number));
+    }
+    let mut outputs = match card.gives {
+        Gives::User => vec![field("user", "User", okta_user_type())],
+        Gives::Users => vec![
+            field("users", "Users", list(okta_user_type())),
+            field("count", "Count", Number),
+            field("next", "Next Page", Text),
+        ],
+        Gives::Group => vec![field(
+            "group",
+            "Group",
+            FieldType::Object {
+                fields: vec![
+                    field("id", "ID", Text),
+                    field("name", "Name", Text),
+                    field("description", "Description", Text),
+                ],
+            },
+        )],
+        Gives::Events => vec![
+            field("events", "Events", list(object())),
+            field("count", "Count", Number),
+            field("next", "Next Page", Text),
+        ],
+        Gives::Done => vec![field("done", "Done", Boolean)],
+        Gives::Answer => vec![
+            field("status", "Status", Number),
+            field("body", "Body", Any),
+        ],
+    };
+    outputs.push(field("request_id", "Okta Request ID", Text));
+    let spec = Spec::new(card.key, "Okta", card.name, CardRole::Action)
+        .says(card.says)
+        .takes(inputs)
+        .gives(outputs);
+    if card.destructive {
+        spec.destructive()
+    } else {
+        spec
+    }
 }
 
 fn build() -> Vec<CardSpec> {
@@ -614,8 +726,14 @@ fn build() -> Vec<CardSpec> {
         Spec::new("json.stringify", "JSON", "Stringify", Function).takes(vec![required("value", "Value", Any)]).gives(text_out()),
         Spec::new("json.query", "JSON", "Query", Function).says("A JSONPath query (RFC 9535).").takes(vec![required("value", "Value", Any), required("query", "JSONPath", Text)]).gives(vec![field("output", "Output", any_list())]),
     ];
-    let okta = crate::okta::EVENT_TRIGGERS.iter().map(okta_trigger);
-    specs.into_iter().chain(okta).map(|s| s.0).collect()
+    let okta_triggers = crate::okta::EVENT_TRIGGERS.iter().map(okta_trigger);
+    let okta_cards = crate::okta::CARDS.iter().map(okta_card);
+    specs
+        .into_iter()
+        .chain(okta_triggers)
+        .chain(okta_cards)
+        .map(|s| s.0)
+        .collect()
 }
 
 #[cfg(test)]

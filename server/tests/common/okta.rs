@@ -28,10 +28,23 @@ pub struct Hook {
     pub secret: Option<String>,
 }
 
+/// The Python that runs the test org: `target/okta-venv` (with `cryptography`, which
+/// checks signed tokens), made by `scripts/setup.sh test`.
+fn python() -> std::path::PathBuf {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/okta-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: scripts/setup.sh test makes it",
+        python.display()
+    );
+    python
+}
+
 impl OktaOrg {
     pub fn start() -> OktaOrg {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/okta_org.py");
-        let mut child = Command::new("python3")
+        let mut child = Command::new(python())
             .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -57,6 +70,68 @@ impl OktaOrg {
     /// The org's domain, as an Okta connection names it.
     pub fn domain(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Registers a service app: its client id, public JWK and the scopes granted to it.
+    pub async fn register_client(&self, client_id: &str, jwk: &Value, scopes: &[&str]) {
+        self.drive(
+            "/_test/clients",
+            json!({ "client_id": client_id, "jwk": jwk, "scopes": scopes }),
+        )
+        .await;
+    }
+
+    /// Seeds users (each `{id?, status?, login, email, firstName, lastName, …}`).
+    pub async fn seed_users(&self, users: Value) -> Value {
+        self.drive("/_test/users", json!({ "users": users })).await
+    }
+
+    /// Seeds `count` users `user00000@acme.example` … (ids `00uload00000` …).
+    pub async fn seed_many_users(&self, count: usize) -> Value {
+        self.drive("/_test/users", json!({ "count": count })).await
+    }
+
+    pub async fn seed_group(&self, id: &str, name: &str, members: &[&str]) {
+        self.drive(
+            "/_test/groups",
+            json!({ "id": id, "name": name, "members": members }),
+        )
+        .await;
+    }
+
+    /// Seeds System Log events (as `send` takes them).
+    pub async fn seed_logs(&self, events: Value) {
+        self.drive("/_test/logs", json!({ "events": events })).await;
+    }
+
+    /// The next `count` API calls get 429, their budget resetting `reset_in` seconds on.
+    pub async fn throttle(&self, count: usize, reset_in: u64) {
+        self.drive(
+            "/_test/throttle",
+            json!({ "count": count, "reset_in": reset_in }),
+        )
+        .await;
+    }
+
+    async fn read(&self, path: &str) -> Value {
+        self.client
+            .get(format!("http://127.0.0.1:{}{path}", self.port))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Every API call the org answered: `{method, path, query, body, status, request_id}`.
+    pub async fn calls(&self) -> Vec<Value> {
+        self.read("/_test/calls").await.as_array().unwrap().clone()
+    }
+
+    /// `{users, groups: {id: [member ids]}, assignments: [[app, user]]}`.
+    pub async fn state(&self) -> Value {
+        self.read("/_test/state").await
     }
 
     async fn drive(&self, path: &str, body: Value) -> Value {

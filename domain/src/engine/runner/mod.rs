@@ -7,6 +7,7 @@ pub(crate) mod directory;
 mod email;
 mod helpers;
 mod http;
+mod okta;
 mod slack;
 mod tables;
 
@@ -128,6 +129,19 @@ impl Runner {
             })
             .await?)
     }
+}
+
+/// What a card's record keeps of its outputs when the flow does not save all data: the
+/// id a service gave the request (Okta's request id, which its support asks for), never
+/// the data itself.
+fn receipt(kind: &str, output: &Value) -> Option<Value> {
+    if !kind.starts_with("okta.") {
+        return None;
+    }
+    output
+        .get("request_id")
+        .filter(|id| !id.is_null())
+        .map(|id| json!({ "request_id": id }))
 }
 
 /// Counts an execution of `flow` that ended with `outcome` (test runs are not counted).
@@ -526,9 +540,12 @@ impl Runner {
                     progress.attempt = 0;
                     let mut ending = None;
                     let mut wait = None;
+                    let mut later = None;
                     match done {
                         Done::Output(output) => {
-                            step.outputs = Some(output.clone()).filter(|_| keep);
+                            step.outputs = Some(output.clone())
+                                .filter(|_| keep)
+                                .or_else(|| receipt(&card.kind, &output));
                             progress.outputs.insert(card.id.0, output);
                             if !advance(&flow, &mut progress.cursor) {
                                 ending = Some((Value::Null, None));
@@ -565,11 +582,17 @@ impl Runner {
                                 ending = Some((Value::Null, None));
                             }
                         }
+                        Done::Later(until, why) => {
+                            step.status = "rate_limited".into();
+                            step.error = Some(why);
+                            later = Some(until);
+                        }
                         Done::Await(..) => unreachable!("handled above"),
                     }
                     if changes_nothing
                         && ending.is_none()
                         && wait.is_none()
+                        && later.is_none()
                         && pending.steps.len() < 32
                     {
                         pending.steps.push(step);
@@ -601,6 +624,12 @@ impl Runner {
                     if let Some(duration) = wait {
                         self.store
                             .postpone_execution(id, &self.worker, &progress, Utc::now() + duration)
+                            .await?;
+                        return Ok(());
+                    }
+                    if let Some(until) = later {
+                        self.store
+                            .postpone_execution(id, &self.worker, &progress, until)
                             .await?;
                         return Ok(());
                     }
@@ -809,6 +838,7 @@ impl Runner {
             kind if kind.starts_with("tables.") => self.tables_card(kind, context, inputs).await,
             "http.request" => self.http_card(context, card.id.0, inputs).await,
             kind if kind.starts_with("slack.") => self.slack_card(kind, context, inputs).await,
+            kind if kind.starts_with("okta.") => self.okta_card(kind, context, inputs).await,
             "email.send" => self.email_card(context, inputs).await,
             kind => Err(CardError::fatal(format!(
                 "the {kind:?} card cannot run in this version of idflow yet"
