@@ -452,6 +452,11 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         }
         ("notice", "connection-saved") => "The connection is saved. Secrets left empty were kept.",
         ("notice", "connection-works") => "The connection works.",
+        ("notice", "okta-authorized") => {
+            "Okta authorized the connection; its refresh token is kept sealed. Test it."
+        }
+        ("error", "okta-authorize-failed") => "The connection was not authorized.",
+        ("error", "okta-not-authorizable") => "This connection is not authorized that way.",
         ("notice", "connection-deleted") => "The connection and its secrets are deleted.",
         ("notice", "connection-shared") => "Who may use the connection is saved.",
         ("notice", "connection-shared-stranded") => {

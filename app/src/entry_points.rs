@@ -250,6 +250,16 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
         "/connections/:id/delete",
         Requires(ManageConnections),
     ),
+    route(
+        "POST",
+        "/connections/:id/okta/authorize",
+        Requires(ManageConnections),
+    ),
+    route(
+        "GET",
+        "/connections/okta/callback",
+        Requires(ManageConnections),
+    ),
     route("POST", "/directory/users", Requires(ManageDirectory)),
     route("POST", "/directory/users/:id", Requires(ManageDirectory)),
     route(
@@ -573,6 +583,8 @@ SAAFAF POST /connections/:id
 SAAFAF POST /connections/:id/test
 SAAFAF POST /connections/:id/sharing
 SAAFAF POST /connections/:id/delete
+SAAFAF POST /connections/:id/okta/authorize
+SAAFAF GET /connections/okta/callback
 SAAFFF POST /directory/users
 SAAFFF POST /directory/users/:id
 SAAFFF POST /directory/users/:id/status

@@ -9,6 +9,7 @@ use crate::forms::{
     Answer, Fields, Post, action_failed, done, done_because, refused, refused_because, store_failed,
 };
 use axum::extract::{Path, State};
+use axum::response::IntoResponse;
 use domain::actions::connections as act;
 use domain::connections::Values;
 use domain::store::Connection;
@@ -139,4 +140,103 @@ pub async fn delete(State(state): State<AppState>, Path(id): Path<String>, post:
             Err(err) => action_failed(&page(connection.id), err),
         },
     )
+}
+
+/// Where the session keeps an Okta authorisation under way (its state and PKCE verifier).
+const OKTA_PENDING: &str = "okta_authorization";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingOkta {
+    connection: uuid::Uuid,
+    state: String,
+    verifier: String,
+}
+
+/// Where Okta sends the admin back after the consent page.
+pub const OKTA_CALLBACK_PATH: &str = "/connections/okta/callback";
+
+fn okta_redirect_uri(state: &AppState) -> String {
+    format!(
+        "{}{OKTA_CALLBACK_PATH}",
+        state.public_url.trim_end_matches('/')
+    )
+}
+
+/// `POST /connections/{id}/okta/authorize`: off to the Okta org's consent page
+/// (authorization code with PKCE), to come back at [`OKTA_CALLBACK_PATH`].
+pub async fn okta_authorize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    session: tower_sessions::Session,
+    post: Post,
+) -> Answer {
+    use domain::connectors::okta::{authorize_url, pkce, random_text};
+    let connection = load(&state, &id).await?;
+    let here = page(connection.id);
+    if let Err(err) = act::may_authorize_okta(&post.origin.acting(), &connection) {
+        return Err(action_failed(&here, err));
+    }
+    let (verifier, challenge) = pkce();
+    let pending = PendingOkta {
+        connection: connection.id,
+        state: random_text(24),
+        verifier,
+    };
+    let url = authorize_url(
+        &connection,
+        &okta_redirect_uri(&state),
+        &pending.state,
+        &challenge,
+    )
+    .map_err(|why| refused_because(&here, "okta-authorize-failed", &why))?;
+    if let Err(err) = session.insert(OKTA_PENDING, pending).await {
+        tracing::error!(error = %err, "could not keep an Okta authorisation in the session");
+        return Err(refused(&here, "unavailable"));
+    }
+    Ok(axum::response::Redirect::to(&url).into_response())
+}
+
+/// `GET /connections/okta/callback`: Okta's answer to the consent page; the code is
+/// exchanged for the connection's refresh token.
+pub async fn okta_callback(
+    State(state): State<AppState>,
+    session: tower_sessions::Session,
+    origin: crate::forms::Origin,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Answer {
+    let pending: Option<PendingOkta> = session.get(OKTA_PENDING).await.ok().flatten();
+    let _ = session.remove_value(OKTA_PENDING).await;
+    let Some(pending) = pending.filter(|p| query.get("state") == Some(&p.state)) else {
+        return Err(refused_because(
+            CONNECTIONS,
+            "okta-authorize-failed",
+            "this answer from Okta does not belong to an authorisation started here; press Authorize with Okta again",
+        ));
+    };
+    let connection = load(&state, &pending.connection.to_string()).await?;
+    let here = page(connection.id);
+    if let Some(error) = query.get("error") {
+        let why = query
+            .get("error_description")
+            .map_or(error.as_str(), String::as_str);
+        return Err(refused_because(
+            &here,
+            "okta-authorize-failed",
+            &format!("Okta said: {why}"),
+        ));
+    }
+    let code = query.get("code").map(String::as_str).unwrap_or_default();
+    match act::finish_okta_authorization(
+        &state.store,
+        &origin.acting(),
+        &connection,
+        code,
+        &pending.verifier,
+        &okta_redirect_uri(&state),
+    )
+    .await
+    {
+        Ok(()) => Ok(done(&here, "okta-authorized")),
+        Err(err) => Err(action_failed(&here, err)),
+    }
 }

@@ -141,6 +141,8 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/connections/{id}/test", post(connections::test))
         .route("/connections/{id}/sharing", post(connections::share))
         .route("/connections/{id}/delete", post(connections::delete))
+        .route("/connections/{id}/okta/authorize", post(connections::okta_authorize))
+        .route(connections::OKTA_CALLBACK_PATH, get(connections::okta_callback))
         .route("/assignments/users", post(assignments::assign_user))
         .route("/assignments/users/{id}/role", post(assignments::change_user_role))
         .route("/assignments/users/{id}/unassign", post(assignments::unassign_user))

@@ -303,9 +303,17 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
         okta_rate,
     } = detail;
     let okta_hook = okta_hook.map(|hook| view! { <OktaHook hook /> });
-    let okta_app =
-        (item.kind == "okta").then(|| view! { <OktaApp jwk=okta_public_jwk rate=okta_rate /> });
     let base = format!("/connections/{}", item.id);
+    let okta_authorize = (item.kind == "okta"
+        && can_manage
+        && settings.get("mode").map(String::as_str) == Some("authorization_code"))
+    .then(|| {
+        let authorized = secrets_held.iter().any(|s| s == "refresh_token");
+        (format!("{base}/okta/authorize"), authorized)
+    });
+    let okta_app = (item.kind == "okta").then(|| {
+        view! { <OktaApp jwk=okta_public_jwk rate=okta_rate authorize=okta_authorize /> }
+    });
     let spec = kind(&item.kind);
     let manage = (can_manage && spec.is_some()).then(|| {
         let spec = *spec.expect("checked above");
@@ -388,7 +396,34 @@ fn ConnectionView(detail: ConnectionPageData) -> impl IntoView {
 /// An Okta connection's OAuth app: the public key to paste into Okta, the scopes each
 /// card needs, and the org's rate-limit budget.
 #[component]
-fn OktaApp(jwk: Option<String>, rate: Option<String>) -> impl IntoView {
+fn OktaApp(
+    jwk: Option<String>,
+    rate: Option<String>,
+    /// Where an admin starts authorising it, and whether it is authorised already.
+    authorize: Option<(String, bool)>,
+) -> impl IntoView {
+    let authorize = authorize
+        .map(|(action, authorized)| {
+            let (said, label) = if authorized {
+                (
+                    "Authorized by an Okta admin. Reauthorize after changing its scopes, so Okta grants them.",
+                    "Reauthorize",
+                )
+            } else {
+                (
+                    "Not authorized yet: an Okta admin signs in at Okta and allows idflow the scopes asked for.",
+                    "Authorize with Okta",
+                )
+            };
+            view! {
+                <p data-testid="okta-authorization">{said}</p>
+                <form method="post" action=action class="row-form">
+                    <button type="submit" class="primary">
+                        {label}
+                    </button>
+                </form>
+            }
+        });
     let key = match jwk {
         Some(jwk) => view! {
             <p>
@@ -401,7 +436,9 @@ fn OktaApp(jwk: Option<String>, rate: Option<String>) -> impl IntoView {
             .into_any(),
         None => view! {
             <p>
-                "This connection is authorised by an Okta admin (authorization code); this idflow cannot complete that yet. Choose the service app mode to connect."
+                "In the Okta Admin Console, make an OIDC Web Application for idflow with the Authorization Code and Refresh Token grants, the sign-in redirect URI "
+                <code>"/connections/okta/callback"</code>
+                " on this idflow's address, and grant the scopes the flows' cards need on its Okta API Scopes tab."
             </p>
         }
             .into_any(),
@@ -424,6 +461,7 @@ fn OktaApp(jwk: Option<String>, rate: Option<String>) -> impl IntoView {
         <section class="panel" data-testid="okta-app">
             <h2>"Okta app"</h2>
             {key}
+            {authorize}
             <dl class="facts">
                 <dt>"Rate limit"</dt>
                 <dd data-testid="okta-rate">

@@ -29,6 +29,65 @@ fn may_manage(acting: &Acting) -> Result<(), ActionError> {
     }
 }
 
+/// Whether `connection` is an Okta connection an admin authorises (authorization code),
+/// and the caller may manage it: the start of its authorisation.
+pub fn may_authorize_okta(acting: &Acting, connection: &Connection) -> Result<(), ActionError> {
+    may_manage(acting)?;
+    if connection.kind != kinds::OKTA.key
+        || connection.settings.get("mode").map(String::as_str) != Some("authorization_code")
+    {
+        return Err(ActionError::refused(
+            "okta-not-authorizable",
+            "only an Okta connection set to be authorized by an Okta admin is authorized this way",
+        ));
+    }
+    Ok(())
+}
+
+/// Completes an Okta admin's authorisation of `connection`: the code Okta gave (with
+/// the PKCE verifier kept since it began) exchanged for a refresh token, kept sealed.
+pub async fn finish_okta_authorization(
+    store: &Store,
+    acting: &Acting,
+    connection: &Connection,
+    code: &str,
+    verifier: &str,
+    redirect_uri: &str,
+) -> Result<(), ActionError> {
+    use secrecy::ExposeSecret;
+    may_authorize_okta(acting, connection)?;
+    store.refresh_outbound().await?;
+    let secrets = store.connection_secrets(connection.id).await?;
+    let opened = crate::connectors::Opened {
+        connection,
+        secrets,
+    };
+    let refresh = store
+        .connectors()
+        .okta_exchange_code(&opened, code, verifier, redirect_uri)
+        .await
+        .map_err(|why| ActionError::refused("okta-authorize-failed", why))?;
+    let entry = acting
+        .entry(
+            Action::ConnectionUpdate,
+            connection_target(connection.id, &connection.name),
+        )
+        .reason("authorized by an Okta admin (authorization code with PKCE)");
+    if !store
+        .keep_connection_secret(
+            connection.id,
+            crate::connectors::okta::REFRESH_TOKEN,
+            refresh.expose_secret(),
+            &acting.actor.id_and_display().1,
+            &entry,
+        )
+        .await?
+    {
+        return Err(gone(connection));
+    }
+    Ok(())
+}
+
 /// `values` as `spec` keeps them, or a refusal with every problem of them and of `name`;
 /// `kept` names the secrets the connection holds already.
 fn checked(

@@ -29,14 +29,83 @@ use uuid::Uuid;
 /// The secret holding a service-mode connection's private key (PKCS#8, base64): made by
 /// idflow, never typed or shown.
 pub const PRIVATE_KEY: &str = "private_key";
+/// The secret holding an authorised connection's refresh token (authorization code mode).
+pub const REFRESH_TOKEN: &str = "refresh_token";
 /// Always asked for: the Test and the read cards need them.
 pub const BASE_SCOPES: &[&str] = &["okta.users.read", "okta.groups.read"];
+/// Asked for besides, when an admin authorises the connection: Okta grants them
+/// automatically (the reference's `*` scopes); `offline_access` brings the refresh token.
+pub const CONSENT_SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "address",
+    "groups",
+    "offline_access",
+];
+
+/// A PKCE pair (RFC 7636, S256): the verifier kept, the challenge sent.
+pub fn pkce() -> (String, String) {
+    let verifier = random_text(32);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// `bytes` random bytes as base64url text (a state, a verifier).
+pub fn random_text(bytes: usize) -> String {
+    use ring::rand::SecureRandom;
+    let mut raw = vec![0u8; bytes];
+    SystemRandom::new()
+        .fill(&mut raw)
+        .expect("the system's random source works");
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Where an Okta admin authorises the connection: the org's `/oauth2/v1/authorize` with
+/// the authorization code flow, PKCE, and every scope the connection asks for.
+pub fn authorize_url(
+    connection: &crate::store::Connection,
+    redirect_uri: &str,
+    state: &str,
+    challenge: &str,
+) -> Result<String, String> {
+    let setting = |name: &str| {
+        connection
+            .settings
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    };
+    let base = crate::okta::base_url(setting("domain"));
+    let mut scopes: Vec<&str> = CONSENT_SCOPES.iter().chain(BASE_SCOPES).copied().collect();
+    for scope in setting("scopes").split_whitespace() {
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+    let mut url = url::Url::parse(&format!("{base}/oauth2/v1/authorize"))
+        .map_err(|e| format!("the Okta domain: {e}"))?;
+    url.query_pairs_mut()
+        .append_pair("client_id", setting("client_id"))
+        .append_pair("response_type", "code")
+        .append_pair("scope", &scopes.join(" "))
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("state", state)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256");
+    Ok(url.to_string())
+}
 
 /// Makes what `kind` needs that idflow makes itself: an Okta service app's key pair, once
 /// (kept in `held` afterwards). Returns the names of such secrets to keep.
 pub fn make_keys(kind: &Kind, values: &mut Values, held: &[String]) -> Result<Vec<String>, String> {
-    if kind.key != OKTA.key || values.settings.get("mode").map(String::as_str) != Some("service") {
+    if kind.key != OKTA.key {
         return Ok(Vec::new());
+    }
+    if values.settings.get("mode").map(String::as_str) != Some("service") {
+        // An authorised connection keeps its refresh token until authorised again.
+        return Ok(vec![REFRESH_TOKEN.into()]);
     }
     if !held.iter().any(|h| h == PRIVATE_KEY) {
         let pkcs8 =
@@ -276,10 +345,14 @@ impl Connectors {
             return Ok((token.clone(), scopes.clone()));
         }
         if opened.setting("mode") != "service" {
-            return Err(format!(
-                "{} connects as an Okta admin authorizes it (authorization code), which this idflow cannot do yet; choose the service app mode",
-                connection.name
-            ));
+            let (token, lasts, granted) = self.okta_refresh(opened).await?;
+            let until = Instant::now() + Duration::from_secs(lasts.saturating_sub(30).max(1));
+            self.okta
+                .tokens
+                .lock()
+                .expect("tokens")
+                .insert(key, (token.clone(), until, granted.clone()));
+            return Ok((token, granted));
         }
         let signer = key_pair(opened.secret(PRIVATE_KEY)?)?;
         let kid = jwk_of(&signer)["kid"].clone();
@@ -359,6 +432,105 @@ impl Connectors {
         Err("Okta kept asking for a new DPoP nonce".into())
     }
 
+    /// Posts `form` to the org's token endpoint with the app's client id and secret
+    /// (client_secret_basic): the answer's JSON, or why Okta refused.
+    async fn okta_token_request(
+        &self,
+        opened: &Opened<'_>,
+        form: &[(&str, &str)],
+    ) -> Result<Value, String> {
+        let token_url = url::Url::parse(&format!("{}/oauth2/v1/token", opened.okta_base()))
+            .map_err(|e| format!("the Okta domain: {e}"))?;
+        outbound::check_url(&self.allowed(), &token_url).map_err(|e| e.to_string())?;
+        let answer = self
+            .client
+            .post(token_url)
+            .basic_auth(
+                opened.setting("client_id"),
+                Some(opened.secret("client_secret")?),
+            )
+            .form(form)
+            .timeout(DEFAULT_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| format!("Okta's token endpoint: {}", outbound::describe(e)))?;
+        let status = answer.status();
+        let (body, _) = outbound::read_capped(answer, 64 * 1024)
+            .await
+            .map_err(|e| format!("Okta's token endpoint: {}", outbound::describe(e)))?;
+        let json: Value = serde_json::from_slice(&body).unwrap_or_default();
+        if status.is_success() {
+            return Ok(json);
+        }
+        let error = json["error"].as_str().unwrap_or_default();
+        let why = json["error_description"].as_str().unwrap_or(error);
+        let advice = match error {
+            "invalid_grant" => " — an Okta admin must authorize the connection again (Reauthorize)",
+            "invalid_client" => " — check the Client ID and client secret",
+            _ => "",
+        };
+        Err(format!(
+            "Okta refused the token request ({status}: {why}){advice}"
+        ))
+    }
+
+    /// Exchanges an authorization code (with its PKCE verifier) for the connection's
+    /// refresh token, to be kept sealed.
+    pub async fn okta_exchange_code(
+        &self,
+        opened: &Opened<'_>,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<SecretString, String> {
+        let json = self
+            .okta_token_request(
+                opened,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("code_verifier", verifier),
+                    ("redirect_uri", redirect_uri),
+                ],
+            )
+            .await?;
+        json["refresh_token"]
+            .as_str()
+            .map(|t| SecretString::from(t.to_string()))
+            .ok_or_else(|| "Okta gave no refresh token: the app must allow the Refresh Token grant (offline_access)".into())
+    }
+
+    /// A fresh access token from the connection's refresh token: the token, how long it
+    /// lasts (seconds) and the scopes granted.
+    async fn okta_refresh(
+        &self,
+        opened: &Opened<'_>,
+    ) -> Result<(SecretString, u64, String), String> {
+        let Some(refresh) = opened.secrets.get(REFRESH_TOKEN) else {
+            return Err(format!(
+                "{} is not authorized yet: an Okta admin presses Authorize with Okta on its page",
+                opened.connection.name
+            ));
+        };
+        let json = self
+            .okta_token_request(
+                opened,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.expose_secret()),
+                ],
+            )
+            .await?;
+        let token = json["access_token"]
+            .as_str()
+            .ok_or("Okta's token answer has no access_token")?;
+        Ok((
+            SecretString::from(token.to_string()),
+            json["expires_in"].as_u64().unwrap_or(300),
+            json["scope"].as_str().unwrap_or_default().to_string(),
+        ))
+    }
+
     /// Calls the org's API: `method` on `target` (a path under the org, or a full address
     /// under it such as a `Link` header's next page), with `body` as JSON.
     pub async fn okta_call(
@@ -390,24 +562,31 @@ impl Connectors {
         };
         outbound::check_url(&self.allowed(), &url).map_err(|e| e.to_string())?;
         let (token, _) = self.okta_token(opened).await?;
+        // A service app's token is bound to the DPoP key; an authorised app's is a bearer.
+        let bound = opened.setting("mode") == "service";
         let what = format!("Okta's {} {}", method, url.path());
         for attempt in 0..2 {
-            let proof = self.okta.proof(
-                opened.connection.id,
-                method.as_str(),
-                &url,
-                Some(token.expose_secret()),
-            )?;
             let mut request = self
                 .client
                 .request(method.clone(), url.clone())
-                .header(
-                    reqwest::header::AUTHORIZATION,
-                    format!("DPoP {}", token.expose_secret()),
-                )
-                .header("DPoP", proof)
                 .header(reqwest::header::ACCEPT, "application/json")
                 .timeout(DEFAULT_TIMEOUT);
+            request = if bound {
+                let proof = self.okta.proof(
+                    opened.connection.id,
+                    method.as_str(),
+                    &url,
+                    Some(token.expose_secret()),
+                )?;
+                request
+                    .header(
+                        reqwest::header::AUTHORIZATION,
+                        format!("DPoP {}", token.expose_secret()),
+                    )
+                    .header("DPoP", proof)
+            } else {
+                request.bearer_auth(token.expose_secret())
+            };
             if let Some(body) = body {
                 request = request.json(body);
             }

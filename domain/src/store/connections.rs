@@ -220,6 +220,46 @@ impl Store {
         self.connection(id).await
     }
 
+    /// Keeps `plain` sealed as connection `id`'s secret `field` (a refresh token an
+    /// Okta admin's authorisation brought), as a new version of the connection. `false`
+    /// when there is no such connection.
+    pub async fn keep_connection_secret(
+        &self,
+        id: Uuid,
+        field: &str,
+        plain: &str,
+        by: &str,
+        audit: &NewEntry,
+    ) -> Result<bool, StoreError> {
+        let one = BTreeMap::from([(field.to_string(), plain.to_string())]);
+        let new = sealed(self.secret_key()?, id, &one);
+        Ok(with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin_write().await?;
+            let current: Option<(Json<BTreeMap<String, String>>,)> =
+                sqlx::query_as("SELECT secrets FROM connections WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let Some((Json(mut secrets),)) = current else {
+                return Ok(false);
+            };
+            secrets.extend(new);
+            sqlx::query(
+                "UPDATE connections SET secrets = $2, version = version + 1, updated_at = $3, updated_by = $4 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(Json(&secrets))
+            .bind(now())
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+            true
+        }))
+    }
+
     pub async fn connection(&self, id: Uuid) -> Result<Option<Connection>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1");
         let row: Option<ConnectionRow> = with_pool!(self, pool => {

@@ -81,6 +81,53 @@ impl OktaOrg {
         .await;
     }
 
+    /// Registers a web app (authorization code): its secret, redirect URIs and the scopes
+    /// granted to it.
+    pub async fn register_web_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+        redirect_uri: &str,
+        scopes: &[&str],
+    ) {
+        self.drive(
+            "/_test/clients",
+            json!({ "client_id": client_id, "client_secret": secret, "redirect_uris": [redirect_uri], "scopes": scopes }),
+        )
+        .await;
+    }
+
+    /// An Okta admin at the consent page `authorize_url` (where idflow sent them): the
+    /// page's text, then where Allow Access sends them back.
+    pub async fn consent(&self, authorize_url: &str) -> (String, String) {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = client.get(authorize_url).send().await.unwrap();
+        assert_eq!(page.status(), 200, "the consent page");
+        let page = page.text().await.unwrap();
+        let request = page
+            .split("name=\"request\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_else(|| panic!("no consent form: {page}"))
+            .to_string();
+        let allowed = client
+            .post(format!(
+                "http://127.0.0.1:{}/oauth2/v1/authorize/consent",
+                self.port
+            ))
+            .form(&[("request", request)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(allowed.status(), 302);
+        let back = allowed.headers()["location"].to_str().unwrap().to_string();
+        (page, back)
+    }
+
     /// Seeds users (each `{id?, status?, login, email, firstName, lastName, …}`).
     pub async fn seed_users(&self, users: Value) -> Value {
         self.drive("/_test/users", json!({ "users": users })).await
