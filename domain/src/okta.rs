@@ -125,6 +125,8 @@ pub enum Gives {
     Users,
     /// One group (`group`).
     Group,
+    /// One page of groups (`groups`, `count`, `next`).
+    Groups,
     /// One page of System Log events (`events`, `count`, `next`).
     Events,
     /// Nothing but that it was done.
@@ -329,6 +331,15 @@ pub const CARDS: &[OktaCard] = &[
         "okta.apps.manage",
         Gives::Done,
         true,
+    ),
+    card(
+        "okta.list_user_groups",
+        "List User's Groups",
+        "The first 200 groups a user is a member of.",
+        ("GET", "/api/v1/users/{user}/groups"),
+        READ_USERS,
+        Gives::Groups,
+        false,
     ),
     card(
         "okta.read_group",

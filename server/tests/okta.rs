@@ -799,7 +799,160 @@ async fn an_okta_admin_authorizes_a_connection(store: Store) {
     assert!(said.contains("did not grant okta.logs.read"), "{said}");
 }
 
+async fn the_okta_offboarding_template_acts_on_a_deactivation(store: Store) {
+    let org = OktaOrg::start();
+    let (slack, arrived) = common::slack::slack().await;
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let made = server
+        .post_form(
+            &admin,
+            "/connections",
+            &[
+                ("kind", "okta".to_string()),
+                ("name", "Acme Okta".to_string()),
+                ("s.domain", org.domain()),
+                ("s.mode", "service".to_string()),
+                ("s.client_id", "0oa-acme".to_string()),
+                (
+                    "s.scopes",
+                    "okta.users.manage okta.groups.manage".to_string(),
+                ),
+                ("secret.hook_secret", HOOK_SECRET.to_string()),
+            ],
+        )
+        .await;
+    let acme = created_connection_id(&made);
+    org.register_client(
+        "0oa-acme",
+        &public_jwk(&server.store, &acme).await,
+        ALL_SCOPES,
+    )
+    .await;
+    let made = server
+        .post_form(
+            &admin,
+            "/connections",
+            &[
+                ("kind", "slack".to_string()),
+                ("name", "Acme Slack".to_string()),
+                ("s.mode", "bot".to_string()),
+                ("s.api_url", format!("{slack}/api")),
+                ("secret.bot_token", common::slack::BOT_TOKEN.to_string()),
+            ],
+        )
+        .await;
+    let chat = created_connection_id(&made);
+    let installed = server
+        .post_form(
+            &admin,
+            "/flows/templates/okta-offboarding",
+            &[
+                ("connection.okta", acme.as_str()),
+                ("connection.slack", chat.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(location(&installed), "/flows?notice=template-installed");
+    for flow in server.store.flows().await.unwrap() {
+        if flow.trigger_kind != "trigger.helper" {
+            let on = server
+                .post_form(
+                    &admin,
+                    &format!("/flows/{}/enabled", flow.id),
+                    &[("enabled", "true")],
+                )
+                .await;
+            assert_eq!(location(&on), "/flows?notice=flow-on", "{}", flow.name);
+        }
+    }
+    org.seed_users(json!([{ "id": "00uada", "login": "ada@acme.example", "email": "ada@acme.example", "firstName": "Ada", "lastName": "Lovelace" }])).await;
+    org.seed_group("00gsales", "Sales", &["00uada"]).await;
+    org.seed_group("00gall", "Everyone", &["00uada"]).await;
+
+    let hook = Hook {
+        url: server.url(&format!("/hooks/okta/{acme}")),
+        header: "Authorization".into(),
+        secret: Some(HOOK_SECRET.into()),
+    };
+    let sent = org
+        .send(&hook, json!([{ "type": "user.lifecycle.deactivate", "user": { "id": "00uada", "login": "ada@acme.example", "name": "Ada Lovelace" } }]))
+        .await;
+    assert_eq!(sent["status"], 200, "{sent}");
+    assert_eq!(dispatch(&server.store).await, 1);
+    let runner = domain::engine::runner::Runner::new(server.store.clone(), "test");
+    for _ in 0..10 {
+        if runner.drain().await.unwrap() == 0 {
+            break;
+        }
+    }
+    let state = org.state().await;
+    assert_eq!(state["groups"], json!({ "00gsales": [], "00gall": [] }));
+    let calls: Vec<String> = org
+        .calls()
+        .await
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {}",
+                c["method"].as_str().unwrap(),
+                c["path"].as_str().unwrap(),
+                c["status"]
+            )
+        })
+        .collect();
+    assert!(
+        calls.contains(&"DELETE /api/v1/users/00uada/sessions 204".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"DELETE /api/v1/groups/00gsales/users/00uada 204".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        calls.contains(&"DELETE /api/v1/groups/00gall/users/00uada 204".to_string()),
+        "{calls:?}"
+    );
+    let posted: Vec<String> = arrived
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(method, body)| {
+            method == "chat.postMessage" && body["channel"] == "#it-offboarding"
+        })
+        .map(|(_, body)| body["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert!(
+        posted[0].contains("Ada Lovelace (ada@acme.example)")
+            && posted[0].contains("removed from 2 groups"),
+        "{posted:?}"
+    );
+    let table = server
+        .store
+        .table_by_name("okta offboarded")
+        .await
+        .unwrap()
+        .unwrap();
+    let (rows, total) = server
+        .store
+        .rows(
+            &table,
+            &domain::store::RowQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (1, 1));
+}
+
 domain::backend_tests! {
+    async fn okta_offboarding_template(store) {
+        the_okta_offboarding_template_acts_on_a_deactivation(store).await;
+    }
+
     async fn okta_authorization_code(store) {
         an_okta_admin_authorizes_a_connection(store).await;
     }

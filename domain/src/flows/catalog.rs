@@ -153,6 +153,7 @@ const READ_ONLY: &[&str] = &[
     "okta.list_users",
     "okta.list_group_members",
     "okta.read_group",
+    "okta.list_user_groups",
     "okta.search_system_log",
 ];
 
@@ -442,7 +443,7 @@ fn okta_card(card: &crate::okta::OktaCard) -> Spec {
         ]),
         _ => {}
     }
-    if matches!(card.gives, Gives::Users | Gives::Events) {
+    if matches!(card.gives, Gives::Users | Gives::Groups | Gives::Events) {
         inputs.push(field("limit", "Limit (at most 200)", Number));
     }
     let mut outputs = match card.gives {
@@ -463,6 +464,17 @@ fn okta_card(card: &crate::okta::OktaCard) -> Spec {
                 ],
             },
         )],
+        Gives::Groups => vec![
+            field(
+                "groups",
+                "Groups",
+                list(FieldType::Object {
+                    fields: vec![field("id", "ID", Text), field("name", "Name", Text)],
+                }),
+            ),
+            field("count", "Count", Number),
+            field("next", "Next Page", Text),
+        ],
         Gives::Events => vec![
             field("events", "Events", list(object())),
             field("count", "Count", Number),

@@ -445,7 +445,365 @@ fn title_change() -> Template {
     }
 }
 
-/// Every template, in the order the Flows tab lists them.
+/// Carries on only when `user` (a path to an Okta user a card gave) has a manager.
+fn okta_has_manager(id: u32, user: &str) -> Card {
+    card(
+        id,
+        "flow.continue_if",
+        &[(
+            "condition",
+            text(&format!("{{{{ ({user}.manager_id or '') != '' }}}}")),
+        )],
+    )
+}
+
+fn okta_hire() -> Template {
+    let mut flow = Flow::new("Okta: group by department", "okta.user_created");
+    flow.description = "A user created in Okta joins the Okta group the `okta department groups` table gives their department (no row: no group), and their manager gets an email.".into();
+    let mut group = card(3, "flow.if_else", &[("condition", from(2, "found"))]);
+    group.lanes = vec![
+        Lane {
+            name: "Then".into(),
+            condition: None,
+            cards: vec![card(
+                4,
+                "okta.add_to_group",
+                &[
+                    ("user", trigger("user.id")),
+                    ("group", from(2, "row.group")),
+                ],
+            )],
+        },
+        Lane {
+            name: "Else".into(),
+            condition: None,
+            cards: vec![],
+        },
+    ];
+    flow.cards = vec![
+        card(1, "okta.read_user", &[("user", trigger("user.id"))]),
+        card(
+            2,
+            "tables.read_row",
+            &[
+                ("table", literal("okta department groups")),
+                ("key", from(1, "user.profile.department")),
+            ],
+        ),
+        group,
+        okta_has_manager(5, "card_1.user"),
+        card(6, "okta.read_user", &[("user", from(1, "user.manager_id"))]),
+        email(
+            7,
+            from(6, "user.email"),
+            "{{ trigger.user.name }} joins your team",
+            "Hi {{ card_6.user.first_name }},\n\n{{ trigger.user.name }} ({{ trigger.user.login }}) has an Okta account now and joins your team. Please welcome them.\n\nidflow",
+        ),
+    ];
+    Template {
+        key: "okta-hire",
+        name: "Okta: group by department",
+        description: "When a user is created in Okta, add them to the Okta group their department is mapped to in a table, and email their manager.",
+        tables: vec![Schema::new(
+            "okta department groups",
+            &[
+                ("department", ColumnType::Text),
+                ("group", ColumnType::Text),
+            ],
+            Some("department"),
+        )],
+        flows: vec![flow],
+    }
+}
+
+fn okta_offboarding() -> Template {
+    let mut leave = Flow::new("Okta: leave one group", "trigger.helper");
+    leave.description =
+        "Helper of \"Okta: offboarding\": removes the user (input.user) from one Okta group."
+            .into();
+    leave.cards = vec![card(
+        1,
+        "okta.remove_from_group",
+        &[
+            ("user", trigger("input.user")),
+            ("group", trigger("item.id")),
+        ],
+    )];
+    let mut flow = Flow::new("Okta: offboarding", "okta.user_deactivated");
+    flow.description = "A user deactivated in Okta is signed out of every Okta session and leaves every Okta group; the `okta offboarded` table records it and IT hears of it in Slack (#it-offboarding).".into();
+    flow.cards = vec![
+        card(1, "okta.clear_sessions", &[("user", trigger("user.id"))]),
+        card(2, "okta.list_user_groups", &[("user", trigger("user.id"))]),
+        card(
+            3,
+            "flow.for_each",
+            &[
+                ("flow", literal("Okta: leave one group")),
+                ("items", from(2, "groups")),
+                ("input", text("{{ {'user': trigger.user.id} }}")),
+            ],
+        ),
+        card(
+            4,
+            "tables.create_row",
+            &[
+                ("table", literal("okta offboarded")),
+                (
+                    "row",
+                    text(
+                        "{{ {'login': trigger.user.login, 'when': trigger.published, 'groups': card_2.count} }}",
+                    ),
+                ),
+            ],
+        ),
+        card(
+            5,
+            "slack.send_message",
+            &[
+                ("channel", literal("#it-offboarding")),
+                (
+                    "text",
+                    text(
+                        "{{ trigger.user.name }} ({{ trigger.user.login }}) was deactivated in Okta: signed out everywhere and removed from {{ card_2.count }} groups.",
+                    ),
+                ),
+            ],
+        ),
+    ];
+    Template {
+        key: "okta-offboarding",
+        name: "Okta: offboarding",
+        description: "When Okta deactivates a user (user.lifecycle.deactivate), clear their sessions, remove them from their groups, log it and tell IT in Slack.",
+        tables: vec![Schema::new(
+            "okta offboarded",
+            &[
+                ("login", ColumnType::Text),
+                ("when", ColumnType::DateTime),
+                ("groups", ColumnType::Number),
+            ],
+            None,
+        )],
+        flows: vec![leave, flow],
+    }
+}
+
+fn okta_mfa_reminder() -> Template {
+    let mut enrolled = Flow::new("Okta: note MFA enrollment", "okta.factor_enrolled");
+    enrolled.description =
+        "Records in `okta mfa enrolled` each user who enrolled an MFA factor in Okta.".into();
+    enrolled.cards = vec![card(
+        1,
+        "tables.find_or_create_row",
+        &[
+            ("table", literal("okta mfa enrolled")),
+            ("key", trigger("user.id")),
+            (
+                "row",
+                text("{{ {'login': trigger.user.login, 'enrolled': trigger.published} }}"),
+            ),
+        ],
+    )];
+    let mut remind = Flow::new("Okta: remind one user about MFA", "trigger.helper");
+    remind.description =
+        "Helper of \"Okta: MFA enrollment reminder\": emails one user who has not enrolled.".into();
+    remind.cards = vec![
+        card(
+            1,
+            "tables.read_row",
+            &[
+                ("table", literal("okta mfa enrolled")),
+                ("key", trigger("item.id")),
+            ],
+        ),
+        card(
+            2,
+            "flow.continue_if",
+            &[("condition", text("{{ not card_1.found }}"))],
+        ),
+        email(
+            3,
+            trigger("item.email"),
+            "Please set up multi-factor authentication",
+            "Hi {{ trigger.item.first_name }},\n\nplease set up multi-factor authentication for your Okta account. Until you do, you get this reminder every morning.\n\nIT",
+        ),
+    ];
+    let mut daily = Flow::new("Okta: MFA enrollment reminder", "trigger.scheduled");
+    daily.description = "Every morning, active Okta users created over three days ago who have not enrolled MFA (as `Okta: note MFA enrollment` recorded) get a reminder by email.".into();
+    daily
+        .trigger
+        .options
+        .insert("cron".into(), literal("0 0 9 * * *"));
+    daily
+        .trigger
+        .options
+        .insert("time_zone".into(), literal("UTC"));
+    daily.cards = vec![
+        card(1, "datetime.now", &[]),
+        card(
+            2,
+            "datetime.add",
+            &[
+                ("date", from(1, "output")),
+                ("amount", Binding::literal(-3)),
+                ("unit", literal("days")),
+            ],
+        ),
+        card(
+            3,
+            "text.compose",
+            &[(
+                "template",
+                text("status eq \"ACTIVE\" and created lt \"{{ card_2.output }}\""),
+            )],
+        ),
+        card(4, "okta.search_users", &[("filter", from(3, "output"))]),
+        card(
+            5,
+            "flow.for_each",
+            &[
+                ("flow", literal("Okta: remind one user about MFA")),
+                ("items", from(4, "users")),
+            ],
+        ),
+    ];
+    Template {
+        key: "okta-mfa-reminder",
+        name: "Okta: MFA enrollment reminder",
+        description: "Note each MFA enrollment Okta reports; daily, email Okta users without one after three days.",
+        tables: vec![Schema::new(
+            "okta mfa enrolled",
+            &[
+                ("user", ColumnType::Text),
+                ("login", ColumnType::Text),
+                ("enrolled", ColumnType::DateTime),
+            ],
+            Some("user"),
+        )],
+        flows: vec![enrolled, remind, daily],
+    }
+}
+
+fn okta_lockout() -> Template {
+    let mut flow = Flow::new(
+        "Okta: tell the manager about a lockout",
+        "okta.user_locked_out",
+    );
+    flow.description = "When Okta locks a user out (user.account.lock), their manager (profile.managerId) gets an email; no manager: nothing is sent.".into();
+    flow.cards = vec![
+        card(1, "okta.read_user", &[("user", trigger("user.id"))]),
+        okta_has_manager(2, "card_1.user"),
+        card(3, "okta.read_user", &[("user", from(1, "user.manager_id"))]),
+        email(
+            4,
+            from(3, "user.email"),
+            "{{ trigger.user.name }} is locked out",
+            "Hi {{ card_3.user.first_name }},\n\n{{ trigger.user.name }} is locked out of Okta after failed sign-ins. Ask them to call the IT desk.\n\nidflow",
+        ),
+    ];
+    Template {
+        key: "okta-lockout-manager",
+        name: "Okta: lockout, tell the manager",
+        description: "When Okta locks a user out, read their manager in Okta and email them.",
+        tables: vec![],
+        flows: vec![flow],
+    }
+}
+
+fn okta_title_change() -> Template {
+    let mut flow = Flow::new("Okta: title change, groups", "okta.user_profile_updated");
+    flow.description = "When a user's title changes in Okta (as the `okta titles` table last saw it), they join the Okta group their new title calls for (replace the group IDs 00g-engineering and 00g-managers in the lanes with yours), and IT hears of it in Slack (#it-identity).".into();
+    let group_card = |id: u32, group: &str| {
+        card(
+            id,
+            "okta.add_to_group",
+            &[("user", trigger("user.id")), ("group", literal(group))],
+        )
+    };
+    let mut join = card(4, "flow.branch", &[]);
+    join.lanes = vec![
+        title_lane(
+            "Engineers",
+            "{{ 'Engineer' in (card_1.user.profile.title or '') }}",
+            group_card(5, "00g-engineering"),
+        ),
+        title_lane(
+            "Managers",
+            "{{ 'Manager' in (card_1.user.profile.title or '') }}",
+            group_card(6, "00g-managers"),
+        ),
+    ];
+    flow.cards = vec![
+        card(1, "okta.read_user", &[("user", trigger("user.id"))]),
+        card(
+            2,
+            "tables.read_row",
+            &[
+                ("table", literal("okta titles")),
+                ("key", trigger("user.id")),
+            ],
+        ),
+        card(
+            3,
+            "flow.continue_if",
+            &[(
+                "condition",
+                text("{{ ((card_2.row or {}).title or '') != (card_1.user.profile.title or '') }}"),
+            )],
+        ),
+        join,
+        card(
+            7,
+            "tables.find_or_create_row",
+            &[
+                ("table", literal("okta titles")),
+                ("key", trigger("user.id")),
+                (
+                    "row",
+                    text("{{ {'title': card_1.user.profile.title or ''} }}"),
+                ),
+            ],
+        ),
+        card(
+            8,
+            "tables.update_row",
+            &[
+                ("table", literal("okta titles")),
+                ("key", trigger("user.id")),
+                (
+                    "row",
+                    text("{{ {'title': card_1.user.profile.title or ''} }}"),
+                ),
+            ],
+        ),
+        card(
+            9,
+            "slack.send_message",
+            &[
+                ("channel", literal("#it-identity")),
+                (
+                    "text",
+                    text(
+                        "{{ trigger.user.name }}'s title in Okta changed from \"{{ (card_2.row or {}).title or '' }}\" to \"{{ card_1.user.profile.title or '' }}\"; their groups follow it.",
+                    ),
+                ),
+            ],
+        ),
+    ];
+    Template {
+        key: "okta-title-change-groups",
+        name: "Okta: title change, groups",
+        description: "When a user's title changes in Okta, add them to the Okta group that goes with it and tell IT in Slack.",
+        tables: vec![Schema::new(
+            "okta titles",
+            &[("user", ColumnType::Text), ("title", ColumnType::Text)],
+            Some("user"),
+        )],
+        flows: vec![flow],
+    }
+}
+
+/// Every template, in the order the Flows tab lists them: the directory's, then the
+/// same use cases on an Okta org.
 pub fn templates() -> Vec<Template> {
     vec![
         hire(),
@@ -453,6 +811,11 @@ pub fn templates() -> Vec<Template> {
         mfa_reminder(),
         lockout(),
         title_change(),
+        okta_hire(),
+        okta_offboarding(),
+        okta_mfa_reminder(),
+        okta_lockout(),
+        okta_title_change(),
     ]
 }
 
@@ -484,7 +847,10 @@ mod tests {
                 assert!(table.problems().is_empty(), "{}", table.name);
             }
         }
-        assert_eq!(templates().len(), 5);
+        assert_eq!(templates().len(), 10);
+        let okta = template("okta-offboarding").unwrap();
+        let kinds: Vec<&str> = okta.connection_kinds().iter().map(|k| k.key).collect();
+        assert_eq!(kinds, vec!["okta", "slack"]);
         assert!(template("offboarding").is_some());
     }
 

@@ -175,7 +175,7 @@ fn request(
         }
         _ => {}
     }
-    if matches!(card.gives, Gives::Users | Gives::Events) {
+    if matches!(card.gives, Gives::Users | Gives::Groups | Gives::Events) {
         query.push(("limit".into(), limit(inputs).to_string()));
     }
     if !query.is_empty() {
@@ -207,6 +207,18 @@ fn output(card: &OktaCard, answer: &OktaAnswer) -> Value {
             "name": answer.body["profile"]["name"],
             "description": answer.body["profile"]["description"],
         }}),
+        Gives::Groups => {
+            let groups: Vec<Value> = answer
+                .body
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|g| json!({ "id": g["id"], "name": g["profile"]["name"] }))
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({ "count": groups.len(), "groups": groups, "next": answer.next })
+        }
         Gives::Events => {
             let events = answer.body.as_array().cloned().unwrap_or_default();
             json!({ "count": events.len(), "events": events, "next": answer.next })
