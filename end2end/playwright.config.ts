@@ -9,6 +9,8 @@ export const ADMIN_PASSWORD = 'e2e admin password 1';
 export const IDP_PORT = Number(process.env.IDP_PORT ?? 3118);
 /** A real SMTP server (aiosmtpd, from PyPI; `scripts/setup.sh test` installs it) that the email tests send to. */
 export const SMTP_PORT = Number(process.env.IDFLOW_E2E_SMTP_PORT ?? 3119);
+/** The Okta-shaped test org (server/tests/fixtures/okta_org.py, Python with `cryptography`). */
+export const OKTA_PORT = Number(process.env.IDFLOW_E2E_OKTA_PORT ?? 3120);
 export const IDP_NAME = 'Test IdP';
 const IDP_CLIENT_ID = 'idflow-e2e';
 const IDP_CLIENT_SECRET = 'e2e client secret';
@@ -52,6 +54,14 @@ export default defineConfig({
     {
       command: `exec ../target/smtp-venv/bin/python -m aiosmtpd -n -l 127.0.0.1:${SMTP_PORT}`,
       port: SMTP_PORT,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    {
+      command: `exec ../target/okta-venv/bin/python ../server/tests/fixtures/okta_org.py ${OKTA_PORT}`,
+      url: `http://127.0.0.1:${OKTA_PORT}/.well-known/oauth-authorization-server`,
       timeout: 30_000,
       reuseExistingServer: false,
       stdout: 'ignore',

@@ -23,6 +23,8 @@ const AFTER_ERROR: Duration = Duration::from_secs(2);
 const SCHEDULE_ROUND: Duration = Duration::from_millis(500);
 /// How many events the dispatcher reads at once.
 const EVENTS_PER_ROUND: i64 = 200;
+/// How long handed-over Okta events and Event Hook deliveries are kept.
+const OKTA_EVENTS_KEPT: chrono::Duration = chrono::Duration::days(30);
 
 /// The engine's tasks; dropping this stops them (executions in flight resume elsewhere or
 /// after the next start).
@@ -168,6 +170,14 @@ pub fn spawn_with(
                 .await
             {
                 tracing::warn!(error = %err, "could not forget old idempotency keys");
+            }
+            // Okta events handed to flows are kept 30 days (their executions keep what
+            // they carried): long enough to tell a late repeat from a new event.
+            if let Err(err) = log_pruner
+                .prune_okta_events(chrono::Utc::now() - OKTA_EVENTS_KEPT)
+                .await
+            {
+                tracing::warn!(error = %err, "could not forget old Okta events");
             }
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }

@@ -230,7 +230,11 @@ fn limited(method: &Method, path: &str) -> Limited {
         (_, "/auth/oidc/start" | crate::oidc::CALLBACK_PATH | crate::oidc::LINK_PATH) => {
             Limited::SignIn
         }
-        (_, p) if p.starts_with("/scim/") || p.starts_with("/api/v1/") => Limited::Token,
+        (_, p)
+            if p.starts_with("/scim/") || p.starts_with("/api/v1/") || p.starts_with("/hooks/") =>
+        {
+            Limited::Token
+        }
         _ => Limited::None,
     }
 }

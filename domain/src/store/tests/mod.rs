@@ -162,5 +162,6 @@ mod assignments;
 mod audit_search;
 mod directory_writes;
 mod flows;
+mod okta;
 mod sso;
 mod tables;
