@@ -265,9 +265,18 @@ async fn templates_install_and_run(store: Store) {
         .unwrap();
     assert_eq!(location(&unknown), "/flows?error=no-template");
     let flows = server.store.flows().await.unwrap();
-    assert_eq!(flows.len(), 6);
+    // The five directory use cases (six flows) and their Okta versions (eight).
+    assert_eq!(flows.len(), 14);
     assert!(flows.iter().all(|f| !f.enabled), "{flows:?}");
-    for table in ["department roles", "offboarded", "mfa_reminders"] {
+    for table in [
+        "department roles",
+        "offboarded",
+        "mfa_reminders",
+        "okta department groups",
+        "okta offboarded",
+        "okta mfa enrolled",
+        "okta titles",
+    ] {
         assert!(
             server.store.table_by_name(table).await.unwrap().is_some(),
             "{table}"
