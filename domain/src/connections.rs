@@ -285,13 +285,10 @@ pub const SMTP: Kind = Kind {
 };
 
 const OKTA_MODES: &[(&str, &str)] = &[
-    (
-        "service",
-        "Service app: client credentials with a private key (private_key_jwt) and DPoP",
-    ),
+    ("service", "Service app (private_key_jwt and DPoP)"),
     (
         "authorization_code",
-        "An Okta admin authorizes it (authorization code with PKCE)",
+        "An Okta admin authorizes it (authorization code)",
     ),
 ];
 

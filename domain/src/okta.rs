@@ -407,16 +407,21 @@ pub fn check_domain(domain: &str) -> Result<String, String> {
     if domain.is_empty() {
         return Err("Okta domain is needed (for example dev-123456.okta.com).".into());
     }
-    if domain.contains("://") {
-        return Err(format!(
-            "Enter the Okta domain without its scheme: {} rather than {domain}.",
-            domain.split("://").nth(1).unwrap_or_default()
-        ));
+    // Both mistakes Okta's guidance warns of, named together with the domain to enter.
+    let mut mistakes = Vec::new();
+    let mut fixed = domain.clone();
+    if let Some((_, rest)) = domain.split_once("://") {
+        fixed = rest.trim_end_matches('/').to_string();
+        mistakes.push("without its scheme");
     }
-    if domain.contains("-admin.") {
+    if fixed.contains("-admin.") {
+        fixed = fixed.replacen("-admin.", ".", 1);
+        mistakes.push("of the org itself, not of its admin console");
+    }
+    if !mistakes.is_empty() {
         return Err(format!(
-            "{domain} is the admin console's domain; enter the org's own ({}).",
-            domain.replacen("-admin.", ".", 1)
+            "Enter the Okta domain {}: {fixed} rather than {domain}.",
+            mistakes.join(" and ")
         ));
     }
     let (host, port) = match domain.rsplit_once(':') {
@@ -590,7 +595,11 @@ mod tests {
         assert!(
             check_domain("dev-123456-admin.okta.com")
                 .unwrap_err()
-                .contains("enter the org's own (dev-123456.okta.com)")
+                .contains("not of its admin console: dev-123456.okta.com rather than")
+        );
+        assert_eq!(
+            check_domain("https://dev-1-admin.okta.com/").unwrap_err(),
+            "Enter the Okta domain without its scheme and of the org itself, not of its admin console: dev-1.okta.com rather than https://dev-1-admin.okta.com."
         );
         assert!(check_domain("").is_err());
         assert!(check_domain("acme.okta.com/api").is_err());

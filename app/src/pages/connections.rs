@@ -19,7 +19,7 @@ pub fn ConnectionsPage() -> impl IntoView {
     view! {
         <PageHeader
             title="Connections"
-            subtitle="Accounts that flows use to reach services outside idflow: HTTP APIs, Slack and email. Each is shared with every flow or with the flows of chosen folders."
+            subtitle="Accounts that flows use to reach services outside idflow: HTTP APIs, Slack, email and Okta. Each is shared with every flow or with the flows of chosen folders."
         />
         <Flash />
         <Loaded
@@ -110,7 +110,7 @@ fn ConnectionsBody(list: ConnectionList) -> impl IntoView {
     });
     let body = if list.connections.is_empty() {
         let what = if list.can_manage {
-            "Create one above, then pick it in a flow's HTTP Request, Slack or Send Email card."
+            "Create one above, then pick it in a flow's HTTP Request, Slack, Send Email or Okta card (an Okta connection's Event Hook also starts flows on Okta triggers)."
         } else {
             "A Super Admin, Workflows Administrator or Connection Manager creates them."
         };

@@ -236,6 +236,33 @@ fn offboarding() -> Template {
     }
 }
 
+/// A scheduled flow's trigger: every morning at nine (UTC).
+fn every_morning(flow: &mut Flow) {
+    flow.trigger
+        .options
+        .insert("cron".into(), literal("0 0 9 * * *"));
+    flow.trigger
+        .options
+        .insert("time_zone".into(), literal("UTC"));
+}
+
+fn now(id: u32) -> Card {
+    card(id, "datetime.now", &[])
+}
+
+/// The time three days before card `of`'s output.
+fn three_days_before(id: u32, of: u32) -> Card {
+    card(
+        id,
+        "datetime.add",
+        &[
+            ("date", from(of, "output")),
+            ("amount", Binding::literal(-3)),
+            ("unit", literal("days")),
+        ],
+    )
+}
+
 fn mfa_reminder() -> Template {
     let mut remind = Flow::new("Remind one user about MFA", "trigger.helper");
     remind.description =
@@ -286,25 +313,10 @@ fn mfa_reminder() -> Template {
     ];
     let mut daily = Flow::new("MFA enrollment reminder", "trigger.scheduled");
     daily.description = "Every morning, users without MFA whose account is older than three days get a reminder by email, until they enroll (attribute `mfaEnrolled`).".into();
-    daily
-        .trigger
-        .options
-        .insert("cron".into(), literal("0 0 9 * * *"));
-    daily
-        .trigger
-        .options
-        .insert("time_zone".into(), literal("UTC"));
+    every_morning(&mut daily);
     daily.cards = vec![
-        card(1, "datetime.now", &[]),
-        card(
-            2,
-            "datetime.add",
-            &[
-                ("date", from(1, "output")),
-                ("amount", Binding::literal(-3)),
-                ("unit", literal("days")),
-            ],
-        ),
+        now(1),
+        three_days_before(2, 1),
         card(
             3,
             "text.compose",
@@ -629,25 +641,10 @@ fn okta_mfa_reminder() -> Template {
     ];
     let mut daily = Flow::new("Okta: MFA enrollment reminder", "trigger.scheduled");
     daily.description = "Every morning, active Okta users created over three days ago who have not enrolled MFA (as `Okta: note MFA enrollment` recorded) get a reminder by email.".into();
-    daily
-        .trigger
-        .options
-        .insert("cron".into(), literal("0 0 9 * * *"));
-    daily
-        .trigger
-        .options
-        .insert("time_zone".into(), literal("UTC"));
+    every_morning(&mut daily);
     daily.cards = vec![
-        card(1, "datetime.now", &[]),
-        card(
-            2,
-            "datetime.add",
-            &[
-                ("date", from(1, "output")),
-                ("amount", Binding::literal(-3)),
-                ("unit", literal("days")),
-            ],
-        ),
+        now(1),
+        three_days_before(2, 1),
         card(
             3,
             "text.compose",
