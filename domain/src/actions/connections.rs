@@ -387,6 +387,7 @@ pub async fn test(
     may_manage(acting)?;
     store.refresh_outbound().await?;
     let outcome = store.connectors().test(store, connection).await;
+    store.keep_rotated_okta_token(connection.id).await?;
     let (ok, message) = match outcome {
         Ok(message) => (true, message),
         Err(message) => (false, message),

@@ -206,6 +206,8 @@ pub struct OktaState {
     /// The last DPoP nonce each org gave.
     nonces: Mutex<HashMap<Uuid, String>>,
     rates: Mutex<HashMap<Uuid, RateLimit>>,
+    /// Refresh tokens Okta rotated, until the store keeps them (`take_rotated`).
+    rotated: Mutex<HashMap<Uuid, SecretString>>,
     /// Access tokens by (connection, version).
     tokens: Mutex<HashMap<(Uuid, i64), Token>>,
 }
@@ -230,6 +232,7 @@ impl Default for OktaState {
             dpop_jwk,
             nonces: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
+            rotated: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
         }
     }
@@ -278,6 +281,12 @@ impl OktaState {
             }
             None => false,
         }
+    }
+
+    /// The refresh token Okta rotated `connection`'s to, once: the store keeps it
+    /// (an app set to rotate refresh tokens invalidates the old one).
+    pub fn take_rotated(&self, connection: Uuid) -> Option<SecretString> {
+        self.rotated.lock().expect("rotated").remove(&connection)
     }
 
     /// The budget Okta last reported for `connection`.
@@ -524,6 +533,14 @@ impl Connectors {
         let token = json["access_token"]
             .as_str()
             .ok_or("Okta's token answer has no access_token")?;
+        if let Some(rotated) = json["refresh_token"].as_str()
+            && rotated != refresh.expose_secret()
+        {
+            self.okta.rotated.lock().expect("rotated").insert(
+                opened.connection.id,
+                SecretString::from(rotated.to_string()),
+            );
+        }
         Ok((
             SecretString::from(token.to_string()),
             json["expires_in"].as_u64().unwrap_or(300),

@@ -260,6 +260,37 @@ impl Store {
         }))
     }
 
+    /// Keeps the refresh token Okta rotated connection `id`'s to, if it did: sealed in
+    /// place of the old one, without a new version (nobody changed the connection).
+    pub async fn keep_rotated_okta_token(&self, id: Uuid) -> Result<(), StoreError> {
+        use secrecy::ExposeSecret;
+        let Some(rotated) = self.connectors().okta().take_rotated(id) else {
+            return Ok(());
+        };
+        let field = crate::connectors::okta::REFRESH_TOKEN;
+        let one = BTreeMap::from([(field.to_string(), rotated.expose_secret().to_string())]);
+        let new = sealed(self.secret_key()?, id, &one);
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin_write().await?;
+            let current: Option<(Json<BTreeMap<String, String>>,)> =
+                sqlx::query_as("SELECT secrets FROM connections WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some((Json(mut secrets),)) = current {
+                secrets.extend(new);
+                sqlx::query("UPDATE connections SET secrets = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(Json(&secrets))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
     pub async fn connection(&self, id: Uuid) -> Result<Option<Connection>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM connections WHERE id = $1");
         let row: Option<ConnectionRow> = with_pool!(self, pool => {

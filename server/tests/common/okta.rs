@@ -82,7 +82,7 @@ impl OktaOrg {
     }
 
     /// Registers a web app (authorization code): its secret, redirect URIs and the scopes
-    /// granted to it.
+    /// granted to it; it rotates refresh tokens after every use.
     pub async fn register_web_client(
         &self,
         client_id: &str,
@@ -92,7 +92,7 @@ impl OktaOrg {
     ) {
         self.drive(
             "/_test/clients",
-            json!({ "client_id": client_id, "client_secret": secret, "redirect_uris": [redirect_uri], "scopes": scopes }),
+            json!({ "client_id": client_id, "client_secret": secret, "redirect_uris": [redirect_uri], "scopes": scopes, "rotate": true }),
         )
         .await;
     }

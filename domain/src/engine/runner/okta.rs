@@ -252,7 +252,9 @@ impl Runner {
             .store
             .connectors()
             .okta_call(&opened, method, &path, body.as_ref())
-            .await?;
+            .await;
+        self.store.keep_rotated_okta_token(connection.id).await?;
+        let answer = answer?;
         let needed = (!card.scope.is_empty()).then_some(card.scope);
         match answer.status {
             200..=299 => Ok(Done::Output(output(card, &answer))),
