@@ -26,8 +26,8 @@ pub struct Connectors {
     /// When the Settings list was last read from the database.
     refreshed: Mutex<Option<Instant>>,
     client: reqwest::Client,
-    /// OAuth 2.0 access tokens: (connection, its version) → the token and when it ends.
-    tokens: Mutex<HashMap<(Uuid, i64), (SecretString, Instant)>>,
+    /// OAuth 2.0 access tokens (HTTP and Okta connections) by (connection, its version).
+    tokens: Mutex<HashMap<(Uuid, i64), CachedToken>>,
     okta: okta::OktaState,
 }
 
@@ -43,6 +43,14 @@ impl Default for Connectors {
     fn default() -> Self {
         Connectors::new(Allowed::default())
     }
+}
+
+/// An OAuth 2.0 access token, kept until a little before it ends, with the scopes the
+/// service granted (empty when it did not say).
+struct CachedToken {
+    token: SecretString,
+    until: Instant,
+    scopes: String,
 }
 
 /// A connection's settings and opened secrets, as a request needs them.
@@ -134,12 +142,33 @@ impl Connectors {
         })
     }
 
-    async fn access_token(&self, opened: &Opened<'_>) -> Result<SecretString, String> {
+    /// The access token kept for `opened`'s connection (as it is now), with its scopes.
+    fn cached_token(&self, opened: &Opened<'_>) -> Option<(SecretString, String)> {
         let key = (opened.connection.id, opened.connection.version);
-        if let Some((token, until)) = self.tokens.lock().expect("token cache").get(&key)
-            && *until > Instant::now()
-        {
-            return Ok(token.clone());
+        self.tokens
+            .lock()
+            .expect("token cache")
+            .get(&key)
+            .filter(|c| c.until > Instant::now())
+            .map(|c| (c.token.clone(), c.scopes.clone()))
+    }
+
+    /// Keeps `token` for `opened`'s connection: it lasts `lasts` seconds and is renewed
+    /// a little before it ends.
+    fn keep_token(&self, opened: &Opened<'_>, token: &SecretString, lasts: u64, scopes: &str) {
+        let key = (opened.connection.id, opened.connection.version);
+        let until = Instant::now() + Duration::from_secs(lasts.saturating_sub(30).max(1));
+        let cached = CachedToken {
+            token: token.clone(),
+            until,
+            scopes: scopes.to_string(),
+        };
+        self.tokens.lock().expect("token cache").insert(key, cached);
+    }
+
+    async fn access_token(&self, opened: &Opened<'_>) -> Result<SecretString, String> {
+        if let Some((token, _)) = self.cached_token(opened) {
+            return Ok(token);
         }
         let token_url = url::Url::parse(opened.setting("token_url"))
             .map_err(|e| format!("the token URL: {e}"))?;
@@ -184,12 +213,7 @@ impl Connectors {
             .and_then(|v| v.as_u64())
             .unwrap_or(300);
         let token = SecretString::from(token.to_string());
-        // Renewed a little before it ends.
-        let until = Instant::now() + Duration::from_secs(lasts.saturating_sub(30).max(1));
-        self.tokens
-            .lock()
-            .expect("token cache")
-            .insert(key, (token.clone(), until));
+        self.keep_token(opened, &token, lasts, "");
         Ok(token)
     }
 

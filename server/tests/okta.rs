@@ -249,6 +249,86 @@ async fn okta_event_hooks_start_flows_once_in_order(store: Store) {
         .unwrap();
     assert!(page.contains("okta-deliveries"), "{page}");
     assert!(page.contains("user.lifecycle.create"));
+
+    // Shared only with the HR folder, the connection's events reach only flows there,
+    // as its cards would: a flow elsewhere naming it is stopped, saying why.
+    use domain::audit::{Action, Actor, NewEntry, Outcome};
+    let logged = |action| NewEntry::new(action, Outcome::Success, Actor::System);
+    let hr = server
+        .store
+        .create_folder("HR", &logged(Action::FolderCreate))
+        .await
+        .unwrap();
+    let author = server.store.test_author("admin@example.com").await;
+    let in_hr = server
+        .store
+        .create_flow(
+            &Flow::new("HR suspensions", "okta.user_suspended"),
+            Some(hr),
+            &author,
+            &logged(Action::FlowCreate),
+        )
+        .await
+        .unwrap();
+    server
+        .store
+        .set_flow_enabled(in_hr.id, true, &author, &logged(Action::FlowEnable))
+        .await
+        .unwrap();
+    let top_any = server
+        .store
+        .test_flow_on(&Flow::new("Suspensions (any org)", "okta.user_suspended"))
+        .await;
+    let mut naming = Flow::new("Suspensions (this org)", "okta.user_suspended");
+    naming
+        .trigger
+        .options
+        .insert("connection".into(), Binding::literal(connection.as_str()));
+    let top_named = server.store.test_flow_on(&naming).await;
+    let shared = server
+        .post_form(
+            &admin,
+            &format!("/connections/{connection}/sharing"),
+            &[("who", "folders"), ("folder", hr.to_string().as_str())],
+        )
+        .await;
+    assert!(
+        location(&shared).contains("notice=connection-shared"),
+        "{}",
+        location(&shared)
+    );
+    org.send(
+        &hook,
+        json!([{ "type": "user.lifecycle.suspend", "uuid": "u-suspend", "user": { "id": "00ueve", "login": "eve@acme.example" } }]),
+    )
+    .await;
+    assert_eq!(dispatch(&server.store).await, 1);
+    assert_eq!(executions_of(&server.store, in_hr.id).await.len(), 1);
+    assert!(executions_of(&server.store, top_any.id).await.is_empty());
+    let stopped = executions_of(&server.store, top_named.id).await;
+    assert_eq!(stopped.len(), 1);
+    assert!(
+        stopped[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not shared with this flow's folder"),
+        "{:?}",
+        stopped[0].error
+    );
+    // Its page lists the flow whose trigger names it among those that use it.
+    let page = admin
+        .get(server.url(&format!("/connections/{connection}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Suspensions (this org)"),
+        "the trigger uses it"
+    );
 }
 
 const ALL_SCOPES: &[&str] = &[

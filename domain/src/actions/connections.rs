@@ -315,7 +315,7 @@ pub async fn share(
     Ok(names)
 }
 
-/// Refused when a card of `definition`, a flow in `folder`, uses a connection that is
+/// Refused when the trigger or a card of `definition`, a flow in `folder`, uses a connection that is
 /// not shared with that folder (or is gone): the refusal names them.
 pub async fn check_usable(
     store: &Store,

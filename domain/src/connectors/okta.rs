@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// The secret holding a service-mode connection's private key (PKCS#8, base64): made by
@@ -195,9 +194,6 @@ pub struct OktaAnswer {
     pub www_authenticate: Option<String>,
 }
 
-/// An access token: the token, when it ends, the scopes Okta granted.
-type Token = (SecretString, Instant, String);
-
 /// What the Okta side of the connectors keeps in this process.
 pub struct OktaState {
     /// The key access tokens are bound to (DPoP): one per process, as are the tokens.
@@ -208,8 +204,6 @@ pub struct OktaState {
     rates: Mutex<HashMap<Uuid, RateLimit>>,
     /// Refresh tokens Okta rotated, until the store keeps them (`take_rotated`).
     rotated: Mutex<HashMap<Uuid, SecretString>>,
-    /// Access tokens by (connection, version).
-    tokens: Mutex<HashMap<(Uuid, i64), Token>>,
 }
 
 impl Default for OktaState {
@@ -233,7 +227,6 @@ impl Default for OktaState {
             nonces: Mutex::new(HashMap::new()),
             rates: Mutex::new(HashMap::new()),
             rotated: Mutex::new(HashMap::new()),
-            tokens: Mutex::new(HashMap::new()),
         }
     }
 }
@@ -347,20 +340,12 @@ impl Connectors {
     /// scopes Okta granted.
     async fn okta_token(&self, opened: &Opened<'_>) -> Result<(SecretString, String), String> {
         let connection = opened.connection;
-        let key = (connection.id, connection.version);
-        if let Some((token, until, scopes)) = self.okta.tokens.lock().expect("tokens").get(&key)
-            && *until > Instant::now()
-        {
-            return Ok((token.clone(), scopes.clone()));
+        if let Some(cached) = self.cached_token(opened) {
+            return Ok(cached);
         }
         if opened.setting("mode") != "service" {
             let (token, lasts, granted) = self.okta_refresh(opened).await?;
-            let until = Instant::now() + Duration::from_secs(lasts.saturating_sub(30).max(1));
-            self.okta
-                .tokens
-                .lock()
-                .expect("tokens")
-                .insert(key, (token.clone(), until, granted.clone()));
+            self.keep_token(opened, &token, lasts, &granted);
             return Ok((token, granted));
         }
         let signer = key_pair(opened.secret(PRIVATE_KEY)?)?;
@@ -430,12 +415,7 @@ impl Connectors {
             let lasts = json["expires_in"].as_u64().unwrap_or(300);
             let granted = json["scope"].as_str().unwrap_or_default().to_string();
             let token = SecretString::from(token.to_string());
-            let until = Instant::now() + Duration::from_secs(lasts.saturating_sub(30).max(1));
-            self.okta
-                .tokens
-                .lock()
-                .expect("tokens")
-                .insert(key, (token.clone(), until, granted.clone()));
+            self.keep_token(opened, &token, lasts, &granted);
             return Ok((token, granted));
         }
         Err("Okta kept asking for a new DPoP nonce".into())

@@ -96,14 +96,34 @@ pub async fn dispatch_directory_events(store: &Store, limit: i64) -> Result<usiz
 /// Okta published earlier but delivered a moment later still goes first.
 pub const OKTA_REORDER_WINDOW: chrono::Duration = chrono::Duration::seconds(2);
 
-/// Whether a flow on an Okta trigger listens to `connection`: its trigger names that
-/// connection, or none (any Okta org).
-fn listens_to(flow: &crate::flows::Flow, connection: uuid::Uuid) -> bool {
-    match flow.trigger.options.get("connection") {
+/// Whether a flow on an Okta trigger hears an event from one connection.
+#[derive(Debug, PartialEq, Eq)]
+enum Hears {
+    Yes,
+    No,
+    /// Its trigger names the connection, which is no longer shared with its folder.
+    NotShared,
+}
+
+/// Whether a flow in `folder` on an Okta trigger hears events from `connection`: its
+/// trigger names that connection, or none (any Okta org); either way only a connection
+/// shared with its folder, as for a card.
+fn hears(
+    flow: &crate::flows::Flow,
+    folder: Option<uuid::Uuid>,
+    connection: &crate::store::Connection,
+) -> Hears {
+    let named = match flow.trigger.options.get("connection") {
         Some(crate::flows::Binding::Literal {
             value: Value::String(id),
-        }) if !id.trim().is_empty() => uuid::Uuid::parse_str(id.trim()) == Ok(connection),
-        _ => true,
+        }) if !id.trim().is_empty() => Some(uuid::Uuid::parse_str(id.trim()) == Ok(connection.id)),
+        _ => None,
+    };
+    match named {
+        Some(false) => Hears::No,
+        _ if connection.usable_in(folder) => Hears::Yes,
+        Some(true) => Hears::NotShared,
+        None => Hears::No,
     }
 }
 
@@ -118,15 +138,27 @@ pub async fn dispatch_okta_events(
     limit: i64,
 ) -> Result<usize, StoreError> {
     let mut started = 0;
+    let mut connections = std::collections::HashMap::new();
     for waiting in store.waiting_okta_events(received_before, limit).await? {
-        if let Some(on) = crate::okta::trigger_for(&waiting.event.event_type) {
+        if let std::collections::hash_map::Entry::Vacant(slot) =
+            connections.entry(waiting.connection)
+        {
+            slot.insert(store.connection(waiting.connection).await?);
+        }
+        let connection = connections[&waiting.connection].as_ref();
+        if let (Some(on), Some(connection)) = (
+            crate::okta::trigger_for(&waiting.event.event_type),
+            connection,
+        ) {
             let input = crate::okta::trigger_input(&waiting.event);
             let subject = input["user"]["login"]
                 .as_str()
                 .or_else(|| input["user"]["id"].as_str())
                 .map(str::to_string);
             for flow in store.enabled_flows_for(on.key).await? {
-                if !listens_to(&flow.definition, waiting.connection) {
+                let folder = store.recent_flow(flow.flow).await?.and_then(|f| f.folder);
+                let heard = hears(&flow.definition, folder, connection);
+                if heard == Hears::No {
                     continue;
                 }
                 let new = NewExecution {
@@ -141,6 +173,14 @@ pub async fn dispatch_okta_events(
                     test: false,
                     acting_for: None,
                 };
+                if heard == Hears::NotShared {
+                    let reason = format!(
+                        "Stopped before it ran: the trigger's Okta connection {} is not shared with this flow's folder (a Connection Manager can share it on its page)",
+                        connection.name
+                    );
+                    store.enqueue_stopped_execution(&new, &reason).await?;
+                    continue;
+                }
                 match trigger_filter(&flow.definition, &input) {
                     Ok(true) => {
                         if store.enqueue_execution(&new).await?.is_some() {

@@ -228,16 +228,17 @@ impl Flow {
     /// they run.
     /// Whether a card of this flow uses the connection `id` (its `connection` input).
     pub fn uses_connection(&self, id: &str) -> bool {
-        self.all_cards().iter().any(|card| {
-            matches!(card.inputs.get("connection"), Some(Binding::Literal { value }) if value.as_str() == Some(id))
-        })
+        self.connection_references().iter().any(|named| named == id)
     }
 
-    /// The connection ids its cards name, each once, in the order the cards come.
+    /// The connection ids its trigger and cards name, each once, in the order they come.
     pub fn connection_references(&self) -> Vec<String> {
         let mut ids: Vec<String> = Vec::new();
-        for card in self.all_cards() {
-            if let Some(Binding::Literal { value }) = card.inputs.get("connection")
+        // An Okta trigger may name the connection whose Event Hook it listens to.
+        let named = std::iter::once(&self.trigger.options)
+            .chain(self.all_cards().into_iter().map(|card| &card.inputs));
+        for inputs in named {
+            if let Some(Binding::Literal { value }) = inputs.get("connection")
                 && let Some(id) = value.as_str().map(str::trim).filter(|id| !id.is_empty())
                 && !ids.iter().any(|known| known == id)
             {

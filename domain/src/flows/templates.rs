@@ -706,6 +706,11 @@ fn okta_lockout() -> Template {
     }
 }
 
+/// The `okta titles` row of the title Okta has now (card 1 read the user).
+fn title_now() -> Binding {
+    text("{{ {'title': card_1.user.profile.title or ''} }}")
+}
+
 fn okta_title_change() -> Template {
     let mut flow = Flow::new("Okta: title change, groups", "okta.user_profile_updated");
     flow.description = "When a user's title changes in Okta (as the `okta titles` table last saw it), they join the Okta group their new title calls for (replace the group IDs 00g-engineering and 00g-managers in the lanes with yours), and IT hears of it in Slack (#it-identity).".into();
@@ -754,10 +759,7 @@ fn okta_title_change() -> Template {
             &[
                 ("table", literal("okta titles")),
                 ("key", trigger("user.id")),
-                (
-                    "row",
-                    text("{{ {'title': card_1.user.profile.title or ''} }}"),
-                ),
+                ("row", title_now()),
             ],
         ),
         card(
@@ -766,10 +768,7 @@ fn okta_title_change() -> Template {
             &[
                 ("table", literal("okta titles")),
                 ("key", trigger("user.id")),
-                (
-                    "row",
-                    text("{{ {'title': card_1.user.profile.title or ''} }}"),
-                ),
+                ("row", title_now()),
             ],
         ),
         card(

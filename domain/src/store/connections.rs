@@ -231,6 +231,32 @@ impl Store {
         by: &str,
         audit: &NewEntry,
     ) -> Result<bool, StoreError> {
+        self.seal_secret_into(id, field, plain, Some((by, audit)))
+            .await
+    }
+
+    /// Keeps the refresh token Okta rotated connection `id`'s to, if it did: sealed in
+    /// place of the old one, without a new version (nobody changed the connection).
+    pub async fn keep_rotated_okta_token(&self, id: Uuid) -> Result<(), StoreError> {
+        use secrecy::ExposeSecret;
+        if let Some(rotated) = self.connectors().okta().take_rotated(id) {
+            let field = crate::connectors::okta::REFRESH_TOKEN;
+            self.seal_secret_into(id, field, rotated.expose_secret(), None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Seals `plain` as connection `id`'s secret `field`. A change someone made
+    /// (`changed`: by whom, and its log entry) makes a new version; otherwise the
+    /// version stays. `false` when there is no such connection.
+    async fn seal_secret_into(
+        &self,
+        id: Uuid,
+        field: &str,
+        plain: &str,
+        changed: Option<(&str, &NewEntry)>,
+    ) -> Result<bool, StoreError> {
         let one = BTreeMap::from([(field.to_string(), plain.to_string())]);
         let new = sealed(self.secret_key()?, id, &one);
         Ok(with_pool!(self, pool => {
@@ -245,50 +271,30 @@ impl Store {
                 return Ok(false);
             };
             secrets.extend(new);
-            sqlx::query(
-                "UPDATE connections SET secrets = $2, version = version + 1, updated_at = $3, updated_by = $4 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(Json(&secrets))
-            .bind(now())
-            .bind(by)
-            .execute(&mut *tx)
-            .await?;
-            super::audit::append_in!(tx, audit)?;
+            match changed {
+                Some((by, audit)) => {
+                    sqlx::query(
+                        "UPDATE connections SET secrets = $2, version = version + 1, updated_at = $3, updated_by = $4 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(Json(&secrets))
+                    .bind(now())
+                    .bind(by)
+                    .execute(&mut *tx)
+                    .await?;
+                    super::audit::append_in!(tx, audit)?;
+                }
+                None => {
+                    sqlx::query("UPDATE connections SET secrets = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(Json(&secrets))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
             tx.commit().await?;
             true
         }))
-    }
-
-    /// Keeps the refresh token Okta rotated connection `id`'s to, if it did: sealed in
-    /// place of the old one, without a new version (nobody changed the connection).
-    pub async fn keep_rotated_okta_token(&self, id: Uuid) -> Result<(), StoreError> {
-        use secrecy::ExposeSecret;
-        let Some(rotated) = self.connectors().okta().take_rotated(id) else {
-            return Ok(());
-        };
-        let field = crate::connectors::okta::REFRESH_TOKEN;
-        let one = BTreeMap::from([(field.to_string(), rotated.expose_secret().to_string())]);
-        let new = sealed(self.secret_key()?, id, &one);
-        with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin_write().await?;
-            let current: Option<(Json<BTreeMap<String, String>>,)> =
-                sqlx::query_as("SELECT secrets FROM connections WHERE id = $1")
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if let Some((Json(mut secrets),)) = current {
-                secrets.extend(new);
-                sqlx::query("UPDATE connections SET secrets = $2 WHERE id = $1")
-                    .bind(id)
-                    .bind(Json(&secrets))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(())
     }
 
     pub async fn connection(&self, id: Uuid) -> Result<Option<Connection>, StoreError> {
