@@ -188,7 +188,7 @@ pub const CARDS: &[OktaCard] = &[
     card(
         "okta.search_users",
         "Search Users",
-        "The first 200 users matching a search expression (search) or a filter (filter).",
+        "The first 200 users matching a search expression (search) or a filter (filter); in Stream mode, every match, each handed to a helper flow.",
         ("GET", "/api/v1/users"),
         READ_USERS,
         Gives::Users,
@@ -197,7 +197,7 @@ pub const CARDS: &[OktaCard] = &[
     card(
         "okta.list_users",
         "List Users",
-        "The first 200 users of the org.",
+        "The first 200 users of the org; in Stream mode, every user, each handed to a helper flow.",
         ("GET", "/api/v1/users"),
         READ_USERS,
         Gives::Users,
@@ -206,7 +206,7 @@ pub const CARDS: &[OktaCard] = &[
     card(
         "okta.list_group_members",
         "List Group Members",
-        "The first 200 members of a group.",
+        "The first 200 members of a group; in Stream mode, every member, each handed to a helper flow.",
         ("GET", "/api/v1/groups/{group}/users"),
         "okta.groups.read",
         Gives::Users,
@@ -353,7 +353,7 @@ pub const CARDS: &[OktaCard] = &[
     card(
         "okta.search_system_log",
         "Search System Log",
-        "The first 200 System Log events matching a time range, keywords (q), key/value pairs (each eq, joined with and) and a custom filter (joined with and).",
+        "The first 200 System Log events matching a time range, keywords (q), key/value pairs (each eq, joined with and) and a custom filter (joined with and); in Stream mode, every match, each handed to a helper flow.",
         ("GET", "/api/v1/logs"),
         "okta.logs.read",
         Gives::Events,
@@ -371,6 +371,31 @@ pub const CARDS: &[OktaCard] = &[
 ];
 
 /// The Okta card `key`.
+impl OktaCard {
+    /// Whether the card reads pages of records and so has Okta Workflows' two modes:
+    /// First 200 (one page, given as a list) and Stream (every page, following
+    /// `Link: rel="next"`, each record handed to a helper flow).
+    pub fn streams(&self) -> bool {
+        matches!(self.gives, Gives::Users | Gives::Events)
+    }
+}
+
+/// A streaming card's mode, from its `mode` input: `Ok(true)` for Stream.
+pub fn stream_mode(mode: &str) -> Result<bool, String> {
+    match mode
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['_', '-'], " ")
+        .as_str()
+    {
+        "" | "first 200" => Ok(false),
+        "stream" => Ok(true),
+        other => Err(format!(
+            "mode: {other:?} is neither \"First 200\" nor \"Stream\""
+        )),
+    }
+}
+
 pub fn okta_card(key: &str) -> Option<&'static OktaCard> {
     CARDS.iter().find(|c| c.key == key)
 }
@@ -688,5 +713,28 @@ mod tests {
             delivery_events(&no_uuid).unwrap_err(),
             "event 0 has no uuid"
         );
+    }
+
+    #[test]
+    fn list_cards_have_two_modes() {
+        let streaming: Vec<&str> = CARDS
+            .iter()
+            .filter(|c| c.streams())
+            .map(|c| c.key)
+            .collect();
+        assert_eq!(
+            streaming,
+            [
+                "okta.search_users",
+                "okta.list_users",
+                "okta.list_group_members",
+                "okta.search_system_log"
+            ]
+        );
+        for first in ["", "First 200", "first_200", " FIRST-200 "] {
+            assert_eq!(stream_mode(first), Ok(false), "{first:?}");
+        }
+        assert_eq!(stream_mode("Stream"), Ok(true));
+        assert!(stream_mode("all").unwrap_err().contains("\"Stream\""));
     }
 }

@@ -8,13 +8,15 @@
 //! `Idempotency-Key` and are retried until answered, and no call makes two executions.
 //! Bounded in time: the test gives up, failing, after two minutes.
 
+mod common;
+
+use common::process::{start_server, wait_until_running};
 use domain::audit::{Action, Actor, NewEntry, Outcome};
 use domain::engine::Status;
 use domain::flows::{Binding, Card, CardId, Flow, Source};
 use domain::store::{ExecutionFilter, NewExecution, Store};
 use domain::tables::{Column, ColumnType, Schema};
 use serde_json::json;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const EXECUTIONS: usize = 200;
@@ -157,47 +159,6 @@ struct Callers {
     answered: std::sync::Arc<std::sync::Mutex<Vec<u64>>>,
 }
 
-fn start_server(url: &str, data: &std::path::Path) -> Child {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_idflow"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("IDFLOW_") || key == "DATABASE_URL" {
-            command.env_remove(key);
-        }
-    }
-    command
-        .arg("serve")
-        .env("DATABASE_URL", url)
-        .env("IDFLOW_LISTEN", "127.0.0.1:0")
-        .env("IDFLOW_DATA_DIR", data)
-        .env("IDFLOW_ADMIN_PASSWORD", "durability test password")
-        .env("IDFLOW_WORKERS", "2")
-        .env("IDFLOW_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the idflow binary starts")
-}
-
-/// Waits (at most 30 seconds) until the server says it is running, so each kill lands
-/// while it works rather than while it starts; its address.
-fn wait_until_running(server: &mut Child) -> String {
-    use std::io::BufRead;
-    let stdout = server.stdout.take().expect("piped stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some((_, address)) = line.split_once("idflow is running at ") {
-                let _ = tx.send(address.trim().to_string());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("the server started within 30 seconds")
-}
-
 /// A small deterministic generator, so a failing run can be repeated.
 struct Moments(u64);
 
@@ -264,7 +225,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
     println!("durability seed {seed}");
     let mut moments = Moments(seed);
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut server = start_server(&url, data.path());
+    let mut server = start_server(&url, data.path(), &[]);
     for kill in 0..KILLS {
         let base = wait_until_running(&mut server);
         let once = tokio::spawn(call_until_stopped(
@@ -288,7 +249,7 @@ async fn survives_twenty_kills(store: Store, url: String) {
         keyed.abort();
         let (_, ended) = counts(&store, made.id).await;
         println!("kill {}: {ended} of {EXECUTIONS} ended", kill + 1);
-        server = start_server(&url, data.path());
+        server = start_server(&url, data.path(), &[]);
     }
     // Let the last server finish the rest (an API call's execution held by a killed
     // server is taken over when its lease runs out).
@@ -442,8 +403,8 @@ async fn two_servers_fire_each_tick_once() {
         .unwrap();
     let (one, two) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let mut servers = [
-        start_server(&db.url, one.path()),
-        start_server(&db.url, two.path()),
+        start_server(&db.url, one.path(), &[]),
+        start_server(&db.url, two.path(), &[]),
     ];
     for server in servers.iter_mut() {
         wait_until_running(server);

@@ -26,7 +26,7 @@ async fn executions_of(store: &Store, flow: domain::flows::FlowId) -> Vec<Execut
     let mut all = store
         .executions(&ExecutionFilter {
             flow: Some(flow),
-            limit: 1000,
+            limit: 10_000,
             ..Default::default()
         })
         .await
@@ -739,6 +739,237 @@ async fn okta_cards_act_on_the_org_as_okta_documents(store: Store) {
     assert_eq!(steps.last().unwrap().attempt, 1, "waiting spent no retry");
 }
 
+/// A helper flow that takes each streamed record (it composes a line from it), and the
+/// flow whose List Users card streams every user of the org to it.
+fn streaming_flows(connection: &str, limit: u32) -> (Flow, Flow) {
+    let mut helper = Flow::new("Each Okta user", "trigger.helper");
+    helper.cards = vec![domain::flows::Card::new(1, "text.compose").with_inputs(&[(
+        "template",
+        Binding::template("{{ trigger.item.login }} ({{ trigger.index }}, {{ trigger.input }})"),
+    )])];
+    let mut streams = Flow::new("Every Okta user", "trigger.manual");
+    streams.cards = vec![okta_card(
+        1,
+        "okta.list_users",
+        connection,
+        json!({ "mode": "Stream", "flow": "Each Okta user", "input": "shared", "limit": limit }),
+    )];
+    (helper, streams)
+}
+
+/// Checks that `helper` ran once for each of the org's `count` load users, each
+/// succeeded, and that `streaming` ended having streamed them all.
+async fn each_user_streamed_once(
+    store: &Store,
+    streaming: domain::engine::ExecutionId,
+    helper: domain::flows::FlowId,
+    count: usize,
+) {
+    let done = store.execution(streaming).await.unwrap().unwrap();
+    assert_eq!(
+        done.status,
+        domain::engine::Status::Succeeded,
+        "{:?}",
+        done.error
+    );
+    let steps = store.execution_steps(streaming).await.unwrap();
+    let out = steps.last().unwrap().outputs.clone().unwrap_or_default();
+    assert_eq!(out["count"], count, "{out}");
+    let helpers = executions_of(store, helper).await;
+    assert_eq!(helpers.len(), count, "one helper execution per user");
+    let mut ids: Vec<String> = helpers
+        .iter()
+        .map(|h| h.input["item"]["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "no user was handed over twice");
+    assert_eq!(ids[0], "00uload00000");
+    assert!(
+        helpers
+            .iter()
+            .all(|h| h.status == domain::engine::Status::Succeeded && h.input["input"] == "shared"),
+        "every helper succeeded with the shared input"
+    );
+}
+
+/// Stream mode: List Users follows Okta's `Link: rel="next"` through 1,000 users in
+/// 5 pages and hands each to the helper flow exactly once; a 429 between pages waits for
+/// the reset and reads the page it reached again; Search System Log streams until Okta's
+/// polling read gives an empty page.
+async fn stream_mode_hands_every_record_to_a_helper_once(store: Store) {
+    let org = OktaOrg::start();
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let scopes = "okta.users.read okta.logs.read";
+    let acme = service_connection(&server, &admin, &org, "stream", scopes).await;
+    org.register_client(
+        "0oa-stream",
+        &public_jwk(&server.store, &acme).await,
+        ALL_SCOPES,
+    )
+    .await;
+    org.seed_many_users(1000).await;
+
+    let (helper, streams) = streaming_flows(&acme, 200);
+    let helper = server.store.test_flow_on(&helper).await;
+    let streams = server.store.test_flow_on(&streams).await;
+    let id = server
+        .store
+        .enqueue_execution(&domain::store::NewExecution::by_hand(
+            streams.id,
+            streams.version,
+            json!({}),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let runner = domain::engine::runner::Runner::new(server.store.clone(), "test");
+    // The first page: 200 helpers started, the stream waits for them.
+    assert_eq!(runner.run_one().await.unwrap(), Some(id));
+    let waiting = server.store.execution(id).await.unwrap().unwrap();
+    assert_eq!(waiting.status, domain::engine::Status::Waiting);
+    assert_eq!(executions_of(&server.store, helper.id).await.len(), 200);
+
+    // Okta's budget is spent when the stream reads the second page: it waits for the
+    // reset without spending a retry, then reads that page, not the first.
+    org.throttle(1, 1).await;
+    runner.drain().await.unwrap();
+    let steps = server.store.execution_steps(id).await.unwrap();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(steps[0].status, "rate_limited");
+    let mut ended = false;
+    for _ in 0..80 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        runner.drain().await.unwrap();
+        if server
+            .store
+            .execution(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .is_final()
+        {
+            ended = true;
+            break;
+        }
+    }
+    assert!(ended, "the stream ended once the budget reset");
+    each_user_streamed_once(&server.store, id, helper.id, 1000).await;
+    let steps = server.store.execution_steps(id).await.unwrap();
+    let last = steps.last().unwrap();
+    assert_eq!(last.attempt, 1, "waiting spent no retry");
+    assert_eq!(last.outputs.clone().unwrap()["pages"], 5);
+    let pages: Vec<String> = org
+        .calls()
+        .await
+        .iter()
+        .filter(|c| c["path"] == "/api/v1/users" && c["method"] == "GET")
+        .map(|c| c["query"]["after"].as_str().unwrap_or("first").to_string())
+        .collect();
+    assert_eq!(
+        pages,
+        [
+            "first",
+            "00uload00199",
+            "00uload00199",
+            "00uload00399",
+            "00uload00599",
+            "00uload00799"
+        ],
+        "each page read once, the throttled one again after the reset"
+    );
+
+    // Search System Log in Stream mode: Okta's polling read (no `until`) always offers a
+    // next page; the empty one ends the stream.
+    let events: Vec<Value> = (0..250)
+        .map(|i| json!({ "type": "user.session.start", "uuid": format!("ev-{i:03}"), "published": format!("2026-12-03T10:{:02}:{:02}.000Z", i / 60, i % 60), "user": { "id": format!("00uload{i:05}"), "login": "x" } }))
+        .collect();
+    org.seed_logs(json!(events)).await;
+    let mut per_event = Flow::new("Each event", "trigger.helper");
+    per_event.cards = vec![
+        domain::flows::Card::new(1, "text.compose")
+            .with_inputs(&[("template", Binding::template("{{ trigger.item.uuid }}"))]),
+    ];
+    let per_event = server.store.test_flow_on(&per_event).await;
+    let mut logs = Flow::new("Every session", "trigger.manual");
+    logs.cards = vec![okta_card(
+        1,
+        "okta.search_system_log",
+        &acme,
+        json!({ "mode": "stream", "flow": "Each event", "since": "2026-12-03T00:00:00Z", "pairs": { "eventType": "user.session.start" }, "limit": 100 }),
+    )];
+    let done = run_by_hand(&server.store, &logs).await;
+    assert_eq!(
+        done.status,
+        domain::engine::Status::Succeeded,
+        "{:?}",
+        done.error
+    );
+    let out = server.store.execution_steps(done.id).await.unwrap()[0]
+        .outputs
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (out["count"].clone(), out["pages"].clone()),
+        (json!(250), json!(4))
+    );
+    let mut uuids: Vec<String> = executions_of(&server.store, per_event.id)
+        .await
+        .iter()
+        .map(|e| e.input["item"]["uuid"].as_str().unwrap().to_string())
+        .collect();
+    uuids.sort();
+    uuids.dedup();
+    assert_eq!(uuids.len(), 250);
+
+    // List Group Members streams a group's members (2 pages of 2); a helper that fails
+    // fails the card once every page was read, naming the records.
+    org.seed_group(
+        "00gload",
+        "Load",
+        &["00uload00001", "00uload00002", "00uload00003"],
+    )
+    .await;
+    let mut failing = Flow::new("No desk", "trigger.helper");
+    failing.cards = vec![
+        domain::flows::Card::new(1, "flow.raise_error").with_inputs(&[(
+            "message",
+            Binding::template("no desk for {{ trigger.item.login }}"),
+        )]),
+    ];
+    let failing = server.store.test_flow_on(&failing).await;
+    let mut members = Flow::new("Every member", "trigger.manual");
+    members.cards = vec![okta_card(
+        1,
+        "okta.list_group_members",
+        &acme,
+        json!({ "mode": "Stream", "flow": "No desk", "group": "00gload", "limit": 2 }),
+    )];
+    let done = run_by_hand(&server.store, &members).await;
+    assert_eq!(done.status, domain::engine::Status::Failed);
+    let why = done.error.unwrap_or_default();
+    assert!(why.contains("3 of 3 helper executions failed"), "{why}");
+    assert!(why.contains("no desk for user00001@acme.example"), "{why}");
+    assert_eq!(executions_of(&server.store, failing.id).await.len(), 3);
+
+    // A mode the card does not have is refused, naming both it has.
+    let mut wrong = Flow::new("Wrong mode", "trigger.manual");
+    wrong.cards = vec![okta_card(
+        1,
+        "okta.list_users",
+        &acme,
+        json!({ "mode": "all" }),
+    )];
+    let done = run_by_hand(&server.store, &wrong).await;
+    let why = done.error.unwrap_or_default();
+    assert!(
+        why.contains("neither \"First 200\" nor \"Stream\""),
+        "{why}"
+    );
+}
+
 async fn an_okta_admin_authorizes_a_connection(store: Store) {
     let org = OktaOrg::start();
     let server = start(store, Options::default()).await;
@@ -1044,4 +1275,101 @@ domain::backend_tests! {
     async fn okta_cards(store) {
         okta_cards_act_on_the_org_as_okta_documents(store).await;
     }
+
+    async fn okta_stream_mode(store) {
+        stream_mode_hands_every_record_to_a_helper_once(store).await;
+    }
+}
+
+/// Stream mode survives the server being killed mid-stream: `idflow serve` runs in its
+/// own process and is killed (SIGKILL) twice while List Users streams 1,000 users in
+/// 5 pages; started again, it goes on from the page it reached, and the helper flow has
+/// run exactly once for each user.
+async fn a_stream_survives_kills(db: domain::store::testing::TestDb) {
+    use common::process::{start_server, wait_until_running};
+    // The server process opens the connection's sealed secrets with the same key.
+    let (key, key_text) = domain::secrets::SecretKey::generate_with_text();
+    let store = Store::open(&db.url).await.unwrap();
+    store.use_secret_key(key);
+    let org = OktaOrg::start();
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let acme = service_connection(&server, &admin, &org, "killed", "okta.users.read").await;
+    org.register_client(
+        "0oa-killed",
+        &public_jwk(&server.store, &acme).await,
+        ALL_SCOPES,
+    )
+    .await;
+    org.seed_many_users(1000).await;
+    let (helper, streams) = streaming_flows(&acme, 200);
+    let helper = server.store.test_flow_on(&helper).await;
+    let streams = server.store.test_flow_on(&streams).await;
+    let id = server
+        .store
+        .enqueue_execution(&domain::store::NewExecution::by_hand(
+            streams.id,
+            streams.version,
+            json!({}),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let key_text = secrecy::ExposeSecret::expose_secret(&key_text).to_string();
+    let env = [
+        ("IDFLOW_SECRET_KEY", key_text.as_str()),
+        ("IDFLOW_OUTBOUND_ALLOW", "127.0.0.1"),
+    ];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    // Killed once while the second page's helpers start, once in the fourth page.
+    for kill_at in [250, 650] {
+        let mut process = start_server(&db.url, data.path(), &env);
+        wait_until_running(&mut process);
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the stream reached {kill_at} helpers in time"
+            );
+            let started = executions_of(&server.store, helper.id).await.len();
+            if started >= kill_at {
+                println!("killed with {started} helpers started");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        process.kill().expect("SIGKILL the server");
+        process.wait().unwrap();
+    }
+    let mut process = start_server(&db.url, data.path(), &env);
+    wait_until_running(&mut process);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stream ended in time"
+        );
+        let streaming = server.store.execution(id).await.unwrap().unwrap();
+        let helpers = executions_of(&server.store, helper.id).await;
+        if streaming.status.is_final() && helpers.iter().all(|h| h.status.is_final()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    process.kill().unwrap();
+    process.wait().unwrap();
+    each_user_streamed_once(&server.store, id, helper.id, 1000).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_stream_survives_kills() {
+    a_stream_survives_kills(domain::store::testing::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_stream_survives_kills() {
+    let Some(db) = domain::store::testing::postgres().await else {
+        return;
+    };
+    a_stream_survives_kills(db).await;
 }

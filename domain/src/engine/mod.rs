@@ -166,6 +166,35 @@ pub enum Waiting {
         /// against the execution's time limit.
         since_ms: i64,
     },
+    /// An Okta list card in Stream mode: the helper executions it started for the records
+    /// of the pages read so far; `next` is the page it reads once they have ended.
+    Stream {
+        card: u32,
+        /// The page to read next (`Link: rel="next"`), `None` after the last.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        /// Records streamed so far (the next record's index).
+        started: usize,
+        /// The index of the current page's first record.
+        page_from: usize,
+        pages: usize,
+        /// Helper executions that did not succeed so far, and the first few reasons.
+        #[serde(default, skip_serializing_if = "is_zero_usize")]
+        failed: usize,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        failures: Vec<String>,
+    },
+}
+
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The deduplication key of the helper execution a Stream card of `parent` starts for
+/// `record` (its Okta id, or its place in the stream): reading a page again after a
+/// crash or a retry starts nothing twice.
+pub fn stream_key(parent: ExecutionId, card: u32, record: &str) -> String {
+    format!("stream:{parent}:{card}:{record}")
 }
 
 /// The deduplication key of the helper execution that card `card` of `parent` starts on

@@ -67,7 +67,7 @@ impl Bundle {
             .collect();
         for bundled in &mut flows {
             bundled.flow.for_each_card_mut(|card| {
-                if !matches!(card.kind.as_str(), "flow.call_flow" | "flow.for_each") {
+                if !super::names_helper_flow(&card.kind) {
                     return;
                 }
                 if let Some(Binding::Literal { value }) = card.inputs.get_mut("flow")

@@ -446,6 +446,13 @@ fn okta_card(card: &crate::okta::OktaCard) -> Spec {
     if matches!(card.gives, Gives::Users | Gives::Groups | Gives::Events) {
         inputs.push(field("limit", "Limit (at most 200)", Number));
     }
+    if card.streams() {
+        inputs.extend([
+            field("mode", "Mode (First 200 or Stream)", Text),
+            field("flow", "Helper Flow (Stream)", Text),
+            field("input", "Shared Input (Stream)", Any),
+        ]);
+    }
     let mut outputs = match card.gives {
         Gives::User => vec![field("user", "User", okta_user_type())],
         Gives::Users => vec![
@@ -486,6 +493,9 @@ fn okta_card(card: &crate::okta::OktaCard) -> Spec {
             field("body", "Body", Any),
         ],
     };
+    if card.streams() {
+        outputs.push(field("pages", "Pages Read (Stream)", Number));
+    }
     outputs.push(field("request_id", "Okta Request ID", Text));
     let spec = Spec::new(card.key, "Okta", card.name, CardRole::Action)
         .says(card.says)
@@ -558,8 +568,8 @@ fn build() -> Vec<CardSpec> {
             .takes(vec![field("synchronous", "Wait for the result", Boolean)])
             .gives(vec![field("body", "Body", Any), field("query", "Query", object()), field("headers", "Headers", object())]),
         Spec::new("trigger.helper", "Flow control", "Helper Flow", Trigger)
-            .says("Runs when another flow calls it: Call Flow gives it an input; For Each gives it each item, the item's place (from 0) and a shared input.")
-            .gives(vec![field("input", "Input", Any), field("item", "Item (For Each)", Any), field("index", "Index (For Each)", Number)]),
+            .says("Runs when another flow calls it: Call Flow gives it an input; For Each (and an Okta list card in Stream mode) gives it each item, the item's place (from 0) and a shared input.")
+            .gives(vec![field("input", "Input", Any), field("item", "Item (For Each, Stream)", Any), field("index", "Index (For Each, Stream)", Number)]),
         Spec::new("trigger.manual", "Flow control", "Manual", Trigger)
             .says("Runs when someone presses Run (or Test Flow).")
             .gives(vec![field("input", "Input", Any)]),

@@ -209,6 +209,13 @@ impl OnError {
     }
 }
 
+/// Whether a card of `kind` names a helper flow in its `flow` input: Call Flow, For
+/// Each, and the Okta list cards (whose Stream mode hands each record to one).
+pub fn names_helper_flow(kind: &str) -> bool {
+    matches!(kind, "flow.call_flow" | "flow.for_each")
+        || crate::okta::okta_card(kind).is_some_and(|c| c.streams())
+}
+
 impl Flow {
     /// A new, empty, disabled flow started by `trigger`.
     pub fn new(name: impl Into<String>, trigger: impl Into<String>) -> Flow {
@@ -287,7 +294,7 @@ impl Flow {
         let mut references: Vec<String> = self
             .all_cards()
             .iter()
-            .filter(|card| matches!(card.kind.as_str(), "flow.call_flow" | "flow.for_each"))
+            .filter(|card| names_helper_flow(&card.kind))
             .filter_map(|card| match card.inputs.get("flow") {
                 Some(Binding::Literal { value }) => value.as_str(),
                 _ => None,

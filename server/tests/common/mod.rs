@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod okta;
+pub mod process;
 pub mod slack;
 pub mod smtp;
 

@@ -198,7 +198,9 @@ pub(super) fn input_view(editor: Editor, flow: &Flow, card: &Card, input: InputS
                 _ => {
                     let list = match (card.kind.as_str(), input.name.as_str()) {
                         (k, "table") if k.starts_with("tables.") => Some("builder-tables"),
-                        ("flow.call_flow" | "flow.for_each", "flow") => Some("builder-helpers"),
+                        (k, "flow") if domain::flows::names_helper_flow(k) => {
+                            Some("builder-helpers")
+                        }
                         (_, "connection") => Some("builder-connections"),
                         _ => None,
                     };

@@ -5,7 +5,7 @@ use super::{Context, Runner, where_};
 use crate::engine::control::{CardError, Done, MAX_CALL_DEPTH, MAX_FOR_EACH, MAX_PAUSE};
 use crate::engine::{Progress, Status, Waiting, child_key};
 use crate::flows::Card;
-use crate::store::{NewExecution, Parent};
+use crate::store::{FlowVersion, NewExecution, Parent};
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
@@ -19,7 +19,6 @@ impl Runner {
         inputs: &Map<String, Value>,
         progress: &Progress,
     ) -> Result<Done, CardError> {
-        let chain = &context.execution.causal_chain;
         let parent = context.execution.id;
         let attempt = progress.attempt;
         let prefix = format!("call:{parent}:{}:{attempt}:", card.id.0);
@@ -112,9 +111,32 @@ impl Runner {
         if items.is_empty() {
             return Ok(Done::Output(json!({ "count": 0, "outputs": [] })));
         }
-        // Helper flows calling helper flows: not without end.
+        self.check_call_depth(context).await?;
+        let count = items.len();
+        for (index, item) in items.into_iter().enumerate() {
+            let input = if for_each {
+                json!({ "input": shared, "item": item, "index": index })
+            } else {
+                json!({ "input": shared })
+            };
+            let key = child_key(parent, card.id.0, attempt, index);
+            self.start_helper(context, &helper, card, index, key, input)
+                .await?;
+        }
+        Ok(Done::Await(
+            Waiting::Children {
+                card: card.id.0,
+                attempt,
+                count,
+            },
+            Utc::now() + MAX_PAUSE,
+        ))
+    }
+
+    /// Helper flows calling helper flows: not without end.
+    pub(super) async fn check_call_depth(&self, context: &Context<'_>) -> Result<(), CardError> {
         let mut depth = 1;
-        let mut above = self.store.execution(parent).await?.and_then(|e| e.parent);
+        let mut above = context.execution.parent;
         while let Some(up) = above {
             depth += 1;
             if depth > MAX_CALL_DEPTH {
@@ -128,42 +150,42 @@ impl Runner {
                 .await?
                 .and_then(|e| e.parent);
         }
-        let count = items.len();
-        for (index, item) in items.into_iter().enumerate() {
-            let input = if for_each {
-                json!({ "input": shared, "item": item, "index": index })
-            } else {
-                json!({ "input": shared })
-            };
-            self.store
-                .enqueue_execution(&NewExecution {
-                    flow: helper.flow,
-                    flow_version: helper.version,
-                    trigger_kind: "trigger.helper".into(),
-                    input,
-                    subject: None,
-                    dedupe_key: Some(child_key(parent, card.id.0, attempt, index)),
-                    causal_chain: chain.clone(),
-                    parent: Some(Parent {
-                        execution: parent,
-                        card: card.id.0,
-                        index: index as i64,
-                    }),
-                    test: false,
-                    // A helper acts for whoever its caller acts for: calling a flow never
-                    // borrows its owner's rights.
-                    acting_for: context.execution.acting_for,
-                })
-                .await?;
-        }
-        Ok(Done::Await(
-            Waiting::Children {
-                card: card.id.0,
-                attempt,
-                count,
-            },
-            Utc::now() + MAX_PAUSE,
-        ))
+        Ok(())
+    }
+
+    /// Starts (once: `key` deduplicates) a `helper` execution with `input`, as item
+    /// `index` of what card `card` of the context's execution started.
+    pub(super) async fn start_helper(
+        &self,
+        context: &Context<'_>,
+        helper: &FlowVersion,
+        card: &Card,
+        index: usize,
+        key: String,
+        input: Value,
+    ) -> Result<(), CardError> {
+        let parent = context.execution.id;
+        self.store
+            .enqueue_execution(&NewExecution {
+                flow: helper.flow,
+                flow_version: helper.version,
+                trigger_kind: "trigger.helper".into(),
+                input,
+                subject: None,
+                dedupe_key: Some(key),
+                causal_chain: context.execution.causal_chain.clone(),
+                parent: Some(Parent {
+                    execution: parent,
+                    card: card.id.0,
+                    index: index as i64,
+                }),
+                test: false,
+                // A helper acts for whoever its caller acts for: calling a flow never
+                // borrows its owner's rights.
+                acting_for: context.execution.acting_for,
+            })
+            .await?;
+        Ok(())
     }
 
     /// The helper flow a Call Flow or For Each card names (by ID or name): on, and
@@ -172,7 +194,7 @@ impl Runner {
         &self,
         context: &Context<'_>,
         inputs: &Map<String, Value>,
-    ) -> Result<crate::store::FlowVersion, CardError> {
+    ) -> Result<FlowVersion, CardError> {
         let key = inputs
             .get("flow")
             .and_then(Value::as_str)

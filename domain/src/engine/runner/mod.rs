@@ -449,7 +449,10 @@ impl Runner {
                 }
                 self.fail_flow(&execution, &flow, &reason).await?;
                 // Helpers it was waiting for are no use any more.
-                if matches!(progress.waiting, Some(Waiting::Children { .. })) {
+                if matches!(
+                    progress.waiting,
+                    Some(Waiting::Children { .. } | Waiting::Stream { .. })
+                ) {
                     self.store
                         .cancel_helpers(id, "the execution that started it timed out")
                         .await?;
@@ -465,9 +468,12 @@ impl Runner {
                     .await?;
                 return Ok(());
             }
+            let inputs = inputs_of(card, &progress);
+            // A list card in Stream mode reads, but starts helper flows.
             let changes_nothing = crate::flows::catalog::catalog()
                 .get(&card.kind)
-                .is_some_and(|c| c.changes_nothing());
+                .is_some_and(|c| c.changes_nothing())
+                && !inputs.as_ref().is_ok_and(okta::streams);
             // A card that changes something runs only once its execution is stored.
             if pending.execution
                 && !changes_nothing
@@ -476,7 +482,6 @@ impl Runner {
                 return Ok(());
             }
             let started_at = Utc::now();
-            let inputs = inputs_of(card, &progress);
             let result = match &inputs {
                 Ok(inputs) => {
                     let limit = card
@@ -522,7 +527,7 @@ impl Runner {
                 Ok(Done::Await(waiting, until)) => {
                     let until = match waiting {
                         Waiting::Resume { .. } => until,
-                        Waiting::Children { .. } => until.min(deadline),
+                        Waiting::Children { .. } | Waiting::Stream { .. } => until.min(deadline),
                     };
                     if !self.flush(&execution, &mut pending, &progress).await? {
                         return Ok(());
@@ -583,6 +588,8 @@ impl Runner {
                             }
                         }
                         Done::Later(until, why) => {
+                            // A stream goes on from the page it reached.
+                            progress.waiting = waited.clone();
                             step.status = "rate_limited".into();
                             step.error = Some(why);
                             later = Some(until);
@@ -642,6 +649,10 @@ impl Runner {
                     match after_failure(card, attempt, &error, jitter) {
                         AfterFailure::RetryIn(ms) => {
                             progress.attempt = attempt;
+                            // A stream retries the page it reached, not the first.
+                            if matches!(waited, Some(Waiting::Stream { .. })) {
+                                progress.waiting = waited.clone();
+                            }
                             if !self
                                 .record(&execution, &mut pending, step, &progress)
                                 .await?
@@ -838,7 +849,9 @@ impl Runner {
             kind if kind.starts_with("tables.") => self.tables_card(kind, context, inputs).await,
             "http.request" => self.http_card(context, card.id.0, inputs).await,
             kind if kind.starts_with("slack.") => self.slack_card(kind, context, inputs).await,
-            kind if kind.starts_with("okta.") => self.okta_card(kind, context, inputs).await,
+            kind if kind.starts_with("okta.") => {
+                self.okta_card(kind, context, card, inputs, progress).await
+            }
             "email.send" => self.email_card(context, inputs).await,
             kind => Err(CardError::fatal(format!(
                 "the {kind:?} card cannot run in this version of idflow yet"

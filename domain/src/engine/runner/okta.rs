@@ -6,8 +6,11 @@
 use super::{Context, Runner, input_text as text};
 use crate::connectors::Opened;
 use crate::connectors::okta::{OktaAnswer, describe_refusal};
-use crate::engine::control::{CardError, Done};
-use crate::okta::{Gives, OktaCard, okta_card, system_log_filter};
+use crate::engine::control::{CardError, Done, MAX_PAUSE};
+use crate::engine::{Progress, Status, Waiting, stream_key};
+use crate::flows::Card;
+use crate::okta::{Gives, OktaCard, okta_card, stream_mode, system_log_filter};
+use chrono::Utc;
 use serde_json::{Map, Value, json};
 
 /// At most this many records per page, as Okta Workflows' "First 200".
@@ -52,6 +55,11 @@ fn limit(inputs: &Map<String, Value>) -> u64 {
         .and_then(Value::as_f64)
         .filter(|n| *n >= 1.0)
         .map_or(FIRST, |n| (n as u64).min(FIRST))
+}
+
+/// Whether a card with these inputs runs in Stream mode (and so starts helper flows).
+pub(super) fn streams(inputs: &Map<String, Value>) -> bool {
+    stream_mode(text(inputs, "mode")).unwrap_or(false)
 }
 
 /// An Okta user as cards give it.
@@ -230,61 +238,282 @@ fn output(card: &OktaCard, answer: &OktaAnswer) -> Value {
     out
 }
 
+/// The records of a page a Stream card hands to helper flows, each with the key that
+/// makes it start once: its Okta id (a user's `id`, an event's `uuid`).
+fn records(card: &OktaCard, answer: &OktaAnswer) -> Vec<(Option<String>, Value)> {
+    let page = answer.body.as_array().cloned().unwrap_or_default();
+    page.into_iter()
+        .map(|record| {
+            let id = record
+                .get(if card.gives == Gives::Events {
+                    "uuid"
+                } else {
+                    "id"
+                })
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let given = if card.gives == Gives::Users {
+                user(&record)
+            } else {
+                record
+            };
+            (id, given)
+        })
+        .collect()
+}
+
+/// Where a Stream card is: what it read and started so far.
+#[derive(Debug, Clone, Default)]
+struct Stream {
+    next: Option<String>,
+    started: usize,
+    page_from: usize,
+    pages: usize,
+    failed: usize,
+    failures: Vec<String>,
+}
+
+impl Stream {
+    fn waiting(&self, card: &Card) -> Waiting {
+        Waiting::Stream {
+            card: card.id.0,
+            next: self.next.clone(),
+            started: self.started,
+            page_from: self.page_from,
+            pages: self.pages,
+            failed: self.failed,
+            failures: self.failures.clone(),
+        }
+    }
+}
+
 impl Runner {
     pub(super) async fn okta_card(
         &self,
         kind: &str,
         context: &Context<'_>,
+        card_here: &Card,
         inputs: &Map<String, Value>,
+        progress: &Progress,
     ) -> Result<Done, CardError> {
         let card = okta_card(kind)
             .ok_or_else(|| CardError::fatal(format!("the {kind:?} card does not exist")))?;
+        if card.streams() && stream_mode(text(inputs, "mode")).map_err(CardError::fatal)? {
+            return self
+                .okta_stream(card, context, card_here, inputs, progress)
+                .await;
+        }
+        let (method, path, body) = request(card, inputs)?;
+        let answer = match self
+            .okta_request(context, inputs, &method, &path, body)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(Refusal::Later(until, why)) => return Ok(Done::Later(until, why)),
+            Err(Refusal::Failed(e)) => return Err(e),
+        };
+        match answer.status {
+            200..=299 => Ok(Done::Output(output(card, &answer))),
+            _ if card.gives == Gives::Answer && answer.status < 500 && answer.status != 429 => {
+                Ok(Done::Output(output(card, &answer)))
+            }
+            _ => Err(refused(card, &answer)),
+        }
+    }
+
+    /// One request to the org through the card's connection (keeping a refresh token
+    /// Okta rotated); a 429 is a refusal to wait until the budget resets.
+    async fn okta_request(
+        &self,
+        context: &Context<'_>,
+        inputs: &Map<String, Value>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<OktaAnswer, Refusal> {
         let connection = self.connection_of(context, inputs, "okta").await?;
         let secrets = self.store.connection_secrets(connection.id).await?;
         let opened = Opened {
             connection: &connection,
             secrets,
         };
-        let (method, path, body) = request(card, inputs)?;
         let method = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|_| CardError::fatal(format!("method: {method:?} is not an HTTP method")))?;
         let answer = self
             .store
             .connectors()
-            .okta_call(&opened, method, &path, body.as_ref())
+            .okta_call(&opened, method, path, body.as_ref())
             .await;
         self.store.keep_rotated_okta_token(connection.id).await?;
-        let answer = answer?;
-        let needed = (!card.scope.is_empty()).then_some(card.scope);
-        match answer.status {
-            200..=299 => Ok(Done::Output(output(card, &answer))),
-            _ if card.gives == Gives::Answer && answer.status < 500 && answer.status != 429 => {
-                Ok(Done::Output(output(card, &answer)))
-            }
-            429 => {
-                // Okta's budget resets at X-Rate-Limit-Reset: the card runs again then,
-                // without spending a retry.
-                let now = chrono::Utc::now().timestamp();
-                let wait_s = answer.rate.map_or(60, |r| (r.reset - now).clamp(1, 3600));
-                Ok(Done::Later(
-                    chrono::Utc::now() + chrono::Duration::seconds(wait_s),
-                    format!(
-                        "Okta's rate limit is spent; waiting {wait_s} s until it resets{}",
-                        answer
-                            .request_id
-                            .as_deref()
-                            .map(|id| format!(" (Okta request {id})"))
-                            .unwrap_or_default()
-                    ),
-                ))
-            }
-            status => Err(CardError {
-                message: describe_refusal(&answer, needed),
-                retryable: status >= 500,
-                retry_after_ms: None,
-            }),
+        let answer = answer.map_err(CardError::from)?;
+        if answer.status == 429 {
+            let (until, why) = later(&answer);
+            return Err(Refusal::Later(until, why));
         }
+        Ok(answer)
     }
+
+    /// Stream mode: reads a page, starts the helper flow once per record on it, and waits
+    /// until they have all ended; then the next page, until the last. Where it is stays
+    /// in the execution's progress, so after a crash it reads the page it reached again,
+    /// and the keys of the helpers it started ([`stream_key`]) start none twice.
+    async fn okta_stream(
+        &self,
+        card: &OktaCard,
+        context: &Context<'_>,
+        here: &Card,
+        inputs: &Map<String, Value>,
+        progress: &Progress,
+    ) -> Result<Done, CardError> {
+        let parent = context.execution.id;
+        let prefix = format!("stream:{parent}:{}:", here.id.0);
+        let helper = self.helper_flow(context, inputs).await?;
+        let shared = inputs.get("input").cloned().unwrap_or(Value::Null);
+        let mut stream = match &progress.waiting {
+            Some(Waiting::Stream {
+                card,
+                next,
+                started,
+                page_from,
+                pages,
+                failed,
+                failures,
+            }) if *card == here.id.0 => Stream {
+                next: next.clone(),
+                started: *started,
+                page_from: *page_from,
+                pages: *pages,
+                failed: *failed,
+                failures: failures.clone(),
+            },
+            _ => {
+                self.check_call_depth(context).await?;
+                Stream::default()
+            }
+        };
+        let target = if stream.pages == 0 {
+            let (_, path, _) = request(card, inputs)?;
+            path
+        } else {
+            // The helpers of the page read last: wait on until they have all ended.
+            let children = self
+                .store
+                .child_executions_from(parent, here.id.0, &prefix, stream.page_from)
+                .await?;
+            if children.iter().any(|c| !c.status.is_final()) {
+                return Ok(Done::Await(stream.waiting(here), Utc::now() + MAX_PAUSE));
+            }
+            for child in children.iter().filter(|c| c.status != Status::Succeeded) {
+                stream.failed += 1;
+                if stream.failures.len() < 3 {
+                    let why = child.error.as_deref().unwrap_or("no reason given");
+                    let index = child.parent.map_or(0, |p| p.index) + 1;
+                    stream.failures.push(format!("record {index}: {why}"));
+                }
+            }
+            stream.page_from = stream.started;
+            match stream.next.take() {
+                Some(next) => next,
+                None => return finish(&stream),
+            }
+        };
+        let answer = match self
+            .okta_request(context, inputs, "GET", &target, None)
+            .await
+        {
+            Ok(answer) => answer,
+            // The engine keeps where the stream was (not what this run added), so the
+            // same page is read again once the budget resets, or on the next attempt.
+            Err(Refusal::Later(until, why)) => return Ok(Done::Later(until, why)),
+            Err(Refusal::Failed(e)) => return Err(e),
+        };
+        if !(200..=299).contains(&answer.status) {
+            return Err(refused(card, &answer));
+        }
+        let page = records(card, &answer);
+        stream.pages += 1;
+        if page.is_empty() {
+            // The last page (a System Log read without `until` always offers a next one:
+            // an empty page ends the stream).
+            return finish(&stream);
+        }
+        for (id, record) in page {
+            let index = stream.started;
+            let key = stream_key(
+                parent,
+                here.id.0,
+                id.as_deref().unwrap_or(&format!("#{index}")),
+            );
+            let input = json!({ "input": shared, "item": record, "index": index });
+            self.start_helper(context, &helper, here, index, key, input)
+                .await?;
+            stream.started += 1;
+        }
+        stream.next = answer.next.clone();
+        Ok(Done::Await(stream.waiting(here), Utc::now() + MAX_PAUSE))
+    }
+}
+
+/// A Stream card's output once every page was read and its helpers ended.
+fn finish(stream: &Stream) -> Result<Done, CardError> {
+    if stream.failed > 0 {
+        let more = if stream.failed > stream.failures.len() {
+            "; …"
+        } else {
+            ""
+        };
+        return Err(CardError::fatal(format!(
+            "{} of {} helper executions failed: {}{more}",
+            stream.failed,
+            stream.started,
+            stream.failures.join("; ")
+        )));
+    }
+    Ok(Done::Output(json!({
+        "count": stream.started,
+        "pages": stream.pages,
+    })))
+}
+
+/// Why a request did not give an answer to use: wait for Okta's budget, or fail.
+enum Refusal {
+    Later(chrono::DateTime<Utc>, String),
+    Failed(CardError),
+}
+
+impl<E: Into<CardError>> From<E> for Refusal {
+    fn from(e: E) -> Refusal {
+        Refusal::Failed(e.into())
+    }
+}
+
+/// Okta's answer to a card's request that was not a success, as the card's error: a 403
+/// names the scope the card needs; a 5xx is worth another try.
+fn refused(card: &OktaCard, answer: &OktaAnswer) -> CardError {
+    let needed = (!card.scope.is_empty()).then_some(card.scope);
+    CardError {
+        message: describe_refusal(answer, needed),
+        retryable: answer.status >= 500,
+        retry_after_ms: None,
+    }
+}
+
+/// Okta's budget is spent (429): the card runs again when it resets (X-Rate-Limit-Reset),
+/// without spending a retry.
+fn later(answer: &OktaAnswer) -> (chrono::DateTime<Utc>, String) {
+    let now = Utc::now().timestamp();
+    let wait_s = answer.rate.map_or(60, |r| (r.reset - now).clamp(1, 3600));
+    (
+        Utc::now() + chrono::Duration::seconds(wait_s),
+        format!(
+            "Okta's rate limit is spent; waiting {wait_s} s until it resets{}",
+            answer
+                .request_id
+                .as_deref()
+                .map(|id| format!(" (Okta request {id})"))
+                .unwrap_or_default()
+        ),
+    )
 }
 
 #[cfg(test)]

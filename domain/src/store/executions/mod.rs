@@ -343,15 +343,28 @@ impl Store {
         card: u32,
         key_prefix: &str,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
+        self.child_executions_from(parent, card, key_prefix, 0)
+            .await
+    }
+    /// Those of [`Store::child_executions`] from place `from` in the list on (a Stream
+    /// card's current page).
+    pub async fn child_executions_from(
+        &self,
+        parent: ExecutionId,
+        card: u32,
+        key_prefix: &str,
+        from: usize,
+    ) -> Result<Vec<ExecutionRecord>, StoreError> {
         let sql = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions WHERE parent_id = $1 AND parent_card = $2 \
-             AND dedupe_key LIKE $3 ORDER BY child_index"
+             AND dedupe_key LIKE $3 AND child_index >= $4 ORDER BY child_index"
         );
         let rows: Vec<ExecutionRow> = with_pool!(self, pool => {
             sqlx::query_as(&sql)
                 .bind(parent.0)
                 .bind(i64::from(card))
                 .bind(format!("{key_prefix}%"))
+                .bind(from as i64)
                 .fetch_all(pool)
                 .await?
         });
