@@ -201,6 +201,148 @@ pub fn user_name_equality(filter: &Filter) -> Option<&str> {
     equality_on(filter, "userName")
 }
 
+/// A lookup that finds, from an index, every user a filter can match (and perhaps a
+/// few more, which the filter itself then turns away): the filter is, or is `and`ed
+/// with, an equality on an attribute identity providers look users up by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// `id eq` (compared with case).
+    Id(String),
+    /// `userName eq`.
+    UserName(String),
+    /// `externalId eq` (compared with case).
+    ExternalId(String),
+    /// An indexed value inside the attributes: `emails.value eq` (or `emails eq`,
+    /// `emails[value eq …]`), `displayName eq`; the key as [`index_key`] makes it.
+    Key(&'static str, String),
+}
+
+/// The kinds of [`Anchor::Key`] kept for each user, and the attributes each reads: an
+/// email key for what `emails.value eq` and what `emails eq` compare (they differ for
+/// odd shapes, such as an email given as a bare string).
+pub const USER_KEYS: [(&str, &str, Option<&str>); 3] = [
+    ("email", "emails", Some("value")),
+    ("email", "emails", None),
+    ("display_name", "displayName", None),
+];
+
+/// A string value as indexed and looked up: lowercased, as SCIM compares strings that
+/// are not case-exact.
+pub fn index_key(value: &str) -> String {
+    value.to_lowercase()
+}
+
+/// Every `(kind, key)` of [`USER_KEYS`] a user resource (or its attributes) holds.
+pub fn user_keys(resource: &Value) -> Vec<(&'static str, String)> {
+    let mut keys: Vec<(&'static str, String)> = USER_KEYS
+        .iter()
+        .flat_map(|(kind, name, sub)| {
+            let path = AttrPath {
+                uri: None,
+                name: (*name).to_string(),
+                sub_attr: sub.map(str::to_string),
+            };
+            resolve(resource, &path)
+                .into_iter()
+                .filter_map(Value::as_str)
+                .map(|s| (*kind, index_key(s)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// Whether `path` names the core User attribute `name` (with sub-attribute `sub`).
+fn names(path: &AttrPath, name: &str, sub: Option<&str>) -> bool {
+    names_in(super::CORE_USER, path, name, sub)
+}
+
+/// Whether `path` names the attribute `name` (with sub-attribute `sub`) of the core
+/// schema `urn`.
+fn names_in(urn: &str, path: &AttrPath, name: &str, sub: Option<&str>) -> bool {
+    path.uri
+        .as_deref()
+        .is_none_or(|uri| uri.eq_ignore_ascii_case(urn))
+        && path.name.eq_ignore_ascii_case(name)
+        && match (path.sub_attr.as_deref(), sub) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+            _ => false,
+        }
+}
+
+/// The index lookup that finds every user `filter` can match, if there is one.
+pub fn user_anchor(filter: &Filter) -> Option<Anchor> {
+    match filter {
+        Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value))) => {
+            if names(path, "id", None) {
+                Some(Anchor::Id(value.clone()))
+            } else if names(path, "userName", None) {
+                Some(Anchor::UserName(value.clone()))
+            } else if names(path, "externalId", None) {
+                Some(Anchor::ExternalId(value.clone()))
+            } else if names(path, "emails", Some("value")) || names(path, "emails", None) {
+                Some(Anchor::Key("email", index_key(value)))
+            } else if names(path, "displayName", None) {
+                Some(Anchor::Key("display_name", index_key(value)))
+            } else {
+                None
+            }
+        }
+        Filter::ValuePath(vp) if names(&vp.attr, "emails", None) => value_anchor(&vp.filter),
+        Filter::And(items) => items.as_slice().iter().find_map(user_anchor),
+        _ => None,
+    }
+}
+
+/// `emails[value eq "…"]` (alone or `and`ed): the email lookup.
+fn value_anchor(filter: &ValFilter) -> Option<Anchor> {
+    value_equality(filter).map(|value| Anchor::Key("email", index_key(value)))
+}
+
+/// The value a value-path filter (`attr[value eq "…"]`, alone or `and`ed) asks for.
+fn value_equality(filter: &ValFilter) -> Option<&str> {
+    match filter {
+        ValFilter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value)))
+            if path.uri.is_none()
+                && path.sub_attr.is_none()
+                && path.name.eq_ignore_ascii_case("value") =>
+        {
+            Some(value)
+        }
+        ValFilter::And(items) => items.as_slice().iter().find_map(value_equality),
+        _ => None,
+    }
+}
+
+/// The lookup that finds every group `filter` can match, if there is one: `id`,
+/// `displayName` or a member (`members.value eq`, `members eq`, `members[value eq …]`).
+pub fn group_anchor(filter: &Filter) -> Option<Anchor> {
+    let names = |path: &AttrPath, name: &str, sub: Option<&str>| {
+        names_in(super::CORE_GROUP, path, name, sub)
+    };
+    match filter {
+        Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value))) => {
+            if names(path, "id", None) {
+                Some(Anchor::Id(value.clone()))
+            } else if names(path, "displayName", None) {
+                Some(Anchor::Key("display_name", value.clone()))
+            } else if names(path, "members", Some("value")) || names(path, "members", None) {
+                Some(Anchor::Key("member", value.clone()))
+            } else {
+                None
+            }
+        }
+        Filter::ValuePath(vp) if names(&vp.attr, "members", None) => {
+            value_equality(&vp.filter).map(|v| Anchor::Key("member", v.to_string()))
+        }
+        Filter::And(items) => items.as_slice().iter().find_map(group_anchor),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod short_errors {
     use super::*;

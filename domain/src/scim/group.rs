@@ -6,6 +6,37 @@ use crate::directory::UserId;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+/// A stored group as a SCIM Group, without `meta`: each member's `$ref` is
+/// `user_ref(member)`.
+pub fn resource(
+    group: &crate::directory::Group,
+    user_ref: impl Fn(UserId) -> String,
+) -> Map<String, Value> {
+    let mut object = group.attributes.clone();
+    object.insert("schemas".into(), serde_json::json!([super::CORE_GROUP]));
+    object.insert("id".into(), Value::String(group.id.to_string()));
+    if let Some(external) = &group.external_id {
+        object.insert("externalId".into(), Value::String(external.clone()));
+    }
+    object.insert(
+        "displayName".into(),
+        Value::String(group.display_name.clone()),
+    );
+    let members: Vec<Value> = group
+        .members
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "value": m.user_id.to_string(),
+                "type": "User",
+                "$ref": user_ref(m.user_id),
+            })
+        })
+        .collect();
+    object.insert("members".into(), Value::Array(members));
+    object
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupInput {
     pub display_name: String,

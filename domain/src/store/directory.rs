@@ -3,12 +3,13 @@
 //! An update that changes nothing writes neither.
 
 use super::BeginWrite;
-use super::users::{USER_COLUMNS, UserRow};
+use super::users::{USER_COLUMNS, UserRow, write_user_keys_in};
 use super::{Store, StoreError, now, with_pool};
 use crate::access::Role;
 use crate::audit::{Actor, NewEntry};
 pub use crate::directory::{Change, DirectoryEvent};
 use crate::directory::{User, UserId, UserStatus, user_name_key};
+use crate::scim::filter::Anchor;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -258,6 +259,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", write.user_name)))?;
+            write_user_keys_in!(tx, id.0, &write.attributes);
             insert_event!(tx, "user.created", id.0, actor, &changes)?;
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;
@@ -321,6 +323,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", write.user_name)))?;
+            write_user_keys_in!(tx, id.0, &write.attributes);
             for (kind, changes) in events_for(&changes) {
                 insert_event!(tx, kind, id.0, actor, &changes)?;
             }
@@ -366,6 +369,75 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// One page of users in the order SCIM lists them (oldest first): `limit` from
+    /// place `offset` (0-based).
+    pub async fn users_page(&self, offset: usize, limit: usize) -> Result<Vec<User>, StoreError> {
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
+        let rows: Vec<UserRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(limit as i64).bind(offset as i64).fetch_all(pool).await?
+        });
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    /// The users an index lookup finds (in list order): every user a filter anchored
+    /// there can match, and maybe a few it turns away.
+    pub async fn users_anchored(&self, anchor: &Anchor) -> Result<Vec<User>, StoreError> {
+        let (condition, value): (&str, String) = match anchor {
+            Anchor::Id(id) => match Uuid::parse_str(id) {
+                Ok(id) => {
+                    return Ok(self.user(UserId(id)).await?.into_iter().collect());
+                }
+                // Every id is a UUID: nobody has this one.
+                Err(_) => return Ok(vec![]),
+            },
+            Anchor::UserName(name) => ("user_name_key = $1", user_name_key(name)),
+            Anchor::ExternalId(external) => ("external_id = $1", external.clone()),
+            Anchor::Key(kind, key) => {
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id IN \
+                     (SELECT user_id FROM user_keys WHERE kind = $1 AND key = $2) ORDER BY created_at, id"
+                );
+                let rows: Vec<UserRow> = with_pool!(self, pool => {
+                    sqlx::query_as(&sql).bind(*kind).bind(key).fetch_all(pool).await?
+                });
+                return rows.into_iter().map(User::try_from).collect();
+            }
+        };
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY created_at, id");
+        let rows: Vec<UserRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(value).fetch_all(pool).await?
+        });
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    /// Gives the users written before lookup keys were kept (`keys_version` 0) their
+    /// keys, a few hundred per transaction; how many it keyed.
+    pub(crate) async fn key_unkeyed_users(&self) -> Result<usize, StoreError> {
+        type Attributes = sqlx::types::Json<Map<String, Value>>;
+        let mut keyed = 0;
+        loop {
+            let rows: Vec<(Uuid, Attributes)> = with_pool!(self, pool => {
+                sqlx::query_as("SELECT id, attributes FROM users WHERE keys_version = 0 LIMIT 500")
+                    .fetch_all(pool)
+                    .await?
+            });
+            if rows.is_empty() {
+                return Ok(keyed);
+            }
+            keyed += rows.len();
+            with_pool!(self, pool => {
+                let _turn = self.write_turn().await;
+                let mut tx = pool.begin_write().await?;
+                for (id, attributes) in &rows {
+                    write_user_keys_in!(tx, *id, &attributes.0);
+                }
+                tx.commit().await?;
+            });
+        }
     }
 
     pub async fn all_users(&self) -> Result<Vec<User>, StoreError> {

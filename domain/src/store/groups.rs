@@ -410,6 +410,81 @@ impl Store {
         }
     }
 
+    pub async fn count_groups(&self) -> Result<i64, StoreError> {
+        Ok(with_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COUNT(*) FROM groups").fetch_one(pool).await?
+        }))
+    }
+
+    /// One page of groups with their members, oldest first: `limit` from place `offset`
+    /// (0-based).
+    pub async fn groups_page(&self, offset: usize, limit: usize) -> Result<Vec<Group>, StoreError> {
+        const PAGE: &str = "SELECT id FROM groups ORDER BY created_at, id LIMIT $1 OFFSET $2";
+        let rows: Vec<GroupRow> = with_pool!(self, pool => {
+            sqlx::query_as(&format!(
+                "SELECT id, display_name, external_id, attributes, version, created_at, updated_at FROM groups \
+                 WHERE id IN ({PAGE}) ORDER BY created_at, id"
+            ))
+            .bind(limit as i64)
+            .bind(offset as i64)
+            .fetch_all(pool)
+            .await?
+        });
+        let members: Vec<MemberRow> = with_pool!(self, pool => {
+            sqlx::query_as(&format!(
+                "SELECT m.group_id, m.user_id, u.user_name FROM group_members m JOIN users u ON u.id = m.user_id \
+                 WHERE m.group_id IN ({PAGE}) ORDER BY m.added_at, u.user_name"
+            ))
+            .bind(limit as i64)
+            .bind(offset as i64)
+            .fetch_all(pool)
+            .await?
+        });
+        let mut members = by_group(members);
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let own = members.remove(&r.id).unwrap_or_default();
+                assemble(r, own)
+            })
+            .collect())
+    }
+
+    /// The groups an index lookup finds (oldest first): every group a filter anchored
+    /// there can match, and maybe a few it turns away.
+    pub async fn groups_anchored(
+        &self,
+        anchor: &crate::scim::filter::Anchor,
+    ) -> Result<Vec<Group>, StoreError> {
+        use crate::scim::filter::Anchor;
+        // Ids and member values are UUIDs: a value that is none finds nobody.
+        let uuid = |text: &str| Uuid::parse_str(text).ok();
+        let ids: Vec<Uuid> = match anchor {
+            Anchor::Id(id) => uuid(id).into_iter().collect(),
+            Anchor::Key("display_name", name) => {
+                return Ok(self.group_by_name(name).await?.into_iter().collect());
+            }
+            Anchor::Key("member", member) => match uuid(member) {
+                Some(user) => with_pool!(self, pool => {
+                    sqlx::query_scalar(
+                        "SELECT m.group_id FROM group_members m JOIN groups g ON g.id = m.group_id \
+                         WHERE m.user_id = $1 ORDER BY g.created_at, g.id",
+                    )
+                    .bind(user)
+                    .fetch_all(pool)
+                    .await?
+                }),
+                None => vec![],
+            },
+            _ => return self.all_groups().await,
+        };
+        let mut groups = Vec::with_capacity(ids.len());
+        for id in ids {
+            groups.extend(self.group(GroupId(id)).await?);
+        }
+        Ok(groups)
+    }
+
     /// Every group with its members, oldest first.
     pub async fn all_groups(&self) -> Result<Vec<Group>, StoreError> {
         let rows: Vec<GroupRow> = with_pool!(self, pool => {

@@ -426,6 +426,13 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         let store = Store::connect(url).await?;
         store.migrate().await?;
+        let keyed = store.key_unkeyed_users().await?;
+        if keyed > 0 {
+            tracing::info!(
+                users = keyed,
+                "kept the lookup keys of users written before them"
+            );
+        }
         Ok(store)
     }
 

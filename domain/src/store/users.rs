@@ -72,8 +72,8 @@ macro_rules! insert_user_in {
     ($tx:expr, $id:expr, $new:expr, $at:expr) => {{
         let new: &$crate::store::NewUser = $new;
         sqlx::query(
-            "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
+            "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at, keys_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, 1)",
         )
         .bind($id.0)
         .bind(new.user_name.trim())
@@ -90,6 +90,33 @@ macro_rules! insert_user_in {
     }};
 }
 pub(crate) use insert_user_in;
+
+/// Keeps the lookup keys (`user_keys`) of user `$id` in step with its SCIM `$attributes`,
+/// inside the transaction `$tx`: what SCIM filters on emails and displayName find the
+/// user by.
+macro_rules! write_user_keys_in {
+    ($tx:expr, $id:expr, $attributes:expr) => {{
+        let id: uuid::Uuid = $id;
+        sqlx::query("DELETE FROM user_keys WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *$tx)
+            .await?;
+        let resource = serde_json::Value::Object($attributes.clone());
+        for (kind, key) in $crate::scim::filter::user_keys(&resource) {
+            sqlx::query("INSERT INTO user_keys (user_id, kind, key) VALUES ($1, $2, $3)")
+                .bind(id)
+                .bind(kind)
+                .bind(key)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query("UPDATE users SET keys_version = 1 WHERE id = $1")
+            .bind(id)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+pub(crate) use write_user_keys_in;
 
 impl Store {
     /// Creates a user, with a password hash when they sign in locally, and appends

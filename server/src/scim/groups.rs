@@ -3,7 +3,7 @@
 
 use super::{
     Client, ListQuery, Projection, ScimQuery, ScimResponse, body_json, if_match, kept_changing,
-    location, matching_page, meta, resource_response, search_query,
+    location, matching_page, meta, page_counted, resource_response, search_query,
 };
 use crate::AppState;
 use axum::body::Bytes;
@@ -16,32 +16,11 @@ use domain::directory::{Group, GroupId};
 use domain::scim::group::member_changes;
 use domain::scim::writes::{attempt, group_write, patch_retrying};
 use domain::scim::{self, ScimError};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 pub(super) fn render_group(group: &Group, base: &str) -> Value {
-    let mut object = group.attributes.clone();
-    object.insert("schemas".into(), json!([scim::CORE_GROUP]));
-    object.insert("id".into(), Value::String(group.id.to_string()));
-    if let Some(external) = &group.external_id {
-        object.insert("externalId".into(), Value::String(external.clone()));
-    }
-    object.insert(
-        "displayName".into(),
-        Value::String(group.display_name.clone()),
-    );
-    let members: Vec<Value> = group
-        .members
-        .iter()
-        .map(|m| {
-            json!({
-                "value": m.user_id.to_string(),
-                "type": "User",
-                "$ref": location(base, "Users", m.user_id),
-            })
-        })
-        .collect();
-    object.insert("members".into(), Value::Array(members));
+    let mut object = scim::group::resource(group, |user| location(base, "Users", user));
     object.insert(
         "meta".into(),
         meta(
@@ -105,15 +84,23 @@ async fn list_matching_groups(
     query: ListQuery,
 ) -> Result<Response, ScimResponse> {
     let (start, count, filter) = query.window()?;
-    let groups = match filter
-        .as_ref()
-        .and_then(|f| scim::filter::equality_on(f, "displayName"))
-    {
-        Some(name) => state.store.group_by_name(name).await?.into_iter().collect(),
+    let Some(filter) = filter else {
+        // Every group: the page and the total come from the database.
+        let total = state.store.count_groups().await? as usize;
+        let groups = state.store.groups_page(start - 1, count).await?;
+        let page = groups
+            .iter()
+            .map(|g| render_group(g, &state.public_url))
+            .collect();
+        return page_counted(page, total, start, &query);
+    };
+    // By name, id or member the index finds the groups; the filter then decides.
+    let groups = match scim::filter::group_anchor(&filter) {
+        Some(anchor) => state.store.groups_anchored(&anchor).await?,
         None => state.store.all_groups().await?,
     };
     let resources = groups.iter().map(|g| render_group(g, &state.public_url));
-    matching_page(resources, filter.as_ref(), start, count, &query)
+    matching_page(resources, Some(&filter), start, count, &query)
 }
 
 pub(super) async fn get_group(

@@ -532,10 +532,20 @@ pub(crate) fn page_of(
     query: &ListQuery,
 ) -> Result<Response, ScimResponse> {
     let total = matching.len();
-    let page: Vec<Value> = matching
+    let page = matching.into_iter().skip(start - 1).take(count).collect();
+    page_counted(page, total, start, query)
+}
+
+/// A page already cut (from place `start`, 1-based) of `total` matching resources as a
+/// ListResponse, projected as the query asks.
+pub(crate) fn page_counted(
+    page: Vec<Value>,
+    total: usize,
+    start: usize,
+    query: &ListQuery,
+) -> Result<Response, ScimResponse> {
+    let page: Vec<Value> = page
         .into_iter()
-        .skip(start - 1)
-        .take(count)
         .map(|r| {
             scim::projection::project(
                 r,

@@ -3,7 +3,7 @@
 
 use super::{
     Client, ListQuery, Projection, ScimQuery, ScimResponse, body_json, if_match, kept_changing,
-    location, matching_page, meta, resource_response, search_query,
+    location, matching_page, meta, page_counted, resource_response, search_query,
 };
 use crate::AppState;
 use axum::body::Bytes;
@@ -70,13 +70,21 @@ pub(super) async fn search_all(
 
 async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, ScimResponse> {
     let (start, count, filter) = query.window()?;
-
-    let users = match filter.as_ref().and_then(scim::filter::user_name_equality) {
-        Some(name) => state.store.user_by_name(name).await?.into_iter().collect(),
+    let Some(filter) = filter else {
+        // Every user: the page and the total come from the database.
+        let total = state.store.count_users().await? as usize;
+        let users = state.store.users_page(start - 1, count).await?;
+        let page = users.iter().map(|u| render(u, &state.public_url)).collect();
+        return page_counted(page, total, start, &query);
+    };
+    // A filter on an attribute identity providers look users up by reads only the users
+    // the index finds; the filter then decides. Any other filter reads every user.
+    let users = match scim::filter::user_anchor(&filter) {
+        Some(anchor) => state.store.users_anchored(&anchor).await?,
         None => state.store.all_users().await?,
     };
     let resources = users.iter().map(|u| render(u, &state.public_url));
-    matching_page(resources, filter.as_ref(), start, count, &query)
+    matching_page(resources, Some(&filter), start, count, &query)
 }
 
 fn no_user(id: impl std::fmt::Display) -> ScimError {

@@ -163,5 +163,6 @@ mod audit_search;
 mod directory_writes;
 mod flows;
 mod okta;
+mod scim_filters;
 mod sso;
 mod tables;

@@ -1,0 +1,315 @@
+//! SCIM filters answered from indexes, on both backends: for generated users and groups
+//! (names and emails in several cases, non-ASCII letters that lowercase to ASCII, odd
+//! shapes of `emails`, updates and deletes) and generated filters, the users and groups an
+//! index lookup finds and the filter then keeps are exactly those the filter keeps from
+//! the whole directory. Pages cut in SQL are the same slices of the whole list, and keys
+//! rebuilt for rows written before they were kept give the same answers.
+
+use super::*;
+use crate::directory::{Group, User};
+use crate::scim::filter::{group_anchor, matches, parse, user_anchor};
+use crate::store::directory::UserWrite;
+use crate::store::groups::GroupWrite;
+use serde_json::{Value, json};
+
+/// A small deterministic generator, so a failing case can be repeated.
+struct Seeded(u64);
+
+impl Seeded {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    /// `text` with the case of some letters changed.
+    fn recase(&mut self, text: &str) -> String {
+        text.chars()
+            .map(|c| match self.below(3) {
+                0 => c.to_uppercase().next().unwrap_or(c),
+                1 => c.to_lowercase().next().unwrap_or(c),
+                _ => c,
+            })
+            .collect()
+    }
+}
+
+// U+212A (Kelvin sign) lowercases to an ASCII k; U+0130 to i and a combining dot.
+const NAMES: &[&str] = &[
+    "ada",
+    "Ada Lovelace",
+    "BOB",
+    "b\u{f3}b",
+    "\u{212a}en",
+    "ken",
+    "\u{130}lker",
+    " ada ",
+];
+const EMAILS: &[&str] = &[
+    "Ada@Example.com",
+    "ada@example.com",
+    "bob@x.org",
+    "\u{212a}en@x.org",
+    "ken@x.org",
+    "",
+];
+
+fn emails(seed: &mut Seeded) -> Option<Value> {
+    let email = |seed: &mut Seeded| Value::String(seed.pick(EMAILS).to_string());
+    Some(match seed.below(7) {
+        0 => return None,
+        1 => json!([]),
+        2 => json!([{ "value": email(seed), "type": "work", "primary": true }]),
+        3 => {
+            json!([{ "value": email(seed), "type": "work" }, { "value": email(seed), "type": "home" }])
+        }
+        // Odd shapes clients have sent: a bare string, a list of values, one object.
+        4 => json!([email(seed)]),
+        5 => json!([{ "value": [email(seed), email(seed)] }]),
+        _ => json!({ "value": email(seed) }),
+    })
+}
+
+fn user_write(seed: &mut Seeded, n: usize) -> UserWrite {
+    let mut attributes = serde_json::Map::new();
+    if let Some(emails) = emails(seed) {
+        attributes.insert(
+            if seed.chance(20) { "Emails" } else { "emails" }.into(),
+            emails,
+        );
+    }
+    match seed.below(4) {
+        0 => {}
+        1 => {
+            attributes.insert("displayName".into(), json!({ "value": seed.pick(NAMES) }));
+        }
+        _ => {
+            attributes.insert("displayName".into(), json!(seed.pick(NAMES)));
+        }
+    }
+    if seed.chance(50) {
+        attributes.insert("title".into(), json!(seed.pick(NAMES)));
+    }
+    let name = seed.pick(NAMES).trim().to_string();
+    UserWrite {
+        user_name: format!("{}{n}@Example.com", seed.recase(&name)),
+        external_id: match seed.below(3) {
+            0 => None,
+            1 => Some(seed.pick(&["X1", "x1", "X2"]).to_string()),
+            _ => Some(format!("ext{n}")),
+        },
+        status: *seed.pick(&[
+            UserStatus::Active,
+            UserStatus::Suspended,
+            UserStatus::Deprovisioned,
+        ]),
+        role: Role::UnassignedUser,
+        display_name: None,
+        email: None,
+        attributes,
+    }
+}
+
+fn user_resource(user: &User) -> Value {
+    let mut object = crate::scim::user::resource(user);
+    object.insert(
+        "meta".into(),
+        json!({ "lastModified": user.updated_at.to_rfc3339() }),
+    );
+    Value::Object(object)
+}
+
+fn group_resource(group: &Group) -> Value {
+    Value::Object(crate::scim::group::resource(group, |u| {
+        format!("/Users/{u}")
+    }))
+}
+
+/// A filter text: comparisons on the attributes clients filter on (the indexed ones
+/// and others), value paths, and `and`, `or`, `not` around them.
+fn filter(seed: &mut Seeded, ids: &[String], user: bool) -> String {
+    let value = |seed: &mut Seeded| -> String {
+        let raw = match seed.below(4) {
+            0 => seed.pick(NAMES).to_string(),
+            1 => seed.pick(EMAILS).to_string(),
+            2 if !ids.is_empty() => seed.pick(ids).clone(),
+            _ => seed
+                .pick(&["X1", "ext3", "ada1@example.com", "nobody"])
+                .to_string(),
+        };
+        seed.recase(&raw).replace('"', "")
+    };
+    let attributes: &[&str] = if user {
+        &[
+            "userName",
+            "externalId",
+            "emails.value",
+            "emails",
+            "EMAILS.Value",
+            "displayName",
+            "id",
+            "title",
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName",
+            "meta.lastModified",
+        ]
+    } else {
+        &[
+            "displayName",
+            "id",
+            "externalId",
+            "members.value",
+            "members",
+            "MEMBERS.VALUE",
+        ]
+    };
+    let atom = |seed: &mut Seeded| -> String {
+        match seed.below(8) {
+            0 => format!("{} pr", seed.pick(attributes)),
+            1 if user => format!("emails[value eq \"{}\"]", value(seed)),
+            2 if user => format!("emails[type eq \"work\" and value eq \"{}\"]", value(seed)),
+            1 | 2 => format!("members[value eq \"{}\"]", value(seed)),
+            3 => format!("active eq {}", seed.pick(&["true", "false"])),
+            4 | 5 => format!("{} eq \"{}\"", seed.pick(attributes), value(seed)),
+            _ => format!(
+                "{} {} \"{}\"",
+                seed.pick(attributes),
+                seed.pick(&["eq", "ne", "co", "sw", "ew", "gt", "le"]),
+                value(seed)
+            ),
+        }
+    };
+    let first = atom(seed);
+    match seed.below(6) {
+        0 | 1 => first,
+        2 => format!("{first} and {}", atom(seed)),
+        3 => format!("{} and ({first} or {})", atom(seed), atom(seed)),
+        4 => format!("not ({}) and {first}", atom(seed)),
+        _ => format!("{first} and {} and not ({})", atom(seed), atom(seed)),
+    }
+}
+
+fn ids_of(
+    resources: impl Iterator<Item = Value>,
+    filter: &crate::scim::filter::Parsed,
+) -> Vec<String> {
+    resources
+        .filter(|r| matches(filter, r))
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Every generated filter an index can answer gives, from the index, what it gives
+/// from the whole directory; how many were answered from an index.
+async fn compare_users(store: &Store, seed: &mut Seeded, ids: &[String], rounds: usize) -> usize {
+    let all = store.all_users().await.unwrap();
+    let mut anchored = 0;
+    for _ in 0..rounds {
+        let text = filter(seed, ids, true);
+        let Ok(parsed) = parse(&text) else { continue };
+        let Some(anchor) = user_anchor(&parsed) else {
+            continue;
+        };
+        anchored += 1;
+        let expected = ids_of(all.iter().map(user_resource), &parsed);
+        let found = store.users_anchored(&anchor).await.unwrap();
+        let actual = ids_of(found.iter().map(user_resource), &parsed);
+        assert_eq!(actual, expected, "{text} ({anchor:?})");
+    }
+    anchored
+}
+
+crate::backend_tests! {
+    async fn scim_filters_answer_from_indexes_as_from_the_whole_directory(store) {
+        let mut seed = Seeded(20261206);
+        let mut users = Vec::new();
+        for n in 0..48 {
+            let write = user_write(&mut seed, n);
+            users.push(store.provision_user(&write, &scim_actor(), &entry()).await.unwrap());
+        }
+        // Some users change (their keys with them), some go.
+        for n in 0..12 {
+            let user = users[n * 4].clone();
+            let mut write = user_write(&mut seed, 100 + n);
+            write.user_name = user.user_name.clone();
+            store.update_user(user.id, None, &write, &scim_actor(), &entry()).await.unwrap();
+        }
+        for gone in [users[5].id, users[17].id, users[33].id] {
+            assert!(store.delete_user(gone, &scim_actor(), &entry()).await.unwrap());
+        }
+        let all = store.all_users().await.unwrap();
+        assert_eq!(all.len(), 45);
+        let mut ids: Vec<String> = all.iter().map(|u| u.id.to_string()).collect();
+        ids.push(users[5].id.to_string());
+
+        let anchored = compare_users(&store, &mut seed, &ids, 1500).await;
+        assert!(anchored >= 500, "only {anchored} filters were answered from an index");
+
+        // Pages cut in SQL are the whole list's slices; the count is the whole list's.
+        assert_eq!(store.count_users().await.unwrap(), 45);
+        for (offset, limit) in [(0, 10), (10, 10), (40, 10), (45, 3), (200, 5), (3, 0)] {
+            let page: Vec<_> = store.users_page(offset, limit).await.unwrap().into_iter().map(|u| u.id).collect();
+            let slice: Vec<_> = all.iter().skip(offset).take(limit).map(|u| u.id).collect();
+            assert_eq!(page, slice, "offset {offset}, limit {limit}");
+        }
+
+        // Rows written before keys were kept get them when the store opens: the same answers.
+        with_pool!(store, pool => {
+            sqlx::query("DELETE FROM user_keys").execute(pool).await.unwrap();
+            sqlx::query("UPDATE users SET keys_version = 0").execute(pool).await.unwrap();
+        });
+        assert_eq!(store.key_unkeyed_users().await.unwrap(), 45);
+        assert_eq!(store.key_unkeyed_users().await.unwrap(), 0);
+        assert!(compare_users(&store, &mut seed, &ids, 300).await > 0);
+
+        // Groups: by id, name or member from the index, the same as from every group.
+        let mut groups = Vec::new();
+        for n in 0..8 {
+            let mut members: Vec<crate::directory::UserId> = Vec::new();
+            for _ in 0..seed.below(6) {
+                let member = seed.pick(&all).id;
+                if !members.contains(&member) {
+                    members.push(member);
+                }
+            }
+            let write = GroupWrite {
+                display_name: format!("{} {n}", seed.pick(NAMES).trim()),
+                external_id: Some(format!("g{n}")),
+                attributes: serde_json::Map::new(),
+                members,
+            };
+            groups.push(store.create_group(&write, &scim_actor(), &entry()).await.unwrap());
+        }
+        let every_group = store.all_groups().await.unwrap();
+        let mut group_ids: Vec<String> = ids.clone();
+        group_ids.extend(every_group.iter().map(|g| g.id.to_string()));
+        group_ids.extend(every_group.iter().map(|g| g.display_name.clone()));
+        let mut anchored = 0;
+        for _ in 0..800 {
+            let text = filter(&mut seed, &group_ids, false);
+            let Ok(parsed) = parse(&text) else { continue };
+            let Some(anchor) = group_anchor(&parsed) else { continue };
+            anchored += 1;
+            let expected = ids_of(every_group.iter().map(group_resource), &parsed);
+            let found = store.groups_anchored(&anchor).await.unwrap();
+            let actual = ids_of(found.iter().map(group_resource), &parsed);
+            assert_eq!(actual, expected, "{text} ({anchor:?})");
+        }
+        assert!(anchored >= 200, "only {anchored} group filters were answered from an index");
+        assert_eq!(store.count_groups().await.unwrap(), 8);
+        for (offset, limit) in [(0, 3), (3, 3), (6, 3), (9, 1)] {
+            let page = store.groups_page(offset, limit).await.unwrap();
+            let slice: Vec<&Group> = every_group.iter().skip(offset).take(limit).collect();
+            assert_eq!(page.len(), slice.len());
+            for (a, b) in page.iter().zip(slice) {
+                assert_eq!(group_resource(a), group_resource(b), "offset {offset}");
+            }
+        }
+    }
+}
