@@ -16,7 +16,7 @@ export LEPTOS_OUTPUT_NAME := idflow
 # PostgreSQL for the store tests (the machine's server, trust auth).
 export IDFLOW_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console bench-log-search api-conformance container-test
+.PHONY: help setup run build build-release test lint unit scim-compliance e2e postgres-check clean bench-engine bench-console bench-log-search bench-scale api-conformance container-test
 
 help: ## list these targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z0-9-]+):.*## (.*)$$/\1\t\2/' \
@@ -38,6 +38,10 @@ bench-engine: ## measure the engine against Node-RED (prints figures)
 
 bench-console: ## measure the console's pages (prints figures)
 	bench/console.sh
+
+bench-scale: ## measure SCIM on 100,000 users in 1,000 groups, SQLite and PostgreSQL (prints figures; needs make build-release)
+	cargo build --quiet --profile server-release -p bench-engine --bin bench-scale
+	target/server-release/bench-scale
 
 bench-log-search: ## measure System Log searches over 1,000,000 entries, SQLite and PostgreSQL (prints figures)
 	cargo build --quiet --profile server-release -p bench-engine --bin bench-log-search

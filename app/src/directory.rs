@@ -121,30 +121,26 @@ pub async fn find_users(q: String, status: String, page: usize) -> Result<UsersP
                 .map_err(|_| AppError::BadRequest(format!("Unknown status {s:?}.")))?,
         ),
     };
-    let matching: Vec<UserSummary> = store
-        .all_users()
+    // The page and the count come from the database (its search keys are lowercased
+    // as `q` is), so the cost follows the page, not the directory.
+    let page = page.max(1);
+    let (mut found, total) = store
+        .search_users(&q, status, (page - 1) * PAGE_SIZE, PAGE_SIZE)
         .await
-        .map_err(AppError::from_store)?
-        .iter()
-        .filter(|u| status.is_none_or(|s| u.status == s))
-        .filter(|u| {
-            q.is_empty()
-                || u.user_name.to_lowercase().contains(&q)
-                || u.shown_name().to_lowercase().contains(&q)
-                || u.email
-                    .as_deref()
-                    .is_some_and(|e| e.to_lowercase().contains(&q))
-        })
-        .map(UserSummary::from)
-        .collect();
-    let total = matching.len();
+        .map_err(AppError::from_store)?;
     let pages = total.div_ceil(PAGE_SIZE).max(1);
-    let page = page.clamp(1, pages);
-    let users = matching
-        .into_iter()
-        .skip((page - 1) * PAGE_SIZE)
-        .take(PAGE_SIZE)
-        .collect();
+    let page = if page > pages {
+        // Beyond the last page (the directory shrank meanwhile): the last page.
+        found = store
+            .search_users(&q, status, (pages - 1) * PAGE_SIZE, PAGE_SIZE)
+            .await
+            .map_err(AppError::from_store)?
+            .0;
+        pages
+    } else {
+        page
+    };
+    let users = found.iter().map(UserSummary::from).collect();
     Ok(UsersPage {
         users,
         total,

@@ -178,6 +178,24 @@ pub struct DirectoryEvent {
 }
 
 /// The key that makes `userName` unique regardless of case.
+/// What the Directory's search looks in for a user, lowercased as it compares: the user
+/// name, the name shown (the display name, or the user name when it is blank) and the
+/// email.
+pub fn search_keys(
+    user_name: &str,
+    display_name: Option<&str>,
+    email: Option<&str>,
+) -> Vec<String> {
+    let shown = display_name
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or(user_name);
+    let mut keys = vec![user_name.to_lowercase(), shown.to_lowercase()];
+    keys.extend(email.map(str::to_lowercase));
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 pub fn user_name_key(user_name: &str) -> String {
     user_name.trim().to_lowercase()
 }

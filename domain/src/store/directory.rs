@@ -25,6 +25,17 @@ pub struct UserWrite {
     pub attributes: Map<String, Value>,
 }
 
+impl UserWrite {
+    /// The names the Directory's search looks in.
+    pub(crate) fn names(&self) -> (&str, Option<&str>, Option<&str>) {
+        (
+            &self.user_name,
+            self.display_name.as_deref(),
+            self.email.as_deref(),
+        )
+    }
+}
+
 impl From<&User> for UserWrite {
     /// The write that keeps `user` as it is; change a field to change just that.
     fn from(user: &User) -> Self {
@@ -259,7 +270,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", write.user_name)))?;
-            write_user_keys_in!(tx, id.0, &write.attributes);
+            write_user_keys_in!(tx, id.0, &write.attributes, write.names());
             insert_event!(tx, "user.created", id.0, actor, &changes)?;
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;
@@ -323,7 +334,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", write.user_name)))?;
-            write_user_keys_in!(tx, id.0, &write.attributes);
+            write_user_keys_in!(tx, id.0, &write.attributes, write.names());
             for (kind, changes) in events_for(&changes) {
                 insert_event!(tx, kind, id.0, actor, &changes)?;
             }
@@ -414,16 +425,62 @@ impl Store {
         rows.into_iter().map(User::try_from).collect()
     }
 
+    /// The Directory page: users whose user name, shown name or email contains `q`
+    /// (lowercased; empty for all) with `status` (any when `None`), `limit` from place
+    /// `offset` in list order, and how many there are in all.
+    pub async fn search_users(
+        &self,
+        q: &str,
+        status: Option<UserStatus>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<User>, usize), StoreError> {
+        let q = q.to_lowercase();
+        let status = status.map(UserStatus::as_str);
+        let contains = match self.backend {
+            super::Backend::Sqlite(_) => "instr(k.key, $2) > 0",
+            super::Backend::Postgres(_) => "strpos(k.key, $2) > 0",
+        };
+        let condition = format!(
+            "($1 IS NULL OR status = $1) AND ($2 = '' OR EXISTS \
+             (SELECT 1 FROM user_keys k WHERE k.user_id = users.id AND k.kind = 'search' AND {contains}))"
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {condition}");
+        let page_sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY created_at, id LIMIT $3 OFFSET $4"
+        );
+        let (total, rows): (i64, Vec<UserRow>) = with_pool!(self, pool => {
+            let total = sqlx::query_scalar(&count_sql).bind(status).bind(&q).fetch_one(pool).await?;
+            let rows = sqlx::query_as(&page_sql)
+                .bind(status)
+                .bind(&q)
+                .bind(limit as i64)
+                .bind(offset as i64)
+                .fetch_all(pool)
+                .await?;
+            (total, rows)
+        });
+        let users = rows
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((users, total as usize))
+    }
+
     /// Gives the users written before lookup keys were kept (`keys_version` 0) their
     /// keys, a few hundred per transaction; how many it keyed.
     pub(crate) async fn key_unkeyed_users(&self) -> Result<usize, StoreError> {
         type Attributes = sqlx::types::Json<Map<String, Value>>;
         let mut keyed = 0;
         loop {
-            let rows: Vec<(Uuid, Attributes)> = with_pool!(self, pool => {
-                sqlx::query_as("SELECT id, attributes FROM users WHERE keys_version = 0 LIMIT 500")
-                    .fetch_all(pool)
-                    .await?
+            type Names = (Option<String>, Option<String>);
+            let rows: Vec<(Uuid, Attributes, String, Names)> = with_pool!(self, pool => {
+                let rows: Vec<(Uuid, Attributes, String, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT id, attributes, user_name, display_name, email FROM users WHERE keys_version = 0 LIMIT 500",
+                )
+                .fetch_all(pool)
+                .await?;
+                rows.into_iter().map(|(id, a, u, d, e)| (id, a, u, (d, e))).collect()
             });
             if rows.is_empty() {
                 return Ok(keyed);
@@ -432,8 +489,8 @@ impl Store {
             with_pool!(self, pool => {
                 let _turn = self.write_turn().await;
                 let mut tx = pool.begin_write().await?;
-                for (id, attributes) in &rows {
-                    write_user_keys_in!(tx, *id, &attributes.0);
+                for (id, attributes, user_name, (display_name, email)) in &rows {
+                    write_user_keys_in!(tx, *id, &attributes.0, (user_name.as_str(), display_name.as_deref(), email.as_deref()));
                 }
                 tx.commit().await?;
             });

@@ -223,3 +223,135 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// A seeded user of [`Store::seed_directory`]: what a benchmark looks it up by.
+#[derive(Debug, Clone)]
+pub struct SeededUser {
+    pub id: uuid::Uuid,
+    pub user_name: String,
+    pub external_id: String,
+    pub email: String,
+}
+
+impl Store {
+    /// The database's size in bytes (SQLite: its pages; PostgreSQL: pg_database_size).
+    pub async fn database_bytes(&self) -> Result<i64, super::StoreError> {
+        Ok(match &self.backend {
+            super::Backend::Sqlite(pool) => {
+                sqlx::query_scalar(
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                )
+                .fetch_one(pool)
+                .await?
+            }
+            super::Backend::Postgres(pool) => {
+                sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                    .fetch_one(pool)
+                    .await?
+            }
+        })
+    }
+
+    /// Fills the directory quickly, for benchmarks: `users` users (`user000001@example.com`,
+    /// external id `ext000001`, an email, a display name, a title and a department) and
+    /// `groups` groups (`Group 0001`, …) of `members` users each, by multi-row inserts
+    /// of 500, then their lookup keys as the store keeps them. No events, no log.
+    pub async fn seed_directory(
+        &self,
+        users: usize,
+        groups: usize,
+        members: usize,
+    ) -> Result<(Vec<SeededUser>, Vec<(uuid::Uuid, String)>), super::StoreError> {
+        use super::{BeginWrite, with_pool};
+        let at = super::now();
+        let seeded: Vec<SeededUser> = (1..=users)
+            .map(|n| SeededUser {
+                id: uuid::Uuid::now_v7(),
+                user_name: format!("user{n:06}@example.com"),
+                external_id: format!("ext{n:06}"),
+                email: format!("User{n:06}@Example.com"),
+            })
+            .collect();
+        for chunk in seeded.chunks(500) {
+            with_pool!(self, pool => {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at, \
+                     external_id, attributes, version, last_provisioned_at) ",
+                );
+                insert.push_values(chunk, |mut row, user| {
+                    let n = &user.external_id[3..];
+                    let attributes = serde_json::json!({
+                        "displayName": format!("User {n}"),
+                        "name": { "givenName": "User", "familyName": n },
+                        "emails": [{ "value": user.email, "type": "work", "primary": true }],
+                        "title": "Engineer",
+                        crate::scim::ENTERPRISE_USER: { "department": format!("Dept {}", n.parse::<usize>().unwrap_or(0) % 50) },
+                    });
+                    row.push_bind(user.id)
+                        .push_bind(user.user_name.clone())
+                        .push_bind(crate::directory::user_name_key(&user.user_name))
+                        .push_bind(format!("User {n}"))
+                        .push_bind(user.email.clone())
+                        .push_bind("unassigned_user")
+                        .push_bind("active")
+                        .push_bind(at)
+                        .push_bind(at)
+                        .push_bind(user.external_id.clone())
+                        .push_bind(sqlx::types::Json(attributes))
+                        .push_bind(1_i64)
+                        .push_bind(at);
+                });
+                let mut tx = pool.begin_write().await?;
+                insert.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+        }
+        self.key_unkeyed_users().await?;
+        let made: Vec<(uuid::Uuid, String)> = (1..=groups)
+            .map(|n| (uuid::Uuid::now_v7(), format!("Group {n:04}")))
+            .collect();
+        for chunk in made.chunks(500) {
+            with_pool!(self, pool => {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO groups (id, display_name, display_name_key, external_id, attributes, version, created_at, updated_at) ",
+                );
+                insert.push_values(chunk, |mut row, (id, name)| {
+                    row.push_bind(*id)
+                        .push_bind(name.clone())
+                        .push_bind(name.to_lowercase())
+                        .push_bind(format!("g-{name}"))
+                        .push_bind(sqlx::types::Json(serde_json::json!({})))
+                        .push_bind(1_i64)
+                        .push_bind(at)
+                        .push_bind(at);
+                });
+                let mut tx = pool.begin_write().await?;
+                insert.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+        }
+        let memberships: Vec<(uuid::Uuid, uuid::Uuid)> = made
+            .iter()
+            .enumerate()
+            .flat_map(|(g, (group, _))| {
+                let seeded = &seeded;
+                (0..members.min(seeded.len()))
+                    .map(move |m| (*group, seeded[(g * members + m) % seeded.len()].id))
+            })
+            .collect();
+        for chunk in memberships.chunks(500) {
+            with_pool!(self, pool => {
+                let mut insert =
+                    sqlx::QueryBuilder::new("INSERT INTO group_members (group_id, user_id, added_at) ");
+                insert.push_values(chunk, |mut row, (group, user)| {
+                    row.push_bind(*group).push_bind(*user).push_bind(at);
+                });
+                insert.push(" ON CONFLICT DO NOTHING");
+                let mut tx = pool.begin_write().await?;
+                insert.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+        }
+        Ok((seeded, made))
+    }
+}

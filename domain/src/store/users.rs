@@ -17,6 +17,17 @@ pub struct NewUser {
     pub role: Role,
 }
 
+impl NewUser {
+    /// The names the Directory's search looks in, as stored.
+    pub(crate) fn names(&self) -> (&str, Option<&str>, Option<&str>) {
+        (
+            self.user_name.trim(),
+            self.display_name.as_deref(),
+            self.email.as_deref(),
+        )
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     id: Uuid,
@@ -72,8 +83,8 @@ macro_rules! insert_user_in {
     ($tx:expr, $id:expr, $new:expr, $at:expr) => {{
         let new: &$crate::store::NewUser = $new;
         sqlx::query(
-            "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at, keys_version) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, 1)",
+            "INSERT INTO users (id, user_name, user_name_key, display_name, email, role, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7)",
         )
         .bind($id.0)
         .bind(new.user_name.trim())
@@ -91,18 +102,28 @@ macro_rules! insert_user_in {
 }
 pub(crate) use insert_user_in;
 
-/// Keeps the lookup keys (`user_keys`) of user `$id` in step with its SCIM `$attributes`,
-/// inside the transaction `$tx`: what SCIM filters on emails and displayName find the
+/// Keeps the lookup keys (`user_keys`) of user `$id` in step with its SCIM `$attributes`
+/// and its user name, display name and email (`$names`), inside the transaction `$tx`:
+/// what SCIM filters on emails and displayName, and the Directory's search, find the
 /// user by.
 macro_rules! write_user_keys_in {
-    ($tx:expr, $id:expr, $attributes:expr) => {{
+    ($tx:expr, $id:expr, $attributes:expr, $names:expr) => {{
         let id: uuid::Uuid = $id;
         sqlx::query("DELETE FROM user_keys WHERE user_id = $1")
             .bind(id)
             .execute(&mut *$tx)
             .await?;
         let resource = serde_json::Value::Object($attributes.clone());
-        for (kind, key) in $crate::scim::filter::user_keys(&resource) {
+        let (user_name, display_name, email): (&str, Option<&str>, Option<&str>) = $names;
+        let mut keys = $crate::scim::filter::user_keys(&resource);
+        keys.extend(
+            $crate::directory::search_keys(user_name, display_name, email)
+                .into_iter()
+                .map(|key| ("search", key)),
+        );
+        keys.sort();
+        keys.dedup();
+        for (kind, key) in keys {
             sqlx::query("INSERT INTO user_keys (user_id, kind, key) VALUES ($1, $2, $3)")
                 .bind(id)
                 .bind(kind)
@@ -133,6 +154,7 @@ impl Store {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin_write().await?;
             insert_user_in!(tx, id, new, at)?;
+            write_user_keys_in!(tx, id.0, &serde_json::Map::new(), new.names());
             if let Some(hash) = password_hash {
                 sqlx::query("INSERT INTO local_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3)")
                     .bind(id.0)

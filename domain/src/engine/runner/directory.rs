@@ -127,10 +127,13 @@ impl Runner {
                     .ok_or_else(|| CardError::fatal("filter: has no value"))?;
                 let filter = crate::scim::filter::parse(text)
                     .map_err(|e| CardError::fatal(format!("filter: {}", e.detail)))?;
-                let matching: Vec<User> = self
-                    .store
-                    .all_users()
-                    .await?
+                // An equality on an indexed attribute reads only the users the index
+                // finds (the filter then decides); any other filter reads every user.
+                let candidates = match crate::scim::filter::user_anchor(&filter) {
+                    Some(anchor) => self.store.users_anchored(&anchor).await?,
+                    None => self.store.all_users().await?,
+                };
+                let matching: Vec<User> = candidates
                     .into_iter()
                     .filter(|u| crate::scim::filter::matches(&filter, &filterable(u)))
                     .collect();

@@ -111,8 +111,12 @@ fn user_write(seed: &mut Seeded, n: usize) -> UserWrite {
             UserStatus::Deprovisioned,
         ]),
         role: Role::UnassignedUser,
-        display_name: None,
-        email: None,
+        display_name: match seed.below(3) {
+            0 => None,
+            1 => Some("  ".into()),
+            _ => Some(seed.pick(NAMES).to_string()),
+        },
+        email: seed.chance(70).then(|| seed.pick(EMAILS).to_string()),
         attributes,
     }
 }
@@ -225,6 +229,61 @@ async fn compare_users(store: &Store, seed: &mut Seeded, ids: &[String], rounds:
     anchored
 }
 
+/// What the Directory page showed before its search ran in the database: users whose
+/// user name, shown name or email contains `q` (lowercased), with the status asked for.
+fn searched_in_memory(
+    all: &[User],
+    q: &str,
+    status: Option<UserStatus>,
+) -> Vec<crate::directory::UserId> {
+    let q = q.trim().to_lowercase();
+    all.iter()
+        .filter(|u| status.is_none_or(|s| u.status == s))
+        .filter(|u| {
+            q.is_empty()
+                || u.user_name.to_lowercase().contains(&q)
+                || u.shown_name().to_lowercase().contains(&q)
+                || u.email
+                    .as_deref()
+                    .is_some_and(|e| e.to_lowercase().contains(&q))
+        })
+        .map(|u| u.id)
+        .collect()
+}
+
+async fn directory_search_matches(store: &Store, seed: &mut Seeded) {
+    let all = store.all_users().await.unwrap();
+    for _ in 0..150 {
+        let source = match seed.below(3) {
+            0 => seed.pick(NAMES).to_string(),
+            1 => seed.pick(EMAILS).to_string(),
+            _ => seed.pick(&all).user_name.clone(),
+        };
+        let chars: Vec<char> = source.chars().collect();
+        let from = seed.below(chars.len().max(1));
+        let to = (from + 1 + seed.below(4)).min(chars.len());
+        let q: String = if seed.chance(15) {
+            String::new()
+        } else {
+            chars[from.min(to)..to].iter().collect()
+        };
+        let q = seed.recase(&q).trim().to_lowercase();
+        let status = *seed.pick(&[None, Some(UserStatus::Active), Some(UserStatus::Suspended)]);
+        let expected = searched_in_memory(&all, &q, status);
+        let (everything, total) = store.search_users(&q, status, 0, 1000).await.unwrap();
+        let found: Vec<_> = everything.iter().map(|u| u.id).collect();
+        assert_eq!(found, expected, "search {q:?} {status:?}");
+        assert_eq!(total, expected.len());
+        let (page, total) = store.search_users(&q, status, 2, 3).await.unwrap();
+        let page: Vec<_> = page.iter().map(|u| u.id).collect();
+        assert_eq!(
+            page,
+            expected.iter().skip(2).take(3).copied().collect::<Vec<_>>()
+        );
+        assert_eq!(total, expected.len());
+    }
+}
+
 crate::backend_tests! {
     async fn scim_filters_answer_from_indexes_as_from_the_whole_directory(store) {
         let mut seed = Seeded(20261206);
@@ -259,6 +318,10 @@ crate::backend_tests! {
             assert_eq!(page, slice, "offset {offset}, limit {limit}");
         }
 
+        // The Directory's search gives, page by page, what the whole directory filtered
+        // in memory gives.
+        directory_search_matches(&store, &mut seed).await;
+
         // Rows written before keys were kept get them when the store opens: the same answers.
         with_pool!(store, pool => {
             sqlx::query("DELETE FROM user_keys").execute(pool).await.unwrap();
@@ -267,6 +330,7 @@ crate::backend_tests! {
         assert_eq!(store.key_unkeyed_users().await.unwrap(), 45);
         assert_eq!(store.key_unkeyed_users().await.unwrap(), 0);
         assert!(compare_users(&store, &mut seed, &ids, 300).await > 0);
+        directory_search_matches(&store, &mut seed).await;
 
         // Groups: by id, name or member from the index, the same as from every group.
         let mut groups = Vec::new();
