@@ -254,4 +254,56 @@ domain::backend_tests! {
         let to = post(&admin, &server, "/directory/groups", &[("display_name", " ")]).await;
         assert_eq!(to, "/directory/groups?error=group-name");
     }
+
+    async fn provisioning_and_group_events_start_flows(store) {
+        use domain::flows::{Binding, Card, Flow};
+        let server = start(store, Options::default()).await;
+        let admin = server.client_as(Role::WorkflowsAdministrator).await;
+        let on = |name: &str, trigger: &str, template: &str| {
+            let mut flow = Flow::new(name, trigger);
+            flow.settings.save_all_data = true;
+            flow.cards = vec![Card::new(1, "text.compose").with_inputs(&[("template", Binding::template(template))])];
+            flow
+        };
+        let provisioned = server.store.test_flow_on(&on("Provisioned", "directory.user_provisioned", "{{ trigger.user.email }} as {{ trigger.user.role }}")).await;
+        let created = server.store.test_flow_on(&on("Group made", "directory.group_created", "{{ trigger.group.name }} by {{ trigger.actor }}")).await;
+        let deleted = server.store.test_flow_on(&on("Group gone", "directory.group_deleted", "{{ trigger.group.name }} ({{ trigger.group.id }})")).await;
+
+        // Provision User on the Assignments page; a group made in the Directory, then
+        // deleted by the identity provider over SCIM.
+        let ann = user(&server, "workflows_administrator@example.com").await;
+        let to = post(&admin, &server, &format!("/assignments/users/{}/provision", ann.id), &[]).await;
+        assert_eq!(to, "/assignments?notice=provisioned");
+        let to = post(&admin, &server, "/directory/groups", &[("display_name", "Contractors")]).await;
+        assert!(to.ends_with("?notice=group-created"), "{to}");
+        let group = server.store.group_by_name("Contractors").await.unwrap().unwrap();
+        let audit = NewEntry::new(domain::audit::Action::ScimTokenCreate, Outcome::Success, Actor::System);
+        let (_, token) = server.store.create_scim_token("Okta", domain::store::TokenMaker::Operator, &audit).await.unwrap();
+        let response = client()
+            .delete(server.url(&format!("/scim/v2/Groups/{}", group.id)))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+        domain::engine::triggers::dispatch_directory_events(&server.store, 100).await.unwrap();
+        domain::engine::runner::Runner::new(server.store.clone(), "test").drain().await.unwrap();
+        let said = |flow: domain::flows::FlowId| {
+            let store = server.store.clone();
+            async move {
+                let runs = store
+                    .executions(&domain::store::ExecutionFilter { flow: Some(flow), limit: 10, ..Default::default() })
+                    .await
+                    .unwrap();
+                assert_eq!(runs.len(), 1, "one execution");
+                assert_eq!(runs[0].status, domain::engine::Status::Succeeded, "{:?}", runs[0].error);
+                let steps = store.execution_steps(runs[0].id).await.unwrap();
+                steps[0].outputs.clone().unwrap()["output"].as_str().unwrap().to_string()
+            }
+        };
+        assert_eq!(said(provisioned.id).await, format!("{} as workflows_administrator", ann.email.clone().unwrap_or_default()));
+        assert!(said(created.id).await.starts_with("Contractors by "));
+        assert_eq!(said(deleted.id).await, format!("Contractors ({})", group.id));
+    }
 }

@@ -21,8 +21,42 @@ async fn trigger_input(store: &Store, event: &DirectoryEvent) -> Result<Value, S
             .unwrap_or_else(|| json!({ "id": event.subject_id.to_string() })),
         _ => Value::Null,
     };
+    let group = match event.subject_kind.as_str() {
+        "group" => {
+            let was = |name: &str| {
+                event
+                    .changes
+                    .iter()
+                    .find(|c| c.attribute == name)
+                    .map(|c| {
+                        if c.new.is_null() {
+                            c.old.clone()
+                        } else {
+                            c.new.clone()
+                        }
+                    })
+                    .unwrap_or(Value::Null)
+            };
+            match store
+                .group(crate::directory::GroupId(event.subject_id))
+                .await?
+            {
+                Some(g) => {
+                    json!({ "id": g.id.to_string(), "name": g.display_name, "external_id": g.external_id })
+                }
+                // Deleted: as the event remembers it.
+                None => json!({
+                    "id": event.subject_id.to_string(),
+                    "name": was("displayName"),
+                    "external_id": was("externalId"),
+                }),
+            }
+        }
+        _ => Value::Null,
+    };
     let mut input = json!({
         "user": user,
+        "group": group,
         "event_id": event.id.to_string(),
         "occurred_at": event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
         "actor": event.actor_display,

@@ -270,6 +270,7 @@ fn user_type() -> FieldType {
             field("department", "Department", Text),
             field("manager", "Manager", Text),
             field("status", "Status", Text),
+            field("role", "Console Role", Text),
             field("external_id", "External ID", Text),
             field("attributes", "All Attributes", object()),
         ],
@@ -332,6 +333,19 @@ fn directory_trigger(key: &'static str, name: &'static str, says: &'static str) 
         .takes(vec![field("filter", "Only when (condition)", Text)])
         .gives(vec![
             field("user", "User", user_type()),
+            field("event_id", "Event ID", Text),
+            field("occurred_at", "Time", DateTime),
+            field("actor", "Changed by", Text),
+        ])
+}
+
+fn group_trigger(key: &'static str, name: &'static str, says: &'static str) -> Spec {
+    use FieldType::*;
+    Spec::new(key, "Directory", name, CardRole::Trigger)
+        .says(says)
+        .takes(vec![field("filter", "Only when (condition)", Text)])
+        .gives(vec![
+            field("group", "Group", group_type()),
             field("event_id", "Event ID", Text),
             field("occurred_at", "Time", DateTime),
             field("actor", "Changed by", Text),
@@ -524,11 +538,13 @@ fn build() -> Vec<CardSpec> {
     let specs = vec![
         // Triggers
         directory_trigger("directory.user_created", "User Created", "A user was created (SCIM, the console or a flow)."),
-        directory_trigger("directory.user_activated", "User Activated", "A user was activated."),
         directory_trigger("directory.user_deactivated", "User Deactivated", "A user was deactivated."),
         directory_trigger("directory.user_suspended", "User Suspended", "A user was suspended."),
         directory_trigger("directory.user_unsuspended", "User Unsuspended", "A suspended user is active again."),
-        directory_trigger("directory.user_reactivated", "User Reactivated", "A deactivated user is active again."),
+        directory_trigger("directory.user_reactivated", "User Reactivated", "A deactivated user is active again (Activate User, SCIM active: true, the console)."),
+        directory_trigger("directory.user_provisioned", "User Provisioned", "A user's assignment was sent again (Provision User on the Assignments page); gives the user with their current role."),
+        group_trigger("directory.group_created", "Group Created", "A group was created (SCIM, the console or a flow)."),
+        group_trigger("directory.group_deleted", "Group Deleted", "A group was deleted; gives the group as it was."),
         directory_trigger("directory.user_deleted", "User Deleted", "A user was deleted."),
         directory_trigger("directory.user_locked_out", "User Account Locked", "A user was locked out after failed sign-ins."),
         directory_trigger("directory.user_role_changed", "User Role Changed", "A user's console role changed."),

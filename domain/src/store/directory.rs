@@ -425,6 +425,22 @@ impl Store {
         rows.into_iter().map(User::try_from).collect()
     }
 
+    /// Users by id, from just after `after` (from the first when `None`): at most
+    /// `limit`, for the REST API's cursor pages.
+    pub async fn users_after(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE $1 IS NULL OR id > $1 ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<UserRow> = with_pool!(self, pool => {
+            sqlx::query_as(&sql).bind(after).bind(limit as i64).fetch_all(pool).await?
+        });
+        rows.into_iter().map(User::try_from).collect()
+    }
+
     /// The Directory page: users whose user name, shown name or email contains `q`
     /// (lowercased; empty for all) with `status` (any when `None`), `limit` from place
     /// `offset` in list order, and how many there are in all.

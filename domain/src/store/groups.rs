@@ -371,7 +371,12 @@ impl Store {
                         .bind(member.user_id.0).bind(now()).execute(&mut *tx).await?;
                 }
             }
-            insert_event!(tx, "group", "group.deleted", id.0, actor, &Vec::<Change>::new())?;
+            // What the group was: flows on "Group Deleted" can no longer read it.
+            let gone = vec![
+                Change { attribute: "displayName".into(), old: json!(current.display_name), new: Value::Null },
+                Change { attribute: "externalId".into(), old: json!(current.external_id), new: Value::Null },
+            ];
+            insert_event!(tx, "group", "group.deleted", id.0, actor, &gone)?;
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;
             true

@@ -69,7 +69,10 @@ pub(super) async fn users(
     State(state): State<AppState>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult {
-    let users: Vec<User> = state.store.all_users().await?;
+    // One more than a page, from the cursor on: the page and whether there is a next.
+    let after = super::cursor(&query)?;
+    let limit = super::page_size(query.limit)? as usize;
+    let users: Vec<User> = state.store.users_after(after, limit + 1).await?;
     super::page_by_id(
         "/api/v1/users",
         users,

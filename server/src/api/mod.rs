@@ -753,15 +753,7 @@ pub(super) fn page_by_id<T, I: Serialize>(
     query: &ListQuery,
 ) -> ApiResult {
     let limit = page_size(query.limit)? as usize;
-    let after = match query.after.as_deref() {
-        Some(a) => Some(uuid::Uuid::parse_str(a).map_err(|_| {
-            problem(
-                StatusCode::BAD_REQUEST,
-                "after is not a cursor this API gave; start again without it.",
-            )
-        })?),
-        None => None,
-    };
+    let after = cursor(query)?;
     items.retain(|t| after.is_none_or(|a| id(t) > a));
     items.sort_by_key(|t| id(t));
     let more = items.len() > limit;
@@ -780,6 +772,22 @@ pub(super) fn page_by_id<T, I: Serialize>(
             next,
         },
     ))
+}
+
+/// The id a page starts after (`after`, as a page's `next` gave it).
+pub(super) fn cursor(query: &ListQuery) -> Result<Option<uuid::Uuid>, Problem> {
+    query
+        .after
+        .as_deref()
+        .map(|a| {
+            uuid::Uuid::parse_str(a).map_err(|_| {
+                problem(
+                    StatusCode::BAD_REQUEST,
+                    "after is not a cursor this API gave; start again without it.",
+                )
+            })
+        })
+        .transpose()
 }
 
 /// A page size from `limit`: 1 to 200, 50 unless asked.

@@ -26,6 +26,7 @@ pub fn user_value(user: &User) -> Value {
         "department": enterprise.and_then(|e| e.get("department")),
         "manager": enterprise.and_then(|e| e.get("manager")).and_then(|m| m.get("value")),
         "status": user.status.as_str(),
+        "role": user.role.as_str(),
         "external_id": user.external_id,
         "attributes": attrs,
     })

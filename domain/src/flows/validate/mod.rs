@@ -525,8 +525,13 @@ pub fn self_triggering(flow: &Flow) -> Vec<Problem> {
         ),
         ("directory.user_deactivated", &["directory.deactivate_user"]),
         ("directory.user_suspended", &["directory.suspend_user"]),
-        ("directory.user_unsuspended", &["directory.unsuspend_user"]),
-        ("directory.user_activated", &["directory.activate_user"]),
+        // Activate User makes a suspended user active (unsuspended) or a deactivated one
+        // (reactivated), as the engine emits them.
+        (
+            "directory.user_unsuspended",
+            &["directory.unsuspend_user", "directory.activate_user"],
+        ),
+        ("directory.user_reactivated", &["directory.activate_user"]),
         ("directory.user_added_to_group", &["directory.add_to_group"]),
         (
             "directory.user_removed_from_group",

@@ -297,3 +297,23 @@ fn a_profile_flow_that_updates_the_profile_is_flagged() {
         vec![(Place::Card(CardId(1)), ProblemKind::SelfTriggering)]
     );
 }
+
+#[test]
+fn activate_user_re_triggers_the_events_it_makes() {
+    // Activate User makes a deactivated user "reactivated" and a suspended one
+    // "unsuspended": flows on either trigger are warned; "User Activated" is no trigger.
+    for trigger in ["directory.user_reactivated", "directory.user_unsuspended"] {
+        let mut flow = Flow::new("Back again", trigger);
+        flow.cards.push(card(
+            1,
+            "directory.activate_user",
+            &[("user", Binding::mapping(Source::Trigger, "user.id"))],
+        ));
+        assert_eq!(
+            kinds(&self_triggering(&flow)),
+            vec![(Place::Card(CardId(1)), ProblemKind::SelfTriggering)],
+            "{trigger}"
+        );
+    }
+    assert!(catalog().get("directory.user_activated").is_none());
+}
