@@ -31,8 +31,9 @@ pub struct BuilderData {
     /// The caller may save (else the builder shows the flow read-only).
     pub can_edit: bool,
     pub tables: Vec<TableColumns>,
-    /// Names of the helper flows a Call Flow or For Each card may call.
-    pub helpers: Vec<String>,
+    /// The helper flows a Call Flow or For Each card may call (or that may be the
+    /// flow's error flow): (id, name).
+    pub helpers: Vec<(String, String)>,
     /// The connections a card may use: (id, name, kind).
     pub connections: Vec<(String, String, String)>,
     /// The definition's problems as it opens.
@@ -97,7 +98,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
         .filter(|f| {
             f.trigger_kind == "trigger.helper" && rights.on_flow(Permission::ViewFlows, f.folder)
         })
-        .map(|f| f.name.clone())
+        .map(|f| (f.id.to_string(), f.name.clone()))
         .collect();
     let tables = store
         .tables()

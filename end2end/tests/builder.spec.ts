@@ -246,3 +246,45 @@ test('the builder shows a flow without JavaScript and says what needs it', async
     await expect(notice).toBeVisible();
   }
 });
+
+test('the flow settings are set in the builder and kept', async ({ page }, testInfo) => {
+  test.skip(!jsEnabled(testInfo), 'the builder edits with JavaScript');
+  const stamp = Date.now();
+  const name = `Settings ${stamp}`;
+  const onFailure = `On failure ${stamp}`;
+  await signIn(page, testInfo);
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  await importFlow(page, { name: onFailure, trigger: { kind: 'trigger.helper' }, cards: [] });
+  await expect(page.getByTestId('flash')).toContainText('The flow is imported');
+
+  await openNewFlow(page, testInfo, name);
+  const trigger = page.getByRole('region', { name: 'Trigger' });
+  await drag(page, await paletteCard(page, 'Manual'), trigger);
+  await trigger.locator('.card-head').click();
+  const settings = page.getByRole('complementary', { name: 'Card settings' });
+  const set = async (label: string, value: string) => {
+    await settings.getByLabel(label).fill(value);
+    await settings.getByLabel(label).press('Tab');
+  };
+  await set('Executions running at once, at most', '2');
+  await set('Calls per minute, at most', '30');
+  // A timeout that is no number of seconds is refused, saying why, and changes nothing.
+  await set('Execution timeout (seconds)', '0');
+  await expect(page.locator('.builder-notice.error')).toContainText('Execution timeout: "0" is not a whole number of at least 1');
+  await set('Execution timeout (seconds)', '120');
+  await settings.getByLabel('Error flow').selectOption({ label: onFailure });
+  await settings.getByLabel('Save all data').uncheck();
+
+  await page.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('.builder-notice')).toContainText('Saved as version 1.');
+  await page.reload();
+  await expectHydration(page, testInfo);
+  await page.getByRole('region', { name: 'Trigger' }).locator('.card-head').click();
+  await expect(settings.getByLabel('Executions running at once, at most')).toHaveValue('2');
+  await expect(settings.getByLabel('Calls per minute, at most')).toHaveValue('30');
+  await expect(settings.getByLabel('Execution timeout (seconds)')).toHaveValue('120');
+  await expect(settings.getByLabel('Error flow').locator('option:checked')).toHaveText(onFailure);
+  await expect(settings.getByLabel('Save all data')).not.toBeChecked();
+  await page.screenshot({ path: testInfo.outputPath('builder-flow-settings.png') });
+});

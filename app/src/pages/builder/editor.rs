@@ -25,6 +25,8 @@ pub(super) struct Editor {
     pub(super) tables: StoredValue<Vec<TableColumns>>,
     /// The newest Test Flow run, shown on each card.
     pub(super) last_test: StoredValue<Option<LastTest>>,
+    /// The helper flows the flow may name: (id, name).
+    pub(super) helpers: StoredValue<Vec<(String, String)>>,
     pub(super) can_edit: bool,
 }
 

@@ -123,6 +123,7 @@ pub(super) fn Builder(setup: BuilderData) -> impl IntoView {
         notice: RwSignal::new(None),
         tables: StoredValue::new(setup.tables.clone()),
         last_test: StoredValue::new(setup.last_test.clone()),
+        helpers: StoredValue::new(setup.helpers.clone()),
         can_edit: setup.can_edit,
     };
     let dirty = Memo::new(move |_| editor.flow.with(Flow::to_stable_json) != saved_json.get());
@@ -252,7 +253,7 @@ pub(super) fn Builder(setup: BuilderData) -> impl IntoView {
     let helpers = setup
         .helpers
         .iter()
-        .map(|h| view! { <option value=h.clone()></option> })
+        .map(|(_, name)| view! { <option value=name.clone()></option> })
         .collect_view();
     // A connection is kept by its id; the list shows its name.
     let connections = setup

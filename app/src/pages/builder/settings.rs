@@ -43,6 +43,25 @@ pub(super) fn flow_settings(editor: Editor, flow: &Flow) -> impl IntoView + use<
         })
         .collect_view();
     let save_all = flow.settings.save_all_data;
+    let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+    let max_concurrent = number(flow.settings.max_concurrent);
+    let max_per_minute = number(flow.settings.max_per_minute);
+    let timeout = flow.settings.timeout_seconds.to_string();
+    let error_flow = flow.settings.error_flow.map(|id| id.to_string());
+    let error_flows = editor
+        .helpers
+        .get_value()
+        .into_iter()
+        .filter(|(_, name)| *name != flow.name)
+        .map(|(id, name)| {
+            let selected = error_flow.as_deref() == Some(id.as_str());
+            view! {
+                <option value=id selected=selected>
+                    {name}
+                </option>
+            }
+        })
+        .collect_view();
     view! {
         <h3>"Trigger and flow"</h3>
         <label>
@@ -83,7 +102,106 @@ pub(super) fn flow_settings(editor: Editor, flow: &Flow) -> impl IntoView + use<
             />
             "Save all data (each card's inputs and outputs in the history)"
         </label>
+        <h4>"Limits"</h4>
+        <label>
+            "Executions running at once, at most"
+            <input
+                type="number"
+                min="1"
+                name="max_concurrent"
+                placeholder="No limit"
+                value=max_concurrent
+                on:change=move |ev| {
+                    let text = event_target_value(&ev);
+                    editor
+                        .edit(|f| {
+                            f.settings.max_concurrent = whole(&text, "Executions running at once")?;
+                            Ok(())
+                        });
+                }
+            />
+        </label>
+        <label>
+            "Calls per minute, at most (API Endpoint; past it callers get 429)"
+            <input
+                type="number"
+                min="1"
+                name="max_per_minute"
+                placeholder="No limit"
+                value=max_per_minute
+                on:change=move |ev| {
+                    let text = event_target_value(&ev);
+                    editor
+                        .edit(|f| {
+                            f.settings.max_per_minute = whole(&text, "Calls per minute")?;
+                            Ok(())
+                        });
+                }
+            />
+        </label>
+        <label>
+            "Execution timeout (seconds)"
+            <input
+                type="number"
+                min="1"
+                name="timeout_seconds"
+                value=timeout
+                on:change=move |ev| {
+                    let text = event_target_value(&ev);
+                    editor
+                        .edit(|f| {
+                            f.settings.timeout_seconds = whole(&text, "Execution timeout")?
+                                .ok_or("Execution timeout: give a number of seconds")?;
+                            Ok(())
+                        });
+                }
+            />
+        </label>
+        <label>
+            "Error flow (a helper flow run with what failed)"
+            <select
+                name="error_flow"
+                on:change=move |ev| {
+                    let id = event_target_value(&ev);
+                    editor
+                        .edit(|f| {
+                            f.settings.error_flow = if id.is_empty() {
+                                None
+                            } else {
+                                Some(
+                                    uuid::Uuid::parse_str(&id)
+                                        .map(domain::flows::FlowId)
+                                        .map_err(|_| {
+                                            "Error flow: that flow is gone; choose another"
+                                        })?,
+                                )
+                            };
+                            Ok(())
+                        });
+                }
+            >
+                <option value="" selected=error_flow.is_none()>
+                    "None"
+                </option>
+                {error_flows}
+            </select>
+        </label>
+        <p class="hint">"The folder a flow sits in is changed with Move on the Flows tab."</p>
     }
+}
+
+/// A whole number of at least 1 from a settings box, `None` when it is empty; else
+/// why not, naming the setting.
+fn whole(text: &str, what: &str) -> Result<Option<u32>, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .map(Some)
+        .ok_or_else(|| format!("{what}: {text:?} is not a whole number of at least 1"))
 }
 
 pub(super) fn card_settings(editor: Editor, card: &Card) -> impl IntoView + use<> {
