@@ -261,6 +261,9 @@ test('the flow settings are set in the builder and kept', async ({ page }, testI
   await openNewFlow(page, testInfo, name);
   const trigger = page.getByRole('region', { name: 'Trigger' });
   await drag(page, await paletteCard(page, 'Manual'), trigger);
+  await drag(page, await paletteCard(page, 'Wait'), page.locator('[data-drop="main:0"]'));
+  await page.getByLabel('Seconds on card 1', { exact: true }).fill('3');
+  await page.getByLabel('Seconds on card 1', { exact: true }).press('Tab');
   await trigger.locator('.card-head').click();
   const settings = page.getByRole('complementary', { name: 'Card settings' });
   const set = async (label: string, value: string) => {
@@ -272,7 +275,7 @@ test('the flow settings are set in the builder and kept', async ({ page }, testI
   // A timeout that is no number of seconds is refused, saying why, and changes nothing.
   await set('Execution timeout (seconds)', '0');
   await expect(page.locator('.builder-notice.error')).toContainText('Execution timeout: "0" is not a whole number of at least 1');
-  await set('Execution timeout (seconds)', '120');
+  await set('Execution timeout (seconds)', '1');
   await settings.getByLabel('Error flow').selectOption({ label: onFailure });
   await settings.getByLabel('Save all data').uncheck();
 
@@ -283,8 +286,18 @@ test('the flow settings are set in the builder and kept', async ({ page }, testI
   await page.getByRole('region', { name: 'Trigger' }).locator('.card-head').click();
   await expect(settings.getByLabel('Executions running at once, at most')).toHaveValue('2');
   await expect(settings.getByLabel('Calls per minute, at most')).toHaveValue('30');
-  await expect(settings.getByLabel('Execution timeout (seconds)')).toHaveValue('120');
+  await expect(settings.getByLabel('Execution timeout (seconds)')).toHaveValue('1');
   await expect(settings.getByLabel('Error flow').locator('option:checked')).toHaveText(onFailure);
   await expect(settings.getByLabel('Save all data')).not.toBeChecked();
   await page.screenshot({ path: testInfo.outputPath('builder-flow-settings.png') });
+
+  // The timeout takes effect: the 3-second Wait outlives the 1-second limit.
+  await page.goto('/flows');
+  await page.locator(`tr[data-flow="${name}"]`).getByRole('link', { name: 'Test', exact: true }).click();
+  await page.getByTestId('test-flow').getByRole('button', { name: 'Run test' }).click();
+  await expect(page).toHaveURL(/\/executions\/[0-9a-f-]+\?notice=test-started/);
+  await expect(async () => {
+    await page.reload();
+    await expect(page.getByTestId('execution')).toContainText('timed out: the flow allows 1 seconds per execution', { timeout: 1000 });
+  }).toPass({ timeout: 20_000 });
 });
