@@ -127,7 +127,7 @@ test('the MFA reminder template, installed with a mail connection, emails a user
   const helper = 'Remind one user about MFA';
   await page.locator(`tr[data-flow="${helper}"]`).getByRole('link', { name: 'Test', exact: true }).click();
   const test = page.getByTestId('test-flow');
-  await test.getByLabel('Item (For Each)').fill(JSON.stringify({ email, display_name: 'Ada' }));
+  await test.getByLabel('Item (For Each, Stream)').fill(JSON.stringify({ email, display_name: 'Ada' }));
   await test.getByLabel('Input', { exact: true }).fill(JSON.stringify({ now: '2026-12-06T09:00:00Z' }));
   await test.getByRole('button', { name: 'Run test' }).click();
   await expect(page).toHaveURL(/\/executions\/[0-9a-f-]+\?notice=test-started/);
