@@ -486,17 +486,23 @@ impl Store {
     /// Gives the users written before lookup keys were kept (`keys_version` 0) their
     /// keys, a few hundred per transaction; how many it keyed.
     pub(crate) async fn key_unkeyed_users(&self) -> Result<usize, StoreError> {
-        type Attributes = sqlx::types::Json<Map<String, Value>>;
+        /// What a user's keys are made from.
+        #[derive(sqlx::FromRow)]
+        struct Unkeyed {
+            id: Uuid,
+            attributes: sqlx::types::Json<Map<String, Value>>,
+            user_name: String,
+            display_name: Option<String>,
+            email: Option<String>,
+        }
         let mut keyed = 0;
         loop {
-            type Names = (Option<String>, Option<String>);
-            let rows: Vec<(Uuid, Attributes, String, Names)> = with_pool!(self, pool => {
-                let rows: Vec<(Uuid, Attributes, String, Option<String>, Option<String>)> = sqlx::query_as(
+            let rows: Vec<Unkeyed> = with_pool!(self, pool => {
+                sqlx::query_as(
                     "SELECT id, attributes, user_name, display_name, email FROM users WHERE keys_version = 0 LIMIT 500",
                 )
                 .fetch_all(pool)
-                .await?;
-                rows.into_iter().map(|(id, a, u, d, e)| (id, a, u, (d, e))).collect()
+                .await?
             });
             if rows.is_empty() {
                 return Ok(keyed);
@@ -505,8 +511,9 @@ impl Store {
             with_pool!(self, pool => {
                 let _turn = self.write_turn().await;
                 let mut tx = pool.begin_write().await?;
-                for (id, attributes, user_name, (display_name, email)) in &rows {
-                    write_user_keys_in!(tx, *id, &attributes.0, (user_name.as_str(), display_name.as_deref(), email.as_deref()));
+                for row in &rows {
+                    let names = (row.user_name.as_str(), row.display_name.as_deref(), row.email.as_deref());
+                    write_user_keys_in!(tx, row.id, &row.attributes.0, names);
                 }
                 tx.commit().await?;
             });
