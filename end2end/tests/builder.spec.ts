@@ -264,6 +264,9 @@ test('the flow settings are set in the builder and kept', async ({ page }, testI
   await drag(page, await paletteCard(page, 'Wait'), page.locator('[data-drop="main:0"]'));
   await page.getByLabel('Seconds on card 1', { exact: true }).fill('3');
   await page.getByLabel('Seconds on card 1', { exact: true }).press('Tab');
+  // A card after the Wait, so the execution has to wait (a Wait that ends a flow ends it).
+  await drag(page, await paletteCard(page, 'Return'), page.locator('[data-drop="main:1"]'));
+  await expect(page.locator('[data-card="2"]')).toContainText('Return');
   await trigger.locator('.card-head').click();
   const settings = page.getByRole('complementary', { name: 'Card settings' });
   const set = async (label: string, value: string) => {
