@@ -71,6 +71,8 @@ pub struct ProblemView {
     pub trigger: bool,
     pub input: Option<String>,
     pub message: String,
+    /// A warning (a loop), which does not keep the flow from being turned on.
+    pub warning: bool,
 }
 
 /// What a save made.
@@ -81,6 +83,8 @@ pub struct Saved {
     pub enabled: bool,
     /// The flow was on and the new version has problems, so it is off now.
     pub turned_off: bool,
+    /// How the saved flow can start itself again (loop warnings), each naming its card.
+    pub warnings: Vec<String>,
 }
 
 /// The builder's starting point: flow `id`'s current version, or an empty flow when
@@ -136,7 +140,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
             definition: empty.to_stable_json(),
             enabled: false,
             can_edit: true,
-            problems: problem_views(&empty),
+            problems: problem_views(&store, &caller, None, &empty).await?,
             last_test: None,
             tables,
             helpers,
@@ -161,7 +165,7 @@ pub async fn builder_setup(id: String) -> Result<BuilderData, AppError> {
     };
     Ok(BuilderData {
         last_test,
-        problems: problem_views(&current.definition),
+        problems: problem_views(&store, &caller, Some(id), &current.definition).await?,
         flow_id: Some(id.to_string()),
         version: current.version,
         definition: current.definition.to_stable_json(),
@@ -228,30 +232,75 @@ fn read_definition(text: &str) -> Result<domain::flows::Flow, AppError> {
         .map_err(|e| AppError::BadRequest(format!("The flow could not be read: {e}.")))
 }
 
-/// The catalog's problems with `definition`, each on its card.
+/// The catalog's problems with `definition` (of flow `id`, when saved), each on its card,
+/// then its loop warnings.
 #[server(endpoint = "builder/check")]
-pub async fn check_flow(definition: String) -> Result<Vec<ProblemView>, AppError> {
-    crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+pub async fn check_flow(
+    id: Option<String>,
+    definition: String,
+) -> Result<Vec<ProblemView>, AppError> {
+    let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let store = crate::session::store()?;
     let flow = read_definition(&definition)?;
-    Ok(problem_views(&flow))
+    let id = id.and_then(|id| id.parse().ok()).map(domain::flows::FlowId);
+    problem_views(&store, &caller, id, &flow).await
 }
 
-/// The catalog's problems with `flow`, as the builder places them.
+/// The catalog's problems with `flow` (flow `id`, when saved), as the builder places them,
+/// then how it can start itself again, as warnings.
 #[cfg(feature = "ssr")]
-fn problem_views(flow: &domain::flows::Flow) -> Vec<ProblemView> {
-    use domain::flows::validate::{Place, validate};
-    validate(flow, domain::flows::catalog::catalog())
+async fn problem_views(
+    store: &domain::store::Store,
+    caller: &crate::session::Caller,
+    id: Option<domain::flows::FlowId>,
+    flow: &domain::flows::Flow,
+) -> Result<Vec<ProblemView>, AppError> {
+    use domain::flows::validate::{Place, Problem, validate};
+    let view = |p: Problem, warning: bool| ProblemView {
+        card: match p.at {
+            Place::Card(id) => Some(id.0),
+            _ => None,
+        },
+        trigger: p.at == Place::Trigger,
+        input: p.input,
+        message: p.message,
+        warning,
+    };
+    let loops = loop_warnings(store, caller, id, flow).await?;
+    Ok(validate(flow, domain::flows::catalog::catalog())
         .into_iter()
-        .map(|p| ProblemView {
-            card: match p.at {
-                Place::Card(id) => Some(id.0),
-                _ => None,
-            },
-            trigger: p.at == Place::Trigger,
-            input: p.input,
-            message: p.message,
-        })
-        .collect()
+        .map(|p| view(p, false))
+        .chain(loops.into_iter().map(|p| view(p, true)))
+        .collect())
+}
+
+/// How `flow` (flow `id`, when saved) can start itself again.
+#[cfg(feature = "ssr")]
+async fn loop_warnings(
+    store: &domain::store::Store,
+    caller: &crate::session::Caller,
+    id: Option<domain::flows::FlowId>,
+    flow: &domain::flows::Flow,
+) -> Result<Vec<domain::flows::validate::Problem>, AppError> {
+    let acting = crate::session::acting(caller);
+    domain::actions::flows::loop_warnings(store, &acting, id, flow)
+        .await
+        .map_err(crate::error::action_error)
+}
+
+/// The loop warnings of `flow` as sentences.
+#[cfg(feature = "ssr")]
+async fn warning_lines(
+    store: &domain::store::Store,
+    caller: &crate::session::Caller,
+    id: Option<domain::flows::FlowId>,
+    flow: &domain::flows::Flow,
+) -> Result<Vec<String>, AppError> {
+    Ok(loop_warnings(store, caller, id, flow)
+        .await?
+        .into_iter()
+        .map(|p| format!("{}.", p.message))
+        .collect())
 }
 
 /// Saves `definition` as the next version of flow `id`, edited from version `based_on`;
@@ -278,6 +327,7 @@ pub async fn save_flow(
             version: made.version,
             enabled: made.enabled,
             turned_off: false,
+            warnings: warning_lines(&store, &caller, Some(made.id), &flow).await?,
         });
     };
     let summary = crate::session::visible_flow(&store, &caller, &id).await?;
@@ -288,6 +338,7 @@ pub async fn save_flow(
             version: saved.flow.version,
             enabled: saved.flow.enabled,
             turned_off: saved.turned_off,
+            warnings: warning_lines(&store, &caller, Some(saved.flow.id), &flow).await?,
         }),
         Err(ActionError::Store(StoreError::PreconditionFailed { current })) => {
             Err(AppError::BadRequest(format!(

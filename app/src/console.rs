@@ -319,6 +319,9 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
             "Nothing was imported: flows with these names already exist (rename or delete them first):"
         }
         ("notice", "flow-on") => "The flow is on: its trigger starts it from now on.",
+        ("notice", "flow-on-loops") => {
+            "The flow is on: its trigger starts it from now on. Watch out, it can start itself again:"
+        }
         ("notice", "flow-off") => "The flow is off: its trigger no longer starts it.",
         ("notice", "flow-deleted") => "The flow, its versions and its executions are deleted.",
         ("notice", "flow-started") => {

@@ -161,6 +161,11 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("GET", "/metrics", BearerToken),
     route("GET", "/readyz", Public),
     route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),
+    route(
+        "POST",
+        "/settings/scim-self-check",
+        Requires(ManageScimTokens),
+    ),
     route("POST", "/settings/sso", Requires(ManageSignIn)),
     route("POST", "/settings/sso/remove", Requires(ManageSignIn)),
     route("POST", "/settings/outbound", Requires(ManageOutbound)),
@@ -534,6 +539,7 @@ AAAAAA GET /healthz
 TTTTTT GET /metrics
 AAAAAA GET /readyz
 SAFFFF POST /settings/scim-tokens
+SAFFFF POST /settings/scim-self-check
 SAFFFF POST /settings/sso
 SAFFFF POST /settings/sso/remove
 SAFFFF POST /settings/outbound

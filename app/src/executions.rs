@@ -208,20 +208,44 @@ mod server {
     }
 }
 
+/// Executions on one page of the Executions tab.
+pub const PAGE_SIZE: i64 = 50;
+
+/// Executions are counted up to this many; beyond it the page says "more than".
+pub const COUNT_CAP: i64 = 10_000;
+
+/// One page of executions, newest first, with where it stands among all that match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExecutionList {
+    pub items: Vec<ExecutionSummary>,
+    /// How many match in all, counted up to [`COUNT_CAP`].
+    pub total: i64,
+    /// The count stopped at [`COUNT_CAP`]: there are at least that many.
+    pub more_than: bool,
+    /// The position of the page's first execution among them, from 1.
+    pub first: i64,
+    /// The next (older) page's cursor, when there is one.
+    pub older: Option<String>,
+}
+
 /// Executions, newest first: of one flow, in one status, about one subject, carrying a
-/// value (a user id or an email), since a time or within the last hours. At most 200.
+/// value (a user id or an email), within the last hours; a page of
+/// [`PAGE_SIZE`], older than the cursor `before` (whose page starts at position `first`).
 #[server(endpoint = "executions/list")]
 pub async fn list_executions(
     flow: Option<String>,
     status: Option<String>,
     subject: Option<String>,
     carried: Option<String>,
-    since: Option<chrono::DateTime<chrono::Utc>>,
     within_hours: Option<i64>,
-) -> Result<Vec<ExecutionSummary>, AppError> {
+    before: Option<String>,
+    first: Option<i64>,
+) -> Result<ExecutionList, AppError> {
     use domain::flows::FlowId;
-    use domain::store::ExecutionFilter;
+    use domain::store::{ExecutionFilter, execution_cursor, parse_execution_cursor};
+    let store = crate::session::store()?;
     let flows = server::visible_flows().await?;
+    let every_flow = store.flows().await.map_err(AppError::from_store)?.len() == flows.len();
     let flow = match flow.filter(|f| !f.is_empty()) {
         Some(f) => {
             Some(FlowId(uuid::Uuid::parse_str(&f).map_err(|_| {
@@ -234,6 +258,14 @@ pub async fn list_executions(
         Some(s) => Some(s.parse().map_err(AppError::BadRequest)?),
         None => None,
     };
+    let before = match before.filter(|b| !b.is_empty()) {
+        Some(b) => Some(parse_execution_cursor(&b).ok_or_else(|| {
+            AppError::BadRequest(
+                "That page link is not one idflow made; start again from the newest.".into(),
+            )
+        })?),
+        None => None,
+    };
     let filter = ExecutionFilter {
         flow,
         status,
@@ -242,24 +274,41 @@ pub async fn list_executions(
             .map(|c| c.trim().to_string())
             .filter(|c| !c.is_empty()),
         // "The last N hours", reckoned on the server's clock.
-        since: match within_hours.filter(|h| *h > 0) {
-            Some(hours) => {
-                let cutoff = chrono::Utc::now() - chrono::Duration::hours(hours);
-                Some(since.map_or(cutoff, |s| s.max(cutoff)))
-            }
-            None => since,
-        },
-        before: None,
-        limit: 200,
+        since: within_hours
+            .filter(|h| *h > 0)
+            .map(|hours| chrono::Utc::now() - chrono::Duration::hours(hours)),
+        before,
+        // One more than a page: whether an older page exists.
+        limit: PAGE_SIZE + 1,
+        // Only the flows the caller may see, chosen in the database.
+        flows: (!every_flow).then(|| flows.keys().copied().collect()),
     };
-    let executions = crate::session::store()?
+    let mut executions = store
         .executions(&filter)
         .await
         .map_err(AppError::from_store)?;
-    Ok(executions
-        .iter()
-        .filter_map(|e| flows.get(&e.flow).map(|f| server::summary(e, f)))
-        .collect())
+    let older = (executions.len() as i64 > PAGE_SIZE).then(|| {
+        executions.truncate(PAGE_SIZE as usize);
+        executions.last().map(execution_cursor)
+    });
+    let total = store
+        .count_executions(&filter, COUNT_CAP)
+        .await
+        .map_err(AppError::from_store)?;
+    Ok(ExecutionList {
+        items: executions
+            .iter()
+            .filter_map(|e| flows.get(&e.flow).map(|f| server::summary(e, f)))
+            .collect(),
+        total,
+        more_than: total >= COUNT_CAP,
+        first: if filter.before.is_some() {
+            first.unwrap_or(1).max(1)
+        } else {
+            1
+        },
+        older: older.flatten(),
+    })
 }
 
 /// One execution with every card's record.

@@ -190,8 +190,10 @@ pub struct ScimSettings {
     pub tokens: Vec<ScimToken>,
     /// A token made just now, shown this once.
     pub new_token: Option<NewSecret>,
-    /// Whether the viewer may make and revoke tokens.
+    /// Whether the viewer may make and revoke tokens (and run the self-check).
     pub can_manage: bool,
+    /// The SCIM self-check's last run.
+    pub last_check: Option<domain::scim::self_check::SelfCheck>,
 }
 
 #[server(endpoint = "settings/scim-tokens")]
@@ -209,5 +211,9 @@ pub async fn load_scim_settings() -> Result<ScimSettings, AppError> {
         tokens,
         new_token,
         can_manage: viewer.rights.allows(Permission::ManageScimTokens),
+        last_check: store
+            .last_self_check()
+            .await
+            .map_err(AppError::from_store)?,
     })
 }

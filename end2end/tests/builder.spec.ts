@@ -304,3 +304,63 @@ test('the flow settings are set in the builder and kept', async ({ page }, testI
     await expect(page.getByTestId('execution')).toContainText('timed out: the flow allows 1 seconds per execution', { timeout: 1000 });
   }).toPass({ timeout: 20_000 });
 });
+
+test('a flow that starts itself again is warned on its card, at save and when turned on', async ({ page }, testInfo) => {
+  const stamp = Date.now();
+  const name = `Title sync (${testInfo.project.name}) ${stamp}`;
+  // A condition no user meets, so this flow, once on, acts on nobody other specs make.
+  const never = `'never-${stamp}' in trigger.user.email`;
+  const warning = '"Update User Profile" makes the change this flow\'s trigger "User Profile Updated" listens for';
+  await signIn(page, testInfo);
+  if (jsEnabled(testInfo)) {
+    // Built by dragging: the warning appears on the card as soon as the card is there.
+    await openNewFlow(page, testInfo, name);
+    const trigger = page.getByRole('region', { name: 'Trigger' });
+    await drag(page, await paletteCard(page, 'User Profile Updated'), trigger);
+    await trigger.getByLabel('Trigger Only when (condition)').fill(never);
+    await trigger.getByLabel('Trigger Only when (condition)').press('Tab');
+    await drag(page, await paletteCard(page, 'Update User Profile'), page.locator('[data-drop="main:0"]'));
+    await expect(page.locator('[data-card="1"] .card-warning')).toContainText(warning);
+    await drag(page, trigger.locator('.field-out[data-path="user.id"]'), page.locator('[data-input="1:user"]'));
+    await page.getByLabel('Attributes on card 1', { exact: true }).fill('{"title": "Engineer"}');
+    await page.getByLabel('Attributes on card 1', { exact: true }).press('Tab');
+    // No problem is left, only the warning, which does not keep the flow off.
+    await expect(page.locator('.badge.bad')).toHaveCount(0);
+    await expect(page.locator('[data-card="1"] .badge.warn')).toHaveText('⚠ Loop');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect(page.locator('.builder-notice')).toContainText('Saved as version 1.');
+    await expect(page.locator('.builder-notice')).toContainText(`Watch out: ${warning}`);
+    await page.screenshot({ path: testInfo.outputPath('builder-loop-warning.png') });
+    await page.getByRole('link', { name: '← All flows' }).click();
+  } else {
+    // Without JavaScript: imported, and the builder's page shows the warning on the card.
+    await page.goto('/flows');
+    await importFlow(page, {
+      name,
+      trigger: { kind: 'directory.user_profile_updated', options: { filter: { type: 'literal', value: never } } },
+      cards: [
+        {
+          id: 1,
+          kind: 'directory.update_profile',
+          inputs: {
+            user: { type: 'mapping', from: 'trigger', path: 'user.id' },
+            attributes: { type: 'literal', value: { title: 'Engineer' } },
+          },
+        },
+      ],
+    });
+    await expect(page.getByTestId('flash')).toContainText('The flow is imported');
+    await page.getByRole('link', { name: `Open ${name} in the builder` }).click();
+    await expect(page.locator('[data-card="1"] .card-warning')).toContainText(warning);
+    await page.goto('/flows');
+  }
+
+  // Turning it on works, and the notice says how it would start itself again.
+  const row = page.locator(`tr[data-flow="${name}"]`);
+  await row.getByRole('button', { name: `Turn on ${name}` }).click();
+  await expect(page.getByTestId('flash')).toContainText('The flow is on');
+  await expect(page.getByTestId('flash')).toContainText('Watch out, it can start itself again');
+  await expect(page.getByTestId('flash')).toContainText(warning);
+  await page.locator(`tr[data-flow="${name}"]`).getByRole('button', { name: `Turn off ${name}` }).click();
+  await expect(page.getByTestId('flash')).toContainText('The flow is off');
+});

@@ -73,3 +73,44 @@ test('an execution page follows the execution while it runs', async ({ page }, t
   await expect(page.getByTestId('execution-output')).toContainText('waited');
   await expect(page.getByTestId('refresh')).toHaveCount(0);
 });
+
+test('the Executions tab pages through 500 executions with the total and keeps the search', async ({ page, request }, testInfo) => {
+  test.setTimeout(120_000);
+  const name = `Paged (${testInfo.project.name}) ${Date.now()}`;
+  await signIn(page, testInfo);
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  await importFlow(page, { name, trigger: { kind: 'trigger.api_endpoint' }, cards: [] });
+  await expect(page.getByTestId('flash')).toContainText('The flow is imported');
+  const row = page.locator(`tr[data-flow="${name}"]`);
+  await row.getByRole('button', { name: `Turn on ${name}` }).click();
+  await expect(page.getByTestId('flash')).toContainText('The flow is on');
+  await row.getByRole('link', { name: `API access of ${name}` }).click();
+  const invokeUrl = await page.getByLabel('Invoke URL (POST, JSON body)').inputValue();
+  const flowId = invokeUrl.match(/flows\/([0-9a-f-]+)\/invoke$/)![1];
+  await page.getByRole('button', { name: 'Make a secret' }).click();
+  const secret = await page.getByLabel('New flow secret').inputValue();
+
+  // 500 calls, 25 at a time.
+  for (let batch = 0; batch < 20; batch++) {
+    const calls = Array.from({ length: 25 }, (_, i) =>
+      request.post(invokeUrl, { headers: { 'x-api-client-token': secret }, data: { n: batch * 25 + i } }),
+    );
+    for (const answer of await Promise.all(calls)) expect(answer.status()).toBeLessThan(300);
+  }
+
+  await page.goto(`/executions?flow=${flowId}`);
+  await expectHydration(page, testInfo);
+  const range = page.getByTestId('executions-range');
+  await expect(range).toHaveText('1–50 of 500');
+  await expect(page.getByTestId('executions').locator('tbody tr')).toHaveCount(50);
+  for (let n = 1; n < 10; n++) {
+    await page.getByRole('link', { name: 'Older »' }).click();
+    await expect(range).toHaveText(`${n * 50 + 1}–${n * 50 + 50} of 500`);
+    await expect(page).toHaveURL(new RegExp(`flow=${flowId}&before=`));
+  }
+  await expect(page.getByRole('link', { name: 'Older »' })).toHaveCount(0);
+  await page.getByRole('link', { name: '« Newest' }).click();
+  await expect(range).toHaveText('1–50 of 500');
+  await expect(page).toHaveURL(new RegExp(`/executions\\?flow=${flowId}$`));
+});

@@ -33,3 +33,25 @@ test('an admin makes a SCIM token, sees it once, and revokes it after confirming
   const refused = await request.get('/scim/v2/Users', { headers: { Authorization: `Bearer ${secret}` } });
   expect(refused.status()).toBe(401);
 });
+
+test('the SCIM self-check runs every check an identity provider relies on and all pass', async ({ page }, testInfo) => {
+  await signIn(page, testInfo);
+  await page.goto('/settings');
+  const panel = page.locator('#scim-self-check');
+  await expect(panel.getByRole('heading', { name: 'SCIM self-check' })).toBeVisible();
+  await panel.getByRole('button', { name: 'Run the SCIM self-check' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'The SCIM self-check passed' })).toBeVisible();
+  await expect(panel.getByTestId('self-check-summary')).toContainText('16 of 16 checks passed');
+  const rows = panel.getByTestId('self-check').locator('tbody tr');
+  await expect(rows).toHaveCount(16);
+  await expect(panel.locator('tr[data-passed="false"]')).toHaveCount(0);
+  for (const check of ['Discovery: ServiceProviderConfig', 'Filter users by userName', 'PATCH remove an attribute', 'Give a role (idflow extension)', 'Add the user to the group', 'Deactivate the user', 'Delete the user']) {
+    await expect(panel.locator(`tr[data-check="${check}"]`)).toContainText('passed');
+  }
+  // Its token is not left among the SCIM tokens, and its user is gone.
+  await expect(page.locator('tr[data-token^="SCIM self-check"]')).toHaveCount(0);
+  await page.goto('/directory/users?q=scim-self-check');
+  await expect(page.getByText('@idflow.invalid')).toHaveCount(0);
+  await page.goto('/settings#scim-self-check');
+  await page.locator('#scim-self-check').screenshot({ path: testInfo.outputPath('scim-self-check.png') });
+});

@@ -5,8 +5,8 @@
 
 use crate::AppState;
 use crate::forms::{
-    Answer, Finding, InFolder, Origin, Post, action_failed, attachment, done, load, refused,
-    refused_because, store_failed,
+    Answer, Finding, InFolder, Origin, Post, action_failed, attachment, done, done_because, load,
+    refused, refused_because, store_failed,
 };
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -163,7 +163,10 @@ pub async fn set_enabled(
     Ok(
         match flows::set_enabled(&state.store, &origin.acting(), &flow, enabled).await {
             Ok(false) => done(FLOWS, "unchanged"),
-            Ok(true) if enabled => done(FLOWS, "flow-on"),
+            Ok(true) if enabled => match loop_warnings(&state, &origin, &flow).await {
+                Some(warnings) => done_because(FLOWS, "flow-on-loops", &warnings),
+                None => done(FLOWS, "flow-on"),
+            },
             Ok(true) => done(FLOWS, "flow-off"),
             Err(ActionError::NotFound { .. }) => refused(FLOWS, "no-flow-here"),
             Err(ActionError::Store(StoreError::Invalid(reason))) => {
@@ -173,6 +176,28 @@ pub async fn set_enabled(
             Err(err) => action_failed(FLOWS, err),
         },
     )
+}
+
+/// How the flow just turned on can start itself again, as sentences; `None` when it cannot
+/// (or that could not be read: the flow is on either way).
+async fn loop_warnings(state: &AppState, origin: &Origin, flow: &FlowSummary) -> Option<String> {
+    let definition = state
+        .store
+        .flow_definition(flow.id, flow.version)
+        .await
+        .ok()
+        .flatten()?;
+    let warnings = flows::loop_warnings(&state.store, &origin.acting(), Some(flow.id), &definition)
+        .await
+        .inspect_err(|err| tracing::warn!(flow = %flow.id, error = %err, "loop check failed"))
+        .ok()?;
+    (!warnings.is_empty()).then(|| {
+        warnings
+            .iter()
+            .map(|w| format!("{}.", w.message))
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
 }
 
 /// `POST /flows/{id}/run` with `input` (JSON, may be empty): runs a Manual flow by hand;

@@ -129,6 +129,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route(oidc::SIGNED_OUT_PATH, get(oidc::signed_out))
         .route("/settings/scim-tokens", post(settings::create_scim_token))
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
+        .route("/settings/scim-self-check", post(settings::run_scim_self_check))
         .route("/settings/api-tokens", post(settings::create_api_token))
         .route("/settings/api-tokens/{id}/revoke", post(settings::revoke_api_token))
         .route("/settings/sso", post(settings::save_sso))

@@ -81,6 +81,19 @@ pub async fn revoke_scim_token(
     }
 }
 
+/// `POST /settings/scim-self-check`: runs the SCIM self-check against idflow's own
+/// `/scim/v2` with a temporary token; back to Settings, which shows each check's result.
+pub async fn run_scim_self_check(State(state): State<AppState>, request: Request) -> Response {
+    let origin = Origin::of(&state, &request);
+    let acting = origin.acting();
+    let ran_by = acting.actor.id_and_display().1;
+    match crate::scim::self_check::run(&state, &acting, &ran_by).await {
+        Ok(report) if report.all_passed() => back("notice=self-check-passed#scim-self-check"),
+        Ok(_) => back("error=self-check-failed#scim-self-check"),
+        Err(err) => failed(err),
+    }
+}
+
 /// Back to Settings after an API token change was refused: its code and the reason.
 fn token_refused(err: ActionError) -> Response {
     match err {

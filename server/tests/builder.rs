@@ -276,8 +276,146 @@ async fn the_builder_opens_checks_and_saves_versions(store: Store) {
     assert_eq!(save.actor_display.as_deref(), Some(admin_name.as_str()));
 }
 
+/// A flow on `trigger` whose one card, `kind`, acts on the triggering user.
+fn one_card(name: &str, trigger: &str, kind: &str) -> Flow {
+    let mut flow = Flow::new(name, trigger);
+    flow.cards = vec![
+        Card::new(1, kind).with_inputs(&[("user", Binding::mapping(Source::Trigger, "user.id"))]),
+    ];
+    flow
+}
+
+/// Loop warnings: a flow that makes the change its own trigger listens for is warned at
+/// check and at save; two flows that start each other are warned when the second is
+/// turned on, naming the other flow, its trigger and both cards.
+async fn loops_are_warned_at_save_and_at_turn_on(store: Store) {
+    let server = start(store, Options::default()).await;
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let save = |flow: &Flow| {
+        vec![
+            ("based_on", "0".to_string()),
+            ("definition", flow.to_stable_json()),
+        ]
+    };
+
+    let title_sync = one_card(
+        "Title sync",
+        "directory.user_profile_updated",
+        "directory.update_profile",
+    );
+    let (status, body) = post_fn(&admin, &server, "/api/builder/save", &save(&title_sync)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let saved: Value = serde_json::from_str(&body).unwrap();
+    let warning = saved["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.starts_with(
+            "\"Update User Profile\" makes the change this flow's trigger \"User Profile \
+             Updated\" listens for"
+        ),
+        "{saved}"
+    );
+    assert_eq!(saved["warnings"].as_array().map(Vec::len), Some(1));
+
+    // Two flows that start each other: no warning while the other is off.
+    let undo = one_card(
+        "Undo deactivation",
+        "directory.user_deactivated",
+        "directory.activate_user",
+    );
+    let redo = one_card(
+        "Redo deactivation",
+        "directory.user_reactivated",
+        "directory.deactivate_user",
+    );
+    let mut ids = Vec::new();
+    for flow in [&undo, &redo] {
+        let (status, body) = post_fn(&admin, &server, "/api/builder/save", &save(flow)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let saved: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(saved["warnings"], Value::Array(vec![]), "{}", flow.name);
+        ids.push(saved["flow_id"].as_str().unwrap().to_string());
+    }
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();
+    let on = server
+        .post_form(
+            &admin,
+            &format!("/flows/{}/enabled", ids[0]),
+            &[("enabled", "true")],
+        )
+        .await;
+    assert_eq!(location(&on), "/flows?notice=flow-on");
+
+    // With the first on, the second's check warns on its card, naming the first.
+    let (status, body) = post_fn(
+        &admin,
+        &server,
+        "/api/builder/check",
+        &[
+            ("id", ids[1].clone()),
+            ("definition", redo.to_stable_json()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let problems: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["card"], 1);
+    assert_eq!(problems[0]["warning"], true);
+    let expected = "\"Deactivate User\" starts \"Undo deactivation\" (on \"User Deactivated\"), \
+                    whose \"Activate User\" starts this flow again (on \"User Reactivated\")";
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(expected),
+        "{problems:?}"
+    );
+
+    // Turning it on works, and says so with the warning.
+    let on = server
+        .post_form(
+            &admin,
+            &format!("/flows/{}/enabled", ids[1]),
+            &[("enabled", "true")],
+        )
+        .await;
+    let to = location(&on);
+    let query: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(to.split_once('?').unwrap().1.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(query["notice"], "flow-on-loops", "{to}");
+    assert!(query["why"].starts_with(expected), "{to}");
+    let page = admin
+        .get(server.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Watch out, it can start itself again"),
+        "the flash says so"
+    );
+    let redo_id = FlowId(uuid::Uuid::parse_str(&ids[1]).unwrap());
+    assert!(
+        server
+            .store
+            .flow_summary(redo_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+}
+
 domain::backend_tests! {
     async fn the_builder_opens_checks_and_saves(store) {
         the_builder_opens_checks_and_saves_versions(store).await;
+    }
+
+    async fn loops_are_warned(store) {
+        loops_are_warned_at_save_and_at_turn_on(store).await;
     }
 }

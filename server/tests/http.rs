@@ -477,6 +477,60 @@ mod settings {
             assert_eq!(response.status(), StatusCode::FORBIDDEN);
             assert!(server.store.scim_tokens().await.unwrap().is_empty());
         }
+
+        async fn the_scim_self_check_passes_starts_no_flow_and_leaves_nothing(store) {
+            use domain::flows::{Binding, Card, Flow, Source};
+            use domain::store::ExecutionFilter;
+            let server = start(store, Options::default()).await;
+            // A flow that is on for new users: the self-check's throwaway user must not start it.
+            let mut on_hire = Flow::new("On hire", "directory.user_created");
+            on_hire.cards = vec![Card::new(1, "directory.clear_sessions").with_inputs(&[("user", Binding::mapping(Source::Trigger, "user.id"))])];
+            let made = server.store.test_flow_on(&on_hire).await;
+
+            // Only a Super Admin runs it (it makes a SCIM token).
+            let administrator = server.client_as(Role::WorkflowsAdministrator).await;
+            let refused = administrator.post(server.url("/settings/scim-self-check")).send().await.unwrap();
+            assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+            assert!(server.store.last_self_check().await.unwrap().is_none());
+
+            let admin = server.client_as(Role::SuperAdmin).await;
+            let users_before = server.store.count_users().await.unwrap();
+            let page = admin.get(server.url("/settings")).send().await.unwrap().text().await.unwrap();
+            assert!(page.contains("Run the SCIM self-check") && page.contains("The self-check has not run yet."));
+            let response = admin.post(server.url("/settings/scim-self-check")).send().await.unwrap();
+            let report = server.store.last_self_check().await.unwrap().expect("the report is kept");
+            let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
+            assert!(failed.is_empty(), "{failed:?}");
+            assert_eq!(location(&response), "/settings?notice=self-check-passed#scim-self-check");
+            let names: Vec<&str> = report.checks.iter().map(|c| c.name.as_str()).collect();
+            assert_eq!(names, [
+                "Discovery: ServiceProviderConfig", "Discovery: ResourceTypes", "Discovery: Schemas",
+                "Create a user", "Read the user", "Filter users by userName", "PATCH replace an attribute",
+                "PATCH remove an attribute", "Give a role (idflow extension)", "Create a group",
+                "Find the group by displayName", "Add the user to the group", "Remove the user from the group",
+                "Deactivate the user", "Delete the group", "Delete the user",
+            ]);
+            let page = admin.get(server.url("/settings?notice=self-check-passed")).send().await.unwrap().text().await.unwrap();
+            assert!(page.contains("16 of 16 checks passed") && page.contains("The SCIM self-check passed"), "the page shows the report");
+            assert!(page.contains("finds exactly this user"));
+
+            // Nothing is left: no user, no group, no live token; and no flow ran for it,
+            // though its changes were directory events.
+            assert_eq!(server.store.count_users().await.unwrap(), users_before);
+            assert!(server.store.all_groups().await.unwrap().iter().all(|g| !g.display_name.contains("self-check")));
+            assert!(server.store.scim_tokens().await.unwrap().is_empty(), "the temporary token is not listed");
+            domain::engine::triggers::dispatch_directory_events(&server.store, 1000).await.unwrap();
+            let runs = server.store.executions(&ExecutionFilter { flow: Some(made.id), limit: 10, ..Default::default() }).await.unwrap();
+            assert!(runs.is_empty(), "the self-check started {} execution(s)", runs.len());
+
+            // The System Log names the run, its token made and revoked, and each SCIM write.
+            let log = server.store.recent_audit(60).await.unwrap();
+            let run = log.iter().find(|e| e.action.as_str() == "scim.self_check").expect("the run is logged");
+            assert_eq!(run.reason.as_deref(), Some("16 of 16 checks passed"));
+            assert_eq!(run.actor_display.as_deref(), Some("super_admin@example.com"));
+            assert!(log.iter().any(|e| e.action.as_str() == "scim.user.create" && e.actor_kind == "scim_self_check"));
+            assert!(log.iter().any(|e| e.action.as_str() == "scim.token.revoke"));
+        }
     }
 }
 

@@ -7,8 +7,8 @@ use crate::console::{
     Confirm, DataTable, DetailTop, EmptyState, Loaded, PageHeader, path_id, when,
 };
 use crate::executions::{
-    CardRecord, ExecutionSummary, ExecutionView, HelperLink, execution_detail, execution_progress,
-    list_executions,
+    CardRecord, ExecutionList, ExecutionSummary, ExecutionView, HelperLink, execution_detail,
+    execution_progress, list_executions,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -82,9 +82,11 @@ pub fn ExecutionsPage() -> impl IntoView {
     let filtered = move || {
         !(flow().is_empty() && status().is_empty() && carried().is_empty() && period().is_empty())
     };
+    let before = move || get("before");
+    let first = move || get("first").parse::<i64>().ok();
     let executions = Resource::new(
-        move || (flow(), status(), carried(), period()),
-        |(flow, status, carried, period)| {
+        move || (flow(), status(), carried(), period(), before(), first()),
+        |(flow, status, carried, period, before, first)| {
             let hours = PERIODS
                 .iter()
                 .find(|(key, _, hours)| *key == period && *hours > 0)
@@ -94,11 +96,25 @@ pub fn ExecutionsPage() -> impl IntoView {
                 Some(status).filter(|s| !s.is_empty()),
                 None,
                 Some(carried).filter(|c| !c.is_empty()),
-                None,
                 hours,
+                Some(before).filter(|b| !b.is_empty()),
+                first,
             )
         },
     );
+    // The search as link parameters, for the pages' links.
+    let search = move || {
+        [
+            ("flow", flow()),
+            ("status", status()),
+            ("q", carried()),
+            ("since", period()),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencoding::encode(&v)))
+        .collect::<Vec<_>>()
+    };
     view! {
         <PageHeader
             title="Executions"
@@ -166,7 +182,7 @@ pub fn ExecutionsPage() -> impl IntoView {
         <Loaded
             data=executions
             loading="Loading executions…"
-            show=move |list| view! { <ExecutionsBody list filtered=filtered() /> }
+            show=move |page| view! { <ExecutionsBody page filtered=filtered() search=search() /> }
         />
     }
 }
@@ -174,9 +190,15 @@ pub fn ExecutionsPage() -> impl IntoView {
 /// The executions found; an empty list says whether nothing has run yet or nothing
 /// matches the search (`filtered`).
 #[component]
-fn ExecutionsBody(list: Vec<ExecutionSummary>, filtered: bool) -> impl IntoView {
-    if !list.is_empty() {
-        view! { <ExecutionTable list /> }.into_any()
+fn ExecutionsBody(page: ExecutionList, filtered: bool, search: Vec<String>) -> impl IntoView {
+    if !page.items.is_empty() {
+        let pager = pager(&page, &search);
+        let list = page.items;
+        view! {
+            <ExecutionTable list />
+            {pager}
+        }
+        .into_any()
     } else if filtered {
         view! {
             <EmptyState title="No executions match">
@@ -198,7 +220,6 @@ fn ExecutionsBody(list: Vec<ExecutionSummary>, filtered: bool) -> impl IntoView 
 
 #[component]
 fn ExecutionTable(list: Vec<ExecutionSummary>) -> impl IntoView {
-    let shown = list.len();
     let rows = list
         .into_iter()
         .map(|e| {
@@ -232,14 +253,41 @@ fn ExecutionTable(list: Vec<ExecutionSummary>) -> impl IntoView {
         >
             {rows}
         </DataTable>
-        {(shown >= 200)
-            .then(|| {
-                view! {
-                    <p class="hint">
-                        "The newest 200 are shown; narrow the search to see older ones."
-                    </p>
-                }
-            })}
+    }
+}
+
+/// Where the page stands ("51–100 of 523") and the links to the newest and the next
+/// older page, keeping the search (`search`, as link parameters).
+fn pager(page: &ExecutionList, search: &[String]) -> impl IntoView + use<> {
+    let last = page.first + page.items.len() as i64 - 1;
+    let total = if page.more_than {
+        format!("more than {}", page.total)
+    } else {
+        page.total.to_string()
+    };
+    let link = |extra: Vec<String>| {
+        let params: Vec<String> = search.iter().cloned().chain(extra).collect();
+        if params.is_empty() {
+            "/executions".to_string()
+        } else {
+            format!("/executions?{}", params.join("&"))
+        }
+    };
+    let newest = (page.first > 1).then(|| link(Vec::new()));
+    let older = page.older.as_ref().map(|cursor| {
+        link(vec![
+            format!("before={cursor}"),
+            format!("first={}", last + 1),
+        ])
+    });
+    view! {
+        <nav class="pager" aria-label="Pages of executions">
+            <span data-testid="executions-range">
+                {format!("{}–{last} of {total}", page.first)}
+            </span>
+            {newest.map(|href| view! { <A href=href>"« Newest"</A> })}
+            {older.map(|href| view! { <A href=href>"Older »"</A> })}
+        </nav>
     }
 }
 

@@ -32,6 +32,9 @@ pub fn SettingsPage() -> impl IntoView {
         Some("api-token-revoked") => {
             Some("The API token is revoked. Requests that use it now get 401.")
         }
+        Some("self-check-passed") => Some(
+            "The SCIM self-check passed: every check below succeeded, and its user, group and token are gone.",
+        ),
         Some("outbound-saved") => Some(
             "The outbound allow-list is saved. Every server lets flows reach what it names within seconds.",
         ),
@@ -60,6 +63,9 @@ pub fn SettingsPage() -> impl IntoView {
             "Single sign-on is set by IDFLOW_OIDC_* on the server, so Settings cannot change it.",
         ),
         Some("outbound-allow") => Some("The outbound allow-list was not saved:"),
+        Some("self-check-failed") => Some(
+            "The SCIM self-check found a problem: see the failed checks below. Its user, group and token were removed.",
+        ),
         Some(
             "token-name" | "token-scopes" | "token-days" | "token-role" | "token-kind"
             | "token-no-rights" | "token-person" | "token-revoked",
@@ -480,6 +486,7 @@ fn ScimSection(settings: ScimSettings) -> impl IntoView {
         tokens,
         new_token,
         can_manage,
+        last_check,
     } = settings;
     let has_tokens = !tokens.is_empty();
     let rows = tokens
@@ -587,6 +594,78 @@ fn ScimSection(settings: ScimSettings) -> impl IntoView {
                 }
                     .into_any()
             }}
+            <SelfCheckPanel last_check can_manage />
         </section>
+    }
+}
+
+/// The SCIM self-check: its button and the last run's result, check by check.
+#[component]
+fn SelfCheckPanel(
+    last_check: Option<domain::scim::self_check::SelfCheck>,
+    can_manage: bool,
+) -> impl IntoView {
+    let report = last_check
+        .map(|report| {
+            let summary = format!(
+                "Last run {} by {}: {}.",
+                report.ran_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                report.ran_by,
+                report.summary(),
+            );
+            let rows = report
+                .checks
+                .into_iter()
+                .map(|check| {
+                    let (class, label) = if check.passed {
+                        ("status status-active", "passed")
+                    } else {
+                        ("status status-revoked", "failed")
+                    };
+                    let name = check.name.clone();
+                    view! {
+                        <tr data-check=name data-passed=check.passed.to_string()>
+                            <td>{check.name}</td>
+                            <td>
+                                <span class=class>{label}</span>
+                            </td>
+                            <td>{check.detail}</td>
+                        </tr>
+                    }
+                })
+                .collect_view();
+            view! {
+                <p data-testid="self-check-summary">{summary}</p>
+                <DataTable
+                    columns=vec!["Check", "Result"]
+                    last=Some("What it saw")
+                    testid="self-check"
+                >
+                    {rows}
+                </DataTable>
+            }
+            .into_any()
+        })
+        .unwrap_or_else(|| {
+            view! { <p class="hint">"The self-check has not run yet."</p> }.into_any()
+        });
+    view! {
+        <div id="scim-self-check" class="self-check">
+            <h3>"SCIM self-check"</h3>
+            <p>
+                "Runs what Okta and Entra ID rely on against this idflow's own SCIM service, with a temporary token: discovery, creating, reading, filtering, changing and deactivating a throwaway user, a role through the extension, a group and its members, and deleting both. It starts no flow and removes what it made."
+            </p>
+            {can_manage
+                .then(|| {
+                    view! {
+                        <form method="post" action="/settings/scim-self-check" class="inline-form">
+                            <button type="submit" class="primary">
+                                "Run the SCIM self-check"
+                            </button>
+                        </form>
+                    }
+                })}
+            {report}
+        </div>
     }
 }

@@ -112,6 +112,42 @@ pub async fn create_flow(
         .await?)
 }
 
+/// How `definition` (flow `this`, once saved) can start itself again: through its own
+/// cards, or through the other flows that are on. A flow `acting` may not see is not named.
+pub async fn loop_warnings(
+    store: &Store,
+    acting: &Acting,
+    this: Option<FlowId>,
+    definition: &Flow,
+) -> Result<Vec<crate::flows::validate::Problem>, ActionError> {
+    use crate::flows::validate::{Neighbour, fed_triggers, loops};
+    let mut others = Vec::new();
+    for summary in store.flows().await? {
+        if !summary.enabled
+            || Some(summary.id) == this
+            || !fed_triggers().any(|t| t == summary.trigger_kind)
+        {
+            continue;
+        }
+        if let Some(flow) = store.flow_definition(summary.id, summary.version).await? {
+            let name = if acting.rights.on_flow(Permission::ViewFlows, summary.folder) {
+                format!("\"{}\"", summary.name)
+            } else {
+                "a flow in a folder you cannot open".to_string()
+            };
+            others.push((name, flow));
+        }
+    }
+    let neighbours: Vec<Neighbour<'_>> = others
+        .iter()
+        .map(|(name, flow)| Neighbour {
+            name: name.clone(),
+            flow,
+        })
+        .collect();
+    Ok(loops(definition, &neighbours))
+}
+
 /// What saving a version did.
 #[derive(Debug, Clone)]
 pub struct Saved {

@@ -82,6 +82,56 @@ pub async fn revoke_scim_token(
     }
 }
 
+/// Starts a SCIM self-check for the one acting (who may make SCIM tokens): its temporary
+/// token, named after the moment, and the token's secret.
+pub async fn start_self_check(
+    store: &Store,
+    acting: &Acting,
+) -> Result<(ScimToken, String), ActionError> {
+    may(
+        acting,
+        Permission::ManageScimTokens,
+        "only a Super Admin runs the SCIM self-check (it makes a temporary SCIM token)",
+    )?;
+    let Some(person) = acting.person else {
+        return Err(ActionError::refused(
+            "not-allowed",
+            "the SCIM self-check is run by a person, who stays accountable for its token",
+        ));
+    };
+    let name = format!(
+        "SCIM self-check {}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    let entry = acting.entry(Action::ScimTokenCreate, token_target("", &name));
+    Ok(store
+        .create_self_check_token(&name, TokenMaker::Person(person), &entry)
+        .await?)
+}
+
+/// Ends a SCIM self-check: revokes its token and keeps its report, with the summary in
+/// the System Log.
+pub async fn finish_self_check(
+    store: &Store,
+    acting: &Acting,
+    token: &ScimToken,
+    report: &crate::scim::self_check::SelfCheck,
+) -> Result<(), ActionError> {
+    let revoke = acting.entry(Action::ScimTokenRevoke, token_target(token.id, &token.name));
+    store.revoke_scim_token(token.id, &revoke).await?;
+    let outcome = if report.all_passed() {
+        crate::audit::Outcome::Success
+    } else {
+        crate::audit::Outcome::Failure
+    };
+    let mut entry = acting
+        .entry(Action::ScimSelfCheck, token_target(token.id, &token.name))
+        .reason(report.summary());
+    entry.outcome = outcome;
+    store.record_self_check(report, &entry).await?;
+    Ok(())
+}
+
 /// Single sign-on as an administrator typed it on the Settings page.
 #[derive(Debug, Clone)]
 pub struct SsoInput {

@@ -81,6 +81,8 @@ pub enum Action {
     /// A SCIM bearer token was created or revoked.
     ScimTokenCreate,
     ScimTokenRevoke,
+    /// An admin ran the SCIM self-check (Settings).
+    ScimSelfCheck,
     /// A SCIM client read users, groups or the service's description.
     ScimRead,
     /// An admin created, changed, suspended, deactivated or reactivated a user in the console.
@@ -164,7 +166,7 @@ pub enum Action {
     OutboundAllowChange,
 }
 
-const ALL_ACTIONS: [Action; 67] = [
+const ALL_ACTIONS: [Action; 68] = [
     Action::FlowRun,
     Action::FlowTokenCreate,
     Action::FlowTokenRevoke,
@@ -206,6 +208,7 @@ const ALL_ACTIONS: [Action; 67] = [
     Action::ScimAuthFailure,
     Action::ScimTokenCreate,
     Action::ScimTokenRevoke,
+    Action::ScimSelfCheck,
     Action::ScimRead,
     Action::ConsoleUserCreate,
     Action::ConsoleUserUpdate,
@@ -250,6 +253,7 @@ impl Action {
             Action::ScimAuthFailure => "scim.auth.failure",
             Action::ScimTokenCreate => "scim.token.create",
             Action::ScimTokenRevoke => "scim.token.revoke",
+            Action::ScimSelfCheck => "scim.self_check",
             Action::ScimRead => "scim.read",
             Action::ConsoleUserCreate => "directory.user.create",
             Action::ConsoleUserUpdate => "directory.user.update",
@@ -323,6 +327,7 @@ impl Action {
             Action::ScimAuthFailure => "SCIM request refused: bad token",
             Action::ScimTokenCreate => "SCIM token created",
             Action::ScimTokenRevoke => "SCIM token revoked",
+            Action::ScimSelfCheck => "SCIM self-check run",
             Action::ScimRead => "Directory read over SCIM",
             Action::ConsoleUserCreate => "User created in the console",
             Action::ConsoleUserUpdate => "User profile changed in the console",
@@ -411,6 +416,8 @@ pub enum Actor {
     Operator,
     /// An identity provider, by the SCIM token it used.
     ScimClient { token_id: Uuid, name: String },
+    /// The SCIM self-check, by the temporary token it used: what it changes starts no flow.
+    ScimSelfCheck { token_id: Uuid, name: String },
     /// A script or a system calling the REST API, by the API token it used.
     ApiToken { token_id: Uuid, name: String },
     /// A flow's execution; `chain` is the directory events that led to it, oldest first
@@ -423,6 +430,9 @@ pub enum Actor {
     },
 }
 
+/// The actor kind of the SCIM self-check: the directory events it causes start no flow.
+pub const SCIM_SELF_CHECK: &str = "scim_self_check";
+
 impl Actor {
     pub fn kind(&self) -> &'static str {
         match self {
@@ -430,6 +440,7 @@ impl Actor {
             Actor::System => "system",
             Actor::Operator => "operator",
             Actor::ScimClient { .. } => "scim_client",
+            Actor::ScimSelfCheck { .. } => SCIM_SELF_CHECK,
             Actor::ApiToken { .. } => "api_token",
             Actor::Flow { .. } => "flow",
         }
@@ -452,6 +463,10 @@ impl Actor {
             Actor::ScimClient { token_id, name } => {
                 (Some(token_id.to_string()), format!("SCIM: {name}"))
             }
+            Actor::ScimSelfCheck { token_id, name } => (
+                Some(token_id.to_string()),
+                format!("SCIM self-check: {name}"),
+            ),
             Actor::ApiToken { token_id, name } => {
                 (Some(token_id.to_string()), format!("API token: {name}"))
             }

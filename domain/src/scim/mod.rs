@@ -9,6 +9,7 @@ pub mod filter;
 pub mod group;
 pub mod patch;
 pub mod projection;
+pub mod self_check;
 pub mod token;
 pub mod user;
 #[cfg(feature = "server")]

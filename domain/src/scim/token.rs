@@ -17,6 +17,9 @@ pub struct ScimToken {
     pub created_by: Option<Uuid>,
     /// Made by an operator at the command line, who holds every power anyway.
     pub created_by_operator: bool,
+    /// Made by the SCIM self-check for one run (revoked after it): what it changes starts no
+    /// flow, and Settings does not list it.
+    pub self_check: bool,
 }
 
 /// Who makes a SCIM token.

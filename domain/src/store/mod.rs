@@ -31,7 +31,10 @@ mod users;
 pub use assignments::SuperAdminPath;
 pub use connections::{Connection, ConnectionTest};
 pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
-pub use executions::{ExecutionFilter, ExecutionRecord, NewExecution, Parent, StepRecord};
+pub use executions::{
+    ExecutionFilter, ExecutionRecord, NewExecution, Parent, StepRecord, execution_cursor,
+    parse_execution_cursor,
+};
 pub use flows::{Author, FlowSecret, FlowSummary, FlowVersion};
 pub use folders::Folder;
 pub use groups::GroupWrite;

@@ -4,13 +4,18 @@
 use super::BeginWrite;
 use super::{Store, StoreError, now, with_pool};
 use crate::audit::NewEntry;
+use crate::scim::self_check::{Check, SelfCheck};
 use sha2::{Digest, Sha256};
+use sqlx::types::Json;
 use uuid::Uuid;
 
 pub use crate::scim::token::{ScimToken, TokenMaker};
 
-const TOKEN_COLUMNS: &str =
-    "id, name, created_at, last_used_at, revoked_at, created_by, created_by_operator";
+const TOKEN_COLUMNS: &str = "id, name, created_at, last_used_at, revoked_at, created_by, \
+     created_by_operator, self_check";
+
+/// How many self-check reports are kept (the newest).
+const KEPT_SELF_CHECKS: i64 = 20;
 
 /// The SHA-256 of a token, hex: what is stored instead of a secret token.
 pub(crate) fn digest(token: &str) -> String {
@@ -38,6 +43,27 @@ impl Store {
         maker: TokenMaker,
         audit: &NewEntry,
     ) -> Result<(ScimToken, String), StoreError> {
+        self.make_scim_token(name, maker, false, audit).await
+    }
+
+    /// Makes the SCIM self-check's temporary token, named `name`, for `maker`: what it
+    /// changes starts no flow, and the token list leaves it out.
+    pub async fn create_self_check_token(
+        &self,
+        name: &str,
+        maker: TokenMaker,
+        audit: &NewEntry,
+    ) -> Result<(ScimToken, String), StoreError> {
+        self.make_scim_token(name, maker, true, audit).await
+    }
+
+    async fn make_scim_token(
+        &self,
+        name: &str,
+        maker: TokenMaker,
+        self_check: bool,
+        audit: &NewEntry,
+    ) -> Result<(ScimToken, String), StoreError> {
         let secret = random_token("idf_scim_");
         let id = Uuid::now_v7();
         with_pool!(self, pool => {
@@ -48,8 +74,8 @@ impl Store {
                 TokenMaker::Operator => (None, true),
             };
             sqlx::query(
-                "INSERT INTO scim_tokens (id, name, token_hash, created_at, created_by, created_by_operator) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO scim_tokens (id, name, token_hash, created_at, created_by, created_by_operator, self_check) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
                 .bind(id)
                 .bind(name)
@@ -57,17 +83,20 @@ impl Store {
                 .bind(now())
                 .bind(person)
                 .bind(operator)
+                .bind(self_check)
                 .execute(&mut *tx)
                 .await?;
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;
         });
-        let token = self
-            .scim_tokens()
-            .await?
-            .into_iter()
-            .find(|t| t.id == id)
-            .ok_or_else(|| StoreError::Corrupt("token vanished after insert".into()))?;
+        let token: Option<ScimToken> = with_pool!(self, pool => {
+            sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        let token =
+            token.ok_or_else(|| StoreError::Corrupt("token vanished after insert".into()))?;
         Ok((token, secret))
     }
 
@@ -115,9 +144,12 @@ impl Store {
         Ok(Some(at))
     }
 
+    /// The SCIM tokens people made (not the self-check's), oldest first.
     pub async fn scim_tokens(&self) -> Result<Vec<ScimToken>, StoreError> {
         let tokens: Vec<ScimToken> = with_pool!(self, pool => {
-            sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM scim_tokens ORDER BY created_at"))
+            sqlx::query_as(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE NOT self_check ORDER BY created_at"
+            ))
                 .fetch_all(pool)
                 .await?
         });
@@ -141,5 +173,60 @@ impl Store {
             done.rows_affected() == 1
         });
         Ok(revoked)
+    }
+
+    /// Keeps a self-check's report (and only the newest twenty), with its System Log entry.
+    pub async fn record_self_check(
+        &self,
+        report: &SelfCheck,
+        audit: &NewEntry,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO scim_self_checks (id, ran_at, ran_by, checks) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(report.id)
+            .bind(report.ran_at)
+            .bind(&report.ran_by)
+            .bind(Json(&report.checks))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM scim_self_checks WHERE id NOT IN \
+                 (SELECT id FROM scim_self_checks ORDER BY ran_at DESC, id DESC LIMIT $1)",
+            )
+            .bind(KEPT_SELF_CHECKS)
+            .execute(&mut *tx)
+            .await?;
+            super::audit::append_in!(tx, audit)?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The newest self-check's report, if one ran.
+    pub async fn last_self_check(&self) -> Result<Option<SelfCheck>, StoreError> {
+        type Row = (
+            Uuid,
+            chrono::DateTime<chrono::Utc>,
+            String,
+            Json<Vec<Check>>,
+        );
+        let row: Option<Row> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, ran_at, ran_by, checks FROM scim_self_checks \
+                 ORDER BY ran_at DESC, id DESC LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(|(id, ran_at, ran_by, checks)| SelfCheck {
+            id,
+            ran_at,
+            ran_by,
+            checks: checks.0,
+        }))
     }
 }

@@ -8,6 +8,7 @@
 mod discovery;
 mod groups;
 mod schemas;
+pub mod self_check;
 mod users;
 
 use crate::AppState;
@@ -176,9 +177,11 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn actor(&self) -> Actor {
-        Actor::ScimClient {
-            token_id: self.token.id,
-            name: self.token.name.clone(),
+        let (token_id, name) = (self.token.id, self.token.name.clone());
+        if self.token.self_check {
+            Actor::ScimSelfCheck { token_id, name }
+        } else {
+            Actor::ScimClient { token_id, name }
         }
     }
 

@@ -3,9 +3,33 @@
 
 use super::*;
 
-async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store) {
+/// A user whose only access is the Runner grant on `folder`, signed in.
+async fn runner_in(server: &TestServer, folder: uuid::Uuid) -> reqwest::Client {
     use domain::access::FolderRole;
     use domain::assignments::Grantee;
+    server
+        .add_user("runner@example.com", Role::UnassignedUser)
+        .await;
+    let runner = server
+        .store
+        .user_by_name("runner@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    server
+        .store
+        .set_folder_grant(
+            folder,
+            &Grantee::User(runner.id),
+            Some(FolderRole::Runner),
+            &entry(Action::FolderGrant),
+        )
+        .await
+        .unwrap();
+    server.client_of("runner@example.com").await
+}
+
+async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store) {
     use domain::engine::runner::Runner;
     use domain::store::NewExecution;
     let server = start(store, Options::default()).await;
@@ -61,32 +85,21 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
         .await
         .unwrap();
 
-    server
-        .add_user("runner@example.com", Role::UnassignedUser)
-        .await;
-    let runner = server
-        .store
-        .user_by_name("runner@example.com")
-        .await
-        .unwrap()
-        .unwrap();
-    server
-        .store
-        .set_folder_grant(
-            hr,
-            &Grantee::User(runner.id),
-            Some(FolderRole::Runner),
-            &entry(Action::FolderGrant),
-        )
-        .await
-        .unwrap();
+    let folder_runner = runner_in(&server, hr).await;
     let list = |client: reqwest::Client, form: Vec<(&'static str, String)>| {
         let url = server.url("/api/executions/list");
         async move {
             let response = client.post(url).form(&form).send().await.unwrap();
             assert_eq!(response.status(), StatusCode::OK);
-            let list: Vec<serde_json::Value> = response.json().await.unwrap();
-            list.iter()
+            let page: serde_json::Value = response.json().await.unwrap();
+            let items = page["items"].as_array().unwrap();
+            assert_eq!(
+                page["total"],
+                items.len(),
+                "everything fits one page: {page}"
+            );
+            items
+                .iter()
                 .map(|e| e["flow_name"].as_str().unwrap().to_string())
                 .collect::<Vec<_>>()
         }
@@ -103,7 +116,6 @@ async fn the_history_shows_each_caller_the_executions_they_may_see(store: Store)
         list(auditor.clone(), vec![("status", "failed".into())]).await,
         Vec::<String>::new()
     );
-    let folder_runner = server.client_of("runner@example.com").await;
     assert_eq!(list(folder_runner.clone(), vec![]).await, ["In HR"]);
 
     // The detail: every card's record; outside the caller's folders it does not exist.
@@ -200,7 +212,120 @@ async fn flows_are_run_cancelled_and_rerun_by_those_allowed(store: Store) {
     }
 }
 
+/// The history pages by 50, newest first, with the total and links that keep the search;
+/// a caller who sees one folder pages through that folder's executions only.
+async fn the_history_pages_through_every_execution(store: Store) {
+    use domain::store::NewExecution;
+    let server = start(store, Options::default()).await;
+    let hr = server
+        .store
+        .create_folder(
+            "HR",
+            &NewEntry::new(Action::FolderCreate, Outcome::Success, Actor::System),
+        )
+        .await
+        .unwrap();
+    let mut made = Vec::new();
+    for (name, folder, runs) in [("In HR", Some(hr), 130), ("Elsewhere", None, 20)] {
+        let flow = server
+            .store
+            .test_flow(
+                &Flow::new(name, "trigger.manual"),
+                folder,
+                "admin@example.com",
+            )
+            .await;
+        for n in 0..runs {
+            let input = serde_json::json!({"input": {"n": n}});
+            server
+                .store
+                .enqueue_execution(&NewExecution::new(flow.id, 1, "trigger.manual", input))
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        made.push(flow);
+    }
+    let folder_runner = runner_in(&server, hr).await;
+
+    // Every page through the server function, following its cursor.
+    let walk = |client: reqwest::Client, search: Vec<(&'static str, String)>| {
+        let url = server.url("/api/executions/list");
+        async move {
+            let (mut ids, mut sizes, mut cursor, mut first) =
+                (Vec::new(), Vec::new(), None::<String>, 1);
+            loop {
+                let mut form = search.clone();
+                if let Some(c) = &cursor {
+                    form.push(("before", c.clone()));
+                    form.push(("first", first.to_string()));
+                }
+                let response = client.post(&url).form(&form).send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                let page: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(page["first"], first, "{page}");
+                let items = page["items"].as_array().unwrap();
+                sizes.push(items.len());
+                ids.extend(items.iter().map(|e| e["id"].as_str().unwrap().to_string()));
+                first += items.len() as i64;
+                match page["older"].as_str() {
+                    Some(next) => cursor = Some(next.to_string()),
+                    None => return (ids, sizes, page["total"].as_i64().unwrap()),
+                }
+            }
+        }
+    };
+    let auditor = server.client_as(Role::WorkflowsAuditor).await;
+    let (ids, sizes, total) = walk(auditor.clone(), vec![]).await;
+    assert_eq!((sizes, total), (vec![50, 50, 50], 150));
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 150, "no execution twice, none missed");
+    let (ids, sizes, total) = walk(auditor.clone(), vec![("flow", made[1].id.to_string())]).await;
+    assert_eq!((ids.len(), sizes, total), (20, vec![20], 20));
+    let (ids, sizes, total) = walk(folder_runner, vec![]).await;
+    assert_eq!(
+        (sizes, total),
+        (vec![50, 50, 30], 130),
+        "only the HR folder's"
+    );
+    assert_eq!(
+        ids.iter().collect::<std::collections::HashSet<_>>().len(),
+        130
+    );
+    let bad = server
+        .post_form(&auditor, "/api/executions/list", &[("before", "yesterday")])
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    // The page: where it stands, and a link to the next that keeps the search.
+    let page = |path: String| {
+        let client = auditor.clone();
+        let url = server.url(&path);
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let in_hr = made[0].id;
+    let newest = page(format!("/executions?flow={in_hr}")).await;
+    assert!(
+        newest.contains("1–50 of 130"),
+        "the range and total are shown"
+    );
+    let older = newest
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap().replace("&amp;", "&"))
+        .find(|href| href.contains("before="))
+        .expect("a link to older executions");
+    assert!(
+        older.starts_with(&format!("/executions?flow={in_hr}&before=")),
+        "{older}"
+    );
+    let second = page(older).await;
+    assert!(second.contains("51–100 of 130") && second.contains("« Newest"));
+}
+
 domain::backend_tests! {
+    async fn engine_the_history_pages_through_every_execution(store) {
+        the_history_pages_through_every_execution(store).await;
+    }
     async fn engine_flows_are_run_cancelled_and_rerun_by_those_allowed(store) {
         flows_are_run_cancelled_and_rerun_by_those_allowed(store).await;
     }

@@ -41,10 +41,22 @@ pub(super) fn problems_of(editor: Editor, card: Option<CardId>) -> Vec<ProblemVi
     })
 }
 
+/// A card's badge: its problems' count, else "Loop" when it can start the flow again,
+/// else a tick.
 pub(super) fn badge(editor: Editor, card: Option<CardId>) -> impl IntoView {
     move || {
-        let problems = problems_of(editor, card);
-        if problems.is_empty() {
+        let (warnings, problems): (Vec<_>, Vec<_>) = problems_of(editor, card)
+            .into_iter()
+            .partition(|p| p.warning);
+        if problems.is_empty() && !warnings.is_empty() {
+            let titles: Vec<String> = warnings.iter().map(|p| p.message.clone()).collect();
+            view! {
+                <span class="badge warn" title=titles.join("\n")>
+                    "⚠ Loop"
+                </span>
+            }
+            .into_any()
+        } else if problems.is_empty() {
             view! {
                 <span class="badge ok" title="No problems">
                     "✓"
@@ -61,6 +73,17 @@ pub(super) fn badge(editor: Editor, card: Option<CardId>) -> impl IntoView {
             }
             .into_any()
         }
+    }
+}
+
+/// The card's warnings (how it can start the flow again), in full.
+pub(super) fn card_warnings(editor: Editor, card: CardId) -> impl IntoView {
+    move || {
+        problems_of(editor, Some(card))
+            .into_iter()
+            .filter(|p| p.warning)
+            .map(|p| view! { <p class="card-warning">"⚠ " {p.message}</p> })
+            .collect_view()
     }
 }
 
@@ -320,6 +343,7 @@ pub(super) fn card_view(
                 {badge(editor, Some(id))}
             </div>
             {note}
+            {card_warnings(editor, id)}
             {tested}
             <div class="card-body">
                 {(!spec.inputs.is_empty()).then(|| view! { <h4>"Inputs"</h4> })} {inputs}

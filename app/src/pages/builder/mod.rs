@@ -139,7 +139,7 @@ pub(super) fn Builder(setup: BuilderData) -> impl IntoView {
         asked.update_value(|n| *n += 1);
         let mine = asked.get_value();
         leptos::task::spawn_local(async move {
-            if let Ok(problems) = check_flow(json).await
+            if let Ok(problems) = check_flow(flow_id.get_untracked(), json).await
                 && asked.get_value() == mine
             {
                 editor.problems.set(problems);
@@ -168,12 +168,18 @@ pub(super) fn Builder(setup: BuilderData) -> impl IntoView {
                     saved_json.set(json);
                     version.set(saved.version);
                     enabled.set(saved.enabled);
-                    let problems = editor.problems.with_untracked(Vec::len);
+                    let problems = editor
+                        .problems
+                        .with_untracked(|all| all.iter().filter(|p| !p.warning).count());
                     let mut text = format!("Saved as version {}.", saved.version);
                     if saved.turned_off {
                         text.push_str(" The flow has problems, so it is off now.");
                     } else if problems > 0 {
                         text.push_str(" Fix the problems shown on the cards before turning it on.");
+                    }
+                    if !saved.warnings.is_empty() {
+                        text.push_str(" Watch out: ");
+                        text.push_str(&saved.warnings.join(" "));
                     }
                     editor.say(text);
                     if id.is_none() {

@@ -514,52 +514,8 @@ fn check_schedule(flow: &Flow) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether the flow can start itself again through its own changes, such as a "User
-/// Profile Updated" flow that updates the profile: a warning at save (the engine's causal
-/// chain stops such loops at run time). Names the cards that would.
-pub fn self_triggering(flow: &Flow) -> Vec<Problem> {
-    let feeds: &[(&str, &[&str])] = &[
-        (
-            "directory.user_profile_updated",
-            &["directory.update_profile"],
-        ),
-        ("directory.user_deactivated", &["directory.deactivate_user"]),
-        ("directory.user_suspended", &["directory.suspend_user"]),
-        // Activate User makes a suspended user active (unsuspended) or a deactivated one
-        // (reactivated), as the engine emits them.
-        (
-            "directory.user_unsuspended",
-            &["directory.unsuspend_user", "directory.activate_user"],
-        ),
-        ("directory.user_reactivated", &["directory.activate_user"]),
-        ("directory.user_added_to_group", &["directory.add_to_group"]),
-        (
-            "directory.user_removed_from_group",
-            &[
-                "directory.remove_from_group",
-                "directory.remove_from_all_groups",
-            ],
-        ),
-        ("directory.user_assigned_to_app", &["directory.assign_app"]),
-        (
-            "directory.user_unassigned_from_app",
-            &["directory.unassign_app"],
-        ),
-    ];
-    let Some((_, cards)) = feeds.iter().find(|(t, _)| *t == flow.trigger.kind) else {
-        return Vec::new();
-    };
-    flow.all_cards()
-        .into_iter()
-        .filter(|c| cards.contains(&c.kind.as_str()))
-        .map(|c| Problem {
-            at: Place::Card(c.id),
-            input: None,
-            kind: ProblemKind::SelfTriggering,
-            message: "makes the change this flow's trigger listens for; idflow stops the loop after one round, but check this is what you want".into(),
-        })
-        .collect()
-}
+mod loops;
+pub use loops::{Neighbour, fed_triggers, loops, self_triggering};
 
 #[cfg(test)]
 mod tests;

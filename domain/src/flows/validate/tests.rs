@@ -317,3 +317,97 @@ fn activate_user_re_triggers_the_events_it_makes() {
     }
     assert!(catalog().get("directory.user_activated").is_none());
 }
+
+/// A flow on `trigger` with one card of `kind` on the triggering user.
+fn one_card_flow(name: &str, trigger: &str, kind: &str) -> Flow {
+    let mut flow = Flow::new(name, trigger);
+    flow.cards.push(card(
+        1,
+        kind,
+        &[("user", Binding::mapping(Source::Trigger, "user.id"))],
+    ));
+    flow
+}
+
+#[test]
+fn a_loop_through_another_flow_is_named_card_by_card() {
+    // A (on User Deactivated) reactivates; B (on User Reactivated) deactivates: each
+    // starts the other.
+    let a = one_card_flow("A", "directory.user_deactivated", "directory.activate_user");
+    let b = one_card_flow(
+        "B",
+        "directory.user_reactivated",
+        "directory.deactivate_user",
+    );
+    assert_eq!(self_triggering(&a), vec![]);
+    let others = [Neighbour {
+        name: "\"B\"".into(),
+        flow: &b,
+    }];
+    let warnings = loops(&a, &others);
+    assert_eq!(
+        kinds(&warnings),
+        vec![(Place::Card(CardId(1)), ProblemKind::SelfTriggering)]
+    );
+    assert!(
+        warnings[0].message.starts_with(
+            "\"Activate User\" starts \"B\" (on \"User Reactivated\"), whose \"Deactivate User\" \
+             starts this flow again (on \"User Deactivated\")"
+        ),
+        "{}",
+        warnings[0].message
+    );
+}
+
+#[test]
+fn a_chain_of_three_flows_is_followed_and_a_flow_that_ends_it_is_not_a_loop() {
+    let a = one_card_flow("A", "directory.user_suspended", "directory.add_to_group");
+    let b = one_card_flow(
+        "B",
+        "directory.user_added_to_group",
+        "directory.update_profile",
+    );
+    let c = one_card_flow(
+        "C",
+        "directory.user_profile_updated",
+        "directory.suspend_user",
+    );
+    let unrelated = one_card_flow("D", "directory.user_deleted", "directory.suspend_user");
+    let others = [
+        Neighbour {
+            name: "\"D\"".into(),
+            flow: &unrelated,
+        },
+        Neighbour {
+            name: "\"C\"".into(),
+            flow: &c,
+        },
+        Neighbour {
+            name: "\"B\"".into(),
+            flow: &b,
+        },
+    ];
+    let warnings = loops(&a, &others);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].message.starts_with(
+            "\"Add User to Group\" starts \"B\" (on \"User Added to Group\"), whose \"Update \
+             User Profile\" starts \"C\" (on \"User Profile Updated\"), whose \"Suspend User\" \
+             starts this flow again (on \"User Suspended\")"
+        ),
+        "{}",
+        warnings[0].message
+    );
+    // Without C the chain ends at B: no loop.
+    assert_eq!(loops(&a, &others[..1]), vec![]);
+    assert_eq!(
+        loops(
+            &a,
+            &[Neighbour {
+                name: "\"B\"".into(),
+                flow: &b
+            }]
+        ),
+        vec![]
+    );
+}

@@ -17,6 +17,22 @@ use serde_json::value::RawValue;
 use sqlx::types::Json;
 use uuid::Uuid;
 
+/// Binds an execution filter's values, in `execution_condition`'s order, with `limit` as
+/// `$6`.
+macro_rules! bind_filter {
+    ($query:expr, $filter:expr, $limit:expr) => {
+        $query
+            .bind($filter.flow.map(|f| f.0))
+            .bind($filter.status.map(Status::as_str))
+            .bind($filter.subject.clone())
+            .bind(carried_pattern($filter))
+            .bind($filter.since)
+            .bind($limit)
+            .bind($filter.before.map(|b| b.0))
+            .bind($filter.before.map(|b| b.1))
+    };
+}
+
 /// Wakes `parent` (in transaction `tx`) when it waits for helper executions and none is
 /// left running. The parent's row is locked first, so of two helpers ending at once the
 /// second sees the first as ended.
@@ -235,6 +251,18 @@ pub struct StepRecord {
     pub finished_at: DateTime<Utc>,
 }
 
+/// A page cursor after `e`: its queue time (microseconds) and id.
+pub fn execution_cursor(e: &ExecutionRecord) -> String {
+    format!("{}_{}", e.queued_at.timestamp_micros(), e.id.0.simple())
+}
+
+/// The queue time and id an [`execution_cursor`] stands for; `None` when it is not one.
+pub fn parse_execution_cursor(text: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let (micros, id) = text.split_once('_')?;
+    let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    Some((at, Uuid::parse_str(id).ok()?))
+}
+
 /// Which executions the history lists.
 #[derive(Debug, Clone, Default)]
 pub struct ExecutionFilter {
@@ -247,6 +275,8 @@ pub struct ExecutionFilter {
     /// Only those queued before this execution (its time and id): the next page.
     pub before: Option<(DateTime<Utc>, Uuid)>,
     pub limit: i64,
+    /// Only these flows' executions (those the reader may see); `None`: any flow's.
+    pub flows: Option<Vec<FlowId>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -459,62 +489,106 @@ impl Store {
         &self,
         filter: &ExecutionFilter,
     ) -> Result<Vec<ExecutionRecord>, StoreError> {
-        let text = match &self.backend {
-            Backend::Sqlite(_) => "LOWER(input || ' ' || progress)",
-            Backend::Postgres(_) => "LOWER(input::text || ' ' || progress::text)",
-        };
-        // Ignoring case: "Ada@Example.com" finds "ada@example.com".
-        let carried = filter.carried.as_ref().map(|c| {
-            format!(
-                "%{}%",
-                c.to_lowercase()
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            )
-        });
         let sql = format!(
-            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE \
-             ($1 IS NULL OR flow_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR subject = $3) \
-             AND ($4 IS NULL OR {text} LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR queued_at >= $5) \
-             AND ($7 IS NULL OR queued_at < $7 OR (queued_at = $7 AND id < $8)) \
-             ORDER BY queued_at DESC, id DESC LIMIT $6"
+            "SELECT {EXECUTION_COLUMNS} FROM executions WHERE {} \
+             ORDER BY queued_at DESC, id DESC LIMIT $6",
+            self.execution_condition(filter)
         );
+        let limit = filter.limit.clamp(1, 1000);
         let rows: Vec<ExecutionRow> = match &self.backend {
             Backend::Sqlite(pool) => {
-                sqlx::query_as(&sql)
-                    .bind(filter.flow.map(|f| f.0))
-                    .bind(filter.status.map(Status::as_str))
-                    .bind(&filter.subject)
-                    .bind(&carried)
-                    .bind(filter.since)
-                    .bind(filter.limit.clamp(1, 1000))
-                    .bind(filter.before.map(|b| b.0))
-                    .bind(filter.before.map(|b| b.1))
+                bind_filter!(sqlx::query_as(&sql), filter, limit)
                     .fetch_all(pool)
                     .await?
             }
             Backend::Postgres(pool) => {
-                let sql = sql
-                    .replace("$1 IS NULL", "$1::uuid IS NULL")
-                    .replace("$2 IS NULL", "$2::text IS NULL")
-                    .replace("$3 IS NULL", "$3::text IS NULL")
-                    .replace("$4 IS NULL", "$4::text IS NULL")
-                    .replace("$5 IS NULL", "$5::timestamptz IS NULL")
-                    .replace("$7 IS NULL", "$7::timestamptz IS NULL");
-                sqlx::query_as(&sql)
-                    .bind(filter.flow.map(|f| f.0))
-                    .bind(filter.status.map(Status::as_str))
-                    .bind(&filter.subject)
-                    .bind(&carried)
-                    .bind(filter.since)
-                    .bind(filter.limit.clamp(1, 1000))
-                    .bind(filter.before.map(|b| b.0))
-                    .bind(filter.before.map(|b| b.1))
+                bind_filter!(sqlx::query_as(&postgres_casts(&sql)), filter, limit)
                     .fetch_all(pool)
                     .await?
             }
         };
         rows.into_iter().map(ExecutionRecord::try_from).collect()
     }
+
+    /// How many executions `filter` finds, ignoring its page (`before`, `limit`), counted
+    /// up to `cap`: `cap` means "at least that many".
+    pub async fn count_executions(
+        &self,
+        filter: &ExecutionFilter,
+        cap: i64,
+    ) -> Result<i64, StoreError> {
+        let whole = ExecutionFilter {
+            before: None,
+            ..filter.clone()
+        };
+        let sql = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM executions WHERE {} LIMIT $6) AS found",
+            self.execution_condition(&whole)
+        );
+        let count: i64 = match &self.backend {
+            Backend::Sqlite(pool) => {
+                bind_filter!(sqlx::query_scalar(&sql), &whole, cap)
+                    .fetch_one(pool)
+                    .await?
+            }
+            Backend::Postgres(pool) => {
+                bind_filter!(sqlx::query_scalar(&postgres_casts(&sql)), &whole, cap)
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
+        Ok(count)
+    }
+
+    /// The `WHERE` condition of `filter`, with its values as `$1`–`$5`, `$7` and `$8` (see
+    /// `bind_filter!`); the flows it is limited to are written in (ids only).
+    fn execution_condition(&self, filter: &ExecutionFilter) -> String {
+        let text = match &self.backend {
+            Backend::Sqlite(_) => "LOWER(input || ' ' || progress)",
+            Backend::Postgres(_) => "LOWER(input::text || ' ' || progress::text)",
+        };
+        let flows = match &filter.flows {
+            None => String::new(),
+            Some(flows) if flows.is_empty() => " AND 1 = 0".to_string(),
+            Some(flows) => {
+                let ids: Vec<String> = flows
+                    .iter()
+                    .map(|f| match &self.backend {
+                        Backend::Sqlite(_) => format!("X'{}'", f.0.simple()),
+                        Backend::Postgres(_) => format!("'{}'", f.0),
+                    })
+                    .collect();
+                format!(" AND flow_id IN ({})", ids.join(", "))
+            }
+        };
+        format!(
+            "($1 IS NULL OR flow_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR subject = $3) \
+             AND ($4 IS NULL OR {text} LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR queued_at >= $5) \
+             AND ($7 IS NULL OR queued_at < $7 OR (queued_at = $7 AND id < $8)){flows}"
+        )
+    }
+}
+
+/// The text `filter.carried` is looked for as: a `LIKE` pattern, ignoring case
+/// ("Ada@Example.com" finds "ada@example.com").
+fn carried_pattern(filter: &ExecutionFilter) -> Option<String> {
+    filter.carried.as_ref().map(|c| {
+        format!(
+            "%{}%",
+            c.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    })
+}
+
+/// PostgreSQL's types for the filter's values that may be NULL.
+fn postgres_casts(sql: &str) -> String {
+    sql.replace("$1 IS NULL", "$1::uuid IS NULL")
+        .replace("$2 IS NULL", "$2::text IS NULL")
+        .replace("$3 IS NULL", "$3::text IS NULL")
+        .replace("$4 IS NULL", "$4::text IS NULL")
+        .replace("$5 IS NULL", "$5::timestamptz IS NULL")
+        .replace("$7 IS NULL", "$7::timestamptz IS NULL")
 }
