@@ -95,6 +95,7 @@ fn Frame(me: SessionUser) -> impl IntoView {
                 <span class="role-badge" data-testid="current-role">
                     {role.label()}
                 </span>
+                <crate::theme::ThemeSwitch />
                 <form method="post" action="/auth/sign-out" class="sign-out">
                     <button type="submit" class="link-button">
                         "Sign out"

@@ -12,6 +12,7 @@ pub const USERS_PATH: &str = "/api/directory/users";
 pub const USER_PATH: &str = "/api/directory/user";
 pub const GROUPS_PATH: &str = "/api/directory/groups";
 pub const GROUP_PATH: &str = "/api/directory/group";
+pub const TIMELINE_PATH: &str = "/api/directory/timeline";
 
 /// Users per page of the list.
 pub const PAGE_SIZE: usize = 25;
@@ -203,6 +204,271 @@ pub async fn load_user_detail(id: String) -> Result<UserDetail, AppError> {
             .collect(),
         events,
     })
+}
+
+/// One thing that happened to a user, as their timeline shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `execution`, `event` (a directory event) or `log` (a System Log entry).
+    pub kind: String,
+    /// What happened: the flow that ran, the event, the System Log's sentence.
+    pub title: String,
+    /// How it ended, who did it, what changed.
+    pub detail: String,
+    /// Where to read more: the execution's page, or the System Log about the user.
+    pub link: Option<String>,
+    /// An execution's status (succeeded, failed, …).
+    pub status: Option<String>,
+}
+
+/// A user's timeline: the newest of what happened to them, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    pub entries: Vec<TimelineEntry>,
+    /// The kinds left out because the viewer may not read them ("executions", "the System
+    /// Log").
+    pub hidden: Vec<String>,
+    /// More happened than is shown (the newest are): narrow by kind or time.
+    pub more: bool,
+}
+
+/// The timeline's kinds: key and label.
+pub const TIMELINE_KINDS: [(&str, &str); 4] = [
+    ("", "Everything"),
+    ("execution", "Executions"),
+    ("event", "Directory events"),
+    ("log", "System Log"),
+];
+
+/// The timeline's periods: key, label and days (0: any time).
+pub const TIMELINE_PERIODS: [(&str, &str, i64); 4] = [
+    ("", "Any time", 0),
+    ("1", "Last 24 hours", 1),
+    ("7", "Last 7 days", 7),
+    ("30", "Last 30 days", 30),
+];
+
+/// The most entries a timeline shows, and the most it reads of each kind.
+pub const TIMELINE_LIMIT: usize = 100;
+
+/// What happened to user `id`, newest first, in one line: every execution that carried
+/// them (by subject, user name or email) of the flows the viewer may see, every
+/// directory event about them, and every System Log entry about them (for a viewer of the
+/// System Log); of one `kind` (a key of [`TIMELINE_KINDS`]) and within the last
+/// `within_days`, when given.
+#[server(endpoint = "directory/timeline")]
+pub async fn user_timeline(
+    id: String,
+    kind: Option<String>,
+    within_days: Option<i64>,
+) -> Result<Timeline, AppError> {
+    let store = crate::session::store()?;
+    let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+    let not_found = || AppError::NotFound(format!("No user has the id {id}."));
+    let uuid = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let user = store
+        .user(domain::directory::UserId(uuid))
+        .await
+        .map_err(AppError::from_store)?
+        .ok_or_else(not_found)?;
+    let kind = kind.unwrap_or_default();
+    if !TIMELINE_KINDS.iter().any(|(k, _)| *k == kind) {
+        return Err(AppError::BadRequest(format!(
+            "{kind:?} is not a kind of the timeline: choose executions, directory events or the System Log."
+        )));
+    }
+    let wants = |k: &str| kind.is_empty() || kind == k;
+    let since = within_days
+        .filter(|d| *d > 0)
+        .map(|d| chrono::Utc::now() - chrono::Duration::days(d));
+    let mut timeline = Timeline {
+        entries: Vec::new(),
+        hidden: Vec::new(),
+        more: false,
+    };
+    if wants("execution") {
+        timeline_executions(&store, &caller, &user, since, &mut timeline).await?;
+    }
+    if wants("event") {
+        let mut events = store
+            .directory_events_about(uuid)
+            .await
+            .map_err(AppError::from_store)?;
+        events.retain(|e| since.is_none_or(|s| e.occurred_at >= s));
+        events.reverse();
+        timeline.more |= events.len() > TIMELINE_LIMIT;
+        for e in events.into_iter().take(TIMELINE_LIMIT) {
+            let changes: Vec<String> = e
+                .changes
+                .iter()
+                .map(|c| format!("{}: {} → {}", c.attribute, short(&c.old), short(&c.new)))
+                .collect();
+            let by = e.actor_display.unwrap_or_else(|| e.actor_kind.clone());
+            timeline.entries.push(TimelineEntry {
+                at: e.occurred_at,
+                kind: "event".into(),
+                title: e.event_type,
+                detail: if changes.is_empty() {
+                    format!("by {by}")
+                } else {
+                    format!("by {by} · {}", changes.join("; "))
+                },
+                link: None,
+                status: None,
+            });
+        }
+    }
+    if wants("log") {
+        timeline_log(&store, &caller, &id, since, &mut timeline).await?;
+    }
+    timeline.entries.sort_by_key(|e| std::cmp::Reverse(e.at));
+    timeline.more |= timeline.entries.len() > TIMELINE_LIMIT;
+    timeline.entries.truncate(TIMELINE_LIMIT);
+    Ok(timeline)
+}
+
+/// A changed value, short enough for one line.
+#[cfg(feature = "ssr")]
+fn short(value: &serde_json::Value) -> String {
+    let text = match value {
+        serde_json::Value::Null => "—".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 80 {
+        format!("{}…", text.chars().take(80).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// The executions that carried `user` (as their subject, or their id, user name or email
+/// anywhere in their input or outputs), of the flows the caller may see.
+#[cfg(feature = "ssr")]
+async fn timeline_executions(
+    store: &domain::store::Store,
+    caller: &crate::session::Caller,
+    user: &domain::directory::User,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    timeline: &mut Timeline,
+) -> Result<(), AppError> {
+    use domain::access::Permission;
+    use domain::store::ExecutionFilter;
+    let all = store.flows().await.map_err(AppError::from_store)?;
+    let visible: std::collections::HashMap<_, _> = all
+        .iter()
+        .filter(|f| caller.rights.on_flow(Permission::ViewExecutions, f.folder))
+        .map(|f| (f.id, f))
+        .collect();
+    if visible.is_empty() && !caller.rights.allows(Permission::ViewExecutions) {
+        timeline.hidden.push("executions".into());
+        return Ok(());
+    }
+    let base = ExecutionFilter {
+        since,
+        limit: TIMELINE_LIMIT as i64 + 1,
+        flows: (visible.len() < all.len()).then(|| visible.keys().copied().collect()),
+        ..ExecutionFilter::default()
+    };
+    let mut searches = vec![ExecutionFilter {
+        subject: Some(user.id.to_string()),
+        ..base.clone()
+    }];
+    let mut values = vec![user.id.to_string(), user.user_name.to_lowercase()];
+    if let Some(email) = &user.email
+        && !values.contains(&email.to_lowercase())
+    {
+        values.push(email.to_lowercase());
+    }
+    searches.extend(values.into_iter().map(|value| ExecutionFilter {
+        carried: Some(value),
+        ..base.clone()
+    }));
+    let mut seen = std::collections::HashSet::new();
+    for search in searches {
+        let found = store
+            .executions(&search)
+            .await
+            .map_err(AppError::from_store)?;
+        timeline.more |= found.len() > TIMELINE_LIMIT;
+        for e in found.into_iter().take(TIMELINE_LIMIT) {
+            let Some(flow) = visible.get(&e.flow) else {
+                continue;
+            };
+            if !seen.insert(e.id) {
+                continue;
+            }
+            let trigger = domain::flows::catalog::catalog()
+                .get(&e.trigger_kind)
+                .map_or_else(|| e.trigger_kind.clone(), |c| c.name.to_string());
+            let mut detail = format!("{trigger} · version {}", e.flow_version);
+            if let Some(why) = &e.error {
+                detail.push_str(&format!(" · {why}"));
+            }
+            timeline.entries.push(TimelineEntry {
+                at: e.queued_at,
+                kind: "execution".into(),
+                title: flow.name.clone(),
+                detail,
+                link: Some(format!("/executions/{}", e.id)),
+                status: Some(e.status.as_str().to_string()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The System Log's entries about user `id`, for a caller who may read the System Log.
+#[cfg(feature = "ssr")]
+async fn timeline_log(
+    store: &domain::store::Store,
+    caller: &crate::session::Caller,
+    id: &str,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    timeline: &mut Timeline,
+) -> Result<(), AppError> {
+    use domain::audit::search::{Search, SearchInput};
+    if !caller
+        .rights
+        .allows(domain::access::Permission::ViewSystemLog)
+    {
+        timeline.hidden.push("the System Log".into());
+        return Ok(());
+    }
+    let filter = format!("target.id eq \"{id}\"");
+    let search = Search::parse(&SearchInput {
+        filter: filter.clone(),
+        since: since.map(|s| s.to_rfc3339()).unwrap_or_default(),
+        limit: Some(TIMELINE_LIMIT as i64),
+        ..SearchInput::default()
+    })
+    .map_err(|e| AppError::internal(e.0))?;
+    let page = store
+        .search_audit(&search)
+        .await
+        .map_err(AppError::from_store)?;
+    timeline.more |= page.next.is_some();
+    let link = format!("/system-log?filter={}", urlencoding::encode(&filter));
+    for entry in page.entries {
+        let by = entry
+            .actor_display
+            .clone()
+            .unwrap_or_else(|| entry.actor_kind.clone());
+        let mut detail = format!("by {by} · {}", entry.outcome);
+        if let Some(reason) = &entry.reason {
+            detail.push_str(&format!(" · {reason}"));
+        }
+        timeline.entries.push(TimelineEntry {
+            at: entry.occurred_at,
+            kind: "log".into(),
+            title: entry.action_label().to_string(),
+            detail,
+            link: Some(link.clone()),
+            status: None,
+        });
+    }
+    Ok(())
 }
 
 /// The fields the edit form starts from, read from the user's SCIM attributes.

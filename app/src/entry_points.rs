@@ -88,6 +88,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     server_fn(crate::builder::SAVE_PATH, Requires(EditFlows)),
     server_fn(crate::directory::USERS_PATH, Requires(ViewDirectory)),
     server_fn(crate::directory::USER_PATH, Requires(ViewDirectory)),
+    server_fn(crate::directory::TIMELINE_PATH, Requires(ViewDirectory)),
     server_fn(crate::directory::GROUPS_PATH, Requires(ViewDirectory)),
     server_fn(crate::directory::GROUP_PATH, Requires(ViewDirectory)),
     server_fn(
@@ -160,6 +161,7 @@ pub const ENTRY_POINTS: &[EntryPoint] = &[
     route("GET", "/healthz", Public),
     route("GET", "/metrics", BearerToken),
     route("GET", "/readyz", Public),
+    route("POST", "/preferences/theme", Public),
     route("POST", "/settings/scim-tokens", Requires(ManageScimTokens)),
     route(
         "POST",
@@ -473,6 +475,7 @@ SAAFFF POST /api/builder/check
 SAAFFF POST /api/builder/save
 SAAAFF POST /api/directory/users
 SAAAFF POST /api/directory/user
+SAAAFF POST /api/directory/timeline
 SAAAFF POST /api/directory/groups
 SAAAFF POST /api/directory/group
 SAAAFF POST /api/assignments/list
@@ -538,6 +541,7 @@ TTTTTT POST /api/v1/executions/:id/resume
 AAAAAA GET /healthz
 TTTTTT GET /metrics
 AAAAAA GET /readyz
+AAAAAA POST /preferences/theme
 SAFFFF POST /settings/scim-tokens
 SAFFFF POST /settings/scim-self-check
 SAFFFF POST /settings/sso

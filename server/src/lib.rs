@@ -24,6 +24,7 @@ pub mod hygiene;
 pub mod invoke;
 pub mod metrics;
 pub mod oidc;
+pub mod preferences;
 pub mod request;
 pub mod scim;
 pub mod sessions;
@@ -130,6 +131,7 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         .route("/settings/scim-tokens", post(settings::create_scim_token))
         .route("/settings/scim-tokens/{id}/revoke", post(settings::revoke_scim_token))
         .route("/settings/scim-self-check", post(settings::run_scim_self_check))
+        .route(app::theme::THEME_PATH, post(preferences::set_theme))
         .route("/settings/api-tokens", post(settings::create_api_token))
         .route("/settings/api-tokens/{id}/revoke", post(settings::revoke_api_token))
         .route("/settings/sso", post(settings::save_sso))

@@ -5,8 +5,8 @@
 
 use crate::console::{Confirm, DataTable, EmptyState, Flash, Loaded, PageHeader, path_id, when};
 use crate::directory::{
-    GroupView, GroupsList, Profile, UserDetail, UsersPage, all_groups, find_users, group_detail,
-    load_user_detail,
+    GroupView, GroupsList, Profile, TIMELINE_KINDS, TIMELINE_PERIODS, Timeline, UserDetail,
+    UsersPage, all_groups, find_users, group_detail, load_user_detail, user_timeline,
 };
 use domain::access::Role;
 use domain::directory::UserStatus;
@@ -244,6 +244,131 @@ fn UserTable(list: UsersPage, q: String, status: String) -> impl IntoView {
     }
 }
 
+/// What happened to the user, in one line: executions, directory events and System Log
+/// entries, filtered by kind and time (the page's `kind` and `within` parameters).
+#[component]
+fn UserTimeline(id: String) -> impl IntoView {
+    let query = use_query_map();
+    let kind = move || query.read().get("kind").unwrap_or_default();
+    let within = move || query.read().get("within").unwrap_or_default();
+    let user = id.clone();
+    let timeline = Resource::new(
+        move || (user.clone(), kind(), within()),
+        |(id, kind, within)| {
+            user_timeline(
+                id,
+                Some(kind).filter(|k| !k.is_empty()),
+                within.parse().ok(),
+            )
+        },
+    );
+    let action = format!("/directory/users/{id}");
+    view! {
+        <section class="panel" aria-labelledby="timeline-heading">
+            <h2 id="timeline-heading">"Timeline"</h2>
+            <p class="subtitle">
+                "Every execution that carried this user, every directory event and every System Log entry about them, newest first."
+            </p>
+            <form method="get" action=action class="inline-form" role="search">
+                <label for="timeline-kind">"Show"</label>
+                <select id="timeline-kind" name="kind">
+                    {TIMELINE_KINDS
+                        .iter()
+                        .map(|(key, label)| {
+                            view! {
+                                <option value=*key selected=move || kind() == *key>
+                                    {*label}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <label for="timeline-within">"When"</label>
+                <select id="timeline-within" name="within">
+                    {TIMELINE_PERIODS
+                        .iter()
+                        .map(|(key, label, _)| {
+                            view! {
+                                <option value=*key selected=move || within() == *key>
+                                    {*label}
+                                </option>
+                            }
+                        })
+                        .collect_view()}
+                </select>
+                <button type="submit">"Show"</button>
+            </form>
+            <Loaded
+                data=timeline
+                loading="Loading the timeline…"
+                show=|timeline| view! { <TimelineList timeline /> }
+            />
+        </section>
+    }
+}
+
+#[component]
+fn TimelineList(timeline: Timeline) -> impl IntoView {
+    let hidden = (!timeline.hidden.is_empty()).then(|| {
+        view! {
+            <p class="hint">
+                {format!("Your role does not show {} here.", timeline.hidden.join(" or "))}
+            </p>
+        }
+    });
+    let more = timeline.more.then(|| {
+        view! {
+            <p class="hint">
+                "More happened than fits here: these are the newest. Narrow by kind or time."
+            </p>
+        }
+    });
+    if timeline.entries.is_empty() {
+        return view! {
+            {hidden}
+            <p class="subtitle" data-testid="timeline-empty">
+                "Nothing about this user in this period. Flows that act on them, changes to them and sign-ins appear here."
+            </p>
+        }
+            .into_any();
+    }
+    let rows = timeline
+        .entries
+        .into_iter()
+        .map(|e| {
+            let kind = match e.kind.as_str() {
+                "execution" => "Execution",
+                "event" => "Directory event",
+                _ => "System Log",
+            };
+            let status = e.status.clone().map(|s| {
+                let class = format!("run-status run-{s}");
+                view! { <span class=class>{s}</span> }
+            });
+            let title = match e.link {
+                Some(href) => view! { <A href=href>{e.title}</A> }.into_any(),
+                None => view! { <code>{e.title}</code> }.into_any(),
+            };
+            view! {
+                <tr data-kind=e.kind.clone()>
+                    <td class="nowrap">{e.at.format("%Y-%m-%d %H:%M:%S UTC").to_string()}</td>
+                    <td>{kind}</td>
+                    <td>{title} " " {status}</td>
+                    <td class="changes">{e.detail}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        {hidden}
+        <DataTable columns=vec!["Time", "Kind", "What", "Detail"] testid="user-timeline">
+            {rows}
+        </DataTable>
+        {more}
+    }
+    .into_any()
+}
+
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
     let detail = Resource::new(path_id(), load_user_detail);
@@ -361,6 +486,7 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
             {no_groups.then(|| view! { <p class="subtitle">"Not a member of any group."</p> })}
             <ul data-testid="user-groups">{groups}</ul>
         </section>
+        <UserTimeline id=u.id.clone() />
         <section class="panel">
             <h2>"Recent events"</h2>
             {if no_events {

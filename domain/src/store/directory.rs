@@ -383,10 +383,14 @@ impl Store {
     }
 
     /// One page of users in the order SCIM lists them (oldest first): `limit` from
-    /// place `offset` (0-based).
+    /// place `offset` (0-based). The page's ids are found in the `(created_at, id)` index
+    /// alone, so the rows before the page are skipped without being read.
     pub async fn users_page(&self, offset: usize, limit: usize) -> Result<Vec<User>, StoreError> {
-        let sql =
-            format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id IN \
+             (SELECT id FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2) \
+             ORDER BY created_at, id"
+        );
         let rows: Vec<UserRow> = with_pool!(self, pool => {
             sqlx::query_as(&sql).bind(limit as i64).bind(offset as i64).fetch_all(pool).await?
         });

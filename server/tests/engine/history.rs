@@ -322,7 +322,124 @@ async fn the_history_pages_through_every_execution(store: Store) {
     assert!(second.contains("51–100 of 130") && second.contains("« Newest"));
 }
 
+/// A user's timeline after three flows changed them: each execution (linked to its
+/// page), each directory event the flows caused and each System Log entry about them,
+/// newest first, filtered by kind.
+async fn a_users_timeline_shows_what_flows_did_to_them(store: Store) {
+    let server = start(store, Options::default()).await;
+    server
+        .add_user("ada@example.com", Role::UnassignedUser)
+        .await;
+    let ada = server
+        .store
+        .user_by_name("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    let names = ["Step one", "Step two", "Step three"];
+    let mut executions = Vec::new();
+    for name in names {
+        let mut flow = Flow::new(name, "trigger.manual");
+        flow.cards = vec![Card::new(1, "directory.update_profile").with_inputs(&[
+            ("user", Binding::literal(ada.id.to_string())),
+            (
+                "attributes",
+                Binding::literal(serde_json::json!({"title": name})),
+            ),
+        ])];
+        let ran = run_by_hand(&server.store, &flow).await;
+        assert_eq!(ran.status, Status::Succeeded, "{name}: {:?}", ran.error);
+        executions.push(ran.id.to_string());
+    }
+    let admin = server.client_as(Role::WorkflowsAdministrator).await;
+    let timeline = |kind: &str| {
+        let request = admin
+            .post(server.url("/api/directory/timeline"))
+            .form(&[("id", ada.id.to_string()), ("kind", kind.to_string())]);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap_or_default(),
+            )
+        }
+    };
+    let entries = |v: &serde_json::Value| v["entries"].as_array().cloned().unwrap_or_default();
+
+    let (status, runs) = timeline("execution").await;
+    assert_eq!(status, StatusCode::OK, "{runs}");
+    let runs = entries(&runs);
+    let titles: Vec<&str> = runs.iter().map(|e| e["title"].as_str().unwrap()).collect();
+    assert_eq!(
+        titles,
+        ["Step three", "Step two", "Step one"],
+        "newest first"
+    );
+    for (entry, id) in runs.iter().zip(executions.iter().rev()) {
+        assert_eq!(entry["link"], format!("/executions/{id}"));
+        assert_eq!(entry["status"], "succeeded");
+    }
+
+    let (_, events) = timeline("event").await;
+    let events = entries(&events);
+    let by_flows: Vec<&str> = events
+        .iter()
+        .filter(|e| e["detail"].as_str().unwrap().starts_with("by Flow: Step"))
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(by_flows.len(), 3, "{events:?}");
+    assert!(
+        by_flows[0].contains("title: Step two → Step three"),
+        "{by_flows:?}"
+    );
+
+    let (_, log) = timeline("log").await;
+    let log = entries(&log);
+    assert_eq!(
+        log.iter()
+            .filter(|e| e["title"] == "User changed by a flow")
+            .count(),
+        3,
+        "{log:?}"
+    );
+    assert!(
+        log[0]["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("/system-log?filter=target.id")
+    );
+
+    // Everything, in one line, newest first.
+    let (_, all) = timeline("").await;
+    let all = entries(&all);
+    assert_eq!(all.len(), runs.len() + events.len() + log.len());
+    let times: Vec<&str> = all.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted);
+    let (status, refused) = timeline("gossip").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+
+    // The user's page shows it, with the filter.
+    let page = admin
+        .get(server.url(&format!("/directory/users/{}?kind=execution", ada.id)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Timeline") && page.contains(&format!("/executions/{}", executions[0])));
+}
+
 domain::backend_tests! {
+    async fn engine_a_users_timeline_shows_what_flows_did_to_them(store) {
+        a_users_timeline_shows_what_flows_did_to_them(store).await;
+    }
     async fn engine_the_history_pages_through_every_execution(store) {
         the_history_pages_through_every_execution(store).await;
     }
