@@ -187,6 +187,51 @@ where
     }
 }
 
+/// Forms that start slow work carry `data-busy` with what they do ("Importing…"): once
+/// submitted, their button is disabled and the form says so until the answer arrives
+/// (without JavaScript the browser shows its own progress).
+pub fn install_busy_forms() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let handle = window_event_listener(leptos::ev::submit, |event| {
+            if event.default_prevented() {
+                return;
+            }
+            let Some(form) = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+            else {
+                return;
+            };
+            let Some(doing) = form.get_attribute("data-busy") else {
+                return;
+            };
+            let button = event
+                .submitter()
+                .and_then(|s| s.dyn_into::<web_sys::HtmlButtonElement>().ok());
+            // After the browser has read the form: a disabled button's value is not sent.
+            set_timeout(
+                move || {
+                    if let Some(button) = button {
+                        button.set_disabled(true);
+                    }
+                    let _ = form.set_attribute("aria-busy", "true");
+                    if let Ok(status) = document().create_element("p") {
+                        status.set_class_name("busy-status");
+                        let _ = status.set_attribute("role", "status");
+                        status.set_text_content(Some(&doing));
+                        let _ = form.append_child(&status);
+                    }
+                },
+                std::time::Duration::ZERO,
+            );
+        });
+        // The console's listener lives as long as the page.
+        std::mem::forget(handle);
+    }
+}
+
 /// A list as a table: a row of column headings over the rows (`children`), scrolling
 /// sideways on a narrow screen.
 #[component]
@@ -207,7 +252,8 @@ pub fn DataTable(
         .map(|c| view! { <th scope="col">{c}</th> })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        // Focusable, so a keyboard can scroll a table wider than the screen.
+        <div class="table-scroll" tabindex="0" role="region" aria-label="Table (scrolls sideways)">
             <table class="data-table" data-testid=testid>
                 <thead>
                     <tr>{headings}</tr>

@@ -84,6 +84,7 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    console::install_busy_forms();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/idflow.css" />

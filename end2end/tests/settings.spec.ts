@@ -1,4 +1,4 @@
-import { test, expect, signIn } from './helpers';
+import { test, expect, expectHydration, jsEnabled, signIn } from './helpers';
 
 test('an admin makes a SCIM token, sees it once, and revokes it after confirming', async ({ page, request }, testInfo) => {
   const name = `Okta ${testInfo.project.name} ${Date.now()}`;
@@ -54,4 +54,23 @@ test('the SCIM self-check runs every check an identity provider relies on and al
   await expect(page.getByText('@idflow.invalid')).toHaveCount(0);
   await page.goto('/settings#scim-self-check');
   await page.locator('#scim-self-check').screenshot({ path: testInfo.outputPath('scim-self-check.png') });
+});
+
+test('a button that starts slow work is disabled and says what runs until the answer comes', async ({ page }, testInfo) => {
+  test.skip(!jsEnabled(testInfo), 'without JavaScript the browser shows its own progress');
+  await signIn(page, testInfo);
+  await page.goto('/settings');
+  await expectHydration(page, testInfo);
+  // A slow network: the self-check's answer takes two seconds to arrive.
+  await page.route('**/settings/scim-self-check', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await route.continue();
+  });
+  const panel = page.locator('#scim-self-check');
+  const button = panel.getByRole('button', { name: 'Run the SCIM self-check' });
+  await button.click();
+  await expect(button).toBeDisabled();
+  await expect(panel.getByRole('status')).toHaveText('Running the checks against /scim/v2…');
+  await expect(page.getByRole('status').filter({ hasText: 'The SCIM self-check passed' })).toBeVisible({ timeout: 15_000 });
+  await expect(panel.getByRole('button', { name: 'Run the SCIM self-check' })).toBeEnabled();
 });

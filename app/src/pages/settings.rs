@@ -658,7 +658,12 @@ fn SelfCheckPanel(
             {can_manage
                 .then(|| {
                     view! {
-                        <form method="post" action="/settings/scim-self-check" class="inline-form">
+                        <form
+                            method="post"
+                            action="/settings/scim-self-check"
+                            class="inline-form"
+                            data-busy="Running the checks against /scim/v2…"
+                        >
                             <button type="submit" class="primary">
                                 "Run the SCIM self-check"
                             </button>

@@ -450,7 +450,12 @@ fn Grid(grid: GridPage, place: GridPlace) -> impl IntoView {
         view! {
             <details class="import">
                 <summary>"Import CSV"</summary>
-                <form method="post" action=format!("{base}/import") enctype="multipart/form-data">
+                <form
+                    method="post"
+                    action=format!("{base}/import")
+                    enctype="multipart/form-data"
+                    data-busy="Uploading and importing the file…"
+                >
                     <label for="csv-file">"CSV file"</label>
                     <input id="csv-file" type="file" name="file" accept=".csv,text/csv" required />
                     <p class="hint">

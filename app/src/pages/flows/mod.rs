@@ -496,7 +496,7 @@ fn Templates(connections: Vec<(String, String, String)>) -> impl IntoView {
                 .collect_view();
             view! {
                 <li data-template=t.key>
-                    <form method="post" action=action>
+                    <form method="post" action=action data-busy="Installing the template…">
                         <strong>{t.name}</strong>
                         " — "
                         {t.description}
@@ -561,7 +561,7 @@ fn ImportForm(open: bool, into: Option<(String, String)>) -> impl IntoView {
     view! {
         <details class="import" open=open>
             <summary>{summary}</summary>
-            <form method="post" action="/flows/import">
+            <form method="post" action="/flows/import" data-busy="Importing…">
                 {folder}
                 <label for="flow-definition">"The flow's JSON, as exported"</label>
                 <textarea id="flow-definition" name="definition" rows="10" required>

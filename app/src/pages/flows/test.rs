@@ -103,7 +103,12 @@ fn TestFormView(form: TestInput) -> impl IntoView {
             </p>
             {problems}
             {past}
-            <form method="post" action=base.clone() class="stacked-form">
+            <form
+                method="post"
+                action=base.clone()
+                class="stacked-form"
+                data-busy="Starting the test…"
+            >
                 {fields}
                 <button type="submit" class="primary">
                     "Run test"
