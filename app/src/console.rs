@@ -188,8 +188,10 @@ where
 }
 
 /// Forms that start slow work carry `data-busy` with what they do ("Importing…"): once
-/// submitted, their button is disabled and the form says so until the answer arrives
-/// (without JavaScript the browser shows its own progress).
+/// submitted, their button is marked disabled, a second press sends nothing, and the form
+/// says what runs until the answer arrives (without JavaScript the browser shows its own
+/// progress). The button keeps its `disabled` property: the browser reads the form after
+/// this listener, and a disabled button's value would not be sent.
 pub fn install_busy_forms() {
     #[cfg(feature = "hydrate")]
     {
@@ -207,25 +209,21 @@ pub fn install_busy_forms() {
             let Some(doing) = form.get_attribute("data-busy") else {
                 return;
             };
-            let button = event
-                .submitter()
-                .and_then(|s| s.dyn_into::<web_sys::HtmlButtonElement>().ok());
-            // After the browser has read the form: a disabled button's value is not sent.
-            set_timeout(
-                move || {
-                    if let Some(button) = button {
-                        button.set_disabled(true);
-                    }
-                    let _ = form.set_attribute("aria-busy", "true");
-                    if let Ok(status) = document().create_element("p") {
-                        status.set_class_name("busy-status");
-                        let _ = status.set_attribute("role", "status");
-                        status.set_text_content(Some(&doing));
-                        let _ = form.append_child(&status);
-                    }
-                },
-                std::time::Duration::ZERO,
-            );
+            if form.get_attribute("aria-busy").as_deref() == Some("true") {
+                // Already under way: a second press sends nothing.
+                event.prevent_default();
+                return;
+            }
+            let _ = form.set_attribute("aria-busy", "true");
+            if let Some(button) = event.submitter() {
+                let _ = button.set_attribute("aria-disabled", "true");
+            }
+            if let Ok(status) = document().create_element("p") {
+                status.set_class_name("busy-status");
+                let _ = status.set_attribute("role", "status");
+                status.set_text_content(Some(&doing));
+                let _ = form.append_child(&status);
+            }
         });
         // The console's listener lives as long as the page.
         std::mem::forget(handle);

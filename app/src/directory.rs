@@ -86,7 +86,10 @@ pub struct GroupSummary {
     pub id: String,
     pub name: String,
     pub external_id: Option<String>,
+    /// The members shown: one page of them on the group's page, none in the list.
     pub members: Vec<Member>,
+    /// How many members it has in all.
+    pub member_count: i64,
     /// The console role the group gives its members, if mapped.
     pub role: Option<Role>,
 }
@@ -101,7 +104,13 @@ pub struct GroupsList {
 pub struct GroupView {
     pub group: GroupSummary,
     pub can_manage: bool,
+    /// The page of members shown (from 1), of `pages`.
+    pub page: usize,
+    pub pages: usize,
 }
+
+/// Members per page of a group's page.
+pub const MEMBERS_PAGE: usize = 50;
 
 /// Whether the signed-in caller may change the directory.
 #[cfg(feature = "ssr")]
@@ -492,17 +501,19 @@ fn profile_of(user: &domain::directory::User) -> Profile {
 pub async fn all_groups() -> Result<GroupsList, AppError> {
     let store = crate::session::store()?;
     let mapped = store.mapped_groups().await.map_err(AppError::from_store)?;
+    // Counted in the database: the list reads no member.
     let groups = store
-        .all_groups()
+        .groups_with_counts()
         .await
         .map_err(AppError::from_store)?
         .into_iter()
-        .map(|g| GroupSummary {
+        .map(|(g, count)| GroupSummary {
             role: mapped.iter().find(|m| m.id == g.id).map(|m| m.role),
             id: g.id.to_string(),
             name: g.display_name,
             external_id: g.external_id,
-            members: g.members,
+            members: Vec::new(),
+            member_count: count,
         })
         .collect();
     Ok(GroupsList {
@@ -511,25 +522,47 @@ pub async fn all_groups() -> Result<GroupsList, AppError> {
     })
 }
 
+/// Group `id` with page `page` (from 1; the last when beyond it) of its members, in the
+/// order they joined.
 #[server(endpoint = "directory/group")]
-pub async fn group_detail(id: String) -> Result<GroupView, AppError> {
+pub async fn group_detail(id: String, page: Option<usize>) -> Result<GroupView, AppError> {
     let store = crate::session::store()?;
     let not_found = || AppError::NotFound(format!("No group has the id {id}."));
     let uuid = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
     let g = store
-        .group(domain::directory::GroupId(uuid))
+        .group_alone(domain::directory::GroupId(uuid))
         .await
         .map_err(AppError::from_store)?
         .ok_or_else(not_found)?;
     let role = store.group_role(g.id).await.map_err(AppError::from_store)?;
+    let page = page.unwrap_or(1).max(1);
+    let (mut members, total) = store
+        .group_members_page(g.id, (page - 1) * MEMBERS_PAGE, MEMBERS_PAGE)
+        .await
+        .map_err(AppError::from_store)?;
+    let pages = (total as usize).div_ceil(MEMBERS_PAGE).max(1);
+    let page = if page > pages {
+        // Beyond the last page (members left meanwhile): the last page.
+        members = store
+            .group_members_page(g.id, (pages - 1) * MEMBERS_PAGE, MEMBERS_PAGE)
+            .await
+            .map_err(AppError::from_store)?
+            .0;
+        pages
+    } else {
+        page
+    };
     Ok(GroupView {
         group: GroupSummary {
             id: g.id.to_string(),
             name: g.display_name,
             external_id: g.external_id,
-            members: g.members,
+            members,
+            member_count: total,
             role,
         },
         can_manage: may_manage(domain::access::Permission::ManageDirectory),
+        page,
+        pages,
     })
 }

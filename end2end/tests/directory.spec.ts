@@ -120,3 +120,40 @@ test("a user's timeline shows what three flows did to them, by kind, linked to e
   await expect(page).toHaveURL(/\/executions\/[0-9a-f-]+$/);
   await expect(page.getByTestId('execution')).toContainText(steps[0]);
 });
+
+test('a group of 60 members shows them 50 to a page with the count', async ({ page, request }, testInfo) => {
+  test.setTimeout(90_000);
+  const tag = `${testInfo.project.name}-${Date.now()}`;
+  await signIn(page, testInfo);
+  const token = await scimToken(page, testInfo, 'members');
+  const ids: string[] = [];
+  for (let n = 0; n < 60; n += 10) {
+    const made = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        scim(request, token, 'POST', '/Users', {
+          schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
+          userName: `member${String(n + i).padStart(2, '0')}.${tag}@example.com`,
+        }),
+      ),
+    );
+    ids.push(...made.map((u) => u.id));
+  }
+  const group = await scim(request, token, 'POST', '/Groups', {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'],
+    displayName: `Crowd ${tag}`,
+    members: ids.map((value) => ({ value })),
+  });
+
+  await page.goto('/directory/groups');
+  await expect(page.locator(`tr[data-group="Crowd ${tag}"] td`).nth(1)).toHaveText('60');
+  await page.goto(`/directory/groups/${group.id}`);
+  await expectHydration(page, testInfo);
+  await expect(page.locator('.page-header .subtitle')).toContainText('60 members');
+  await expect(page.getByTestId('group-members').locator('li')).toHaveCount(50);
+  await expect(page.getByTestId('members-range')).toHaveText('Page 1 of 2');
+  await page.getByRole('link', { name: 'Next »' }).click();
+  await expect(page.getByTestId('members-range')).toHaveText('Page 2 of 2');
+  await expect(page.getByTestId('group-members').locator('li')).toHaveCount(10);
+  await page.getByRole('link', { name: '« Previous' }).click();
+  await expect(page.getByTestId('group-members').locator('li')).toHaveCount(50);
+});

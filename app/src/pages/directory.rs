@@ -641,7 +641,7 @@ fn GroupsBody(list: GroupsList) -> impl IntoView {
                         <td>
                             <A href=href>{label}</A>
                         </td>
-                        <td>{g.members.len()}</td>
+                        <td>{g.member_count}</td>
                         <td>{g.role.map(Role::label).unwrap_or("—")}</td>
                         <td>{g.external_id.clone().unwrap_or_default()}</td>
                     </tr>
@@ -688,7 +688,12 @@ fn NewGroupForm() -> impl IntoView {
 
 #[component]
 pub fn GroupDetailPage() -> impl IntoView {
-    let group = Resource::new(path_id(), group_detail);
+    let query = use_query_map();
+    let id = path_id();
+    let group = Resource::new(
+        move || (id(), query.read().get("page").and_then(|p| p.parse().ok())),
+        |(id, page)| group_detail(id, page),
+    );
     view! {
         <DirectoryTabs />
         <Flash />
@@ -705,9 +710,21 @@ fn GroupDetailView(data: GroupView) -> impl IntoView {
     let GroupView {
         group: g,
         can_manage,
+        page,
+        pages,
     } = data;
-    let count = g.members.len();
+    let count = g.member_count;
     let id = g.id.clone();
+    let pager = (pages > 1).then(|| {
+        let link = |to: usize| format!("/directory/groups/{id}?page={to}");
+        view! {
+            <nav class="pager" aria-label="Pages of members">
+                <span data-testid="members-range">{format!("Page {page} of {pages}")}</span>
+                {(page > 1).then(|| view! { <A href=link(page - 1)>"« Previous"</A> })}
+                {(page < pages).then(|| view! { <A href=link(page + 1)>"Next »"</A> })}
+            </nav>
+        }
+    });
     let members = g
         .members
         .into_iter()
@@ -778,7 +795,7 @@ fn GroupDetailView(data: GroupView) -> impl IntoView {
         <section class="panel">
             {add} <ul data-testid="group-members" class="member-list">
                 {members}
-            </ul>
+            </ul> {pager}
         </section>
     }
 }

@@ -397,6 +397,70 @@ impl Store {
         Ok(Some(assemble(row, own)))
     }
 
+    /// A group without its members (`members` is empty): what a page of its members goes
+    /// with.
+    pub async fn group_alone(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
+        let row: Option<GroupRow> = with_pool!(self, pool => {
+            sqlx::query_as("SELECT id, display_name, external_id, attributes, version, created_at, updated_at FROM groups WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(row.map(|row| assemble(row, Vec::new())))
+    }
+
+    /// One page of a group's members, in the order they joined: `limit` from place
+    /// `offset` (0-based); and how many members it has in all.
+    pub async fn group_members_page(
+        &self,
+        id: GroupId,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Member>, i64), StoreError> {
+        let (rows, total): (Vec<MemberRow>, i64) = with_pool!(self, pool => {
+            let rows = sqlx::query_as(
+                "SELECT m.group_id, m.user_id, u.user_name FROM group_members m JOIN users u ON u.id = m.user_id \
+                 WHERE m.group_id = $1 ORDER BY m.added_at, u.user_name LIMIT $2 OFFSET $3",
+            )
+            .bind(id.0)
+            .bind(limit as i64)
+            .bind(offset as i64)
+            .fetch_all(pool)
+            .await?;
+            let total = sqlx::query_scalar("SELECT COUNT(*) FROM group_members WHERE group_id = $1")
+                .bind(id.0)
+                .fetch_one(pool)
+                .await?;
+            (rows, total)
+        });
+        let members = by_group(rows).remove(&id.0).unwrap_or_default();
+        Ok((members, total))
+    }
+
+    /// Every group without its members, with how many each has, oldest first: what the
+    /// Groups list shows.
+    pub async fn groups_with_counts(&self) -> Result<Vec<(Group, i64)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Counted {
+            #[sqlx(flatten)]
+            group: GroupRow,
+            members: i64,
+        }
+        let rows: Vec<Counted> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT g.id, g.display_name, g.external_id, g.attributes, g.version, g.created_at, g.updated_at, \
+                 (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS members \
+                 FROM groups g ORDER BY g.created_at, g.id",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|r| (assemble(r.group, Vec::new()), r.members))
+            .collect())
+    }
+
     /// Just a group's name, without its members.
     pub async fn group_name(&self, id: GroupId) -> Result<Option<String>, StoreError> {
         let name: Option<String> = with_pool!(self, pool => {

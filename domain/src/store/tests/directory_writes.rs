@@ -3,6 +3,27 @@
 use super::*;
 
 crate::backend_tests! {
+    async fn a_groups_members_are_paged_and_counted_in_the_database(store) {
+        use crate::directory::GroupId;
+        let (_, groups) = store.seed_directory(130, 2, 55).await.unwrap();
+        let counted = store.groups_with_counts().await.unwrap();
+        assert_eq!(counted.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [55, 55]);
+        assert!(counted.iter().all(|(g, _)| g.members.is_empty()), "the list reads no member");
+        let id = GroupId(groups[0].0);
+        let whole = store.group(id).await.unwrap().unwrap().members;
+        let mut paged = Vec::new();
+        for offset in [0, 20, 40, 60] {
+            let (page, total) = store.group_members_page(id, offset, 20).await.unwrap();
+            assert_eq!(total, 55);
+            assert_eq!(page.len(), 20.min(55usize.saturating_sub(offset)), "at {offset}");
+            paged.extend(page);
+        }
+        assert_eq!(paged, whole, "the pages, in order, are every member once");
+        let alone = store.group_alone(id).await.unwrap().unwrap();
+        assert_eq!((alone.display_name, alone.members.len()), (groups[0].1.clone(), 0));
+        assert!(store.group_alone(GroupId(uuid::Uuid::now_v7())).await.unwrap().is_none());
+    }
+
     async fn directory_changes_write_events_and_nothing_for_no_change(store) {
         let user = store.provision_user(&write("ada@example.com"), &scim_actor(), &entry()).await.unwrap();
         assert_eq!(user.version, 1);
