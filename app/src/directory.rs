@@ -160,16 +160,26 @@ pub async fn find_users(q: String, status: String, page: usize) -> Result<UsersP
     })
 }
 
-#[server(endpoint = "directory/user")]
-pub async fn load_user_detail(id: String) -> Result<UserDetail, AppError> {
-    let store = crate::session::store()?;
+/// The user whose id is `id` (as a page's address has it), or the page's "no such user".
+#[cfg(feature = "ssr")]
+async fn user_named_by(
+    store: &domain::store::Store,
+    id: &str,
+) -> Result<domain::directory::User, AppError> {
     let not_found = || AppError::NotFound(format!("No user has the id {id}."));
-    let uuid = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let user = store
+    let uuid = uuid::Uuid::parse_str(id).map_err(|_| not_found())?;
+    store
         .user(domain::directory::UserId(uuid))
         .await
         .map_err(AppError::from_store)?
-        .ok_or_else(not_found)?;
+        .ok_or_else(not_found)
+}
+
+#[server(endpoint = "directory/user")]
+pub async fn load_user_detail(id: String) -> Result<UserDetail, AppError> {
+    let store = crate::session::store()?;
+    let user = user_named_by(&store, &id).await?;
+    let uuid = user.id.0;
     let groups = store
         .groups_of(user.id)
         .await
@@ -274,13 +284,8 @@ pub async fn user_timeline(
 ) -> Result<Timeline, AppError> {
     let store = crate::session::store()?;
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
-    let not_found = || AppError::NotFound(format!("No user has the id {id}."));
-    let uuid = uuid::Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let user = store
-        .user(domain::directory::UserId(uuid))
-        .await
-        .map_err(AppError::from_store)?
-        .ok_or_else(not_found)?;
+    let user = user_named_by(&store, &id).await?;
+    let uuid = user.id.0;
     let kind = kind.unwrap_or_default();
     if !TIMELINE_KINDS.iter().any(|(k, _)| *k == kind) {
         return Err(AppError::BadRequest(format!(

@@ -17,6 +17,10 @@ const TOKEN_COLUMNS: &str = "id, name, created_at, last_used_at, revoked_at, cre
 /// How many self-check reports are kept (the newest).
 const KEPT_SELF_CHECKS: i64 = 20;
 
+/// How long a self-check's token works: a run takes seconds, and a token left behind by a
+/// run that never finished (the server stopped) must not stay live.
+const SELF_CHECK_TOKEN_LIFE: chrono::Duration = chrono::Duration::minutes(10);
+
 /// The SHA-256 of a token, hex: what is stored instead of a secret token.
 pub(crate) fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -100,7 +104,8 @@ impl Store {
         Ok((token, secret))
     }
 
-    /// The live token whose secret is `secret`, noting that it was used.
+    /// The live token whose secret is `secret`, noting that it was used. A self-check's
+    /// token lives ten minutes at most, revoked or not.
     pub async fn authenticate_scim_token(
         &self,
         secret: &str,
@@ -108,9 +113,11 @@ impl Store {
         let hash = digest(secret);
         let token: Option<ScimToken> = with_pool!(self, pool => {
             sqlx::query_as(&format!(
-                "SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+                "SELECT {TOKEN_COLUMNS} FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL \
+                 AND (NOT self_check OR created_at > $2)"
             ))
             .bind(&hash)
+            .bind(now() - SELF_CHECK_TOKEN_LIFE)
             .fetch_optional(pool)
             .await?
         });

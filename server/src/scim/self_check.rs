@@ -348,8 +348,8 @@ impl Run {
             return Err("it has no meta.location".into());
         }
         Ok(format!(
-            "It reads back with its userName and meta ({}).",
-            user["meta"]["version"]
+            "It reads back with its userName and meta (version {}).",
+            user["meta"]["version"].as_str().unwrap_or("none")
         ))
     }
 

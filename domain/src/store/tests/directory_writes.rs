@@ -78,5 +78,25 @@ crate::backend_tests! {
         assert!(store.authenticate_scim_token("idf_scim_wrong").await.unwrap().is_none());
         assert!(store.revoke_scim_token(token.id, &audit).await.unwrap());
         assert!(store.authenticate_scim_token(&secret).await.unwrap().is_none());
+
+        // A self-check's token, left unrevoked by a run that never finished, stops working
+        // after ten minutes; it is not listed among the tokens people made.
+        let (check, check_secret) = store
+            .create_self_check_token("SCIM self-check", TokenMaker::Operator, &audit)
+            .await
+            .unwrap();
+        assert!(check.self_check);
+        assert!(store.authenticate_scim_token(&check_secret).await.unwrap().is_some());
+        assert!(store.scim_tokens().await.unwrap().iter().all(|t| t.id != check.id));
+        let long_ago = crate::store::now() - chrono::Duration::minutes(11);
+        with_pool!(store, pool => {
+            sqlx::query("UPDATE scim_tokens SET created_at = $1 WHERE id = $2")
+                .bind(long_ago)
+                .bind(check.id)
+                .execute(pool)
+                .await
+                .unwrap();
+        });
+        assert!(store.authenticate_scim_token(&check_secret).await.unwrap().is_none());
     }
 }
