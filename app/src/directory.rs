@@ -369,12 +369,10 @@ async fn timeline_executions(
 ) -> Result<(), AppError> {
     use domain::access::Permission;
     use domain::store::ExecutionFilter;
-    let all = store.flows().await.map_err(AppError::from_store)?;
-    let visible: std::collections::HashMap<_, _> = all
-        .iter()
-        .filter(|f| caller.rights.on_flow(Permission::ViewExecutions, f.folder))
-        .map(|f| (f.id, f))
-        .collect();
+    let crate::executions::SeenFlows {
+        by_id: visible,
+        only,
+    } = crate::executions::seen_flows().await?;
     if visible.is_empty() && !caller.rights.allows(Permission::ViewExecutions) {
         timeline.hidden.push("executions".into());
         return Ok(());
@@ -382,7 +380,7 @@ async fn timeline_executions(
     let base = ExecutionFilter {
         since,
         limit: TIMELINE_LIMIT as i64 + 1,
-        flows: (visible.len() < all.len()).then(|| visible.keys().copied().collect()),
+        flows: only,
         ..ExecutionFilter::default()
     };
     let mut searches = vec![ExecutionFilter {

@@ -86,7 +86,7 @@ pub struct ExecutionView {
 }
 
 #[cfg(feature = "ssr")]
-pub use server::person;
+pub use server::{SeenFlows, person, seen_flows};
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -151,7 +151,31 @@ mod server {
 
     /// The flows whose executions the caller may see, by id.
     pub async fn visible_flows() -> Result<HashMap<FlowId, FlowSummary>, AppError> {
-        flows_where(Permission::ViewExecutions).await
+        Ok(seen_flows().await?.by_id)
+    }
+
+    /// The flows whose executions the caller may see, and what a store search of
+    /// executions is limited to for them (`None`: they see every flow's).
+    pub struct SeenFlows {
+        pub by_id: HashMap<FlowId, FlowSummary>,
+        pub only: Option<Vec<FlowId>>,
+    }
+
+    /// The caller's [`SeenFlows`], from one read of the flows.
+    pub async fn seen_flows() -> Result<SeenFlows, AppError> {
+        let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
+        let all = crate::session::store()?
+            .flows()
+            .await
+            .map_err(AppError::from_store)?;
+        let count = all.len();
+        let by_id: HashMap<FlowId, FlowSummary> = all
+            .into_iter()
+            .filter(|f| caller.rights.on_flow(Permission::ViewExecutions, f.folder))
+            .map(|f| (f.id, f))
+            .collect();
+        let only = (by_id.len() < count).then(|| by_id.keys().copied().collect());
+        Ok(SeenFlows { by_id, only })
     }
 
     /// The flows the caller holds `permission` on: every flow through a role, or the
@@ -244,8 +268,7 @@ pub async fn list_executions(
     use domain::flows::FlowId;
     use domain::store::{ExecutionFilter, execution_cursor, parse_execution_cursor};
     let store = crate::session::store()?;
-    let flows = server::visible_flows().await?;
-    let every_flow = store.flows().await.map_err(AppError::from_store)?.len() == flows.len();
+    let server::SeenFlows { by_id: flows, only } = server::seen_flows().await?;
     let flow = match flow.filter(|f| !f.is_empty()) {
         Some(f) => {
             Some(FlowId(uuid::Uuid::parse_str(&f).map_err(|_| {
@@ -281,7 +304,7 @@ pub async fn list_executions(
         // One more than a page: whether an older page exists.
         limit: PAGE_SIZE + 1,
         // Only the flows the caller may see, chosen in the database.
-        flows: (!every_flow).then(|| flows.keys().copied().collect()),
+        flows: only,
     };
     let mut executions = store
         .executions(&filter)

@@ -14,7 +14,7 @@ const REMEMBERED_SECONDS: u32 = 365 * 24 * 3600;
 pub async fn set_theme(State(state): State<AppState>, post: crate::forms::Post) -> Response {
     let fields = post.fields;
     let back = Some(fields.get("back"))
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .filter(|b| app::session::is_safe_next(b))
         .unwrap_or("/")
         .to_string();
     let theme = fields.get("theme");

@@ -614,3 +614,48 @@ async fn answers_are_compressed_and_carry_security_headers() {
         "default-src 'none'; frame-ancestors 'none'"
     );
 }
+
+/// The theme switch keeps the choice in a cookie and goes back to a path on this site
+/// only: never to another site, however the address is dressed up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_theme_switch_goes_back_only_to_this_site() {
+    let db = domain::store::testing::sqlite().await;
+    let server = start(db.store.clone(), Options::default()).await;
+    let browser = client();
+    let post = |theme: &str, back: &str| {
+        browser
+            .post(server.url("/preferences/theme"))
+            .form(&[("theme", theme), ("back", back)])
+            .send()
+    };
+    let dark = post("dark", "/flows?q=x").await.unwrap();
+    assert_eq!(location(&dark), "/flows?q=x");
+    let cookie = dark.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.starts_with("idflow_theme=dark;") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    for back in [
+        "//evil.example",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+    ] {
+        assert_eq!(
+            location(&post("light", back).await.unwrap()),
+            "/",
+            "{back:?}"
+        );
+    }
+    let system = post("system", "/").await.unwrap();
+    assert!(
+        system.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        location(&post("purple", "/settings").await.unwrap()),
+        "/settings"
+    );
+}
