@@ -423,6 +423,9 @@ pub fn flash_message(kind: &str, code: &str) -> Option<&'static str> {
         ("notice", "test-started") => {
             "The test is running with your sample input; this page shows each card's inputs and outputs as it goes."
         }
+        ("notice", "dry-run-started") => {
+            "The dry run is running with your sample input: nothing will be changed or sent. Each card that would change something says below what it would have done."
+        }
         ("error", "sample-invalid") => {
             "The test did not start; a sample value does not fit its field:"
         }

@@ -31,6 +31,9 @@ pub struct ExecutionSummary {
     /// Started by Test Flow.
     #[serde(default)]
     pub test: bool,
+    /// A dry run: its cards changed nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// One card's record in an execution.
@@ -46,6 +49,9 @@ pub struct CardRecord {
     pub error: Option<String>,
     pub started_at: chrono::DateTime<chrono::Utc>,
     pub finished_at: chrono::DateTime<chrono::Utc>,
+    /// In a dry run: what the card would have done, had it not been one.
+    #[serde(default)]
+    pub would: Option<domain::engine::dry_run::Note>,
 }
 
 /// A helper flow's execution, linked from the card that started it (Call Flow, For
@@ -228,6 +234,7 @@ mod server {
             reason: e.error.clone(),
             cards_run: e.steps,
             test: e.test,
+            dry_run: e.dry_run,
         }
     }
 }
@@ -407,6 +414,10 @@ pub async fn execution_detail(id: String) -> Result<ExecutionView, AppError> {
                     .map(|c| c.name.to_string())
                     .unwrap_or_else(|| s.card_kind.clone()),
                 card_id: s.card_id,
+                would: s
+                    .outputs
+                    .as_ref()
+                    .and_then(domain::engine::dry_run::Note::of),
                 card_kind: s.card_kind,
                 status: s.status,
                 attempt: s.attempt,

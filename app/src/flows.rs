@@ -469,13 +469,25 @@ pub struct TestInput {
     pub past: Vec<(String, String)>,
     /// The execution the values were taken from.
     pub from: Option<String>,
+    /// The directory user the trigger's user fields were filled from.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The trigger gives a user (its fields can be filled from the directory).
+    #[serde(default)]
+    pub gives_user: bool,
     /// The current version's problems, each a sentence.
     pub problems: Vec<String>,
 }
 
-/// The Test Flow form of flow `id`, with the values of execution `from` when given.
+/// The Test Flow form of flow `id`, with the values of execution `from` when given, or
+/// with the trigger's user as the directory has user `user` now (for those who may see
+/// the directory).
 #[server(endpoint = "flows/test-form")]
-pub async fn test_setup(id: String, from: Option<String>) -> Result<TestInput, AppError> {
+pub async fn test_setup(
+    id: String,
+    from: Option<String>,
+    user: Option<String>,
+) -> Result<TestInput, AppError> {
     use domain::access::Permission;
     use domain::flows::sample::{sample_fields, sample_value};
     use domain::store::ExecutionFilter;
@@ -521,16 +533,40 @@ pub async fn test_setup(id: String, from: Option<String>) -> Result<TestInput, A
         }
         None => None,
     };
-    let fields = sample_fields(trigger)
+    let person = match user.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        Some(name) => {
+            if !caller.rights.allows(Permission::ViewDirectory) {
+                return Err(AppError::Forbidden);
+            }
+            let found = store
+                .user_by_name(name)
+                .await
+                .map_err(AppError::from_store)?;
+            Some(found.ok_or_else(|| {
+                AppError::NotFound(format!("There is no user with the user name {name:?}."))
+            })?)
+        }
+        None => None,
+    };
+    let filled = person
+        .as_ref()
+        .map(|u| serde_json::json!({ "user": domain::engine::user_value(u) }));
+    let fields: Vec<_> = sample_fields(trigger)
         .into_iter()
         .map(|field| {
-            let value = chosen
+            let from_user = filled
                 .as_ref()
-                .map(|e| sample_value(&e.input, &field.path))
+                .filter(|_| field.path.starts_with("user."))
+                .map(|input| sample_value(input, &field.path));
+            let value = from_user
+                .or_else(|| chosen.as_ref().map(|e| sample_value(&e.input, &field.path)))
                 .unwrap_or_default();
             (field, value)
         })
         .collect();
+    let gives_user = fields
+        .iter()
+        .any(|(field, _)| field.path.starts_with("user."));
     Ok(TestInput {
         id: summary.id.to_string(),
         name: summary.name.clone(),
@@ -553,6 +589,8 @@ pub async fn test_setup(id: String, from: Option<String>) -> Result<TestInput, A
             })
             .collect(),
         from: chosen.map(|e| e.id.to_string()),
+        user: person.map(|u| u.user_name),
+        gives_user,
         problems: domain::flows::validate::validate(&definition, catalog)
             .into_iter()
             .map(|p| p.message)

@@ -101,6 +101,7 @@ pub fn acting(caller: &Caller) -> domain::actions::Acting {
         person: Some(caller.user.id),
         client_address: address,
         request_id: request_id(),
+        dry_run: false,
     }
 }
 

@@ -4,7 +4,10 @@ import { test, expect, expectHydration, jsEnabled, signIn, importFlow, scim, sci
 // The builder: flows built by dragging cards from the palette onto drop zones and output
 // fields onto inputs, with real mouse presses and moves (pointer events), as a person does.
 
-/** The `offboarded` table (email, when); the Offboarding template may have made it already. */
+/**
+ * The `offboarded` table as the Offboarding template makes it (email, when, groups); the
+ * template may have made it already (dry-run.spec.ts installs it).
+ */
 async function ensureOffboardedTable(page: Page) {
   await page.goto('/tables');
   if ((await page.getByRole('link', { name: 'offboarded', exact: true }).count()) > 0) return;
@@ -16,6 +19,8 @@ async function ensureOffboardedTable(page: Page) {
   await page.getByLabel('Column 1 name').fill('email');
   await page.getByLabel('Column 2 name').fill('when');
   await page.getByLabel('Column 2 type').selectOption('date_time');
+  await page.getByLabel('Column 3 name').fill('groups');
+  await page.getByLabel('Column 3 type').selectOption('number');
   await page.getByRole('button', { name: 'Create table' }).click();
   await expect(page.getByTestId('flash')).toContainText(/The table is created|already/);
 }

@@ -244,7 +244,8 @@ pub async fn clone(
 
 /// `POST /flows/{id}/test` with the sample form's fields (`s.<path>`): runs the flow's
 /// current version (on or off) with that input as its trigger would give it, keeping
-/// every card's inputs and outputs; to the execution's page.
+/// every card's inputs and outputs; to the execution's page. With `run=dry` (the Dry run
+/// button), a dry run: its cards change nothing and say what they would have done.
 pub async fn test(State(state): State<AppState>, Path(id): Path<String>, post: Post) -> Answer {
     use domain::flows::sample::{build_sample, sample_fields};
     let Post { origin, fields } = post;
@@ -266,13 +267,25 @@ pub async fn test(State(state): State<AppState>, Path(id): Path<String>, post: P
             ));
         }
     };
-    Ok(
-        match executions::test(&state.store, &origin.acting(), &flow, input).await {
-            Ok(execution) => Redirect::to(&format!("/executions/{execution}?notice=test-started"))
-                .into_response(),
-            Err(err) => action_failed(&page, err),
-        },
-    )
+    let dry = fields.get("run") == "dry";
+    let acting = origin.acting();
+    let (started, notice) = if dry {
+        (
+            executions::dry_run(&state.store, &acting, &flow, input).await,
+            "dry-run-started",
+        )
+    } else {
+        (
+            executions::test(&state.store, &acting, &flow, input).await,
+            "test-started",
+        )
+    };
+    Ok(match started {
+        Ok(execution) => {
+            Redirect::to(&format!("/executions/{execution}?notice={notice}")).into_response()
+        }
+        Err(err) => action_failed(&page, err),
+    })
 }
 
 /// Saves `definition` as the next version of `flow`, which the caller based on version

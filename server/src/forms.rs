@@ -80,6 +80,7 @@ impl Origin {
             person: self.user().map(|u| u.id),
             client_address: self.address.clone(),
             request_id: self.request_id.clone(),
+            dry_run: false,
         }
     }
 }

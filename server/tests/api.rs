@@ -37,6 +37,7 @@ async fn token_of(
         person: Some(user.id),
         client_address: None,
         request_id: None,
+        dry_run: false,
     };
     let input = TokenInput {
         name: format!("{user_name} {kind:?}"),
@@ -498,6 +499,7 @@ async fn a_token_never_does_more_than_the_person_behind_it(store: Store) {
         person: Some(user.id),
         client_address: None,
         request_id: None,
+        dry_run: false,
     };
     let stronger = TokenInput {
         name: "too strong".into(),

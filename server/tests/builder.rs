@@ -234,6 +234,7 @@ async fn the_builder_opens_checks_and_saves_versions(store: Store) {
             causal_chain: vec![],
             parent: None,
             test: true,
+            dry_run: false,
             acting_for: None,
         })
         .await

@@ -449,8 +449,21 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
         <section class="execution" data-testid="execution">
             <h2>
                 {s.flow_name.clone()} " " <span class=status_class>{status_label(&s.status)}</span>
-                {s.test.then(|| view! { <span class="run-status test-run">"Test run"</span> })}
+                {match (s.dry_run, s.test) {
+                    (true, _) => Some(view! { <span class="run-status test-run">"Dry run"</span> }),
+                    (false, true) => Some(view! { <span class="run-status test-run">"Test run"</span> }),
+                    _ => None,
+                }}
             </h2>
+            {s
+                .dry_run
+                .then(|| {
+                    view! {
+                        <p class="dry-run-notice" data-testid="dry-run">
+                            "A dry run: nothing was changed, sent or written but this record. Each card that would have changed something says below what it would have done."
+                        </p>
+                    }
+                })}
             {actions}
             <dl class="facts">
                 <dt>"Trigger"</dt>
@@ -497,6 +510,67 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
     }
 }
 
+/// What a dry run's card would have done: the sentence, each value before → after, and
+/// the message or request it would have sent (secrets redacted).
+#[component]
+fn Would(note: domain::engine::dry_run::Note) -> impl IntoView {
+    let shown = |v: &serde_json::Value| match v {
+        serde_json::Value::Null => "—".to_string(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let changes = (!note.changes.is_empty()).then(|| {
+        let rows = note
+            .changes
+            .iter()
+            .map(|c| {
+                view! {
+                    <tr>
+                        <td>{c.target.clone()}</td>
+                        <td>{c.field.clone()}</td>
+                        <td class="before">{shown(&c.before)}</td>
+                        <td class="after">{shown(&c.after)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="table-scroll" tabindex="0" role="region" aria-label="What would change">
+                <table class="would-changes">
+                    <thead>
+                        <tr>
+                            <th>"Who or what"</th>
+                            <th>"Field"</th>
+                            <th>"Before"</th>
+                            <th>"After"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+    });
+    let request = note
+        .request
+        .map(|r| {
+            view! {
+                <details open>
+                    <summary>"Would send"</summary>
+                    <pre class="json">{pretty(&r)}</pre>
+                </details>
+            }
+        });
+    view! {
+        <div class="would" data-testid="would">
+            <p>
+                <strong>{note.summary}</strong>
+            </p>
+            {changes}
+            {request}
+        </div>
+    }
+}
+
 #[component]
 fn CardView(card: CardRecord, helpers: Vec<HelperLink>) -> impl IntoView {
     let status_class = format!("run-status run-{}", card.status);
@@ -535,6 +609,7 @@ fn CardView(card: CardRecord, helpers: Vec<HelperLink>) -> impl IntoView {
                 <span class="hint">{format!(" {took} ms")} {attempt}</span>
             </h4>
             {card.error.map(|e| view! { <p class="reason">{e}</p> })}
+            {card.would.map(|note| view! { <Would note /> })}
             {card
                 .inputs
                 .map(|i| {

@@ -183,6 +183,7 @@ pub async fn acting_for(
         person: Some(person.id),
         client_address,
         request_id,
+        dry_run: false,
     })
 }
 

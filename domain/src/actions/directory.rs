@@ -64,6 +64,9 @@ pub async fn update_user(
     entry: &NewEntry,
 ) -> Result<WriteOutcome, ActionError> {
     let changes = write.changes(user);
+    if changes.is_empty() && acting.dry_run {
+        return Ok(WriteOutcome::Unchanged(user.clone()));
+    }
     if changes.is_empty() {
         // Nothing to judge: the store answers Unchanged (or that the version moved on).
         return store
@@ -99,6 +102,9 @@ pub async fn update_user(
         if holds.contains(&Role::SuperAdmin) {
             keep_a_super_admin(store, SuperAdminPath::User(user.id)).await?;
         }
+    }
+    if acting.dry_run {
+        return Ok(WriteOutcome::Updated(write.applied_to(user)));
     }
     store
         .update_user(user.id, expected_version, write, &acting.actor, entry)
@@ -165,7 +171,9 @@ pub async fn end_sessions(
     entry: &NewEntry,
 ) -> Result<(), ActionError> {
     may_change_user(&acting.rights, &user.user_name, &holds(store, user).await?)?;
-    store.end_user_sessions(user.id, entry).await?;
+    if !acting.dry_run {
+        store.end_user_sessions(user.id, entry).await?;
+    }
     Ok(())
 }
 
@@ -228,6 +236,9 @@ pub async fn change_members(
 ) -> Result<bool, ActionError> {
     let (name, mapped) = group_and_role(store, group).await?;
     check_members(store, acting, &name, mapped, add, remove).await?;
+    if acting.dry_run {
+        return Ok(!add.is_empty() || !remove.is_empty());
+    }
     let mut entry = acting.entry(action, group_target(group, &name));
     if let Some(reason) = reason {
         entry = entry.reason(reason);

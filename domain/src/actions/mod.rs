@@ -35,6 +35,9 @@ pub struct Acting {
     pub person: Option<UserId>,
     pub client_address: Option<String>,
     pub request_id: Option<String>,
+    /// A dry run's card: each change is judged as it would be and then not made; the
+    /// action answers with what it would have written.
+    pub dry_run: bool,
 }
 
 impl Acting {

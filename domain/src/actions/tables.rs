@@ -129,6 +129,35 @@ fn fits(table: &TableSummary, row: &Row) -> Result<Row, ActionError> {
         .map_err(|reasons| ActionError::refused("row-invalid", reasons.join("; ")))
 }
 
+/// A dry run's row write: `row` as it would be kept (in place of row `id`, or new),
+/// refused as the write would be when another row holds its key.
+async fn would_write(
+    store: &Store,
+    table: &TableSummary,
+    id: Option<Uuid>,
+    row: Row,
+) -> Result<RowRecord, ActionError> {
+    let key = table.schema.key.as_ref().and_then(|column| row.get(column));
+    if let Some(key) = key.filter(|k| !k.is_null()) {
+        let key = crate::tables::key_text(key);
+        if let Some(holder) = store.row_by_key(table.id, &key).await?
+            && Some(holder.id) != id
+        {
+            return Err(ActionError::refused(
+                "row-key-taken",
+                format!("(a row with the key {key:?} already exists.)"),
+            ));
+        }
+    }
+    let now = chrono::Utc::now();
+    Ok(RowRecord {
+        id: id.unwrap_or_else(Uuid::new_v4),
+        data: row,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
 /// Adds `row` to `table`; refused when it is empty, does not fit, or its key is taken.
 pub async fn add_row(
     store: &Store,
@@ -143,6 +172,9 @@ pub async fn add_row(
             "row-empty",
             "fill in at least one column",
         ));
+    }
+    if acting.dry_run {
+        return would_write(store, table, None, row).await;
     }
     let entry = row_entry(acting, Action::TableRowCreate, table);
     store
@@ -161,6 +193,9 @@ pub async fn update_row(
 ) -> Result<RowRecord, ActionError> {
     may_fill(acting, table.folder)?;
     let row = fits(table, row)?;
+    if acting.dry_run {
+        return would_write(store, table, Some(id), row).await;
+    }
     let entry = row_entry(acting, Action::TableRowUpdate, table);
     store
         .update_row(table, id, &row, entry.as_ref())
@@ -177,6 +212,9 @@ pub async fn delete_row(
     id: Uuid,
 ) -> Result<(), ActionError> {
     may_fill(acting, table.folder)?;
+    if acting.dry_run {
+        return Ok(());
+    }
     let entry = row_entry(acting, Action::TableRowDelete, table);
     if store.delete_row(table.id, id, entry.as_ref()).await? {
         Ok(())
@@ -216,6 +254,7 @@ mod tests {
             person: None,
             client_address: None,
             request_id: None,
+            dry_run: false,
         }
     }
 

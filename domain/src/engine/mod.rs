@@ -10,11 +10,15 @@
 //! [`runner`] (server only).
 
 pub mod control;
+pub mod dry_run;
 #[cfg(feature = "server")]
 pub mod runner;
 pub mod schedules;
 #[cfg(feature = "server")]
 pub mod triggers;
+/// A user as cards and directory triggers give it.
+#[cfg(feature = "server")]
+pub use runner::directory::user_value;
 
 use crate::flows::{Binding, Card, CardId, Flow, OnError, Source, expressions};
 use serde::{Deserialize, Serialize};

@@ -76,6 +76,7 @@ pub async fn fire_schedules(
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                dry_run: false,
                 acting_for: None,
             };
             if store.enqueue_execution(&new).await?.is_some() {

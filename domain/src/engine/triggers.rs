@@ -105,6 +105,7 @@ pub async fn dispatch_directory_events(store: &Store, limit: i64) -> Result<usiz
                     causal_chain: chain.clone(),
                     parent: None,
                     test: false,
+                    dry_run: false,
                     acting_for: None,
                 };
                 if behind.contains(&flow.flow.0) {
@@ -210,6 +211,7 @@ pub async fn dispatch_okta_events(
                     causal_chain: Vec::new(),
                     parent: None,
                     test: false,
+                    dry_run: false,
                     acting_for: None,
                 };
                 if heard == Hears::NotShared {

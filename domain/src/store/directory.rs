@@ -26,6 +26,20 @@ pub struct UserWrite {
 }
 
 impl UserWrite {
+    /// `user` as this write would leave them (a dry run's answer; nothing is stored).
+    pub fn applied_to(&self, user: &User) -> User {
+        User {
+            user_name: self.user_name.clone(),
+            external_id: self.external_id.clone(),
+            status: self.status,
+            role: self.role,
+            display_name: self.display_name.clone(),
+            email: self.email.clone(),
+            attributes: self.attributes.clone(),
+            ..user.clone()
+        }
+    }
+
     /// The names the Directory's search looks in.
     pub(crate) fn names(&self) -> (&str, Option<&str>, Option<&str>) {
         (

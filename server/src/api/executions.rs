@@ -25,6 +25,9 @@ pub(super) struct ExecutionItem {
     trigger: String,
     /// Started by Test Flow.
     test: bool,
+    /// A dry run: its cards changed nothing; each card that would have changed something
+    /// has a `dry_run` field in its outputs saying what.
+    dry_run: bool,
     queued_at: chrono::DateTime<chrono::Utc>,
     started_at: Option<chrono::DateTime<chrono::Utc>>,
     finished_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -76,6 +79,7 @@ impl From<&ExecutionRecord> for ExecutionItem {
             status: e.status.as_str().to_string(),
             trigger: e.trigger_kind.clone(),
             test: e.test,
+            dry_run: e.dry_run,
             queued_at: e.queued_at,
             started_at: e.started_at,
             finished_at: e.finished_at,

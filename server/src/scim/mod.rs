@@ -215,6 +215,7 @@ impl Client {
             person: None,
             client_address: self.address.clone(),
             request_id: self.request_id.clone(),
+            dry_run: false,
         })
     }
 

@@ -6,6 +6,7 @@
 mod common;
 
 mod api;
+mod dry_run;
 mod flows_tab;
 mod folders;
 mod history;

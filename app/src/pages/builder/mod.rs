@@ -232,6 +232,8 @@ pub(super) fn Builder(setup: BuilderData) -> impl IntoView {
                 " "
                 <a href=format!("/flows/{id}/test")>"Test Flow"</a>
                 " "
+                <a href=format!("/flows/{id}/test?mode=dry")>"Dry run"</a>
+                " "
                 <a href=format!("/flows/{id}/api")>"API"</a>
             }
         })

@@ -6,6 +6,7 @@ use crate::actions::{Acting, directory};
 use crate::audit::Action;
 use crate::directory::{GroupId, User, UserId, UserStatus};
 use crate::engine::control::{CardError, Done};
+use crate::engine::dry_run::{Note, object_changes};
 use crate::scim::ENTERPRISE_USER;
 use crate::store::UserWrite;
 use serde_json::{Map, Value, json};
@@ -166,8 +167,16 @@ impl Runner {
                 .entry(Action::FlowUserChange, crate::actions::user_target(&user))
                 .reason(what)
         };
-        let changed =
-            |outcome: crate::store::WriteOutcome| json!({ "user": user_value(outcome.user()) });
+        // A dry run's write answers with the user as it would leave them: the note says
+        // what would change.
+        let changed = |outcome: crate::store::WriteOutcome, verb: &str| {
+            let output = json!({ "user": user_value(outcome.user()) });
+            if acting.dry_run {
+                would_change_user(&user, &outcome, verb).on(output)
+            } else {
+                output
+            }
+        };
         let output = match kind {
             "directory.read_user" => json!({ "user": user_value(&user) }),
             "directory.update_profile" => {
@@ -189,16 +198,19 @@ impl Runner {
                         &user_entry("profile updated"),
                     )
                     .await?,
+                    "update the profile of",
                 )
             }
             "directory.activate_user"
             | "directory.unsuspend_user"
             | "directory.deactivate_user"
             | "directory.suspend_user" => {
-                let (status, what) = match kind {
-                    "directory.deactivate_user" => (UserStatus::Deprovisioned, "deactivated"),
-                    "directory.suspend_user" => (UserStatus::Suspended, "suspended"),
-                    _ => (UserStatus::Active, "activated"),
+                let (status, what, verb) = match kind {
+                    "directory.deactivate_user" => {
+                        (UserStatus::Deprovisioned, "deactivated", "deactivate")
+                    }
+                    "directory.suspend_user" => (UserStatus::Suspended, "suspended", "suspend"),
+                    _ => (UserStatus::Active, "activated", "activate"),
                 };
                 changed(
                     directory::set_user_status(
@@ -209,6 +221,7 @@ impl Runner {
                         &user_entry(what),
                     )
                     .await?,
+                    verb,
                 )
             }
             "directory.assign_app" => {
@@ -228,6 +241,7 @@ impl Runner {
                         &user_entry("assigned"),
                     )
                     .await?,
+                    "change the role of",
                 )
             }
             "directory.unassign_app" => changed(
@@ -239,6 +253,7 @@ impl Runner {
                     &user_entry("unassigned"),
                 )
                 .await?,
+                "unassign the console from",
             ),
             "directory.clear_sessions" => {
                 directory::end_sessions(
@@ -248,10 +263,19 @@ impl Runner {
                     &user_entry("sessions cleared"),
                 )
                 .await?;
-                json!({})
+                if acting.dry_run {
+                    Note::new(format!(
+                        "Would sign {} out of every session",
+                        user.user_name
+                    ))
+                    .change(&user.user_name, "sessions", json!("valid"), json!("ended"))
+                    .on(json!({}))
+                } else {
+                    json!({})
+                }
             }
             "directory.add_to_group" | "directory.remove_from_group" => {
-                let (group, _) = self.find_group(inputs).await?;
+                let (group, group_name) = self.find_group(inputs).await?;
                 let add = kind == "directory.add_to_group";
                 directory::change_membership(
                     &self.store,
@@ -262,10 +286,24 @@ impl Runner {
                     Action::FlowGroupChange,
                 )
                 .await?;
-                json!({})
+                if acting.dry_run {
+                    let member = self
+                        .store
+                        .groups_of(user.id)
+                        .await?
+                        .iter()
+                        .any(|(id, _)| *id == group);
+                    would_change_membership(&user, &group_name, member, add).on(json!({}))
+                } else {
+                    json!({})
+                }
             }
             "directory.remove_from_all_groups" => {
                 let mut removed = Vec::new();
+                let mut note = Note::new(format!(
+                    "Would remove {} from every group they are in",
+                    user.user_name
+                ));
                 for (id, name) in self.store.groups_of(user.id).await? {
                     directory::change_membership(
                         &self.store,
@@ -276,9 +314,20 @@ impl Runner {
                         Action::FlowGroupChange,
                     )
                     .await?;
+                    note = note.change(
+                        &user.user_name,
+                        format!("member of {name}"),
+                        json!(true),
+                        json!(false),
+                    );
                     removed.push(json!({ "id": id.0.to_string(), "name": name }));
                 }
-                json!({ "count": removed.len(), "groups": removed })
+                let output = json!({ "count": removed.len(), "groups": removed });
+                if acting.dry_run {
+                    note.on(output)
+                } else {
+                    output
+                }
             }
             "directory.list_user_groups" => {
                 let groups: Vec<Value> = self
@@ -310,6 +359,54 @@ impl Runner {
             None => "nobody (save or turn the flow on to make it act for you)".into(),
         }
     }
+}
+
+/// What a dry run's write to `before` would have done, `verb` naming it ("deactivate").
+fn would_change_user(before: &User, outcome: &crate::store::WriteOutcome, verb: &str) -> Note {
+    let name = &before.user_name;
+    let crate::store::WriteOutcome::Updated(after) = outcome else {
+        return Note::new(format!(
+            "Would {verb} {name}: nothing to change, they are already so"
+        ));
+    };
+    let fields = |user: &User| {
+        let mut value = user_value(user);
+        let attributes = value
+            .as_object_mut()
+            .and_then(|v| v.remove("attributes"))
+            .and_then(|a| a.as_object().cloned())
+            .unwrap_or_default();
+        (value.as_object().cloned().unwrap_or_default(), attributes)
+    };
+    let ((was, was_attributes), (will, will_attributes)) = (fields(before), fields(after));
+    let mut changes = object_changes(name, &was, &will);
+    if changes.is_empty() {
+        // Only attributes the card value has no field for.
+        changes = object_changes(name, &was_attributes, &will_attributes);
+    }
+    Note {
+        changes,
+        ..Note::new(format!("Would {verb} {name}"))
+    }
+}
+
+/// What a dry run's Add to Group (`add`) or Remove from Group would have done to `user`,
+/// a `member` of `group` or not.
+fn would_change_membership(user: &User, group: &str, member: bool, add: bool) -> Note {
+    let name = &user.user_name;
+    match (add, member) {
+        (true, false) => Note::new(format!("Would add {name} to {group}")),
+        (false, true) => Note::new(format!("Would remove {name} from {group}")),
+        (true, true) => {
+            return Note::new(format!(
+                "{name} is already in {group}: nothing would change"
+            ));
+        }
+        (false, false) => {
+            return Note::new(format!("{name} is not in {group}: nothing would change"));
+        }
+    }
+    .change(name, format!("member of {group}"), json!(member), json!(add))
 }
 
 /// Sets one attribute of a user write by the name cards use: the console's fields by

@@ -3,6 +3,7 @@
 use super::{Context, Runner};
 use crate::connectors::{Email, Opened};
 use crate::engine::control::{CardError, Done};
+use crate::engine::dry_run::Note;
 use serde_json::{Map, Value, json};
 
 /// The addresses of a field: a list, or text separated by commas or semicolons.
@@ -44,11 +45,6 @@ impl Runner {
         if subject.is_empty() {
             return Err(CardError::fatal("subject: has no value"));
         }
-        let secrets = self.store.connection_secrets(connection.id).await?;
-        let opened = Opened {
-            connection: &connection,
-            secrets,
-        };
         let html = Some(text(inputs, "html")).filter(|h| !h.trim().is_empty());
         let email = Email {
             cc: addresses(inputs, "cc"),
@@ -56,6 +52,32 @@ impl Runner {
             text: text(inputs, "text"),
             html,
             to,
+        };
+        if context.execution.dry_run {
+            let note = Note::new(format!(
+                "Would email {}: {}",
+                email.to.join(", "),
+                email.subject
+            ))
+            .request(json!({
+                "via": connection.name,
+                "to": email.to,
+                "cc": email.cc,
+                "subject": email.subject,
+                "text": email.text,
+                "html": email.html,
+            }));
+            return Ok(Done::Output(note.on(json!({
+                "sent": false,
+                "to": email.to,
+                "cc": email.cc,
+                "server": null,
+            }))));
+        }
+        let secrets = self.store.connection_secrets(connection.id).await?;
+        let opened = Opened {
+            connection: &connection,
+            secrets,
         };
         let answer = self.store.connectors().send_email(&opened, &email).await?;
         Ok(Done::Output(json!({

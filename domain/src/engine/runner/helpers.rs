@@ -180,6 +180,8 @@ impl Runner {
                     index: index as i64,
                 }),
                 test: false,
+                // A dry run's helpers are dry runs too: they change nothing either.
+                dry_run: context.execution.dry_run,
                 // A helper acts for whoever its caller acts for: calling a flow never
                 // borrows its owner's rights.
                 acting_for: context.execution.acting_for,

@@ -7,6 +7,7 @@
 use super::{Context, Runner, input_text as text};
 use crate::connectors::{BODY_CAP, DEFAULT_TIMEOUT, MAX_TIMEOUT, Opened};
 use crate::engine::control::{CardError, Done};
+use crate::engine::dry_run::Note;
 use crate::outbound;
 use serde_json::{Map, Value, json};
 use std::time::{Duration, Instant};
@@ -151,6 +152,23 @@ impl Runner {
                 )));
             }
         };
+        if context.execution.dry_run {
+            // Checked as it would be sent (address, outbound guard, body), then not sent.
+            let note = Note::new(format!("Would send {method} {}", shown(&url))).request(json!({
+                "method": method.as_str(),
+                "url": shown(&url),
+                "query": object(inputs, "query")?,
+                "headers": object(inputs, "headers")?,
+                "body": inputs.get("body"),
+                "connection": connection.as_ref().map(|c| format!("{} (its credentials are added when sent)", c.name)),
+            }));
+            return Ok(Done::Output(note.on(json!({
+                "status": null,
+                "headers": {},
+                "body": null,
+                "request": { "method": method.as_str(), "url": shown(&url) },
+            }))));
+        }
         if let Some(connection) = &connection {
             let secrets = self.store.connection_secrets(connection.id).await?;
             let opened = Opened {

@@ -81,6 +81,7 @@ impl Runner {
                     person: context.execution.acting_for,
                     client_address: None,
                     request_id: None,
+                    dry_run: context.execution.dry_run,
                 })
             })
             .await?)
@@ -142,6 +143,41 @@ fn receipt(kind: &str, output: &Value) -> Option<Value> {
         .get("request_id")
         .filter(|id| !id.is_null())
         .map(|id| json!({ "request_id": id }))
+}
+
+/// A dry run does not wait: a Wait or a Pause says how long it would have, and the dry
+/// run goes on at once (a Pause with no input).
+fn dry_run_steered(result: Result<Done, CardError>) -> Result<Done, CardError> {
+    use crate::engine::dry_run::Note;
+    match result {
+        Ok(Done::Wait(duration)) => Ok(Done::Output(
+            Note::new(format!(
+                "Would wait {} here; a dry run goes on at once",
+                spoken(duration)
+            ))
+            .on(Value::Null),
+        )),
+        Ok(Done::Await(Waiting::Resume { .. }, until)) => Ok(Done::Output(
+            Note::new(format!(
+                "Would pause here until {} or until resumed; a dry run goes on at once, with no input",
+                until.format("%Y-%m-%d %H:%M UTC")
+            ))
+            .on(json!({ "input": null, "resumed": false })),
+        )),
+        other => other,
+    }
+}
+
+/// A duration as a person says it: "90 seconds", "3 days".
+fn spoken(duration: Duration) -> String {
+    let seconds = duration.num_seconds();
+    let (n, unit) = match seconds {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Counts an execution of `flow` that ended with `outcome` (test runs are not counted).
@@ -338,7 +374,12 @@ impl Runner {
         if ended {
             ended_metric(execution, flow, "failed");
         }
-        let Some(error_flow) = flow.settings.error_flow.filter(|_| ended) else {
+        // A dry run's failure is its tester's to read, not the error flow's to handle.
+        let Some(error_flow) = flow
+            .settings
+            .error_flow
+            .filter(|_| ended && !execution.dry_run)
+        else {
             return Ok(());
         };
         let helper = match self.store.flow_summary(error_flow).await? {
@@ -365,6 +406,7 @@ impl Runner {
                 causal_chain: execution.causal_chain.clone(),
                 parent: None,
                 test: false,
+                dry_run: false,
                 acting_for: execution.acting_for,
             })
             .await?;
@@ -459,7 +501,10 @@ impl Runner {
                 }
                 return Ok(());
             }
-            if let Some(reason) = self.guard_holds(execution.flow, card, &progress).await? {
+            // A dry run changes no one: the guard has nothing to hold back.
+            if !execution.dry_run
+                && let Some(reason) = self.guard_holds(execution.flow, card, &progress).await?
+            {
                 if !self.flush(&execution, &mut pending, &progress).await? {
                     return Ok(());
                 }
@@ -505,6 +550,11 @@ impl Runner {
                 Err(e) => Err(CardError::fatal(format!(
                     "an input could not be filled: {e}"
                 ))),
+            };
+            let result = if execution.dry_run {
+                dry_run_steered(result)
+            } else {
+                result
             };
             let keep = flow.settings.save_all_data || execution.test;
             let mut step = StepRecord {
@@ -863,6 +913,44 @@ impl Runner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dry_run_goes_on_at_once_where_it_would_wait() {
+        assert_eq!(spoken(Duration::seconds(90)), "90 seconds");
+        assert_eq!(spoken(Duration::minutes(1)), "1 minute");
+        assert_eq!(spoken(Duration::days(3)), "3 days");
+        let waited = dry_run_steered(Ok(Done::Wait(Duration::hours(2))));
+        let Ok(Done::Output(output)) = waited else {
+            panic!("a Wait goes on");
+        };
+        let note = crate::engine::dry_run::Note::of(&output).unwrap();
+        assert_eq!(note.summary, "Would wait 2 hours here; a dry run goes on at once");
+        let until = Utc::now() + Duration::days(1);
+        let paused = dry_run_steered(Ok(Done::Await(
+            Waiting::Resume {
+                card: 1,
+                input: None,
+                resumed: false,
+                since_ms: 0,
+            },
+            until,
+        )));
+        let Ok(Done::Output(output)) = paused else {
+            panic!("a Pause goes on");
+        };
+        assert_eq!(output["input"], Value::Null);
+        assert!(
+            crate::engine::dry_run::Note::of(&output)
+                .unwrap()
+                .summary
+                .starts_with("Would pause here until")
+        );
+        // Anything else is as it was.
+        assert!(matches!(
+            dry_run_steered(Ok(Done::Output(json!(1)))),
+            Ok(Done::Output(v)) if v == json!(1)
+        ));
+    }
 
     #[test]
     fn error_bodies_hold_no_internals() {

@@ -298,6 +298,18 @@ impl Runner {
     ) -> Result<Done, CardError> {
         let card = okta_card(kind)
             .ok_or_else(|| CardError::fatal(format!("the {kind:?} card does not exist")))?;
+        if context.execution.dry_run {
+            // Checked as it would be sent (its inputs, the connection), then not sent:
+            // reads too, as a dry run calls no service.
+            let (method, path, body) = request(card, inputs)?;
+            let connection = self.connection_of(context, inputs, "okta").await?;
+            let note = crate::engine::dry_run::Note::new(format!(
+                "Would send {method} {path} to Okta ({})",
+                connection.name
+            ))
+            .request(json!({ "method": method.as_str(), "path": path, "body": body }));
+            return Ok(Done::Output(note.on(Value::Null)));
+        }
         if card.streams() && stream_mode(text(inputs, "mode")).map_err(CardError::fatal)? {
             return self
                 .okta_stream(card, context, card_here, inputs, progress)

@@ -5,6 +5,7 @@
 use super::{Context, Runner, input_text as text};
 use crate::connectors::{Failed, Opened};
 use crate::engine::control::{CardError, Done};
+use crate::engine::dry_run::Note;
 use serde_json::{Map, Value, json};
 
 impl From<Failed> for CardError {
@@ -52,14 +53,33 @@ impl Runner {
         inputs: &Map<String, Value>,
     ) -> Result<Done, CardError> {
         let connection = self.connection_of(context, inputs, "slack").await?;
+        let bot = connection.settings.get("mode").map(String::as_str) == Some("bot");
+        if kind == "slack.send_direct_message" && !bot {
+            return Err(CardError::fatal(format!(
+                "connection: {} is a webhook, which posts to one channel; a direct message needs a bot token",
+                connection.name
+            )));
+        }
+        let mut message = message(inputs)?;
+        if context.execution.dry_run {
+            let to = match kind {
+                "slack.send_message" if !bot => "the webhook's channel".to_string(),
+                "slack.send_message" => needed(inputs, "channel")?.to_string(),
+                _ => format!("{} (a direct message)", needed(inputs, "email")?),
+            };
+            let note = Note::new(format!("Would post to {to} in Slack")).request(json!({
+                "via": connection.name,
+                "to": to,
+                "message": message,
+            }));
+            return Ok(Done::Output(note.on(json!({ "ok": false }))));
+        }
         let secrets = self.store.connection_secrets(connection.id).await?;
         let opened = Opened {
             connection: &connection,
             secrets,
         };
         let connectors = self.store.connectors();
-        let bot = connection.settings.get("mode").map(String::as_str) == Some("bot");
-        let mut message = message(inputs)?;
         match kind {
             "slack.send_message" if !bot => {
                 let (status, body) = connectors
@@ -86,10 +106,6 @@ impl Runner {
                     json!({ "ok": true, "channel": sent["channel"], "ts": sent["ts"] }),
                 ))
             }
-            "slack.send_direct_message" if !bot => Err(CardError::fatal(format!(
-                "connection: {} is a webhook, which posts to one channel; a direct message needs a bot token",
-                connection.name
-            ))),
             "slack.send_direct_message" => {
                 let email = needed(inputs, "email")?;
                 let found = connectors

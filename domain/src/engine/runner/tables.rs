@@ -4,6 +4,7 @@
 use super::{Context, Runner, where_};
 use crate::actions::{ActionError, tables as act};
 use crate::engine::control::{CardError, Done};
+use crate::engine::dry_run::{Note, object_changes};
 use crate::store::RowQuery;
 use crate::tables::Row;
 use serde_json::{Map, Value, json};
@@ -53,10 +54,34 @@ impl Runner {
                 .map(crate::tables::key_text)
                 .ok_or_else(|| CardError::fatal("key: has no value"))
         };
+        let table_name = table.schema.name.clone();
+        // What a dry run's write would have done to the table.
+        let would = |summary: String, target: String, before: &Row, after: &Row, output: Value| {
+            if acting.dry_run {
+                Note {
+                    changes: object_changes(&target, before, after),
+                    ..Note::new(summary)
+                }
+                .on(output)
+            } else {
+                output
+            }
+        };
+        let added = |record: &crate::store::RowRecord, output: Value| {
+            would(
+                format!("Would add a row to {table_name}"),
+                format!("{table_name}, new row"),
+                &Row::new(),
+                &record.data,
+                output,
+            )
+        };
         match kind {
             "tables.create_row" => {
                 let record = act::add_row(&self.store, acting, &table, &object("row")?).await?;
-                Ok(Done::Output(json!({ "row": record.data })))
+                Ok(Done::Output(
+                    added(&record, json!({ "row": record.data })),
+                ))
             }
             "tables.read_row" => {
                 // No key names no row.
@@ -82,10 +107,38 @@ impl Runner {
                 let mut row = found.data.clone();
                 row.extend(object("row")?);
                 let updated = act::update_row(&self.store, acting, &table, found.id, &row).await?;
-                Ok(Done::Output(json!({ "row": updated.data })))
+                let key = key()?;
+                Ok(Done::Output(would(
+                    format!("Would update the row {key:?} of {table_name}"),
+                    format!("{table_name}, row {key:?}"),
+                    &found.data,
+                    &updated.data,
+                    json!({ "row": updated.data }),
+                )))
             }
             "tables.delete_row" => {
                 let found = self.store.row_by_key(table.id, &key()?).await?;
+                if acting.dry_run {
+                    let key = key()?;
+                    let note = match &found {
+                        Some(row) => {
+                            act::delete_row(&self.store, acting, &table, row.id).await?;
+                            Note::new(format!("Would delete the row {key:?} of {table_name}"))
+                                .change(
+                                    &format!("{table_name}, row {key:?}"),
+                                    "the row",
+                                    Value::Object(row.data.clone()),
+                                    Value::Null,
+                                )
+                        }
+                        None => Note::new(format!(
+                            "{table_name} has no row {key:?}: nothing would be deleted"
+                        )),
+                    };
+                    return Ok(Done::Output(
+                        note.on(json!({ "deleted": found.is_some() })),
+                    ));
+                }
                 let deleted = match found {
                     Some(row) => match act::delete_row(&self.store, acting, &table, row.id).await {
                         Ok(()) => true,
@@ -106,7 +159,10 @@ impl Runner {
                     row.insert(key_column.clone(), Value::String(key()?));
                 }
                 let record = act::add_row(&self.store, acting, &table, &row).await?;
-                Ok(Done::Output(json!({ "row": record.data, "created": true })))
+                Ok(Done::Output(added(
+                    &record,
+                    json!({ "row": record.data, "created": true }),
+                )))
             }
             "tables.search_rows" | "tables.count_rows" => {
                 let equals = object("where")?.into_iter().next();

@@ -79,6 +79,7 @@ crate::backend_tests! {
                 causal_chain: vec![],
                 parent: None,
                 test: false,
+                dry_run: false,
                 acting_for: None,
             }).await.unwrap().unwrap();
             runs.push((id, user.id));

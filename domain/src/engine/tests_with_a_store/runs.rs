@@ -400,6 +400,7 @@ crate::backend_tests! {
             causal_chain: vec![],
             parent: None,
             test: false,
+            dry_run: false,
             acting_for: None,
         };
         assert!(store.enqueue_execution(&event).await.unwrap().is_some());

@@ -20,6 +20,7 @@ pub(crate) struct Ran {
     started_at: Option<DateTime<Utc>>,
     parent: Option<Parent>,
     test: bool,
+    dry_run: bool,
     acting_for: Option<Uuid>,
     steps: Vec<StepRecord>,
     left: Left,
@@ -51,6 +52,7 @@ impl Ran {
             started_at: execution.started_at,
             parent: execution.parent,
             test: execution.test,
+            dry_run: execution.dry_run,
             acting_for: execution.acting_for.map(|u| u.0),
             steps: steps.to_vec(),
             left,
@@ -140,7 +142,7 @@ macro_rules! insert_ran_in {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, \
                  causal_chain, progress, output, error, steps, queued_at, started_at, finished_at, run_after, \
-                 locked_by, locked_until, parent_id, parent_card, child_index, test, acting_for) ",
+                 locked_by, locked_until, parent_id, parent_card, child_index, test, dry_run, acting_for) ",
             );
             let at = now();
             insert.push_values(chunk, |mut row, ran| {
@@ -179,6 +181,7 @@ macro_rules! insert_ran_in {
                     .push_bind(ran.parent.map(|p| i64::from(p.card)))
                     .push_bind(ran.parent.map(|p| p.index))
                     .push_bind(ran.test)
+                    .push_bind(ran.dry_run)
                     .push_bind(ran.acting_for);
             });
             insert.push(" ON CONFLICT DO NOTHING RETURNING id");

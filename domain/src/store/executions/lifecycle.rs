@@ -48,9 +48,9 @@ impl Store {
             let _turn = self.write_turn().await;
             sqlx::query(
                 "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, dedupe_key, \
-                 causal_chain, progress, queued_at, run_after, error, finished_at, parent_id, parent_card, child_index, test, acting_for) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, \
-                 COALESCE($18, (SELECT owner_id FROM flows WHERE id = $2))) ON CONFLICT DO NOTHING",
+                 causal_chain, progress, queued_at, run_after, error, finished_at, parent_id, parent_card, child_index, test, dry_run, acting_for) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18, \
+                 COALESCE($19, (SELECT owner_id FROM flows WHERE id = $2))) ON CONFLICT DO NOTHING",
             )
             .bind(id.0)
             .bind(new.flow.0)
@@ -69,6 +69,7 @@ impl Store {
             .bind(new.parent.map(|p| i64::from(p.card)))
             .bind(new.parent.map(|p| p.index))
             .bind(new.test)
+            .bind(new.dry_run)
             .bind(new.acting_for.map(|u| u.0))
             .execute(pool)
             .await?
@@ -505,6 +506,8 @@ impl Store {
             // Re-running a test is another test, for the same person; anything else acts
             // for the flow's owner now.
             test: old.test,
+            // A dry run again is a dry run.
+            dry_run: old.dry_run,
             acting_for: old.acting_for.filter(|_| old.test),
         })
         .await

@@ -114,6 +114,9 @@ pub struct NewExecution {
     pub parent: Option<Parent>,
     /// Started by Test Flow: every card's inputs and outputs are kept.
     pub test: bool,
+    /// A dry run (a test whose changes are judged and not made; see
+    /// `engine::runner::dry_run`).
+    pub dry_run: bool,
     /// The person it acts for; `None`: the flow's owner when it is accepted.
     pub acting_for: Option<UserId>,
 }
@@ -137,6 +140,7 @@ impl NewExecution {
             causal_chain: vec![],
             parent: None,
             test: false,
+            dry_run: false,
             acting_for: None,
         }
     }
@@ -164,6 +168,21 @@ impl NewExecution {
             test: true,
             acting_for: tester,
             ..NewExecution::new(flow, flow_version, trigger_kind, input)
+        }
+    }
+
+    /// `tester` pressed Dry run: a test whose cards that change something say what they
+    /// would do instead of doing it.
+    pub fn dry_run(
+        flow: FlowId,
+        flow_version: i64,
+        trigger_kind: &str,
+        input: Value,
+        tester: Option<UserId>,
+    ) -> NewExecution {
+        NewExecution {
+            dry_run: true,
+            ..NewExecution::test(flow, flow_version, trigger_kind, input, tester)
         }
     }
 }
@@ -199,6 +218,8 @@ pub struct ExecutionRecord {
     pub parent: Option<Parent>,
     /// Started by Test Flow.
     pub test: bool,
+    /// A dry run: its cards changed nothing.
+    pub dry_run: bool,
     /// The person it acts for (its flow's owner when it was accepted, the tester for a
     /// test, the execution that called it for a helper): its directory cards may do only
     /// what they may do in the console, judged on their rights when each card runs.
@@ -230,6 +251,7 @@ impl ExecutionRecord {
             finished_at: None,
             parent: new.parent,
             test: new.test,
+            dry_run: new.dry_run,
             acting_for: new.acting_for,
         }
     }
@@ -300,6 +322,7 @@ struct ExecutionRow {
     parent_card: Option<i64>,
     child_index: Option<i64>,
     test: bool,
+    dry_run: bool,
     acting_for: Option<Uuid>,
 }
 
@@ -328,6 +351,7 @@ impl TryFrom<ExecutionRow> for ExecutionRecord {
                 index: r.child_index.unwrap_or_default(),
             }),
             test: r.test,
+            dry_run: r.dry_run,
             acting_for: r.acting_for.map(UserId),
         })
     }
@@ -353,7 +377,7 @@ const AT_LIMIT: &str = "EXISTS (SELECT 1 FROM flows f WHERE f.id = e.flow_id AND
      AND r.locked_until >= $1) >= f.max_concurrent)";
 
 const EXECUTION_COLUMNS: &str = "id, flow_id, flow_version, status, trigger_kind, input, subject, causal_chain, \
-     progress, output, error, steps, queued_at, started_at, finished_at, parent_id, parent_card, child_index, test, acting_for";
+     progress, output, error, steps, queued_at, started_at, finished_at, parent_id, parent_card, child_index, test, dry_run, acting_for";
 
 /// Executions that have ended.
 const FINAL: &str = "('succeeded', 'failed', 'cancelled')";
