@@ -410,4 +410,39 @@ crate::backend_tests! {
         settle(&store).await;
         assert_eq!(rows(&store, "notifications").await.len(), 1);
     }
+
+    async fn a_dry_runs_helper_flows_are_dry_runs_too(store) {
+        let actor = Actor::System;
+        let ada = store.provision_user(&person("ada@example.com", json!({})), &actor, &entry(Action::ScimUserCreate)).await.unwrap();
+        let mut suspend = Flow::new("Suspend one", "trigger.helper");
+        suspend.cards = vec![card(1, "directory.suspend_user", &[("user", Binding::mapping(Source::Trigger, "input"))])];
+        turn_on(&store, &suspend).await;
+        let mut main = Flow::new("Suspend through a helper", "trigger.manual");
+        main.cards = vec![
+            card(1, "flow.call_flow", &[("flow", Binding::literal("Suspend one")), ("input", Binding::mapping(Source::Trigger, "input"))]),
+            card(2, "flow.wait", &[("seconds", Binding::literal(3600))]),
+        ];
+        let main = store.test_flow(&main, None, "admin").await;
+        let tester = store.user_by_name("flow.owner@tests.invalid").await.unwrap().map(|u| u.id);
+        let id = store
+            .enqueue_execution(&NewExecution::dry_run(main.id, main.version, "trigger.manual", json!({"input": "ada@example.com"}), tester))
+            .await
+            .unwrap()
+            .unwrap();
+        Runner::new(store.clone(), "worker-1").drain().await.unwrap();
+        let done = store.execution(id).await.unwrap().unwrap();
+        assert_eq!(done.status, Status::Succeeded, "{:?}", done.error);
+        assert!(done.dry_run);
+        // The helper ran, as a dry run: it said what it would do, and did not.
+        let helpers = store.helper_executions(id).await.unwrap();
+        assert_eq!(helpers.len(), 1);
+        assert!(helpers[0].dry_run && helpers[0].status == Status::Succeeded, "{:?}", helpers[0].error);
+        let steps = store.execution_steps(helpers[0].id).await.unwrap();
+        let note = crate::engine::dry_run::Note::of(steps[0].outputs.as_ref().unwrap()).unwrap();
+        assert_eq!(note.summary, "Would suspend ada@example.com");
+        let ada_now = store.user(ada.id).await.unwrap().unwrap();
+        assert_eq!(ada_now.status, crate::directory::UserStatus::Active);
+        assert_eq!(ada_now.version, ada.version);
+        assert!(store.unprocessed_directory_events(10).await.unwrap().iter().all(|e| e.subject_id != ada.id.0 || e.event_type == "user.created"));
+    }
 }
