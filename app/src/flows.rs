@@ -53,7 +53,12 @@ pub struct FolderItem {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlowList {
+    /// The flows on this page.
     pub flows: Vec<FlowRow>,
+    /// How many flows the search found (on every page).
+    pub matched: usize,
+    /// This page's number, from 1.
+    pub page: usize,
     /// How many flows the caller may see in all (before the search).
     pub total: usize,
     /// The caller may import flows (at the top level) and create folders.
@@ -64,11 +69,20 @@ pub struct FlowList {
     pub connections: Vec<(String, String, String)>,
 }
 
+/// Flows on one page of the Flows tab.
+pub const FLOWS_PAGE: usize = 50;
+
 /// The flows the caller may see whose name, description or trigger contains `q`
-/// (ignoring case), by name; only those in `folder` when given (a folder's id, or `top`
-/// for the top level).
+/// (ignoring case); only those in `folder` when given (a folder's id, or `top` for the
+/// top level); page `page` (from 1) of [`FLOWS_PAGE`], the most recently changed first
+/// (or by name, with `sort` `name`).
 #[server(endpoint = "flows/list")]
-pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<FlowList, AppError> {
+pub async fn list_flows(
+    q: Option<String>,
+    folder: Option<String>,
+    sort: Option<String>,
+    page: Option<usize>,
+) -> Result<FlowList, AppError> {
     use domain::access::{FolderRole, Permission};
     use domain::assignments::Grantee;
     let caller = crate::session::request_caller().ok_or(AppError::SignInRequired)?;
@@ -157,7 +171,12 @@ pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<Flo
             slot.insert(crate::executions::person(&store, f.owner).await?);
         }
     }
-    let flows = visible
+    let mut visible = visible;
+    match sort.as_deref() {
+        Some("name") => visible.sort_by_key(|f| (f.name.to_lowercase(), f.id)),
+        _ => visible.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.name.cmp(&b.name))),
+    }
+    let flows: Vec<FlowRow> = visible
         .into_iter()
         .filter_map(|f| {
             let definition = definitions.get(&f.id)?;
@@ -192,6 +211,14 @@ pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<Flo
             })
         })
         .collect();
+    let matched = flows.len();
+    let pages = matched.div_ceil(FLOWS_PAGE).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    let flows = flows
+        .into_iter()
+        .skip((page - 1) * FLOWS_PAGE)
+        .take(FLOWS_PAGE)
+        .collect();
     let can_import = rights.on_flow(Permission::EditFlows, None);
     let connections = if can_import {
         store
@@ -207,6 +234,8 @@ pub async fn list_flows(q: Option<String>, folder: Option<String>) -> Result<Flo
     };
     Ok(FlowList {
         flows,
+        matched,
+        page,
         total,
         can_import,
         folders: folder_items,

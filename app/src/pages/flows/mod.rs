@@ -31,12 +31,16 @@ pub fn FlowsPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
     let folder = move || query.read().get("folder").unwrap_or_default();
+    let sort = move || query.read().get("sort").unwrap_or_default();
+    let page = move || query.read().get("page").and_then(|p| p.parse::<usize>().ok());
     let flows = Resource::new(
-        move || (q(), folder()),
-        |(q, folder)| {
+        move || (q(), folder(), sort(), page()),
+        |(q, folder, sort, page)| {
             list_flows(
                 Some(q).filter(|q| !q.is_empty()),
                 Some(folder).filter(|f| !f.is_empty()),
+                Some(sort).filter(|s| !s.is_empty()),
+                page,
             )
         },
     );
@@ -62,6 +66,15 @@ pub fn FlowsPage() -> impl IntoView {
                 (!folder.is_empty())
                     .then(|| view! { <input type="hidden" name="folder" value=folder /> })
             }}
+            <label for="flow-sort">"Order"</label>
+            <select id="flow-sort" name="sort">
+                <option value="" selected=move || sort() != "name">
+                    "Recently changed first"
+                </option>
+                <option value="name" selected=move || sort() == "name">
+                    "By name"
+                </option>
+            </select>
             <button type="submit" class="primary">
                 "Search"
             </button>
@@ -69,13 +82,65 @@ pub fn FlowsPage() -> impl IntoView {
         <Loaded
             data=flows
             loading="Loading flows…"
-            show=move |list| view! { <FlowsBody list searched=!q().is_empty() folder=folder() /> }
+            show=move |list| {
+                let pager = FlowsPager {
+                    q: q(),
+                    folder: folder(),
+                    sort: sort(),
+                };
+                view! { <FlowsBody list searched=!q().is_empty() folder=folder() pager /> }
+            }
         />
     }
 }
 
+/// What a page link of the Flows tab keeps: the search, the folder and the order.
+#[derive(Clone)]
+struct FlowsPager {
+    q: String,
+    folder: String,
+    sort: String,
+}
+
+impl FlowsPager {
+    fn link(&self, page: usize) -> String {
+        let mut params: Vec<String> = [("q", &self.q), ("folder", &self.folder), ("sort", &self.sort)]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
+            .collect();
+        params.push(format!("page={page}"));
+        format!("/flows?{}", params.join("&"))
+    }
+
+    /// "Flows 51–100 of 130", with the links to the pages around this one.
+    fn view(&self, list: &FlowList) -> impl IntoView + use<> {
+        let pages = list.matched.div_ceil(crate::flows::FLOWS_PAGE).max(1);
+        let page = list.page;
+        let first = (page - 1) * crate::flows::FLOWS_PAGE;
+        let range = if list.matched == 0 {
+            String::new()
+        } else {
+            format!("Flows {}–{} of {}", first + 1, first + list.flows.len(), list.matched)
+        };
+        let previous = (page > 1).then(|| self.link(page - 1));
+        let next = (page < pages).then(|| self.link(page + 1));
+        (list.matched > 0)
+            .then(|| {
+                view! {
+                    <nav class="pager" aria-label="Pages of flows">
+                        <span data-testid="flows-range">{range}</span>
+                        {previous.map(|href| view! { <A href=href>"« Previous"</A> })}
+                        {next.map(|href| view! { <A href=href>"Next »"</A> })}
+                    </nav>
+                }
+            })
+    }
+}
+
 #[component]
-fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
+fn FlowsBody(list: FlowList, searched: bool, folder: String, pager: FlowsPager) -> impl IntoView {
+    let pages = pager.view(&list);
     let folders_nav = (!list.folders.is_empty()).then(|| {
         let link = |href: String, label: String, current: bool| {
             view! {
@@ -153,6 +218,7 @@ fn FlowsBody(list: FlowList, searched: bool, folder: String) -> impl IntoView {
             >
                 {rows}
             </DataTable>
+            {pages}
         }
         .into_any()
     };
