@@ -10,12 +10,18 @@ use serde::{Deserialize, Serialize};
 
 pub const SEARCH_PATH: &str = "/api/system-log/search";
 
+/// Entries are counted up to this many; beyond it the page says "more than".
+pub const COUNT_CAP: i64 = 10_000;
+
 /// One page of a System Log search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogPage {
     pub entries: Vec<Entry>,
     /// The cursor of the next page, when there is one.
     pub next: Option<String>,
+    /// How many entries the search finds on all its pages, counted up to [`COUNT_CAP`].
+    #[serde(default)]
+    pub total: i64,
     /// Why the search could not run (the page shows it beside the search), if it could not.
     pub problem: Option<String>,
     /// Days entries are kept (0: forever).
@@ -41,19 +47,22 @@ pub async fn search_log(input: SearchInput) -> Result<LogPage, AppError> {
             return Ok(LogPage {
                 entries: Vec::new(),
                 next: None,
+                total: 0,
                 problem: Some(problem.0),
                 retention_days,
                 can_set_retention,
             });
         }
     };
-    let page = store
-        .search_audit(&search)
-        .await
-        .map_err(AppError::from_store)?;
+    let (page, total) = tokio::try_join!(
+        store.search_audit(&search),
+        store.count_audit(&search, COUNT_CAP)
+    )
+    .map_err(AppError::from_store)?;
     Ok(LogPage {
         entries: page.entries,
         next: page.next.map(|c| c.encode()),
+        total,
         problem: None,
         retention_days,
         can_set_retention,

@@ -198,8 +198,19 @@ fn Results(page: LogPage, search: SearchInput) -> impl IntoView {
     } else {
         view! { <LogTable entries=page.entries.clone() /> }.into_any()
     };
+    let total = (page.total > 0).then(|| {
+        let text = if page.total >= crate::system_log::COUNT_CAP {
+            format!("More than {} entries match", crate::system_log::COUNT_CAP)
+        } else if page.total == 1 {
+            "1 entry matches".to_string()
+        } else {
+            format!("{} entries match", page.total)
+        };
+        view! { <p class="hint" data-testid="log-total">{text}</p> }
+    });
     view! {
         {problem}
+        {total}
         {exports}
         {body}
         <p class="pager">{first}</p>

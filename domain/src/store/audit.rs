@@ -89,6 +89,21 @@ pub struct AuditPage {
     pub next: Option<Cursor>,
 }
 
+/// `query` with the values `sql` (a search's clause) binds, in order.
+macro_rules! bind_search {
+    ($query:expr, $sql:expr) => {{
+        let mut query = $query;
+        for bind in &$sql.binds {
+            query = match bind {
+                Bind::Text(value) => query.bind(value.clone()),
+                Bind::Time(value) => query.bind(*value),
+                Bind::Id(value) => query.bind(*value),
+            };
+        }
+        query
+    }};
+}
+
 impl Store {
     /// Appends one entry to the System Log.
     pub async fn append_audit(&self, entry: &NewEntry) -> Result<Uuid, StoreError> {
@@ -118,15 +133,7 @@ impl Store {
             limit + 1
         );
         let mut entries: Vec<Entry> = with_pool!(self, pool => {
-            let mut query = sqlx::query_as(&text);
-            for bind in &sql.binds {
-                query = match bind {
-                    Bind::Text(value) => query.bind(value.clone()),
-                    Bind::Time(value) => query.bind(*value),
-                    Bind::Id(value) => query.bind(*value),
-                };
-            }
-            query.fetch_all(pool).await?
+            bind_search!(sqlx::query_as(&text), sql).fetch_all(pool).await?
         });
         let more = entries.len() as i64 > limit;
         entries.truncate(limit as usize);
@@ -135,6 +142,29 @@ impl Store {
             id: last.id,
         });
         Ok(AuditPage { entries, next })
+    }
+
+    /// How many entries `search` finds on all its pages (from the first, whatever its
+    /// cursor), counted up to `cap`.
+    pub async fn count_audit(&self, search: &Search, cap: i64) -> Result<i64, StoreError> {
+        let dialect = match self.kind() {
+            super::BackendKind::Sqlite => Dialect::Sqlite,
+            super::BackendKind::Postgres => Dialect::Postgres,
+        };
+        let whole = Search {
+            after: None,
+            ..search.clone()
+        };
+        let sql = whole.to_sql(dialect);
+        let text = format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_log WHERE {} LIMIT {}) AS found",
+            sql.clause,
+            cap.max(0)
+        );
+        let count: i64 = with_pool!(self, pool => {
+            bind_search!(sqlx::query_scalar(&text), sql).fetch_one(pool).await?
+        });
+        Ok(count)
     }
 
     /// Deletes the entries older than `cutoff`, a batch at a time (each its own short

@@ -135,6 +135,16 @@ crate::backend_tests! {
             }
             assert_eq!(seen, expected, "{order}");
         }
+        // The total is the whole search's, whatever the page, up to the cap.
+        let paged = Search::parse(&SearchInput { limit: Some(1), q: "ann@example.com".into(), ..SearchInput::default() }).unwrap();
+        let ann = store.search_audit(&Search { limit: 100, ..paged.clone() }).await.unwrap().entries.len() as i64;
+        assert!(ann >= 2);
+        assert_eq!(store.count_audit(&paged, 10_000).await.unwrap(), ann);
+        let next = store.search_audit(&paged).await.unwrap().next;
+        assert!(next.is_some());
+        let second = Search { after: next, ..paged.clone() };
+        assert_eq!(store.count_audit(&second, 10_000).await.unwrap(), ann);
+        assert_eq!(store.count_audit(&Search::parse(&SearchInput::default()).unwrap(), 3).await.unwrap(), 3);
 
         // Retention: the setting, and pruning what is older than its cutoff.
         assert_eq!(store.log_retention_days().await.unwrap(), DEFAULT_LOG_RETENTION_DAYS);
