@@ -192,6 +192,10 @@ where
 /// says what runs until the answer arrives (without JavaScript the browser shows its own
 /// progress). The button keeps its `disabled` property: the browser reads the form after
 /// this listener, and a disabled button's value would not be sent.
+///
+/// A form that also carries `data-upload` (the CSV import) is sent by the page itself, so
+/// it can show the upload's progress ("Uploading the file… 42%", then "importing"); the
+/// page then goes where the answer went (the import's report) with no second click.
 pub fn install_busy_forms() {
     #[cfg(feature = "hydrate")]
     {
@@ -218,16 +222,79 @@ pub fn install_busy_forms() {
             if let Some(button) = event.submitter() {
                 let _ = button.set_attribute("aria-disabled", "true");
             }
-            if let Ok(status) = document().create_element("p") {
-                status.set_class_name("busy-status");
-                let _ = status.set_attribute("role", "status");
-                status.set_text_content(Some(&doing));
-                let _ = form.append_child(&status);
+            let Ok(status) = document().create_element("p") else {
+                return;
+            };
+            status.set_class_name("busy-status");
+            let _ = status.set_attribute("role", "status");
+            status.set_text_content(Some(&doing));
+            let _ = form.append_child(&status);
+            if form.has_attribute("data-upload") && upload(&form, &status).is_ok() {
+                event.prevent_default();
             }
         });
         // The console's listener lives as long as the page.
         std::mem::forget(handle);
     }
+}
+
+/// Sends `form` (multipart) from the page, showing the upload's progress in `status`
+/// and a `<progress>` bar, then goes where the answer went. Err: the page could not
+/// start it (the browser then sends the form itself).
+#[cfg(feature = "hydrate")]
+fn upload(
+    form: &web_sys::HtmlFormElement,
+    status: &web_sys::Element,
+) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    let data = web_sys::FormData::new_with_form(form)?;
+    let request = web_sys::XmlHttpRequest::new()?;
+    request.open("POST", &form.action())?;
+    let bar = document().create_element("progress")?;
+    bar.set_attribute("max", "100")?;
+    bar.set_attribute("value", "0")?;
+    bar.set_attribute("aria-label", "Upload progress")?;
+    form.append_child(&bar)?;
+    let (shown, filled) = (status.clone(), bar.clone());
+    let progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.length_computable() && e.total() > 0.0 {
+                let percent = (e.loaded() / e.total() * 100.0).round() as u32;
+                let _ = filled.set_attribute("value", &percent.to_string());
+                shown.set_text_content(Some(&format!("Uploading the file… {percent}%")));
+            }
+        });
+    let (shown, filled) = (status.clone(), bar.clone());
+    let uploaded = Closure::<dyn FnMut()>::new(move || {
+        let _ = filled.set_attribute("value", "100");
+        shown.set_text_content(Some("Uploaded (100%); importing the rows…"));
+    });
+    let upload = request.upload()?;
+    upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    upload.set_onload(Some(uploaded.as_ref().unchecked_ref()));
+    let (answered, sent, shown, again) =
+        (request.clone(), form.clone(), status.clone(), bar.clone());
+    let done = Closure::<dyn FnMut()>::new(move || {
+        let landed = answered.response_url();
+        if answered.status().unwrap_or(0) > 0 && !landed.is_empty() {
+            // The answer followed the form's redirect: go there (the report).
+            let _ = window().location().assign(&landed);
+            return;
+        }
+        shown.set_text_content(Some(
+            "The upload did not reach idflow (the connection failed). Check the connection and import again.",
+        ));
+        let _ = sent.remove_attribute("aria-busy");
+        again.remove();
+    });
+    request.set_onloadend(Some(done.as_ref().unchecked_ref()));
+    // Each lives as long as its one request.
+    progress.forget();
+    uploaded.forget();
+    done.forget();
+    request.send_with_opt_form_data(Some(&data))?;
+    Ok(())
 }
 
 /// A list as a table: a row of column headings over the rows (`children`), scrolling

@@ -1,4 +1,4 @@
-import { test, expect, expectHydration, signIn } from './helpers';
+import { test, expect, expectHydration, jsEnabled, signIn } from './helpers';
 
 // A person creates a table with typed columns and a key, adds a row, edits it in place,
 // imports a CSV file of 100 rows of which 3 do not fit and reads the report of those 3,
@@ -67,9 +67,32 @@ test('create a table, fill it, import a CSV with a report, search, sort and dele
     mimeType: 'text/csv',
     buffer: Buffer.from(lines.join('\n') + '\n'),
   });
+  // With JavaScript the page sends the file itself and shows the upload's progress, then
+  // goes to the report with no second click. What the form showed on the way is kept in
+  // sessionStorage, which outlives the page the upload started from.
+  const uploading = jsEnabled(testInfo);
+  const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/import'));
+  if (uploading) {
+    await page.evaluate(() => {
+      const form = document.querySelector('details.import form')!;
+      new MutationObserver(() => {
+        const seen: string[] = JSON.parse(sessionStorage.getItem('upload-seen') ?? '[]');
+        const status = form.querySelector('[role=status]')?.textContent ?? '';
+        const bar = form.querySelector('progress')?.getAttribute('value') ?? '';
+        seen.push(`${status}|${bar}`);
+        sessionStorage.setItem('upload-seen', JSON.stringify(seen));
+      }).observe(form, { subtree: true, childList: true, attributes: true, characterData: true });
+    });
+  }
   await page.getByRole('button', { name: 'Import', exact: true }).click();
+  expect((await sent).resourceType()).toBe(uploading ? 'xhr' : 'document');
   const report = page.getByTestId('import-report');
   await expect(report).toContainText('97 rows imported, 3 rejected');
+  if (uploading) {
+    const seen: string[] = JSON.parse((await page.evaluate(() => sessionStorage.getItem('upload-seen'))) ?? '[]');
+    expect(seen).toContain('Uploaded (100%); importing the rows…|100');
+    expect(seen.some((s) => s.startsWith('Uploading the file…'))).toBe(true);
+  }
   const rejects = page.getByTestId('rejects').locator('tbody tr');
   await expect(rejects).toHaveCount(3);
   await expect(rejects.nth(0)).toContainText('12');

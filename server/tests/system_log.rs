@@ -99,7 +99,10 @@ async fn the_system_log_is_searched_paged_exported_and_kept(store: domain::store
     assert!(page.contains("150 entries match"), "the search's total");
     let (_, second) = get(next).await;
     assert_eq!(rows(&second), 50);
-    assert!(second.contains("150 entries match"), "the same total on every page");
+    assert!(
+        second.contains("150 entries match"),
+        "the same total on every page"
+    );
     assert!(second.contains("2026-11-01 02:29:00 UTC"));
     assert!(!second.contains("2026-11-01 00:00:00 UTC"));
     assert!(next_link(&second).is_none());

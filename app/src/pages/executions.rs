@@ -451,7 +451,9 @@ fn ExecutionDetail(view: ExecutionView) -> impl IntoView {
                 {s.flow_name.clone()} " " <span class=status_class>{status_label(&s.status)}</span>
                 {match (s.dry_run, s.test) {
                     (true, _) => Some(view! { <span class="run-status test-run">"Dry run"</span> }),
-                    (false, true) => Some(view! { <span class="run-status test-run">"Test run"</span> }),
+                    (false, true) => {
+                        Some(view! { <span class="run-status test-run">"Test run"</span> })
+                    }
                     _ => None,
                 }}
             </h2>
@@ -550,16 +552,14 @@ fn Would(note: domain::engine::dry_run::Note) -> impl IntoView {
             </div>
         }
     });
-    let request = note
-        .request
-        .map(|r| {
-            view! {
-                <details open>
-                    <summary>"Would send"</summary>
-                    <pre class="json">{pretty(&r)}</pre>
-                </details>
-            }
-        });
+    let request = note.request.map(|r| {
+        view! {
+            <details open>
+                <summary>"Would send"</summary>
+                <pre class="json">{pretty(&r)}</pre>
+            </details>
+        }
+    });
     view! {
         <div class="would" data-testid="would">
             <p>

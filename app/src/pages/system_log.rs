@@ -206,7 +206,11 @@ fn Results(page: LogPage, search: SearchInput) -> impl IntoView {
         } else {
             format!("{} entries match", page.total)
         };
-        view! { <p class="hint" data-testid="log-total">{text}</p> }
+        view! {
+            <p class="hint" data-testid="log-total">
+                {text}
+            </p>
+        }
     });
     view! {
         {problem}

@@ -454,7 +454,8 @@ fn Grid(grid: GridPage, place: GridPlace) -> impl IntoView {
                     method="post"
                     action=format!("{base}/import")
                     enctype="multipart/form-data"
-                    data-busy="Uploading and importing the file…"
+                    data-busy="Uploading the file…"
+                    data-upload="progress"
                 >
                     <label for="csv-file">"CSV file"</label>
                     <input id="csv-file" type="file" name="file" accept=".csv,text/csv" required />

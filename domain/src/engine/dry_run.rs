@@ -138,7 +138,11 @@ pub fn redact(value: Value) -> Value {
 
 /// The changes between two objects (a user's card value, a row): each field whose value
 /// differs, in `after`'s order, then fields only `before` had.
-pub fn object_changes(target: &str, before: &Map<String, Value>, after: &Map<String, Value>) -> Vec<Change> {
+pub fn object_changes(
+    target: &str,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Vec<Change> {
     let mut changes: Vec<Change> = after
         .iter()
         .filter(|(field, value)| before.get(*field).unwrap_or(&Value::Null) != *value)

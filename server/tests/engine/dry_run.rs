@@ -133,9 +133,14 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
             ("url", Binding::literal(format!("{slack_url}/hr/leavers"))),
             (
                 "headers",
-                Binding::literal(json!({ "Authorization": "Bearer hr-SECRET-7", "Accept": "application/json" })),
+                Binding::literal(
+                    json!({ "Authorization": "Bearer hr-SECRET-7", "Accept": "application/json" }),
+                ),
             ),
-            ("body", Binding::literal(json!({ "user": "alice", "password": "hunter2" }))),
+            (
+                "body",
+                Binding::literal(json!({ "user": "alice", "password": "hunter2" })),
+            ),
         ]),
         Card::new(10, "slack.send_message").with_inputs(&[
             ("connection", Binding::literal(hook.as_str())),
@@ -195,12 +200,7 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
         .unwrap()
         .remove(0);
     assert!(execution.dry_run && execution.test);
-    assert_eq!(
-        execution.status,
-        Status::Succeeded,
-        "{:?}",
-        execution.error
-    );
+    assert_eq!(execution.status, Status::Succeeded, "{:?}", execution.error);
 
     // Nothing changed.
     let now = server.store.user(alice.id).await.unwrap().unwrap();
@@ -212,15 +212,21 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
     assert_eq!(groups, vec![(sales.id, "Sales".to_string())]);
     let (rows, total) = server
         .store
-        .rows(&table, &RowQuery {
-            limit: 10,
-            ..RowQuery::default()
-        })
+        .rows(
+            &table,
+            &RowQuery {
+                limit: 10,
+                ..RowQuery::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(total, 1);
     assert_eq!(rows[0].data["note"], "left in May");
-    assert!(arrived.lock().unwrap().is_empty(), "nothing reached Slack or HR");
+    assert!(
+        arrived.lock().unwrap().is_empty(),
+        "nothing reached Slack or HR"
+    );
     assert_eq!(
         server
             .store
@@ -232,7 +238,11 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
         "no directory event"
     );
     let audit = server.store.recent_audit(1000).await.unwrap();
-    assert_eq!(audit.len(), audit_before + 1, "only the dry run's own entry");
+    assert_eq!(
+        audit.len(),
+        audit_before + 1,
+        "only the dry run's own entry"
+    );
     assert_eq!(audit[0].reason.as_deref(), Some("Dry run"));
     let (status, _) = page(&alice_client, "/".into()).await;
     assert_eq!(status, StatusCode::OK, "alice is still signed in");
@@ -252,16 +262,28 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
             .unwrap_or_else(|| panic!("card {card} changes {field}"));
         (c.before, c.after)
     };
-    assert_eq!(note(1).summary, "Would update the profile of alice@example.com");
+    assert_eq!(
+        note(1).summary,
+        "Would update the profile of alice@example.com"
+    );
     assert_eq!(change(1, "title"), (Value::Null, json!("Leaver")));
     assert_eq!(note(2).summary, "Would deactivate alice@example.com");
-    assert_eq!(change(2, "status"), (json!("active"), json!("deprovisioned")));
+    assert_eq!(
+        change(2, "status"),
+        (json!("active"), json!("deprovisioned"))
+    );
     assert_eq!(change(3, "member of Sales"), (json!(true), json!(false)));
     assert_eq!(change(4, "sessions"), (json!("valid"), json!("ended")));
     assert_eq!(note(5).summary, "Would add a row to leavers");
-    assert_eq!(change(5, "email"), (Value::Null, json!("alice@example.com")));
+    assert_eq!(
+        change(5, "email"),
+        (Value::Null, json!("alice@example.com"))
+    );
     assert_eq!(change(6, "note"), (json!("left in May"), json!("gone")));
-    assert_eq!(note(7).summary, "Would delete the row \"bob@example.com\" of leavers");
+    assert_eq!(
+        note(7).summary,
+        "Would delete the row \"bob@example.com\" of leavers"
+    );
     assert_eq!(
         note(8).summary,
         "Would wait 1 day here; a dry run goes on at once"
@@ -305,13 +327,16 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
         .post_form(
             &admin,
             &format!("/folders/{}/grants", hr.id),
-            &[("kind", "user"), ("who", "editor@example.com"), ("role", "editor")],
+            &[
+                ("kind", "user"),
+                ("who", "editor@example.com"),
+                ("role", "editor"),
+            ],
         )
         .await;
     let editor = server.client_of("editor@example.com").await;
     let mut judged = Flow::new("Leaver in HR", "directory.user_deactivated");
-    judged.cards =
-        vec![Card::new(1, "directory.deactivate_user").with_inputs(&[("user", user())])];
+    judged.cards = vec![Card::new(1, "directory.deactivate_user").with_inputs(&[("user", user())])];
     let judged = server
         .store
         .test_flow(&judged, Some(hr.id), "admin@example.com")
@@ -341,7 +366,11 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
     assert!(refused.dry_run);
     assert_eq!(refused.status, Status::Failed);
     assert!(
-        refused.error.as_deref().unwrap_or_default().contains("this flow acts for editor@example.com, who may not see the directory"),
+        refused
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("this flow acts for editor@example.com, who may not see the directory"),
         "{:?}",
         refused.error
     );

@@ -508,7 +508,7 @@ async fn the_flows_tab_pages_with_a_total(store: Store) {
         server
             .store
             .test_flow(
-                &Flow::new(&format!("Paged {n:02}"), "trigger.manual"),
+                &Flow::new(format!("Paged {n:02}"), "trigger.manual"),
                 None,
                 "admin",
             )
@@ -534,13 +534,19 @@ async fn the_flows_tab_pages_with_a_total(store: Store) {
     let rest = rows(&second);
     assert_eq!(rest.len(), 10);
     assert_eq!(rest.last().unwrap(), "Paged 01");
-    assert!(shown.iter().all(|name| !rest.contains(name)), "no flow twice");
+    assert!(
+        shown.iter().all(|name| !rest.contains(name)),
+        "no flow twice"
+    );
     // By name, the search kept in the links; a page past the end shows the last.
     let by_name = page("/flows?q=paged&sort=name".into()).await;
     assert_eq!(rows(&by_name)[0], "Paged 01");
     assert!(by_name.contains("href=\"/flows?q=paged&amp;sort=name&amp;page=2\""));
     let past = page("/flows?q=paged&sort=name&page=9".into()).await;
-    assert_eq!(rows(&past), (51..=60).map(|n| format!("Paged {n}")).collect::<Vec<_>>());
+    assert_eq!(
+        rows(&past),
+        (51..=60).map(|n| format!("Paged {n}")).collect::<Vec<_>>()
+    );
 }
 
 domain::backend_tests! {

@@ -32,7 +32,12 @@ pub fn FlowsPage() -> impl IntoView {
     let q = move || query.read().get("q").unwrap_or_default();
     let folder = move || query.read().get("folder").unwrap_or_default();
     let sort = move || query.read().get("sort").unwrap_or_default();
-    let page = move || query.read().get("page").and_then(|p| p.parse::<usize>().ok());
+    let page = move || {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<usize>().ok())
+    };
     let flows = Resource::new(
         move || (q(), folder(), sort(), page()),
         |(q, folder, sort, page)| {
@@ -104,11 +109,15 @@ struct FlowsPager {
 
 impl FlowsPager {
     fn link(&self, page: usize) -> String {
-        let mut params: Vec<String> = [("q", &self.q), ("folder", &self.folder), ("sort", &self.sort)]
-            .into_iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
-            .collect();
+        let mut params: Vec<String> = [
+            ("q", &self.q),
+            ("folder", &self.folder),
+            ("sort", &self.sort),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencoding::encode(v)))
+        .collect();
         params.push(format!("page={page}"));
         format!("/flows?{}", params.join("&"))
     }
@@ -121,20 +130,24 @@ impl FlowsPager {
         let range = if list.matched == 0 {
             String::new()
         } else {
-            format!("Flows {}–{} of {}", first + 1, first + list.flows.len(), list.matched)
+            format!(
+                "Flows {}–{} of {}",
+                first + 1,
+                first + list.flows.len(),
+                list.matched
+            )
         };
         let previous = (page > 1).then(|| self.link(page - 1));
         let next = (page < pages).then(|| self.link(page + 1));
-        (list.matched > 0)
-            .then(|| {
-                view! {
-                    <nav class="pager" aria-label="Pages of flows">
-                        <span data-testid="flows-range">{range}</span>
-                        {previous.map(|href| view! { <A href=href>"« Previous"</A> })}
-                        {next.map(|href| view! { <A href=href>"Next »"</A> })}
-                    </nav>
-                }
-            })
+        (list.matched > 0).then(|| {
+            view! {
+                <nav class="pager" aria-label="Pages of flows">
+                    <span data-testid="flows-range">{range}</span>
+                    {previous.map(|href| view! { <A href=href>"« Previous"</A> })}
+                    {next.map(|href| view! { <A href=href>"Next »"</A> })}
+                </nav>
+            }
+        })
     }
 }
 

@@ -129,12 +129,7 @@ fn TestFormView(form: TestInput, dry: bool) -> impl IntoView {
             {problems}
             {from_directory}
             {past}
-            <form
-                method="post"
-                action=base.clone()
-                class="stacked-form"
-                data-busy="Starting…"
-            >
+            <form method="post" action=base.clone() class="stacked-form" data-busy="Starting…">
                 {fields}
                 <div class="button-row">
                     <button type="submit" name="run" value="dry" class=dry.then_some("primary")>

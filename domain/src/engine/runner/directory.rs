@@ -406,7 +406,12 @@ fn would_change_membership(user: &User, group: &str, member: bool, add: bool) ->
             return Note::new(format!("{name} is not in {group}: nothing would change"));
         }
     }
-    .change(name, format!("member of {group}"), json!(member), json!(add))
+    .change(
+        name,
+        format!("member of {group}"),
+        json!(member),
+        json!(add),
+    )
 }
 
 /// Sets one attribute of a user write by the name cards use: the console's fields by

@@ -924,7 +924,10 @@ mod tests {
             panic!("a Wait goes on");
         };
         let note = crate::engine::dry_run::Note::of(&output).unwrap();
-        assert_eq!(note.summary, "Would wait 2 hours here; a dry run goes on at once");
+        assert_eq!(
+            note.summary,
+            "Would wait 2 hours here; a dry run goes on at once"
+        );
         let until = Utc::now() + Duration::days(1);
         let paused = dry_run_steered(Ok(Done::Await(
             Waiting::Resume {

@@ -79,9 +79,7 @@ impl Runner {
         match kind {
             "tables.create_row" => {
                 let record = act::add_row(&self.store, acting, &table, &object("row")?).await?;
-                Ok(Done::Output(
-                    added(&record, json!({ "row": record.data })),
-                ))
+                Ok(Done::Output(added(&record, json!({ "row": record.data }))))
             }
             "tables.read_row" => {
                 // No key names no row.
@@ -135,9 +133,7 @@ impl Runner {
                             "{table_name} has no row {key:?}: nothing would be deleted"
                         )),
                     };
-                    return Ok(Done::Output(
-                        note.on(json!({ "deleted": found.is_some() })),
-                    ));
+                    return Ok(Done::Output(note.on(json!({ "deleted": found.is_some() }))));
                 }
                 let deleted = match found {
                     Some(row) => match act::delete_row(&self.store, acting, &table, row.id).await {
