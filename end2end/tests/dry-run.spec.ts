@@ -23,6 +23,7 @@ test('dry-run the offboarding template against a real user and see the diff whil
   const user = await scim(request, token, 'POST', '/Users', {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'],
     userName: email,
+    active: true,
     name: { givenName: 'Dee', familyName: `Ryrun ${tag}` },
     emails: [{ value: email, type: 'work', primary: true }],
   });
@@ -50,7 +51,7 @@ test('dry-run the offboarding template against a real user and see the diff whil
   );
 
   // From the builder, Dry run; the trigger's user taken from the directory.
-  await page.goto('/flows');
+  await page.goto('/flows?q=Offboarding');
   await page.getByRole('link', { name: 'Open Offboarding in the builder' }).click();
   await expectHydration(page, testInfo);
   await page.getByRole('link', { name: 'Dry run', exact: true }).click();
@@ -85,6 +86,7 @@ test('dry-run the offboarding template against a real user and see the diff whil
   // Nothing happened: the user is active and still in the group, and Slack heard nothing.
   const now = await scim(request, token, 'GET', `/Users/${user.id}`);
   expect(now.active).toBe(true);
+  expect(now.meta.version, 'the user was not written to').toBe(user.meta.version);
   const groups = await scim(request, token, 'GET', `/Groups?filter=${encodeURIComponent(`displayName eq "${groupName}"`)}`);
   expect(groups.Resources[0].members.map((m: { value: string }) => m.value)).toEqual([user.id]);
   const posted: { text: string }[] = await (await request.get(`${ORG}/_test/slack`)).json();

@@ -601,6 +601,8 @@ fn CardView(card: CardRecord, helpers: Vec<HelperLink>) -> impl IntoView {
             <ul class="helpers">{links}</ul>
         }
     });
+    // A dry run's card says what it would have done; its raw output stays folded.
+    let unfolded = card.would.is_none();
     view! {
         <li class="card-record" data-card=card.card_id>
             <h4>
@@ -624,7 +626,7 @@ fn CardView(card: CardRecord, helpers: Vec<HelperLink>) -> impl IntoView {
                 .outputs
                 .map(|o| {
                     view! {
-                        <details open>
+                        <details open=unfolded>
                             <summary>"Outputs"</summary>
                             <pre class="json">{pretty(&o)}</pre>
                         </details>

@@ -134,6 +134,14 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
+    /// The status and HTML of the page at `path` as `client` gets it (Leptos's hydration
+    /// markers taken out, so the text reads as shown).
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> (StatusCode, String) {
+        let response = client.get(self.url(path)).send().await.unwrap();
+        let status = response.status();
+        (status, response.text().await.unwrap().replace("<!>", ""))
+    }
+
     /// `client` posts the form `fields` to `path`, as a browser would.
     pub async fn post_form<T: serde::Serialize + ?Sized>(
         &self,

@@ -17,16 +17,6 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
     let server = start(store, Options::default()).await;
     let (slack_url, arrived) = slack().await;
     let admin = server.client_as(Role::WorkflowsAdministrator).await;
-    let page = |client: &reqwest::Client, path: String| {
-        let request = client.get(server.url(&path));
-        async move {
-            let response = request.send().await.unwrap();
-            (
-                response.status(),
-                response.text().await.unwrap().replace("<!>", ""),
-            )
-        }
-    };
 
     // Alice: active, in Sales, signed in.
     server
@@ -157,12 +147,16 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
     let base = format!("/flows/{}/test", made.id);
 
     // The form, filled from the directory: alice's id and email as the trigger gives them.
-    let (status, form) = page(&admin, format!("{base}?user=alice@example.com&mode=dry")).await;
+    let (status, form) = server
+        .page(&admin, &format!("{base}?user=alice@example.com&mode=dry"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(form.contains("Dry run Leaver"), "the page is the dry run's");
     assert!(form.contains(&format!("value=\"{}\"", alice.id)));
     assert!(form.contains("name=\"run\" value=\"dry\""));
-    let (status, _) = page(&admin, format!("{base}?user=nobody@example.com")).await;
+    let (status, _) = server
+        .page(&admin, &format!("{base}?user=nobody@example.com"))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     let audit_before = server.store.recent_audit(1000).await.unwrap().len();
@@ -244,7 +238,7 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
         "only the dry run's own entry"
     );
     assert_eq!(audit[0].reason.as_deref(), Some("Dry run"));
-    let (status, _) = page(&alice_client, "/".into()).await;
+    let (status, _) = server.page(&alice_client, "/").await;
     assert_eq!(status, StatusCode::OK, "alice is still signed in");
 
     // Each card said what it would have done.
@@ -305,7 +299,7 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
     );
 
     // The execution's page says it was a dry run, and what each card would have done.
-    let (_, shown) = page(&admin, to.clone()).await;
+    let (_, shown) = server.page(&admin, &to).await;
     assert!(shown.contains("data-testid=\"dry-run\""));
     assert!(shown.contains("Would deactivate alice@example.com"));
     assert!(shown.contains("member of Sales"));

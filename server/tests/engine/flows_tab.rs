@@ -491,19 +491,7 @@ async fn an_exported_flow_imports_elsewhere_and_runs_the_same(store: Store) {
 async fn the_flows_tab_pages_with_a_total(store: Store) {
     let server = start(store, Options::default()).await;
     let admin = server.client_as(Role::WorkflowsAdministrator).await;
-    let page = |path: String| {
-        let request = admin.get(server.url(&path));
-        async move {
-            request
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-                .replace("<!>", "")
-        }
-    };
+    let page = |path: &'static str| async { server.page(&admin, path).await.1 };
     for n in 1..=60 {
         server
             .store
@@ -523,13 +511,13 @@ async fn the_flows_tab_pages_with_a_total(store: Store) {
             .collect()
     };
     // The newest first.
-    let first = page("/flows".into()).await;
+    let first = page("/flows").await;
     assert!(first.contains("Flows 1–50 of 60"), "the range");
     let shown = rows(&first);
     assert_eq!(shown.len(), 50);
     assert_eq!(shown[0], "Paged 60");
     assert!(first.contains("href=\"/flows?page=2\""));
-    let second = page("/flows?page=2".into()).await;
+    let second = page("/flows?page=2").await;
     assert!(second.contains("Flows 51–60 of 60"));
     let rest = rows(&second);
     assert_eq!(rest.len(), 10);
@@ -539,10 +527,10 @@ async fn the_flows_tab_pages_with_a_total(store: Store) {
         "no flow twice"
     );
     // By name, the search kept in the links; a page past the end shows the last.
-    let by_name = page("/flows?q=paged&sort=name".into()).await;
+    let by_name = page("/flows?q=paged&sort=name").await;
     assert_eq!(rows(&by_name)[0], "Paged 01");
     assert!(by_name.contains("href=\"/flows?q=paged&amp;sort=name&amp;page=2\""));
-    let past = page("/flows?q=paged&sort=name&page=9".into()).await;
+    let past = page("/flows?q=paged&sort=name&page=9").await;
     assert_eq!(
         rows(&past),
         (51..=60).map(|n| format!("Paged {n}")).collect::<Vec<_>>()
