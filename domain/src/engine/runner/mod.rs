@@ -871,7 +871,8 @@ impl Runner {
         let done = self.execute_card(context, card, inputs, progress).await;
         metrics::histogram!("idflow_card_duration_seconds", "kind" => card.kind.clone())
             .record(started.elapsed().as_secs_f64());
-        if let Some(kind) = connector {
+        // A dry run sends nothing: no outbound request to count.
+        if let Some(kind) = connector.filter(|_| !context.execution.dry_run) {
             let outcome = if done.is_ok() { "ok" } else { "failed" };
             metrics::counter!("idflow_outbound_requests_total", "connector" => kind.key, "outcome" => outcome)
                 .increment(1);
