@@ -8,6 +8,7 @@ use crate::directory::{
     GroupView, GroupsList, Profile, TIMELINE_KINDS, TIMELINE_PERIODS, Timeline, UserDetail,
     UsersPage, all_groups, find_users, group_detail, load_user_detail, user_timeline,
 };
+use crate::error::AppError;
 use domain::access::Role;
 use domain::directory::UserStatus;
 use leptos::prelude::*;
@@ -244,16 +245,21 @@ fn UserTable(list: UsersPage, q: String, status: String) -> impl IntoView {
     }
 }
 
-/// What happened to the user, in one line: executions, directory events and System Log
-/// entries, filtered by kind and time (the page's `kind` and `within` parameters).
-#[component]
-fn UserTimeline(id: String) -> impl IntoView {
+/// The user's timeline as the page's `kind` and `within` parameters filter it. Made with
+/// the page's other resource, at the top of the page: a resource made inside content that
+/// waits for another does not always hydrate as it rendered.
+fn timeline_resource() -> Resource<Result<Timeline, AppError>> {
+    let id = path_id();
     let query = use_query_map();
-    let kind = move || query.read().get("kind").unwrap_or_default();
-    let within = move || query.read().get("within").unwrap_or_default();
-    let user = id.clone();
-    let timeline = Resource::new(
-        move || (user.clone(), kind(), within()),
+    Resource::new(
+        move || {
+            let query = query.read();
+            (
+                id(),
+                query.get("kind").unwrap_or_default(),
+                query.get("within").unwrap_or_default(),
+            )
+        },
         |(id, kind, within)| {
             user_timeline(
                 id,
@@ -261,7 +267,16 @@ fn UserTimeline(id: String) -> impl IntoView {
                 within.parse().ok(),
             )
         },
-    );
+    )
+}
+
+/// What happened to the user, in one line: executions, directory events and System Log
+/// entries, filtered by kind and time (the page's `kind` and `within` parameters).
+#[component]
+fn UserTimeline(id: String, timeline: Resource<Result<Timeline, AppError>>) -> impl IntoView {
+    let query = use_query_map();
+    let kind = move || query.read().get("kind").unwrap_or_default();
+    let within = move || query.read().get("within").unwrap_or_default();
     let action = format!("/directory/users/{id}");
     view! {
         <section class="panel" aria-labelledby="timeline-heading">
@@ -372,10 +387,15 @@ fn TimelineList(timeline: Timeline) -> impl IntoView {
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
     let detail = Resource::new(path_id(), load_user_detail);
+    let timeline = timeline_resource();
     view! {
         <DirectoryTabs />
         <Flash />
-        <Loaded data=detail loading="Loading the user…" show=|d| view! { <UserDetailView d /> } />
+        <Loaded
+            data=detail
+            loading="Loading the user…"
+            show=move |d| view! { <UserDetailView d timeline /> }
+        />
     }
 }
 
@@ -388,7 +408,7 @@ fn show(value: &serde_json::Value) -> String {
 }
 
 #[component]
-fn UserDetailView(d: UserDetail) -> impl IntoView {
+fn UserDetailView(d: UserDetail, timeline: Resource<Result<Timeline, AppError>>) -> impl IntoView {
     let u = d.user;
     let no_groups = d.groups.is_empty();
     let id = u.id.clone();
@@ -486,7 +506,7 @@ fn UserDetailView(d: UserDetail) -> impl IntoView {
             {no_groups.then(|| view! { <p class="subtitle">"Not a member of any group."</p> })}
             <ul data-testid="user-groups">{groups}</ul>
         </section>
-        <UserTimeline id=u.id.clone() />
+        <UserTimeline id=u.id.clone() timeline />
         <section class="panel">
             <h2>"Recent events"</h2>
             {if no_events {
