@@ -231,6 +231,10 @@ fn ExecutionTable(list: Vec<ExecutionSummary>) -> impl IntoView {
                 <tr data-status=e.status.clone()>
                     <td>
                         <span class=status_class>{status_label(&e.status)}</span>
+                        // A dry run changed nothing: the list must not read as if it had.
+                        {e
+                            .dry_run
+                            .then(|| view! { <span class="run-status test-run">"Dry run"</span> })}
                     </td>
                     <td>
                         <A href=flow_href>{e.flow_name.clone()}</A>

@@ -303,6 +303,14 @@ async fn a_dry_run_says_what_it_would_do_and_changes_nothing(store: Store) {
     assert!(shown.contains("data-testid=\"dry-run\""));
     assert!(shown.contains("Would deactivate alice@example.com"));
     assert!(shown.contains("member of Sales"));
+    // The list marks it too: a dry run must not read there as a change made.
+    let (_, listed) = server
+        .page(&admin, &format!("/executions?flow={}", made.id))
+        .await;
+    assert!(
+        listed.contains(">Dry run<"),
+        "the Executions list marks the dry run"
+    );
     // What would be sent hides the header's value (the card's own inputs, kept by any
     // test, show what the flow's definition holds).
     assert!(shown.contains(&format!("\"Authorization\": \"{REDACTED}\"")));
