@@ -218,6 +218,63 @@ domain::backend_tests! {
         }
     }
 
+    async fn filters_run_in_the_database_and_a_filter_that_cannot_is_bounded(store) {
+        let scim = Scim::start(store).await;
+        let limit = domain::store::SCAN_LIMIT;
+        scim.server.store.seed_directory(limit + 1, 3, 0).await.unwrap();
+        let get = |query: &str| {
+            let path = format!("/Users?{query}");
+            let scim = &scim;
+            async move { scim.send("GET", &path, None).await }
+        };
+        let q = |filter: &str| urlencoding::encode(filter).into_owned();
+
+        // Answered in the database: every operator on the indexed attributes, with paging.
+        let (status, found) = get(&format!("filter={}&startIndex=3&count=4", q(r#"displayName co "User 00001" and active eq true"#))).await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        assert_eq!(found["totalResults"], 10, "{found}");
+        let names: Vec<&str> = found["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap()).collect();
+        assert_eq!(names, ["user000012@example.com", "user000013@example.com", "user000014@example.com", "user000015@example.com"]);
+        let (_, found) = get(&format!("filter={}", q(r#"emails.value ew "010000@example.com" or externalId gt "ext010000""#))).await;
+        assert_eq!(found["totalResults"], 2, "{found}");
+        let (_, found) = get(&format!("filter={}&count=0", q(r#"not (userName sw "user00")"#))).await;
+        assert_eq!(found["totalResults"], limit + 1 - 9_999, "{found}");
+
+        // Another attribute, narrowed by an indexed one: read and matched in memory.
+        let (status, found) = get(&format!("filter={}", q(r#"title eq "Engineer" and userName sw "user00001""#))).await;
+        assert_eq!(status, StatusCode::OK, "{found}");
+        assert_eq!(found["totalResults"], 10, "{found}");
+        // Alone, it would read every user: refused with what to do instead.
+        let (status, body) = get(&format!("filter={}", q(r#"title eq "Engineer""#))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["scimType"], "tooMany");
+        assert!(body["detail"].as_str().unwrap().contains("userName, externalId"), "{body}");
+
+        // The root search lists users, then groups, paged in the database.
+        let search = |filter: Option<&str>, start: usize, count: usize| {
+            let mut body = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "startIndex": start,
+                "count": count,
+                "attributes": ["displayName"]
+            });
+            if let Some(filter) = filter {
+                body["filter"] = json!(filter);
+            }
+            let scim = &scim;
+            async move { scim.send("POST", "/.search", Some(body)).await }
+        };
+        let (status, page) = search(None, limit, 3).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["totalResults"], limit + 4);
+        let shown: Vec<&str> = page["Resources"].as_array().unwrap().iter().map(|r| r["displayName"].as_str().unwrap()).collect();
+        assert_eq!(shown, ["User 010000", "User 010001", "Group 0001"]);
+        let (_, page) = search(Some(r#"displayName sw "group" or displayName eq "User 000007""#), 1, 10).await;
+        assert_eq!(page["totalResults"], 4, "{page}");
+        let shown: Vec<&str> = page["Resources"].as_array().unwrap().iter().map(|r| r["displayName"].as_str().unwrap()).collect();
+        assert_eq!(shown, ["User 000007", "Group 0001", "Group 0002", "Group 0003"]);
+    }
+
     async fn okta_put_of_the_whole_user_and_path_less_deactivation(store) {
         let scim = Scim::start(store).await;
         let user = scim.create("ada@example.com").await;

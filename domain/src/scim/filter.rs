@@ -93,7 +93,7 @@ fn resolve<'a>(resource: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
 
 /// Attributes whose string values compare with case (RFC 7643: `id`, `externalId`,
 /// `meta.version` are caseExact).
-fn case_exact(path: &AttrPath) -> bool {
+pub(crate) fn case_exact(path: &AttrPath) -> bool {
     path.sub_attr.is_none()
         && ["id", "externalId"]
             .iter()
@@ -181,71 +181,66 @@ fn ordering_op(op: &CompareOp, ordering: Ordering) -> bool {
     }
 }
 
-/// The value a filter asks for when it is exactly `<attribute> eq "…"`: the lookups
-/// identity providers make before they create (`userName` for users, `displayName`
-/// for groups), answered from an index.
-pub fn equality_on<'a>(filter: &'a Filter, attribute: &str) -> Option<&'a str> {
-    match filter {
-        Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value)))
-            if path.uri.is_none()
-                && path.sub_attr.is_none()
-                && path.name.eq_ignore_ascii_case(attribute) =>
-        {
-            Some(value)
-        }
-        _ => None,
-    }
-}
-
-pub fn user_name_equality(filter: &Filter) -> Option<&str> {
-    equality_on(filter, "userName")
-}
-
-/// A lookup that finds, from an index, every user a filter can match (and perhaps a
+/// A lookup that finds, from an index, every group a filter can match (and perhaps a
 /// few more, which the filter itself then turns away): the filter is, or is `and`ed
-/// with, an equality on an attribute identity providers look users up by.
+/// with, an equality on `id`, `displayName` or a member.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anchor {
     /// `id eq` (compared with case).
     Id(String),
-    /// `userName eq`.
-    UserName(String),
-    /// `externalId eq` (compared with case).
-    ExternalId(String),
-    /// An indexed value inside the attributes: `emails.value eq` (or `emails eq`,
-    /// `emails[value eq …]`), `displayName eq`; the key as [`index_key`] makes it.
+    /// An indexed value: `displayName eq`, or a member's id.
     Key(&'static str, String),
 }
 
-/// The kinds of [`Anchor::Key`] kept for each user, and the attributes each reads: an
-/// email key for what `emails.value eq` and what `emails eq` compare (they differ for
-/// odd shapes, such as an email given as a bare string).
-pub const USER_KEYS: [(&str, &str, Option<&str>); 3] = [
-    ("email", "emails", Some("value")),
-    ("email", "emails", None),
-    ("display_name", "displayName", None),
+/// The user attributes idflow keeps a copy of for SCIM filters to run in the database
+/// (`domain::scim::sql`): the kind of `user_keys` row each is kept under, its name and
+/// sub-attribute. Each value is kept as [`filter_key`] makes it from what the in-memory
+/// filter would compare, so the database answers exactly as [`matches`] would.
+pub const FILTER_PATHS: [(&str, &str, Option<&str>); 5] = [
+    ("f:userName", "userName", None),
+    ("f:externalId", "externalId", None),
+    ("f:displayName", "displayName", None),
+    ("f:emails", "emails", None),
+    ("f:emails.value", "emails", Some("value")),
 ];
 
-/// A string value as indexed and looked up: lowercased, as SCIM compares strings that
-/// are not case-exact.
-pub fn index_key(value: &str) -> String {
-    value.to_lowercase()
+/// The longest value (in bytes) a filter key may hold: a longer one would not fit a
+/// PostgreSQL index entry.
+pub const MAX_KEY_BYTES: usize = 2000;
+
+/// One value of a filtered attribute as kept: a string as `s:` and the string
+/// (lowercased unless the attribute compares with case), a boolean as `b:true` or
+/// `b:false`, anything else as `o:` and its JSON. Strings sort among themselves as they
+/// compare in memory (byte order), after every boolean and other value.
+pub fn filter_key(value: &Value, case_exact: bool) -> String {
+    match value {
+        Value::String(s) if case_exact => format!("s:{s}"),
+        Value::String(s) => format!("s:{}", s.to_lowercase()),
+        Value::Bool(b) => format!("b:{b}"),
+        other => format!("o:{other}"),
+    }
 }
 
-/// Every `(kind, key)` of [`USER_KEYS`] a user resource (or its attributes) holds.
-pub fn user_keys(resource: &Value) -> Vec<(&'static str, String)> {
-    let mut keys: Vec<(&'static str, String)> = USER_KEYS
+/// The path of a [`FILTER_PATHS`] entry.
+pub(crate) fn filter_path(name: &str, sub: Option<&str>) -> AttrPath {
+    AttrPath {
+        uri: None,
+        name: name.to_string(),
+        sub_attr: sub.map(str::to_string),
+    }
+}
+
+/// Every `(kind, key)` of [`FILTER_PATHS`] a user resource holds: one for each value
+/// the in-memory filter would compare.
+pub fn filter_keys(resource: &Value) -> Vec<(&'static str, String)> {
+    let mut keys: Vec<(&'static str, String)> = FILTER_PATHS
         .iter()
         .flat_map(|(kind, name, sub)| {
-            let path = AttrPath {
-                uri: None,
-                name: (*name).to_string(),
-                sub_attr: sub.map(str::to_string),
-            };
+            let path = filter_path(name, *sub);
+            let exact = case_exact(&path);
             resolve(resource, &path)
                 .into_iter()
-                .filter_map(Value::as_str)
-                .map(|s| (*kind, index_key(s)))
+                .map(|v| (*kind, filter_key(v, exact)))
                 .collect::<Vec<_>>()
         })
         .collect();
@@ -255,7 +250,7 @@ pub fn user_keys(resource: &Value) -> Vec<(&'static str, String)> {
 }
 
 /// Whether `path` names the core User attribute `name` (with sub-attribute `sub`).
-fn names(path: &AttrPath, name: &str, sub: Option<&str>) -> bool {
+pub(crate) fn names(path: &AttrPath, name: &str, sub: Option<&str>) -> bool {
     names_in(super::CORE_USER, path, name, sub)
 }
 
@@ -271,35 +266,6 @@ fn names_in(urn: &str, path: &AttrPath, name: &str, sub: Option<&str>) -> bool {
             (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
             _ => false,
         }
-}
-
-/// The index lookup that finds every user `filter` can match, if there is one.
-pub fn user_anchor(filter: &Filter) -> Option<Anchor> {
-    match filter {
-        Filter::Attr(AttrExp::Comparison(path, CompareOp::Eq, CompValue::Str(value))) => {
-            if names(path, "id", None) {
-                Some(Anchor::Id(value.clone()))
-            } else if names(path, "userName", None) {
-                Some(Anchor::UserName(value.clone()))
-            } else if names(path, "externalId", None) {
-                Some(Anchor::ExternalId(value.clone()))
-            } else if names(path, "emails", Some("value")) || names(path, "emails", None) {
-                Some(Anchor::Key("email", index_key(value)))
-            } else if names(path, "displayName", None) {
-                Some(Anchor::Key("display_name", index_key(value)))
-            } else {
-                None
-            }
-        }
-        Filter::ValuePath(vp) if names(&vp.attr, "emails", None) => value_anchor(&vp.filter),
-        Filter::And(items) => items.as_slice().iter().find_map(user_anchor),
-        _ => None,
-    }
-}
-
-/// `emails[value eq "…"]` (alone or `and`ed): the email lookup.
-fn value_anchor(filter: &ValFilter) -> Option<Anchor> {
-    value_equality(filter).map(|value| Anchor::Key("email", index_key(value)))
 }
 
 /// The value a value-path filter (`attr[value eq "…"]`, alone or `and`ed) asks for.
@@ -453,17 +419,5 @@ mod tests {
         let err = parse(r#"userName eq"#).unwrap_err();
         assert_eq!(err.scim_type, Some("invalidFilter"));
         assert_eq!(err.status, 400);
-    }
-
-    #[test]
-    fn the_user_name_lookup_is_recognised() {
-        assert_eq!(
-            user_name_equality(&parse(r#"userName eq "a@b""#).unwrap()),
-            Some("a@b")
-        );
-        assert_eq!(
-            user_name_equality(&parse(r#"userName co "a""#).unwrap()),
-            None
-        );
     }
 }

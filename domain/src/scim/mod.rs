@@ -10,6 +10,7 @@ pub mod group;
 pub mod patch;
 pub mod projection;
 pub mod self_check;
+pub mod sql;
 pub mod token;
 pub mod user;
 #[cfg(feature = "server")]

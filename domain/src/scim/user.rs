@@ -10,18 +10,16 @@ use serde_json::{Map, Value};
 /// A stored user as a SCIM User resource, without `meta` (which needs the server's
 /// address): what SCIM clients read, and what Find Users' filters match.
 pub fn resource(user: &crate::directory::User) -> Map<String, Value> {
-    let mut object = user.attributes.clone();
-    // Kept by versions of idflow before it ignored them: never shown.
-    object.retain(|key, _| !IGNORED.iter().any(|i| i.eq_ignore_ascii_case(key)));
+    let mut object = named(
+        &user.attributes,
+        &user.user_name,
+        user.external_id.as_deref(),
+    );
     object.insert(
         "schemas".into(),
         Value::Array(schemas_for(&user.attributes, user.role)),
     );
     object.insert("id".into(), Value::String(user.id.to_string()));
-    if let Some(external) = &user.external_id {
-        object.insert("externalId".into(), Value::String(external.clone()));
-    }
-    object.insert("userName".into(), Value::String(user.user_name.clone()));
     // A PATCH that removed `active` leaves a null behind: the attribute stays unshown
     // (the status is unchanged) until a client sets it again.
     if object.get("active") == Some(&Value::Null) {
@@ -39,6 +37,23 @@ pub fn resource(user: &crate::directory::User) -> Map<String, Value> {
             serde_json::json!({"role": user.role.as_str()}),
         );
     }
+    object
+}
+
+/// The part of a user's resource made of its attributes, `userName` and `externalId`:
+/// everything [`super::filter::filter_keys`] keeps for filters in the database.
+pub fn named(
+    attributes: &Map<String, Value>,
+    user_name: &str,
+    external_id: Option<&str>,
+) -> Map<String, Value> {
+    let mut object = attributes.clone();
+    // Kept by versions of idflow before it ignored them: never shown.
+    object.retain(|key, _| !IGNORED.iter().any(|i| i.eq_ignore_ascii_case(key)));
+    if let Some(external) = external_id {
+        object.insert("externalId".into(), Value::String(external.to_string()));
+    }
+    object.insert("userName".into(), Value::String(user_name.to_string()));
     object
 }
 

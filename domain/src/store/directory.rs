@@ -9,7 +9,6 @@ use crate::access::Role;
 use crate::audit::{Actor, NewEntry};
 pub use crate::directory::{Change, DirectoryEvent};
 use crate::directory::{User, UserId, UserStatus, user_name_key};
-use crate::scim::filter::Anchor;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -24,6 +23,10 @@ pub struct UserWrite {
     pub email: Option<String>,
     pub attributes: Map<String, Value>,
 }
+
+/// The most users a filter that SQL cannot answer exactly may read for the caller to
+/// match ([`Store::users_matching`]).
+pub const SCAN_LIMIT: usize = 10_000;
 
 impl UserWrite {
     /// `user` as this write would leave them (a dry run's answer; nothing is stored).
@@ -284,7 +287,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", write.user_name)))?;
-            write_user_keys_in!(tx, id.0, &write.attributes, write.names());
+            write_user_keys_in!(tx, id.0, &write.attributes, write.names(), write.external_id.as_deref());
             insert_event!(tx, "user.created", id.0, actor, &changes)?;
             super::audit::append_in!(tx, audit)?;
             tx.commit().await?;
@@ -348,7 +351,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| StoreError::conflict_or(e, format!("a user named {:?}", write.user_name)))?;
-            write_user_keys_in!(tx, id.0, &write.attributes, write.names());
+            write_user_keys_in!(tx, id.0, &write.attributes, write.names(), write.external_id.as_deref());
             for (kind, changes) in events_for(&changes) {
                 insert_event!(tx, kind, id.0, actor, &changes)?;
             }
@@ -411,36 +414,81 @@ impl Store {
         rows.into_iter().map(User::try_from).collect()
     }
 
-    /// The users an index lookup finds (in list order): every user a filter anchored
-    /// there can match, and maybe a few it turns away.
-    pub async fn users_anchored(&self, anchor: &Anchor) -> Result<Vec<User>, StoreError> {
-        let (condition, value): (&str, String) = match anchor {
-            Anchor::Id(id) => match Uuid::parse_str(id) {
-                Ok(id) => {
-                    return Ok(self.user(UserId(id)).await?.into_iter().collect());
-                }
-                // Every id is a UUID: nobody has this one.
-                Err(_) => return Ok(vec![]),
-            },
-            Anchor::UserName(name) => ("user_name_key = $1", user_name_key(name)),
-            Anchor::ExternalId(external) => ("external_id = $1", external.clone()),
-            Anchor::Key(kind, key) => {
-                let sql = format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE id IN \
-                     (SELECT user_id FROM user_keys WHERE kind = $1 AND key = $2) ORDER BY created_at, id"
-                );
-                let rows: Vec<UserRow> = with_pool!(self, pool => {
-                    sqlx::query_as(&sql).bind(*kind).bind(key).fetch_all(pool).await?
-                });
-                return rows.into_iter().map(User::try_from).collect();
-            }
+    /// The users a SCIM filter matches, in list order (oldest first): `limit` from place
+    /// `offset`, and how many match in all. A filter on the attributes kept for filters
+    /// ([`crate::scim::sql`]) is answered in the database. Any other filter reads the
+    /// users the indexed parts of it allow, at most [`SCAN_LIMIT`] (`None` when there are
+    /// more), and matches them as `resource` renders them (as the caller shows a user).
+    pub async fn users_matching(
+        &self,
+        filter: &crate::scim::filter::Parsed,
+        offset: usize,
+        limit: usize,
+        resource: impl Fn(&User) -> Value,
+    ) -> Result<Option<(Vec<User>, usize)>, StoreError> {
+        use crate::scim::sql::{self, Bind, Dialect};
+        let dialect = match self.backend {
+            super::Backend::Sqlite(_) => Dialect::Sqlite,
+            super::Backend::Postgres(_) => Dialect::Postgres,
         };
-        let sql =
-            format!("SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY created_at, id");
-        let rows: Vec<UserRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(value).fetch_all(pool).await?
+        let condition = sql::users(filter, dialect);
+        let n = condition.binds.len();
+        let where_ = &condition.sql;
+        // The binds of the condition, then the page's.
+        macro_rules! bound {
+            ($query:expr) => {{
+                let mut query = $query;
+                for value in &condition.binds {
+                    query = match value {
+                        Bind::Text(text) => query.bind(text.as_str()),
+                        Bind::Id(id) => query.bind(*id),
+                    };
+                }
+                query
+            }};
+        }
+        let page_sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {where_} ORDER BY created_at, id LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        if !condition.exact {
+            let rows: Vec<UserRow> = with_pool!(self, pool => {
+                bound!(sqlx::query_as(&page_sql))
+                    .bind(SCAN_LIMIT as i64 + 1)
+                    .bind(0_i64)
+                    .fetch_all(pool)
+                    .await?
+            });
+            if rows.len() > SCAN_LIMIT {
+                return Ok(None);
+            }
+            let mut matching = Vec::new();
+            for row in rows {
+                let user = User::try_from(row)?;
+                if crate::scim::filter::matches(filter, &resource(&user)) {
+                    matching.push(user);
+                }
+            }
+            let total = matching.len();
+            let page = matching.into_iter().skip(offset).take(limit).collect();
+            return Ok(Some((page, total)));
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {where_}");
+        let (total, rows): (i64, Vec<UserRow>) = with_pool!(self, pool => {
+            let total = bound!(sqlx::query_scalar(&count_sql)).fetch_one(pool).await?;
+            let rows = bound!(sqlx::query_as(&page_sql))
+                .bind(limit as i64)
+                .bind(offset as i64)
+                .fetch_all(pool)
+                .await?;
+            (total, rows)
         });
-        rows.into_iter().map(User::try_from).collect()
+        let users = rows
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok(Some((users, total as usize)))
     }
 
     /// Users by id, from just after `after` (from the first when `None`): at most
@@ -501,8 +549,8 @@ impl Store {
         Ok((users, total as usize))
     }
 
-    /// Gives the users written before lookup keys were kept (`keys_version` 0) their
-    /// keys, a few hundred per transaction; how many it keyed.
+    /// Gives the users whose keys were written by an older idflow (or before keys were
+    /// kept) the keys of this one, a few hundred per transaction; how many it keyed.
     pub(crate) async fn key_unkeyed_users(&self) -> Result<usize, StoreError> {
         /// What a user's keys are made from.
         #[derive(sqlx::FromRow)]
@@ -512,13 +560,16 @@ impl Store {
             user_name: String,
             display_name: Option<String>,
             email: Option<String>,
+            external_id: Option<String>,
         }
         let mut keyed = 0;
         loop {
             let rows: Vec<Unkeyed> = with_pool!(self, pool => {
                 sqlx::query_as(
-                    "SELECT id, attributes, user_name, display_name, email FROM users WHERE keys_version = 0 LIMIT 500",
+                    "SELECT id, attributes, user_name, display_name, email, external_id FROM users \
+                     WHERE keys_version < $1 LIMIT 500",
                 )
+                .bind(super::users::KEYS_VERSION)
                 .fetch_all(pool)
                 .await?
             });
@@ -531,7 +582,7 @@ impl Store {
                 let mut tx = pool.begin_write().await?;
                 for row in &rows {
                     let names = (row.user_name.as_str(), row.display_name.as_deref(), row.email.as_deref());
-                    write_user_keys_in!(tx, row.id, &row.attributes.0, names);
+                    write_user_keys_in!(tx, row.id, &row.attributes.0, names, row.external_id.as_deref());
                 }
                 tx.commit().await?;
             });

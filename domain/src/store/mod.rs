@@ -30,7 +30,7 @@ mod users;
 
 pub use assignments::SuperAdminPath;
 pub use connections::{Connection, ConnectionTest};
-pub use directory::{Change, DirectoryEvent, UserWrite, WriteOutcome};
+pub use directory::{Change, DirectoryEvent, SCAN_LIMIT, UserWrite, WriteOutcome};
 pub use executions::{
     ExecutionFilter, ExecutionRecord, NewExecution, Parent, StepRecord, execution_cursor,
     parse_execution_cursor,

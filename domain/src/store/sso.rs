@@ -142,7 +142,7 @@ impl Store {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin_write().await?;
             insert_user_in!(tx, id, new, at)?;
-            super::users::write_user_keys_in!(tx, id.0, &serde_json::Map::new(), new.names());
+            super::users::write_user_keys_in!(tx, id.0, &serde_json::Map::new(), new.names(), None);
             sqlx::query("UPDATE users SET last_sign_in_at = $2 WHERE id = $1")
                 .bind(id.0)
                 .bind(at)

@@ -102,20 +102,27 @@ macro_rules! insert_user_in {
 }
 pub(crate) use insert_user_in;
 
-/// Keeps the lookup keys (`user_keys`) of user `$id` in step with its SCIM `$attributes`
-/// and its user name, display name and email (`$names`), inside the transaction `$tx`:
-/// what SCIM filters on emails and displayName, and the Directory's search, find the
-/// user by.
+/// The version of the keys [`write_user_keys_in`] writes: rows with an older one are
+/// keyed again when the store opens.
+pub(crate) const KEYS_VERSION: i64 = 2;
+
+/// Keeps the lookup keys (`user_keys`) of user `$id` in step with its SCIM `$attributes`,
+/// its user name, display name and email (`$names`) and its external id (`$external`),
+/// inside the transaction `$tx`: what SCIM filters run in the database on
+/// ([`crate::scim::filter::FILTER_PATHS`]), and what the Directory's search finds the user
+/// by. A value too long to index is refused, naming the attribute.
 macro_rules! write_user_keys_in {
-    ($tx:expr, $id:expr, $attributes:expr, $names:expr) => {{
+    ($tx:expr, $id:expr, $attributes:expr, $names:expr, $external:expr) => {{
         let id: uuid::Uuid = $id;
         sqlx::query("DELETE FROM user_keys WHERE user_id = $1")
             .bind(id)
             .execute(&mut *$tx)
             .await?;
-        let resource = serde_json::Value::Object($attributes.clone());
         let (user_name, display_name, email): (&str, Option<&str>, Option<&str>) = $names;
-        let mut keys = $crate::scim::filter::user_keys(&resource);
+        let external: Option<&str> = $external;
+        let resource =
+            serde_json::Value::Object($crate::scim::user::named($attributes, user_name, external));
+        let mut keys = $crate::scim::filter::filter_keys(&resource);
         keys.extend(
             $crate::directory::search_keys(user_name, display_name, email)
                 .into_iter()
@@ -123,6 +130,19 @@ macro_rules! write_user_keys_in {
         );
         keys.sort();
         keys.dedup();
+        if let Some((kind, _)) = keys
+            .iter()
+            .find(|(_, key)| key.len() > $crate::scim::filter::MAX_KEY_BYTES)
+        {
+            return Err($crate::store::StoreError::Invalid(format!(
+                "{} holds a value longer than {} bytes, more than idflow keeps for filters",
+                match *kind {
+                    "search" => "the user name, display name or email",
+                    kind => kind.trim_start_matches("f:"),
+                },
+                $crate::scim::filter::MAX_KEY_BYTES
+            )));
+        }
         for (kind, key) in keys {
             sqlx::query("INSERT INTO user_keys (user_id, kind, key) VALUES ($1, $2, $3)")
                 .bind(id)
@@ -131,8 +151,9 @@ macro_rules! write_user_keys_in {
                 .execute(&mut *$tx)
                 .await?;
         }
-        sqlx::query("UPDATE users SET keys_version = 1 WHERE id = $1")
+        sqlx::query("UPDATE users SET keys_version = $2 WHERE id = $1")
             .bind(id)
+            .bind($crate::store::users::KEYS_VERSION)
             .execute(&mut *$tx)
             .await?;
     }};
@@ -154,7 +175,7 @@ impl Store {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin_write().await?;
             insert_user_in!(tx, id, new, at)?;
-            write_user_keys_in!(tx, id.0, &serde_json::Map::new(), new.names());
+            write_user_keys_in!(tx, id.0, &serde_json::Map::new(), new.names(), None);
             if let Some(hash) = password_hash {
                 sqlx::query("INSERT INTO local_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3)")
                     .bind(id.0)

@@ -3,7 +3,7 @@
 
 use super::{
     Client, ListQuery, Projection, ScimQuery, ScimResponse, body_json, if_match, kept_changing,
-    location, matching_page, meta, page_counted, resource_response, search_query,
+    location, meta, page_counted, page_of, resource_response, search_query,
 };
 use crate::AppState;
 use axum::body::Bytes;
@@ -94,13 +94,25 @@ async fn list_matching_groups(
             .collect();
         return page_counted(page, total, start, &query);
     };
-    // By name, id or member the index finds the groups; the filter then decides.
-    let groups = match scim::filter::group_anchor(&filter) {
+    let matching = matching_groups(state, &filter).await?;
+    page_of(matching, start, count, &query)
+}
+
+/// Every group `filter` matches, rendered: by name, id or member the index finds the
+/// groups and the filter then decides; any other filter reads every group.
+pub(super) async fn matching_groups(
+    state: &AppState,
+    filter: &scim::filter::Parsed,
+) -> Result<Vec<Value>, ScimResponse> {
+    let groups = match scim::filter::group_anchor(filter) {
         Some(anchor) => state.store.groups_anchored(&anchor).await?,
         None => state.store.all_groups().await?,
     };
-    let resources = groups.iter().map(|g| render_group(g, &state.public_url));
-    matching_page(resources, Some(&filter), start, count, &query)
+    Ok(groups
+        .iter()
+        .map(|g| render_group(g, &state.public_url))
+        .filter(|r| scim::filter::matches(filter, r))
+        .collect())
 }
 
 pub(super) async fn get_group(

@@ -504,20 +504,6 @@ pub(crate) fn resource_response(
     response
 }
 
-/// The resources `filter` matches, one page of them as the query asks.
-pub(crate) fn matching_page(
-    resources: impl Iterator<Item = Value>,
-    filter: Option<&scim::filter::Parsed>,
-    start: usize,
-    count: usize,
-    query: &ListQuery,
-) -> Result<Response, ScimResponse> {
-    let matching = resources
-        .filter(|r| filter.is_none_or(|f| scim::filter::matches(f, r)))
-        .collect();
-    page_of(matching, start, count, query)
-}
-
 /// A PATCH that met a newer version of `what` each time it tried.
 pub(crate) fn kept_changing(what: &str) -> ScimResponse {
     ScimError {

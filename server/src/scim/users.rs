@@ -3,7 +3,7 @@
 
 use super::{
     Client, ListQuery, Projection, ScimQuery, ScimResponse, body_json, if_match, kept_changing,
-    location, matching_page, meta, page_counted, resource_response, search_query,
+    location, meta, page_counted, resource_response, search_query,
 };
 use crate::AppState;
 use axum::body::Bytes;
@@ -51,40 +51,78 @@ pub(super) async fn search(
     list_matching(&state, search_query(&body)?).await
 }
 
-/// `POST /.search` at the root: users and groups together.
+/// `POST /.search` at the root: users, then groups, as one list.
 pub(super) async fn search_all(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, ScimResponse> {
     let query = search_query(&body)?;
     let (start, count, filter) = query.window()?;
-    let users = state.store.all_users().await?;
-    let groups = state.store.all_groups().await?;
-    let resources = users.iter().map(|u| render(u, &state.public_url)).chain(
-        groups
-            .iter()
-            .map(|g| super::groups::render_group(g, &state.public_url)),
-    );
-    matching_page(resources, filter.as_ref(), start, count, &query)
+    let (users, user_total) = users_window(&state, filter.as_ref(), start - 1, count).await?;
+    let groups: Vec<Value> = match &filter {
+        None => {
+            // Only the groups this page reaches are read.
+            let from = (start - 1).saturating_sub(user_total);
+            let room = count - users.len();
+            let mut page: Vec<Value> = state
+                .store
+                .groups_page(from, room)
+                .await?
+                .iter()
+                .map(|g| super::groups::render_group(g, &state.public_url))
+                .collect();
+            let total = user_total + state.store.count_groups().await? as usize;
+            let mut resources = users;
+            resources.append(&mut page);
+            return page_counted(resources, total, start, &query);
+        }
+        Some(filter) => super::groups::matching_groups(&state, filter).await?,
+    };
+    let total = user_total + groups.len();
+    let from = (start - 1).saturating_sub(user_total);
+    let room = count - users.len();
+    let mut resources = users;
+    resources.extend(groups.into_iter().skip(from).take(room));
+    page_counted(resources, total, start, &query)
 }
 
 async fn list_matching(state: &AppState, query: ListQuery) -> Result<Response, ScimResponse> {
     let (start, count, filter) = query.window()?;
+    let (page, total) = users_window(state, filter.as_ref(), start - 1, count).await?;
+    page_counted(page, total, start, &query)
+}
+
+/// The users `filter` matches (every user without one), rendered: `count` from place
+/// `offset` and how many match in all. The page, the count and most filters are
+/// answered in the database.
+async fn users_window(
+    state: &AppState,
+    filter: Option<&scim::filter::Parsed>,
+    offset: usize,
+    count: usize,
+) -> Result<(Vec<Value>, usize), ScimResponse> {
+    let base = &state.public_url;
     let Some(filter) = filter else {
-        // Every user: the page and the total come from the database.
         let total = state.store.count_users().await? as usize;
-        let users = state.store.users_page(start - 1, count).await?;
-        let page = users.iter().map(|u| render(u, &state.public_url)).collect();
-        return page_counted(page, total, start, &query);
+        let users = state.store.users_page(offset, count).await?;
+        return Ok((users.iter().map(|u| render(u, base)).collect(), total));
     };
-    // A filter on an attribute identity providers look users up by reads only the users
-    // the index finds; the filter then decides. Any other filter reads every user.
-    let users = match scim::filter::user_anchor(&filter) {
-        Some(anchor) => state.store.users_anchored(&anchor).await?,
-        None => state.store.all_users().await?,
-    };
-    let resources = users.iter().map(|u| render(u, &state.public_url));
-    matching_page(resources, Some(&filter), start, count, &query)
+    let (users, total) = state
+        .store
+        .users_matching(filter, offset, count, |u| render(u, base))
+        .await?
+        .ok_or_else(|| {
+            ScimError::bad_request(
+                "tooMany",
+                format!(
+                    "This filter would make idflow read more than {} users. Filter on userName, \
+                     externalId, emails.value, displayName, active or id (answered from \
+                     idflow's indexes), or combine the filter with one of them using \"and\".",
+                    domain::store::SCAN_LIMIT
+                ),
+            )
+        })?;
+    Ok((users.iter().map(|u| render(u, base)).collect(), total))
 }
 
 fn no_user(id: impl std::fmt::Display) -> ScimError {

@@ -129,20 +129,21 @@ impl Runner {
                     .ok_or_else(|| CardError::fatal("filter: has no value"))?;
                 let filter = crate::scim::filter::parse(text)
                     .map_err(|e| CardError::fatal(format!("filter: {}", e.detail)))?;
-                // An equality on an indexed attribute reads only the users the index
-                // finds (the filter then decides); any other filter reads every user.
-                let candidates = match crate::scim::filter::user_anchor(&filter) {
-                    Some(anchor) => self.store.users_anchored(&anchor).await?,
-                    None => self.store.all_users().await?,
-                };
-                let matching: Vec<User> = candidates
-                    .into_iter()
-                    .filter(|u| crate::scim::filter::matches(&filter, &filterable(u)))
-                    .collect();
-                let users: Vec<Value> = matching.iter().take(limit()).map(user_value).collect();
-                return Ok(Done::Output(
-                    json!({ "count": matching.len(), "users": users }),
-                ));
+                // Answered in the database, as SCIM's list is.
+                let (matching, count) = self
+                    .store
+                    .users_matching(&filter, 0, limit(), filterable)
+                    .await?
+                    .ok_or_else(|| {
+                        CardError::fatal(format!(
+                            "filter: {text:?} would make idflow read more than {} users; filter on \
+                             userName, externalId, emails.value, displayName, active or id, or \
+                             combine it with one of them using \"and\"",
+                            crate::store::SCAN_LIMIT
+                        ))
+                    })?;
+                let users: Vec<Value> = matching.iter().map(user_value).collect();
+                return Ok(Done::Output(json!({ "count": count, "users": users })));
             }
             "directory.list_group_members" => {
                 let (group, name) = self.find_group(inputs).await?;
