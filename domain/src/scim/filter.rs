@@ -105,6 +105,27 @@ pub(crate) fn case_exact(path: &AttrPath) -> bool {
                 .is_some_and(|s| s.eq_ignore_ascii_case("version"))
 }
 
+/// `meta.created` and `meta.lastModified`: dateTime attributes, which compare in time
+/// (RFC 7644 §3.4.2.2) when the filter's value reads as an RFC 3339 time.
+pub(crate) fn date_time(path: &AttrPath) -> bool {
+    path.name.eq_ignore_ascii_case("meta")
+        && path.sub_attr.as_deref().is_some_and(|s| {
+            s.eq_ignore_ascii_case("created") || s.eq_ignore_ascii_case("lastModified")
+        })
+}
+
+/// An RFC 3339 time, as a filter or a resource writes one.
+pub(crate) fn instant(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// The comparisons that put two times in order (the others compare text).
+pub(crate) fn orders(op: &CompareOp) -> bool {
+    !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
+}
+
 fn attr_matches(exp: &AttrExp, resource: &Value) -> bool {
     match exp {
         AttrExp::Present(path) => resolve(resource, path).into_iter().any(|v| match v {
@@ -119,7 +140,16 @@ fn attr_matches(exp: &AttrExp, resource: &Value) -> bool {
                     || matches!((op, expected), (CompareOp::Eq, CompValue::Null));
             }
             let exact = case_exact(path);
-            values.into_iter().any(|v| compare(v, op, expected, exact))
+            let time = match expected {
+                CompValue::Str(e) if date_time(path) && orders(op) => instant(e),
+                _ => None,
+            };
+            values
+                .into_iter()
+                .any(|v| match (time, v.as_str().and_then(instant)) {
+                    (Some(expected), Some(actual)) => ordering_op(op, actual.cmp(&expected)),
+                    _ => compare(v, op, expected, exact),
+                })
         }
     }
 }
@@ -372,6 +402,14 @@ mod tests {
         assert!(check(r#"meta.lastModified ge "2011-05-13T04:42:34Z""#));
         assert!(check(r#"meta.lastModified lt "2012-01-01T00:00:00Z""#));
         assert!(check(r#"meta.lastModified le "2011-05-13T04:42:34Z""#));
+        // Times compare in time, whatever their precision or offset.
+        assert!(check(r#"meta.lastModified eq "2011-05-13T04:42:34.000Z""#));
+        assert!(check(
+            r#"meta.lastModified gt "2011-05-13T06:42:33.5+02:00""#
+        ));
+        assert!(!check(r#"meta.lastModified gt "2011-05-13T04:42:34.001Z""#));
+        // Text that is no time compares as text.
+        assert!(check(r#"meta.lastModified gt "2011-05""#));
         assert!(check("active eq true"));
         assert!(!check("active eq false"));
     }

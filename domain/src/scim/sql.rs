@@ -8,7 +8,8 @@
 //! condition a superset of the answer (what the indexed parts allow): the caller reads
 //! those users, a bounded number, and the filter decides.
 
-use super::filter::{FILTER_PATHS, case_exact, filter_path, names};
+use super::filter::{FILTER_PATHS, case_exact, filter_path, instant, names, orders};
+use chrono::{DateTime, TimeDelta, Utc};
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter};
 use uuid::Uuid;
 
@@ -24,6 +25,7 @@ pub enum Dialect {
 pub enum Bind {
     Text(String),
     Id(Uuid),
+    Time(DateTime<Utc>),
 }
 
 /// A `WHERE` condition on `users`.
@@ -169,6 +171,12 @@ impl Writer {
         if names(path, "active", None) {
             return Some(self.active(exp));
         }
+        if names(path, "meta", Some("created")) {
+            return self.time("users.created_at", exp);
+        }
+        if names(path, "meta", Some("lastModified")) {
+            return self.time("users.updated_at", exp);
+        }
         let (kind, name, sub) = FILTER_PATHS
             .iter()
             .find(|(_, name, sub)| names(path, name, *sub))?;
@@ -294,6 +302,43 @@ impl Writer {
         })
     }
 
+    /// `meta.created` or `meta.lastModified` (`column`), which the resource writes to
+    /// the millisecond: compared in time with a value that reads as an RFC 3339 time.
+    fn time(&mut self, column: &str, exp: &AttrExp) -> Option<String> {
+        let (op, expected) = match exp {
+            AttrExp::Present(_) => return Some(TRUE.to_string()),
+            AttrExp::Comparison(_, op, CompValue::Str(e)) if orders(op) => (op, instant(e)?),
+            AttrExp::Comparison(..) => return None,
+        };
+        // The shown time is the stored one cut to the millisecond, so it is after the
+        // expected time when the stored one is at or after the next millisecond, and so on.
+        let millisecond = TimeDelta::milliseconds(1);
+        let floor = DateTime::from_timestamp_millis(expected.timestamp_millis())?;
+        let ceiling = if floor == expected {
+            floor
+        } else {
+            floor + millisecond
+        };
+        let on_a_millisecond = floor == expected;
+        let mut at = |time: DateTime<Utc>| self.bind(Bind::Time(time));
+        Some(match op {
+            CompareOp::Gt => format!("{column} >= {}", at(floor + millisecond)),
+            CompareOp::Ge => format!("{column} >= {}", at(ceiling)),
+            CompareOp::Lt => format!("{column} < {}", at(ceiling)),
+            CompareOp::Le => format!("{column} < {}", at(floor + millisecond)),
+            CompareOp::Eq if on_a_millisecond => {
+                let (from, to) = (at(floor), at(floor + millisecond));
+                format!("({column} >= {from} AND {column} < {to})")
+            }
+            CompareOp::Ne if on_a_millisecond => {
+                let (from, to) = (at(floor), at(floor + millisecond));
+                format!("({column} < {from} OR {column} >= {to})")
+            }
+            CompareOp::Eq => FALSE.to_string(),
+            _ => TRUE.to_string(),
+        })
+    }
+
     /// `active`: whether the user's status is active, unless a PATCH removed it (a JSON
     /// null kept in the attributes), when the resource has no `active`.
     fn active(&mut self, exp: &AttrExp) -> String {
@@ -375,6 +420,7 @@ mod tests {
             r#"emails[value eq "a@b" or value gt "m"]"#,
             r#"id eq "2819c223-7f76-453a-919d-413861904646""#,
             "emails pr",
+            r#"meta.lastModified gt "2026-01-01T00:00:00Z""#,
         ] {
             assert!(condition(text).exact, "{text}");
         }
@@ -396,7 +442,7 @@ mod tests {
             r#"title eq "Boss" or userName sw "a""#,
             r#"not (title eq "Boss")"#,
             r#"emails[type eq "work" and value co "x"]"#,
-            r#"meta.lastModified gt "2026-01-01T00:00:00Z""#,
+            r#"meta.lastModified co "2026""#,
         ] {
             let c = condition(text);
             assert!(!c.exact, "{text}");

@@ -442,6 +442,7 @@ impl Store {
                     query = match value {
                         Bind::Text(text) => query.bind(text.as_str()),
                         Bind::Id(id) => query.bind(*id),
+                        Bind::Time(time) => query.bind(*time),
                     };
                 }
                 query

@@ -136,13 +136,39 @@ fn user_write(seed: &mut Seeded, n: usize) -> UserWrite {
     }
 }
 
+/// A user as SCIM shows it: times to the millisecond.
 fn user_resource(user: &User) -> Value {
     let mut object = crate::scim::user::resource(user);
+    let time =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     object.insert(
         "meta".into(),
-        json!({ "lastModified": user.updated_at.to_rfc3339() }),
+        json!({ "created": time(user.created_at), "lastModified": time(user.updated_at) }),
     );
     Value::Object(object)
+}
+
+/// Times for filters around the users' own: as SCIM shows them, to the microsecond, to
+/// the second, in another offset, and a millisecond either side.
+fn times_around(users: &[User]) -> Vec<String> {
+    use chrono::{FixedOffset, SecondsFormat, TimeDelta};
+    let hour_east = FixedOffset::east_opt(3600).unwrap();
+    users
+        .iter()
+        .flat_map(|u| [u.created_at, u.updated_at])
+        .flat_map(|t| {
+            let ms = TimeDelta::milliseconds(1);
+            [
+                t.to_rfc3339_opts(SecondsFormat::Millis, true),
+                t.to_rfc3339_opts(SecondsFormat::Micros, true),
+                t.to_rfc3339_opts(SecondsFormat::Secs, true),
+                t.with_timezone(&hour_east)
+                    .to_rfc3339_opts(SecondsFormat::Micros, false),
+                (t + ms).to_rfc3339_opts(SecondsFormat::Millis, true),
+                (t - ms).to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            ]
+        })
+        .collect()
 }
 
 fn group_resource(group: &Group) -> Value {
@@ -154,11 +180,14 @@ fn group_resource(group: &Group) -> Value {
 /// A filter text: comparisons on the attributes clients filter on (the indexed ones
 /// and others), value paths, and `and`, `or`, `not` around them.
 fn filter(seed: &mut Seeded, ids: &[String], user: bool) -> String {
+    let (times, ids): (Vec<&String>, Vec<&String>) = ids
+        .iter()
+        .partition(|v| crate::scim::filter::instant(v).is_some());
     let value = |seed: &mut Seeded| -> String {
         let raw = match seed.below(6) {
             0 => seed.pick(NAMES).to_string(),
             1 => seed.pick(EMAILS).to_string(),
-            2 if !ids.is_empty() => seed.pick(ids).clone(),
+            2 if !ids.is_empty() => seed.pick(&ids).to_string(),
             // A piece of a name or email, for co, sw, ew and the orderings.
             3 => {
                 let from_names = seed.chance(50);
@@ -202,7 +231,13 @@ fn filter(seed: &mut Seeded, ids: &[String], user: bool) -> String {
     };
     let ops = ["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"];
     let atom = |seed: &mut Seeded| -> String {
-        match seed.below(11) {
+        match seed.below(13) {
+            11 | 12 if user && !times.is_empty() => format!(
+                "{} {} \"{}\"",
+                seed.pick(&["meta.lastModified", "meta.created", "META.LASTMODIFIED"]),
+                seed.pick(&ops),
+                seed.pick(&times)
+            ),
             0 => format!("{} pr", seed.pick(attributes)),
             1 if user => format!("emails[value {} \"{}\"]", seed.pick(&ops), value(seed)),
             2 if user => format!("emails[type eq \"work\" and value eq \"{}\"]", value(seed)),
@@ -369,6 +404,7 @@ crate::backend_tests! {
         assert_eq!(all.len(), 45);
         let mut ids: Vec<String> = all.iter().map(|u| u.id.to_string()).collect();
         ids.push(users[5].id.to_string());
+        ids.extend(times_around(&all));
 
         let exact = compare_users(&store, &mut seed, &ids, 1500).await;
         assert!(exact >= 700, "only {exact} filters were answered exactly in the database");
