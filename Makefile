@@ -29,8 +29,9 @@ run: setup build-release ## build and start idflow on SQLite (./data), printing 
 	@mkdir -p data
 	IDFLOW_SITE_DIR=target/site ./target/server-release/idflow serve
 
-build-release: ## build the release server and console (what make run serves)
+build-release: ## build the release server and console (what make run serves), its files hashed and compressed
 	cargo leptos build --release
+	target/server-release/idflow prepare-assets target/site/pkg
 
 # Benchmarks print figures (no pass or fail).
 bench-engine: ## measure the engine against Node-RED (prints figures)

@@ -26,7 +26,7 @@ pub mod tables;
 pub mod theme;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -43,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="data:," />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -87,7 +88,6 @@ pub fn App() -> impl IntoView {
     console::install_busy_forms();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/idflow.css" />
         <Title formatter=|title: String| {
             if title.is_empty() { "idflow".to_string() } else { format!("{title} · idflow") }
         } />

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 const IDFLOW_PORT: u16 = 3121;
 const NODE_RED_PORT: u16 = 3122;
+const PG_PORTS: [u16; 2] = [3124, 3125];
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -130,6 +131,27 @@ async fn load(
     connections: usize,
     rss_idle_mb: f64,
 ) -> Result<Figures> {
+    load_spread(
+        &[server],
+        std::slice::from_ref(target),
+        seconds,
+        connections,
+        rss_idle_mb,
+    )
+    .await
+}
+
+/// [`load`] spread over several servers: each call goes to the next target in turn; CPU
+/// is the servers' together, memory the first's.
+async fn load_spread(
+    servers: &[&Server],
+    targets: &[Target],
+    seconds: u64,
+    connections: usize,
+    rss_idle_mb: f64,
+) -> Result<Figures> {
+    let server = servers[0];
+    let cpu_us = || -> Result<f64> { servers.iter().map(|s| s.cpu_us()).sum() };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()?;
@@ -137,7 +159,7 @@ async fn load(
     // Warm-up: connections opened, caches filled.
     run_callers(
         &client,
-        target,
+        targets,
         Duration::from_secs(1),
         connections,
         &counter,
@@ -167,18 +189,18 @@ async fn load(
             }
         })
     };
-    let cpu_before = server.cpu_us()?;
+    let cpu_before = cpu_us()?;
     let started = Instant::now();
     let (latencies, errors) = run_callers(
         &client,
-        target,
+        targets,
         Duration::from_secs(seconds),
         connections,
         &counter,
     )
     .await;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = server.cpu_us()? - cpu_before;
+    let cpu = cpu_us()? - cpu_before;
     sampling.store(false, Ordering::Relaxed);
     sampler.await?;
 
@@ -211,7 +233,7 @@ async fn load(
 /// Closed-loop callers; the latencies (µs) of the calls that succeeded, and how many failed.
 async fn run_callers(
     client: &reqwest::Client,
-    target: &Target,
+    targets: &[Target],
     duration: Duration,
     connections: usize,
     counter: &Arc<AtomicU64>,
@@ -219,14 +241,15 @@ async fn run_callers(
     let until = Instant::now() + duration;
     let mut callers = Vec::new();
     for _ in 0..connections {
-        let (client, target, counter) = (client.clone(), target.clone(), counter.clone());
+        let (client, targets, counter) = (client.clone(), targets.to_vec(), counter.clone());
         callers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;
             while Instant::now() < until {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
+                let target = &targets[n as usize % targets.len()];
                 let start = Instant::now();
-                if call(&client, &target, n).await {
+                if call(&client, target, n).await {
                     latencies.push(start.elapsed().as_micros() as u64);
                 } else {
                     errors += 1;
@@ -503,6 +526,72 @@ async fn bench_idflow(
     Ok((a, b, history.join("\n                   ")))
 }
 
+/// (a) on PostgreSQL: one idflow server, then two on the same database, each pinned to
+/// its own core (the load and PostgreSQL share the machine with them). Figures for one
+/// server and for two.
+async fn bench_postgres(
+    binary: &Path,
+    seconds: u64,
+    connections: usize,
+) -> Result<(Figures, Figures)> {
+    let db = domain::store::testing::postgres()
+        .await
+        .context("PostgreSQL on 127.0.0.1:5432")?;
+    let flows = prepare_idflow(&db.url).await?;
+    let data = tempfile::tempdir()?;
+    let start = |port: u16, core: &str| -> Result<Server> {
+        Ok(Server {
+            child: Command::new("taskset")
+                .args(["-c", core])
+                .arg(binary)
+                .arg("serve")
+                .env("DATABASE_URL", &db.url)
+                .env("IDFLOW_DATA_DIR", data.path())
+                .env("IDFLOW_LISTEN", format!("127.0.0.1:{port}"))
+                .env("IDFLOW_ADMIN_PASSWORD", "bench admin password")
+                .env("IDFLOW_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .with_context(|| format!("starting {}", binary.display()))?,
+            name: "idflow",
+        })
+    };
+    let client = reqwest::Client::new();
+    let (id, token) = &flows[0];
+    let target = |port: u16| Target {
+        url: format!("http://127.0.0.1:{port}/api/v1/flows/{id}/invoke"),
+        token: Some(token.clone()),
+    };
+    let mut first = start(PG_PORTS[0], "0")?;
+    wait_until_up(
+        &client,
+        &format!("http://127.0.0.1:{}/readyz", PG_PORTS[0]),
+        &mut first,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = first.rss_mb();
+    let one = load(&first, &target(PG_PORTS[0]), seconds, connections, idle).await?;
+    let mut second = start(PG_PORTS[1], "1")?;
+    wait_until_up(
+        &client,
+        &format!("http://127.0.0.1:{}/readyz", PG_PORTS[1]),
+        &mut second,
+    )
+    .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let two = load_spread(
+        &[&first, &second],
+        &[target(PG_PORTS[0]), target(PG_PORTS[1])],
+        seconds,
+        connections,
+        idle,
+    )
+    .await?;
+    Ok((one, two))
+}
+
 /// Node-RED's flows for (a) and (b): core nodes, the table as global context (Node-RED
 /// has no tables), no history.
 fn node_red_flows() -> Value {
@@ -771,5 +860,42 @@ async fn main() -> Result<()> {
          (b) <= 100 µs CPU per extra card; RSS under load <= 120 MB"
     );
     println!("Node-RED keeps no history and its context is in memory: it does less per call.");
+
+    println!();
+    match bench_postgres(&binary, seconds, connections).await {
+        Ok((one, two)) => {
+            println!(
+                "(a) on PostgreSQL (127.0.0.1): one idflow server (core 0), then two on the same \
+                 database (cores 0 and 1), the calls alternating between them"
+            );
+            println!(
+                "  {:<24}{:>12}{:>12}{:>10}",
+                "", "one server", "two", "ratio"
+            );
+            let row = |name: &str, a: f64, b: f64, digits: usize| {
+                let ratio = if a > 0.0 {
+                    format!("{:.2}", b / a)
+                } else {
+                    "-".into()
+                };
+                println!("  {name:<24}{a:>12.digits$}{b:>12.digits$}{ratio:>10}");
+            };
+            row("executions/s", one.per_second, two.per_second, 0);
+            row("CPU µs per execution", one.cpu_us, two.cpu_us, 0);
+            row("latency p50 ms", one.p50_ms, two.p50_ms, 2);
+            row("latency p99 ms", one.p99_ms, two.p99_ms, 2);
+            println!(
+                "  {:<24}{:>12}{:>12}",
+                "calls (failed)",
+                format!("{} ({})", one.executions, one.errors),
+                format!("{} ({})", two.executions, two.errors)
+            );
+            println!(
+                "  on this 2-core machine the second server, PostgreSQL and the load share the \
+                 same cores: the ratio shows that the work spreads, not what a second machine adds"
+            );
+        }
+        Err(e) => eprintln!("(a) on PostgreSQL could not be measured: {e:#}"),
+    }
     Ok(())
 }

@@ -2,14 +2,14 @@
 //!
 //! Seeds a fresh SQLite database and a fresh PostgreSQL database (on the machine's
 //! server, 127.0.0.1) with BENCH_USERS users (100,000) in BENCH_GROUPS groups (1,000) of
-//! 100 members, through the store; starts the release server (`idflow serve`, on
-//! 127.0.0.1) on each; and prints p50 and p99 in milliseconds over BENCH_REQUESTS
-//! requests (200) for each SCIM request below, the time a full import walk takes (every
-//! user, pages of 100, as Okta's import reads them), and the database's size. Figures
-//! only: nothing here passes or fails.
-//!
-//! Not measured here yet: the Directory page and its search, the Executions page,
-//! search by a carried value and a user's timeline over 1,000,000 executions.
+//! 100 members and BENCH_EXECUTIONS executions (1,000,000) of 10 flows, each about one
+//! user, through the store; starts the release server (`idflow serve`, on 127.0.0.1) on
+//! each; and prints p50 and p99 in milliseconds over BENCH_REQUESTS requests (200) for
+//! each SCIM request below, the console's Directory page and search, its Executions page,
+//! the search by a carried email and a user's page with their timeline (signed in as the
+//! bootstrap admin, the whole page to its last byte), the time a full import walk takes
+//! (every user, pages of 100, as Okta's import reads them), and the database's size.
+//! Figures only: nothing here passes or fails.
 
 use anyhow::{Context, Result, bail};
 use domain::audit::{Action, Actor, NewEntry, Outcome};
@@ -91,6 +91,81 @@ impl Client {
     }
 }
 
+/// The console's pages over the directory and the history, signed in as the bootstrap
+/// admin: each whole page, rendered on the server, to its last byte.
+async fn console(client: &Client, seeded: &[SeededUser], requests: usize) -> Result<()> {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let signed_in = browser
+        .post(format!("{}/auth/sign-in", client.base))
+        .form(&[
+            ("email", "admin@example.com"),
+            ("password", "bench admin password"),
+            ("next", "/"),
+        ])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        signed_in
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            == Some("/"),
+        "the bootstrap admin could not sign in"
+    );
+    let pick = |i: usize| &seeded[(i * 104_729) % seeded.len()];
+    let page = |path: String, expect: String| {
+        let browser = &browser;
+        async move {
+            let answer = browser.get(format!("{}{path}", client.base)).send().await?;
+            let status = answer.status();
+            let text = answer.text().await?;
+            anyhow::ensure!(status.is_success(), "{path}: {status}");
+            anyhow::ensure!(text.contains(&expect), "{path}: no {expect:?} in the page");
+            Ok(())
+        }
+    };
+    measure("Directory page", requests, |_| {
+        page("/directory".into(), "user000001@example.com".into())
+    })
+    .await?;
+    measure("Directory search (a user name)", requests, |i| {
+        let user = pick(i);
+        page(
+            format!("/directory?q={}", &user.user_name[..10]),
+            user.user_name.clone(),
+        )
+    })
+    .await?;
+    measure("Executions page", requests, |_| {
+        page("/executions".into(), "Flow ".into())
+    })
+    .await?;
+    measure("Executions search by a carried email", requests, |i| {
+        let user = pick(i);
+        let email = user.email.to_lowercase();
+        page(
+            format!(
+                "/executions?q={}",
+                url::form_urlencoded::byte_serialize(email.as_bytes()).collect::<String>()
+            ),
+            "Flow ".into(),
+        )
+    })
+    .await?;
+    measure("a user's page with their timeline", requests, |i| {
+        let user = pick(i);
+        page(
+            format!("/directory/users/{}", user.id),
+            user.user_name.clone(),
+        )
+    })
+    .await?;
+    Ok(())
+}
+
 fn quoted(value: &str) -> String {
     url::form_urlencoded::byte_serialize(format!("\"{value}\"").as_bytes()).collect()
 }
@@ -122,9 +197,18 @@ async fn run(backend: &str, store: &Store, url: &str) -> Result<()> {
     let users: usize = env_or("BENCH_USERS", 100_000);
     let groups: usize = env_or("BENCH_GROUPS", 1_000);
     let requests: usize = env_or("BENCH_REQUESTS", 200);
-    println!("==> {backend}: seeding {users} users in {groups} groups of 100");
+    let executions: usize = env_or("BENCH_EXECUTIONS", 1_000_000);
+    println!(
+        "==> {backend}: seeding {users} users in {groups} groups of 100, {executions} executions"
+    );
     let began = Instant::now();
     let (seeded, made): (Vec<SeededUser>, _) = store.seed_directory(users, groups, 100).await?;
+    let mut flows = Vec::new();
+    for n in 0..10 {
+        let flow = domain::flows::Flow::new(format!("Flow {n}"), "directory.user_created");
+        flows.push(store.test_flow(&flow, None, "author@example.com").await.id);
+    }
+    store.seed_executions(&flows, &seeded, executions).await?;
     store.analyze().await?;
     println!(
         "{backend}: seeded in {:.1} s",
@@ -233,6 +317,32 @@ async fn run(backend: &str, store: &Store, url: &str) -> Result<()> {
         }
     })
     .await?;
+    for (name, filter) in [
+        ("filter userName sw (10 users)", "userName sw \"user01234\""),
+        (
+            "filter displayName co (10 users)",
+            "displayName co \"r 01234\"",
+        ),
+    ] {
+        let path = format!(
+            "/Users?filter={}",
+            url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        );
+        measure(name, requests, |_| {
+            let (client, path) = (&client, &path);
+            async move {
+                let page = client.get(path).await?;
+                anyhow::ensure!(
+                    page["totalResults"] == 10.min(users),
+                    "{}",
+                    page["totalResults"]
+                );
+                Ok(())
+            }
+        })
+        .await?;
+    }
+    console(&client, &seeded, requests).await?;
     let walk = Instant::now();
     let mut read = 0;
     let mut start = 1;

@@ -114,3 +114,29 @@ test('the builder takes a dragged card', async ({ page }, testInfo) => {
   await page.getByRole('button', { name: 'Undo' }).click();
   await expect(page.locator('.main-row > .flow-card[data-card]')).toHaveCount(0);
 });
+
+test('the console files come under hashed names, precompressed and cached for a year', async ({ page, request }, testInfo) => {
+  await signIn(page, testInfo);
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  // The page asks for the release build's hashed files.
+  const css = await page.locator('link#leptos').getAttribute('href');
+  expect(css).toMatch(/^\/pkg\/idflow\.[0-9a-f]{16}\.css$/);
+  const preload = await page.locator('link[rel="modulepreload"]').first().getAttribute('href');
+  expect(preload).toMatch(/^\/pkg\/idflow\.[0-9a-f]{16}\.js$/);
+  const wasm = preload!.replace(/\.js$/, '.wasm');
+  expect(await page.content()).toContain(wasm);
+
+  // Brotli when the browser takes it, gzip otherwise, the file itself for neither: each
+  // for a year under a hashed name.
+  for (const [accept, encoding] of [['br, gzip', 'br'], ['gzip', 'gzip'], ['identity', undefined]] as const) {
+    const answer = await request.get(wasm, { headers: { 'accept-encoding': accept } });
+    expect(answer.status(), accept).toBe(200);
+    expect(answer.headers()['content-encoding'], accept).toBe(encoding);
+    expect(answer.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+    expect(answer.headers()['content-type']).toBe('application/wasm');
+  }
+  // A name without a hash is checked again on each use.
+  const plain = await request.get('/pkg/idflow.css');
+  expect(plain.headers()['cache-control']).toBe('no-cache');
+});

@@ -64,6 +64,14 @@ pub enum Command {
         #[command(subcommand)]
         command: FlowCommand,
     },
+    /// Make a release build's console files ready to serve (`make build-release` runs
+    /// it): a copy of the WASM, JS and CSS named after its content, cached for a year by
+    /// browsers, and every file compressed with brotli and gzip beside it.
+    PrepareAssets {
+        /// The built console's pkg/ folder.
+        #[arg(default_value = "target/site/pkg")]
+        pkg: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -160,6 +160,21 @@ pub fn spawn_with(
             }
         }));
     }
+    // What ended executions carried, kept for the history's search, a batch at a time.
+    let keeper = store.clone();
+    tasks.push(tokio::spawn(async move {
+        const BATCH: usize = 500;
+        loop {
+            match keeper.keep_carried(BATCH).await {
+                Ok(BATCH) => tokio::task::yield_now().await,
+                Ok(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not keep what executions carried");
+                    tokio::time::sleep(AFTER_ERROR).await;
+                }
+            }
+        }
+    }));
     let log_pruner = store.clone();
     tasks.push(tokio::spawn(async move {
         loop {

@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod assets;
 pub mod assignments;
 pub mod auth;
 pub mod config;
@@ -198,6 +199,10 @@ pub fn router(state: AppState, session_store: DbSessionStore, settings: SessionS
         )))
         .route("/api/{*fn_name}", get(server_fn).post(server_fn))
         .nest("/scim/v2", scim::routes(state.clone()))
+        .nest_service(
+            "/pkg",
+            assets::service(std::path::Path::new(state.leptos_options.site_root.as_ref())),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -298,13 +303,21 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .into_response()
 }
 
-/// The Leptos settings for the built console in `site_dir`.
+/// The Leptos settings for the built console in `site_dir`: its files under their hashed
+/// names when a release build made them ([`assets`]).
 pub fn leptos_options(site_dir: &std::path::Path, listen: std::net::SocketAddr) -> LeptosOptions {
+    let hash_file = assets::hash_file(site_dir);
     LeptosOptions::builder()
         .output_name(Arc::<str>::from("idflow"))
         .site_root(Arc::<str>::from(site_dir.to_string_lossy().as_ref()))
         .site_pkg_dir(Arc::<str>::from("pkg"))
         .site_addr(listen)
+        .hash_files(hash_file.is_some())
+        .hash_file(Arc::<str>::from(
+            hash_file
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|| assets::HASH_FILE.to_string()),
+        ))
         .build()
 }
 

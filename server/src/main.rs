@@ -14,6 +14,16 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match &cli.command {
+        // Needs no configuration, nor logging.
+        Command::PrepareAssets { pkg } => {
+            return match prepare_assets(pkg) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Serve(c) | Command::CheckConfig(c) | Command::Migrate(c) => c.clone(),
         Command::Backup { config, .. }
         | Command::Export { config, .. }
@@ -43,6 +53,7 @@ async fn main() -> ExitCode {
     init_logging(&config);
     let result = match cli.command {
         Command::Serve(config) => serve(config).await,
+        Command::PrepareAssets { pkg } => prepare_assets(&pkg),
         Command::CheckConfig(config) => check_config(config).await,
         Command::Migrate(config) => migrate(config).await,
         Command::Backup { file, config } => backup(config, file).await,
@@ -555,5 +566,19 @@ async fn create_scim_token(config: Config, name: String) -> anyhow::Result<()> {
         .await?;
     // The token alone, so scripts can capture it.
     println!("{}", secret);
+    Ok(())
+}
+
+/// `idflow prepare-assets`: see [`idflow::assets::prepare`].
+fn prepare_assets(pkg: &std::path::Path) -> anyhow::Result<()> {
+    let prepared = idflow::assets::prepare(pkg, "idflow")?;
+    for (name, raw, br, gz) in prepared.files {
+        println!(
+            "{name}: {:.1} KB, brotli {:.1} KB, gzip {:.1} KB",
+            raw as f64 / 1024.0,
+            br as f64 / 1024.0,
+            gz as f64 / 1024.0
+        );
+    }
     Ok(())
 }

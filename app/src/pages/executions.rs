@@ -129,7 +129,7 @@ pub fn ExecutionsPage() -> impl IntoView {
                 id="execution-search"
                 name="q"
                 type="search"
-                placeholder="A user's email or id, or any value"
+                placeholder="A user's email or id, or the start of any value"
                 value=carried
             />
             <label for="execution-status" class="visually-hidden">

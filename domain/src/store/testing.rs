@@ -354,4 +354,68 @@ impl Store {
         }
         Ok((seeded, made))
     }
+
+    /// Fills the execution history quickly, for benchmarks: `count` succeeded executions
+    /// of `flows` in turn, each about one of `users` (its subject, and its id and email in
+    /// the input and a card's output), one a second up to now, by multi-row inserts of
+    /// 500, with what they carried kept as [`Store::keep_carried`] keeps it.
+    pub async fn seed_executions(
+        &self,
+        flows: &[crate::flows::FlowId],
+        users: &[SeededUser],
+        count: usize,
+    ) -> Result<(), super::StoreError> {
+        use super::{BeginWrite, with_pool};
+        let now = super::now();
+        for first in (0..count).step_by(500) {
+            let rows: Vec<(uuid::Uuid, usize)> = (first..(first + 500).min(count))
+                .map(|n| (uuid::Uuid::now_v7(), n))
+                .collect();
+            let about = |n: usize| &users[(n * 7919) % users.len()];
+            with_pool!(self, pool => {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, \
+                     progress, output, steps, queued_at, started_at, finished_at, run_after, carried) ",
+                );
+                insert.push_values(&rows, |mut row, (id, n)| {
+                    let user = about(*n);
+                    let input = serde_json::json!({ "user": { "id": user.id.to_string(), "email": user.email } });
+                    let mut progress = crate::engine::Progress::new(input.clone());
+                    progress.outputs.insert(1, serde_json::json!({ "email": user.email.to_lowercase() }));
+                    let at = now - chrono::Duration::seconds((count - n) as i64);
+                    row.push_bind(*id)
+                        .push_bind(flows[n % flows.len()].0)
+                        .push_bind(1_i64)
+                        .push_bind("succeeded")
+                        .push_bind("directory.user_created")
+                        .push_bind(sqlx::types::Json(input))
+                        .push_bind(user.id.to_string())
+                        .push_bind(sqlx::types::Json(progress))
+                        .push_bind(sqlx::types::Json(serde_json::json!({})))
+                        .push_bind(1_i64)
+                        .push_bind(at)
+                        .push_bind(at)
+                        .push_bind(at + chrono::Duration::milliseconds(5))
+                        .push_bind(at)
+                        .push_bind(true);
+                });
+                let mut values = sqlx::QueryBuilder::new("INSERT INTO execution_values (value, execution_id) ");
+                let pairs: Vec<(String, uuid::Uuid)> = rows
+                    .iter()
+                    .flat_map(|(id, n)| {
+                        let user = about(*n);
+                        [user.id.to_string(), user.email.to_lowercase()].map(|v| (v, *id))
+                    })
+                    .collect();
+                values.push_values(&pairs, |mut row, (value, id)| {
+                    row.push_bind(value.as_str()).push_bind(*id);
+                });
+                let mut tx = pool.begin_write().await?;
+                insert.build().execute(&mut *tx).await?;
+                values.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+            });
+        }
+        Ok(())
+    }
 }

@@ -145,8 +145,28 @@ crate::backend_tests! {
         assert!(steps.iter().all(|s| s.inputs.is_none() && s.outputs.is_none() || s.card_kind == "flow.if_else"));
 
         // Found in the history by flow, status and a value it carried.
-        let found = store.executions(&ExecutionFilter { carried: Some("alan@example".into()), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
+        let carrying = |text: &str| ExecutionFilter { carried: Some(text.into()), limit: 10, ..ExecutionFilter::default() };
+        let found = store.executions(&carrying("alan@example")).await.unwrap();
         assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+        // What ended executions carried is kept in an index, a batch at a time; the same
+        // searches then answer from it: any value of the input or of a card's outputs
+        // that starts with the text, in any case.
+        assert_eq!(store.keep_carried(1).await.unwrap(), 1);
+        assert_eq!(store.keep_carried(100).await.unwrap(), 1);
+        assert_eq!(store.keep_carried(100).await.unwrap(), 0);
+        let first = store.executions(&ExecutionFilter { flow: Some(flow), limit: 10, ..ExecutionFilter::default() }).await.unwrap()[0].id;
+        for (text, expected) in [
+            ("alan@example", vec![id]),
+            ("ALAN@Example.COM", vec![id]),
+            ("Grace", vec![first]),
+            ("grace@example.com", vec![first]),
+            ("lan@example", vec![]),
+            ("nobody", vec![]),
+        ] {
+            let found = store.executions(&carrying(text)).await.unwrap();
+            assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), expected, "{text}");
+            assert_eq!(store.count_executions(&carrying(text), 100).await.unwrap(), expected.len() as i64);
+        }
         let by_flow = store.executions(&ExecutionFilter { flow: Some(flow), status: Some(Status::Succeeded), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
         assert_eq!(by_flow.len(), 1);
     }

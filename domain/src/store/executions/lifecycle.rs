@@ -456,17 +456,29 @@ impl Store {
     /// Deletes the executions (and their card records) that ended before `cutoff`: the
     /// history's retention. Returns how many went.
     pub async fn prune_executions(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        let gone = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            sqlx::query(
-                "DELETE FROM executions WHERE status IN ('succeeded', 'failed', 'cancelled') AND finished_at < $1",
-            )
-            .bind(cutoff)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        Ok(gone)
+        // A few hundred at a time, each in its own short write, so the engine's writes
+        // go on in between however much there is to delete.
+        const BATCH: i64 = 500;
+        let mut gone = 0;
+        loop {
+            let done = with_pool!(self, pool => {
+                let _turn = self.write_turn().await;
+                sqlx::query(&format!(
+                    "DELETE FROM executions WHERE id IN (SELECT id FROM executions \
+                     WHERE status IN {FINAL} AND finished_at < $1 LIMIT $2)"
+                ))
+                .bind(cutoff)
+                .bind(BATCH)
+                .execute(pool)
+                .await?
+                .rows_affected()
+            });
+            gone += done;
+            if done < BATCH as u64 {
+                return Ok(gone);
+            }
+            tokio::task::yield_now().await;
+        }
     }
     /// Makes a queued execution due now (an admin's "retry now", instead of waiting out a
     /// retry's backoff or a Wait). `false` when it is not queued.

@@ -25,11 +25,13 @@ macro_rules! bind_filter {
             .bind($filter.flow.map(|f| f.0))
             .bind($filter.status.map(Status::as_str))
             .bind($filter.subject.clone())
-            .bind(carried_pattern($filter))
+            .bind(carried_key($filter))
             .bind($filter.since)
             .bind($limit)
             .bind($filter.before.map(|b| b.0))
             .bind($filter.before.map(|b| b.1))
+            .bind(carried_key($filter).as_deref().map(carried::prefix_end))
+            .bind(carried_key($filter).as_deref().map(not_yet_carried))
     };
 }
 
@@ -291,7 +293,8 @@ pub struct ExecutionFilter {
     pub flow: Option<FlowId>,
     pub status: Option<Status>,
     pub subject: Option<String>,
-    /// Executions whose input or outputs carry this text (a user id, an email).
+    /// Executions whose input or outputs carry a value that starts with this text,
+    /// ignoring case (a user id, an email, the start of one).
     pub carried: Option<String>,
     pub since: Option<DateTime<Utc>>,
     /// Only those queued before this execution (its time and id): the next page.
@@ -383,6 +386,7 @@ const EXECUTION_COLUMNS: &str = "id, flow_id, flow_version, status, trigger_kind
 const FINAL: &str = "('succeeded', 'failed', 'cancelled')";
 
 mod batch;
+mod carried;
 mod lifecycle;
 
 pub(crate) use batch::{Ending, FinishedQueue};
@@ -564,12 +568,13 @@ impl Store {
         Ok(count)
     }
 
-    /// The `WHERE` condition of `filter`, with its values as `$1`–`$5`, `$7` and `$8` (see
-    /// `bind_filter!`); the flows it is limited to are written in (ids only).
+    /// The `WHERE` condition of `filter`, with its values as `$1`–`$5` and `$7`–`$10`
+    /// (see `bind_filter!`); the flows it is limited to are written in (ids only).
     fn execution_condition(&self, filter: &ExecutionFilter) -> String {
-        let text = match &self.backend {
-            Backend::Sqlite(_) => "LOWER(input || ' ' || progress)",
-            Backend::Postgres(_) => "LOWER(input::text || ' ' || progress::text)",
+        // The partial index of executions whose values are not kept yet, as written there.
+        let (text, not_carried) = match &self.backend {
+            Backend::Sqlite(_) => ("LOWER(input || ' ' || progress)", "carried = 0"),
+            Backend::Postgres(_) => ("LOWER(input::text || ' ' || progress::text)", "NOT carried"),
         };
         let flows = match &filter.flows {
             None => String::new(),
@@ -585,26 +590,39 @@ impl Store {
                 format!(" AND flow_id IN ({})", ids.join(", "))
             }
         };
+        // A carried value is looked up in the index of what ended executions carried;
+        // those whose values are not kept yet (running, or just ended) are read.
+        let carried = if filter.carried.is_some() {
+            format!(
+                "id IN (SELECT execution_id FROM execution_values WHERE value >= $4 AND value < $9 \
+                 UNION ALL SELECT id FROM executions WHERE {not_carried} AND {text} LIKE $10 ESCAPE '\\')"
+            )
+        } else {
+            "($4 IS NULL AND $9 IS NULL AND $10 IS NULL)".to_string()
+        };
         format!(
             "($1 IS NULL OR flow_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR subject = $3) \
-             AND ($4 IS NULL OR {text} LIKE $4 ESCAPE '\\') AND ($5 IS NULL OR queued_at >= $5) \
+             AND {carried} AND ($5 IS NULL OR queued_at >= $5) \
              AND ($7 IS NULL OR queued_at < $7 OR (queued_at = $7 AND id < $8)){flows}"
         )
     }
 }
 
-/// The text `filter.carried` is looked for as: a `LIKE` pattern, ignoring case
-/// ("Ada@Example.com" finds "ada@example.com").
-fn carried_pattern(filter: &ExecutionFilter) -> Option<String> {
-    filter.carried.as_ref().map(|c| {
-        format!(
-            "%{}%",
-            c.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    })
+/// The carried value `filter` looks for, as values are kept.
+fn carried_key(filter: &ExecutionFilter) -> Option<String> {
+    filter.carried.as_deref().map(carried::value_key)
+}
+
+/// How a carried value (as kept) is looked for in the JSON of executions whose values
+/// are not kept yet: a `LIKE` pattern for a string that starts with it.
+fn not_yet_carried(value: &str) -> String {
+    format!(
+        "%\"{}%",
+        value
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
 }
 
 /// PostgreSQL's types for the filter's values that may be NULL.
@@ -615,4 +633,6 @@ fn postgres_casts(sql: &str) -> String {
         .replace("$4 IS NULL", "$4::text IS NULL")
         .replace("$5 IS NULL", "$5::timestamptz IS NULL")
         .replace("$7 IS NULL", "$7::timestamptz IS NULL")
+        .replace("$9 IS NULL", "$9::text IS NULL")
+        .replace("$10 IS NULL", "$10::text IS NULL")
 }

@@ -1,0 +1,155 @@
+//! What executions carried (`execution_values`): each string value of an ended
+//! execution's input and its cards' outputs, lowercased, kept by [`Store::keep_carried`]
+//! a batch at a time so the history's search by a value and a user's timeline read an
+//! index.
+
+use super::super::{BeginWrite, Store, StoreError, with_pool};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// The longest value kept, in characters: a longer one is kept cut to this, which a
+/// prefix search (cut the same way) still finds.
+pub(crate) const VALUE_CHARS: usize = 256;
+/// The most values kept for one execution (the first found, input first).
+pub(crate) const VALUES_PER_EXECUTION: usize = 200;
+
+/// A value as kept and looked for: lowercased, trimmed, at most [`VALUE_CHARS`].
+pub(crate) fn value_key(text: &str) -> String {
+    text.trim()
+        .to_lowercase()
+        .chars()
+        .take(VALUE_CHARS)
+        .collect()
+}
+
+/// The values `input` and the cards' `outputs` carry, as kept: each distinct non-empty
+/// string, at most [`VALUES_PER_EXECUTION`].
+pub(crate) fn carried_values<'a>(values: impl IntoIterator<Item = &'a Value>) -> Vec<String> {
+    fn walk(value: &Value, found: &mut Vec<String>) {
+        if found.len() >= VALUES_PER_EXECUTION {
+            return;
+        }
+        match value {
+            Value::String(text) => {
+                let key = value_key(text);
+                if !key.is_empty() && !found.contains(&key) {
+                    found.push(key);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+            Value::Object(fields) => fields.values().for_each(|v| walk(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for value in values {
+        walk(value, &mut found);
+    }
+    found
+}
+
+/// The first string after every string that starts with `prefix`, in byte order: the
+/// end of a prefix's range in the index.
+pub(crate) fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
+}
+
+impl Store {
+    /// Keeps the carried values of up to `batch` ended executions whose values are not
+    /// kept yet, in one transaction; how many it kept. The engine never waits on this:
+    /// a background task calls it until there is nothing left.
+    pub async fn keep_carried(&self, batch: usize) -> Result<usize, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Ended {
+            id: Uuid,
+            input: Json<Value>,
+            progress: Json<Value>,
+        }
+        let rows: Vec<Ended> = with_pool!(self, pool => {
+            sqlx::query_as(&format!(
+                "SELECT id, input, progress FROM executions WHERE {} AND status IN {} LIMIT $1",
+                match self.backend {
+                    super::super::Backend::Sqlite(_) => "carried = 0",
+                    super::super::Backend::Postgres(_) => "NOT carried",
+                },
+                super::FINAL
+            ))
+            .bind(batch as i64)
+            .fetch_all(pool)
+            .await?
+        });
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let kept: Vec<(Uuid, Vec<String>)> = rows
+            .iter()
+            .map(|row| {
+                let outputs = row.progress.0.get("outputs").and_then(Value::as_object);
+                let values = carried_values(
+                    std::iter::once(&row.input.0)
+                        .chain(outputs.into_iter().flat_map(|o| o.values())),
+                );
+                (row.id, values)
+            })
+            .collect();
+        with_pool!(self, pool => {
+            let _turn = self.write_turn().await;
+            let mut tx = pool.begin_write().await?;
+            for chunk in kept.chunks(50) {
+                let pairs: Vec<(&Uuid, &String)> = chunk
+                    .iter()
+                    .flat_map(|(id, values)| values.iter().map(move |v| (id, v)))
+                    .collect();
+                for piece in pairs.chunks(400) {
+                    let mut insert =
+                        sqlx::QueryBuilder::new("INSERT INTO execution_values (value, execution_id) ");
+                    insert.push_values(piece, |mut row, (id, value)| {
+                        row.push_bind(value.as_str()).push_bind(**id);
+                    });
+                    insert.push(" ON CONFLICT DO NOTHING");
+                    insert.build().execute(&mut *tx).await?;
+                }
+                let mut mark = sqlx::QueryBuilder::new("UPDATE executions SET carried = TRUE WHERE id IN (");
+                let mut ids = mark.separated(", ");
+                for (id, _) in chunk {
+                    ids.push_bind(*id);
+                }
+                mark.push(")");
+                mark.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(rows.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_distinct_string_value_lowercased_and_cut() {
+        let input = json!({"user": {"email": " Ada@Example.com ", "id": "u1", "age": 36, "ok": true},
+                           "tags": ["A", "a", ""]});
+        let long = "x".repeat(300);
+        let output = json!({"note": long});
+        let values = carried_values([&input, &output]);
+        // Fields in name order ("tags" before "user"), as the JSON keeps them.
+        assert_eq!(values, vec!["a", "ada@example.com", "u1", &"x".repeat(256)]);
+        let many = Value::Array((0..500).map(|n| json!(format!("v{n}"))).collect());
+        assert_eq!(carried_values([&many]).len(), VALUES_PER_EXECUTION);
+    }
+
+    #[test]
+    fn a_prefix_range_holds_what_starts_with_it() {
+        let end = prefix_end("ada@");
+        for inside in ["ada@", "ada@example.com", "ada@\u{ffff}z"] {
+            assert!(inside >= "ada@" && inside < end.as_str(), "{inside}");
+        }
+        for outside in ["ada", "ada?", "adb@"] {
+            assert!(!(outside >= "ada@" && outside < end.as_str()), "{outside}");
+        }
+    }
+}
