@@ -230,8 +230,11 @@ impl Writer {
                     CompareOp::Eq => format!("key = {}", self.text(whole())),
                     CompareOp::Ne => format!("key <> {}", self.text(whole())),
                     CompareOp::Sw => {
-                        let p = self.text(whole());
-                        self.starts_with("key", &p)
+                        // A range of the index: from the prefix to the last string that
+                        // starts with it.
+                        let from = self.text(whole());
+                        let to = self.text(format!("s:{expected}{}", char::MAX));
+                        format!("key >= {from} AND key < {to}")
                     }
                     CompareOp::Co => {
                         let p = self.text(expected.clone());
@@ -249,12 +252,9 @@ impl Writer {
                             _ => "<=",
                         };
                         let p = self.text(whole());
-                        // Byte order, as Rust compares strings.
-                        let key = match self.dialect {
-                            Dialect::Sqlite => "key",
-                            Dialect::Postgres => "key COLLATE \"C\"",
-                        };
-                        format!("{is_string} AND {key} {sign} {p}")
+                        // The keys compare in byte order, as Rust compares strings (on
+                        // PostgreSQL the column's collation is "C").
+                        format!("{is_string} AND key {sign} {p}")
                     }
                 }
             }
@@ -374,13 +374,6 @@ impl Writer {
         }
     }
 
-    fn starts_with(&self, text: &str, prefix: &str) -> String {
-        match self.dialect {
-            Dialect::Sqlite => format!("substr({text}, 1, length({prefix})) = {prefix}"),
-            Dialect::Postgres => format!("starts_with({text}, {prefix})"),
-        }
-    }
-
     fn ends_with(&self, text: &str, suffix: &str) -> String {
         // `substr(x, -0)` is all of x in SQLite: the empty suffix is said apart.
         match self.dialect {
@@ -436,7 +429,11 @@ mod tests {
         let c = condition(r#"title eq "Boss" and userName sw "a""#);
         assert!(!c.exact);
         assert!(c.sql.contains("f:userName"), "{}", c.sql);
-        assert_eq!(c.binds, vec![Bind::Text("s:a".into())]);
+        // `sw` is a range of the index.
+        assert_eq!(
+            c.binds,
+            vec![Bind::Text("s:a".into()), Bind::Text("s:a\u{10ffff}".into())]
+        );
         // `or` with an unindexed side, and `not` around one, allow anyone.
         for text in [
             r#"title eq "Boss" or userName sw "a""#,
