@@ -452,6 +452,32 @@ async fn wait_until_up(client: &reqwest::Client, url: &str, server: &mut Server)
     bail!("{} did not answer {url} within 30 seconds", server.name)
 }
 
+/// The idflow release server on `database`, pinned to `core`, listening on `port`.
+fn idflow_server(
+    binary: &Path,
+    core: &str,
+    port: u16,
+    data: &Path,
+    database: &str,
+) -> Result<Server> {
+    Ok(Server {
+        child: Command::new("taskset")
+            .args(["-c", core])
+            .arg(binary)
+            .arg("serve")
+            .env("DATABASE_URL", database)
+            .env("IDFLOW_DATA_DIR", data)
+            .env("IDFLOW_LISTEN", format!("127.0.0.1:{port}"))
+            .env("IDFLOW_ADMIN_PASSWORD", "bench admin password")
+            .env("IDFLOW_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?,
+        name: "idflow",
+    })
+}
+
 async fn bench_idflow(
     binary: &Path,
     seconds: u64,
@@ -460,21 +486,7 @@ async fn bench_idflow(
     let data = tempfile::tempdir()?;
     let url = format!("sqlite://{}/idflow.db", data.path().display());
     let flows = prepare_idflow(&url).await?;
-    let mut server = Server {
-        child: Command::new("taskset")
-            .args(["-c", "0"])
-            .arg(binary)
-            .arg("serve")
-            .env("IDFLOW_DATA_DIR", data.path())
-            .env("IDFLOW_LISTEN", format!("127.0.0.1:{IDFLOW_PORT}"))
-            .env("IDFLOW_ADMIN_PASSWORD", "bench admin password")
-            .env("IDFLOW_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?,
-        name: "idflow",
-    };
+    let mut server = idflow_server(binary, "0", IDFLOW_PORT, data.path(), &url)?;
     let client = reqwest::Client::new();
     wait_until_up(
         &client,
@@ -539,24 +551,7 @@ async fn bench_postgres(
         .context("PostgreSQL on 127.0.0.1:5432")?;
     let flows = prepare_idflow(&db.url).await?;
     let data = tempfile::tempdir()?;
-    let start = |port: u16, core: &str| -> Result<Server> {
-        Ok(Server {
-            child: Command::new("taskset")
-                .args(["-c", core])
-                .arg(binary)
-                .arg("serve")
-                .env("DATABASE_URL", &db.url)
-                .env("IDFLOW_DATA_DIR", data.path())
-                .env("IDFLOW_LISTEN", format!("127.0.0.1:{port}"))
-                .env("IDFLOW_ADMIN_PASSWORD", "bench admin password")
-                .env("IDFLOW_LOG", "warn")
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .with_context(|| format!("starting {}", binary.display()))?,
-            name: "idflow",
-        })
-    };
+    let start = |port: u16, core: &str| idflow_server(binary, core, port, data.path(), &db.url);
     let client = reqwest::Client::new();
     let (id, token) = &flows[0];
     let target = |port: u16| Target {

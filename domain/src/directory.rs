@@ -178,9 +178,13 @@ pub struct DirectoryEvent {
 }
 
 /// The key that makes `userName` unique regardless of case.
-/// What the Directory's search looks in for a user, lowercased as it compares: the user
-/// name, the name shown (the display name, or the user name when it is blank) and the
-/// email.
+/// The longest search key, in characters: a search for more finds what starts with its
+/// first this many.
+pub const SEARCH_KEY_CHARS: usize = 64;
+
+/// What the Directory's search looks in for a user: the user name, the name shown (the
+/// display name, or the user name when it is blank) and the email, lowercased, from each
+/// place a word starts (see [`word_starts`]), so a search is a range of an index.
 pub fn search_keys(
     user_name: &str,
     display_name: Option<&str>,
@@ -189,11 +193,59 @@ pub fn search_keys(
     let shown = display_name
         .filter(|n| !n.trim().is_empty())
         .unwrap_or(user_name);
-    let mut keys = vec![user_name.to_lowercase(), shown.to_lowercase()];
-    keys.extend(email.map(str::to_lowercase));
+    let mut keys: Vec<String> = [Some(user_name), Some(shown), email]
+        .into_iter()
+        .flatten()
+        .flat_map(|text| {
+            let lower = text.to_lowercase();
+            word_starts(&lower)
+                .into_iter()
+                .map(|at| {
+                    lower[at..]
+                        .chars()
+                        .take(SEARCH_KEY_CHARS)
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
     keys.sort();
     keys.dedup();
     keys
+}
+
+/// Where a search may start in `text`: at its start, and wherever a letter or digit
+/// follows something else or something else follows anything ("ada.lovelace@example.com"
+/// is found by "ada", "lovelace", ".lovelace", "@example", "example.com", "com").
+pub fn word_starts(text: &str) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut before: Option<char> = None;
+    for (at, c) in text.char_indices() {
+        let starts_here = match before {
+            None => true,
+            Some(b) => !c.is_alphanumeric() || !b.is_alphanumeric(),
+        };
+        if starts_here && !c.is_whitespace() {
+            starts.push(at);
+        }
+        before = Some(c);
+    }
+    starts
+}
+
+/// Whether the Directory's search for `q` (trimmed, lowercased) finds a user with these
+/// names: one of them has `q` where a word starts ([`search_keys`]).
+pub fn search_finds(
+    q: &str,
+    user_name: &str,
+    display_name: Option<&str>,
+    email: Option<&str>,
+) -> bool {
+    let q: String = q.chars().take(SEARCH_KEY_CHARS).collect();
+    q.is_empty()
+        || search_keys(user_name, display_name, email)
+            .iter()
+            .any(|key| key.starts_with(&q))
 }
 
 pub fn user_name_key(user_name: &str) -> String {
@@ -203,6 +255,27 @@ pub fn user_name_key(user_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_search_finds_names_where_a_word_starts() {
+        let finds =
+            |q: &str| search_finds(q, "ada.lovelace@example.com", Some("Ada Lovelace"), None);
+        for q in [
+            "ada",
+            "lovelace",
+            ".lovelace",
+            "@example",
+            "example.com",
+            "com",
+            "ada love",
+            "",
+        ] {
+            assert!(finds(q), "{q}");
+        }
+        for q in ["velace", "xample", "da", "ada  love"] {
+            assert!(!finds(q), "{q}");
+        }
+    }
 
     #[test]
     fn user_name_key_ignores_case_and_surrounding_space() {

@@ -508,9 +508,10 @@ impl Store {
         rows.into_iter().map(User::try_from).collect()
     }
 
-    /// The Directory page: users whose user name, shown name or email contains `q`
-    /// (lowercased; empty for all) with `status` (any when `None`), `limit` from place
-    /// `offset` in list order, and how many there are in all.
+    /// The Directory page: users whose user name, shown name or email has `q` where a
+    /// word starts ([`crate::directory::search_finds`]; lowercased; empty for all) with
+    /// `status` (any when `None`), `limit` from place `offset` in list order, and how many
+    /// there are in all. The search is a range of the search keys' index.
     pub async fn search_users(
         &self,
         q: &str,
@@ -518,25 +519,31 @@ impl Store {
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<User>, usize), StoreError> {
-        let q = q.to_lowercase();
+        let q: String = q
+            .trim()
+            .to_lowercase()
+            .chars()
+            .take(crate::directory::SEARCH_KEY_CHARS)
+            .collect();
+        let end = format!("{q}{}", char::MAX);
         let status = status.map(UserStatus::as_str);
-        let contains = match self.backend {
-            super::Backend::Sqlite(_) => "instr(k.key, $2) > 0",
-            super::Backend::Postgres(_) => "strpos(k.key, $2) > 0",
+        let searched = if q.is_empty() {
+            // Everyone (both values are still named, as the statement binds them).
+            "$2 = '' AND $3 IS NOT NULL"
+        } else {
+            "users.id IN (SELECT user_id FROM user_keys WHERE kind = 'search' AND key >= $2 AND key < $3)"
         };
-        let condition = format!(
-            "($1 IS NULL OR status = $1) AND ($2 = '' OR EXISTS \
-             (SELECT 1 FROM user_keys k WHERE k.user_id = users.id AND k.kind = 'search' AND {contains}))"
-        );
+        let condition = format!("($1 IS NULL OR status = $1) AND {searched}");
         let count_sql = format!("SELECT COUNT(*) FROM users WHERE {condition}");
         let page_sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY created_at, id LIMIT $3 OFFSET $4"
+            "SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY created_at, id LIMIT $4 OFFSET $5"
         );
         let (total, rows): (i64, Vec<UserRow>) = with_pool!(self, pool => {
-            let total = sqlx::query_scalar(&count_sql).bind(status).bind(&q).fetch_one(pool).await?;
+            let total = sqlx::query_scalar(&count_sql).bind(status).bind(&q).bind(&end).fetch_one(pool).await?;
             let rows = sqlx::query_as(&page_sql)
                 .bind(status)
                 .bind(&q)
+                .bind(&end)
                 .bind(limit as i64)
                 .bind(offset as i64)
                 .fetch_all(pool)

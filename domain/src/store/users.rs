@@ -104,7 +104,7 @@ pub(crate) use insert_user_in;
 
 /// The version of the keys [`write_user_keys_in`] writes: rows with an older one are
 /// keyed again when the store opens.
-pub(crate) const KEYS_VERSION: i64 = 2;
+pub(crate) const KEYS_VERSION: i64 = 3;
 
 /// Keeps the lookup keys (`user_keys`) of user `$id` in step with its SCIM `$attributes`,
 /// its user name, display name and email (`$names`) and its external id (`$external`),

@@ -103,7 +103,8 @@ pub(super) struct ExecutionQuery {
         pattern = "^(queued|running|waiting|paused|succeeded|failed|cancelled)$"
     )]
     status: Option<String>,
-    /// Executions whose input or outputs carry this text (an email, a user id).
+    /// Executions whose input or outputs carry a value that starts with this text, in
+    /// any case (an email, a user id, the start of one).
     carried: Option<String>,
     /// Only those queued at or after this time.
     #[param(value_type = Option<chrono::DateTime<chrono::Utc>>)]

@@ -600,11 +600,25 @@ impl Store {
         } else {
             "($4 IS NULL AND $9 IS NULL AND $10 IS NULL)".to_string()
         };
-        format!(
-            "($1 IS NULL OR flow_id = $1) AND ($2 IS NULL OR status = $2) AND ($3 IS NULL OR subject = $3) \
-             AND {carried} AND ($5 IS NULL OR queued_at >= $5) \
-             AND ($7 IS NULL OR queued_at < $7 OR (queued_at = $7 AND id < $8)){flows}"
-        )
+        // Only the filters in use are conditions (an index serves each, such as the
+        // subject's); the others' values are NULL and said to be.
+        let when = |used: bool, condition: &str, unused: &str| {
+            if used {
+                condition.to_string()
+            } else {
+                unused.to_string()
+            }
+        };
+        let flow = when(filter.flow.is_some(), "flow_id = $1", "$1 IS NULL");
+        let status = when(filter.status.is_some(), "status = $2", "$2 IS NULL");
+        let subject = when(filter.subject.is_some(), "subject = $3", "$3 IS NULL");
+        let since = when(filter.since.is_some(), "queued_at >= $5", "$5 IS NULL");
+        let before = when(
+            filter.before.is_some(),
+            "(queued_at < $7 OR (queued_at = $7 AND id < $8))",
+            "$7 IS NULL AND $8 IS NULL",
+        );
+        format!("{flow} AND {status} AND {subject} AND {carried} AND {since} AND {before}{flows}")
     }
 }
 
@@ -633,6 +647,7 @@ fn postgres_casts(sql: &str) -> String {
         .replace("$4 IS NULL", "$4::text IS NULL")
         .replace("$5 IS NULL", "$5::timestamptz IS NULL")
         .replace("$7 IS NULL", "$7::timestamptz IS NULL")
+        .replace("$8 IS NULL", "$8::uuid IS NULL")
         .replace("$9 IS NULL", "$9::text IS NULL")
         .replace("$10 IS NULL", "$10::text IS NULL")
 }

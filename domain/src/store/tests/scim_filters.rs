@@ -327,23 +327,27 @@ async fn compare_users(store: &Store, seed: &mut Seeded, ids: &[String], rounds:
     exact
 }
 
-/// What the Directory page showed before its search ran in the database: users whose
-/// user name, shown name or email contains `q` (lowercased), with the status asked for.
+/// The Directory's search worked out in memory: users whose user name, shown name or
+/// email has `q` (lowercased) where a word starts, with the status asked for.
 fn searched_in_memory(
     all: &[User],
     q: &str,
     status: Option<UserStatus>,
 ) -> Vec<crate::directory::UserId> {
     let q = q.trim().to_lowercase();
+    let at_word = |text: &str| {
+        let text = text.to_lowercase();
+        crate::directory::word_starts(&text)
+            .into_iter()
+            .any(|at| text[at..].starts_with(&q))
+    };
     all.iter()
         .filter(|u| status.is_none_or(|s| u.status == s))
         .filter(|u| {
             q.is_empty()
-                || u.user_name.to_lowercase().contains(&q)
-                || u.shown_name().to_lowercase().contains(&q)
-                || u.email
-                    .as_deref()
-                    .is_some_and(|e| e.to_lowercase().contains(&q))
+                || at_word(&u.user_name)
+                || at_word(u.shown_name())
+                || u.email.as_deref().is_some_and(at_word)
         })
         .map(|u| u.id)
         .collect()
