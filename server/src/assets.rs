@@ -146,11 +146,16 @@ pub fn hash_file(site_dir: &Path) -> Option<PathBuf> {
 }
 
 /// The console's files: precompressed copies when the browser takes them, cached for a
-/// year under hashed names and revalidated otherwise.
+/// year under hashed names and revalidated otherwise. The copies are used only while
+/// they are current (see [`hash_file`]): after a later debug build the files themselves
+/// are served (and compressed as they go, like any answer).
 pub fn service(site_dir: &Path) -> axum::Router {
-    let files = tower_http::services::ServeDir::new(site_dir.join("pkg"))
-        .precompressed_br()
-        .precompressed_gzip();
+    let files = tower_http::services::ServeDir::new(site_dir.join("pkg"));
+    let files = if hash_file(site_dir).is_some() {
+        files.precompressed_br().precompressed_gzip()
+    } else {
+        files
+    };
     axum::Router::new()
         .fallback_service(files)
         .layer(axum::middleware::from_fn(cache_control))
