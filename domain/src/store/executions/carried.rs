@@ -58,7 +58,10 @@ pub(crate) fn prefix_end(prefix: &str) -> String {
 impl Store {
     /// Keeps the carried values of up to `batch` ended executions whose values are not
     /// kept yet, in one transaction; how many it kept. The engine never waits on this:
-    /// a background task calls it until there is nothing left.
+    /// a background task calls it until there is nothing left. On PostgreSQL the batch
+    /// is claimed (`FOR UPDATE SKIP LOCKED`), so servers sharing the database keep
+    /// different executions' values instead of waiting on (or deadlocking with) each
+    /// other.
     pub async fn keep_carried(&self, batch: usize) -> Result<usize, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Ended {
@@ -66,61 +69,58 @@ impl Store {
             input: Json<Value>,
             progress: Json<Value>,
         }
-        let rows: Vec<Ended> = with_pool!(self, pool => {
-            sqlx::query_as(&format!(
-                "SELECT id, input, progress FROM executions WHERE {} AND status IN {} LIMIT $1",
-                match self.backend {
-                    super::super::Backend::Sqlite(_) => "carried = 0",
-                    super::super::Backend::Postgres(_) => "NOT carried",
-                },
-                super::FINAL
-            ))
-            .bind(batch as i64)
-            .fetch_all(pool)
-            .await?
-        });
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let kept: Vec<(Uuid, Vec<String>)> = rows
-            .iter()
-            .map(|row| {
-                let outputs = row.progress.0.get("outputs").and_then(Value::as_object);
-                let values = carried_values(
-                    std::iter::once(&row.input.0)
-                        .chain(outputs.into_iter().flat_map(|o| o.values())),
-                );
-                (row.id, values)
-            })
-            .collect();
-        with_pool!(self, pool => {
+        let (not_carried, claim) = match self.backend {
+            super::super::Backend::Sqlite(_) => ("carried = 0", ""),
+            super::super::Backend::Postgres(_) => ("NOT carried", " FOR UPDATE SKIP LOCKED"),
+        };
+        let select = format!(
+            "SELECT id, input, progress FROM executions WHERE {not_carried} AND status IN {} \
+             ORDER BY id LIMIT $1{claim}",
+            super::FINAL
+        );
+        let kept = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin_write().await?;
-            for chunk in kept.chunks(50) {
-                let pairs: Vec<(&Uuid, &String)> = chunk
-                    .iter()
-                    .flat_map(|(id, values)| values.iter().map(move |v| (id, v)))
-                    .collect();
-                for piece in pairs.chunks(400) {
-                    let mut insert =
-                        sqlx::QueryBuilder::new("INSERT INTO execution_values (value, execution_id) ");
-                    insert.push_values(piece, |mut row, (id, value)| {
-                        row.push_bind(value.as_str()).push_bind(**id);
-                    });
-                    insert.push(" ON CONFLICT DO NOTHING");
-                    insert.build().execute(&mut *tx).await?;
-                }
+            let rows: Vec<Ended> = sqlx::query_as(&select)
+                .bind(batch as i64)
+                .fetch_all(&mut *tx)
+                .await?;
+            // In one order (value, then execution), as the index is.
+            let mut pairs: Vec<(String, Uuid)> = rows
+                .iter()
+                .flat_map(|row| {
+                    let outputs = row.progress.0.get("outputs").and_then(Value::as_object);
+                    carried_values(
+                        std::iter::once(&row.input.0)
+                            .chain(outputs.into_iter().flat_map(|o| o.values())),
+                    )
+                    .into_iter()
+                    .map(|value| (value, row.id))
+                })
+                .collect();
+            pairs.sort();
+            for piece in pairs.chunks(400) {
+                let mut insert =
+                    sqlx::QueryBuilder::new("INSERT INTO execution_values (value, execution_id) ");
+                insert.push_values(piece, |mut row, (value, id)| {
+                    row.push_bind(value.as_str()).push_bind(*id);
+                });
+                insert.push(" ON CONFLICT DO NOTHING");
+                insert.build().execute(&mut *tx).await?;
+            }
+            for chunk in rows.chunks(400) {
                 let mut mark = sqlx::QueryBuilder::new("UPDATE executions SET carried = TRUE WHERE id IN (");
                 let mut ids = mark.separated(", ");
-                for (id, _) in chunk {
-                    ids.push_bind(*id);
+                for row in chunk {
+                    ids.push_bind(row.id);
                 }
                 mark.push(")");
                 mark.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            rows.len()
         });
-        Ok(rows.len())
+        Ok(kept)
     }
 }
 
