@@ -39,6 +39,12 @@ pub struct Condition {
 }
 
 const TRUE: &str = "(1 = 1)";
+
+/// The end of the range of strings that start with `prefix`, in byte order: the first
+/// string after all of them (for `key >= prefix AND key < prefix_end(prefix)`).
+pub fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}{}", char::MAX)
+}
 const FALSE: &str = "(1 = 0)";
 
 /// The condition for `filter`, its placeholders numbered from `$1`.
@@ -233,7 +239,7 @@ impl Writer {
                         // A range of the index: from the prefix to the last string that
                         // starts with it.
                         let from = self.text(whole());
-                        let to = self.text(format!("s:{expected}{}", char::MAX));
+                        let to = self.text(prefix_end(&format!("s:{expected}")));
                         format!("key >= {from} AND key < {to}")
                     }
                     CompareOp::Co => {

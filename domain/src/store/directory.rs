@@ -5,6 +5,22 @@
 use super::BeginWrite;
 use super::users::{USER_COLUMNS, UserRow, write_user_keys_in};
 use super::{Store, StoreError, now, with_pool};
+use crate::scim::sql::Bind;
+
+/// `$query` with `$binds` ([`Bind`]s) bound in order.
+macro_rules! bind_all {
+    ($query:expr, $binds:expr) => {{
+        let mut query = $query;
+        for value in $binds {
+            query = match value {
+                Bind::Text(text) => query.bind(text.as_str()),
+                Bind::Id(id) => query.bind(*id),
+                Bind::Time(time) => query.bind(*time),
+            };
+        }
+        query
+    }};
+}
 use crate::access::Role;
 use crate::audit::{Actor, NewEntry};
 pub use crate::directory::{Change, DirectoryEvent};
@@ -426,59 +442,61 @@ impl Store {
         limit: usize,
         resource: impl Fn(&User) -> Value,
     ) -> Result<Option<(Vec<User>, usize)>, StoreError> {
-        use crate::scim::sql::{self, Bind, Dialect};
+        use crate::scim::sql::{self, Dialect};
         let dialect = match self.backend {
             super::Backend::Sqlite(_) => Dialect::Sqlite,
             super::Backend::Postgres(_) => Dialect::Postgres,
         };
         let condition = sql::users(filter, dialect);
-        let n = condition.binds.len();
-        let where_ = &condition.sql;
-        // The binds of the condition, then the page's.
-        macro_rules! bound {
-            ($query:expr) => {{
-                let mut query = $query;
-                for value in &condition.binds {
-                    query = match value {
-                        Bind::Text(text) => query.bind(text.as_str()),
-                        Bind::Id(id) => query.bind(*id),
-                        Bind::Time(time) => query.bind(*time),
-                    };
-                }
-                query
-            }};
+        if condition.exact {
+            return self
+                .users_counted(&condition.sql, &condition.binds, offset, limit)
+                .await
+                .map(Some);
         }
+        // A bounded read of what the indexed parts allow; one more tells "too many".
+        let read = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {} ORDER BY created_at, id LIMIT {}",
+            condition.sql,
+            SCAN_LIMIT + 1
+        );
+        let rows: Vec<UserRow> = with_pool!(self, pool => {
+            bind_all!(sqlx::query_as(&read), &condition.binds).fetch_all(pool).await?
+        });
+        if rows.len() > SCAN_LIMIT {
+            return Ok(None);
+        }
+        let mut matching = Vec::new();
+        for row in rows {
+            let user = User::try_from(row)?;
+            if crate::scim::filter::matches(filter, &resource(&user)) {
+                matching.push(user);
+            }
+        }
+        let total = matching.len();
+        let page = matching.into_iter().skip(offset).take(limit).collect();
+        Ok(Some((page, total)))
+    }
+
+    /// Users meeting `where_` (its values `binds`, as `$1`…), in list order: `limit` from
+    /// place `offset`, and how many there are in all, both counted in the database.
+    async fn users_counted(
+        &self,
+        where_: &str,
+        binds: &[crate::scim::sql::Bind],
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<User>, usize), StoreError> {
+        let n = binds.len();
+        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {where_}");
         let page_sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE {where_} ORDER BY created_at, id LIMIT ${} OFFSET ${}",
             n + 1,
             n + 2
         );
-        if !condition.exact {
-            let rows: Vec<UserRow> = with_pool!(self, pool => {
-                bound!(sqlx::query_as(&page_sql))
-                    .bind(SCAN_LIMIT as i64 + 1)
-                    .bind(0_i64)
-                    .fetch_all(pool)
-                    .await?
-            });
-            if rows.len() > SCAN_LIMIT {
-                return Ok(None);
-            }
-            let mut matching = Vec::new();
-            for row in rows {
-                let user = User::try_from(row)?;
-                if crate::scim::filter::matches(filter, &resource(&user)) {
-                    matching.push(user);
-                }
-            }
-            let total = matching.len();
-            let page = matching.into_iter().skip(offset).take(limit).collect();
-            return Ok(Some((page, total)));
-        }
-        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {where_}");
         let (total, rows): (i64, Vec<UserRow>) = with_pool!(self, pool => {
-            let total = bound!(sqlx::query_scalar(&count_sql)).fetch_one(pool).await?;
-            let rows = bound!(sqlx::query_as(&page_sql))
+            let total = bind_all!(sqlx::query_scalar(&count_sql), binds).fetch_one(pool).await?;
+            let rows = bind_all!(sqlx::query_as(&page_sql), binds)
                 .bind(limit as i64)
                 .bind(offset as i64)
                 .fetch_all(pool)
@@ -489,7 +507,7 @@ impl Store {
             .into_iter()
             .map(User::try_from)
             .collect::<Result<_, _>>()?;
-        Ok(Some((users, total as usize)))
+        Ok((users, total as usize))
     }
 
     /// Users by id, from just after `after` (from the first when `None`): at most
@@ -525,36 +543,28 @@ impl Store {
             .chars()
             .take(crate::directory::SEARCH_KEY_CHARS)
             .collect();
-        let end = format!("{q}{}", char::MAX);
-        let status = status.map(UserStatus::as_str);
-        let searched = if q.is_empty() {
-            // Everyone (both values are still named, as the statement binds them).
-            "$2 = '' AND $3 IS NOT NULL"
+        // Only the filters in use are conditions, each with its values.
+        let mut parts = Vec::new();
+        let mut binds = Vec::new();
+        if let Some(status) = status {
+            binds.push(Bind::Text(status.as_str().to_string()));
+            parts.push(format!("status = ${}", binds.len()));
+        }
+        if !q.is_empty() {
+            binds.push(Bind::Text(crate::scim::sql::prefix_end(&q)));
+            binds.push(Bind::Text(q));
+            let (end, start) = (binds.len() - 1, binds.len());
+            parts.push(format!(
+                "users.id IN (SELECT user_id FROM user_keys WHERE kind = 'search' \
+                 AND key >= ${start} AND key < ${end})"
+            ));
+        }
+        let condition = if parts.is_empty() {
+            "1 = 1".to_string()
         } else {
-            "users.id IN (SELECT user_id FROM user_keys WHERE kind = 'search' AND key >= $2 AND key < $3)"
+            parts.join(" AND ")
         };
-        let condition = format!("($1 IS NULL OR status = $1) AND {searched}");
-        let count_sql = format!("SELECT COUNT(*) FROM users WHERE {condition}");
-        let page_sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY created_at, id LIMIT $4 OFFSET $5"
-        );
-        let (total, rows): (i64, Vec<UserRow>) = with_pool!(self, pool => {
-            let total = sqlx::query_scalar(&count_sql).bind(status).bind(&q).bind(&end).fetch_one(pool).await?;
-            let rows = sqlx::query_as(&page_sql)
-                .bind(status)
-                .bind(&q)
-                .bind(&end)
-                .bind(limit as i64)
-                .bind(offset as i64)
-                .fetch_all(pool)
-                .await?;
-            (total, rows)
-        });
-        let users = rows
-            .into_iter()
-            .map(User::try_from)
-            .collect::<Result<_, _>>()?;
-        Ok((users, total as usize))
+        self.users_counted(&condition, &binds, offset, limit).await
     }
 
     /// Gives the users whose keys were written by an older idflow (or before keys were

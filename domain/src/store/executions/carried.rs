@@ -49,12 +49,6 @@ pub(crate) fn carried_values<'a>(values: impl IntoIterator<Item = &'a Value>) ->
     found
 }
 
-/// The first string after every string that starts with `prefix`, in byte order: the
-/// end of a prefix's range in the index.
-pub(crate) fn prefix_end(prefix: &str) -> String {
-    format!("{prefix}{}", char::MAX)
-}
-
 impl Store {
     /// Keeps the carried values of up to `batch` ended executions whose values are not
     /// kept yet, in one transaction; how many it kept. The engine never waits on this:
@@ -144,7 +138,7 @@ mod tests {
 
     #[test]
     fn a_prefix_range_holds_what_starts_with_it() {
-        let end = prefix_end("ada@");
+        let end = crate::scim::sql::prefix_end("ada@");
         for inside in ["ada@", "ada@example.com", "ada@\u{ffff}z"] {
             assert!(inside >= "ada@" && inside < end.as_str(), "{inside}");
         }

@@ -30,7 +30,11 @@ macro_rules! bind_filter {
             .bind($limit)
             .bind($filter.before.map(|b| b.0))
             .bind($filter.before.map(|b| b.1))
-            .bind(carried_key($filter).as_deref().map(carried::prefix_end))
+            .bind(
+                carried_key($filter)
+                    .as_deref()
+                    .map(crate::scim::sql::prefix_end),
+            )
             .bind(carried_key($filter).as_deref().map(not_yet_carried))
     };
 }
