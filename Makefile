@@ -30,7 +30,7 @@ run: setup build-release ## build and start idflow on SQLite (./data), printing 
 	IDFLOW_SITE_DIR=target/site ./target/server-release/idflow serve
 
 build-release: ## build the release server and console (what make run serves), its files hashed and compressed
-	cargo leptos build --release
+	cargo leptos build --release --split
 	target/server-release/idflow prepare-assets target/site/pkg
 
 # Benchmarks print figures (no pass or fail).
@@ -49,7 +49,7 @@ bench-log-search: ## measure System Log searches over 1,000,000 entries, SQLite 
 	target/server-release/bench-log-search
 
 build: ## a debug build of the server and console
-	cargo leptos build
+	cargo leptos build --split
 
 test: ## formatting, clippy, Rust tests on SQLite and PostgreSQL, SCIM checker, schemathesis, Playwright
 	@scripts/setup.sh test

@@ -10,7 +10,7 @@ export LEPTOS_OUTPUT_NAME=idflow
 
 scripts/setup.sh
 echo "==> Building the release server and console (incremental)"
-cargo leptos build --release
+cargo leptos build --release --split
 target/server-release/idflow prepare-assets target/site/pkg
 echo "==> Building the bench"
 cargo build --quiet --profile server-release -p bench-engine --bin bench-console

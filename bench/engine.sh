@@ -12,7 +12,7 @@ export LEPTOS_OUTPUT_NAME=idflow
 
 scripts/setup.sh
 echo "==> Building the release server (incremental)"
-cargo leptos build --release
+cargo leptos build --release --split
 target/server-release/idflow prepare-assets target/site/pkg
 echo "==> Building the load generator"
 cargo build --quiet --profile server-release -p bench-engine

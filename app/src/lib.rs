@@ -28,7 +28,7 @@ pub mod theme;
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -97,8 +97,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=console::Console ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::home::HomePage />
                     <Route path=path!("flows") view=pages::flows::FlowsPage />
-                    <Route path=path!("flows/new") view=pages::builder::BuilderPage />
-                    <Route path=path!("flows/:id/edit") view=pages::builder::BuilderPage />
+                    <Route path=path!("flows/new") view=Lazy::<Builder>::new() />
+                    <Route path=path!("flows/:id/edit") view=Lazy::<Builder>::new() />
                     <Route path=path!("flows/:id/versions") view=pages::flows::VersionsPage />
                     <Route path=path!("flows/:id/test") view=pages::flows::TestPage />
                     <Route path=path!("flows/:id/api") view=pages::flows::ApiPage />
@@ -129,5 +129,22 @@ pub fn App() -> impl IntoView {
                 </ParentRoute>
             </Routes>
         </Router>
+    }
+}
+
+/// The flow builder's route. Its code (the canvas, the palette, the card editor and what
+/// only they use) is a WASM file of its own, fetched the first time a builder opens: the
+/// rest of the console does not wait for it.
+pub struct Builder;
+
+#[lazy_route]
+impl LazyRoute for Builder {
+    fn data() -> Self {
+        Builder
+    }
+
+    fn view(this: Self) -> AnyView {
+        let Builder = this;
+        view! { <pages::builder::BuilderPage /> }.into_any()
     }
 }

@@ -163,23 +163,38 @@ async fn main() -> Result<()> {
         Err(e) => println!("the first load in Chromium could not be measured: node: {e}"),
     }
 
-    let wasm_path = format!("{pkg}/idflow.wasm");
-    match std::fs::read(&wasm_path) {
-        Ok(wasm) => {
-            let mut compressed = Vec::new();
-            let params = brotli::enc::BrotliEncoderParams {
-                quality: 11,
-                lgwin: 22,
-                ..Default::default()
-            };
-            brotli::BrotliCompress(&mut wasm.as_slice(), &mut compressed, &params)?;
-            println!(
-                "{wasm_path}: {:.0} KB raw, {:.0} KB brotli (target 400 KB brotli)",
-                wasm.len() as f64 / 1024.0,
-                compressed.len() as f64 / 1024.0
-            );
+    // The WASM every page loads, then each part loaded when first needed (the builder).
+    let mut parts: Vec<String> = std::fs::read_dir(&pkg)?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| (n.starts_with("split_") || n.starts_with("chunk_")) && n.ends_with(".wasm"))
+        .filter(|n| n.matches('.').count() == 1)
+        .collect();
+    parts.sort();
+    for (name, note) in std::iter::once(("idflow.wasm".to_string(), " (target 400 KB brotli)"))
+        .chain(
+            parts
+                .into_iter()
+                .map(|n| (n, " (loaded when first needed)")),
+        )
+    {
+        let path = format!("{pkg}/{name}");
+        match std::fs::read(&path) {
+            Ok(wasm) => {
+                let mut compressed = Vec::new();
+                let params = brotli::enc::BrotliEncoderParams {
+                    quality: 11,
+                    lgwin: 22,
+                    ..Default::default()
+                };
+                brotli::BrotliCompress(&mut wasm.as_slice(), &mut compressed, &params)?;
+                println!(
+                    "{path}: {:.0} KB raw, {:.0} KB brotli{note}",
+                    wasm.len() as f64 / 1024.0,
+                    compressed.len() as f64 / 1024.0
+                );
+            }
+            Err(e) => println!("{path}: not found ({e}); build the console first"),
         }
-        Err(e) => println!("{wasm_path}: not found ({e}); build the console first"),
     }
     Ok(())
 }

@@ -11,7 +11,7 @@
 //!
 //! Settings (environment): IDFLOW_BINARY (target/server-release/idflow), NODE_RED_DIR
 //! (bench/node-red, skipped when it has no node_modules), BENCH_SECONDS (10),
-//! BENCH_CONNECTIONS (32).
+//! BENCH_CONNECTIONS (32), BENCH_POSTGRES (1; 0 skips the PostgreSQL part).
 
 use anyhow::{Context, Result, bail};
 use domain::audit::{Action, Actor, NewEntry, Outcome};
@@ -857,6 +857,9 @@ async fn main() -> Result<()> {
     println!("Node-RED keeps no history and its context is in memory: it does less per call.");
 
     println!();
+    if env_or("BENCH_POSTGRES", 1) == 0 {
+        return Ok(());
+    }
     match bench_postgres(&binary, seconds, connections).await {
         Ok((one, two)) => {
             println!(

@@ -140,3 +140,33 @@ test('the console files come under hashed names, precompressed and cached for a 
   const plain = await request.get('/pkg/idflow.css');
   expect(plain.headers()['cache-control']).toBe('no-cache');
 });
+
+test('the builder is a WASM file of its own, fetched when a builder first opens', async ({ page, request }, testInfo) => {
+  test.skip(!jsEnabled(testInfo), 'the console loads WebAssembly only with JavaScript');
+  const fetched: string[] = [];
+  page.on('request', (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path.startsWith('/pkg/') && path.endsWith('.wasm')) fetched.push(path);
+  });
+  await signIn(page, testInfo);
+  await page.goto('/flows');
+  await expectHydration(page, testInfo);
+  // The Flows tab needs the main file only.
+  expect(fetched.filter((p) => !/^\/pkg\/idflow\.[0-9a-f]{16}\.wasm$/.test(p)), fetched.join(' ')).toEqual([]);
+
+  // Opening the builder in the page fetches its part, under a hashed name, and it works.
+  await page.getByRole('link', { name: 'New flow' }).first().click();
+  await expect(page).toHaveURL(/\/flows\/new$/);
+  const trigger = page.getByRole('region', { name: 'Trigger' });
+  await expect(trigger).toContainText('Drag a trigger here');
+  const parts = fetched.filter((p) => /^\/pkg\/(split|chunk)_[^/]*\.[0-9a-f]{16}\.wasm$/.test(p));
+  expect(parts.length, fetched.join(' ')).toBeGreaterThan(0);
+  await drag(page, await paletteCard(page, 'Manual'), trigger);
+  await expect(trigger).toContainText('Manual');
+  for (const part of parts) {
+    const answer = await request.get(part, { headers: { 'accept-encoding': 'br' } });
+    expect(answer.status(), part).toBe(200);
+    expect(answer.headers()['content-encoding'], part).toBe('br');
+    expect(answer.headers()['cache-control'], part).toBe('public, max-age=31536000, immutable');
+  }
+});

@@ -7,6 +7,12 @@
 //! beside it (`.br`, `.gz`), and writes the names to `hash.txt`, which the pages' script
 //! and stylesheet tags read. A name with a content hash never changes what it holds: it
 //! is cached for a year. Other files are revalidated on each use (`no-cache`).
+//!
+//! A build split into lazily loaded parts (`cargo leptos build --split`: the builder is
+//! its own WASM file) has more files that name each other: the main JS and every WASM
+//! import the split loader (`__wasm_split.<22 placeholder characters>.js`), and the
+//! loader imports the main JS and fetches the parts. Those files are named after one
+//! hash of them all, so a name still never changes what it holds (see [`split`]).
 
 use axum::body::Body;
 use axum::http::{HeaderValue, Request, header};
@@ -20,6 +26,10 @@ use std::path::{Path, PathBuf};
 const HASHED: [(&str, &str); 3] = [("js", "js"), ("wasm", "wasm"), ("css", "css")];
 /// The file naming the hashed copies, in `pkg/`.
 pub const HASH_FILE: &str = "hash.txt";
+/// The placeholder in the split loader's name, as cargo-leptos writes it.
+const PLACEHOLDER: &str = "______________________";
+/// What lazy function needs which parts: Leptos reads it to preload them.
+const SPLIT_MANIFEST: &str = "__wasm_split_manifest.json";
 /// Files smaller than this are not worth compressing.
 const SMALL: u64 = 1024;
 
@@ -46,7 +56,14 @@ pub fn prepare(pkg: &Path, output_name: &str) -> anyhow::Result<Prepared> {
         }
     }
     let mut hashes = String::new();
+    let split = pkg.join(format!("__wasm_split.{PLACEHOLDER}.js")).exists();
+    if split {
+        hashes.push_str(&self::split(pkg, output_name)?);
+    }
     for (kind, extension) in HASHED {
+        if split && kind != "css" {
+            continue;
+        }
         let plain = pkg.join(format!("{output_name}.{extension}"));
         let bytes =
             std::fs::read(&plain).with_context(|| format!("reading {}", plain.display()))?;
@@ -83,6 +100,106 @@ pub fn prepare(pkg: &Path, output_name: &str) -> anyhow::Result<Prepared> {
             .push((shown, bytes.len() as u64, br.len() as u64, gz.len() as u64));
     }
     Ok(prepared)
+}
+
+/// Names the files of a split build after one hash of them all: the main JS and WASM,
+/// each part (`split_*.wasm`, `chunk_*.wasm`), the loader and the manifest. The copies
+/// have the loader's hashed name in place of its placeholder (the same length, so the
+/// WASM files stay valid), the loader names the hashed main JS and parts, and the
+/// manifest the hashed parts. Gives `hash.txt`'s lines for them.
+fn split(pkg: &Path, output_name: &str) -> anyhow::Result<String> {
+    use anyhow::Context;
+    let read = |name: &str| {
+        std::fs::read(pkg.join(name))
+            .with_context(|| format!("reading {name} in {}", pkg.display()))
+    };
+    let loader_name = format!("__wasm_split.{PLACEHOLDER}.js");
+    let js_name = format!("{output_name}.js");
+    let wasm_name = format!("{output_name}.wasm");
+    let mut parts: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(pkg)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".wasm")
+            && (stem.starts_with("split_") || stem.starts_with("chunk_"))
+            && !hashed(&name)
+        {
+            parts.push(stem.to_string());
+        }
+    }
+    parts.sort();
+    // One hash of everything the build made: the same names always hold the same files.
+    let mut digest = Sha256::new();
+    let mut originals = Vec::new();
+    let names = [
+        js_name.clone(),
+        wasm_name,
+        loader_name.clone(),
+        SPLIT_MANIFEST.to_string(),
+    ];
+    for name in names
+        .into_iter()
+        .chain(parts.iter().map(|stem| format!("{stem}.wasm")))
+    {
+        let bytes = read(&name)?;
+        digest.update(name.as_bytes());
+        digest.update((bytes.len() as u64).to_le_bytes());
+        digest.update(&bytes);
+        originals.push((name, bytes));
+    }
+    let digest = digest.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let (tag, long_tag) = (&hex[..16], &hex[..PLACEHOLDER.len()]);
+    let hashed_loader = format!("__wasm_split.{long_tag}.js");
+    let with_loader =
+        |bytes: &[u8]| replace_bytes(bytes, loader_name.as_bytes(), hashed_loader.as_bytes());
+    for (name, bytes) in &originals {
+        let (stem, extension) = name.rsplit_once('.').unwrap_or((name, ""));
+        let written = if *name == loader_name {
+            let mut text =
+                String::from_utf8(bytes.clone()).context("the split loader is not UTF-8")?;
+            text = text.replace(
+                &format!("\"./{js_name}\""),
+                &format!("\"./{output_name}.{tag}.js\""),
+            );
+            for stem in &parts {
+                text = text.replace(
+                    &format!("\"./{stem}.wasm\""),
+                    &format!("\"./{stem}.{tag}.wasm\""),
+                );
+            }
+            (hashed_loader.clone(), with_loader(text.as_bytes()))
+        } else if name == SPLIT_MANIFEST {
+            let mut manifest: std::collections::BTreeMap<String, Vec<String>> =
+                serde_json::from_slice(bytes).context("reading the split manifest")?;
+            for files in manifest.values_mut() {
+                for file in files.iter_mut() {
+                    *file = format!("{file}.{tag}");
+                }
+            }
+            (
+                format!("__wasm_split_manifest.{tag}.json"),
+                serde_json::to_vec(&manifest)?,
+            )
+        } else {
+            (format!("{stem}.{tag}.{extension}"), with_loader(bytes))
+        };
+        std::fs::write(pkg.join(&written.0), written.1)?;
+    }
+    Ok(format!(
+        "js: {tag}\nwasm: {tag}\nsplit: {long_tag}\nmanifest: {tag}\n"
+    ))
+}
+
+/// `bytes` with every `from` replaced by `to` (of the same length).
+fn replace_bytes(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    debug_assert_eq!(from.len(), to.len());
+    let mut out = bytes.to_vec();
+    let mut at = 0;
+    while let Some(found) = out[at..].windows(from.len()).position(|w| w == from) {
+        out[at + found..at + found + from.len()].copy_from_slice(to);
+        at += found + from.len();
+    }
+    out
 }
 
 /// Every file under `dir` (wasm-bindgen's snippets live in sub-folders), but the
@@ -122,13 +239,15 @@ fn gzip_bytes(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     encoder.finish()
 }
 
-/// Whether a file name carries a content hash (`idflow.0123456789abcdef.wasm`).
+/// Whether a file name carries a content hash (`idflow.0123456789abcdef.wasm`, or the
+/// split loader's 22 characters).
 pub fn hashed(name: &str) -> bool {
     let parts: Vec<&str> = name.split('.').collect();
     parts.len() >= 3
-        && parts[1..parts.len() - 1]
-            .iter()
-            .any(|p| p.len() == 16 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts[1..parts.len() - 1].iter().any(|p| {
+            (p.len() == 16 || p.len() == PLACEHOLDER.len())
+                && p.bytes().all(|b| b.is_ascii_hexdigit())
+        })
 }
 
 /// `hash.txt` in the built console's `pkg/`, when a release build made it after the
@@ -250,5 +369,95 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(pkg.join("idflow.js"), "rebuilt").unwrap();
         assert_eq!(hash_file(root.path()), None);
+    }
+
+    #[test]
+    fn a_split_build_is_named_after_one_hash_and_its_files_name_each_other_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let pkg = dir.path();
+        let loader = format!("__wasm_split.{PLACEHOLDER}.js");
+        let write = |name: &str, text: String| std::fs::write(pkg.join(name), text).unwrap();
+        write(
+            "idflow.js",
+            format!("import * as s from './{loader}';\nimports['./{loader}'] = s;\n"),
+        );
+        write(
+            "idflow.wasm",
+            format!("\0asm main imports ./{loader} {}", "w".repeat(2000)),
+        );
+        write(
+            "split_builder.wasm",
+            format!("\0asm builder imports ./{loader}"),
+        );
+        write("chunk_0.wasm", "\0asm shared".into());
+        write(
+            &loader,
+            "import { initSync } from \"./idflow.js\";\n\
+             const a = fetch(new URL(\"./chunk_0.wasm\", import.meta.url));\n\
+             const b = fetch(new URL(\"./split_builder.wasm\", import.meta.url));\n"
+                .into(),
+        );
+        write(
+            SPLIT_MANIFEST,
+            r#"{"builder": ["chunk_0", "split_builder"]}"#.into(),
+        );
+        write("idflow.css", "body{}".into());
+        prepare(pkg, "idflow").unwrap();
+        let hashes = std::fs::read_to_string(pkg.join(HASH_FILE)).unwrap();
+        let line = |kind: &str| {
+            hashes
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{kind}: ")))
+                .unwrap_or_else(|| panic!("no {kind} in {hashes}"))
+                .to_string()
+        };
+        let (tag, long) = (line("js"), line("split"));
+        assert_eq!(line("wasm"), tag);
+        assert_eq!(line("manifest"), tag);
+        assert_eq!(long.len(), PLACEHOLDER.len());
+        assert!(long.starts_with(&tag));
+        let read = |name: String| std::fs::read_to_string(pkg.join(name)).unwrap();
+        let hashed_loader = format!("__wasm_split.{long}.js");
+        assert!(hashed(&hashed_loader));
+        // The main JS and every WASM import the hashed loader, under the same name length.
+        let js = read(format!("idflow.{tag}.js"));
+        assert!(
+            !js.contains(PLACEHOLDER) && js.matches(&hashed_loader).count() == 2,
+            "{js}"
+        );
+        let wasm = read(format!("idflow.{tag}.wasm"));
+        assert_eq!(wasm.len(), read("idflow.wasm".into()).len());
+        assert!(wasm.contains(&hashed_loader));
+        assert!(read(format!("split_builder.{tag}.wasm")).contains(&hashed_loader));
+        // The loader imports the hashed JS and fetches the hashed parts.
+        let loaded = read(hashed_loader.clone());
+        assert!(
+            loaded.contains(&format!("\"./idflow.{tag}.js\"")),
+            "{loaded}"
+        );
+        assert!(loaded.contains(&format!("\"./chunk_0.{tag}.wasm\"")));
+        assert!(loaded.contains(&format!("\"./split_builder.{tag}.wasm\"")));
+        let manifest: serde_json::Value =
+            serde_json::from_str(&read(format!("__wasm_split_manifest.{tag}.json"))).unwrap();
+        assert_eq!(
+            manifest,
+            serde_json::json!({"builder": [format!("chunk_0.{tag}"), format!("split_builder.{tag}")]})
+        );
+        // The stylesheet keeps a hash of its own content.
+        assert_ne!(line("css"), tag);
+        // Again: the same names. A changed part changes every name.
+        prepare(pkg, "idflow").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(pkg.join(HASH_FILE)).unwrap(),
+            hashes
+        );
+        write("chunk_0.wasm", "\0asm shared, changed".into());
+        prepare(pkg, "idflow").unwrap();
+        let again = std::fs::read_to_string(pkg.join(HASH_FILE)).unwrap();
+        assert!(!again.contains(&tag));
+        assert!(
+            !pkg.join(format!("idflow.{tag}.js")).exists(),
+            "the old copies go"
+        );
     }
 }

@@ -267,14 +267,27 @@ impl Progress {
         }
     }
 
-    /// The values templates and mappings see: `trigger`, and `card_N` per finished card.
-    pub fn context(&self) -> Value {
-        let mut context = Map::new();
-        context.insert("trigger".into(), self.trigger.clone());
-        for (id, output) in &self.outputs {
-            context.insert(format!("card_{id}"), output.clone());
+    /// The values templates see: `trigger`, and `card_N` per finished card (borrowed:
+    /// nothing is copied to evaluate a template).
+    pub fn scope(&self) -> Scope<'_> {
+        Scope(self)
+    }
+}
+
+/// What templates see of an execution: an object of `trigger` and `card_N` per finished
+/// card, serialized straight from its [`Progress`].
+pub struct Scope<'p>(&'p Progress);
+
+impl Serialize for Scope<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let progress = self.0;
+        let mut map = serializer.serialize_map(Some(1 + progress.outputs.len()))?;
+        map.serialize_entry("trigger", &progress.trigger)?;
+        for (id, output) in &progress.outputs {
+            map.serialize_entry(&format_args!("card_{id}"), output)?;
         }
-        Value::Object(context)
+        map.end()
     }
 }
 
@@ -387,8 +400,8 @@ pub fn bind(binding: &Binding, progress: &Progress) -> Result<Value, String> {
         }
         Binding::Template { template } => match single_expression(template) {
             // `{{ expr }}` alone keeps its value's type (a condition stays true/false).
-            Some(expression) => expressions::evaluate(expression, &progress.context()),
-            None => expressions::render(template, &progress.context()).map(Value::String),
+            Some(expression) => expressions::evaluate(expression, &progress.scope()),
+            None => expressions::render(template, &progress.scope()).map(Value::String),
         },
     }
 }

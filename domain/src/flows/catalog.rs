@@ -199,11 +199,22 @@ impl CardSpec {
 /// The whole catalog.
 pub struct Catalog {
     cards: Vec<CardSpec>,
+    /// Each card's place in `cards`, by key: the engine looks cards up several times per
+    /// card it runs.
+    by_key: std::collections::HashMap<&'static str, usize>,
 }
 
 impl Catalog {
+    fn new(cards: Vec<CardSpec>) -> Catalog {
+        let mut by_key = std::collections::HashMap::with_capacity(cards.len());
+        for (i, card) in cards.iter().enumerate() {
+            by_key.entry(card.key).or_insert(i);
+        }
+        Catalog { cards, by_key }
+    }
+
     pub fn get(&self, key: &str) -> Option<&CardSpec> {
-        self.cards.iter().find(|c| c.key == key)
+        self.by_key.get(key).map(|&i| &self.cards[i])
     }
 
     pub fn all(&self) -> &[CardSpec] {
@@ -226,7 +237,7 @@ impl Catalog {
 /// The catalog of this build.
 pub fn catalog() -> &'static Catalog {
     static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(|| Catalog { cards: build() })
+    CATALOG.get_or_init(|| Catalog::new(build()))
 }
 
 // Short constructors keep the catalog readable as a table.

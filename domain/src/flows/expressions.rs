@@ -5,7 +5,9 @@
 //! not exist is an error, never an empty string. Nothing else runs: no user code, no I/O.
 
 use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
 use serde_json::Value;
+use std::sync::OnceLock;
 
 /// The most work one template or condition may do (MiniJinja's fuel units).
 pub const FUEL: u64 = 100_000;
@@ -14,7 +16,15 @@ pub const MAX_SOURCE: usize = super::validate::MAX_TEMPLATE_LENGTH;
 /// The longest text a template may produce, in characters.
 pub const MAX_OUTPUT: usize = 100_000;
 
-fn environment() -> Environment<'static> {
+/// The one environment every template and condition runs in: building one registers
+/// every filter and test, which costs more than evaluating a short template, so it is
+/// built once.
+fn environment() -> &'static Environment<'static> {
+    static ENVIRONMENT: OnceLock<Environment<'static>> = OnceLock::new();
+    ENVIRONMENT.get_or_init(configured)
+}
+
+fn configured() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(FUEL));
@@ -29,12 +39,11 @@ fn too_long(source: &str) -> Option<String> {
 }
 
 /// Renders `template` with `context` (an object: `trigger`, `card_1`, …).
-pub fn render(template: &str, context: &Value) -> Result<String, String> {
+pub fn render<C: Serialize + ?Sized>(template: &str, context: &C) -> Result<String, String> {
     if let Some(problem) = too_long(template) {
         return Err(problem);
     }
-    let env = environment();
-    let text = env
+    let text = environment()
         .render_str(template, minijinja::value::Serde(context))
         .map_err(|e| describe(&e))?;
     if text.chars().count() > MAX_OUTPUT {
@@ -44,12 +53,11 @@ pub fn render(template: &str, context: &Value) -> Result<String, String> {
 }
 
 /// Evaluates `expression` with `context` to a value.
-pub fn evaluate(expression: &str, context: &Value) -> Result<Value, String> {
+pub fn evaluate<C: Serialize + ?Sized>(expression: &str, context: &C) -> Result<Value, String> {
     if let Some(problem) = too_long(expression) {
         return Err(problem);
     }
-    let env = environment();
-    let compiled = env
+    let compiled = environment()
         .compile_expression(expression)
         .map_err(|e| describe(&e))?;
     let value = compiled
@@ -60,12 +68,11 @@ pub fn evaluate(expression: &str, context: &Value) -> Result<Value, String> {
 
 /// Whether `condition` holds for `context`. A result that is not true or false counts by
 /// its truth (empty text, zero, an empty list are false).
-pub fn holds(condition: &str, context: &Value) -> Result<bool, String> {
+pub fn holds<C: Serialize + ?Sized>(condition: &str, context: &C) -> Result<bool, String> {
     if let Some(problem) = too_long(condition) {
         return Err(problem);
     }
-    let env = environment();
-    let compiled = env
+    let compiled = environment()
         .compile_expression(condition)
         .map_err(|e| describe(&e))?;
     compiled

@@ -797,24 +797,17 @@ impl Runner {
             error: note,
         };
         ended_metric(execution, flow, "succeeded");
-        if pending.execution {
+        let steps = std::mem::take(&mut pending.steps);
+        if std::mem::take(&mut pending.execution) {
             // It ran to its end before anything of it was stored: all of it in one go.
             self.store
-                .accept_finished(execution, &pending.steps, progress, &ended)
+                .accept_finished(execution, steps, progress, ended)
                 .await?;
         } else {
             self.store
-                .finish_with_steps(
-                    execution.id,
-                    &self.worker,
-                    (pending.steps.as_slice(), progress),
-                    ended.status,
-                    ended.output.as_ref(),
-                    ended.error.as_deref(),
-                )
+                .finish_with_steps(execution.id, &self.worker, (steps, progress), ended)
                 .await?;
         }
-        *pending = Unstored::default();
         Ok(())
     }
 
@@ -841,8 +834,9 @@ impl Runner {
     ) -> Result<bool, StoreError> {
         let lease = Utc::now() + LEASE;
         let held = if pending.execution {
+            let steps = std::mem::take(&mut pending.steps);
             self.store
-                .accept_running(execution, &self.worker, lease, &pending.steps, progress)
+                .accept_running(execution, &self.worker, lease, steps, progress)
                 .await?
         } else if pending.steps.is_empty() {
             return Ok(true);

@@ -218,7 +218,7 @@ crate::backend_tests! {
             let record = begin(flow, json!({ "n": n })).await;
             let (store, ended) = (store.clone(), ended.clone());
             calls.push(tokio::spawn(async move {
-                store.accept_finished(&record, &[], &record.progress, &ended).await
+                store.accept_finished(&record, Vec::new(), &record.progress, ended).await
             }));
         }
         let mut stored = Vec::new();

@@ -35,7 +35,7 @@ enum Left {
 impl Ran {
     fn new(
         execution: &ExecutionRecord,
-        steps: &[StepRecord],
+        steps: Vec<StepRecord>,
         progress: &Progress,
         left: Left,
     ) -> Result<Ran, StoreError> {
@@ -54,7 +54,7 @@ impl Ran {
             test: execution.test,
             dry_run: execution.dry_run,
             acting_for: execution.acting_for.map(|u| u.0),
-            steps: steps.to_vec(),
+            steps,
             left,
         })
     }
@@ -209,7 +209,7 @@ impl Store {
         execution: &ExecutionRecord,
         worker: &str,
         lease_until: DateTime<Utc>,
-        steps: &[StepRecord],
+        steps: Vec<StepRecord>,
         progress: &Progress,
     ) -> Result<bool, StoreError> {
         let ran = Ran::new(
@@ -235,11 +235,11 @@ impl Store {
     pub async fn accept_finished(
         &self,
         execution: &ExecutionRecord,
-        steps: &[StepRecord],
+        steps: Vec<StepRecord>,
         progress: &Progress,
-        ended: &Ended,
+        ended: Ended,
     ) -> Result<bool, StoreError> {
-        let ran = Ran::new(execution, steps, progress, Left::Ended(ended.clone()))?;
+        let ran = Ran::new(execution, steps, progress, Left::Ended(ended))?;
         self.write_ending(Ending::Ran(ran)).await
     }
     /// Executions that end together are written together: whoever gets the turn writes
@@ -340,22 +340,16 @@ impl Store {
         &self,
         id: ExecutionId,
         worker: &str,
-        last: (&[StepRecord], &Progress),
-        status: Status,
-        output: Option<&Value>,
-        error: Option<&str>,
+        last: (Vec<StepRecord>, &Progress),
+        ended: Ended,
     ) -> Result<bool, StoreError> {
         let (steps, progress) = last;
         self.write_ending(Ending::Held {
             id: id.0,
             worker: worker.to_string(),
-            steps: steps.to_vec(),
+            steps,
             progress: Some(raw(progress)?),
-            ended: Ended {
-                status,
-                output: output.cloned(),
-                error: error.map(str::to_string),
-            },
+            ended,
         })
         .await
     }
