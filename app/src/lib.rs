@@ -75,16 +75,18 @@ fn content_security_policy() {
     }
 }
 
+/// Marks the page once the WASM has taken it over, every part of it hydrated (the page's
+/// own WASM file loaded first, for a lazily loaded route), so tests (and people
+/// debugging) can tell a working page from server-rendered HTML.
+pub fn mark_hydrated() {
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Marks the page once the WASM has taken over, so tests (and people debugging) can
-    // tell a hydrated page from server-rendered HTML.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     console::install_busy_forms();
 
     view! {
@@ -97,54 +99,79 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=console::Console ssr=SsrMode::Async>
                     <Route path=path!("") view=pages::home::HomePage />
                     <Route path=path!("flows") view=pages::flows::FlowsPage />
-                    <Route path=path!("flows/new") view=Lazy::<Builder>::new() />
-                    <Route path=path!("flows/:id/edit") view=Lazy::<Builder>::new() />
-                    <Route path=path!("flows/:id/versions") view=pages::flows::VersionsPage />
-                    <Route path=path!("flows/:id/test") view=pages::flows::TestPage />
-                    <Route path=path!("flows/:id/api") view=pages::flows::ApiPage />
-                    <Route path=path!("tables") view=pages::tables::TablesPage />
-                    <Route path=path!("tables/:id") view=pages::tables::TablePage />
-                    <Route path=path!("executions") view=pages::executions::ExecutionsPage />
-                    <Route path=path!("executions/:id") view=pages::executions::ExecutionPage />
-                    <Route path=path!("directory") view=pages::directory::UsersPage />
-                    <Route path=path!("directory/users") view=pages::directory::UsersPage />
-                    <Route
-                        path=path!("directory/users/:id")
-                        view=pages::directory::UserDetailPage
-                    />
-                    <Route path=path!("directory/groups") view=pages::directory::GroupsPage />
-                    <Route
-                        path=path!("directory/groups/:id")
-                        view=pages::directory::GroupDetailPage
-                    />
-                    <Route path=path!("assignments") view=pages::assignments::AssignmentsPage />
-                    <Route path=path!("connections") view=pages::connections::ConnectionsPage />
-                    <Route path=path!("connections/:id") view=pages::connections::ConnectionPage />
-                    <Route path=path!("system-log") view=pages::system_log::SystemLogPage />
-                    <Route path=path!("settings") view=pages::settings::SettingsPage />
-                    <Route
-                        path=path!("api-reference")
-                        view=pages::api_reference::ApiReferencePage
-                    />
+                    <Route path=path!("flows/new") view=Builder::route() />
+                    <Route path=path!("flows/:id/edit") view=Builder::route() />
+                    <Route path=path!("flows/:id/versions") view=Versions::route() />
+                    <Route path=path!("flows/:id/test") view=TestFlow::route() />
+                    <Route path=path!("flows/:id/api") view=FlowApi::route() />
+                    <Route path=path!("tables") view=Tables::route() />
+                    <Route path=path!("tables/:id") view=Table::route() />
+                    <Route path=path!("executions") view=Executions::route() />
+                    <Route path=path!("executions/:id") view=Execution::route() />
+                    <Route path=path!("directory") view=Users::route() />
+                    <Route path=path!("directory/users") view=Users::route() />
+                    <Route path=path!("directory/users/:id") view=UserDetail::route() />
+                    <Route path=path!("directory/groups") view=Groups::route() />
+                    <Route path=path!("directory/groups/:id") view=GroupDetail::route() />
+                    <Route path=path!("assignments") view=Assignments::route() />
+                    <Route path=path!("connections") view=Connections::route() />
+                    <Route path=path!("connections/:id") view=Connection::route() />
+                    <Route path=path!("system-log") view=SystemLog::route() />
+                    <Route path=path!("settings") view=Settings::route() />
+                    <Route path=path!("api-reference") view=ApiReference::route() />
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
 
-/// The flow builder's route. Its code (the canvas, the palette, the card editor and what
-/// only they use) is a WASM file of its own, fetched the first time a builder opens: the
-/// rest of the console does not wait for it.
-pub struct Builder;
+/// Routes whose page is a WASM file of its own, fetched the first time it opens (and
+/// before hydrating, when the page is loaded directly): the Flows tab and what every
+/// console page shows need only the main file. Code that several pages share comes in a
+/// file of its own.
+macro_rules! lazy_page {
+    ($($(#[$doc:meta])* $route:ident => $($page:ident)::+;)+) => {$(
+        $(#[$doc])*
+        pub struct $route;
 
-#[lazy_route]
-impl LazyRoute for Builder {
-    fn data() -> Self {
-        Builder
-    }
+        impl $route {
+            fn route() -> Lazy<$route> {
+                Lazy::new()
+            }
+        }
 
-    fn view(this: Self) -> AnyView {
-        let Builder = this;
-        view! { <pages::builder::BuilderPage /> }.into_any()
-    }
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                let $route = this;
+                view! { <$($page)::+ /> }.into_any()
+            }
+        }
+    )+};
+}
+
+lazy_page! {
+    /// The flow builder: the canvas, the palette, the card editor.
+    Builder => pages::builder::BuilderPage;
+    Versions => pages::flows::VersionsPage;
+    TestFlow => pages::flows::TestPage;
+    FlowApi => pages::flows::ApiPage;
+    Tables => pages::tables::TablesPage;
+    Table => pages::tables::TablePage;
+    Executions => pages::executions::ExecutionsPage;
+    Execution => pages::executions::ExecutionPage;
+    Users => pages::directory::UsersPage;
+    UserDetail => pages::directory::UserDetailPage;
+    Groups => pages::directory::GroupsPage;
+    GroupDetail => pages::directory::GroupDetailPage;
+    Assignments => pages::assignments::AssignmentsPage;
+    Connections => pages::connections::ConnectionsPage;
+    Connection => pages::connections::ConnectionPage;
+    SystemLog => pages::system_log::SystemLogPage;
+    Settings => pages::settings::SettingsPage;
+    ApiReference => pages::api_reference::ApiReferencePage;
 }
