@@ -17,10 +17,11 @@ try {
   const signing = await browser.newContext();
   const page = await signing.newPage();
   await page.goto(`${base}/sign-in`);
+  await page.waitForFunction(() => document.body.dataset.hydrated === 'true');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${base}/`);
+  await page.waitForURL((url) => !url.pathname.startsWith('/sign-in'));
   const signedIn = await signing.storageState();
   await signing.close();
 

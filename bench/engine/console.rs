@@ -163,37 +163,60 @@ async fn main() -> Result<()> {
         Err(e) => println!("the first load in Chromium could not be measured: node: {e}"),
     }
 
-    // The WASM every page loads, then each part loaded when first needed (the builder).
-    let mut parts: Vec<String> = std::fs::read_dir(&pkg)?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| (n.starts_with("split_") || n.starts_with("chunk_")) && n.ends_with(".wasm"))
-        .filter(|n| n.matches('.').count() == 1)
-        .collect();
-    parts.sort();
-    for (name, note) in std::iter::once(("idflow.wasm".to_string(), " (target 400 KB brotli)"))
-        .chain(
-            parts
-                .into_iter()
-                .map(|n| (n, " (loaded when first needed)")),
-        )
-    {
-        let path = format!("{pkg}/{name}");
-        match std::fs::read(&path) {
-            Ok(wasm) => {
-                let mut compressed = Vec::new();
-                let params = brotli::enc::BrotliEncoderParams {
-                    quality: 11,
-                    lgwin: 22,
-                    ..Default::default()
-                };
-                brotli::BrotliCompress(&mut wasm.as_slice(), &mut compressed, &params)?;
-                println!(
-                    "{path}: {:.0} KB raw, {:.0} KB brotli{note}",
-                    wasm.len() as f64 / 1024.0,
-                    compressed.len() as f64 / 1024.0
-                );
-            }
-            Err(e) => println!("{path}: not found ({e}); build the console first"),
+    // The WASM every page loads, then each page's own part (loaded when the page first
+    // opens) and, together, the parts pages share.
+    let named = |prefix: &str| -> Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(&pkg)?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(prefix) && n.ends_with(".wasm"))
+            .filter(|n| n.matches('.').count() == 1)
+            .collect();
+        names.sort();
+        Ok(names)
+    };
+    let sizes = |names: &[String]| -> Result<Option<(usize, usize)>> {
+        let (mut raw, mut brotli) = (0, 0);
+        for name in names {
+            let Ok(wasm) = std::fs::read(format!("{pkg}/{name}")) else {
+                return Ok(None);
+            };
+            let mut compressed = Vec::new();
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: 11,
+                lgwin: 22,
+                ..Default::default()
+            };
+            brotli::BrotliCompress(&mut wasm.as_slice(), &mut compressed, &params)?;
+            raw += wasm.len();
+            brotli += compressed.len();
+        }
+        Ok(Some((raw, brotli)))
+    };
+    let kb = |bytes: usize| bytes as f64 / 1024.0;
+    let main = (
+        vec!["idflow.wasm".to_string()],
+        "the main file, for every page (target 400 KB brotli)".to_string(),
+    );
+    let pages = named("split_")?
+        .into_iter()
+        .map(|n| (vec![n], "a page's own, when it first opens".to_string()));
+    let shared = named("chunk_")?;
+    let shared = (!shared.is_empty()).then(|| {
+        let what = format!("{} files pages share, each when first needed", shared.len());
+        (shared, what)
+    });
+    for (names, what) in std::iter::once(main).chain(pages).chain(shared) {
+        let shown = match names.as_slice() {
+            [one] => format!("{pkg}/{one}"),
+            _ => format!("{pkg}/chunk_*.wasm"),
+        };
+        match sizes(&names)? {
+            Some((raw, brotli)) => println!(
+                "{shown}: {:.0} KB raw, {:.0} KB brotli ({what})",
+                kb(raw),
+                kb(brotli)
+            ),
+            None => println!("{shown}: not found; build the console first"),
         }
     }
     Ok(())

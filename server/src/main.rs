@@ -572,12 +572,31 @@ async fn create_scim_token(config: Config, name: String) -> anyhow::Result<()> {
 /// `idflow prepare-assets`: see [`idflow::assets::prepare`].
 fn prepare_assets(pkg: &std::path::Path) -> anyhow::Result<()> {
     let prepared = idflow::assets::prepare(pkg, "idflow")?;
+    let kb = |bytes: u64| bytes as f64 / 1024.0;
+    // The files pages load, by their hashed names; the pages' own parts in one line.
+    let (mut parts, mut sizes) = (0, (0, 0, 0));
     for (name, raw, br, gz) in prepared.files {
+        if !idflow::assets::hashed(&name) {
+            continue;
+        }
+        if name.starts_with("split_") || name.starts_with("chunk_") {
+            parts += 1;
+            sizes = (sizes.0 + raw, sizes.1 + br, sizes.2 + gz);
+            continue;
+        }
         println!(
             "{name}: {:.1} KB, brotli {:.1} KB, gzip {:.1} KB",
-            raw as f64 / 1024.0,
-            br as f64 / 1024.0,
-            gz as f64 / 1024.0
+            kb(raw),
+            kb(br),
+            kb(gz)
+        );
+    }
+    if parts > 0 {
+        println!(
+            "{parts} parts of 1 KB or more, loaded when a page first needs them (split_*, chunk_*): {:.1} KB, brotli {:.1} KB, gzip {:.1} KB",
+            kb(sizes.0),
+            kb(sizes.1),
+            kb(sizes.2)
         );
     }
     Ok(())
