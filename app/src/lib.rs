@@ -103,7 +103,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("flows/:id/edit") view=Builder::route() />
                     <Route path=path!("flows/:id/versions") view=Versions::route() />
                     <Route path=path!("flows/:id/test") view=TestFlow::route() />
-                    <Route path=path!("flows/:id/api") view=FlowApi::route() />
+                    <Route path=path!("flows/:id/api") view=pages::flows::ApiPage />
                     <Route path=path!("tables") view=Tables::route() />
                     <Route path=path!("tables/:id") view=Table::route() />
                     <Route path=path!("executions") view=Executions::route() />
@@ -117,7 +117,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("connections") view=Connections::route() />
                     <Route path=path!("connections/:id") view=Connection::route() />
                     <Route path=path!("system-log") view=SystemLog::route() />
-                    <Route path=path!("settings") view=Settings::route() />
+                    <Route path=path!("settings") view=pages::settings::SettingsPage />
                     <Route path=path!("api-reference") view=ApiReference::route() />
                 </ParentRoute>
             </Routes>
@@ -128,7 +128,9 @@ pub fn App() -> impl IntoView {
 /// Routes whose page is a WASM file of its own, fetched the first time it opens (and
 /// before hydrating, when the page is loaded directly): the Flows tab and what every
 /// console page shows need only the main file. Code that several pages share comes in a
-/// file of its own.
+/// file of its own. The pages that show a new secret once (Settings' tokens, a flow's API
+/// page) stay in the main file: a form sent on a lazily loaded page before it finished
+/// hydrating was seen to lose the secret shown after it (under test load, not alone).
 macro_rules! lazy_page {
     ($($(#[$doc:meta])* $route:ident => $($page:ident)::+;)+) => {$(
         $(#[$doc])*
@@ -159,7 +161,6 @@ lazy_page! {
     Builder => pages::builder::BuilderPage;
     Versions => pages::flows::VersionsPage;
     TestFlow => pages::flows::TestPage;
-    FlowApi => pages::flows::ApiPage;
     Tables => pages::tables::TablesPage;
     Table => pages::tables::TablePage;
     Executions => pages::executions::ExecutionsPage;
@@ -172,6 +173,5 @@ lazy_page! {
     Connections => pages::connections::ConnectionsPage;
     Connection => pages::connections::ConnectionPage;
     SystemLog => pages::system_log::SystemLogPage;
-    Settings => pages::settings::SettingsPage;
     ApiReference => pages::api_reference::ApiReferencePage;
 }
