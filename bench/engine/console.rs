@@ -195,7 +195,7 @@ async fn main() -> Result<()> {
     let kb = |bytes: usize| bytes as f64 / 1024.0;
     let main = (
         vec!["idflow.wasm".to_string()],
-        "the main file, for every page (target 400 KB brotli)".to_string(),
+        "the main file, for every page; target 400 KB brotli".to_string(),
     );
     let pages = named("split_")?
         .into_iter()
