@@ -88,12 +88,22 @@ pub fn mark_hydrated() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     console::install_busy_forms();
+    // A page opened for the first time may fetch its own WASM file before it shows: say so.
+    let (navigating, set_navigating) = signal(false);
 
     view! {
         <Title formatter=|title: String| {
             if title.is_empty() { "idflow".to_string() } else { format!("{title} · idflow") }
         } />
-        <Router>
+        <Router set_is_routing=set_navigating>
+            <div
+                class="navigating"
+                role="status"
+                data-testid="navigating"
+                hidden=move || !navigating.get()
+            >
+                "Loading the page…"
+            </div>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/sign-in") view=pages::sign_in::SignInPage ssr=SsrMode::Async />
                 <ParentRoute path=path!("") view=console::Console ssr=SsrMode::Async>

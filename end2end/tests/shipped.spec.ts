@@ -159,6 +159,8 @@ test('the builder is a WASM file of its own, fetched when a builder first opens'
   await expect(page).toHaveURL(/\/flows\/new$/);
   const trigger = page.getByRole('region', { name: 'Trigger' });
   await expect(trigger).toContainText('Drag a trigger here');
+  // The "Loading the page…" status shown while it came is gone once it is there.
+  await expect(page.getByTestId('navigating')).toBeHidden();
   const parts = fetched.filter((p) => /^\/pkg\/(split|chunk)_[^/]*\.[0-9a-f]{16}\.wasm$/.test(p));
   expect(parts.length, fetched.join(' ')).toBeGreaterThan(0);
   await drag(page, await paletteCard(page, 'Manual'), trigger);

@@ -67,8 +67,7 @@ pub fn prepare(pkg: &Path, output_name: &str) -> anyhow::Result<Prepared> {
         let plain = pkg.join(format!("{output_name}.{extension}"));
         let bytes =
             std::fs::read(&plain).with_context(|| format!("reading {}", plain.display()))?;
-        let digest = Sha256::digest(&bytes);
-        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let hash = hex(&Sha256::digest(&bytes), 16);
         std::fs::write(
             pkg.join(format!("{output_name}.{hash}.{extension}")),
             &bytes,
@@ -147,8 +146,7 @@ fn split(pkg: &Path, output_name: &str) -> anyhow::Result<String> {
         originals.push((name, bytes));
     }
     let digest = digest.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    let (tag, long_tag) = (&hex[..16], &hex[..PLACEHOLDER.len()]);
+    let (tag, long_tag) = (hex(&digest, 16), hex(&digest, PLACEHOLDER.len()));
     let hashed_loader = format!("__wasm_split.{long_tag}.js");
     let with_loader =
         |bytes: &[u8]| replace_bytes(bytes, loader_name.as_bytes(), hashed_loader.as_bytes());
@@ -188,6 +186,13 @@ fn split(pkg: &Path, output_name: &str) -> anyhow::Result<String> {
     Ok(format!(
         "js: {tag}\nwasm: {tag}\nsplit: {long_tag}\nmanifest: {tag}\n"
     ))
+}
+
+/// The first `chars` hexadecimal characters of `digest`.
+fn hex(digest: &[u8], chars: usize) -> String {
+    let mut text: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    text.truncate(chars);
+    text
 }
 
 /// `bytes` with every `from` replaced by `to` (of the same length).
