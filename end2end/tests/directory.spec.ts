@@ -29,6 +29,8 @@ test('users and groups provisioned over SCIM show in the Directory with their ev
   await page.getByRole('button', { name: 'Search' }).click();
   const row = page.locator(`tr[data-user="${userName}"]`);
   await expect(row).toContainText('deprovisioned');
+  await expect(page.getByText('1 user · page 1 of 1')).toBeVisible();
+  await expect(page.getByLabel('Search users')).toHaveAttribute('placeholder', 'Start of a name, userName or email');
   await row.getByRole('link', { name: `Grace Hopper ${tag}` }).click();
 
   await expect(page.getByRole('heading', { level: 1, name: `Grace Hopper ${tag}` })).toBeVisible();

@@ -1,12 +1,18 @@
 //! Sessions in the database: tower-sessions with the sqlx store of whichever backend
 //! idflow runs on. The session holds only who signed in and when; the user's role and
 //! status are read fresh on every request.
+//!
+//! An ended session stays ended: saving a session only updates a record that still
+//! exists. A request that loaded the session before sign-out (or before an expired
+//! session was removed) and saves it afterwards would otherwise write it back, and the
+//! old cookie would work again.
 
 use async_trait::async_trait;
 use domain::store::Store;
 use serde::{Deserialize, Serialize};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
+use tower_sessions_sqlx_store::sqlx::{PgPool, SqlitePool};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 /// The key under which a signed-in session keeps [`SignedIn`].
@@ -37,26 +43,32 @@ pub async fn start(
         .await
 }
 
-/// The session store of the backend idflow runs on.
+/// The SQLite table of sessions.
+const SQLITE_TABLE: &str = "sessions";
+/// Where [`PostgresStore`] keeps sessions (its default schema and table).
+const POSTGRES_TABLE: &str = r#""tower_sessions"."session""#;
+
+/// The session store of the backend idflow runs on: the sqlx store creates, loads and
+/// deletes; saving is idflow's own (see the module's note).
 #[derive(Debug, Clone)]
 pub enum DbSessionStore {
-    Sqlite(SqliteStore),
-    Postgres(PostgresStore),
+    Sqlite(SqliteStore, SqlitePool),
+    Postgres(PostgresStore, PgPool),
 }
 
 impl DbSessionStore {
     /// The store for `store`'s database, with its table created.
     pub async fn for_store(store: &Store) -> Result<DbSessionStore, sqlx_error::Error> {
         if let Some(pool) = store.sqlite_pool() {
-            let sessions = SqliteStore::new(pool)
-                .with_table_name("sessions")
+            let sessions = SqliteStore::new(pool.clone())
+                .with_table_name(SQLITE_TABLE)
                 .map_err(sqlx_error::Error::Name)?;
             sessions.migrate().await.map_err(sqlx_error::Error::Sqlx)?;
-            Ok(DbSessionStore::Sqlite(sessions))
+            Ok(DbSessionStore::Sqlite(sessions, pool))
         } else if let Some(pool) = store.postgres_pool() {
-            let sessions = PostgresStore::new(pool);
+            let sessions = PostgresStore::new(pool.clone());
             sessions.migrate().await.map_err(sqlx_error::Error::Sqlx)?;
-            Ok(DbSessionStore::Postgres(sessions))
+            Ok(DbSessionStore::Postgres(sessions, pool))
         } else {
             unreachable!("a store is either SQLite or PostgreSQL")
         }
@@ -91,29 +103,60 @@ pub mod sqlx_error {
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            DbSessionStore::Sqlite(s) => s.create(record).await,
-            DbSessionStore::Postgres(s) => s.create(record).await,
+            DbSessionStore::Sqlite(s, _) => s.create(record).await,
+            DbSessionStore::Postgres(s, _) => s.create(record).await,
         }
     }
 
+    /// Updates the record if it still exists, and writes nothing if the session ended
+    /// meanwhile (tower-sessions calls `create`, not `save`, for a new session).
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        match self {
-            DbSessionStore::Sqlite(s) => s.save(record).await,
-            DbSessionStore::Postgres(s) => s.save(record).await,
+        let data =
+            rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        let id = record.id.to_string();
+        let updated = match self {
+            DbSessionStore::Sqlite(_, pool) => {
+                let sql =
+                    format!("update {SQLITE_TABLE} set data = ?, expiry_date = ? where id = ?");
+                tower_sessions_sqlx_store::sqlx::query(&sql)
+                    .bind(data)
+                    .bind(record.expiry_date)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
+            DbSessionStore::Postgres(_, pool) => {
+                let sql = format!(
+                    "update {POSTGRES_TABLE} set data = $1, expiry_date = $2 where id = $3"
+                );
+                tower_sessions_sqlx_store::sqlx::query(&sql)
+                    .bind(data)
+                    .bind(record.expiry_date)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            }
         }
+        .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+        if updated == 0 {
+            tracing::debug!("a session ended while a request held it; not written back");
+        }
+        Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            DbSessionStore::Sqlite(s) => s.load(id).await,
-            DbSessionStore::Postgres(s) => s.load(id).await,
+            DbSessionStore::Sqlite(s, _) => s.load(id).await,
+            DbSessionStore::Postgres(s, _) => s.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            DbSessionStore::Sqlite(s) => s.delete(id).await,
-            DbSessionStore::Postgres(s) => s.delete(id).await,
+            DbSessionStore::Sqlite(s, _) => s.delete(id).await,
+            DbSessionStore::Postgres(s, _) => s.delete(id).await,
         }
     }
 }
@@ -122,8 +165,8 @@ impl SessionStore for DbSessionStore {
 impl ExpiredDeletion for DbSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         match self {
-            DbSessionStore::Sqlite(s) => s.delete_expired().await,
-            DbSessionStore::Postgres(s) => s.delete_expired().await,
+            DbSessionStore::Sqlite(s, _) => s.delete_expired().await,
+            DbSessionStore::Postgres(s, _) => s.delete_expired().await,
         }
     }
 }

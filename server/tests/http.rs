@@ -244,6 +244,43 @@ domain::backend_tests! {
         assert_eq!(log[1].action, "user.session.start");
     }
 
+    async fn a_request_in_flight_at_sign_out_does_not_bring_the_session_back(store) {
+        use tower_sessions::session_store::SessionStore;
+        let server = start(store, Options::default()).await;
+        server.add_user("ada@example.com", Role::SuperAdmin).await;
+        let client = client();
+        let response = server.sign_in(&client, "ada@example.com", PASSWORD, "/").await;
+        let cookie = session_cookie(&response).unwrap().split(';').next().unwrap().to_string();
+        let id: tower_sessions::session::Id =
+            cookie.trim_start_matches("idflow_session=").parse().unwrap();
+
+        // A request loads the session, as every request does, and is still running
+        // when the person signs out in another tab.
+        let sessions = idflow::sessions::DbSessionStore::for_store(&server.store).await.unwrap();
+        let in_flight = sessions.load(&id).await.unwrap().expect("the signed-in session");
+        let out = client.post(server.url("/auth/sign-out")).send().await.unwrap();
+        assert_eq!(location(&out), "/sign-in?notice=signed-out");
+
+        // The request ends and saves the session it holds, as every request does.
+        sessions.save(&in_flight).await.unwrap();
+        assert!(sessions.load(&id).await.unwrap().is_none(), "the ended session came back");
+        let stale = reqwest::Client::builder().redirect(Policy::none()).build().unwrap();
+        let response = stale.get(server.url("/settings")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(location(&response), "/sign-in?next=%2Fsettings");
+
+        // A live session is still saved: signing in again and saving changes it.
+        let again = server.sign_in(&client, "ada@example.com", PASSWORD, "/").await;
+        let cookie = session_cookie(&again).unwrap().split(';').next().unwrap().to_string();
+        let id: tower_sessions::session::Id =
+            cookie.trim_start_matches("idflow_session=").parse().unwrap();
+        let mut live = sessions.load(&id).await.unwrap().expect("the new session");
+        live.data.insert("marker".into(), serde_json::json!("kept"));
+        sessions.save(&live).await.unwrap();
+        let saved = sessions.load(&id).await.unwrap().expect("the new session");
+        assert_eq!(saved.data.get("marker"), Some(&serde_json::json!("kept")));
+        assert_eq!(client.get(server.url("/settings")).send().await.unwrap().status(), StatusCode::OK);
+    }
+
     async fn a_role_change_or_suspension_holds_from_the_next_request(store) {
         let server = start(store, Options::default()).await;
         let admin = server.client_as(Role::SuperAdmin).await;

@@ -56,7 +56,8 @@ pub fn UsersPage() -> impl IntoView {
                 id="user-search"
                 name="q"
                 type="search"
-                placeholder="Name, userName or email"
+                placeholder="Start of a name, userName or email"
+                title="Finds users with a word of their name, userName or email starting with what you type"
                 value=q
             />
             <label for="user-status" class="visually-hidden">
@@ -216,7 +217,13 @@ fn UserTable(list: UsersPage, q: String, status: String) -> impl IntoView {
         .collect_view();
     view! {
         <p class="subtitle">
-            {format!("{} users · page {} of {}", list.total, list.page, list.pages)}
+            {format!(
+                "{} {} · page {} of {}",
+                list.total,
+                if list.total == 1 { "user" } else { "users" },
+                list.page,
+                list.pages,
+            )}
         </p>
         <DataTable
             columns=vec!["Name", "userName", "Role", "Status", "Last sign-in", "Last provisioned"]

@@ -417,7 +417,12 @@ async fn a_users_timeline_shows_what_flows_did_to_them(store: Store) {
     let (_, all) = timeline("").await;
     let all = entries(&all);
     assert_eq!(all.len(), runs.len() + events.len() + log.len());
-    let times: Vec<&str> = all.iter().map(|e| e["at"].as_str().unwrap()).collect();
+    // Compared as instants: RFC 3339 text drops trailing zeros of the fraction
+    // (".945Z" and ".945605Z"), so the strings do not sort as the times do.
+    let times: Vec<chrono::DateTime<chrono::Utc>> = all
+        .iter()
+        .map(|e| e["at"].as_str().unwrap().parse().unwrap())
+        .collect();
     let mut sorted = times.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(times, sorted);
