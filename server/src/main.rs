@@ -188,10 +188,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         window: chrono::Duration::hours(1),
     };
     let engine = idflow::engine::spawn_with(store.clone(), config.workers, retention, guard);
-    let state = idflow::AppState {
+    let state = idflow::AppState::from(idflow::Services {
         inline: engine.inline_runner(),
         ..prepared.state
-    };
+    });
     if let Some(address) = config.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address).await.map_err(|e| {
             anyhow::anyhow!("cannot listen on {address} (IDFLOW_METRICS_LISTEN): {e}")

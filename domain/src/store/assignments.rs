@@ -69,30 +69,28 @@ impl Store {
     /// A user's effective rights: their direct role, the roles mapped to their groups,
     /// and their folder grants, direct or through a group.
     pub async fn rights_of(&self, user: &User) -> Result<Rights, StoreError> {
-        let (roles, grants): (Vec<String>, Vec<(Uuid, String)>) = with_pool!(self, pool => {
-            let roles = sqlx::query_scalar(
-                "SELECT gr.role FROM group_roles gr JOIN group_members m ON m.group_id = gr.group_id \
-                 WHERE m.user_id = $1",
-            )
-            .bind(user.id.0)
-            .fetch_all(pool)
-            .await?;
-            let grants = sqlx::query_as(
-                "SELECT folder_id, grant_role FROM folder_grants WHERE user_id = $1 \
+        // One statement: the roles of their groups (no folder) and their folder grants.
+        let rows: Vec<(Option<Uuid>, String)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT NULL AS folder_id, gr.role FROM group_roles gr \
+                 JOIN group_members m ON m.group_id = gr.group_id WHERE m.user_id = $1 \
+                 UNION ALL \
+                 SELECT folder_id, grant_role FROM folder_grants WHERE user_id = $1 \
                  OR group_id IN (SELECT group_id FROM group_members WHERE user_id = $1)",
             )
             .bind(user.id.0)
             .fetch_all(pool)
-            .await?;
-            (roles, grants)
+            .await?
         });
         let mut held = vec![user.role];
-        for role in roles {
-            held.push(parse_role(&role, format!("a group of user {}", user.id))?);
-        }
-        let mut folders = Vec::with_capacity(grants.len());
-        for (folder, grant) in grants {
-            folders.push((folder, parse_grant(&grant, format!("folder {folder}"))?));
+        let mut folders = Vec::new();
+        for (folder, name) in rows {
+            match folder {
+                None => held.push(parse_role(&name, format!("a group of user {}", user.id))?),
+                Some(folder) => {
+                    folders.push((folder, parse_grant(&name, format!("folder {folder}"))?))
+                }
+            }
         }
         Ok(Rights::new(held, folders))
     }

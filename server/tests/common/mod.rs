@@ -10,7 +10,7 @@ use domain::access::Role;
 use domain::auth::hash_password;
 use domain::store::{NewUser, Store};
 use idflow::sessions::DbSessionStore;
-use idflow::{AppState, SessionSettings, leptos_options, router};
+use idflow::{AppState, Services, SessionSettings, leptos_options, router};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 use secrecy::SecretString;
@@ -77,7 +77,7 @@ async fn start_inner(
     store.allow_outbound(domain::outbound::Allowed::parse("127.0.0.1").unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState {
+    let state = AppState::from(Services {
         store: store.clone(),
         leptos_options: leptos_options(std::path::Path::new("../target/site"), addr),
         session_max_age: options.session_max_age,
@@ -97,7 +97,7 @@ async fn start_inner(
             ))
         }),
         metrics_token: Some(SecretString::from(METRICS_TOKEN)),
-    };
+    });
     let sessions = DbSessionStore::for_store(&store).await.unwrap();
     let app = router(
         state,

@@ -842,7 +842,13 @@ impl Runner {
             return Ok(true);
         } else {
             self.store
-                .record_steps(execution.id, &self.worker, &pending.steps, progress, lease)
+                .record_steps(
+                    execution.id,
+                    &self.worker,
+                    std::mem::take(&mut pending.steps),
+                    progress,
+                    lease,
+                )
                 .await?
         };
         *pending = Unstored::default();

@@ -1,6 +1,7 @@
-//! Executions' ends written together: whoever gets the turn writes every waiting end (and
-//! every execution that ran before it was stored) in one transaction, with multi-row
-//! inserts; one that fails is then written alone, so its problem stays its own.
+//! Executions' writes made together: whoever gets the turn writes every waiting end,
+//! first write (an execution that ran before it was stored) and card records in one
+//! transaction, with multi-row inserts; one that fails is then written alone, so its
+//! problem stays its own.
 
 use super::*;
 use crate::store::BeginWrite;
@@ -61,11 +62,12 @@ impl Ran {
 }
 
 /// `value` as JSON text, kept as is until it is written.
-fn raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, StoreError> {
+pub(crate) fn raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, StoreError> {
     serde_json::value::to_raw_value(value).map_err(|e| StoreError::Invalid(e.to_string()))
 }
 
-/// An execution's end waiting to be written with others (see [`Store::write_ending`]).
+/// An execution's write waiting to be written with others (see [`Store::write_ending`]):
+/// its end, or where it has got to.
 pub(crate) enum Ending {
     /// An execution that ran to its end before anything of it was stored.
     Ran(Ran),
@@ -78,13 +80,22 @@ pub(crate) enum Ending {
         progress: Option<Box<RawValue>>,
         ended: Ended,
     },
+    /// A stored execution a worker holds and goes on running: the records of the cards
+    /// it finished since it was last written, the progress after them, and the lease.
+    Step {
+        id: Uuid,
+        worker: String,
+        steps: Vec<StepRecord>,
+        progress: Box<RawValue>,
+        lease_until: DateTime<Utc>,
+    },
 }
 
 impl Ending {
     fn id(&self) -> Uuid {
         match self {
             Ending::Ran(ran) => ran.id,
-            Ending::Held { id, .. } => *id,
+            Ending::Held { id, .. } | Ending::Step { id, .. } => *id,
         }
     }
 
@@ -95,7 +106,7 @@ impl Ending {
                 ..
             })
             | Ending::Held { ended, .. } => Some(ended),
-            Ending::Ran(_) => None,
+            Ending::Ran(_) | Ending::Step { .. } => None,
         }
     }
 }
@@ -201,9 +212,10 @@ macro_rules! insert_ran_in {
 impl Store {
     /// Stores an execution this process took and began running without queueing it (a
     /// synchronous API call), held by `worker` until `lease_until`, with the records of
-    /// the cards it ran so far and its progress, in one transaction. From here on it is
-    /// like any claimed execution: if this process dies, another worker takes it over
-    /// when the lease runs out. `false` when an execution with its id exists already.
+    /// the cards it ran so far and its progress, written with other executions' ends and
+    /// first writes (see [`Store::write_ending`]); it returns once committed. From here
+    /// on it is like any claimed execution: if this process dies, another worker takes it
+    /// over when the lease runs out. `false` when an execution with its id exists already.
     pub async fn accept_running(
         &self,
         execution: &ExecutionRecord,
@@ -218,14 +230,7 @@ impl Store {
             progress,
             Left::Held(worker.into(), lease_until),
         )?;
-        let inserted = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin_write().await?;
-            let inserted = insert_ran_in!(tx, &[&ran]);
-            tx.commit().await?;
-            !inserted.is_empty()
-        });
-        Ok(inserted)
+        self.write_ending(Ending::Ran(ran)).await
     }
     /// Stores an execution that ran to its end before anything of it was stored (every
     /// card it ran changes nothing outside it, so nothing was lost had it stopped midway):
@@ -285,7 +290,7 @@ impl Store {
             .iter()
             .filter_map(|(ending, _)| match ending {
                 Ending::Ran(ran) => Some(ran),
-                Ending::Held { .. } => None,
+                Ending::Held { .. } | Ending::Step { .. } => None,
             })
             .collect();
         let (written, woke) = with_pool!(self, pool => {
@@ -296,9 +301,33 @@ impl Store {
             let mut written = Vec::with_capacity(batch.len());
             let mut woke = false;
             for (ending, _) in batch {
-                let Ending::Held { id, worker, steps: last, progress, ended } = ending else {
-                    written.push(inserted.contains(&ending.id()));
-                    continue;
+                let (id, worker, last, progress, ended) = match ending {
+                    Ending::Ran(ran) => {
+                        written.push(inserted.contains(&ran.id));
+                        continue;
+                    }
+                    Ending::Step { id, worker, steps: last, progress, lease_until } => {
+                        let held: Option<i64> = sqlx::query_scalar(
+                            "UPDATE executions SET steps = steps + $5, progress = $3, locked_until = $4 \
+                             WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps",
+                        )
+                        .bind(*id)
+                        .bind(worker)
+                        .bind(Json(&**progress))
+                        .bind(*lease_until)
+                        .bind(last.len() as i64)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some(seq) = held {
+                            let first = seq - last.len() as i64 + 1;
+                            steps.extend((first..).zip(last).map(|(seq, step)| (*id, seq, step)));
+                        }
+                        written.push(held.is_some());
+                        continue;
+                    }
+                    Ending::Held { id, worker, steps: last, progress, ended } => {
+                        (id, worker, last, progress, ended)
+                    }
                 };
                 let held: Option<(i64, Option<Uuid>)> = sqlx::query_as(
                     "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, \

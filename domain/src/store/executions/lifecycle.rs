@@ -156,50 +156,28 @@ impl Store {
         progress: &Progress,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.record_steps(
-            id,
-            worker,
-            std::slice::from_ref(step),
-            progress,
-            lease_until,
-        )
-        .await
+        self.record_steps(id, worker, vec![step.clone()], progress, lease_until)
+            .await
     }
     /// Records finished cards, in order, and the progress after the last, in one
-    /// transaction; `false` when `worker` no longer holds the execution.
+    /// transaction shared with other executions' writes (see [`Store::write_ending`]);
+    /// `false` when `worker` no longer holds the execution.
     pub async fn record_steps(
         &self,
         id: ExecutionId,
         worker: &str,
-        steps: &[StepRecord],
+        steps: Vec<StepRecord>,
         progress: &Progress,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let held = with_pool!(self, pool => {
-            let _turn = self.write_turn().await;
-            let mut tx = pool.begin_write().await?;
-            let last: Option<i64> = sqlx::query_scalar(
-                "UPDATE executions SET steps = steps + $5, progress = $3, locked_until = $4 \
-                 WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps",
-            )
-            .bind(id.0)
-            .bind(worker)
-            .bind(Json(progress))
-            .bind(lease_until)
-            .bind(steps.len() as i64)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match last {
-                None => false,
-                Some(last) => {
-                    let first = last - steps.len() as i64 + 1;
-                    insert_steps_in!(tx, &numbered(id, first, steps));
-                    tx.commit().await?;
-                    true
-                }
-            }
-        });
-        Ok(held)
+        self.write_ending(Ending::Step {
+            id: id.0,
+            worker: worker.to_string(),
+            steps,
+            progress: raw(progress)?,
+            lease_until,
+        })
+        .await
     }
     /// Ends an execution `worker` holds: succeeded with `output`, or failed with `error`.
     /// A helper flow's execution that ends last of its siblings wakes its parent.

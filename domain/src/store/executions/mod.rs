@@ -96,14 +96,6 @@ const STEPS_PER_STATEMENT: usize = 500;
 /// Executions written by one statement.
 const EXECUTIONS_PER_STATEMENT: usize = 200;
 
-/// The records of `steps`, numbered from `first`, as rows for [`insert_steps_in`].
-fn numbered(id: ExecutionId, first: i64, steps: &[StepRecord]) -> Vec<(Uuid, i64, &StepRecord)> {
-    (first..)
-        .zip(steps)
-        .map(|(seq, step)| (id.0, seq, step))
-        .collect()
-}
-
 /// A new execution to accept.
 #[derive(Debug, Clone)]
 pub struct NewExecution {
@@ -393,7 +385,7 @@ mod batch;
 mod carried;
 mod lifecycle;
 
-pub(crate) use batch::{Ending, FinishedQueue};
+pub(crate) use batch::{Ending, FinishedQueue, raw};
 
 /// Reading executions and their records.
 impl Store {
