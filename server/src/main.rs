@@ -10,6 +10,12 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: a flow's run makes many small, short-lived
+/// allocations (JSON values, card records, SQL rows), and glibc's malloc and free were
+/// about a sixth of a synchronous API call's CPU (`perf`, bench/engine).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -805,7 +805,7 @@ impl Runner {
                 .await?;
         } else {
             self.store
-                .finish_with_steps(execution.id, &self.worker, (steps, progress), ended)
+                .finish_with_steps(execution, &self.worker, (steps, progress), ended)
                 .await?;
         }
         Ok(())

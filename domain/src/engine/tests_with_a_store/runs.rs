@@ -148,12 +148,20 @@ crate::backend_tests! {
         let carrying = |text: &str| ExecutionFilter { carried: Some(text.into()), limit: 10, ..ExecutionFilter::default() };
         let found = store.executions(&carrying("alan@example")).await.unwrap();
         assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
-        // What ended executions carried is kept in an index, a batch at a time; the same
-        // searches then answer from it: any value of the input or of a card's outputs
-        // that starts with the text, in any case.
-        assert_eq!(store.keep_carried(1).await.unwrap(), 1);
-        assert_eq!(store.keep_carried(100).await.unwrap(), 1);
+        // What an execution carried is kept in an index as it ends, so the background
+        // keeper has nothing left; searches answer from the index: any value of the
+        // input or of a card's outputs that starts with the text, in any case.
         assert_eq!(store.keep_carried(100).await.unwrap(), 0);
+        // One ended another way (cancelled while queued) is kept by the keeper, a batch
+        // at a time, and found before and after.
+        let cancelled = start(&store, quiet, json!({"name": "Linus"})).await;
+        assert!(store.cancel_execution(cancelled, "cancelled by ada@example.com").await.unwrap());
+        let found = store.executions(&carrying("linus")).await.unwrap();
+        assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), vec![cancelled]);
+        assert_eq!(store.keep_carried(1).await.unwrap(), 1);
+        assert_eq!(store.keep_carried(100).await.unwrap(), 0);
+        let found = store.executions(&carrying("LINUS")).await.unwrap();
+        assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), vec![cancelled]);
         let first = store.executions(&ExecutionFilter { flow: Some(flow), limit: 10, ..ExecutionFilter::default() }).await.unwrap()[0].id;
         for (text, expected) in [
             ("alan@example", vec![id]),
@@ -208,6 +216,12 @@ crate::backend_tests! {
         // It is in the history like any other.
         let listed = store.executions(&ExecutionFilter { flow: Some(pure), limit: 10, ..ExecutionFilter::default() }).await.unwrap();
         assert_eq!(listed.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
+        // What it carried is kept in the same transaction: the keeper finds nothing left,
+        // and a value of a card's output finds it (through the index, as it is kept).
+        assert_eq!(store.keep_carried(100).await.unwrap(), 0);
+        let carrying = ExecutionFilter { carried: Some("Hello ADA".into()), limit: 10, ..ExecutionFilter::default() };
+        let found = store.executions(&carrying).await.unwrap();
+        assert_eq!(found.iter().map(|e| e.id).collect::<Vec<_>>(), vec![id]);
 
         // Executions that end together are written together; one that cannot be
         // written (its flow is gone) fails alone.

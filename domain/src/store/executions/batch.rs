@@ -25,6 +25,8 @@ pub(crate) struct Ran {
     acting_for: Option<Uuid>,
     steps: Vec<StepRecord>,
     left: Left,
+    /// What it carried, when it ended (kept with it; see [`carried_of`]).
+    carried: Option<Vec<String>>,
 }
 
 /// How it is left: held by a worker until a time, or ended.
@@ -40,6 +42,8 @@ impl Ran {
         progress: &Progress,
         left: Left,
     ) -> Result<Ran, StoreError> {
+        let carried =
+            matches!(left, Left::Ended(_)).then(|| carried_of(&execution.input, progress));
         Ok(Ran {
             id: execution.id.0,
             flow: execution.flow.0,
@@ -57,8 +61,34 @@ impl Ran {
             acting_for: execution.acting_for.map(|u| u.0),
             steps,
             left,
+            carried,
         })
     }
+}
+
+/// The values an ended execution carried: its input's and its cards' outputs', as
+/// [`Store::keep_carried`] would find them. Kept in the transaction that ends it, so the
+/// background keeper need not read it back.
+pub(crate) fn carried_of(input: &serde_json::Value, progress: &Progress) -> Vec<String> {
+    super::carried::carried_values(std::iter::once(input).chain(progress.outputs.values()))
+}
+
+/// Inserts `pairs` (value, execution) into `execution_values` in the transaction `tx`,
+/// in the index's order.
+macro_rules! insert_values_in {
+    ($tx:expr, $pairs:expr) => {{
+        let mut pairs: Vec<(&str, Uuid)> = $pairs;
+        pairs.sort_unstable();
+        for piece in pairs.chunks(400) {
+            let mut insert =
+                sqlx::QueryBuilder::new("INSERT INTO execution_values (value, execution_id) ");
+            insert.push_values(piece, |mut row, (value, id)| {
+                row.push_bind(*value).push_bind(*id);
+            });
+            insert.push(" ON CONFLICT DO NOTHING");
+            insert.build().execute(&mut *$tx).await?;
+        }
+    }};
 }
 
 /// `value` as JSON text, kept as is until it is written.
@@ -79,6 +109,8 @@ pub(crate) enum Ending {
         steps: Vec<StepRecord>,
         progress: Option<Box<RawValue>>,
         ended: Ended,
+        /// What it carried, when known (see [`carried_of`]); else the keeper finds it.
+        carried: Option<Vec<String>>,
     },
     /// A stored execution a worker holds and goes on running: the records of the cards
     /// it finished since it was last written, the progress after them, and the lease.
@@ -153,7 +185,7 @@ macro_rules! insert_ran_in {
             let mut insert = sqlx::QueryBuilder::new(
                 "INSERT INTO executions (id, flow_id, flow_version, status, trigger_kind, input, subject, \
                  causal_chain, progress, output, error, steps, queued_at, started_at, finished_at, run_after, \
-                 locked_by, locked_until, parent_id, parent_card, child_index, test, dry_run, acting_for) ",
+                 locked_by, locked_until, parent_id, parent_card, child_index, test, dry_run, acting_for, carried) ",
             );
             let at = now();
             insert.push_values(chunk, |mut row, ran| {
@@ -193,7 +225,8 @@ macro_rules! insert_ran_in {
                     .push_bind(ran.parent.map(|p| p.index))
                     .push_bind(ran.test)
                     .push_bind(ran.dry_run)
-                    .push_bind(ran.acting_for);
+                    .push_bind(ran.acting_for)
+                    .push_bind(ran.carried.is_some());
             });
             insert.push(" ON CONFLICT DO NOTHING RETURNING id");
             let ids: Vec<Uuid> = insert.build_query_scalar().fetch_all(&mut *$tx).await?;
@@ -205,6 +238,12 @@ macro_rules! insert_ran_in {
             .flat_map(|ran| (1i64..).zip(&ran.steps).map(|(seq, step)| (ran.id, seq, step)))
             .collect();
         insert_steps_in!($tx, &steps);
+        let values: Vec<(&str, Uuid)> = rows
+            .iter()
+            .filter(|ran| inserted.contains(&ran.id))
+            .flat_map(|ran| ran.carried.iter().flatten().map(|v| (v.as_str(), ran.id)))
+            .collect();
+        insert_values_in!($tx, values);
         inserted
     }};
 }
@@ -298,10 +337,11 @@ impl Store {
             let mut tx = pool.begin_write().await?;
             let inserted = if ran.is_empty() { Vec::new() } else { insert_ran_in!(tx, &ran) };
             let mut steps: Vec<(Uuid, i64, &StepRecord)> = Vec::new();
+            let mut values: Vec<(&str, Uuid)> = Vec::new();
             let mut written = Vec::with_capacity(batch.len());
             let mut woke = false;
             for (ending, _) in batch {
-                let (id, worker, last, progress, ended) = match ending {
+                let (id, worker, last, progress, ended, carried) = match ending {
                     Ending::Ran(ran) => {
                         written.push(inserted.contains(&ran.id));
                         continue;
@@ -325,13 +365,13 @@ impl Store {
                         written.push(held.is_some());
                         continue;
                     }
-                    Ending::Held { id, worker, steps: last, progress, ended } => {
-                        (id, worker, last, progress, ended)
+                    Ending::Held { id, worker, steps: last, progress, ended, carried } => {
+                        (id, worker, last, progress, ended, carried)
                     }
                 };
                 let held: Option<(i64, Option<Uuid>)> = sqlx::query_as(
                     "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, \
-                     locked_until = NULL, steps = steps + $7, progress = COALESCE($8, progress) \
+                     locked_until = NULL, steps = steps + $7, progress = COALESCE($8, progress), carried = $9 \
                      WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps, parent_id",
                 )
                 .bind(*id)
@@ -342,9 +382,11 @@ impl Store {
                 .bind(now())
                 .bind(last.len() as i64)
                 .bind(progress.as_ref().map(|p| Json(&**p)))
+                .bind(carried.is_some())
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some((seq, parent)) = held {
+                    values.extend(carried.iter().flatten().map(|v| (v.as_str(), *id)));
                     let first = seq - last.len() as i64 + 1;
                     steps.extend((first..).zip(last).map(|(seq, step)| (*id, seq, step)));
                     if let Some(parent) = parent {
@@ -354,6 +396,7 @@ impl Store {
                 written.push(held.is_some());
             }
             insert_steps_in!(tx, &steps);
+            insert_values_in!(tx, values);
             tx.commit().await?;
             (written, woke)
         });
@@ -367,18 +410,19 @@ impl Store {
     /// `worker` no longer holds it.
     pub async fn finish_with_steps(
         &self,
-        id: ExecutionId,
+        execution: &ExecutionRecord,
         worker: &str,
         last: (Vec<StepRecord>, &Progress),
         ended: Ended,
     ) -> Result<bool, StoreError> {
         let (steps, progress) = last;
         self.write_ending(Ending::Held {
-            id: id.0,
+            id: execution.id.0,
             worker: worker.to_string(),
             steps,
             progress: Some(raw(progress)?),
             ended,
+            carried: Some(carried_of(&execution.input, progress)),
         })
         .await
     }

@@ -199,6 +199,7 @@ impl Store {
                 output: output.cloned(),
                 error: error.map(str::to_string),
             },
+            carried: None,
         })
         .await
     }
