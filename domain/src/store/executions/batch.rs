@@ -70,7 +70,17 @@ impl Ran {
 /// [`Store::keep_carried`] would find them. Kept in the transaction that ends it, so the
 /// background keeper need not read it back.
 pub(crate) fn carried_of(input: &serde_json::Value, progress: &Progress) -> Vec<String> {
-    super::carried::carried_values(std::iter::once(input).chain(progress.outputs.values()))
+    // Cards in the order the keeper reads them from the stored JSON (keys as text: "1",
+    // "10", "2"), so the same values are kept when there are more than can be.
+    let mut outputs: Vec<(String, &serde_json::Value)> = progress
+        .outputs
+        .iter()
+        .map(|(card, output)| (card.to_string(), output))
+        .collect();
+    outputs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    super::carried::carried_values(
+        std::iter::once(input).chain(outputs.into_iter().map(|(_, v)| v)),
+    )
 }
 
 /// Inserts `pairs` (value, execution) into `execution_values` in the transaction `tx`,
@@ -425,5 +435,31 @@ impl Store {
             carried: Some(carried_of(&execution.input, progress)),
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn an_ending_keeps_what_the_keeper_would_even_past_the_limit() {
+        let input = json!({"user": {"email": "Ada@Example.com"}});
+        let mut progress = Progress::new(input.clone());
+        // 12 cards of 20 values each: more than are kept, so the order decides which.
+        for card in 1..=12u32 {
+            let values: Vec<String> = (0..20).map(|n| format!("card {card} value {n}")).collect();
+            progress.outputs.insert(card, json!({ "values": values }));
+        }
+        // What the keeper reads: the progress as stored, read back.
+        let stored: Value =
+            serde_json::from_str(&serde_json::to_string(&progress).unwrap()).unwrap();
+        let outputs = stored["outputs"].as_object().unwrap();
+        let kept =
+            super::super::carried::carried_values(std::iter::once(&input).chain(outputs.values()));
+        assert_eq!(kept.len(), super::super::carried::VALUES_PER_EXECUTION);
+        assert_eq!(carried_of(&input, &progress), kept);
+        assert_eq!(kept[0], "ada@example.com");
     }
 }
