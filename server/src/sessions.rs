@@ -114,30 +114,26 @@ impl SessionStore for DbSessionStore {
         let data =
             rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
         let id = record.id.to_string();
+        let table = match self {
+            DbSessionStore::Sqlite(..) => SQLITE_TABLE,
+            DbSessionStore::Postgres(..) => POSTGRES_TABLE,
+        };
+        let sql = format!("update {table} set data = $1, expiry_date = $2 where id = $3");
+        // One statement; each backend's pool runs it with its own types.
+        macro_rules! update_on {
+            ($pool:expr) => {
+                tower_sessions_sqlx_store::sqlx::query(&sql)
+                    .bind(data)
+                    .bind(record.expiry_date)
+                    .bind(id)
+                    .execute($pool)
+                    .await
+                    .map(|done| done.rows_affected())
+            };
+        }
         let updated = match self {
-            DbSessionStore::Sqlite(_, pool) => {
-                let sql =
-                    format!("update {SQLITE_TABLE} set data = ?, expiry_date = ? where id = ?");
-                tower_sessions_sqlx_store::sqlx::query(&sql)
-                    .bind(data)
-                    .bind(record.expiry_date)
-                    .bind(id)
-                    .execute(pool)
-                    .await
-                    .map(|done| done.rows_affected())
-            }
-            DbSessionStore::Postgres(_, pool) => {
-                let sql = format!(
-                    "update {POSTGRES_TABLE} set data = $1, expiry_date = $2 where id = $3"
-                );
-                tower_sessions_sqlx_store::sqlx::query(&sql)
-                    .bind(data)
-                    .bind(record.expiry_date)
-                    .bind(id)
-                    .execute(pool)
-                    .await
-                    .map(|done| done.rows_affected())
-            }
+            DbSessionStore::Sqlite(_, pool) => update_on!(pool),
+            DbSessionStore::Postgres(_, pool) => update_on!(pool),
         }
         .map_err(|e| session_store::Error::Backend(e.to_string()))?;
         if updated == 0 {

@@ -245,7 +245,7 @@ macro_rules! insert_ran_in {
         let steps: Vec<(Uuid, i64, &StepRecord)> = rows
             .iter()
             .filter(|ran| inserted.contains(&ran.id))
-            .flat_map(|ran| (1i64..).zip(&ran.steps).map(|(seq, step)| (ran.id, seq, step)))
+            .flat_map(|ran| numbered(ran.id, ran.steps.len() as i64, &ran.steps))
             .collect();
         insert_steps_in!($tx, &steps);
         let values: Vec<(&str, Uuid)> = rows
@@ -351,13 +351,10 @@ impl Store {
             let mut written = Vec::with_capacity(batch.len());
             let mut woke = false;
             for (ending, _) in batch {
-                let (id, worker, last, progress, ended, carried) = match ending {
-                    Ending::Ran(ran) => {
-                        written.push(inserted.contains(&ran.id));
-                        continue;
-                    }
+                let held = match ending {
+                    Ending::Ran(ran) => inserted.contains(&ran.id),
                     Ending::Step { id, worker, steps: last, progress, lease_until } => {
-                        let held: Option<i64> = sqlx::query_scalar(
+                        let count: Option<i64> = sqlx::query_scalar(
                             "UPDATE executions SET steps = steps + $5, progress = $3, locked_until = $4 \
                              WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps",
                         )
@@ -368,42 +365,39 @@ impl Store {
                         .bind(last.len() as i64)
                         .fetch_optional(&mut *tx)
                         .await?;
-                        if let Some(seq) = held {
-                            let first = seq - last.len() as i64 + 1;
-                            steps.extend((first..).zip(last).map(|(seq, step)| (*id, seq, step)));
+                        if let Some(count) = count {
+                            steps.extend(numbered(*id, count, last));
                         }
-                        written.push(held.is_some());
-                        continue;
+                        count.is_some()
                     }
                     Ending::Held { id, worker, steps: last, progress, ended, carried } => {
-                        (id, worker, last, progress, ended, carried)
+                        let ended_row: Option<(i64, Option<Uuid>)> = sqlx::query_as(
+                            "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, \
+                             locked_until = NULL, steps = steps + $7, progress = COALESCE($8, progress), carried = $9 \
+                             WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps, parent_id",
+                        )
+                        .bind(*id)
+                        .bind(worker)
+                        .bind(ended.status.as_str())
+                        .bind(ended.output.as_ref().map(Json))
+                        .bind(&ended.error)
+                        .bind(now())
+                        .bind(last.len() as i64)
+                        .bind(progress.as_ref().map(|p| Json(&**p)))
+                        .bind(carried.is_some())
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let Some((count, parent)) = ended_row {
+                            steps.extend(numbered(*id, count, last));
+                            values.extend(carried.iter().flatten().map(|v| (v.as_str(), *id)));
+                            if let Some(parent) = parent {
+                                woke |= wake_parent_in!(self, tx, parent);
+                            }
+                        }
+                        ended_row.is_some()
                     }
                 };
-                let held: Option<(i64, Option<Uuid>)> = sqlx::query_as(
-                    "UPDATE executions SET status = $3, output = $4, error = $5, finished_at = $6, locked_by = NULL, \
-                     locked_until = NULL, steps = steps + $7, progress = COALESCE($8, progress), carried = $9 \
-                     WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps, parent_id",
-                )
-                .bind(*id)
-                .bind(worker)
-                .bind(ended.status.as_str())
-                .bind(ended.output.as_ref().map(Json))
-                .bind(&ended.error)
-                .bind(now())
-                .bind(last.len() as i64)
-                .bind(progress.as_ref().map(|p| Json(&**p)))
-                .bind(carried.is_some())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((seq, parent)) = held {
-                    values.extend(carried.iter().flatten().map(|v| (v.as_str(), *id)));
-                    let first = seq - last.len() as i64 + 1;
-                    steps.extend((first..).zip(last).map(|(seq, step)| (*id, seq, step)));
-                    if let Some(parent) = parent {
-                        woke |= wake_parent_in!(self, tx, parent);
-                    }
-                }
-                written.push(held.is_some());
+                written.push(held);
             }
             insert_steps_in!(tx, &steps);
             insert_values_in!(tx, values);

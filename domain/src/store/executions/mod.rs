@@ -92,6 +92,18 @@ macro_rules! insert_steps_in {
 }
 
 /// Step records written by one statement.
+/// The records of `steps` as rows for [`insert_steps_in`], numbered so the last is
+/// `count` (the execution's number of records with them).
+fn numbered(
+    id: Uuid,
+    count: i64,
+    steps: &[StepRecord],
+) -> impl Iterator<Item = (Uuid, i64, &StepRecord)> {
+    (count - steps.len() as i64 + 1..)
+        .zip(steps)
+        .map(move |(seq, step)| (id, seq, step))
+}
+
 const STEPS_PER_STATEMENT: usize = 500;
 /// Executions written by one statement.
 const EXECUTIONS_PER_STATEMENT: usize = 200;
