@@ -240,10 +240,12 @@ impl From<StoreError> for CardError {
 /// (stored with the next card's record, or the ending, in one transaction; a crash before
 /// then only runs them again) and, for an execution begun before it was stored, the
 /// execution itself.
-#[derive(Default)]
 struct Unstored {
     steps: Vec<StepRecord>,
     execution: bool,
+    /// How many of its card records are stored: the next write adds to exactly these,
+    /// so a write retried after a commit whose outcome was unclear records nothing twice.
+    stored: i64,
 }
 
 impl Unstored {
@@ -251,6 +253,16 @@ impl Unstored {
         Unstored {
             steps: Vec::new(),
             execution: true,
+            stored: 0,
+        }
+    }
+
+    /// Nothing unstored of a stored execution with `stored` card records.
+    fn after(stored: i64) -> Unstored {
+        Unstored {
+            steps: Vec::new(),
+            execution: false,
+            stored,
         }
     }
 }
@@ -422,7 +434,8 @@ impl Runner {
     }
 
     async fn run(&self, execution: ExecutionRecord) -> Result<(), StoreError> {
-        self.run_from(execution, Unstored::default()).await
+        let stored = execution.steps;
+        self.run_from(execution, Unstored::after(stored)).await
     }
 
     async fn run_from(
@@ -833,25 +846,26 @@ impl Runner {
         progress: &Progress,
     ) -> Result<bool, StoreError> {
         let lease = Utc::now() + LEASE;
+        let steps = std::mem::take(&mut pending.steps);
+        let count = steps.len() as i64;
         let held = if pending.execution {
-            let steps = std::mem::take(&mut pending.steps);
             self.store
                 .accept_running(execution, &self.worker, lease, steps, progress)
                 .await?
-        } else if pending.steps.is_empty() {
+        } else if steps.is_empty() {
             return Ok(true);
         } else {
             self.store
                 .record_steps(
                     execution.id,
                     &self.worker,
-                    std::mem::take(&mut pending.steps),
+                    (pending.stored, steps),
                     progress,
                     lease,
                 )
                 .await?
         };
-        *pending = Unstored::default();
+        *pending = Unstored::after(pending.stored + count);
         Ok(held)
     }
 

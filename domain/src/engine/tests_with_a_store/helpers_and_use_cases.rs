@@ -445,4 +445,70 @@ crate::backend_tests! {
         assert_eq!(ada_now.version, ada.version);
         assert!(store.unprocessed_directory_events(10).await.unwrap().iter().all(|e| e.subject_id != ada.id.0 || e.event_type == "user.created"));
     }
+    async fn a_helper_that_ends_as_its_parent_begins_to_wait_wakes_it(store) {
+        let waits = turn_on(&store, &Flow::new("Waits for its helper", "trigger.manual")).await;
+        let mut helper = Flow::new("The helper", "trigger.helper");
+        helper.cards = vec![card(1, "text.compose", &[("template", Binding::literal("done"))])];
+        let helper = store.test_flow_on(&helper).await;
+        let parent = start(&store, waits, json!({})).await;
+        let lease = chrono::Utc::now() + chrono::Duration::minutes(5);
+        let claimed = store.claim_execution("worker-1", lease).await.unwrap().unwrap();
+        assert_eq!(claimed.id, parent);
+        let child = store
+            .enqueue_execution(&NewExecution {
+                parent: Some(Parent { execution: parent, card: 1, index: 0 }),
+                dedupe_key: Some(format!("helper:{parent}")),
+                ..NewExecution::by_hand(helper.id, helper.version, json!({}))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        let mut progress = claimed.progress.clone();
+        progress.waiting = Some(Waiting::Children { card: 1, attempt: 0, count: 1 });
+        // The helper ends in a transaction that has locked its parent (as an ending does,
+        // `wake_parent_in!`) and finds it still running, so does not wake it; the parent
+        // begins to wait meanwhile, and must see that end once it may go on.
+        with_pool!(store, pool => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("UPDATE executions SET status = 'succeeded', finished_at = $2 WHERE id = $1")
+                .bind(child.0)
+                .bind(chrono::Utc::now())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            let postgres = store.kind() == BackendKind::Postgres;
+            if postgres {
+                sqlx::query("SELECT id FROM executions WHERE id = $1 FOR UPDATE").bind(parent.0).execute(&mut *tx).await.unwrap();
+            }
+            let waiting = tokio::spawn({
+                let store = store.clone();
+                let progress = progress.clone();
+                async move { store.wait_execution(parent, "worker-1", &progress, lease).await }
+            });
+            // Until the wait is held up by the helper's transaction (SQLite shows no lock
+            // waits: there the wait is at least queued behind the open write).
+            for _ in 0..500 {
+                let blocked: i64 = if postgres {
+                    sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                    )
+                    .fetch_one(pool)
+                    .await
+                    .unwrap()
+                } else {
+                    1
+                };
+                if blocked > 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            assert!(!waiting.is_finished(), "the wait waits for the helper's transaction");
+            tx.commit().await.unwrap();
+            assert!(waiting.await.unwrap().unwrap());
+        });
+        let now = store.execution(parent).await.unwrap().unwrap();
+        assert_eq!(now.status, Status::Queued, "its only helper has ended: it goes on at once");
+    }
 }

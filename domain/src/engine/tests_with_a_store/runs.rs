@@ -441,6 +441,32 @@ crate::backend_tests! {
         assert!(store.enqueue_execution(&event).await.unwrap().is_none());
     }
 
+    async fn card_records_written_again_are_not_recorded_twice(store) {
+        let flow = setup(&store, &ten_cards()).await;
+        let id = start(&store, flow, json!({"name": "Barbara"})).await;
+        let lease = chrono::Utc::now() + chrono::Duration::minutes(5);
+        let claimed = store.claim_execution("worker-a", lease).await.unwrap().unwrap();
+        let record = |card_id: u32| crate::store::StepRecord {
+            card_id,
+            card_kind: "text.compose".into(),
+            status: "succeeded".into(),
+            attempt: 1,
+            inputs: None,
+            outputs: None,
+            error: None,
+            started_at: chrono::Utc::now(),
+            finished_at: chrono::Utc::now(),
+        };
+        let progress = claimed.progress.clone();
+        assert!(store.record_steps(id, "worker-a", (0, vec![record(1), record(2)]), &progress, lease).await.unwrap());
+        // The same write again, as after a commit whose outcome was unclear: refused.
+        assert!(!store.record_steps(id, "worker-a", (0, vec![record(1), record(2)]), &progress, lease).await.unwrap());
+        assert!(store.record_steps(id, "worker-a", (2, vec![record(3)]), &progress, lease).await.unwrap());
+        let cards: Vec<u32> = store.execution_steps(id).await.unwrap().iter().map(|s| s.card_id).collect();
+        assert_eq!(cards, [1, 2, 3]);
+        assert_eq!(store.execution(id).await.unwrap().unwrap().steps, 3);
+    }
+
     async fn a_worker_that_dies_is_replaced_and_recorded_cards_do_not_run_again(store) {
         let flow = setup(&store, &ten_cards()).await;
         let id = start(&store, flow, json!({"name": "Edsger"})).await;
@@ -462,7 +488,7 @@ crate::backend_tests! {
             started_at: chrono::Utc::now(),
             finished_at: chrono::Utc::now(),
         };
-        assert!(!store.record_step(id, "worker-a", &late, &progress, chrono::Utc::now()).await.unwrap());
+        assert!(!store.record_steps(id, "worker-a", (0, vec![late.clone()]), &progress, chrono::Utc::now()).await.unwrap());
         let steps = store.execution_steps(id).await.unwrap();
         assert_eq!(steps.len(), 10, "each card once");
         assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Succeeded);

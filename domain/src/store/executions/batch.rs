@@ -127,6 +127,9 @@ pub(crate) enum Ending {
     Step {
         id: Uuid,
         worker: String,
+        /// How many records it has stored before these: written only then, so a write
+        /// retried after a commit whose outcome was unclear adds nothing twice.
+        after: i64,
         steps: Vec<StepRecord>,
         progress: Box<RawValue>,
         lease_until: DateTime<Utc>,
@@ -353,16 +356,17 @@ impl Store {
             for (ending, _) in batch {
                 let held = match ending {
                     Ending::Ran(ran) => inserted.contains(&ran.id),
-                    Ending::Step { id, worker, steps: last, progress, lease_until } => {
+                    Ending::Step { id, worker, after, steps: last, progress, lease_until } => {
                         let count: Option<i64> = sqlx::query_scalar(
                             "UPDATE executions SET steps = steps + $5, progress = $3, locked_until = $4 \
-                             WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING steps",
+                             WHERE id = $1 AND locked_by = $2 AND status = 'running' AND steps = $6 RETURNING steps",
                         )
                         .bind(*id)
                         .bind(worker)
                         .bind(Json(&**progress))
                         .bind(*lease_until)
                         .bind(last.len() as i64)
+                        .bind(*after)
                         .fetch_optional(&mut *tx)
                         .await?;
                         if let Some(count) = count {

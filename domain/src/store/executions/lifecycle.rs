@@ -146,33 +146,23 @@ impl Store {
         });
         row.map(ExecutionRecord::try_from).transpose()
     }
-    /// Records a finished card and the progress after it, if `worker` still holds the
-    /// execution (`false` otherwise: the lease ran out or it was cancelled; stop).
-    pub async fn record_step(
-        &self,
-        id: ExecutionId,
-        worker: &str,
-        step: &StepRecord,
-        progress: &Progress,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.record_steps(id, worker, vec![step.clone()], progress, lease_until)
-            .await
-    }
-    /// Records finished cards, in order, and the progress after the last, in one
-    /// transaction shared with other executions' writes (see [`Store::write_ending`]);
-    /// `false` when `worker` no longer holds the execution.
+    /// Records finished cards, in order, after the `after` records stored already, and
+    /// the progress after the last, in one transaction shared with other executions'
+    /// writes (see [`Store::write_ending`]); `false` when `worker` no longer holds the
+    /// execution (the lease ran out or it was cancelled: stop) or its records are no
+    /// longer `after` (they were written already).
     pub async fn record_steps(
         &self,
         id: ExecutionId,
         worker: &str,
-        steps: Vec<StepRecord>,
+        (after, steps): (i64, Vec<StepRecord>),
         progress: &Progress,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         self.write_ending(Ending::Step {
             id: id.0,
             worker: worker.to_string(),
+            after,
             steps,
             progress: raw(progress)?,
             lease_until,
@@ -215,7 +205,19 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
-            sqlx::query(&format!(
+            let mut tx = pool.begin_write().await?;
+            // Locked first, as a helper that ends locks it (see `wake_parent_in!`): a
+            // helper ending at this moment then either finds it waiting and wakes it, or
+            // has committed before the statement below looks at the helpers. Without the
+            // lock, PostgreSQL rechecks a row it waited for against what its statement saw
+            // when it began, and the wait would miss that helper's end.
+            if let Backend::Postgres(_) = &self.backend {
+                sqlx::query("SELECT id FROM executions WHERE id = $1 FOR UPDATE")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done = sqlx::query(&format!(
                 "UPDATE executions SET status = CASE WHEN EXISTS (SELECT 1 FROM executions c WHERE c.parent_id = $1 \
                  AND c.status NOT IN {FINAL}) OR $5 THEN 'waiting' ELSE 'queued' END, \
                  progress = $3, run_after = CASE WHEN EXISTS (SELECT 1 FROM executions c WHERE c.parent_id = $1 \
@@ -228,9 +230,11 @@ impl Store {
             .bind(until)
             .bind(matches!(progress.waiting, Some(crate::engine::Waiting::Resume { .. })))
             .bind(now())
-            .execute(pool)
+            .execute(&mut *tx)
             .await?
-            .rows_affected()
+            .rows_affected();
+            tx.commit().await?;
+            done
         });
         // Its helpers may all have ended: then it is queued already.
         self.signals.queued.notify_waiters();
