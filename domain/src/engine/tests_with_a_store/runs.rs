@@ -92,6 +92,22 @@ fn ten_cards() -> Flow {
     flow
 }
 
+/// The record of a Compose card `card_id` that succeeded just now, keeping no data.
+fn compose_record(card_id: u32) -> crate::store::StepRecord {
+    let now = chrono::Utc::now();
+    crate::store::StepRecord {
+        card_id,
+        card_kind: "text.compose".into(),
+        status: "succeeded".into(),
+        attempt: 1,
+        inputs: None,
+        outputs: None,
+        error: None,
+        started_at: now,
+        finished_at: now,
+    }
+}
+
 async fn setup(store: &Store, flow: &Flow) -> FlowId {
     let people = Schema {
         name: "people".into(),
@@ -446,22 +462,11 @@ crate::backend_tests! {
         let id = start(&store, flow, json!({"name": "Barbara"})).await;
         let lease = chrono::Utc::now() + chrono::Duration::minutes(5);
         let claimed = store.claim_execution("worker-a", lease).await.unwrap().unwrap();
-        let record = |card_id: u32| crate::store::StepRecord {
-            card_id,
-            card_kind: "text.compose".into(),
-            status: "succeeded".into(),
-            attempt: 1,
-            inputs: None,
-            outputs: None,
-            error: None,
-            started_at: chrono::Utc::now(),
-            finished_at: chrono::Utc::now(),
-        };
         let progress = claimed.progress.clone();
-        assert!(store.record_steps(id, "worker-a", (0, vec![record(1), record(2)]), &progress, lease).await.unwrap());
+        assert!(store.record_steps(id, "worker-a", (0, vec![compose_record(1), compose_record(2)]), &progress, lease).await.unwrap());
         // The same write again, as after a commit whose outcome was unclear: refused.
-        assert!(!store.record_steps(id, "worker-a", (0, vec![record(1), record(2)]), &progress, lease).await.unwrap());
-        assert!(store.record_steps(id, "worker-a", (2, vec![record(3)]), &progress, lease).await.unwrap());
+        assert!(!store.record_steps(id, "worker-a", (0, vec![compose_record(1), compose_record(2)]), &progress, lease).await.unwrap());
+        assert!(store.record_steps(id, "worker-a", (2, vec![compose_record(3)]), &progress, lease).await.unwrap());
         let cards: Vec<u32> = store.execution_steps(id).await.unwrap().iter().map(|s| s.card_id).collect();
         assert_eq!(cards, [1, 2, 3]);
         assert_eq!(store.execution(id).await.unwrap().unwrap().steps, 3);
@@ -477,18 +482,8 @@ crate::backend_tests! {
         let b = Runner::new(store.clone(), "worker-b");
         assert_eq!(b.run_one().await.unwrap(), Some(id));
         let progress = store.execution(id).await.unwrap().unwrap().progress;
-        let late = crate::store::StepRecord {
-            card_id: 1,
-            card_kind: "text.compose".into(),
-            status: "succeeded".into(),
-            attempt: 1,
-            inputs: None,
-            outputs: None,
-            error: None,
-            started_at: chrono::Utc::now(),
-            finished_at: chrono::Utc::now(),
-        };
-        assert!(!store.record_steps(id, "worker-a", (0, vec![late.clone()]), &progress, chrono::Utc::now()).await.unwrap());
+        let late = compose_record(1);
+        assert!(!store.record_steps(id, "worker-a", (0, vec![late]), &progress, chrono::Utc::now()).await.unwrap());
         let steps = store.execution_steps(id).await.unwrap();
         assert_eq!(steps.len(), 10, "each card once");
         assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Succeeded);

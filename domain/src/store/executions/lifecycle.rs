@@ -206,17 +206,10 @@ impl Store {
         let done = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin_write().await?;
-            // Locked first, as a helper that ends locks it (see `wake_parent_in!`): a
-            // helper ending at this moment then either finds it waiting and wakes it, or
-            // has committed before the statement below looks at the helpers. Without the
-            // lock, PostgreSQL rechecks a row it waited for against what its statement saw
-            // when it began, and the wait would miss that helper's end.
-            if let Backend::Postgres(_) = &self.backend {
-                sqlx::query("SELECT id FROM executions WHERE id = $1 FOR UPDATE")
-                    .bind(id.0)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            // Locked first, as a helper that ends locks it (`wake_parent_in!`): a helper
+            // ending at this moment either finds it waiting and wakes it, or has committed
+            // before the statement below looks at the helpers.
+            lock_execution_in!(self, tx, id.0);
             let done = sqlx::query(&format!(
                 "UPDATE executions SET status = CASE WHEN EXISTS (SELECT 1 FROM executions c WHERE c.parent_id = $1 \
                  AND c.status NOT IN {FINAL}) OR $5 THEN 'waiting' ELSE 'queued' END, \

@@ -39,17 +39,29 @@ macro_rules! bind_filter {
     };
 }
 
-/// Wakes `parent` (in transaction `tx`) when it waits for helper executions and none is
-/// left running. The parent's row is locked first, so of two helpers ending at once the
-/// second sees the first as ended.
-macro_rules! wake_parent_in {
-    ($store:expr, $tx:expr, $parent:expr) => {{
+/// Locks execution `id`'s row in transaction `tx` (on PostgreSQL; a SQLite write holds
+/// the whole database already) before a statement that looks at its helpers. Whoever
+/// waited for the lock then reads the helpers afresh: PostgreSQL rechecks a row an
+/// `UPDATE` waited for against the helpers as the statement first saw them, so without
+/// the lock a helper's end committed meanwhile would go unseen.
+macro_rules! lock_execution_in {
+    ($store:expr, $tx:expr, $id:expr) => {{
         if let Backend::Postgres(_) = &$store.backend {
             sqlx::query("SELECT id FROM executions WHERE id = $1 FOR UPDATE")
-                .bind($parent)
+                .bind($id)
                 .execute(&mut *$tx)
                 .await?;
         }
+    }};
+}
+
+/// Wakes `parent` (in transaction `tx`) when it waits for helper executions and none is
+/// left running. The parent's row is locked first (as a parent that begins to wait
+/// locks it), so of two helpers ending at once the second sees the first as ended, and
+/// a parent and its last helper do not miss each other.
+macro_rules! wake_parent_in {
+    ($store:expr, $tx:expr, $parent:expr) => {{
+        lock_execution_in!($store, $tx, $parent);
         let woke = sqlx::query(&format!(
             "UPDATE executions SET status = 'queued', run_after = $2 WHERE id = $1 AND status = 'waiting' \
              AND NOT EXISTS (SELECT 1 FROM executions c WHERE c.parent_id = $1 AND c.status NOT IN {FINAL})"
@@ -91,7 +103,6 @@ macro_rules! insert_steps_in {
     }};
 }
 
-/// Step records written by one statement.
 /// The records of `steps` as rows for [`insert_steps_in`], numbered so the last is
 /// `count` (the execution's number of records with them).
 fn numbered(
@@ -104,6 +115,7 @@ fn numbered(
         .map(move |(seq, step)| (id, seq, step))
 }
 
+/// Step records written by one statement.
 const STEPS_PER_STATEMENT: usize = 500;
 /// Executions written by one statement.
 const EXECUTIONS_PER_STATEMENT: usize = 200;
