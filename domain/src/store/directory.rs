@@ -401,7 +401,6 @@ impl Store {
         Ok(deleted)
     }
 
-    /// Every user, oldest first (the stable order SCIM paging needs).
     /// Records that a user's account was locked after failed sign-ins: the
     /// `user.locked_out` event (which starts "User Account Locked" flows) and the log entry.
     pub async fn record_lockout(&self, user: &User, audit: &NewEntry) -> Result<(), StoreError> {
@@ -415,10 +414,46 @@ impl Store {
         Ok(())
     }
 
-    /// One page of users in the order SCIM lists them (oldest first): `limit` from
-    /// place `offset` (0-based). The page's ids are found in the `(created_at, id)` index
-    /// alone, so the rows before the page are skipped without being read.
-    pub async fn users_page(&self, offset: usize, limit: usize) -> Result<Vec<User>, StoreError> {
+    /// One page of users in the order SCIM lists them (oldest first): `limit` from place
+    /// `offset` (0-based), and how many users there are. The page's ids are found in the
+    /// `(created_at, id)` index alone; a deep page starts from the nearest of the places
+    /// this server marked ([`ListMarks`]), or skips the rows before it without reading them.
+    pub async fn users_page(
+        &self,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<User>, usize), StoreError> {
+        let (total, generation) = self.directory_count("users").await?;
+        let start = match self.user_marks.start(generation, offset) {
+            Start::Make => {
+                let marks = self.users_marked(self.user_marks.every).await?;
+                let start = Start::of(&marks, self.user_marks.every, offset);
+                self.user_marks.keep(generation, marks);
+                start
+            }
+            start => start,
+        };
+        if let Start::Mark(mark, skip) = start {
+            let sql = format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE id IN \
+                 (SELECT id FROM users WHERE (created_at, id) >= \
+                  (SELECT created_at, id FROM users WHERE id = $1) \
+                  ORDER BY created_at, id LIMIT $2 OFFSET $3) \
+                 ORDER BY created_at, id"
+            );
+            let rows: Vec<UserRow> = with_pool!(self, pool => {
+                sqlx::query_as(&sql).bind(mark).bind(limit as i64).bind(skip as i64).fetch_all(pool).await?
+            });
+            // A mark another server removed a moment ago (this one has not seen the new
+            // generation yet) finds a short page: the page is then found by skipping.
+            if rows.len() >= limit.min(total.saturating_sub(offset)) {
+                let users = rows
+                    .into_iter()
+                    .map(User::try_from)
+                    .collect::<Result<_, _>>()?;
+                return Ok((users, total));
+            }
+        }
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE id IN \
              (SELECT id FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2) \
@@ -427,7 +462,39 @@ impl Store {
         let rows: Vec<UserRow> = with_pool!(self, pool => {
             sqlx::query_as(&sql).bind(limit as i64).bind(offset as i64).fetch_all(pool).await?
         });
-        rows.into_iter().map(User::try_from).collect()
+        let users = rows
+            .into_iter()
+            .map(User::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok((users, total))
+    }
+
+    /// The ids at places 0, `every`, 2 × `every`, … of the users' list order.
+    async fn users_marked(&self, every: usize) -> Result<Vec<Uuid>, StoreError> {
+        let mut marks: Vec<(Uuid, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT id, place FROM \
+                 (SELECT id, ROW_NUMBER() OVER (ORDER BY created_at, id) - 1 AS place FROM users) AS listed \
+                 WHERE place % $1 = 0",
+            )
+            .bind(every as i64)
+            .fetch_all(pool)
+            .await?
+        });
+        marks.sort_unstable_by_key(|(_, place)| *place);
+        Ok(marks.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// How many `kind` (`users`, `groups`) there are, and the generation of their list
+    /// order, as the directory's triggers keep them.
+    pub(crate) async fn directory_count(&self, kind: &str) -> Result<(usize, i64), StoreError> {
+        let (n, generation): (i64, i64) = with_pool!(self, pool => {
+            sqlx::query_as("SELECT n, generation FROM directory_counts WHERE kind = $1")
+                .bind(kind)
+                .fetch_one(pool)
+                .await?
+        });
+        Ok((n.max(0) as usize, generation))
     }
 
     /// The users a SCIM filter matches, in list order (oldest first): `limit` from place
@@ -559,12 +626,11 @@ impl Store {
                  AND key >= ${start} AND key < ${end})"
             ));
         }
-        let condition = if parts.is_empty() {
-            "1 = 1".to_string()
-        } else {
-            parts.join(" AND ")
-        };
-        self.users_counted(&condition, &binds, offset, limit).await
+        if parts.is_empty() {
+            return self.users_page(offset, limit).await;
+        }
+        self.users_counted(&parts.join(" AND "), &binds, offset, limit)
+            .await
     }
 
     /// Gives the users whose keys were written by an older idflow (or before keys were
@@ -682,3 +748,118 @@ impl Store {
 }
 
 pub(crate) use insert_event;
+
+/// Where every `every`th user stands in SCIM's list order, as of one generation of that
+/// order (`directory_counts.generation`, which the directory's triggers move on whenever
+/// a user is added or removed): a deep page (an import walking all users) starts at the
+/// nearest mark instead of skipping every user before it. Marks are made the second time
+/// a deep page is asked at one generation, so a directory that keeps changing (a
+/// provisioning burst) is paged by skipping, as before, instead of remade for each change.
+#[derive(Debug)]
+pub(crate) struct ListMarks {
+    every: usize,
+    marks: std::sync::Mutex<Marks>,
+}
+
+#[derive(Debug, Default)]
+struct Marks {
+    generation: i64,
+    /// The ids at places 0, `every`, 2 × `every`, … at `generation`.
+    ids: Option<Vec<Uuid>>,
+    /// A deep page was asked at `generation` before there were marks.
+    asked: bool,
+}
+
+/// Where a page starts.
+#[derive(Debug, PartialEq)]
+enum Start {
+    /// At this user, skipping this many after it.
+    Mark(Uuid, usize),
+    /// Marks are to be made first.
+    Make,
+    /// From the list's start, skipping the offset.
+    Skip,
+}
+
+impl Start {
+    fn of(marks: &[Uuid], every: usize, offset: usize) -> Start {
+        match marks.get(offset / every) {
+            Some(id) => Start::Mark(*id, offset % every),
+            None => Start::Skip,
+        }
+    }
+}
+
+impl Default for ListMarks {
+    fn default() -> Self {
+        ListMarks::every(1_000)
+    }
+}
+
+impl ListMarks {
+    pub(crate) fn every(every: usize) -> ListMarks {
+        ListMarks {
+            every: every.max(1),
+            marks: Default::default(),
+        }
+    }
+
+    /// Where the page from `offset` starts, the order being at `generation`.
+    fn start(&self, generation: i64, offset: usize) -> Start {
+        if offset < self.every {
+            return Start::Skip;
+        }
+        let mut marks = self.marks.lock().unwrap_or_else(|e| e.into_inner());
+        if marks.generation != generation {
+            *marks = Marks {
+                generation,
+                ids: None,
+                asked: true,
+            };
+            return Start::Skip;
+        }
+        match &marks.ids {
+            Some(ids) => Start::of(ids, self.every, offset),
+            None if marks.asked => Start::Make,
+            None => {
+                marks.asked = true;
+                Start::Skip
+            }
+        }
+    }
+
+    /// Keeps marks made at `generation`, unless the order has moved on since.
+    fn keep(&self, generation: i64, ids: Vec<Uuid>) {
+        let mut marks = self.marks.lock().unwrap_or_else(|e| e.into_inner());
+        if marks.generation == generation {
+            marks.ids = Some(ids);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_are_made_the_second_time_a_deep_page_is_asked_at_one_generation() {
+        let marks = ListMarks::every(10);
+        // Shallow pages never need marks.
+        assert_eq!(marks.start(1, 9), Start::Skip);
+        assert_eq!(marks.start(1, 25), Start::Skip);
+        assert_eq!(marks.start(1, 25), Start::Make);
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+        marks.keep(1, ids.clone());
+        assert_eq!(marks.start(1, 25), Start::Mark(ids[2], 5));
+        assert_eq!(marks.start(1, 10), Start::Mark(ids[1], 0));
+        // Past the last mark: skipped from the start (the page is empty anyway).
+        assert_eq!(marks.start(1, 30), Start::Skip);
+        // The order moved on: the marks are dropped, and made again only when asked twice.
+        assert_eq!(marks.start(2, 25), Start::Skip);
+        assert_eq!(marks.start(2, 25), Start::Make);
+        // Marks made at a generation the order has since left are not kept.
+        assert_eq!(marks.start(3, 25), Start::Skip);
+        marks.keep(2, ids);
+        assert_eq!(marks.start(3, 25), Start::Make);
+    }
+}

@@ -479,10 +479,9 @@ impl Store {
         }
     }
 
+    /// How many groups there are (kept by the database as groups come and go).
     pub async fn count_groups(&self) -> Result<i64, StoreError> {
-        Ok(with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM groups").fetch_one(pool).await?
-        }))
+        Ok(self.directory_count("groups").await?.0 as i64)
     }
 
     /// One page of groups with their members, oldest first: `limit` from place `offset`

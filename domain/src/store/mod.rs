@@ -185,6 +185,8 @@ pub struct Store {
     pub(crate) tables_by_name: std::sync::Arc<Recent<String, TableSummary>>,
     /// Flows the engine looked up lately (the folder its cards may reach): id → flow.
     pub(crate) flows_by_id: std::sync::Arc<Recent<crate::flows::FlowId, FlowSummary>>,
+    /// Places in the users' list order, so a deep SCIM page need not skip all before it.
+    pub(crate) user_marks: std::sync::Arc<directory::ListMarks>,
     /// The key secrets are sealed under, set once at start (never from the database).
     secret_key: std::sync::Arc<std::sync::OnceLock<crate::secrets::SecretKey>>,
     /// The guarded client flows' outbound requests go through, set up once.
@@ -361,6 +363,7 @@ impl Store {
             callers: Default::default(),
             tables_by_name: Default::default(),
             flows_by_id: Default::default(),
+            user_marks: Default::default(),
             secret_key: Default::default(),
             connectors: Default::default(),
         }

@@ -216,11 +216,9 @@ impl Store {
         row.map(User::try_from).transpose()
     }
 
+    /// How many users there are (kept by the database as users come and go).
     pub async fn count_users(&self) -> Result<i64, StoreError> {
-        let n: i64 = with_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await?
-        });
-        Ok(n)
+        Ok(self.directory_count("users").await?.0 as i64)
     }
 
     /// The stored password hash of a user who signs in locally.

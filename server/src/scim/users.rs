@@ -103,8 +103,7 @@ async fn users_window(
 ) -> Result<(Vec<Value>, usize), ScimResponse> {
     let base = &state.public_url;
     let Some(filter) = filter else {
-        let total = state.store.count_users().await? as usize;
-        let users = state.store.users_page(offset, count).await?;
+        let (users, total) = state.store.users_page(offset, count).await?;
         return Ok((users.iter().map(|u| render(u, base)).collect(), total));
     };
     let (users, total) = state

@@ -386,6 +386,60 @@ async fn directory_search_matches(store: &Store, seed: &mut Seeded) {
     }
 }
 
+/// Deep pages start from marked places in the list (here every 4th user): asked once
+/// (by skipping), again (the marks are made), and then from the marks, each page is the
+/// whole list's slice; after a user goes, and after a marked user goes without this
+/// server knowing the order moved on (another server's change), still.
+async fn deep_pages_from_marks(mut store: Store, all: &[User]) {
+    store.user_marks = std::sync::Arc::new(crate::store::directory::ListMarks::every(4));
+    let pages = async |store: &Store, all: &[&User]| {
+        for _ in 0..3 {
+            for (offset, limit) in [
+                (4, 4),
+                (9, 5),
+                (13, 10),
+                (40, 10),
+                (all.len() - 1, 4),
+                (all.len(), 4),
+                (99, 2),
+            ] {
+                let (page, total) = store.users_page(offset, limit).await.unwrap();
+                let page: Vec<_> = page.into_iter().map(|u| u.id).collect();
+                let slice: Vec<_> = all.iter().skip(offset).take(limit).map(|u| u.id).collect();
+                assert_eq!(page, slice, "offset {offset}, limit {limit}");
+                assert_eq!(total, all.len());
+            }
+        }
+    };
+    let mut listed: Vec<&User> = all.iter().collect();
+    pages(&store, &listed).await;
+    // A user goes: the order's generation moves on, and the marks are made again.
+    let gone = listed.remove(22);
+    assert!(
+        store
+            .delete_user(gone.id, &scim_actor(), &entry())
+            .await
+            .unwrap()
+    );
+    pages(&store, &listed).await;
+    // A marked user (place 20) goes, and the generation is put back as this server saw it.
+    let gone = listed.remove(20);
+    with_pool!(store, pool => {
+        let (generation,): (i64,) = sqlx::query_as("SELECT generation FROM directory_counts WHERE kind = 'users'")
+            .fetch_one(pool).await.unwrap();
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(gone.id.0).execute(pool).await.unwrap();
+        sqlx::query("UPDATE directory_counts SET generation = $1 WHERE kind = 'users'")
+            .bind(generation).execute(pool).await.unwrap();
+    });
+    let (page, _) = store.users_page(20, 3).await.unwrap();
+    let page: Vec<_> = page.into_iter().map(|u| u.id).collect();
+    let slice: Vec<_> = listed.iter().skip(20).take(3).map(|u| u.id).collect();
+    assert_eq!(
+        page, slice,
+        "a page whose mark is gone is found by skipping"
+    );
+}
+
 crate::backend_tests! {
     async fn scim_filters_answer_from_indexes_as_from_the_whole_directory(store) {
         let mut seed = Seeded(20261206);
@@ -416,9 +470,11 @@ crate::backend_tests! {
         // Pages cut in SQL are the whole list's slices; the count is the whole list's.
         assert_eq!(store.count_users().await.unwrap(), 45);
         for (offset, limit) in [(0, 10), (10, 10), (40, 10), (45, 3), (200, 5), (3, 0)] {
-            let page: Vec<_> = store.users_page(offset, limit).await.unwrap().into_iter().map(|u| u.id).collect();
+            let (page, total) = store.users_page(offset, limit).await.unwrap();
+            let page: Vec<_> = page.into_iter().map(|u| u.id).collect();
             let slice: Vec<_> = all.iter().skip(offset).take(limit).map(|u| u.id).collect();
             assert_eq!(page, slice, "offset {offset}, limit {limit}");
+            assert_eq!(total, 45);
         }
 
         // The Directory's search gives, page by page, what the whole directory filtered
@@ -478,5 +534,8 @@ crate::backend_tests! {
                 assert_eq!(group_resource(a), group_resource(b), "offset {offset}");
             }
         }
+
+        // Deep user pages from marked places (this changes the directory: last).
+        deep_pages_from_marks(store.clone(), &all).await;
     }
 }
