@@ -9,6 +9,7 @@
 //! the search by a carried email and a user's page with their timeline (signed in as the
 //! bootstrap admin, the whole page to its last byte), the time a full import walk takes
 //! (every user, pages of 100, as Okta's import reads them), and the database's size.
+//! Each series is measured after a few untimed requests of its own kind.
 //! Figures only: nothing here passes or fails.
 
 use anyhow::{Context, Result, bail};
@@ -173,12 +174,22 @@ fn quoted(value: &str) -> String {
     url::form_urlencoded::byte_serialize(format!("\"{value}\"").as_bytes()).collect()
 }
 
-/// p50 and p99 (ms) of `requests` runs of `one(i)`, which checks its own answer.
+/// Untimed runs before each measured series: the server's pooled connections open and
+/// its caches fill, as they have on a server that has been up a while.
+const WARM_UP: usize = 10;
+
+/// p50 and p99 (ms) of `requests` runs of `one(i)`, which checks its own answer, after
+/// [`WARM_UP`] untimed runs (on other indexes than the measured ones).
 async fn measure<F, Fut>(name: &str, requests: usize, mut one: F) -> Result<()>
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = Result<()>>,
 {
+    for i in requests..requests + WARM_UP {
+        one(i)
+            .await
+            .with_context(|| format!("{name}, warm-up request {i}"))?;
+    }
     let mut times = Vec::with_capacity(requests);
     for i in 0..requests {
         let began = Instant::now();
