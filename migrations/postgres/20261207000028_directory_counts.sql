@@ -13,26 +13,16 @@ CREATE TABLE directory_counts (
 INSERT INTO directory_counts (kind, n, generation) SELECT 'users', COUNT(*), 0 FROM users;
 INSERT INTO directory_counts (kind, n, generation) SELECT 'groups', COUNT(*), 0 FROM groups;
 
-CREATE FUNCTION directory_counted_in() RETURNS trigger AS $$
+-- One function for rows added and removed: each trigger names its rows `changed`.
+CREATE FUNCTION directory_counted() RETURNS trigger AS $$
 DECLARE
-    added_rows BIGINT;
+    changed_rows BIGINT;
 BEGIN
-    SELECT COUNT(*) INTO added_rows FROM added;
-    IF added_rows > 0 THEN
-        UPDATE directory_counts SET n = n + added_rows, generation = generation + 1
-            WHERE kind = TG_ARGV[0];
-    END IF;
-    RETURN NULL;
-END;
-$$ LANGUAGE plpgsql;
-
-CREATE FUNCTION directory_counted_out() RETURNS trigger AS $$
-DECLARE
-    removed_rows BIGINT;
-BEGIN
-    SELECT COUNT(*) INTO removed_rows FROM removed;
-    IF removed_rows > 0 THEN
-        UPDATE directory_counts SET n = n - removed_rows, generation = generation + 1
+    SELECT COUNT(*) INTO changed_rows FROM changed;
+    IF changed_rows > 0 THEN
+        UPDATE directory_counts
+            SET n = n + CASE WHEN TG_OP = 'INSERT' THEN changed_rows ELSE -changed_rows END,
+                generation = generation + 1
             WHERE kind = TG_ARGV[0];
     END IF;
     RETURN NULL;
@@ -49,12 +39,12 @@ END;
 $$ LANGUAGE plpgsql;
 
 CREATE TRIGGER users_counted_in AFTER INSERT ON users
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION directory_counted_in('users');
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION directory_counted('users');
 CREATE TRIGGER users_counted_out AFTER DELETE ON users
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION directory_counted_out('users');
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION directory_counted('users');
 CREATE TRIGGER users_reordered AFTER UPDATE OF created_at ON users
     FOR EACH ROW EXECUTE FUNCTION directory_reordered('users');
 CREATE TRIGGER groups_counted_in AFTER INSERT ON groups
-    REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION directory_counted_in('groups');
+    REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION directory_counted('groups');
 CREATE TRIGGER groups_counted_out AFTER DELETE ON groups
-    REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION directory_counted_out('groups');
+    REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION directory_counted('groups');

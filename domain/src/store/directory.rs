@@ -433,35 +433,37 @@ impl Store {
             }
             start => start,
         };
-        if let Start::Mark(mark, skip) = start {
-            let sql = format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE id IN \
-                 (SELECT id FROM users WHERE (created_at, id) >= \
-                  (SELECT created_at, id FROM users WHERE id = $1) \
-                  ORDER BY created_at, id LIMIT $2 OFFSET $3) \
-                 ORDER BY created_at, id"
-            );
-            let rows: Vec<UserRow> = with_pool!(self, pool => {
-                sqlx::query_as(&sql).bind(mark).bind(limit as i64).bind(skip as i64).fetch_all(pool).await?
-            });
-            // A mark another server removed a moment ago (this one has not seen the new
-            // generation yet) finds a short page: the page is then found by skipping.
-            if rows.len() >= limit.min(total.saturating_sub(offset)) {
-                let users = rows
-                    .into_iter()
-                    .map(User::try_from)
-                    .collect::<Result<_, _>>()?;
-                return Ok((users, total));
+        let from_mark = match start {
+            Start::Mark(mark, skip) => {
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id IN \
+                     (SELECT id FROM users WHERE (created_at, id) >= \
+                      (SELECT created_at, id FROM users WHERE id = $1) \
+                      ORDER BY created_at, id LIMIT $2 OFFSET $3) \
+                     ORDER BY created_at, id"
+                );
+                let rows: Vec<UserRow> = with_pool!(self, pool => {
+                    sqlx::query_as(&sql).bind(mark).bind(limit as i64).bind(skip as i64).fetch_all(pool).await?
+                });
+                // A mark another server removed a moment ago (this one has not seen the
+                // new generation yet) finds a short page: the page is then found by skipping.
+                Some(rows).filter(|rows| rows.len() >= limit.min(total.saturating_sub(offset)))
             }
-        }
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE id IN \
-             (SELECT id FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2) \
-             ORDER BY created_at, id"
-        );
-        let rows: Vec<UserRow> = with_pool!(self, pool => {
-            sqlx::query_as(&sql).bind(limit as i64).bind(offset as i64).fetch_all(pool).await?
-        });
+            _ => None,
+        };
+        let rows = match from_mark {
+            Some(rows) => rows,
+            None => {
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id IN \
+                     (SELECT id FROM users ORDER BY created_at, id LIMIT $1 OFFSET $2) \
+                     ORDER BY created_at, id"
+                );
+                with_pool!(self, pool => {
+                    sqlx::query_as::<_, UserRow>(&sql).bind(limit as i64).bind(offset as i64).fetch_all(pool).await?
+                })
+            }
+        };
         let users = rows
             .into_iter()
             .map(User::try_from)
