@@ -11,7 +11,7 @@
 use super::{Acting, ActionError};
 use crate::access::Permission;
 use crate::audit::{Action, Actor, NewEntry, Target};
-use crate::store::{ImportReport, RowRecord, Store, StoreError, TableSummary};
+use crate::store::{ImportReport, NewRow, RowRecord, Store, StoreError, TableSummary};
 use crate::tables::{CsvRows, Row, Schema};
 use uuid::Uuid;
 
@@ -63,7 +63,7 @@ fn row_gone(table: &TableSummary) -> ActionError {
 }
 
 /// A key that is taken is the caller's to fix, with the value that clashed.
-fn key_taken(err: StoreError) -> ActionError {
+pub(crate) fn key_taken(err: StoreError) -> ActionError {
     match err {
         StoreError::Conflict { what } => {
             ActionError::refused("row-key-taken", format!("({what} already exists.)"))
@@ -158,13 +158,9 @@ async fn would_write(
     })
 }
 
-/// Adds `row` to `table`; refused when it is empty, does not fit, or its key is taken.
-pub async fn add_row(
-    store: &Store,
-    acting: &Acting,
-    table: &TableSummary,
-    row: &Row,
-) -> Result<RowRecord, ActionError> {
+/// `row` as it would be added to `table`; refused when `acting` may not fill the table's
+/// rows, or the row is empty or does not fit.
+fn to_add(acting: &Acting, table: &TableSummary, row: &Row) -> Result<Row, ActionError> {
     may_fill(acting, table.folder)?;
     let row = fits(table, row)?;
     if row.is_empty() {
@@ -173,6 +169,17 @@ pub async fn add_row(
             "fill in at least one column",
         ));
     }
+    Ok(row)
+}
+
+/// Adds `row` to `table`; refused when it is empty, does not fit, or its key is taken.
+pub async fn add_row(
+    store: &Store,
+    acting: &Acting,
+    table: &TableSummary,
+    row: &Row,
+) -> Result<RowRecord, ActionError> {
+    let row = to_add(acting, table, row)?;
     if acting.dry_run {
         return would_write(store, table, None, row).await;
     }
@@ -181,6 +188,13 @@ pub async fn add_row(
         .insert_row(table, &row, entry.as_ref())
         .await
         .map_err(key_taken)
+}
+
+/// The row [`add_row`] would add, checked and refused as it is, for a flow's card that has
+/// it written with the card's record (see [`crate::store::Store::record_steps`]) rather
+/// than on its own.
+pub fn row_to_add(acting: &Acting, table: &TableSummary, row: &Row) -> Result<NewRow, ActionError> {
+    Ok(NewRow::new(table, to_add(acting, table, row)?))
 }
 
 /// Replaces the values of `table`'s row `id` with `row`.

@@ -12,6 +12,9 @@ use serde_json::{Map, Value, json};
 pub enum Done {
     /// Its outputs.
     Output(Value),
+    /// Its outputs, and the table row it adds: written with the card's record, so both
+    /// are stored or neither.
+    Adds(Value, crate::store::NewRow),
     /// A logic card chose a lane (by index), or none.
     Lane(Option<usize>),
     /// Return: the execution ends with this output.

@@ -4,10 +4,11 @@
 //! amount of work (fuel), bounded nesting, bounded input and output, and a name that does
 //! not exist is an error, never an empty string. Nothing else runs: no user code, no I/O.
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, Expression, UndefinedBehavior};
 use serde::Serialize;
 use serde_json::Value;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The most work one template or condition may do (MiniJinja's fuel units).
 pub const FUEL: u64 = 100_000;
@@ -34,6 +35,40 @@ fn configured() -> Environment<'static> {
     env
 }
 
+/// An expression compiled once: a flow's cards evaluate the same few with every execution.
+type Compiled = Arc<Expression<'static, 'static>>;
+
+/// The expressions compiled so far, by their text.
+fn compiled() -> &'static Mutex<HashMap<String, Compiled>> {
+    static COMPILED: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
+    COMPILED.get_or_init(Default::default)
+}
+
+/// `expression` compiled, from those compiled before when it is one of them.
+fn compile(expression: &str) -> Result<Compiled, String> {
+    /// Beyond this many, the kept expressions start afresh.
+    const KEPT: usize = 4096;
+    if let Some(known) = compiled()
+        .lock()
+        .ok()
+        .and_then(|c| c.get(expression).cloned())
+    {
+        return Ok(known);
+    }
+    let made: Compiled = Arc::new(
+        environment()
+            .compile_expression_owned(expression.to_string())
+            .map_err(|e| describe(&e))?,
+    );
+    if let Ok(mut kept) = compiled().lock() {
+        if kept.len() >= KEPT {
+            kept.clear();
+        }
+        kept.insert(expression.to_string(), made.clone());
+    }
+    Ok(made)
+}
+
 fn too_long(source: &str) -> Option<String> {
     (source.chars().count() > MAX_SOURCE).then(|| format!("is longer than {MAX_SOURCE} characters"))
 }
@@ -57,10 +92,7 @@ pub fn evaluate<C: Serialize + ?Sized>(expression: &str, context: &C) -> Result<
     if let Some(problem) = too_long(expression) {
         return Err(problem);
     }
-    let compiled = environment()
-        .compile_expression(expression)
-        .map_err(|e| describe(&e))?;
-    let value = compiled
+    let value = compile(expression)?
         .eval(minijinja::value::Serde(context))
         .map_err(|e| describe(&e))?;
     serde_json::to_value(&value).map_err(|e| format!("gives a value that is not JSON: {e}"))
@@ -72,10 +104,7 @@ pub fn holds<C: Serialize + ?Sized>(condition: &str, context: &C) -> Result<bool
     if let Some(problem) = too_long(condition) {
         return Err(problem);
     }
-    let compiled = environment()
-        .compile_expression(condition)
-        .map_err(|e| describe(&e))?;
-    compiled
+    compile(condition)?
         .eval(minijinja::value::Serde(context))
         .map(|v| v.is_true())
         .map_err(|e| describe(&e))
@@ -159,5 +188,30 @@ mod tests {
                 .unwrap_err()
                 .contains("not a valid")
         );
+    }
+
+    #[test]
+    fn an_expression_compiled_once_answers_for_each_context() {
+        let twice = "card_2.output * 2 + 0";
+        assert_eq!(evaluate(twice, &context()).unwrap(), json!(6));
+        assert_eq!(
+            evaluate(twice, &json!({"card_2": {"output": 10}})).unwrap(),
+            json!(20)
+        );
+        assert!(compiled().lock().unwrap().contains_key(twice));
+        assert!(
+            evaluate(twice, &json!({})).is_err(),
+            "its names are looked up each time"
+        );
+        // One that does not compile is not kept, and fails each time.
+        let broken = "card_2.output *";
+        for _ in 0..2 {
+            assert!(
+                evaluate(broken, &context())
+                    .unwrap_err()
+                    .contains("not a valid")
+            );
+        }
+        assert!(!compiled().lock().unwrap().contains_key(broken));
     }
 }

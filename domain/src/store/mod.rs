@@ -44,7 +44,7 @@ pub use outbound::OutboundSetting;
 pub use scim_tokens::{ScimToken, TokenMaker};
 pub use sqlx::Error as SqlxError;
 pub use sso::{SsoIdentity, SsoSettings};
-pub use tables::{ImportReport, RowQuery, RowRecord, TableSummary};
+pub use tables::{ImportReport, NewRow, RowQuery, RowRecord, TableSummary};
 pub use throttle::ThrottleState;
 pub use users::NewUser;
 
@@ -116,6 +116,9 @@ pub enum StoreError {
     Conflict { what: String },
     #[error("{0}")]
     Invalid(String),
+    /// What a write needed was deleted meanwhile (a card's table), saying what.
+    #[error("{0} was deleted")]
+    Gone(String),
     #[error("the resource changed since it was read (its version is now {current})")]
     PreconditionFailed { current: i64 },
     #[error("database error: {0}")]

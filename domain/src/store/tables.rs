@@ -33,6 +33,51 @@ pub struct RowRecord {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A checked row about to be added to a table, with the id and time it will be stored
+/// with: what [`Store::insert_row`] writes, and what a card's record is written with
+/// (see [`Store::record_steps`]), so the row and the record of adding it are stored
+/// together or not at all.
+#[derive(Debug, Clone)]
+pub struct NewRow {
+    pub(crate) table: TableId,
+    pub(crate) id: Uuid,
+    pub(crate) key: Option<String>,
+    pub(crate) data: Row,
+    pub(crate) at: DateTime<Utc>,
+}
+
+impl NewRow {
+    pub fn new(table: &TableSummary, row: Row) -> NewRow {
+        NewRow {
+            table: table.id,
+            id: Uuid::now_v7(),
+            key: table.schema.key_of(&row),
+            data: row,
+            at: now(),
+        }
+    }
+
+    /// The row as it will be stored.
+    pub fn record(&self) -> RowRecord {
+        RowRecord {
+            id: self.id,
+            data: self.data.clone(),
+            created_at: self.at,
+            updated_at: self.at,
+        }
+    }
+
+    /// What its key clashes with, when the table has the key already.
+    pub(crate) fn taken(&self) -> StoreError {
+        StoreError::Conflict {
+            what: format!(
+                "a row with the key {:?}",
+                self.key.clone().unwrap_or_default()
+            ),
+        }
+    }
+}
+
 /// Which rows, in what order, which page.
 #[derive(Debug, Clone, Default)]
 pub struct RowQuery {
@@ -241,25 +286,21 @@ impl Store {
         row: &Row,
         audit: Option<&NewEntry>,
     ) -> Result<RowRecord, StoreError> {
-        let id = Uuid::now_v7();
-        let key = table.schema.key_of(row);
-        let at = now();
-        let conflict = |e| {
-            StoreError::conflict_or(
-                e,
-                format!("a row with the key {:?}", key.clone().unwrap_or_default()),
-            )
+        let new = NewRow::new(table, row.clone());
+        let conflict = |e: sqlx::Error| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => new.taken(),
+            _ => StoreError::Database(e),
         };
         with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let insert = sqlx::query(
                 "INSERT INTO table_rows (id, table_id, row_key, data, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
             )
-            .bind(id)
-            .bind(table.id.0)
-            .bind(&key)
-            .bind(Json(row))
-            .bind(at);
+            .bind(new.id)
+            .bind(new.table.0)
+            .bind(&new.key)
+            .bind(Json(&new.data))
+            .bind(new.at);
             match audit {
                 Some(audit) => {
                     let mut tx = pool.begin_write().await?;
@@ -274,12 +315,7 @@ impl Store {
                 }
             }
         });
-        Ok(RowRecord {
-            id,
-            data: row.clone(),
-            created_at: at,
-            updated_at: at,
-        })
+        Ok(new.record())
     }
 
     /// Replaces a row's values with a checked row, logged like [`Store::insert_row`].

@@ -132,6 +132,14 @@ impl Runner {
     }
 }
 
+/// Why a card's row could not be written with its record, as the card's failure.
+fn refused_row(refused: StoreError) -> CardError {
+    match refused {
+        gone @ StoreError::Gone(_) => CardError::fatal(format!("table: {gone}")),
+        taken => crate::actions::tables::key_taken(taken).into(),
+    }
+}
+
 /// What a card's record keeps of its outputs when the flow does not save all data: the
 /// id a service gave the request (Okta's request id, which its support asks for), never
 /// the data itself.
@@ -532,9 +540,16 @@ impl Runner {
                 .get(&card.kind)
                 .is_some_and(|c| c.changes_nothing())
                 && !inputs.as_ref().is_ok_and(okta::streams);
+            // A card that adds a table row, with a card after it, has the row written with
+            // its record (both or neither: see `Done::Adds`), so it need not wait for its
+            // execution to be stored first.
+            let adds_with_record = card.kind == "tables.create_row"
+                && !execution.dry_run
+                && advance(&flow, &mut progress.cursor.clone());
             // A card that changes something runs only once its execution is stored.
             if pending.execution
                 && !changes_nothing
+                && !adds_with_record
                 && !self.flush(&execution, &mut pending, &progress).await?
             {
                 return Ok(());
@@ -555,7 +570,8 @@ impl Runner {
                         // No time at all: the card cannot start.
                         Err(timed_out())
                     } else {
-                        tokio::time::timeout(limit, self.execute(&context, card, inputs, &progress))
+                        let run = self.execute(&context, card, inputs, &progress, adds_with_record);
+                        tokio::time::timeout(limit, run)
                             .await
                             .unwrap_or_else(|_| Err(timed_out()))
                     }
@@ -586,6 +602,33 @@ impl Runner {
             if !matches!(result, Ok(Done::Await(..))) {
                 progress.paused_ms += paused_now;
             }
+            // The row a card adds is written with its record and the progress after it.
+            let result = match result {
+                Ok(Done::Adds(output, row)) => {
+                    let (cursor, attempt) = (progress.cursor.clone(), progress.attempt);
+                    progress.attempt = 0;
+                    step.outputs = Some(output.clone()).filter(|_| keep);
+                    progress.outputs.insert(card.id.0, output);
+                    // It has a card after it (`adds_with_record`).
+                    advance(&flow, &mut progress.cursor);
+                    match self
+                        .flush_adding(&execution, &mut pending, step.clone(), &progress, row)
+                        .await
+                    {
+                        Ok(held) if held => continue,
+                        Ok(_) => return Ok(()),
+                        // Nothing was written: the card failed, as it would have alone.
+                        Err(refused @ (StoreError::Conflict { .. } | StoreError::Gone(_))) => {
+                            (progress.cursor, progress.attempt) = (cursor, attempt);
+                            progress.outputs.remove(&card.id.0);
+                            step.outputs = None;
+                            Err(refused_row(refused))
+                        }
+                        Err(other) => return Err(other),
+                    }
+                }
+                other => other,
+            };
             match result {
                 Ok(Done::Await(waiting, until)) => {
                     let until = match waiting {
@@ -657,7 +700,7 @@ impl Runner {
                             step.error = Some(why);
                             later = Some(until);
                         }
-                        Done::Await(..) => unreachable!("handled above"),
+                        Done::Await(..) | Done::Adds(..) => unreachable!("handled above"),
                     }
                     if changes_nothing
                         && ending.is_none()
@@ -837,6 +880,42 @@ impl Runner {
         self.flush(execution, pending, progress).await
     }
 
+    /// Stores what is not stored yet (the execution itself, pending records) with `step`,
+    /// the record of a card that added `row`, the progress after it, and the row, in one
+    /// transaction; `false` when this worker no longer holds the execution (then the row
+    /// is not added either). Refused (`Conflict`: the row's key is taken; `Gone`: its
+    /// table was deleted) with nothing written and `pending` as it was.
+    async fn flush_adding(
+        &self,
+        execution: &ExecutionRecord,
+        pending: &mut Unstored,
+        step: StepRecord,
+        progress: &Progress,
+        row: crate::store::NewRow,
+    ) -> Result<bool, StoreError> {
+        let lease = Utc::now() + LEASE;
+        let mut steps = pending.steps.clone();
+        steps.push(step);
+        let count = steps.len() as i64;
+        let held = if pending.execution {
+            self.store
+                .accept_running(execution, &self.worker, lease, (steps, Some(row)), progress)
+                .await?
+        } else {
+            self.store
+                .record_steps(
+                    execution.id,
+                    &self.worker,
+                    (pending.stored, steps, Some(row)),
+                    progress,
+                    lease,
+                )
+                .await?
+        };
+        *pending = Unstored::after(pending.stored + count);
+        Ok(held)
+    }
+
     /// Stores what is not stored yet (the execution itself, pending records) with the
     /// progress; `false` when this worker no longer holds the execution.
     async fn flush(
@@ -850,7 +929,7 @@ impl Runner {
         let count = steps.len() as i64;
         let held = if pending.execution {
             self.store
-                .accept_running(execution, &self.worker, lease, steps, progress)
+                .accept_running(execution, &self.worker, lease, (steps, None), progress)
                 .await?
         } else if steps.is_empty() {
             return Ok(true);
@@ -859,7 +938,7 @@ impl Runner {
                 .record_steps(
                     execution.id,
                     &self.worker,
-                    (pending.stored, steps),
+                    (pending.stored, steps, None),
                     progress,
                     lease,
                 )
@@ -875,6 +954,7 @@ impl Runner {
         card: &Card,
         inputs: &Map<String, Value>,
         progress: &Progress,
+        adds_with_record: bool,
     ) -> Result<Done, CardError> {
         let started = std::time::Instant::now();
         let connector = crate::connections::kind_for_card(&card.kind);
@@ -882,7 +962,9 @@ impl Runner {
             // What Settings lets through may have changed on another server.
             self.store.refresh_outbound().await?;
         }
-        let done = self.execute_card(context, card, inputs, progress).await;
+        let done = self
+            .execute_card(context, card, inputs, progress, adds_with_record)
+            .await;
         metrics::histogram!("idflow_card_duration_seconds", "kind" => card.kind.clone())
             .record(started.elapsed().as_secs_f64());
         // A dry run sends nothing: no outbound request to count.
@@ -900,6 +982,7 @@ impl Runner {
         card: &Card,
         inputs: &Map<String, Value>,
         progress: &Progress,
+        adds_with_record: bool,
     ) -> Result<Done, CardError> {
         if let Some(done) = control::run(card, inputs, progress, Utc::now()) {
             return done;
@@ -911,7 +994,10 @@ impl Runner {
             kind if kind.starts_with("directory.") => {
                 self.directory_card(kind, context, inputs).await
             }
-            kind if kind.starts_with("tables.") => self.tables_card(kind, context, inputs).await,
+            kind if kind.starts_with("tables.") => {
+                self.tables_card(kind, context, inputs, adds_with_record)
+                    .await
+            }
             "http.request" => self.http_card(context, card.id.0, inputs).await,
             kind if kind.starts_with("slack.") => self.slack_card(kind, context, inputs).await,
             kind if kind.starts_with("okta.") => {

@@ -15,6 +15,7 @@ impl Runner {
         kind: &str,
         context: &Context<'_>,
         inputs: &Map<String, Value>,
+        adds_with_record: bool,
     ) -> Result<Done, CardError> {
         let name = inputs
             .get("table")
@@ -77,6 +78,10 @@ impl Runner {
             )
         };
         match kind {
+            "tables.create_row" if adds_with_record => {
+                let row = act::row_to_add(acting, &table, &object("row")?)?;
+                Ok(Done::Adds(json!({ "row": row.record().data }), row))
+            }
             "tables.create_row" => {
                 let record = act::add_row(&self.store, acting, &table, &object("row")?).await?;
                 Ok(Done::Output(added(&record, json!({ "row": record.data }))))

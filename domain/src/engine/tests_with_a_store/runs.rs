@@ -260,8 +260,9 @@ crate::backend_tests! {
         let listed = store.executions(&ExecutionFilter { flow: Some(pure), limit: 100, ..ExecutionFilter::default() }).await.unwrap();
         assert_eq!(listed.len(), 20);
 
-        // The ten-card flow writes a table: stored, held by this runner, before that
-        // card; the records and the answer are the same as a queued run's.
+        // The ten-card flow adds a table row: stored, held by this runner, with that
+        // card's record and the row, in one transaction; the card after it reads the
+        // row; the records and the answer are the same as a queued run's.
         let ten = setup(&store, &ten_cards()).await;
         let record = begin(ten, json!({"name": "Grace"})).await;
         let id = record.id;
@@ -272,6 +273,21 @@ crate::backend_tests! {
         let steps = store.execution_steps(id).await.unwrap();
         assert_eq!(steps.iter().map(|s| s.card_id).collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6, 7, 8, 9, 11]);
         assert_eq!(done.steps, 10);
+        assert_eq!(steps[3].outputs, Some(json!({"row": {"email": "grace@example.com"}})));
+        // Its key taken, the card fails as it would alone: the execution is stored with
+        // the cards before it and the failure, and nothing else is added.
+        let record = begin(ten, json!({"name": "Grace"})).await;
+        let id = record.id;
+        runner.run_unstored(record).await.unwrap();
+        let failed = store.execution(id).await.unwrap().unwrap();
+        assert_eq!(failed.status, Status::Failed);
+        let error = failed.error.unwrap_or_default();
+        assert!(error.starts_with("card 4") && error.contains("\"grace@example.com\" already exists"), "{error}");
+        let steps = store.execution_steps(id).await.unwrap();
+        assert_eq!(steps.iter().map(|s| (s.card_id, s.status.as_str())).collect::<Vec<_>>(), [(1, "succeeded"), (2, "succeeded"), (3, "succeeded"), (4, "failed")]);
+        let people = store.table_by_name("people").await.unwrap().unwrap();
+        let (_, rows) = store.rows(&people, &crate::store::RowQuery::default()).await.unwrap();
+        assert_eq!(rows, 1, "one row for Grace");
 
         // A Wait stores it (with the cards before) and leaves it to the workers, who
         // go on after the last recorded card.
@@ -463,13 +479,62 @@ crate::backend_tests! {
         let lease = chrono::Utc::now() + chrono::Duration::minutes(5);
         let claimed = store.claim_execution("worker-a", lease).await.unwrap().unwrap();
         let progress = claimed.progress.clone();
-        assert!(store.record_steps(id, "worker-a", (0, vec![compose_record(1), compose_record(2)]), &progress, lease).await.unwrap());
+        assert!(store.record_steps(id, "worker-a", (0, vec![compose_record(1), compose_record(2)], None), &progress, lease).await.unwrap());
         // The same write again, as after a commit whose outcome was unclear: refused.
-        assert!(!store.record_steps(id, "worker-a", (0, vec![compose_record(1), compose_record(2)]), &progress, lease).await.unwrap());
-        assert!(store.record_steps(id, "worker-a", (2, vec![compose_record(3)]), &progress, lease).await.unwrap());
+        assert!(!store.record_steps(id, "worker-a", (0, vec![compose_record(1), compose_record(2)], None), &progress, lease).await.unwrap());
+        assert!(store.record_steps(id, "worker-a", (2, vec![compose_record(3)], None), &progress, lease).await.unwrap());
         let cards: Vec<u32> = store.execution_steps(id).await.unwrap().iter().map(|s| s.card_id).collect();
         assert_eq!(cards, [1, 2, 3]);
         assert_eq!(store.execution(id).await.unwrap().unwrap().steps, 3);
+    }
+
+    async fn a_cards_row_is_written_with_its_record_or_not_at_all(store) {
+        let flow = setup(&store, &ten_cards()).await;
+        let people = store.table_by_name("people").await.unwrap().unwrap();
+        let row = |email: &str| {
+            let mut row = crate::tables::Row::new();
+            row.insert("email".into(), json!(email));
+            crate::store::NewRow::new(&people, row)
+        };
+        let id = start(&store, flow, json!({"name": "Ada"})).await;
+        let lease = chrono::Utc::now() + chrono::Duration::minutes(5);
+        let claimed = store.claim_execution("worker-a", lease).await.unwrap().unwrap();
+        let mut progress = claimed.progress.clone();
+        progress.outputs.insert(1, json!("after card 1"));
+        let written = store.record_steps(id, "worker-a", (0, vec![compose_record(1)], Some(row("ada@example.com"))), &progress, lease).await;
+        assert!(written.unwrap());
+        assert!(store.row_by_key(people.id, "ada@example.com").await.unwrap().is_some());
+        assert_eq!(store.execution(id).await.unwrap().unwrap().progress, progress);
+
+        // Its key taken: refused, and neither the record nor the progress is written.
+        let mut later = progress.clone();
+        later.outputs.insert(2, json!("after card 2"));
+        let taken = store.record_steps(id, "worker-a", (1, vec![compose_record(2)], Some(row("ada@example.com"))), &later, lease).await;
+        assert!(matches!(taken, Err(StoreError::Conflict { ref what }) if what.contains("ada@example.com")), "{taken:?}");
+        let stored = store.execution(id).await.unwrap().unwrap();
+        assert_eq!((stored.steps, stored.progress), (1, progress.clone()));
+
+        // Two at once, written together or not: the taken one is refused alone.
+        let (taken, fine) = tokio::join!(
+            store.record_steps(id, "worker-a", (1, vec![compose_record(2)], Some(row("ada@example.com"))), &later, lease),
+            store.record_steps(id, "worker-a", (1, vec![compose_record(2)], Some(row("grace@example.com"))), &later, lease),
+        );
+        assert!(matches!(taken, Err(StoreError::Conflict { .. })), "{taken:?}");
+        assert!(fine.unwrap());
+        assert!(store.row_by_key(people.id, "grace@example.com").await.unwrap().is_some());
+        assert_eq!(store.execution(id).await.unwrap().unwrap().steps, 2);
+
+        // A worker that no longer holds the execution adds no row.
+        let late = store.record_steps(id, "worker-b", (2, vec![compose_record(3)], Some(row("alan@example.com"))), &later, lease).await;
+        assert!(!late.unwrap());
+        assert!(store.row_by_key(people.id, "alan@example.com").await.unwrap().is_none());
+        assert_eq!(store.execution(id).await.unwrap().unwrap().steps, 2);
+
+        // Its table deleted meanwhile: refused, saying so.
+        assert!(store.delete_table(people.id, &entry(Action::TableDelete)).await.unwrap());
+        let gone = store.record_steps(id, "worker-a", (2, vec![compose_record(3)], Some(row("edsger@example.com"))), &later, lease).await;
+        assert!(matches!(gone, Err(StoreError::Gone(_))), "{gone:?}");
+        assert_eq!(store.execution(id).await.unwrap().unwrap().steps, 2);
     }
 
     async fn a_worker_that_dies_is_replaced_and_recorded_cards_do_not_run_again(store) {
@@ -483,7 +548,7 @@ crate::backend_tests! {
         assert_eq!(b.run_one().await.unwrap(), Some(id));
         let progress = store.execution(id).await.unwrap().unwrap().progress;
         let late = compose_record(1);
-        assert!(!store.record_steps(id, "worker-a", (0, vec![late]), &progress, chrono::Utc::now()).await.unwrap());
+        assert!(!store.record_steps(id, "worker-a", (0, vec![late], None), &progress, chrono::Utc::now()).await.unwrap());
         let steps = store.execution_steps(id).await.unwrap();
         assert_eq!(steps.len(), 10, "each card once");
         assert_eq!(store.execution(id).await.unwrap().unwrap().status, Status::Succeeded);

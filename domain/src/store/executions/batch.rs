@@ -1,10 +1,12 @@
 //! Executions' writes made together: whoever gets the turn writes every waiting end,
 //! first write (an execution that ran before it was stored) and card records in one
 //! transaction, with multi-row inserts; one that fails is then written alone, so its
-//! problem stays its own.
+//! problem stays its own. A card that adds a table row has the row written with its
+//! record: both are stored, or neither.
 
 use super::*;
 use crate::store::BeginWrite;
+use crate::store::tables::NewRow;
 
 /// An execution that ran before it was stored, ready to write: its row's values (JSON
 /// already serialized) and its cards' records.
@@ -27,6 +29,8 @@ pub(crate) struct Ran {
     left: Left,
     /// What it carried, when it ended (kept with it; see [`carried_of`]).
     carried: Option<Vec<String>>,
+    /// The row its last card added, written with it.
+    row: Option<NewRow>,
 }
 
 /// How it is left: held by a worker until a time, or ended.
@@ -62,6 +66,7 @@ impl Ran {
             steps,
             left,
             carried,
+            row: None,
         })
     }
 }
@@ -101,6 +106,54 @@ macro_rules! insert_values_in {
     }};
 }
 
+/// Adds a card's row in the transaction `tx`: `None` when it was added, else why not (its
+/// key is taken, or its table was deleted), leaving the transaction usable either way.
+macro_rules! add_row_in {
+    ($tx:expr, $row:expr) => {{
+        let row: &NewRow = $row;
+        let added: Option<Uuid> = sqlx::query_scalar(
+            "INSERT INTO table_rows (id, table_id, row_key, data, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $5 WHERE EXISTS (SELECT 1 FROM tables WHERE id = $2) \
+             ON CONFLICT DO NOTHING RETURNING id",
+        )
+        .bind(row.id)
+        .bind(row.table.0)
+        .bind(&row.key)
+        .bind(Json(&row.data))
+        .bind(row.at)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        if added.is_some() {
+            None
+        } else {
+            let table: bool =
+                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tables WHERE id = $1)")
+                    .bind(row.table.0)
+                    .fetch_one(&mut *$tx)
+                    .await?;
+            Some(if table {
+                row.taken()
+            } else {
+                StoreError::Gone("its table".into())
+            })
+        }
+    }};
+}
+
+/// Takes back, in the transaction `tx`, a card's row added by [`add_row_in`] when its
+/// record could not be written (the execution is no longer this worker's).
+macro_rules! take_back_row_in {
+    ($tx:expr, $row:expr) => {{
+        let row: Option<&NewRow> = $row;
+        if let Some(row) = row {
+            sqlx::query("DELETE FROM table_rows WHERE id = $1")
+                .bind(row.id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    }};
+}
+
 /// `value` as JSON text, kept as is until it is written.
 pub(crate) fn raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValue>, StoreError> {
     serde_json::value::to_raw_value(value).map_err(|e| StoreError::Invalid(e.to_string()))
@@ -133,6 +186,8 @@ pub(crate) enum Ending {
         steps: Vec<StepRecord>,
         progress: Box<RawValue>,
         lease_until: DateTime<Utc>,
+        /// The row the last of `steps` added, written with them.
+        row: Option<NewRow>,
     },
 }
 
@@ -141,6 +196,15 @@ impl Ending {
         match self {
             Ending::Ran(ran) => ran.id,
             Ending::Held { id, .. } | Ending::Step { id, .. } => *id,
+        }
+    }
+
+    /// The row written with it, if any.
+    fn row(&self) -> Option<&NewRow> {
+        match self {
+            Ending::Ran(ran) => ran.row.as_ref(),
+            Ending::Step { row, .. } => row.as_ref(),
+            Ending::Held { .. } => None,
         }
     }
 
@@ -268,20 +332,27 @@ impl Store {
     /// first writes (see [`Store::write_ending`]); it returns once committed. From here
     /// on it is like any claimed execution: if this process dies, another worker takes it
     /// over when the lease runs out. `false` when an execution with its id exists already.
+    ///
+    /// With `row`, the row the last of `steps` added is written in the same transaction;
+    /// if it cannot be (its key is taken: `Conflict`; its table was deleted: `Gone`),
+    /// nothing of the execution is written either.
     pub async fn accept_running(
         &self,
         execution: &ExecutionRecord,
         worker: &str,
         lease_until: DateTime<Utc>,
-        steps: Vec<StepRecord>,
+        (steps, row): (Vec<StepRecord>, Option<NewRow>),
         progress: &Progress,
     ) -> Result<bool, StoreError> {
-        let ran = Ran::new(
-            execution,
-            steps,
-            progress,
-            Left::Held(worker.into(), lease_until),
-        )?;
+        let ran = Ran {
+            row,
+            ..Ran::new(
+                execution,
+                steps,
+                progress,
+                Left::Held(worker.into(), lease_until),
+            )?
+        };
         self.write_ending(Ending::Ran(ran)).await
     }
     /// Stores an execution that ran to its end before anything of it was stored (every
@@ -311,11 +382,11 @@ impl Store {
         }
         let batch = self.finished.take();
         let written = match self.write_endings(&batch).await {
-            Ok(written) => written.into_iter().map(Ok).collect::<Vec<_>>(),
+            Ok(written) => written,
             Err(_) if batch.len() > 1 => {
                 let mut each = Vec::with_capacity(batch.len());
                 for one in batch.chunks(1) {
-                    each.push(self.write_endings(one).await.map(|w| w[0]));
+                    each.push(self.write_endings(one).await.and_then(|mut w| w.remove(0)));
                 }
                 each
             }
@@ -333,30 +404,44 @@ impl Store {
             .unwrap_or_else(|_| Err(StoreError::Invalid("the execution was not stored".into())))
     }
     /// Writes `batch` in one transaction; for each, whether it was written (an execution
-    /// that ran before it was stored: not there already; a held one: still held).
+    /// that ran before it was stored: not there already; a held one: still held), or why
+    /// the row written with it could not be (then nothing of it is written).
     async fn write_endings(
         &self,
         batch: &[(Ending, FinishedSender)],
-    ) -> Result<Vec<bool>, StoreError> {
-        let ran: Vec<&Ran> = batch
-            .iter()
-            .filter_map(|(ending, _)| match ending {
-                Ending::Ran(ran) => Some(ran),
-                Ending::Held { .. } | Ending::Step { .. } => None,
-            })
-            .collect();
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
         let (written, woke) = with_pool!(self, pool => {
             let _turn = self.write_turn().await;
             let mut tx = pool.begin_write().await?;
+            // Cards' rows first: an ending whose row cannot be added is left out.
+            let mut refused: Vec<Option<StoreError>> = Vec::with_capacity(batch.len());
+            for (ending, _) in batch {
+                refused.push(match ending.row() {
+                    Some(row) => add_row_in!(tx, row),
+                    None => None,
+                });
+            }
+            let ran: Vec<&Ran> = batch
+                .iter()
+                .zip(&refused)
+                .filter_map(|((ending, _), refused)| match ending {
+                    Ending::Ran(ran) if refused.is_none() => Some(ran),
+                    _ => None,
+                })
+                .collect();
             let inserted = if ran.is_empty() { Vec::new() } else { insert_ran_in!(tx, &ran) };
             let mut steps: Vec<(Uuid, i64, &StepRecord)> = Vec::new();
             let mut values: Vec<(&str, Uuid)> = Vec::new();
             let mut written = Vec::with_capacity(batch.len());
             let mut woke = false;
-            for (ending, _) in batch {
+            for ((ending, _), refused) in batch.iter().zip(refused) {
+                if let Some(why) = refused {
+                    written.push(Err(why));
+                    continue;
+                }
                 let held = match ending {
                     Ending::Ran(ran) => inserted.contains(&ran.id),
-                    Ending::Step { id, worker, after, steps: last, progress, lease_until } => {
+                    Ending::Step { id, worker, after, steps: last, progress, lease_until, row: _ } => {
                         let count: Option<i64> = sqlx::query_scalar(
                             "UPDATE executions SET steps = steps + $5, progress = $3, locked_until = $4 \
                              WHERE id = $1 AND locked_by = $2 AND status = 'running' AND steps = $6 RETURNING steps",
@@ -401,7 +486,10 @@ impl Store {
                         ended_row.is_some()
                     }
                 };
-                written.push(held);
+                if !held {
+                    take_back_row_in!(tx, ending.row());
+                }
+                written.push(Ok(held));
             }
             insert_steps_in!(tx, &steps);
             insert_values_in!(tx, values);

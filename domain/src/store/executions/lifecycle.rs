@@ -151,11 +151,15 @@ impl Store {
     /// writes (see [`Store::write_ending`]); `false` when `worker` no longer holds the
     /// execution (the lease ran out or it was cancelled: stop) or its records are no
     /// longer `after` (they were written already).
+    ///
+    /// With `row`, the row the last of `steps` added is written in the same transaction;
+    /// if it cannot be (its key is taken: `Conflict`; its table was deleted: `Gone`),
+    /// nothing else is written either.
     pub async fn record_steps(
         &self,
         id: ExecutionId,
         worker: &str,
-        (after, steps): (i64, Vec<StepRecord>),
+        (after, steps, row): (i64, Vec<StepRecord>, Option<crate::store::NewRow>),
         progress: &Progress,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
@@ -166,6 +170,7 @@ impl Store {
             steps,
             progress: raw(progress)?,
             lease_until,
+            row,
         })
         .await
     }
