@@ -14,6 +14,7 @@ pub enum Done {
     Output(Value),
     /// Its outputs, and the table row it adds: written with the card's record, so both
     /// are stored or neither.
+    #[cfg(feature = "server")]
     Adds(Value, crate::store::NewRow),
     /// A logic card chose a lane (by index), or none.
     Lane(Option<usize>),
