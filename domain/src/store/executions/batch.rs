@@ -163,7 +163,7 @@ pub(crate) fn raw<T: serde::Serialize + ?Sized>(value: &T) -> Result<Box<RawValu
 /// its end, or where it has got to.
 pub(crate) enum Ending {
     /// An execution that ran to its end before anything of it was stored.
-    Ran(Ran),
+    Ran(Box<Ran>),
     /// A stored execution a worker holds, ending with its last cards' records and the
     /// progress after them (if any).
     Held {
@@ -210,12 +210,12 @@ impl Ending {
 
     fn ended(&self) -> Option<&Ended> {
         match self {
-            Ending::Ran(Ran {
-                left: Left::Ended(ended),
-                ..
-            })
-            | Ending::Held { ended, .. } => Some(ended),
-            Ending::Ran(_) | Ending::Step { .. } => None,
+            Ending::Ran(ran) => match &ran.left {
+                Left::Ended(ended) => Some(ended),
+                Left::Held(..) => None,
+            },
+            Ending::Held { ended, .. } => Some(ended),
+            Ending::Step { .. } => None,
         }
     }
 }
@@ -353,7 +353,7 @@ impl Store {
                 Left::Held(worker.into(), lease_until),
             )?
         };
-        self.write_ending(Ending::Ran(ran)).await
+        self.write_ending(Ending::Ran(Box::new(ran))).await
     }
     /// Stores an execution that ran to its end before anything of it was stored (every
     /// card it ran changes nothing outside it, so nothing was lost had it stopped midway):
@@ -368,7 +368,7 @@ impl Store {
         ended: Ended,
     ) -> Result<bool, StoreError> {
         let ran = Ran::new(execution, steps, progress, Left::Ended(ended))?;
-        self.write_ending(Ending::Ran(ran)).await
+        self.write_ending(Ending::Ran(Box::new(ran))).await
     }
     /// Executions that end together are written together: whoever gets the turn writes
     /// every ending waiting, in one transaction (one commit for many); should that fail,
@@ -425,7 +425,7 @@ impl Store {
                 .iter()
                 .zip(&refused)
                 .filter_map(|((ending, _), refused)| match ending {
-                    Ending::Ran(ran) if refused.is_none() => Some(ran),
+                    Ending::Ran(ran) if refused.is_none() => Some(&**ran),
                     _ => None,
                 })
                 .collect();
