@@ -893,27 +893,8 @@ impl Runner {
         progress: &Progress,
         row: crate::store::NewRow,
     ) -> Result<bool, StoreError> {
-        let lease = Utc::now() + LEASE;
-        let mut steps = pending.steps.clone();
-        steps.push(step);
-        let count = steps.len() as i64;
-        let held = if pending.execution {
-            self.store
-                .accept_running(execution, &self.worker, lease, (steps, Some(row)), progress)
-                .await?
-        } else {
-            self.store
-                .record_steps(
-                    execution.id,
-                    &self.worker,
-                    (pending.stored, steps, Some(row)),
-                    progress,
-                    lease,
-                )
-                .await?
-        };
-        *pending = Unstored::after(pending.stored + count);
-        Ok(held)
+        self.write_pending(execution, pending, progress, Some((step, row)))
+            .await
     }
 
     /// Stores what is not stored yet (the execution itself, pending records) with the
@@ -924,12 +905,33 @@ impl Runner {
         pending: &mut Unstored,
         progress: &Progress,
     ) -> Result<bool, StoreError> {
+        self.write_pending(execution, pending, progress, None).await
+    }
+
+    /// What [`Runner::flush`] and [`Runner::flush_adding`] share: the pending records (and
+    /// the added card's record with its row) written as the execution's first write or
+    /// after the records stored before them.
+    async fn write_pending(
+        &self,
+        execution: &ExecutionRecord,
+        pending: &mut Unstored,
+        progress: &Progress,
+        adding: Option<(StepRecord, crate::store::NewRow)>,
+    ) -> Result<bool, StoreError> {
         let lease = Utc::now() + LEASE;
-        let steps = std::mem::take(&mut pending.steps);
+        let (steps, row) = match adding {
+            None => (std::mem::take(&mut pending.steps), None),
+            // A refused row writes nothing: the pending records stay pending.
+            Some((step, row)) => {
+                let mut steps = pending.steps.clone();
+                steps.push(step);
+                (steps, Some(row))
+            }
+        };
         let count = steps.len() as i64;
         let held = if pending.execution {
             self.store
-                .accept_running(execution, &self.worker, lease, (steps, None), progress)
+                .accept_running(execution, &self.worker, lease, (steps, row), progress)
                 .await?
         } else if steps.is_empty() {
             return Ok(true);
@@ -938,7 +940,7 @@ impl Runner {
                 .record_steps(
                     execution.id,
                     &self.worker,
-                    (pending.stored, steps, None),
+                    (pending.stored, steps, row),
                     progress,
                     lease,
                 )
